@@ -1,0 +1,96 @@
+import { z } from 'zod';
+
+/**
+ * Shared value schemas of the vocabulary. Pure.
+ *
+ * Ids are single NATS subject tokens (no `.`, `*`, `>` or whitespace) so that an entity's
+ * subject is exactly `drover.ev.<entity>.<id>`; `:` is reserved as the separator inside
+ * derived ids (chunk `J:3`, worker `J:3:2`).
+ */
+export const EntityIdSchema = z
+  .string()
+  .min(1)
+  .max(128)
+  .regex(/^[A-Za-z0-9_-]+$/, 'letters, digits, "_" and "-" only');
+
+export const ChunkIdSchema = z
+  .string()
+  .regex(/^[A-Za-z0-9_-]+:\d+$/, 'a chunk id is <jobId>:<index>');
+
+export const WorkerIdSchema = z
+  .string()
+  .regex(/^[A-Za-z0-9_-]+:\d+:\d+$/, 'a worker id is <jobId>:<index>:<attempt>');
+
+/** Who did it: every event records its author (CONTRACT: "who did it is always recorded"). */
+export const ActorSchema = z.object({
+  kind: z.enum(['user', 'admin', 'scheduler', 'agent', 'system']),
+  id: z.string().min(1).max(128),
+  /** The scheduler's fencing epoch; a deposed leader's events carry a stale one. */
+  epoch: z.number().int().nonnegative().optional(),
+});
+export type Actor = z.infer<typeof ActorSchema>;
+
+/** Failure causes of POLICY.md: every ended attempt has exactly one. */
+export const FailureCauseSchema = z.enum([
+  'Succeeded',
+  'ExitNonZero',
+  'Signaled',
+  'OutOfMemory',
+  'TimeLimit',
+  'Cancelled',
+  'NodeLost',
+  'AgentRestarted',
+  'LaunchFailed',
+  'Preempted',
+]);
+export type FailureCause = z.infer<typeof FailureCauseSchema>;
+
+/** Why a whole job failed: an attempt's cause, or one of its `after` dependencies failing. */
+export const JobFailureCauseSchema = z.union([FailureCauseSchema, z.literal('DependencyFailed')]);
+export type JobFailureCause = z.infer<typeof JobFailureCauseSchema>;
+
+export const SettledStateSchema = z.enum(['succeeded', 'failed', 'cancelled']);
+export type SettledState = z.infer<typeof SettledStateSchema>;
+
+const MAX_MEM_MB = 64 * 1024 * 1024; // 64 TiB: anything above is a typo, not a request.
+
+/** Resources of a request or a node. Absurd values are rejected with the field named. */
+export const ResourcesSchema = z.object({
+  cpus: z.number().positive().max(4096),
+  memMb: z.number().int().positive().max(MAX_MEM_MB),
+  gpus: z.number().int().nonnegative().max(256),
+});
+export type Resources = z.infer<typeof ResourcesSchema>;
+
+const LabelsSchema = z.record(
+  z.string().min(1).max(63),
+  z.string().max(253),
+);
+
+/**
+ * A job as submitted, normalised (every default filled in). This is the submit body of
+ * CONTRACT.md after defaults; `SubmitBodySchema` is the strict public input.
+ */
+export const JobSpecSchema = z.object({
+  name: z.string().min(1).max(200),
+  user: z.string().min(1).max(64),
+  pool: z.string().min(1).max(64),
+  command: z.array(z.string().max(16_384)).min(1).max(4096),
+  cpus: ResourcesSchema.shape.cpus,
+  memMb: ResourcesSchema.shape.memMb,
+  gpus: ResourcesSchema.shape.gpus,
+  chunks: z.number().int().min(1).max(1_000_000),
+  retries: z.number().int().min(0).max(100),
+  timeoutS: z.number().int().positive().max(365 * 24 * 3600).optional(),
+  after: z.array(EntityIdSchema).max(1000),
+  parent: EntityIdSchema.optional(),
+  labels: LabelsSchema,
+  excludeNodes: z.array(EntityIdSchema).max(1000),
+  priority: z.number().int().min(-1_000_000).max(1_000_000),
+  env: z.record(z.string().min(1).max(256), z.string().max(65_536)),
+  cwd: z.string().min(1).max(4096).optional(),
+});
+export type JobSpec = z.infer<typeof JobSpecSchema>;
+
+/** Opaque JSON-compatible value (chunk results): bounded by the log's max payload. */
+export const JsonValueSchema: z.ZodType<unknown> = z.unknown();

@@ -1,0 +1,69 @@
+import type { DecodeError } from './errors.js';
+import type { Entity, Recorded } from './envelope.js';
+import type { DroverEvent } from './schemas.js';
+
+/** An event as stored: the event plus where the log put it. */
+export type RecordedEvent = DroverEvent & { readonly recorded: Recorded };
+
+/** The outcome of an append. A concurrency conflict is an expected outcome, so it is data. */
+export type AppendResult =
+  | { readonly ok: true; readonly seqs: readonly number[]; readonly duplicates: number }
+  | {
+      readonly ok: false;
+      readonly conflict: { readonly expectedSeq: number; readonly actualSeq: number | undefined };
+      /** Events of the batch stored before the conflict (appends are not atomic on 2.9). */
+      readonly appended: number;
+    };
+
+export interface AppendOptions {
+  /**
+   * The entity's last sequence as the writer saw it (0: the entity has no events yet).
+   * Omit only for writes that must not be conditional (there are none in Drover's core).
+   */
+  readonly expectedSeq?: number;
+}
+
+/** Where a replay starts and stops; sequences are stream sequences, times are epoch ms. */
+export interface ReplayRange {
+  readonly fromSeq?: number;
+  readonly fromTime?: number;
+  readonly untilSeq?: number;
+  readonly untilTime?: number;
+  /** Only these entity kinds (one filter subject; all when omitted). */
+  readonly entity?: Entity;
+}
+
+/** A message that could not be decoded: reported with its position and skipped, never fatal. */
+export interface CorruptMessage {
+  readonly corrupt: true;
+  readonly subject: string;
+  readonly seq: number;
+  readonly error: DecodeError;
+}
+
+export type ReplayItem = RecordedEvent | CorruptMessage;
+
+/** A live tail: iterate, then `stop()`. */
+export interface Tail extends AsyncIterable<ReplayItem> {
+  stop(): Promise<void>;
+}
+
+/**
+ * The port to the event log (STYLE.md: a port with one real adapter, on JetStream).
+ * `append` is append-if-unchanged per entity subject and idempotent by event id.
+ */
+export interface EventLog {
+  append(entity: Entity, id: string, events: readonly DroverEvent[], opts?: AppendOptions): Promise<AppendResult>;
+  /** All events of one entity, in order, with its last sequence (0 when it has none). */
+  read(entity: Entity, id: string): Promise<{ events: RecordedEvent[]; lastSeq: number }>;
+  /** The whole log (or a range), in order, as a fast async iterator. */
+  replay(range?: ReplayRange): AsyncIterable<ReplayItem>;
+  /** Live events from `fromSeq` (default: the next one), until stopped. */
+  tail(opts?: { fromSeq?: number; entity?: Entity }): Tail;
+  /** The stream's last sequence now. */
+  lastSeq(): Promise<number>;
+}
+
+export function isCorrupt(item: ReplayItem): item is CorruptMessage {
+  return (item as CorruptMessage).corrupt === true;
+}

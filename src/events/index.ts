@@ -1,0 +1,61 @@
+export {
+  ActorSchema,
+  ChunkIdSchema,
+  EntityIdSchema,
+  FailureCauseSchema,
+  JobFailureCauseSchema,
+  JobSpecSchema,
+  ResourcesSchema,
+  SettledStateSchema,
+  WorkerIdSchema,
+} from './common.schemas.js';
+export type {
+  Actor,
+  FailureCause,
+  JobFailureCause,
+  JobSpec,
+  Resources,
+  SettledState,
+} from './common.schemas.js';
+export { ENTITIES, EnvelopeHeaderSchema } from './envelope.js';
+export type { Entity, EnvelopeHeader, Recorded } from './envelope.js';
+export * from './job.events.js';
+export * from './chunk.events.js';
+export * from './worker.events.js';
+export * from './node.events.js';
+export { allEventSchemas, currentVersion, eventCatalog, eventTypesOf } from './schemas.js';
+export type { DroverEvent, EventCatalogEntry, EventData, EventOf, EventType } from './schemas.js';
+export { decodeEvent, encodeEvent, toFieldIssues, validateEvent } from './codec.js';
+export type { LogPosition } from './codec.js';
+export { upcast, upcasters } from './upcasters.js';
+export type { Upcaster } from './upcasters.js';
+export { parseMemoryMb } from './units.js';
+export {
+  EVENTS_PREFIX,
+  EVENTS_STREAM,
+  chunkId,
+  eventSubject,
+  eventWildcard,
+  parseChunkId,
+  parseEventSubject,
+  workerId,
+} from './subjects.js';
+export {
+  ConcurrencyError,
+  DecodeError,
+  ErrorCodes,
+  InvalidTransitionError,
+  SchedulerError,
+} from './errors.js';
+export type { ErrorCode, FieldIssue } from './errors.js';
+export { isCorrupt } from './event-log.js';
+export type {
+  AppendOptions,
+  AppendResult,
+  CorruptMessage,
+  EventLog,
+  RecordedEvent,
+  ReplayItem,
+  ReplayRange,
+  Tail,
+} from './event-log.js';

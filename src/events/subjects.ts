@@ -1,0 +1,41 @@
+import type { Entity } from './envelope.js';
+
+/**
+ * Subject names: the only place they are built (STYLE.md). One subject per entity, so the
+ * entity's last sequence is the append condition. Pure.
+ */
+export const EVENTS_STREAM = 'DROVER_EVENTS';
+export const EVENTS_PREFIX = 'drover.ev';
+
+export function eventSubject(entity: Entity, id: string): string {
+  return `${EVENTS_PREFIX}.${entity}.${id}`;
+}
+
+/** Wildcard for all events, or all events of one entity kind. */
+export function eventWildcard(entity?: Entity): string {
+  return entity ? `${EVENTS_PREFIX}.${entity}.*` : `${EVENTS_PREFIX}.>`;
+}
+
+/** Splits a subject back into its entity and id; undefined when it is not an event subject. */
+export function parseEventSubject(subject: string): { entity: Entity; id: string } | undefined {
+  const parts = subject.split('.');
+  if (parts.length !== 4 || parts[0] !== 'drover' || parts[1] !== 'ev') return undefined;
+  const entity = parts[2] as Entity;
+  if (!['job', 'chunk', 'worker', 'node'].includes(entity)) return undefined;
+  return { entity, id: parts[3] as string };
+}
+
+/** Chunk ids derive from their job: `<jobId>:<index>`. */
+export function chunkId(jobId: string, index: number): string {
+  return `${jobId}:${index}`;
+}
+
+/** Worker ids name the attempt they run: `<jobId>:<index>:<attempt>`. */
+export function workerId(jobId: string, index: number, attempt: number): string {
+  return `${jobId}:${index}:${attempt}`;
+}
+
+export function parseChunkId(id: string): { jobId: string; index: number } {
+  const at = id.lastIndexOf(':');
+  return { jobId: id.slice(0, at), index: Number(id.slice(at + 1)) };
+}

@@ -1,0 +1,145 @@
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { mkdtemp, readFile, readdir, rm, writeFile } from 'node:fs/promises';
+import { connect as netConnect } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+
+/** A nats-server started for one test file: random port, temporary JetStream store. */
+export interface NatsServer extends AsyncDisposable {
+  readonly url: string;
+  readonly port: number;
+  readonly storeDir: string;
+  /** Kill -9 and start again on the same port and store (a crash and restart). */
+  restart(): Promise<void>;
+  stop(): Promise<void>;
+}
+
+export interface NatsServerOptions {
+  /** Extra config text appended to the generated config (accounts, limits, ...). */
+  extraConfig?: string;
+  /** Passed through as `max_payload`. */
+  maxPayload?: string;
+}
+
+const BINARY = process.env.NATS_SERVER_BIN ?? 'nats-server';
+const START_TIMEOUT_MS = 5_000;
+
+function assertBinary(): void {
+  const probe = spawnSync(BINARY, ['--version'], { encoding: 'utf8' });
+  if (probe.error || probe.status !== 0) {
+    throw new Error(
+      `nats-server not found (${BINARY}): install it with 'apt-get install nats-server' or set NATS_SERVER_BIN`,
+    );
+  }
+}
+
+/**
+ * Start a real nats-server with JetStream, like nats.js `nst/src/launcher.ts`: a temporary
+ * config with `port: -1` and a ports file, then poll the ports file and probe TCP.
+ */
+export async function startNatsServer(opts: NatsServerOptions = {}): Promise<NatsServer> {
+  assertBinary();
+  const dir = await mkdtemp(join(tmpdir(), 'drover-nats-'));
+  const storeDir = join(dir, 'store');
+  const portsDir = join(dir, 'ports');
+  let port = -1;
+  let proc: ChildProcess | undefined;
+
+  const writeConfig = async (p: number): Promise<string> => {
+    const conf = [
+      `listen: "127.0.0.1:${p}"`,
+      `ports_file_dir: "${portsDir}"`,
+      `max_payload: ${opts.maxPayload ?? '8MB'}`,
+      `jetstream { store_dir: "${storeDir}", max_memory_store: 256MB, max_file_store: 8GB }`,
+      opts.extraConfig ?? '',
+    ].join('\n');
+    const file = join(dir, 'nats.conf');
+    await writeFile(file, conf);
+    return file;
+  };
+
+  const launch = async (p: number): Promise<void> => {
+    await rm(portsDir, { recursive: true, force: true });
+    const { mkdir } = await import('node:fs/promises');
+    await mkdir(portsDir, { recursive: true });
+    const file = await writeConfig(p);
+    const child = spawn(BINARY, ['-c', file], { stdio: ['ignore', 'ignore', 'pipe'] });
+    proc = child;
+    let stderr = '';
+    child.stderr?.on('data', (b: Buffer) => {
+      stderr = (stderr + b.toString()).slice(-4000);
+    });
+    const exited = new Promise<never>((_, reject) =>
+      child.once('exit', (code) =>
+        reject(new Error(`nats-server exited early (code ${code}): ${stderr.trim()}`)),
+      ),
+    );
+    exited.catch(() => undefined);
+    port = await Promise.race([waitForPort(portsDir, child.pid ?? 0), exited]);
+    await Promise.race([probeTcp(port), exited]);
+  };
+
+  const kill = async (signal: NodeJS.Signals): Promise<void> => {
+    const child = proc;
+    if (!child || child.exitCode !== null || child.signalCode !== null) return;
+    const gone = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+    child.kill(signal);
+    await gone;
+  };
+
+  await launch(-1);
+  const server: NatsServer = {
+    get url() {
+      return `nats://127.0.0.1:${port}`;
+    },
+    get port() {
+      return port;
+    },
+    storeDir,
+    async restart() {
+      await kill('SIGKILL');
+      await launch(port);
+    },
+    async stop() {
+      await kill('SIGTERM');
+      await rm(dir, { recursive: true, force: true });
+    },
+    async [Symbol.asyncDispose]() {
+      await server.stop();
+    },
+  };
+  return server;
+}
+
+async function waitForPort(portsDir: string, pid: number): Promise<number> {
+  const deadline = Date.now() + START_TIMEOUT_MS;
+  while (Date.now() < deadline) {
+    const files = await readdir(portsDir).catch(() => [] as string[]);
+    const mine = files.find((f) => f.includes(`_${pid}.ports`));
+    if (mine) {
+      const ports = JSON.parse(await readFile(join(portsDir, mine), 'utf8')) as { nats?: string[] };
+      const first = ports.nats?.[0];
+      if (first) return Number(new URL(first).port);
+    }
+    await sleep(20);
+  }
+  throw new Error(`nats-server did not write its ports file within ${START_TIMEOUT_MS} ms`);
+}
+
+async function probeTcp(port: number): Promise<void> {
+  const deadline = Date.now() + START_TIMEOUT_MS;
+  while (Date.now() < deadline) {
+    const ok = await new Promise<boolean>((resolve) => {
+      const s = netConnect(port, '127.0.0.1');
+      s.once('connect', () => {
+        s.destroy();
+        resolve(true);
+      });
+      s.once('error', () => resolve(false));
+    });
+    if (ok) return;
+    await sleep(20);
+  }
+  throw new Error(`nats-server port ${port} did not accept connections`);
+}
