@@ -43,6 +43,12 @@ export interface CorruptMessage {
 
 export type ReplayItem = RecordedEvent | CorruptMessage;
 
+export interface EntityHistory {
+  readonly events: RecordedEvent[];
+  readonly lastSeq: number;
+  readonly corrupt: CorruptMessage[];
+}
+
 /** A live tail: iterate, then `stop()`. */
 export interface Tail extends AsyncIterable<ReplayItem> {
   stop(): Promise<void>;
@@ -54,10 +60,15 @@ export interface Tail extends AsyncIterable<ReplayItem> {
  */
 export interface EventLog {
   append(entity: Entity, id: string, events: readonly DroverEvent[], opts?: AppendOptions): Promise<AppendResult>;
-  /** All events of one entity, in order, with its last sequence (0 when it has none). */
-  read(entity: Entity, id: string): Promise<{ events: RecordedEvent[]; lastSeq: number }>;
+  /**
+   * All events of one entity, in order, with its last sequence (0 when it has none). Corrupt
+   * messages are reported apart; `lastSeq` counts them, so an append after a read still races.
+   */
+  read(entity: Entity, id: string): Promise<EntityHistory>;
   /** The whole log (or a range), in order, as a fast async iterator. */
   replay(range?: ReplayRange): AsyncIterable<ReplayItem>;
+  /** The same in batches: the fast path for folds over millions of events. */
+  replayBatches(range?: ReplayRange): AsyncIterable<ReplayItem[]>;
   /** Live events from `fromSeq` (default: the next one), until stopped. */
   tail(opts?: { fromSeq?: number; entity?: Entity }): Tail;
   /** The stream's last sequence now. */

@@ -53,9 +53,14 @@ export type {
   AppendOptions,
   AppendResult,
   CorruptMessage,
+  EntityHistory,
   EventLog,
   RecordedEvent,
   ReplayItem,
   ReplayRange,
   Tail,
 } from './event-log.js';
+export { createJetStreamEventLog } from './event-log.jetstream.js';
+export type { JetStreamEventLog, JetStreamEventLogOptions } from './event-log.jetstream.js';
+export { ensureEventStream, eventStreamConfig } from './stream.jetstream.js';
+export type { EventStreamOptions } from './stream.jetstream.js';

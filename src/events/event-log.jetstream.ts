@@ -1,0 +1,160 @@
+import { jetstreamManager, type JetStreamManager } from '@nats-io/jetstream';
+import type { NatsConnection } from '@nats-io/transport-node';
+import { decodeEvent, validateEvent } from './codec.js';
+import type { Entity } from './envelope.js';
+import { DecodeError, ErrorCodes, SchedulerError } from './errors.js';
+import type {
+  AppendOptions,
+  AppendResult,
+  EntityHistory,
+  EventLog,
+  RecordedEvent,
+  ReplayItem,
+  ReplayRange,
+  Tail,
+} from './event-log.js';
+import { isCorrupt } from './event-log.js';
+import { JetStreamPublisher } from './publisher.jetstream.js';
+import { readBatches, type RawMessage, type ReadRange } from './reader.jetstream.js';
+import { eventCatalog, type DroverEvent } from './schemas.js';
+import { EVENTS_STREAM, eventSubject, eventWildcard } from './subjects.js';
+import { encodeEvent } from './codec.js';
+
+export interface JetStreamEventLogOptions {
+  readonly stream?: string;
+  /** How long an append waits for its ack before failing with TIMEOUT. */
+  readonly ackTimeoutMs?: number;
+}
+
+/** The event log plus the means to release its subscription. */
+export interface JetStreamEventLog extends EventLog {
+  close(): Promise<void>;
+}
+
+/**
+ * The EventLog on JetStream (`DROVER_EVENTS`, one subject per entity). Appends are validated,
+ * conditional on the entity's last sequence and idempotent by event id; reads decode and
+ * report corrupt messages instead of failing. The stream must exist (`ensureEventStream`).
+ */
+export async function createJetStreamEventLog(
+  nc: NatsConnection,
+  opts: JetStreamEventLogOptions = {},
+): Promise<JetStreamEventLog> {
+  const jsm = await jetstreamManager(nc);
+  return new JetStreamEventLogImpl(nc, jsm, opts.stream ?? EVENTS_STREAM, opts.ackTimeoutMs ?? 5_000);
+}
+
+class JetStreamEventLogImpl implements JetStreamEventLog {
+  private readonly publisher: JetStreamPublisher;
+
+  constructor(
+    private readonly nc: NatsConnection,
+    private readonly jsm: JetStreamManager,
+    private readonly stream: string,
+    ackTimeoutMs: number,
+  ) {
+    this.publisher = new JetStreamPublisher(nc, ackTimeoutMs);
+  }
+
+  async append(
+    entity: Entity,
+    id: string,
+    events: readonly DroverEvent[],
+    opts: AppendOptions = {},
+  ): Promise<AppendResult> {
+    const subject = eventSubject(entity, id);
+    const payloads = events.map((e) => encodeEvent(checkWritable(entity, e)));
+    let expected = opts.expectedSeq;
+    const seqs: number[] = [];
+    let duplicates = 0;
+    for (let i = 0; i < events.length; i++) {
+      const out = await this.publisher.publish(subject, payloads[i] as Uint8Array, (events[i] as DroverEvent).id, expected);
+      if (out.kind === 'conflict') {
+        return { ok: false, conflict: { expectedSeq: expected ?? -1, actualSeq: out.actualSeq }, appended: i };
+      }
+      seqs.push(out.seq);
+      if (out.duplicate) duplicates++;
+      // The next event of the batch is conditional on this one: nothing may slip in between.
+      if (expected !== undefined) expected = out.seq;
+    }
+    return { ok: true, seqs, duplicates };
+  }
+
+  async read(entity: Entity, id: string): Promise<EntityHistory> {
+    const events: RecordedEvent[] = [];
+    const corrupt: EntityHistory['corrupt'][number][] = [];
+    let lastSeq = 0;
+    for await (const batch of this.batches({ filter: eventSubject(entity, id) })) {
+      for (const item of batch) {
+        if (isCorrupt(item)) corrupt.push(item);
+        else events.push(item);
+        lastSeq = isCorrupt(item) ? item.seq : item.recorded.seq;
+      }
+    }
+    return { events, lastSeq, corrupt };
+  }
+
+  async *replay(range: ReplayRange = {}): AsyncIterable<ReplayItem> {
+    for await (const batch of this.replayBatches(range)) yield* batch;
+  }
+
+  replayBatches(range: ReplayRange = {}): AsyncIterable<ReplayItem[]> {
+    return this.batches({ ...range, filter: eventWildcard(range.entity) });
+  }
+
+  tail(opts: { fromSeq?: number; entity?: Entity } = {}): Tail {
+    const abort = new AbortController();
+    const self = this;
+    async function* items(): AsyncGenerator<ReplayItem> {
+      const fromSeq = opts.fromSeq ?? (await self.lastSeq()) + 1;
+      const range = { filter: eventWildcard(opts.entity), fromSeq, follow: true, signal: abort.signal };
+      for await (const batch of self.batches(range)) yield* batch;
+    }
+    const iterable = items();
+    return {
+      [Symbol.asyncIterator]: () => iterable,
+      stop: async () => {
+        abort.abort();
+      },
+    };
+  }
+
+  async lastSeq(): Promise<number> {
+    return (await this.jsm.streams.info(this.stream)).state.last_seq;
+  }
+
+  async close(): Promise<void> {
+    await this.publisher.close();
+  }
+
+  private async *batches(range: ReadRange): AsyncGenerator<ReplayItem[]> {
+    for await (const raw of readBatches(this.nc, this.jsm, this.stream, range)) {
+      yield raw.map(decodeRaw);
+    }
+  }
+}
+
+/** Decode one stored message; a bad one becomes a report, never an exception. */
+function decodeRaw(m: RawMessage): ReplayItem {
+  try {
+    const event = decodeEvent(m.data, { subject: m.subject, seq: m.seq }) as RecordedEvent;
+    (event as { recorded: RecordedEvent['recorded'] }).recorded = { subject: m.subject, seq: m.seq };
+    return event;
+  } catch (err) {
+    const error =
+      err instanceof DecodeError
+        ? err
+        : new DecodeError(ErrorCodes.Decode, 'undecodable message', { subject: m.subject, seq: m.seq }, { cause: err });
+    return { corrupt: true, subject: m.subject, seq: m.seq, error };
+  }
+}
+
+/** Only valid events of the right entity are ever written (bad input never reaches the log). */
+function checkWritable(entity: Entity, event: DroverEvent): DroverEvent {
+  const entry = eventCatalog.get(event.type);
+  if (!entry || entry.entity !== entity) {
+    throw new SchedulerError(ErrorCodes.InvalidEvent, `${event.type} is not an event of a ${entity}`);
+  }
+  validateEvent(event);
+  return event;
+}

@@ -1,0 +1,116 @@
+import { createInbox, headers, type Msg, type NatsConnection, type Subscription } from '@nats-io/transport-node';
+import { ErrorCodes, SchedulerError } from './errors.js';
+
+/** What the stream answered for one publish. */
+export type PublishOutcome =
+  | { readonly kind: 'stored'; readonly seq: number; readonly duplicate: boolean }
+  | { readonly kind: 'conflict'; readonly actualSeq: number | undefined };
+
+interface Waiter {
+  readonly resolve: (o: PublishOutcome) => void;
+  readonly reject: (e: Error) => void;
+  readonly sentAt: number;
+}
+
+/** JetStream's `err_code` for a failed `Nats-Expected-Last-Subject-Sequence` check. */
+const WRONG_LAST_SEQUENCE = 10071;
+const decoder = new TextDecoder();
+
+/**
+ * Publishes to JetStream with core NATS: each message carries a reply subject under one inbox
+ * prefix, and a single wildcard subscription routes the acks back. This is the "hand-rolled"
+ * path of the facts note (~2.5x the throughput of `js.publish`, which builds a request, a timer
+ * and an error with a stack trace per message). Timeouts are swept, not timed per message.
+ */
+export class JetStreamPublisher {
+  private readonly prefix = createInbox();
+  private readonly waiters = new Map<string, Waiter>();
+  private readonly sub: Subscription;
+  private readonly sweeper: NodeJS.Timeout;
+  private next = 0;
+
+  constructor(
+    private readonly nc: NatsConnection,
+    private readonly timeoutMs = 5_000,
+  ) {
+    this.sub = nc.subscribe(`${this.prefix}.*`, { callback: (err, msg) => this.onAck(err, msg) });
+    this.sweeper = setInterval(() => this.sweep(), Math.min(1_000, timeoutMs)).unref();
+  }
+
+  /**
+   * Publish one message. `expectedSeq` makes it conditional on the subject's last sequence
+   * (0 = no message yet); `msgId` makes it idempotent within the stream's duplicate window.
+   */
+  publish(subject: string, payload: Uint8Array, msgId: string, expectedSeq?: number): Promise<PublishOutcome> {
+    const token = (this.next++).toString(36);
+    const h = headers();
+    h.set('Nats-Msg-Id', msgId);
+    if (expectedSeq !== undefined) h.set('Nats-Expected-Last-Subject-Sequence', String(expectedSeq));
+    return new Promise<PublishOutcome>((resolve, reject) => {
+      this.waiters.set(token, { resolve, reject, sentAt: Date.now() });
+      try {
+        this.nc.publish(subject, payload, { reply: `${this.prefix}.${token}`, headers: h });
+      } catch (err) {
+        this.waiters.delete(token);
+        reject(new SchedulerError(ErrorCodes.Unavailable, `publish to ${subject} failed`, { cause: err }));
+      }
+    });
+  }
+
+  async close(): Promise<void> {
+    clearInterval(this.sweeper);
+    this.sub.unsubscribe();
+    for (const w of this.waiters.values()) {
+      w.reject(new SchedulerError(ErrorCodes.Unavailable, 'event log closed before the ack'));
+    }
+    this.waiters.clear();
+  }
+
+  private onAck(err: Error | null, msg: Msg): void {
+    const token = msg.subject.slice(this.prefix.length + 1);
+    const waiter = this.waiters.get(token);
+    if (!waiter) return; // swept already: the caller saw a timeout and will retry idempotently
+    this.waiters.delete(token);
+    if (err) return waiter.reject(new SchedulerError(ErrorCodes.Unavailable, err.message, { cause: err }));
+    if (msg.headers?.hasError) {
+      // 503: no stream answered (stream missing, or JetStream down).
+      return waiter.reject(
+        new SchedulerError(ErrorCodes.Unavailable, `no JetStream response: ${msg.headers.code} ${msg.headers.description}`),
+      );
+    }
+    const outcome = toOutcome(msg.data);
+    if (outcome instanceof Error) waiter.reject(outcome);
+    else waiter.resolve(outcome);
+  }
+
+  private sweep(): void {
+    const cutoff = Date.now() - this.timeoutMs;
+    for (const [token, w] of this.waiters) {
+      if (w.sentAt > cutoff) continue;
+      this.waiters.delete(token);
+      w.reject(new SchedulerError(ErrorCodes.Timeout, `no publish ack within ${this.timeoutMs} ms`));
+    }
+  }
+}
+
+interface PubAckJson {
+  seq?: number;
+  duplicate?: boolean;
+  error?: { code: number; err_code?: number; description?: string };
+}
+
+/** The single mapper from JetStream ack codes to outcomes (STYLE.md §4). */
+function toOutcome(data: Uint8Array): PublishOutcome | SchedulerError {
+  const ack = JSON.parse(decoder.decode(data)) as PubAckJson;
+  if (ack.error) {
+    if (ack.error.err_code === WRONG_LAST_SEQUENCE) {
+      const m = /(\d+)\s*$/.exec(ack.error.description ?? '');
+      return { kind: 'conflict', actualSeq: m ? Number(m[1]) : undefined };
+    }
+    return new SchedulerError(
+      ErrorCodes.Unavailable,
+      `JetStream refused the publish: ${ack.error.err_code ?? ack.error.code} ${ack.error.description ?? ''}`,
+    );
+  }
+  return { kind: 'stored', seq: ack.seq ?? 0, duplicate: ack.duplicate === true };
+}

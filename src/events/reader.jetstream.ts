@@ -1,0 +1,232 @@
+import {
+  AckPolicy,
+  DeliverPolicy,
+  type ConsumerConfig,
+  type JetStreamManager,
+} from '@nats-io/jetstream';
+import { createInbox, nanos, type Msg, type NatsConnection } from '@nats-io/transport-node';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { ErrorCodes, SchedulerError } from './errors.js';
+
+/** One stored message as read, before decoding. */
+export interface RawMessage {
+  readonly subject: string;
+  readonly seq: number;
+  /** Store time, epoch ms. */
+  readonly time: number;
+  readonly data: Uint8Array;
+}
+
+export interface ReadRange {
+  readonly filter?: string;
+  readonly fromSeq?: number;
+  readonly fromTime?: number;
+  readonly untilSeq?: number;
+  readonly untilTime?: number;
+  /** Keep reading live after catching up (a tail) instead of stopping at the end. */
+  readonly follow?: boolean;
+  readonly signal?: AbortSignal;
+}
+
+const BATCH = 4_096;
+const PULL_EXPIRES_MS = 2_000;
+const MAX_REOPENS = 20;
+
+/**
+ * Reads a stream in order, in batches, with an ephemeral pull consumer (no acks, in-memory
+ * state) driven by hand over core NATS: pull requests are pipelined and every message's
+ * sequence and time come from its reply subject, so no per-message object is built.
+ * If the consumer vanishes (server restart) it is re-created at the next sequence: a reader
+ * neither skips nor repeats a message.
+ */
+export async function* readBatches(
+  nc: NatsConnection,
+  jsm: JetStreamManager,
+  stream: string,
+  range: ReadRange,
+): AsyncGenerator<RawMessage[]> {
+  const info = await jsm.streams.info(stream);
+  const endSeq = range.follow ? Infinity : Math.min(range.untilSeq ?? Infinity, info.state.last_seq);
+  let nextSeq = range.fromSeq ?? 1;
+  let byTime = range.fromTime;
+  if (!range.follow && (endSeq === 0 || nextSeq > endSeq)) return;
+  for (let reopen = 0; ; reopen++) {
+    let session: PullSession;
+    try {
+      session = await PullSession.open(nc, jsm, stream, range.filter, nextSeq, byTime);
+    } catch (err) {
+      // The server may be restarting: a tail waits for it; a bounded replay gives up in time.
+      if (reopen >= (range.follow ? Infinity : MAX_REOPENS) || range.signal?.aborted) throw err;
+      await sleep(Math.min(2_000, 100 * 2 ** Math.min(reopen, 5)));
+      continue;
+    }
+    try {
+      if (!range.follow && session.initialPending === 0) return;
+      const expected = range.follow ? Infinity : session.initialPending;
+      for await (const batch of session.batches(expected, range.signal)) {
+        let cut = batch.length;
+        for (let i = 0; i < batch.length; i++) {
+          const m = batch[i] as RawMessage;
+          if (m.seq > endSeq || (range.untilTime !== undefined && m.time > range.untilTime)) {
+            cut = i;
+            break;
+          }
+        }
+        const out = cut === batch.length ? batch : batch.slice(0, cut);
+        if (out.length) {
+          nextSeq = (out[out.length - 1] as RawMessage).seq + 1;
+          byTime = undefined;
+          yield out;
+        }
+        if (cut < batch.length || nextSeq > endSeq || range.signal?.aborted) return;
+      }
+      if (!range.follow && session.completed) return;
+    } catch (err) {
+      const limit = range.follow ? Infinity : MAX_REOPENS;
+      if (!(err instanceof StalledError) || reopen >= limit || range.signal?.aborted) throw err;
+    } finally {
+      await session.close();
+    }
+    if (range.signal?.aborted) return;
+  }
+}
+
+class StalledError extends SchedulerError {
+  constructor(message: string) {
+    super(ErrorCodes.Unavailable, message);
+    this.name = 'StalledError';
+  }
+}
+
+/** One ephemeral consumer and its inbox. */
+class PullSession {
+  private readonly inbox = createInbox();
+  private buffer: RawMessage[] = [];
+  private wake: (() => void) | undefined;
+  private failure: Error | undefined;
+  /** Remaining message counts of the pull requests in flight, oldest first (FIFO at the server). */
+  private readonly pulls: number[] = [];
+  private received = 0;
+  private lastActivity = Date.now();
+  completed = false;
+
+  private constructor(
+    private readonly nc: NatsConnection,
+    private readonly jsm: JetStreamManager,
+    private readonly stream: string,
+    private readonly consumer: string,
+    readonly initialPending: number,
+  ) {}
+
+  static async open(
+    nc: NatsConnection,
+    jsm: JetStreamManager,
+    stream: string,
+    filter: string | undefined,
+    fromSeq: number,
+    fromTime: number | undefined,
+  ): Promise<PullSession> {
+    const config: Partial<ConsumerConfig> = {
+      ack_policy: AckPolicy.None,
+      mem_storage: true,
+      num_replicas: 1,
+      inactive_threshold: nanos(30_000),
+      ...(filter ? { filter_subject: filter } : {}),
+      ...(fromTime !== undefined
+        ? { deliver_policy: DeliverPolicy.StartTime, opt_start_time: new Date(fromTime).toISOString() }
+        : { deliver_policy: DeliverPolicy.StartSequence, opt_start_seq: Math.max(1, fromSeq) }),
+    };
+    const info = await jsm.consumers.add(stream, config);
+    return new PullSession(nc, jsm, stream, info.name, info.num_pending);
+  }
+
+  /** Batches as they arrive, until `expected` messages were delivered (Infinity: forever). */
+  async *batches(expected: number, signal?: AbortSignal): AsyncGenerator<RawMessage[]> {
+    const sub = this.nc.subscribe(this.inbox, { callback: (err, msg) => this.onMsg(err, msg) });
+    const onAbort = () => this.wake?.();
+    signal?.addEventListener('abort', onAbort);
+    try {
+      this.pull(expected);
+      while (this.received < expected || this.buffer.length) {
+        if (!this.buffer.length) await this.waitForData(expected);
+        if (signal?.aborted) return;
+        if (this.failure) throw this.failure;
+        const out = this.buffer;
+        this.buffer = [];
+        if (out.length) yield out;
+        this.pull(expected);
+      }
+      this.completed = true;
+    } finally {
+      signal?.removeEventListener('abort', onAbort);
+      sub.unsubscribe();
+    }
+  }
+
+  async close(): Promise<void> {
+    await this.jsm.consumers.delete(this.stream, this.consumer).catch(() => undefined);
+  }
+
+  /** Keep about two batches requested ahead of what has arrived. */
+  private pull(expected: number): void {
+    let outstanding = this.pulls.reduce((a, b) => a + b, 0);
+    while (outstanding < 2 * BATCH && this.received + outstanding < expected) {
+      const batch = Math.min(BATCH, expected - this.received - outstanding);
+      this.pulls.push(batch);
+      outstanding += batch;
+      const body = JSON.stringify({ batch, expires: nanos(PULL_EXPIRES_MS) });
+      this.nc.publish(`$JS.API.CONSUMER.MSG.NEXT.${this.stream}.${this.consumer}`, body, { reply: this.inbox });
+    }
+  }
+
+  private waitForData(expected: number): Promise<void> {
+    return new Promise<void>((resolve) => {
+      const watchdog = setInterval(() => {
+        if (Date.now() - this.lastActivity > 3 * PULL_EXPIRES_MS) {
+          this.failure = new StalledError(`consumer ${this.consumer} stopped answering`);
+          finish();
+        }
+      }, PULL_EXPIRES_MS);
+      const finish = () => {
+        clearInterval(watchdog);
+        this.wake = undefined;
+        resolve();
+      };
+      this.wake = finish;
+      if (this.buffer.length || this.failure || this.received >= expected) finish();
+    });
+  }
+
+  private onMsg(err: Error | null, msg: Msg): void {
+    this.lastActivity = Date.now();
+    if (err) this.failure = new StalledError(err.message);
+    else if (msg.reply) this.onData(msg);
+    else this.onStatus(msg);
+    this.wake?.();
+  }
+
+  private onData(msg: Msg): void {
+    const t = (msg.reply as string).split('.');
+    // $JS.ACK.<stream>.<consumer>.<delivered>.<sseq>.<cseq>.<ts>.<pending> (v1), or with
+    // <domain>.<account hash> after ACK and a trailing token (v2, 12 tokens).
+    const o = t.length >= 12 ? 4 : 2;
+    this.buffer.push({
+      subject: msg.subject,
+      seq: Number(t[o + 3]),
+      time: Math.floor(Number(t[o + 5]) / 1e6),
+      data: msg.data,
+    });
+    this.received++;
+    if (this.pulls.length && --(this.pulls[0] as number) === 0) this.pulls.shift();
+  }
+
+  private onStatus(msg: Msg): void {
+    const code = msg.headers?.code ?? 0;
+    if (code === 408 || code === 404) {
+      this.pulls.shift(); // that pull request ended short: re-request what is still missing
+      return;
+    }
+    if (code === 100) return; // heartbeat
+    this.failure = new StalledError(`pull failed: ${code} ${msg.headers?.description ?? ''}`);
+  }
+}

@@ -1,0 +1,56 @@
+import { JetStreamApiError, type JetStreamManager, type StreamConfig } from '@nats-io/jetstream';
+import { nanos } from '@nats-io/transport-node';
+import { EVENTS_STREAM, eventWildcard } from './subjects.js';
+
+export interface EventStreamOptions {
+  readonly name?: string;
+  /** 1 on one machine; 3 on a cluster (DESIGN.md: stream replicas R3). */
+  readonly replicas?: number;
+  /** Largest single event in bytes (the server's max_payload must allow it). */
+  readonly maxMsgSize?: number;
+  /** Window in which a repeated `Nats-Msg-Id` is recognised (default 2 min). */
+  readonly duplicateWindowMs?: number;
+}
+
+/**
+ * The `DROVER_EVENTS` stream: every event forever, file storage, no deletes or purges (the log
+ * is the truth), direct get for fast "last of subject" reads, duplicate window for idempotency.
+ */
+export function eventStreamConfig(opts: EventStreamOptions = {}): Partial<StreamConfig> {
+  return {
+    name: opts.name ?? EVENTS_STREAM,
+    subjects: [eventWildcard()],
+    storage: 'file' as StreamConfig['storage'],
+    retention: 'limits' as StreamConfig['retention'],
+    discard: 'new' as StreamConfig['discard'],
+    max_age: 0,
+    max_msgs: -1,
+    max_bytes: -1,
+    max_msg_size: opts.maxMsgSize ?? 1024 * 1024,
+    num_replicas: opts.replicas ?? 1,
+    duplicate_window: nanos(opts.duplicateWindowMs ?? 120_000),
+    allow_direct: true,
+    deny_delete: true,
+    deny_purge: true,
+  };
+}
+
+/** Create the stream, or bring an existing one's mutable settings up to date. Idempotent. */
+export async function ensureEventStream(
+  jsm: JetStreamManager,
+  opts: EventStreamOptions = {},
+): Promise<void> {
+  const config = eventStreamConfig(opts);
+  const name = config.name as string;
+  try {
+    await jsm.streams.info(name);
+  } catch (err) {
+    if (err instanceof JetStreamApiError && err.code === 10059) {
+      await jsm.streams.add({ ...config, name });
+      return;
+    }
+    throw err;
+  }
+  const { name: _n, storage: _s, ...mutable } = config;
+  await jsm.streams.update(name, mutable);
+}
