@@ -9,7 +9,7 @@ import { upcast } from './upcasters.js';
  * structures to version), validated by the zod schema of the event's type on the way in and
  * lifted to the current version by the upcasters. Pure.
  */
-const packr = new Packr({ useRecords: false, moreTypes: false, variableMapSize: true });
+const packr = new Packr({ useRecords: false });
 
 /** Where a message sits in the log, for error messages. */
 export interface LogPosition {

@@ -1,0 +1,77 @@
+import { jetstream } from '@nats-io/jetstream';
+import { createInbox, headers, type NatsConnection } from '@nats-io/transport-node';
+import { randomUUID } from 'node:crypto';
+import { encodeEvent, eventSubject, type EventLog } from '../src/events/index.js';
+import { ev, jobSpec } from '../test/support/events.js';
+import { pipelined, rate } from './support.js';
+
+const WINDOW = 1024;
+
+/** Raw ceiling 1: the library's `js.publish`, pipelined. */
+export async function rawJsPublish(nc: NatsConnection, count: number): Promise<number> {
+  const js = jetstream(nc);
+  const payload = encodeEvent(ev('job.submitted', jobSpec()));
+  const prefix = randomUUID().slice(0, 8);
+  return rate(count, () =>
+    pipelined(count, WINDOW, (i) => js.publish(eventSubject('job', `raw${prefix}${i}`), payload, { msgID: `${prefix}-${i}` })),
+  );
+}
+
+/**
+ * Raw ceiling 2 (the one the goal names): core publish with a reply subject and one wildcard ack
+ * subscription, 1024 in flight, pre-encoded payload, with the expected-sequence header.
+ */
+export async function rawHandRolled(nc: NatsConnection, count: number, entities: number): Promise<number> {
+  const payload = encodeEvent(ev('job.submitted', jobSpec()));
+  const prefix = createInbox();
+  const tag = randomUUID().slice(0, 8);
+  const waiting = new Map<string, () => void>();
+  const sub = nc.subscribe(`${prefix}.*`, {
+    callback: (_e, m) => {
+      const done = waiting.get(m.subject);
+      waiting.delete(m.subject);
+      JSON.parse(new TextDecoder().decode(m.data));
+      done?.();
+    },
+  });
+  const lastSeq = new Map<number, number>();
+  const r = await rate(count, () =>
+    pipelined(count, WINDOW, (i) => {
+      const entity = i % entities;
+      const h = headers();
+      h.set('Nats-Msg-Id', `${tag}-${i}`);
+      h.set('Nats-Expected-Last-Subject-Sequence', String(lastSeq.get(entity) ?? 0));
+      const reply = `${prefix}.${i}`;
+      return new Promise<void>((resolve) => {
+        waiting.set(reply, resolve);
+        nc.publish(eventSubject('job', `hr${tag}${entity}x${i}`), payload, { reply, headers: h });
+      });
+    }),
+  );
+  sub.unsubscribe();
+  return r;
+}
+
+/** Drover's event log: validate + encode + conditional idempotent append, awaited one by one. */
+export async function logSequential(log: EventLog, count: number): Promise<number> {
+  const tag = randomUUID().slice(0, 8);
+  const events = Array.from({ length: count }, () => ev('job.submitted', jobSpec()));
+  return rate(count, async () => {
+    for (let i = 0; i < count; i++) {
+      const r = await log.append('job', `seq${tag}${i}`, [events[i]!], { expectedSeq: 0 });
+      if (!r.ok) throw new Error('unexpected conflict');
+    }
+  });
+}
+
+/** The same, pipelined over many entities, each append conditional on that entity's sequence. */
+export async function logPipelined(log: EventLog, count: number): Promise<number> {
+  const tag = randomUUID().slice(0, 8);
+  const events = Array.from({ length: count }, () => ev('job.submitted', jobSpec()));
+  return rate(count, () =>
+    pipelined(count, WINDOW, async (i) => {
+      const r = await log.append('job', `pl${tag}${i}`, [events[i]!], { expectedSeq: 0 });
+      if (!r.ok) throw new Error('unexpected conflict');
+    }),
+  );
+}
