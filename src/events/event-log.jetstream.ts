@@ -104,19 +104,19 @@ class JetStreamEventLogImpl implements JetStreamEventLog {
 
   tail(opts: { fromSeq?: number; entity?: Entity } = {}): Tail {
     const abort = new AbortController();
-    const self = this;
-    async function* items(): AsyncGenerator<ReplayItem> {
-      const fromSeq = opts.fromSeq ?? (await self.lastSeq()) + 1;
-      const range = { filter: eventWildcard(opts.entity), fromSeq, follow: true, signal: abort.signal };
-      for await (const batch of self.batches(range)) yield* batch;
-    }
-    const iterable = items();
+    const iterable = this.tailItems(opts, abort.signal);
     return {
       [Symbol.asyncIterator]: () => iterable,
       stop: async () => {
         abort.abort();
       },
     };
+  }
+
+  private async *tailItems(opts: { fromSeq?: number; entity?: Entity }, signal: AbortSignal): AsyncGenerator<ReplayItem> {
+    const fromSeq = opts.fromSeq ?? (await this.lastSeq()) + 1;
+    const range = { filter: eventWildcard(opts.entity), fromSeq, follow: true, signal };
+    for await (const batch of this.batches(range)) yield* batch;
   }
 
   async lastSeq(): Promise<number> {
