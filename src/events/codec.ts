@@ -9,7 +9,12 @@ import { upcast } from './upcasters.js';
  * structures to version), validated by the zod schema of the event's type on the way in and
  * lifted to the current version by the upcasters. Pure.
  */
-const packr = new Packr({ useRecords: false });
+const packr = new Packr({
+  useRecords: false,
+  // Other writers store integers above 2^32 (an epoch-ms `at`) as uint64/int64, which msgpackr
+  // would return as a BigInt that no schema accepts; past 2^53 they still fail `.int()`.
+  int64AsType: 'number',
+});
 
 /** Where a message sits in the log, for error messages. */
 export interface LogPosition {
@@ -44,7 +49,9 @@ export function validateEvent(raw: unknown, where: LogPosition = {}): DroverEven
   const rec = raw as Record<string, unknown>;
   const entry = typeof rec.type === 'string' ? eventCatalog.get(rec.type) : undefined;
   if (!entry) {
-    throw new DecodeError(ErrorCodes.UnknownEventType, `unknown event type ${JSON.stringify(rec.type)}`, where);
+    const named =
+      typeof rec.type === 'string' ? JSON.stringify(rec.type) : `of type ${typeof rec.type}`;
+    throw new DecodeError(ErrorCodes.UnknownEventType, `unknown event type ${named}`, where);
   }
   let candidate = rec;
   if (typeof rec.v === 'number' && Number.isInteger(rec.v) && rec.v !== entry.v) {

@@ -29,7 +29,8 @@ export const upcasters: Readonly<Record<string, Readonly<Record<number, Upcaster
         priority: 0,
         env: {},
         ...rest,
-        memMb: memMb ?? (typeof mem === 'number' ? mem : 1024),
+        // Absent: v1's default. Unreadable: left out, so validation names `data.memMb`.
+        memMb: mem === undefined ? 1024 : (memMb ?? (typeof mem === 'number' ? mem : undefined)),
       };
     },
   },
