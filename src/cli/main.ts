@@ -2,6 +2,7 @@ import { jetstreamManager } from '@nats-io/jetstream';
 import { connect } from '@nats-io/transport-node';
 import { Command } from 'commander';
 import type { ChildProcess } from 'node:child_process';
+import { once } from 'node:events';
 import { fileURLToPath } from 'node:url';
 import { ensureEventStream } from '../events/index.js';
 import { reachable, startLocalNats } from './nats-process.js';
@@ -34,7 +35,11 @@ program
       else console.log(`drover: event log ready on ${natsUrl} (${server ? 'started nats-server' : 'reused'}); Ctrl-C stops`);
       const stop = async () => {
         await nc.close();
-        server?.kill('SIGTERM');
+        if (server && server.exitCode === null) {
+          const exited = once(server, 'exit');
+          server.kill('SIGTERM');
+          await exited; // the store is flushed and the port free before we say we stopped
+        }
         process.exit(0);
       };
       process.once('SIGINT', stop);
