@@ -81,6 +81,10 @@ class JetStreamEventLogImpl implements JetStreamEventLog {
   }
 
   async read(entity: Entity, id: string): Promise<EntityHistory> {
+    // Most reads before a first append (every submission) find nothing: one direct get says so
+    // without creating a consumer.
+    const last = await this.jsm.direct.getMessage(this.stream, { last_by_subj: eventSubject(entity, id) });
+    if (last === null) return { events: [], lastSeq: 0, corrupt: [] };
     const events: RecordedEvent[] = [];
     const corrupt: EntityHistory['corrupt'][number][] = [];
     let lastSeq = 0;
