@@ -1,0 +1,69 @@
+export type { Decision, EntityBehaviour } from './behaviour.js';
+export { RejectionCodes } from './decision.js';
+export type { Command, CommandMeta, Rejection, RejectionCode } from './decision.js';
+export { createFold, fromPlain, stateName, toPlain } from './evolve.js';
+export type { Fold, GuardDocs, PlainSnapshot } from './evolve.js';
+export {
+  allQuiescent,
+  allSettled,
+  allSucceeded,
+  jobFold,
+  jobGuardDocs,
+  jobMachine,
+} from './job.machine.js';
+export type { JobContext, JobSnapshot, Settlement } from './job.machine.js';
+export { chunkFold, chunkGuardDocs, chunkMachine } from './chunk.machine.js';
+export type { AttemptRecord, ChunkContext, ChunkSnapshot } from './chunk.machine.js';
+export { workerFold, workerGuardDocs, workerMachine } from './worker.machine.js';
+export type { KillReason, WorkerContext, WorkerSnapshot } from './worker.machine.js';
+export { nodeFold, nodeGuardDocs, nodeMachine } from './node.machine.js';
+export type { NodeContext, NodeSnapshot } from './node.machine.js';
+export { decideJob, jobBehaviour } from './job.decide.js';
+export type { JobCommand, JobCommandData, JobCommandOf, JobCommandType } from './job.decide.js';
+export { chunkBehaviour, decideChunk } from './chunk.decide.js';
+export type {
+  ChunkCommand,
+  ChunkCommandData,
+  ChunkCommandOf,
+  ChunkCommandType,
+} from './chunk.decide.js';
+export { decideWorker, workerBehaviour } from './worker.decide.js';
+export type {
+  WorkerCommand,
+  WorkerCommandData,
+  WorkerCommandOf,
+  WorkerCommandType,
+} from './worker.decide.js';
+export { decideNode, nodeBehaviour } from './node.decide.js';
+export type {
+  NodeCommand,
+  NodeCommandData,
+  NodeCommandOf,
+  NodeCommandType,
+} from './node.decide.js';
+export {
+  afterChunkEvent,
+  afterJobEvent,
+  cancelCascade,
+  closingCommand,
+  derivedId,
+} from './cascade.js';
+export type { Addressed, CancelPlan } from './cascade.js';
+export {
+  machineDescriptions,
+  renderTransitionTable,
+  statesOf,
+  transitionRows,
+  transitionTables,
+} from './transition-table.js';
+export type { MachineDescription, TransitionCell, TransitionRow } from './transition-table.js';
+export { createEntityRuntime } from './runtime.js';
+export type {
+  Anomaly,
+  EntityRuntime,
+  EntityRuntimeOptions,
+  ExecuteResult,
+  Loaded,
+} from './runtime.js';
+export { compileFold } from './compiled-fold.js';
+export type { CompiledFold } from './compiled-fold.js';
