@@ -1,0 +1,139 @@
+import {
+  ConcurrencyError,
+  InvalidTransitionError,
+  eventSubject,
+  type CorruptMessage,
+  type DroverEvent,
+  type EventLog,
+  type RecordedEvent,
+} from '../events/index.js';
+import type { Decision, EntityBehaviour } from './behaviour.js';
+import type { CommandMeta } from './decision.js';
+
+/** An entity as loaded: its folded state and the last sequence of its subject. */
+export interface Loaded<S> {
+  readonly state: S;
+  readonly lastSeq: number;
+  /** Ids of the entity's stored events: a re-delivered command is recognised by them. */
+  readonly eventIds: ReadonlySet<string>;
+}
+
+/** Something in an entity's history that could not be folded; reported, then skipped. */
+export type Anomaly =
+  | { readonly kind: 'corrupt'; readonly message: CorruptMessage }
+  | { readonly kind: 'rejected-by-machine'; readonly event: RecordedEvent; readonly error: InvalidTransitionError };
+
+export type ExecuteResult<S> =
+  | { readonly ok: true; readonly state: S; readonly events: readonly DroverEvent[]; readonly lastSeq: number; readonly duplicates: number }
+  | {
+      readonly ok: false;
+      readonly state: S;
+      readonly rejection: { readonly code: string; readonly message: string };
+      readonly lastSeq: number;
+    };
+
+export interface EntityRuntimeOptions {
+  readonly eventLog: EventLog;
+  /** How many times a conflicting append is reloaded and decided again. */
+  readonly maxAttempts?: number;
+  /** Keep folded entities between commands (safe: a stale entry only costs a conflict). */
+  readonly cache?: boolean;
+  /** Told about histories that could not be folded entirely (the shell logs them). */
+  readonly onAnomaly?: (subject: string, anomaly: Anomaly) => void;
+}
+
+export interface EntityRuntime {
+  load<S, C>(behaviour: EntityBehaviour<S, C>, id: string): Promise<Loaded<S>>;
+  /**
+   * Load, decide, append with the entity's last sequence as the condition; on a conflict reload
+   * and decide again (bounded). Rejections are results; audit events of a rejection are appended.
+   */
+  execute<S, C extends CommandMeta>(behaviour: EntityBehaviour<S, C>, id: string, command: C): Promise<ExecuteResult<S>>;
+  /** Forget cached entities (all, or one subject). */
+  forget(subject?: string): void;
+}
+
+/**
+ * The entity runtime: the only path by which Drover's own decisions reach the log. It never
+ * appends an event its machine rejects, and never appends on a stale view (the expected
+ * sequence makes the log refuse it; the runtime then reloads and decides again).
+ */
+export function createEntityRuntime(opts: EntityRuntimeOptions): EntityRuntime {
+  const { eventLog } = opts;
+  const maxAttempts = opts.maxAttempts ?? 8;
+  const cache = new Map<string, Loaded<unknown>>();
+
+  async function readFresh<S, C>(behaviour: EntityBehaviour<S, C>, id: string): Promise<Loaded<S>> {
+    const subject = eventSubject(behaviour.entity, id);
+    const history = await eventLog.read(behaviour.entity, id);
+    for (const message of history.corrupt) opts.onAnomaly?.(subject, { kind: 'corrupt', message });
+    let state = behaviour.initial();
+    const eventIds = new Set<string>();
+    for (const event of history.events) {
+      eventIds.add(event.id);
+      try {
+        state = behaviour.evolve(state, event);
+      } catch (error) {
+        if (!(error instanceof InvalidTransitionError)) throw error;
+        opts.onAnomaly?.(subject, { kind: 'rejected-by-machine', event, error });
+      }
+    }
+    const loaded = { state, lastSeq: history.lastSeq, eventIds };
+    if (opts.cache) cache.set(subject, loaded);
+    return loaded;
+  }
+
+  async function load<S, C>(behaviour: EntityBehaviour<S, C>, id: string): Promise<Loaded<S>> {
+    const cached = opts.cache ? cache.get(eventSubject(behaviour.entity, id)) : undefined;
+    return (cached as Loaded<S> | undefined) ?? readFresh(behaviour, id);
+  }
+
+  async function execute<S, C extends CommandMeta>(behaviour: EntityBehaviour<S, C>, id: string, command: C): Promise<ExecuteResult<S>> {
+    const subject = eventSubject(behaviour.entity, id);
+    let current = await load(behaviour, id);
+    for (let attempt = 1; attempt <= maxAttempts; attempt++) {
+      if (current.eventIds.has(`${command.id}#0`)) {
+        // Re-delivered after it was applied (event ids derive from the command id): done already.
+        return { ok: true, state: current.state, events: [], lastSeq: current.lastSeq, duplicates: 1 };
+      }
+      const decision: Decision = behaviour.decide(current.state, command);
+      const toAppend = decision.ok ? decision.events : (decision.audit ?? []);
+      if (toAppend.length === 0) {
+        return decision.ok
+          ? { ok: true, state: current.state, events: [], lastSeq: current.lastSeq, duplicates: 0 }
+          : { ok: false, state: current.state, rejection: decision.rejection, lastSeq: current.lastSeq };
+      }
+      const appended = await eventLog.append(behaviour.entity, id, toAppend, { expectedSeq: current.lastSeq });
+      if (!appended.ok) {
+        current = await readFresh(behaviour, id);
+        continue;
+      }
+      let state = current.state;
+      for (const event of toAppend) state = behaviour.evolve(state, event);
+      const lastSeq = appended.seqs[appended.seqs.length - 1] ?? current.lastSeq;
+      if (appended.duplicates > 0) {
+        // A retried command: what was stored first is the truth, so fold from the log.
+        current = await readFresh(behaviour, id);
+      } else {
+        const eventIds = new Set(current.eventIds);
+        for (const event of toAppend) eventIds.add(event.id);
+        current = { state, lastSeq, eventIds };
+        if (opts.cache) cache.set(subject, current);
+      }
+      return decision.ok
+        ? { ok: true, state: current.state, events: toAppend, lastSeq: current.lastSeq, duplicates: appended.duplicates }
+        : { ok: false, state: current.state, rejection: decision.rejection, lastSeq: current.lastSeq };
+    }
+    cache.delete(subject);
+    throw new ConcurrencyError(subject, maxAttempts);
+  }
+
+  return {
+    load,
+    execute,
+    forget: (subject) => {
+      if (subject) cache.delete(subject);
+      else cache.clear();
+    },
+  };
+}
