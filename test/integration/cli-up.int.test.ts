@@ -28,7 +28,11 @@ describe('drover up (npm start)', () => {
     });
     try {
       const [line] = (await once(child.stdout, 'data')) as [Buffer];
-      expect(JSON.parse(line.toString())).toEqual({ nats: url, startedNats: true, stream: EVENTS_STREAM });
+      expect(JSON.parse(line.toString())).toEqual({
+        nats: url,
+        startedNats: true,
+        stream: EVENTS_STREAM,
+      });
       const nc = await connect({ servers: url });
       const info = await (await jetstreamManager(nc)).streams.info(EVENTS_STREAM);
       expect(info.config.subjects).toEqual(['drover.ev.>']);

@@ -1,30 +1,10 @@
-import { headers, type NatsConnection } from '@nats-io/transport-node';
+import { headers } from '@nats-io/transport-node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import {
-  ErrorCodes,
-  eventSubject,
-  isCorrupt,
-  type JetStreamEventLog,
-  type ReplayItem,
-} from '../../src/events/index.js';
+import { ErrorCodes, eventSubject, isCorrupt, type ReplayItem } from '../../src/events/index.js';
 import { ev, jobSpec, uid } from '../support/events.js';
-import { openEventLog } from '../support/nats-client.js';
-import { startNatsServer, type NatsServer } from '../support/nats-server.js';
+import { useEventLog } from '../support/nats-client.js';
 
-let server: NatsServer;
-let nc: NatsConnection;
-let log: JetStreamEventLog;
-
-beforeAll(async () => {
-  server = await startNatsServer();
-  ({ nc, log } = await openEventLog(server));
-});
-
-afterAll(async () => {
-  await log?.close();
-  await nc?.close();
-  await server?.stop();
-});
+const farm = useEventLog({ beforeAll, afterAll });
 
 async function collect(items: AsyncIterable<ReplayItem>): Promise<ReplayItem[]> {
   const out: ReplayItem[] = [];
@@ -35,13 +15,15 @@ async function collect(items: AsyncIterable<ReplayItem>): Promise<ReplayItem[]> 
 describe('append and read one entity', () => {
   it('stores events in order and reads them back with their sequences', async () => {
     const id = uid();
-    const first = await log.append('job', id, [ev('job.submitted', jobSpec())], { expectedSeq: 0 });
+    const first = await farm.log.append('job', id, [ev('job.submitted', jobSpec())], {
+      expectedSeq: 0,
+    });
     expect(first.ok).toBe(true);
     const seq1 = first.ok ? (first.seqs[0] as number) : -1;
-    const second = await log.append('job', id, [ev('job.queued', {})], { expectedSeq: seq1 });
+    const second = await farm.log.append('job', id, [ev('job.queued', {})], { expectedSeq: seq1 });
     expect(second.ok).toBe(true);
 
-    const { events, lastSeq, corrupt } = await log.read('job', id);
+    const { events, lastSeq, corrupt } = await farm.log.read('job', id);
     expect(events.map((e) => e.type)).toEqual(['job.submitted', 'job.queued']);
     expect(events[0]?.recorded).toEqual({ subject: eventSubject('job', id), seq: seq1 });
     expect(lastSeq).toBe(second.ok ? second.seqs[0] : -1);
@@ -49,16 +31,21 @@ describe('append and read one entity', () => {
   });
 
   it('reads an entity with no events as empty, with last sequence 0', async () => {
-    expect(await log.read('job', uid())).toEqual({ events: [], lastSeq: 0, corrupt: [] });
+    expect(await farm.log.read('job', uid())).toEqual({ events: [], lastSeq: 0, corrupt: [] });
   });
 
   it('chains a batch of events on one entity, each conditional on the one before', async () => {
     const id = uid();
-    const r = await log.append('job', id, [ev('job.submitted', jobSpec()), ev('job.queued', {}), ev('job.started', {})], {
-      expectedSeq: 0,
-    });
+    const r = await farm.log.append(
+      'job',
+      id,
+      [ev('job.submitted', jobSpec()), ev('job.queued', {}), ev('job.started', {})],
+      {
+        expectedSeq: 0,
+      },
+    );
     expect(r.ok && r.seqs.length).toBe(3);
-    expect((await log.read('job', id)).events).toHaveLength(3);
+    expect((await farm.log.read('job', id)).events).toHaveLength(3);
   });
 });
 
@@ -66,11 +53,13 @@ describe('concurrency: append-if-unchanged', () => {
   it('two writers racing on one entity: exactly one wins, the other gets a conflict as data', async () => {
     for (let round = 0; round < 20; round++) {
       const id = uid();
-      const created = await log.append('job', id, [ev('job.submitted', jobSpec())], { expectedSeq: 0 });
+      const created = await farm.log.append('job', id, [ev('job.submitted', jobSpec())], {
+        expectedSeq: 0,
+      });
       const seen = created.ok ? (created.seqs[0] as number) : -1;
       const [a, b] = await Promise.all([
-        log.append('job', id, [ev('job.queued', {})], { expectedSeq: seen }),
-        log.append('job', id, [ev('job.held', { reason: 'racing' })], { expectedSeq: seen }),
+        farm.log.append('job', id, [ev('job.queued', {})], { expectedSeq: seen }),
+        farm.log.append('job', id, [ev('job.held', { reason: 'racing' })], { expectedSeq: seen }),
       ]);
       expect([a.ok, b.ok].filter(Boolean)).toHaveLength(1);
       const loser = a.ok ? b : a;
@@ -81,14 +70,16 @@ describe('concurrency: append-if-unchanged', () => {
         expect(loser.conflict.actualSeq).toBe(winner.seqs[0]);
         expect(loser.appended).toBe(0);
       }
-      expect((await log.read('job', id)).events).toHaveLength(2);
+      expect((await farm.log.read('job', id)).events).toHaveLength(2);
     }
   });
 
   it('a writer that never saw the entity (expected 0) cannot append after someone else created it', async () => {
     const id = uid();
-    await log.append('job', id, [ev('job.submitted', jobSpec())], { expectedSeq: 0 });
-    const late = await log.append('job', id, [ev('job.submitted', jobSpec())], { expectedSeq: 0 });
+    await farm.log.append('job', id, [ev('job.submitted', jobSpec())], { expectedSeq: 0 });
+    const late = await farm.log.append('job', id, [ev('job.submitted', jobSpec())], {
+      expectedSeq: 0,
+    });
     expect(late.ok).toBe(false);
   });
 });
@@ -97,15 +88,15 @@ describe('idempotency', () => {
   it('a duplicate Nats-Msg-Id is stored once, and the retry is told it was a duplicate', async () => {
     const id = uid();
     const event = ev('job.submitted', jobSpec());
-    const first = await log.append('job', id, [event], { expectedSeq: 0 });
+    const first = await farm.log.append('job', id, [event], { expectedSeq: 0 });
     // A retried command: same event id, stale expectation. The duplicate check wins.
-    const retry = await log.append('job', id, [event], { expectedSeq: 0 });
+    const retry = await farm.log.append('job', id, [event], { expectedSeq: 0 });
     expect(first.ok && retry.ok).toBe(true);
     if (first.ok && retry.ok) {
       expect(retry.seqs).toEqual(first.seqs);
       expect(retry.duplicates).toBe(1);
     }
-    expect((await log.read('job', id)).events).toHaveLength(1);
+    expect((await farm.log.read('job', id)).events).toHaveLength(1);
   });
 });
 
@@ -113,15 +104,17 @@ describe('bad input never reaches the log', () => {
   it('refuses an event that fails its schema, naming the field, and writes nothing', async () => {
     const id = uid();
     const bad = ev('job.submitted', jobSpec({ memMb: -5 }));
-    await expect(log.append('job', id, [bad], { expectedSeq: 0 })).rejects.toMatchObject({
+    await expect(farm.log.append('job', id, [bad], { expectedSeq: 0 })).rejects.toMatchObject({
       code: ErrorCodes.InvalidEvent,
       message: expect.stringContaining('data.memMb'),
     });
-    expect((await log.read('job', id)).events).toHaveLength(0);
+    expect((await farm.log.read('job', id)).events).toHaveLength(0);
   });
 
   it('refuses an event of another entity on this entity subject', async () => {
-    await expect(log.append('node', uid(), [ev('job.queued', {})], { expectedSeq: 0 })).rejects.toMatchObject({
+    await expect(
+      farm.log.append('node', uid(), [ev('job.queued', {})], { expectedSeq: 0 }),
+    ).rejects.toMatchObject({
       code: ErrorCodes.InvalidEvent,
     });
   });
@@ -130,16 +123,16 @@ describe('bad input never reaches the log', () => {
 describe('replay', () => {
   it('reports a corrupt message with its sequence and goes on past it', async () => {
     const id = uid();
-    const start = (await log.lastSeq()) + 1;
-    await log.append('job', id, [ev('job.submitted', jobSpec())], { expectedSeq: 0 });
+    const start = (await farm.log.lastSeq()) + 1;
+    await farm.log.append('job', id, [ev('job.submitted', jobSpec())], { expectedSeq: 0 });
     const h = headers();
     h.set('Nats-Msg-Id', uid('garbage'));
-    nc.publish(eventSubject('job', id), new Uint8Array([0xc1, 0xff, 0x00]), { headers: h });
-    await nc.flush();
+    farm.nc.publish(eventSubject('job', id), new Uint8Array([0xc1, 0xff, 0x00]), { headers: h });
+    await farm.nc.flush();
     const other = uid();
-    await log.append('job', other, [ev('job.submitted', jobSpec())], { expectedSeq: 0 });
+    await farm.log.append('job', other, [ev('job.submitted', jobSpec())], { expectedSeq: 0 });
 
-    const items = await collect(log.replay({ fromSeq: start }));
+    const items = await collect(farm.log.replay({ fromSeq: start }));
     expect(items).toHaveLength(3);
     const bad = items[1];
     expect(bad && isCorrupt(bad)).toBe(true);
@@ -147,37 +140,53 @@ describe('replay', () => {
       expect(bad.seq).toBe(start + 1);
       expect(bad.error.message).toContain(`seq ${start + 1}`);
     }
-    expect(items[2] && !isCorrupt(items[2]) && items[2].recorded.subject).toBe(eventSubject('job', other));
+    expect(items[2] && !isCorrupt(items[2]) && items[2].recorded.subject).toBe(
+      eventSubject('job', other),
+    );
     // Reading the entity reports it too, and counts it in lastSeq (the append condition).
-    const history = await log.read('job', id);
+    const history = await farm.log.read('job', id);
     expect(history.events).toHaveLength(1);
     expect(history.corrupt.map((c) => c.seq)).toEqual([start + 1]);
     expect(history.lastSeq).toBe(start + 1);
   });
 
   it('replays a range by sequence and by time, and by entity kind', async () => {
-    const base = await log.lastSeq();
+    const base = await farm.log.lastSeq();
     const nodeId = uid('n');
-    await log.append('job', uid(), [ev('job.submitted', jobSpec())], { expectedSeq: 0 });
-    await log.append('node', nodeId, [
-      ev('node.registered', { hostname: 'h', cpus: 2, memMb: 1024, gpus: 0, labels: {}, incarnation: 'i1' }),
-    ], { expectedSeq: 0 });
-    await log.append('job', uid(), [ev('job.submitted', jobSpec())], { expectedSeq: 0 });
+    await farm.log.append('job', uid(), [ev('job.submitted', jobSpec())], { expectedSeq: 0 });
+    await farm.log.append(
+      'node',
+      nodeId,
+      [
+        ev('node.registered', {
+          hostname: 'h',
+          cpus: 2,
+          memMb: 1024,
+          gpus: 0,
+          labels: {},
+          incarnation: 'i1',
+        }),
+      ],
+      { expectedSeq: 0 },
+    );
+    await farm.log.append('job', uid(), [ev('job.submitted', jobSpec())], { expectedSeq: 0 });
 
-    const middle = await collect(log.replay({ fromSeq: base + 2, untilSeq: base + 2 }));
+    const middle = await collect(farm.log.replay({ fromSeq: base + 2, untilSeq: base + 2 }));
     expect(middle.map((i) => !isCorrupt(i) && i.type)).toEqual(['node.registered']);
-    const nodes = await collect(log.replay({ fromSeq: base + 1, entity: 'node' }));
-    expect(nodes.map((i) => !isCorrupt(i) && i.recorded.subject)).toEqual([eventSubject('node', nodeId)]);
-    const none = await collect(log.replay({ fromSeq: base + 1, untilTime: 0 }));
+    const nodes = await collect(farm.log.replay({ fromSeq: base + 1, entity: 'node' }));
+    expect(nodes.map((i) => !isCorrupt(i) && i.recorded.subject)).toEqual([
+      eventSubject('node', nodeId),
+    ]);
+    const none = await collect(farm.log.replay({ fromSeq: base + 1, untilTime: 0 }));
     expect(none).toEqual([]);
-    const future = await collect(log.replay({ fromTime: Date.now() + 60_000 }));
+    const future = await collect(farm.log.replay({ fromTime: Date.now() + 60_000 }));
     expect(future).toEqual([]);
   });
 });
 
 describe('tail', () => {
   it('delivers live events in order and stops when asked', async () => {
-    const tail = log.tail();
+    const tail = farm.log.tail();
     const seen: string[] = [];
     const done = (async () => {
       for await (const item of tail) {
@@ -187,13 +196,14 @@ describe('tail', () => {
     })();
     const ids = [uid(), uid(), uid()];
     await new Promise((r) => setTimeout(r, 200)); // let the tail's consumer start
-    for (const id of ids) await log.append('job', id, [ev('job.submitted', jobSpec())], { expectedSeq: 0 });
+    for (const id of ids)
+      await farm.log.append('job', id, [ev('job.submitted', jobSpec())], { expectedSeq: 0 });
     await done;
     expect(seen).toEqual(ids.map((id) => eventSubject('job', id)));
   });
 
   it('keeps tailing across a crash and restart of the server, without gaps or repeats', async () => {
-    const tail = log.tail();
+    const tail = farm.log.tail();
     const seen: string[] = [];
     const ids = Array.from({ length: 6 }, () => uid());
     const done = (async () => {
@@ -203,12 +213,15 @@ describe('tail', () => {
       }
     })();
     await new Promise((r) => setTimeout(r, 200));
-    for (const id of ids.slice(0, 3)) await log.append('job', id, [ev('job.submitted', jobSpec())], { expectedSeq: 0 });
-    await server.restart();
+    for (const id of ids.slice(0, 3))
+      await farm.log.append('job', id, [ev('job.submitted', jobSpec())], { expectedSeq: 0 });
+    await farm.server.restart();
     for (const id of ids.slice(3)) {
       // The client reconnects by itself; appends retry until the stream answers again.
       for (;;) {
-        const r = await log.append('job', id, [ev('job.submitted', jobSpec())], { expectedSeq: 0 }).catch(() => undefined);
+        const r = await farm.log
+          .append('job', id, [ev('job.submitted', jobSpec())], { expectedSeq: 0 })
+          .catch(() => undefined);
         if (r) break;
         await new Promise((res) => setTimeout(res, 100));
       }

@@ -1,5 +1,4 @@
 import { randomUUID } from 'node:crypto';
-import type { NatsConnection } from '@nats-io/transport-node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   chunkBehaviour,
@@ -16,54 +15,51 @@ import {
   isCorrupt,
   workerId,
   type Actor,
-  type JetStreamEventLog,
   type RecordedEvent,
 } from '../../src/events/index.js';
 import { jobSpec, uid } from '../support/events.js';
-import { openEventLog } from '../support/nats-client.js';
-import { startNatsServer, type NatsServer } from '../support/nats-server.js';
+import { useEventLog } from '../support/nats-client.js';
 
-let server: NatsServer;
-let nc: NatsConnection;
-let log: JetStreamEventLog;
-
-beforeAll(async () => {
-  server = await startNatsServer();
-  ({ nc, log } = await openEventLog(server));
-});
-
-afterAll(async () => {
-  await log?.close();
-  await nc?.close();
-  await server?.stop();
-});
+const farm = useEventLog({ beforeAll, afterAll });
 
 const scheduler: Actor = { kind: 'scheduler', id: 'sched-a', epoch: 1 };
 let tick = 1_700_000_000_000;
 const meta = (by: Actor = scheduler): CommandMeta => ({ id: randomUUID(), at: tick++, by });
 
-async function submitQueued(runtime = createEntityRuntime({ eventLog: log }), id = uid()): Promise<string> {
-  expect((await runtime.execute(jobBehaviour, id, { ...meta(), type: 'SubmitJob', data: jobSpec() })).ok).toBe(true);
+async function submitQueued(
+  runtime = createEntityRuntime({ eventLog: farm.log }),
+  id = uid(),
+): Promise<string> {
+  expect(
+    (await runtime.execute(jobBehaviour, id, { ...meta(), type: 'SubmitJob', data: jobSpec() })).ok,
+  ).toBe(true);
   expect((await runtime.execute(jobBehaviour, id, { ...meta(), type: 'QueueJob' })).ok).toBe(true);
   return id;
 }
 
 /** Every stored event of the entity folds: the log never holds a transition the machine rejects. */
 async function foldsCleanly(id: string): Promise<JobSnapshot> {
-  const { events, corrupt } = await log.read('job', id);
+  const { events, corrupt } = await farm.log.read('job', id);
   expect(corrupt).toEqual([]);
-  return jobBehaviour.initial() && events.reduce((s, e) => jobBehaviour.evolve(s, e), jobBehaviour.initial());
+  return (
+    jobBehaviour.initial() &&
+    events.reduce((s, e) => jobBehaviour.evolve(s, e), jobBehaviour.initial())
+  );
 }
 
 describe('entity runtime against a real nats-server', () => {
   it('two schedulers racing on one job: the loser reloads, decides again on the new state', async () => {
     for (let round = 0; round < 10; round++) {
-      const a = createEntityRuntime({ eventLog: log, cache: true });
-      const b = createEntityRuntime({ eventLog: log, cache: true });
+      const a = createEntityRuntime({ eventLog: farm.log, cache: true });
+      const b = createEntityRuntime({ eventLog: farm.log, cache: true });
       const id = await submitQueued(a);
       await b.load(jobBehaviour, id); // both now hold the same `queued` view
       const [cancel, start] = await Promise.all([
-        a.execute(jobBehaviour, id, { ...meta(), type: 'RequestCancel', data: { reason: 'user asked' } }),
+        a.execute(jobBehaviour, id, {
+          ...meta(),
+          type: 'RequestCancel',
+          data: { reason: 'user asked' },
+        }),
         b.execute(jobBehaviour, id, { ...meta(), type: 'StartJob' }),
       ]);
       expect(cancel.ok).toBe(true); // accepted from queued and from running
@@ -75,52 +71,80 @@ describe('entity runtime against a real nats-server', () => {
   });
 
   it('a stale cache costs one conflict, never a wrong write', async () => {
-    const a = createEntityRuntime({ eventLog: log, cache: true });
+    const a = createEntityRuntime({ eventLog: farm.log, cache: true });
     const id = await submitQueued(a);
-    const b = createEntityRuntime({ eventLog: log });
-    await b.execute(jobBehaviour, id, { ...meta(), type: 'HoldJob', data: { reason: 'maintenance' } });
+    const b = createEntityRuntime({ eventLog: farm.log });
+    await b.execute(jobBehaviour, id, {
+      ...meta(),
+      type: 'HoldJob',
+      data: { reason: 'maintenance' },
+    });
     // a still believes the job is queued; starting a held job must be refused after the reload.
     const r = await a.execute(jobBehaviour, id, { ...meta(), type: 'StartJob' });
     expect(r.ok).toBe(false);
     expect(stateName(r.state)).toBe('held');
-    const { events } = await log.read('job', id);
-    expect(events.map((e) => e.type)).toEqual(['job.submitted', 'job.queued', 'job.held', 'job.command_rejected']);
+    const { events } = await farm.log.read('job', id);
+    expect(events.map((e) => e.type)).toEqual([
+      'job.submitted',
+      'job.queued',
+      'job.held',
+      'job.command_rejected',
+    ]);
   });
 
   it('a command delivered twice is applied once, and the second delivery is told it is done', async () => {
     const id = await submitQueued();
     const hold: JobCommand = { ...meta(), type: 'HoldJob', data: { reason: 'deadline' } };
-    const first = await createEntityRuntime({ eventLog: log }).execute(jobBehaviour, id, hold);
+    const first = await createEntityRuntime({ eventLog: farm.log }).execute(jobBehaviour, id, hold);
     // Another instance (no cache) gets the same command again, e.g. after a lost reply.
-    const again = await createEntityRuntime({ eventLog: log }).execute(jobBehaviour, id, hold);
+    const again = await createEntityRuntime({ eventLog: farm.log }).execute(jobBehaviour, id, hold);
     expect(first.ok && again.ok).toBe(true);
     if (again.ok) expect(again.duplicates).toBe(1);
     // A network-level retry of the same append (same event ids, stale condition) is a duplicate too.
-    const retried = await log.append('job', id, first.ok ? first.events : [], { expectedSeq: 0 });
+    const retried = await farm.log.append('job', id, first.ok ? first.events : [], {
+      expectedSeq: 0,
+    });
     expect(retried.ok && retried.duplicates).toBe(1);
-    const types = (await log.read('job', id)).events.map((e) => e.type);
+    const types = (await farm.log.read('job', id)).events.map((e) => e.type);
     expect(types).toEqual(['job.submitted', 'job.queued', 'job.held']);
   });
 
   it('a late result from an old attempt is rejected, audited in the log, and never stored', async () => {
-    const runtime = createEntityRuntime({ eventLog: log });
+    const runtime = createEntityRuntime({ eventLog: farm.log });
     const jobId = uid();
     const chunk = `${jobId}:0`;
-    const run = (cmd: Parameters<typeof chunkBehaviour.decide>[1]) => runtime.execute(chunkBehaviour, chunk, cmd);
+    const run = (cmd: Parameters<typeof chunkBehaviour.decide>[1]) =>
+      runtime.execute(chunkBehaviour, chunk, cmd);
     const request = { cpus: 1, memMb: 256, gpus: 0 };
     await run({ ...meta(), type: 'CreateChunk', data: { jobId, index: 0, total: 1 } });
-    await run({ ...meta(), type: 'AssignChunk', data: { attempt: 1, node: 'n1', worker: workerId(jobId, 0, 1), request } });
+    await run({
+      ...meta(),
+      type: 'AssignChunk',
+      data: { attempt: 1, node: 'n1', worker: workerId(jobId, 0, 1), request },
+    });
     await run({ ...meta(), type: 'StartChunk', data: { attempt: 1, pid: 100 } });
-    await run({ ...meta(), type: 'ReportAttemptFailed', data: { attempt: 1, cause: 'NodeLost', confirmed: false } });
-    await run({ ...meta(), type: 'AssignChunk', data: { attempt: 2, node: 'n2', worker: workerId(jobId, 0, 2), request } });
+    await run({
+      ...meta(),
+      type: 'ReportAttemptFailed',
+      data: { attempt: 1, cause: 'NodeLost', confirmed: false },
+    });
+    await run({
+      ...meta(),
+      type: 'AssignChunk',
+      data: { attempt: 2, node: 'n2', worker: workerId(jobId, 0, 2), request },
+    });
     await run({ ...meta(), type: 'StartChunk', data: { attempt: 2, pid: 200 } });
 
-    const late = await run({ ...meta({ kind: 'agent', id: 'n1' }), type: 'ReportResult', data: { attempt: 1, result: { pnl: 1 } } });
+    const late = await run({
+      ...meta({ kind: 'agent', id: 'n1' }),
+      type: 'ReportResult',
+      data: { attempt: 1, result: { pnl: 1 } },
+    });
     expect(late.ok).toBe(false);
     if (!late.ok) expect(late.rejection.code).toBe('StaleResult');
     expect((late.state.context as { result?: unknown }).result).toBeUndefined();
 
-    const { events } = await log.read('chunk', chunk);
+    const { events } = await farm.log.read('chunk', chunk);
     const audit = events.find((e) => e.type === 'chunk.result_rejected');
     expect(audit?.data).toMatchObject({ attempt: 1, currentAttempt: 2, state: 'running' });
     expect(audit?.by).toEqual({ kind: 'agent', id: 'n1' });
@@ -131,9 +155,9 @@ describe('entity runtime against a real nats-server', () => {
 describe('replay equals live folding', () => {
   it('100,000 events: the tail folded live, a full replay and the writers agree entity by entity', async () => {
     const jobs = 20_000; // x5 events each
-    const fromSeq = (await log.lastSeq()) + 1;
+    const fromSeq = (await farm.log.lastSeq()) + 1;
     const live = new Map<string, JobSnapshot>();
-    const tail = log.tail({ fromSeq, entity: 'job' });
+    const tail = farm.log.tail({ fromSeq, entity: 'job' });
     const expectedEvents = jobs * 5;
     const tailing = (async () => {
       let n = 0;
@@ -153,7 +177,11 @@ describe('replay equals live folding', () => {
       { ...meta(), type: 'SubmitJob', data: jobSpec({ user: `u${next % 7}` }) },
       { ...meta(), type: 'QueueJob' },
       { ...meta(), type: 'StartJob' },
-      { ...meta(), type: 'RecordChunksSettled', data: { chunks: [{ index: 0, state: 'succeeded', quiescent: true }] } },
+      {
+        ...meta(),
+        type: 'RecordChunksSettled',
+        data: { chunks: [{ index: 0, state: 'succeeded', quiescent: true }] },
+      },
       { ...meta(), type: 'CompleteJob' },
     ];
     await Promise.all(
@@ -165,7 +193,7 @@ describe('replay equals live folding', () => {
           for (const command of lifecycle()) {
             const d = jobBehaviour.decide(state, command);
             if (!d.ok) throw new Error(d.rejection.message);
-            const r = await log.append('job', id, d.events, { expectedSeq: lastSeq });
+            const r = await farm.log.append('job', id, d.events, { expectedSeq: lastSeq });
             if (!r.ok) throw new Error('conflict');
             lastSeq = r.seqs[r.seqs.length - 1] as number;
             for (const e of d.events) state = jobBehaviour.evolve(state, e);
@@ -178,11 +206,14 @@ describe('replay equals live folding', () => {
 
     const replayed = new Map<string, JobSnapshot>();
     let count = 0;
-    for await (const batch of log.replayBatches({ fromSeq, entity: 'job' })) {
+    for await (const batch of farm.log.replayBatches({ fromSeq, entity: 'job' })) {
       for (const item of batch) {
         if (isCorrupt(item)) throw item.error;
         const e = item as RecordedEvent;
-        replayed.set(e.recorded.subject, jobBehaviour.evolve(replayed.get(e.recorded.subject) ?? jobBehaviour.initial(), e));
+        replayed.set(
+          e.recorded.subject,
+          jobBehaviour.evolve(replayed.get(e.recorded.subject) ?? jobBehaviour.initial(), e),
+        );
         count++;
       }
     }
