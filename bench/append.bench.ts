@@ -1,7 +1,8 @@
 import { jetstream } from '@nats-io/jetstream';
 import { createInbox, headers, type NatsConnection } from '@nats-io/transport-node';
 import { randomUUID } from 'node:crypto';
-import { encodeEvent, eventSubject, type EventLog } from '../src/events/index.js';
+import { jobBehaviour } from '../src/actors/index.js';
+import { encodeEvent, eventSubject, type DroverEvent, type EventLog } from '../src/events/index.js';
 import { ev, jobSpec } from '../test/support/events.js';
 import { pipelined, rate } from './support.js';
 
@@ -13,7 +14,9 @@ export async function rawJsPublish(nc: NatsConnection, count: number): Promise<n
   const payload = encodeEvent(ev('job.submitted', jobSpec()));
   const prefix = randomUUID().slice(0, 8);
   return rate(count, () =>
-    pipelined(count, WINDOW, (i) => js.publish(eventSubject('job', `raw${prefix}${i}`), payload, { msgID: `${prefix}-${i}` })),
+    pipelined(count, WINDOW, (i) =>
+      js.publish(eventSubject('job', `raw${prefix}${i}`), payload, { msgID: `${prefix}-${i}` }),
+    ),
   );
 }
 
@@ -21,7 +24,11 @@ export async function rawJsPublish(nc: NatsConnection, count: number): Promise<n
  * Raw ceiling 2 (the one the goal names): core publish with a reply subject and one wildcard ack
  * subscription, 1024 in flight, pre-encoded payload, with the expected-sequence header.
  */
-export async function rawHandRolled(nc: NatsConnection, count: number, entities: number): Promise<number> {
+export async function rawHandRolled(
+  nc: NatsConnection,
+  count: number,
+  entities: number,
+): Promise<number> {
   const payload = encodeEvent(ev('job.submitted', jobSpec()));
   const prefix = createInbox();
   const tag = randomUUID().slice(0, 8);
@@ -52,7 +59,27 @@ export async function rawHandRolled(nc: NatsConnection, count: number, entities:
   return r;
 }
 
-/** Drover's event log: validate + encode + conditional idempotent append, awaited one by one. */
+/**
+ * One event as Drover's live path makes it: the job decider validates the submission (zod) and
+ * envelopes it; the log encodes it and appends it on the entity's expected sequence.
+ */
+function decideSubmit(tag: string, i: number): DroverEvent {
+  const d = jobBehaviour.decide(jobBehaviour.initial(), {
+    type: 'SubmitJob',
+    id: `${tag}-${i}`,
+    at: 1_700_000_000_000 + i,
+    by: { kind: 'user', id: 'alice' },
+    data: jobSpec(),
+  });
+  if (!d.ok) throw new Error(d.rejection.message);
+  return d.events[0] as DroverEvent;
+}
+
+/**
+ * Drover's event log, awaited one by one: the log validates each event (zod), encodes it and
+ * appends it on the entity's expected sequence with its id as Nats-Msg-Id. The events arrive
+ * unvalidated, as from an outside writer, so the log's whole cost is timed.
+ */
 export async function logSequential(log: EventLog, count: number): Promise<number> {
   const tag = randomUUID().slice(0, 8);
   const events = Array.from({ length: count }, () => ev('job.submitted', jobSpec()));
@@ -71,6 +98,17 @@ export async function logPipelined(log: EventLog, count: number): Promise<number
   return rate(count, () =>
     pipelined(count, WINDOW, async (i) => {
       const r = await log.append('job', `pl${tag}${i}`, [events[i]!], { expectedSeq: 0 });
+      if (!r.ok) throw new Error('unexpected conflict');
+    }),
+  );
+}
+
+/** For information: Drover's live path, the job decider then the log, pipelined (timed together). */
+export async function decideAndAppendPipelined(log: EventLog, count: number): Promise<number> {
+  const tag = randomUUID().slice(0, 8);
+  return rate(count, () =>
+    pipelined(count, WINDOW, async (i) => {
+      const r = await log.append('job', `da${tag}${i}`, [decideSubmit(tag, i)], { expectedSeq: 0 });
       if (!r.ok) throw new Error('unexpected conflict');
     }),
   );

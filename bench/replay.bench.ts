@@ -11,12 +11,21 @@ import {
   type CompiledFold,
   type PlainSnapshot,
 } from '../src/actors/index.js';
-import { EVENTS_STREAM, eventWildcard, isCorrupt, parseEventSubject, type EventLog } from '../src/events/index.js';
+import {
+  EVENTS_STREAM,
+  eventWildcard,
+  isCorrupt,
+  entityOfSubject,
+  type EventLog,
+} from '../src/events/index.js';
 import { ev, jobSpec } from '../test/support/events.js';
 import { pipelined, rate } from './support.js';
 
 /** Append `count` events as valid job lifecycles (submitted, queued, started, settled, succeeded). */
-export async function seedHistory(log: EventLog, count: number): Promise<{ fromSeq: number; events: number }> {
+export async function seedHistory(
+  log: EventLog,
+  count: number,
+): Promise<{ fromSeq: number; events: number }> {
   const fromSeq = (await log.lastSeq()) + 1;
   const tag = randomUUID().slice(0, 8);
   const jobs = Math.ceil(count / 5);
@@ -40,7 +49,12 @@ export async function seedHistory(log: EventLog, count: number): Promise<{ fromS
 }
 
 /** Raw ceiling: the library's ephemeral pull consumer, no acks, fetch loop, msgpack decode only. */
-export async function rawReadDecode(nc: NatsConnection, jsm: JetStreamManager, fromSeq: number, events: number): Promise<number> {
+export async function rawReadDecode(
+  nc: NatsConnection,
+  jsm: JetStreamManager,
+  fromSeq: number,
+  events: number,
+): Promise<number> {
   const info = await jsm.consumers.add(EVENTS_STREAM, {
     ack_policy: AckPolicy.None,
     deliver_policy: DeliverPolicy.StartSequence,
@@ -75,7 +89,11 @@ const folds = {
  * Drover: replay batches, decode + validate + upcast, and fold every event through its entity's
  * machine into a state per subject (what a projection rebuild does).
  */
-export async function replayFolded(log: EventLog, fromSeq: number, events: number): Promise<number> {
+export async function replayFolded(
+  log: EventLog,
+  fromSeq: number,
+  events: number,
+): Promise<number> {
   let got = 0;
   const states = new Map<string, PlainSnapshot<unknown>>();
   const r = await rate(events, async () => {
@@ -83,7 +101,7 @@ export async function replayFolded(log: EventLog, fromSeq: number, events: numbe
       for (const item of batch) {
         if (isCorrupt(item)) throw item.error;
         const subject = item.recorded.subject;
-        const fold = folds[parseEventSubject(subject)!.entity]!;
+        const fold = folds[entityOfSubject(subject)!]!;
         states.set(subject, fold.evolve(states.get(subject) ?? fold.initial(), item));
         got++;
       }

@@ -9,7 +9,11 @@ export async function rate(ops: number, fn: () => Promise<void>): Promise<number
 }
 
 /** Run `count` async operations with at most `window` in flight. */
-export async function pipelined(count: number, window: number, op: (i: number) => Promise<unknown>): Promise<void> {
+export async function pipelined(
+  count: number,
+  window: number,
+  op: (i: number) => Promise<unknown>,
+): Promise<void> {
   let next = 0;
   const lanes = Array.from({ length: Math.min(window, count) }, async () => {
     while (next < count) await op(next++);
@@ -17,12 +21,41 @@ export async function pipelined(count: number, window: number, op: (i: number) =
   await Promise.all(lanes);
 }
 
-/** Median of several runs: the machines here are noisy (±40%), so compare in one run. */
-export async function median(runs: number, fn: () => Promise<number>): Promise<number> {
+function median(xs: number[]): number {
+  const sorted = [...xs].sort((a, b) => a - b);
+  return sorted[Math.floor(sorted.length / 2)] as number;
+}
+
+/** Median of several runs. */
+export async function medianOf(runs: number, fn: () => Promise<number>): Promise<number> {
   const xs: number[] = [];
   for (let i = 0; i < runs; i++) xs.push(await fn());
-  xs.sort((a, b) => a - b);
-  return xs[Math.floor(xs.length / 2)] as number;
+  return median(xs);
+}
+
+/**
+ * Alternate a raw ceiling and Drover's path `runs` times; the ratio is the median of the pairs'
+ * ratios (the machines here drift by up to ±40%, so only side-by-side figures compare).
+ */
+export async function paired(
+  runs: number,
+  raw: () => Promise<number>,
+  ours: () => Promise<number>,
+): Promise<{ raw: number; ours: number; ratio: number; range: [number, number] }> {
+  const r: number[] = [];
+  const o: number[] = [];
+  const ratios: number[] = [];
+  for (let i = 0; i < runs; i++) {
+    r.push(await raw());
+    o.push(await ours());
+    ratios.push(ratio(o[i] as number, r[i] as number));
+  }
+  return {
+    raw: median(r),
+    ours: median(o),
+    ratio: median(ratios),
+    range: [Math.min(...ratios), Math.max(...ratios)],
+  };
 }
 
 export function ratio(a: number, b: number): number {

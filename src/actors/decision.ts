@@ -1,4 +1,4 @@
-import { currentVersion, eventCatalog, toFieldIssues } from '../events/index.js';
+import { DecodeError, currentVersion, eventCatalog, validateEvent } from '../events/index.js';
 import type { Actor, DroverEvent, EventType } from '../events/index.js';
 import type { Fold } from './evolve.js';
 
@@ -78,11 +78,12 @@ export function envelop(
     ...(command.cause !== undefined && { cause: command.cause }),
     data: draft.data ?? {},
   };
-  const parsed = entry.schema.safeParse(candidate);
-  if (parsed.success) return parsed.data as DroverEvent;
-  return toFieldIssues(parsed.error)
-    .map((i) => `${i.path}: ${i.message}`)
-    .join('; ');
+  try {
+    return validateEvent(candidate);
+  } catch (err) {
+    if (!(err instanceof DecodeError)) throw err;
+    return err.issues.map((i) => `${i.path}: ${i.message}`).join('; ');
+  }
 }
 
 /** How rejections of one entity are audited: its `*.command_rejected` type, if it has one. */

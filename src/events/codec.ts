@@ -16,6 +16,18 @@ const packr = new Packr({
   int64AsType: 'number',
 });
 
+/**
+ * Events this codec has validated (decoded from the log, or built and checked by a decider).
+ * Events are immutable by convention (readonly types), so the log's writer can skip a second
+ * validation of the same object: the live path validates once, in `decide`.
+ */
+const validated = new WeakSet<object>();
+
+/** True when `event` is an object this codec produced by validation. */
+export function wasValidated(event: object): boolean {
+  return validated.has(event);
+}
+
 /** Where a message sits in the log, for error messages. */
 export interface LogPosition {
   readonly subject?: string;
@@ -79,6 +91,7 @@ export function validateEvent(raw: unknown, where: LogPosition = {}): DroverEven
       { ...where, issues },
     );
   }
+  validated.add(parsed.data);
   return parsed.data as DroverEvent;
 }
 

@@ -25,7 +25,7 @@ export * from './worker.events.js';
 export * from './node.events.js';
 export { allEventSchemas, currentVersion, eventCatalog, eventTypesOf } from './schemas.js';
 export type { DroverEvent, EventCatalogEntry, EventData, EventOf, EventType } from './schemas.js';
-export { decodeEvent, encodeEvent, toFieldIssues, validateEvent } from './codec.js';
+export { decodeEvent, encodeEvent, toFieldIssues, validateEvent, wasValidated } from './codec.js';
 export type { LogPosition } from './codec.js';
 export { upcast, upcasters } from './upcasters.js';
 export type { Upcaster } from './upcasters.js';
@@ -37,6 +37,7 @@ export {
   eventSubject,
   eventWildcard,
   parseChunkId,
+  entityOfSubject,
   parseEventSubject,
   workerId,
 } from './subjects.js';

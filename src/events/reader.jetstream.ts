@@ -206,16 +206,8 @@ class PullSession {
   }
 
   private onData(msg: Msg): void {
-    const t = (msg.reply as string).split('.');
-    // $JS.ACK.<stream>.<consumer>.<delivered>.<sseq>.<cseq>.<ts>.<pending> (v1), or with
-    // <domain>.<account hash> after ACK and a trailing token (v2, 12 tokens).
-    const o = t.length >= 12 ? 4 : 2;
-    this.buffer.push({
-      subject: msg.subject,
-      seq: Number(t[o + 3]),
-      time: Math.floor(Number(t[o + 5]) / 1e6),
-      data: msg.data,
-    });
+    const { seq, time } = parseAckReply(msg.reply as string);
+    this.buffer.push({ subject: msg.subject, seq, time, data: msg.data });
     this.received++;
     if (this.pulls.length && --(this.pulls[0] as number) === 0) this.pulls.shift();
   }
@@ -229,4 +221,30 @@ class PullSession {
     if (code === 100) return; // heartbeat
     this.failure = new StalledError(`pull failed: ${code} ${msg.headers?.description ?? ''}`);
   }
+}
+
+/**
+ * Stream sequence and store time (ms) from a JetStream delivery's reply subject:
+ * `$JS.ACK.<stream>.<consumer>.<delivered>.<sseq>.<cseq>.<ts>.<pending>` (9 tokens), or the
+ * 12-token form with `<domain>.<account hash>` after `ACK` and a random token at the end.
+ * Scans from the end instead of splitting: this runs once per replayed message.
+ * @internal exported for tests
+ */
+export function parseAckReply(reply: string): { seq: number; time: number } {
+  const dots: number[] = [];
+  for (let i = reply.length - 1; i >= 0 && dots.length < 6; i--) {
+    if (reply.charCodeAt(i) === 46 /* . */) dots.push(i);
+  }
+  // dots[k] is the (k+1)-th dot from the end. v1 ends in `.sseq.cseq.ts.pending`.
+  const v2 = countDots(reply) >= 11;
+  const o = v2 ? 1 : 0;
+  const ts = reply.slice((dots[1 + o] as number) + 1, dots[o] as number);
+  const seq = reply.slice((dots[3 + o] as number) + 1, dots[2 + o] as number);
+  return { seq: Number(seq), time: Math.floor(Number(ts) / 1e6) };
+}
+
+function countDots(s: string): number {
+  let n = 0;
+  for (let i = 0; i < s.length; i++) if (s.charCodeAt(i) === 46) n++;
+  return n;
 }

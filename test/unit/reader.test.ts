@@ -1,0 +1,24 @@
+import { describe, expect, it } from 'vitest';
+import { parseAckReply } from '../../src/events/reader.jetstream.js';
+import { entityOfSubject, eventSubject, ENTITIES } from '../../src/events/index.js';
+
+describe('parseAckReply', () => {
+  it('reads sequence and time from the 9-token reply subject', () => {
+    expect(parseAckReply('$JS.ACK.DROVER_EVENTS.c1.1.4242.17.1700000000123456789.99')).toEqual({
+      seq: 4242,
+      time: 1700000000123,
+    });
+  });
+  it('reads them from the 12-token form with domain, account hash and a trailing token', () => {
+    expect(parseAckReply('$JS.ACK._.ACCHASH.DROVER_EVENTS.c1.1.7.7.1700000000999000000.0.rnd')).toEqual({
+      seq: 7,
+      time: 1700000000999,
+    });
+  });
+});
+
+describe('entityOfSubject', () => {
+  it('names the entity of every event subject', () => {
+    for (const e of ENTITIES) expect(entityOfSubject(eventSubject(e, 'x1'))).toBe(e);
+  });
+});
