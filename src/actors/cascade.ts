@@ -1,5 +1,6 @@
 import { chunkId } from '../events/index.js';
 import type { Actor, DroverEvent, SettledState } from '../events/index.js';
+import * as chunkSettlements from './chunk-settlements.js';
 import type { ChunkCommand } from './chunk.decide.js';
 import type { ChunkSnapshot } from './chunk.machine.js';
 import type { CommandMeta } from './decision.js';
@@ -142,9 +143,7 @@ export function cancelCascade(
     id: derivedId(meta.id, tag),
     cause: meta.cause ?? meta.id,
   });
-  const unsettled = job.context.chunks.flatMap((settled, index) =>
-    settled === null ? [index] : [],
-  );
+  const unsettled = chunkSettlements.unsettled(job.context.chunks);
   const neverCreated = unsettled.filter(
     (i) => (chunks[i] ? stateName(chunks[i]) : 'none') === 'none',
   );

@@ -11,7 +11,9 @@ export {
   jobGuardDocs,
   jobMachine,
 } from './job.machine.js';
-export type { JobContext, JobSnapshot, Settlement } from './job.machine.js';
+export type { JobContext, JobSnapshot } from './job.machine.js';
+export * as chunkSettlements from './chunk-settlements.js';
+export type { ChunkSettlements, IndexedSettlement, Settlement } from './chunk-settlements.js';
 export { chunkFold, chunkGuardDocs, chunkMachine } from './chunk.machine.js';
 export type { AttemptRecord, ChunkContext, ChunkSnapshot } from './chunk.machine.js';
 export { workerFold, workerGuardDocs, workerMachine } from './worker.machine.js';

@@ -1,22 +1,17 @@
 import { assign, setup } from 'xstate';
 import type { SnapshotFrom } from 'xstate';
-import type { EventOf, JobEvent, JobFailureCause, JobSpec, SettledState } from '../events/index.js';
+import type { EventOf, JobEvent, JobFailureCause, JobSpec } from '../events/index.js';
+import * as chunkSettlements from './chunk-settlements.js';
+import type { ChunkSettlements, Settlement } from './chunk-settlements.js';
 import { createFold } from './evolve.js';
 import type { GuardDocs } from './evolve.js';
-
-/** What a job knows of one of its chunks or children once it reached a terminal state. */
-export interface Settlement {
-  readonly state: SettledState;
-  /** Every process it ever started is confirmed stopped. */
-  readonly quiescent: boolean;
-}
 
 /** Context of the job machine: exactly what its decisions need. */
 export interface JobContext {
   readonly spec?: JobSpec;
   readonly priority: number;
-  /** One entry per chunk index: `null` until the chunk settles. */
-  readonly chunks: readonly (Settlement | null)[];
+  /** What the job knows of each chunk index (compact: read it with `chunkSettlements.at`). */
+  readonly chunks: ChunkSettlements;
   /** Child jobs by id: `null` until the child settles. */
   readonly children: Readonly<Record<string, Settlement | null>>;
   readonly outcome?: {
@@ -32,31 +27,19 @@ export interface JobContext {
   readonly endedAt?: number;
 }
 
-type Data<T extends JobEvent['type']> = EventOf<T>['data'];
-type Settlements = readonly (Settlement | null)[];
-
 const sameSettlement = (a: Settlement | null | undefined, b: Settlement) =>
   !!a && a.state === b.state && a.quiescent === b.quiescent;
-const settlements = (c: JobContext): Settlements => [...c.chunks, ...Object.values(c.children)];
+const children = (c: JobContext) => Object.values(c.children);
 
-/** Every chunk and child settled. Pure. */
-export const allSettled = (c: JobContext) => settlements(c).every((s) => s !== null);
+/** Every chunk and child settled. Pure; O(children): chunks are counted as they settle. */
+export const allSettled = (c: JobContext) =>
+  chunkSettlements.everySettled(c.chunks) && children(c).every((s) => s !== null);
 /** Every chunk and child settled and quiescent: no process of the job can still run. Pure. */
-export const allQuiescent = (c: JobContext) => settlements(c).every((s) => s?.quiescent === true);
+export const allQuiescent = (c: JobContext) =>
+  chunkSettlements.everyQuiescent(c.chunks) && children(c).every((s) => s?.quiescent === true);
 /** Every chunk and child settled `succeeded`. Pure. */
 export const allSucceeded = (c: JobContext) =>
-  settlements(c).every((s) => s?.state === 'succeeded');
-
-/** Settling chunks records facts: in range, and an index settles once (repeats must be identical). */
-function settlementsFit(chunks: Settlements, batch: Data<'job.chunks_settled'>['chunks']): boolean {
-  const seen = new Map<number, Settlement>();
-  return batch.every(({ index, ...s }) => {
-    if (index >= chunks.length) return false;
-    const prior = chunks[index] ?? seen.get(index);
-    seen.set(index, s);
-    return prior === undefined || prior === null || sameSettlement(prior, s);
-  });
-}
+  chunkSettlements.everySucceeded(c.chunks) && children(c).every((s) => s?.state === 'succeeded');
 
 const awaitsQuiescence = (s: Settlement | null | undefined) => !!s && !s.quiescent;
 
@@ -75,10 +58,10 @@ const jobGuards = {
   childAwaitsQuiescence: ({ context, event }) =>
     event.type === 'job.child_quiesced' && awaitsQuiescence(context.children[event.data.childId]),
   chunkSettlementsFit: ({ context, event }) =>
-    event.type === 'job.chunks_settled' && settlementsFit(context.chunks, event.data.chunks),
+    event.type === 'job.chunks_settled' && chunkSettlements.fits(context.chunks, event.data.chunks),
   chunksAwaitQuiescence: ({ context, event }) =>
     event.type === 'job.chunks_quiesced' &&
-    event.data.indices.every((i) => awaitsQuiescence(context.chunks[i])),
+    chunkSettlements.awaitQuiescence(context.chunks, event.data.indices),
   allSucceeded: ({ context }) => allSucceeded(context),
   allSettled: ({ context }) => allSettled(context),
   allQuiescent: ({ context }) => allQuiescent(context),
@@ -94,7 +77,7 @@ const jobSetup = setup({
       return {
         spec,
         priority: spec.priority,
-        chunks: Array.from({ length: spec.chunks }, () => null),
+        chunks: chunkSettlements.empty(spec.chunks),
         children: {},
         createdAt: event.at,
       };
@@ -124,24 +107,18 @@ const jobSetup = setup({
       },
     }),
     recordChunksSettled: assign({
-      chunks: ({ context, event }) => {
-        const chunks = [...context.chunks];
-        for (const { index, state, quiescent } of (event as EventOf<'job.chunks_settled'>).data
-          .chunks) {
-          chunks[index] = { state, quiescent };
-        }
-        return chunks;
-      },
+      chunks: ({ context, event }) =>
+        chunkSettlements.settle(
+          context.chunks,
+          (event as EventOf<'job.chunks_settled'>).data.chunks,
+        ),
     }),
     recordChunksQuiesced: assign({
-      chunks: ({ context, event }) => {
-        const chunks = [...context.chunks];
-        for (const i of (event as EventOf<'job.chunks_quiesced'>).data.indices) {
-          const prior = chunks[i];
-          if (prior) chunks[i] = { ...prior, quiescent: true };
-        }
-        return chunks;
-      },
+      chunks: ({ context, event }) =>
+        chunkSettlements.quiesce(
+          context.chunks,
+          (event as EventOf<'job.chunks_quiesced'>).data.indices,
+        ),
     }),
     recordPriority: assign({
       priority: ({ event }) => (event as EventOf<'job.priority_changed'>).data.priority,
@@ -207,7 +184,7 @@ const clear = { guard: 'clearable', actions: 'recordResultsCleared' } as const;
 export const jobMachine = jobSetup.createMachine({
   id: 'job',
   initial: 'none',
-  context: { priority: 0, chunks: [], children: {}, resultsCleared: false },
+  context: { priority: 0, chunks: chunkSettlements.empty(0), children: {}, resultsCleared: false },
   states: {
     none: { on: { 'job.submitted': { target: 'submitted', actions: 'recordSubmission' } } },
     submitted: {

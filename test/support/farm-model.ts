@@ -125,7 +125,8 @@ function afterJob(f: Farm, id: string, before: JobSnapshot, after: JobSnapshot, 
   const parent = afterJobEvent(id, before, after, e, scheduler);
   if (parent) f.outbox.push({ entity: 'job', ...parent });
   if (e.type !== 'job.cancel_requested') return;
-  const chunks = after.context.chunks.map(
+  const chunks = Array.from(
+    { length: after.context.chunks.total },
     (_, i) => f.entities.chunk.get(chunkId(id, i)) as ChunkSnapshot | undefined,
   );
   const plan = cancelCascade(id, after, chunks, { ...meta(f), reason: 'cancel' });
@@ -183,7 +184,7 @@ export function registerNode(f: Farm, node: string, incarnation: string): void {
 /** Queue a submitted job and create its chunks. */
 export function queueJob(f: Farm, jobId: string): void {
   if (!exec(f, 'job', jobId, { type: 'QueueJob', ...meta(f) }).ok) return;
-  const total = jobOf(f, jobId).context.chunks.length;
+  const { total } = jobOf(f, jobId).context.chunks;
   for (let index = 0; index < total; index++) {
     const data = { jobId, index, total };
     exec(f, 'chunk', chunkId(jobId, index), { type: 'CreateChunk', ...meta(f), data });
@@ -285,12 +286,12 @@ export function chunksIn(f: Farm, states: readonly string[]): string[] {
 /** Ground truth: what under `jobId` still runs or may run (chunks, child jobs, processes). */
 export function liveDescendants(f: Farm, jobId: string): string[] {
   const job = jobOf(f, jobId);
-  const chunks = job.context.chunks
-    .map((_, i) => chunkId(jobId, i))
-    .filter((cid) => {
-      const c = f.entities.chunk.get(cid) as ChunkSnapshot | undefined;
-      return c && (!c.hasTag('terminal') || c.context.unconfirmed.length > 0);
-    });
+  const chunks = Array.from({ length: job.context.chunks.total }, (_, i) =>
+    chunkId(jobId, i),
+  ).filter((cid) => {
+    const c = f.entities.chunk.get(cid) as ChunkSnapshot | undefined;
+    return c && (!c.hasTag('terminal') || c.context.unconfirmed.length > 0);
+  });
   const workers = workersIn(f, LIVE_WORKER).filter((w) => w.startsWith(`${jobId}:`));
   const children = Object.keys(job.context.children).flatMap((child) => [
     ...(jobOf(f, child).hasTag('terminal') ? [] : [child]),

@@ -150,7 +150,7 @@ function reconcile(f: Farm, wid: string, alive: boolean): void {
 export function clearTree(f: Farm, jobId: string): boolean {
   if (!exec(f, 'job', jobId, { type: 'ClearResults', ...meta(f) }).ok) return false;
   const job = jobOf(f, jobId).context;
-  job.chunks.forEach((_, i) => {
+  Array.from({ length: job.chunks.total }, (_, i) => i).forEach((i) => {
     const cid = chunkId(jobId, i);
     if (!f.entities.chunk.has(cid) || chunkOf(f, cid).context.resultsCleared) return;
     const d = exec(f, 'chunk', cid, { type: 'ClearResults', ...meta(f) });

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { decideJob, jobBehaviour, jobFold } from '../../../src/actors/index.js';
-import type { JobCommand } from '../../../src/actors/index.js';
+import { chunkSettlements, decideJob, jobBehaviour, jobFold } from '../../../src/actors/index.js';
+import type { ChunkSettlements, JobCommand } from '../../../src/actors/index.js';
 import { InvalidTransitionError } from '../../../src/events/index.js';
 import { deciderSpec, ev, meta, spec } from '../../support/decider-spec.js';
 
@@ -13,6 +13,8 @@ const settle = (index: number, state: 'succeeded' | 'failed' | 'cancelled', quie
   ev('job.chunks_settled', { chunks: [{ index, state, quiescent }] });
 const cmd = (c: Omit<JobCommand, 'id' | 'at' | 'by'>): JobCommand =>
   ({ ...meta(), ...c }) as JobCommand;
+const entries = (chunks: ChunkSettlements) =>
+  Array.from({ length: chunks.total }, (_, i) => chunkSettlements.at(chunks, i));
 
 describe('job decider: life cycle', () => {
   it('submits a job: chunks unsettled, priority and creation time from the spec and command', () => {
@@ -22,9 +24,10 @@ describe('job decider: life cycle', () => {
       .when(command)
       .then([{ type: 'job.submitted', data: spec({ chunks: 3, priority: 7 }) }]);
     expect(s.value).toBe('submitted');
+    expect(entries(s.context.chunks)).toEqual([null, null, null]);
     expect(s.context).toMatchObject({
       priority: 7,
-      chunks: [null, null, null],
+      chunks: { total: 3, settled: 0, succeeded: 0, unquiescent: 0 },
       children: {},
       createdAt: command.at,
     });
@@ -110,14 +113,14 @@ describe('job decider: children and chunks', () => {
         data: { chunks: [{ index: 1, state: 'failed', quiescent: false }] },
       }),
     );
-    expect(
-      s.then([
-        {
-          type: 'job.chunks_settled',
-          data: { chunks: [{ index: 1, state: 'failed', quiescent: false }] },
-        },
-      ]).context.chunks,
-    ).toEqual([null, { state: 'failed', quiescent: false }]);
+    const { chunks: after } = s.then([
+      {
+        type: 'job.chunks_settled',
+        data: { chunks: [{ index: 1, state: 'failed', quiescent: false }] },
+      },
+    ]).context;
+    expect(entries(after)).toEqual([null, { state: 'failed', quiescent: false }]);
+    expect(after).toMatchObject({ settled: 1, succeeded: 0, unquiescent: 1 });
     const given = [...running(), settle(1, 'failed', false)];
     const same = { chunks: [{ index: 1, state: 'failed' as const, quiescent: false }] };
     job
@@ -149,7 +152,8 @@ describe('job decider: children and chunks', () => {
       .given(given)
       .when(cmd({ type: 'RecordChunksQuiesced', data: { indices: [0] } }))
       .then([{ type: 'job.chunks_quiesced', data: { indices: [0] } }]);
-    expect(s.context.chunks[0]).toEqual({ state: 'failed', quiescent: true });
+    expect(chunkSettlements.at(s.context.chunks, 0)).toEqual({ state: 'failed', quiescent: true });
+    expect(s.context.chunks).toMatchObject({ settled: 1, unquiescent: 0 });
     job
       .given(given)
       .when(cmd({ type: 'RecordChunksQuiesced', data: { indices: [1] } }))
