@@ -50,11 +50,21 @@ export function decodeEvent(bytes: Uint8Array, where: LogPosition = {}): DroverE
   } catch (err) {
     throw new DecodeError(ErrorCodes.Decode, 'message is not msgpack', where, { cause: err });
   }
-  return validateEvent(raw, where);
+  return checkEvent(raw, where);
 }
 
-/** Validate an already unpacked value as an event (upcasting old versions). */
+/**
+ * Validate an already unpacked value as an event (upcasting old versions), and remember the
+ * result as validated so that appending it later does not validate it again.
+ */
 export function validateEvent(raw: unknown, where: LogPosition = {}): DroverEvent {
+  const event = checkEvent(raw, where);
+  validated.add(event);
+  return event;
+}
+
+/** Validate without remembering: decoding (replay) and the writer's own gate. @internal */
+export function checkEvent(raw: unknown, where: LogPosition = {}): DroverEvent {
   if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) {
     throw new DecodeError(ErrorCodes.InvalidEvent, 'event is not a map', where);
   }
@@ -91,7 +101,6 @@ export function validateEvent(raw: unknown, where: LogPosition = {}): DroverEven
       { ...where, issues },
     );
   }
-  validated.add(parsed.data);
   return parsed.data as DroverEvent;
 }
 

@@ -1,6 +1,6 @@
 import { jetstreamManager, type JetStreamManager } from '@nats-io/jetstream';
 import type { NatsConnection } from '@nats-io/transport-node';
-import { decodeEvent, validateEvent, wasValidated } from './codec.js';
+import { checkEvent, decodeEvent, wasValidated } from './codec.js';
 import type { Entity } from './envelope.js';
 import { DecodeError, ErrorCodes, SchedulerError } from './errors.js';
 import type {
@@ -159,6 +159,6 @@ function checkWritable(entity: Entity, event: DroverEvent): DroverEvent {
   if (!entry || entry.entity !== entity) {
     throw new SchedulerError(ErrorCodes.InvalidEvent, `${event.type} is not an event of a ${entity}`);
   }
-  if (!wasValidated(event)) validateEvent(event);
+  if (!wasValidated(event)) checkEvent(event);
   return event;
 }

@@ -213,3 +213,23 @@ describe('upcasting job.submitted v1 with unreadable memory', () => {
     expect(() => decode(pack(v1))).toThrow(/data\.memMb/);
   });
 });
+
+describe('validated events are remembered only where it saves work', () => {
+  it('marks what validateEvent returns (deciders), not what decoding returns (replay)', async () => {
+    const { encodeEvent: encode, decodeEvent: decode, validateEvent: validate, wasValidated } = await import(
+      '../../src/events/index.js'
+    );
+    const raw = {
+      type: 'job.queued',
+      v: 1,
+      id: 'q1',
+      at: 1,
+      by: { kind: 'scheduler', id: 's', epoch: 2 },
+      data: {},
+    };
+    const checked = validate(raw);
+    expect(wasValidated(checked)).toBe(true);
+    expect(wasValidated(raw)).toBe(false);
+    expect(wasValidated(decode(encode(checked)))).toBe(false);
+  });
+});
