@@ -59,7 +59,7 @@ export {
   transitionTables,
 } from './transition-table.js';
 export type { MachineDescription, TransitionCell, TransitionRow } from './transition-table.js';
-export { createEntityRuntime } from './runtime.js';
+export { RECENT_IDS, createEntityRuntime } from './runtime.js';
 export type {
   Anomaly,
   EntityRuntime,

@@ -14,17 +14,31 @@ import type { CommandMeta } from './decision.js';
 export interface Loaded<S> {
   readonly state: S;
   readonly lastSeq: number;
-  /** Ids of the entity's stored events: a re-delivered command is recognised by them. */
+  /**
+   * Ids of the entity's most recent stored events (up to `RECENT_IDS`): a re-delivered command is
+   * recognised by them. Older re-deliveries fall back to the log's duplicate window and the
+   * machine's own rules.
+   */
   readonly eventIds: ReadonlySet<string>;
 }
 
 /** Something in an entity's history that could not be folded; reported, then skipped. */
 export type Anomaly =
   | { readonly kind: 'corrupt'; readonly message: CorruptMessage }
-  | { readonly kind: 'rejected-by-machine'; readonly event: RecordedEvent; readonly error: InvalidTransitionError };
+  | {
+      readonly kind: 'rejected-by-machine';
+      readonly event: RecordedEvent;
+      readonly error: InvalidTransitionError;
+    };
 
 export type ExecuteResult<S> =
-  | { readonly ok: true; readonly state: S; readonly events: readonly DroverEvent[]; readonly lastSeq: number; readonly duplicates: number }
+  | {
+      readonly ok: true;
+      readonly state: S;
+      readonly events: readonly DroverEvent[];
+      readonly lastSeq: number;
+      readonly duplicates: number;
+    }
   | {
       readonly ok: false;
       readonly state: S;
@@ -48,7 +62,11 @@ export interface EntityRuntime {
    * Load, decide, append with the entity's last sequence as the condition; on a conflict reload
    * and decide again (bounded). Rejections are results; audit events of a rejection are appended.
    */
-  execute<S, C extends CommandMeta>(behaviour: EntityBehaviour<S, C>, id: string, command: C): Promise<ExecuteResult<S>>;
+  execute<S, C extends CommandMeta>(
+    behaviour: EntityBehaviour<S, C>,
+    id: string,
+    command: C,
+  ): Promise<ExecuteResult<S>>;
   /** Forget cached entities (all, or one subject). */
   forget(subject?: string): void;
 }
@@ -58,6 +76,17 @@ export interface EntityRuntime {
  * appends an event its machine rejects, and never appends on a stale view (the expected
  * sequence makes the log refuse it; the runtime then reloads and decides again).
  */
+/** How many recent event ids per entity are kept to recognise re-delivered commands. */
+export const RECENT_IDS = 256;
+
+/** Add ids to a recent-ids window in place, dropping the oldest beyond `RECENT_IDS`. */
+function remember(ids: Set<string>, added: Iterable<{ id: string }>): void {
+  for (const { id } of added) {
+    ids.add(id);
+    if (ids.size > RECENT_IDS) ids.delete(ids.values().next().value as string);
+  }
+}
+
 export function createEntityRuntime(opts: EntityRuntimeOptions): EntityRuntime {
   const { eventLog } = opts;
   const maxAttempts = opts.maxAttempts ?? 8;
@@ -69,8 +98,8 @@ export function createEntityRuntime(opts: EntityRuntimeOptions): EntityRuntime {
     for (const message of history.corrupt) opts.onAnomaly?.(subject, { kind: 'corrupt', message });
     let state = behaviour.initial();
     const eventIds = new Set<string>();
+    remember(eventIds, history.events);
     for (const event of history.events) {
-      eventIds.add(event.id);
       try {
         state = behaviour.evolve(state, event);
       } catch (error) {
@@ -88,22 +117,39 @@ export function createEntityRuntime(opts: EntityRuntimeOptions): EntityRuntime {
     return (cached as Loaded<S> | undefined) ?? readFresh(behaviour, id);
   }
 
-  async function execute<S, C extends CommandMeta>(behaviour: EntityBehaviour<S, C>, id: string, command: C): Promise<ExecuteResult<S>> {
+  async function execute<S, C extends CommandMeta>(
+    behaviour: EntityBehaviour<S, C>,
+    id: string,
+    command: C,
+  ): Promise<ExecuteResult<S>> {
     const subject = eventSubject(behaviour.entity, id);
     let current = await load(behaviour, id);
     for (let attempt = 1; attempt <= maxAttempts; attempt++) {
       if (current.eventIds.has(`${command.id}#0`)) {
         // Re-delivered after it was applied (event ids derive from the command id): done already.
-        return { ok: true, state: current.state, events: [], lastSeq: current.lastSeq, duplicates: 1 };
+        return {
+          ok: true,
+          state: current.state,
+          events: [],
+          lastSeq: current.lastSeq,
+          duplicates: 1,
+        };
       }
       const decision: Decision = behaviour.decide(current.state, command);
       const toAppend = decision.ok ? decision.events : (decision.audit ?? []);
       if (toAppend.length === 0) {
         return decision.ok
           ? { ok: true, state: current.state, events: [], lastSeq: current.lastSeq, duplicates: 0 }
-          : { ok: false, state: current.state, rejection: decision.rejection, lastSeq: current.lastSeq };
+          : {
+              ok: false,
+              state: current.state,
+              rejection: decision.rejection,
+              lastSeq: current.lastSeq,
+            };
       }
-      const appended = await eventLog.append(behaviour.entity, id, toAppend, { expectedSeq: current.lastSeq });
+      const appended = await eventLog.append(behaviour.entity, id, toAppend, {
+        expectedSeq: current.lastSeq,
+      });
       if (!appended.ok) {
         current = await readFresh(behaviour, id);
         continue;
@@ -115,14 +161,26 @@ export function createEntityRuntime(opts: EntityRuntimeOptions): EntityRuntime {
         // A retried command: what was stored first is the truth, so fold from the log.
         current = await readFresh(behaviour, id);
       } else {
-        const eventIds = new Set(current.eventIds);
-        for (const event of toAppend) eventIds.add(event.id);
+        // The window is the runtime's own (callers only read it), so it grows in place: O(1).
+        const eventIds = current.eventIds as Set<string>;
+        remember(eventIds, toAppend);
         current = { state, lastSeq, eventIds };
         if (opts.cache) cache.set(subject, current);
       }
       return decision.ok
-        ? { ok: true, state: current.state, events: toAppend, lastSeq: current.lastSeq, duplicates: appended.duplicates }
-        : { ok: false, state: current.state, rejection: decision.rejection, lastSeq: current.lastSeq };
+        ? {
+            ok: true,
+            state: current.state,
+            events: toAppend,
+            lastSeq: current.lastSeq,
+            duplicates: appended.duplicates,
+          }
+        : {
+            ok: false,
+            state: current.state,
+            rejection: decision.rejection,
+            lastSeq: current.lastSeq,
+          };
     }
     cache.delete(subject);
     throw new ConcurrencyError(subject, maxAttempts);

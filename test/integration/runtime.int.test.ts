@@ -3,6 +3,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   chunkBehaviour,
   createEntityRuntime,
+  RECENT_IDS,
   jobBehaviour,
   stateName,
   toPlain,
@@ -107,6 +108,20 @@ describe('entity runtime against a real nats-server', () => {
     expect(retried.ok && retried.duplicates).toBe(1);
     const types = (await farm.log.read('job', id)).events.map((e) => e.type);
     expect(types).toEqual(['job.submitted', 'job.queued', 'job.held']);
+  });
+
+  it('keeps a bounded window of recent event ids per cached entity', async () => {
+    const runtime = createEntityRuntime({ eventLog: farm.log, cache: true });
+    const id = await submitQueued(runtime);
+    for (let i = 0; i < RECENT_IDS + 40; i++) {
+      const r = await runtime.execute(jobBehaviour, id, {
+        ...meta(),
+        type: 'ChangePriority',
+        data: { priority: i, reason: 'deadline moved' },
+      });
+      expect(r.ok).toBe(true);
+    }
+    expect((await runtime.load(jobBehaviour, id)).eventIds.size).toBe(RECENT_IDS);
   });
 
   it('a late result from an old attempt is rejected, audited in the log, and never stored', async () => {
