@@ -18,13 +18,28 @@ const impureModules = [
 ];
 const impurePatterns = [{ group: ['@nats-io/*'], message: 'pure code: NATS belongs in adapters' }];
 const impureSyntax = [
-  { selector: "CallExpression[callee.object.name='Date'][callee.property.name='now']", message: 'pure code: take `now` as data' },
-  { selector: "NewExpression[callee.name='Date'][arguments.length=0]", message: 'pure code: take `now` as data' },
-  { selector: "CallExpression[callee.object.name='Math'][callee.property.name='random']", message: 'pure code: randomness is passed in' },
-  { selector: "CallExpression[callee.property.name='randomUUID']", message: 'pure code: ids are passed in' },
+  {
+    selector: "CallExpression[callee.object.name='Date'][callee.property.name='now']",
+    message: 'pure code: take `now` as data',
+  },
+  {
+    selector: "NewExpression[callee.name='Date'][arguments.length=0]",
+    message: 'pure code: take `now` as data',
+  },
+  {
+    selector: "CallExpression[callee.object.name='Math'][callee.property.name='random']",
+    message: 'pure code: randomness is passed in',
+  },
+  {
+    selector: "CallExpression[callee.property.name='randomUUID']",
+    message: 'pure code: ids are passed in',
+  },
   { selector: "CallExpression[callee.name='setTimeout']", message: 'pure code: no timers' },
   { selector: "CallExpression[callee.name='setInterval']", message: 'pure code: no timers' },
-  { selector: "MemberExpression[object.name='performance'][property.name='now']", message: 'pure code: no clock' },
+  {
+    selector: "MemberExpression[object.name='performance'][property.name='now']",
+    message: 'pure code: no clock',
+  },
   { selector: "MemberExpression[object.name='process']", message: 'pure code: no process state' },
 ];
 
@@ -33,15 +48,28 @@ export default tseslint.config(
   ...tseslint.configs.recommended,
   {
     rules: {
-      '@typescript-eslint/no-unused-vars': ['error', { argsIgnorePattern: '^_', varsIgnorePattern: '^_' }],
+      '@typescript-eslint/no-unused-vars': [
+        'error',
+        { argsIgnorePattern: '^_', varsIgnorePattern: '^_' },
+      ],
       '@typescript-eslint/consistent-type-imports': 'error',
     },
   },
   {
     // Pure: the vocabulary, the machines, the folds and the scheduler's policy. The adapters
     // (*.jetstream.ts, *.service.ts, projection stores, main.ts) are the only impure files.
-    files: ['src/events/**/*.ts', 'src/actors/**/*.ts', 'src/projections/**/*.ts', 'src/scheduler/policy/**/*.ts'],
-    ignores: ['**/*.jetstream.ts', '**/*.service.ts', '**/main.ts', 'src/projections/projection-store.*.ts'],
+    files: [
+      'src/events/**/*.ts',
+      'src/actors/**/*.ts',
+      'src/projections/**/*.ts',
+      'src/scheduler/policy/**/*.ts',
+    ],
+    ignores: [
+      '**/*.jetstream.ts',
+      '**/*.service.ts',
+      '**/main.ts',
+      'src/projections/projection-store.*.ts',
+    ],
     rules: {
       'no-restricted-imports': ['error', { paths: impureModules, patterns: impurePatterns }],
       'no-restricted-syntax': ['error', ...impureSyntax],

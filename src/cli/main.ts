@@ -20,19 +20,28 @@ const program = new Command('drover').description('Event-sourced scheduler for c
 
 program
   .command('up')
-  .description('run a local farm: nats-server with nats.conf (or the JetStream at DROVER_NATS_URL) and the event log')
+  .description(
+    'run a local farm: nats-server with nats.conf (or the JetStream at DROVER_NATS_URL) and the event log',
+  )
   .option('--json', 'print one JSON document')
   .action(async (opts: { json?: boolean }) => {
     let server: ChildProcess | undefined;
     try {
       if (!(await reachable(natsUrl))) {
-        server = await startLocalNats(fileURLToPath(new URL('../../nats.conf', import.meta.url)), dataDir, natsUrl);
+        server = await startLocalNats(
+          fileURLToPath(new URL('../../nats.conf', import.meta.url)),
+          dataDir,
+          natsUrl,
+        );
       }
       const nc = await connect({ servers: natsUrl, noAsyncTraces: true });
       await ensureEventStream(await jetstreamManager(nc));
       const status = { nats: natsUrl, startedNats: server !== undefined, stream: 'DROVER_EVENTS' };
       if (opts.json) console.log(JSON.stringify(status));
-      else console.log(`drover: event log ready on ${natsUrl} (${server ? 'started nats-server' : 'reused'}); Ctrl-C stops`);
+      else
+        console.log(
+          `drover: event log ready on ${natsUrl} (${server ? 'started nats-server' : 'reused'}); Ctrl-C stops`,
+        );
       const stop = async () => {
         await nc.close();
         if (server && server.exitCode === null) {

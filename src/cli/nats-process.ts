@@ -22,15 +22,30 @@ export async function reachable(url: string, timeoutMs = 500): Promise<boolean> 
  * Start `nats-server -c nats.conf` for a local farm. Fails with an install hint when the binary
  * is missing (CONTRACT.md: "else a one-line instruction").
  */
-export async function startLocalNats(configFile: string, dataDir: string, url: string): Promise<ChildProcess> {
+export async function startLocalNats(
+  configFile: string,
+  dataDir: string,
+  url: string,
+): Promise<ChildProcess> {
   const probe = spawnSync('nats-server', ['--version'], { encoding: 'utf8' });
   if (probe.error || probe.status !== 0) {
-    throw new Error('nats-server is not installed: run `sudo apt-get install nats-server` (or set DROVER_NATS_URL)');
+    throw new Error(
+      'nats-server is not installed: run `sudo apt-get install nats-server` (or set DROVER_NATS_URL)',
+    );
   }
   await mkdir(dataDir, { recursive: true });
   // The URL decides where it listens (command-line flags override the file).
   const u = new URL(url);
-  const args = ['-c', configFile, '-a', u.hostname, '-p', u.port || '4222', '-l', 'nats-server.log'];
+  const args = [
+    '-c',
+    configFile,
+    '-a',
+    u.hostname,
+    '-p',
+    u.port || '4222',
+    '-l',
+    'nats-server.log',
+  ];
   // Started in the data dir: nats.conf keeps the store in ./jetstream relative to it.
   const child = spawn('nats-server', args, { cwd: dataDir, stdio: 'ignore' });
   for (let i = 0; i < 100; i++) {

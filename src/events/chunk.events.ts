@@ -71,7 +71,10 @@ export const ChunkAttemptFailedSchema = eventSchema(
 export const ChunkFailedSchema = eventSchema(
   'chunk.failed',
   1,
-  z.object({ cause: z.union([FailureCauseSchema, z.literal('DependencyFailed')]), message: z.string().max(4000) }),
+  z.object({
+    cause: z.union([FailureCauseSchema, z.literal('DependencyFailed')]),
+    message: z.string().max(4000),
+  }),
 );
 export const ChunkCancelRequestedSchema = eventSchema(
   'chunk.cancel_requested',

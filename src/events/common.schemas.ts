@@ -62,10 +62,7 @@ export const ResourcesSchema = z.object({
 });
 export type Resources = z.infer<typeof ResourcesSchema>;
 
-const LabelsSchema = z.record(
-  z.string().min(1).max(63),
-  z.string().max(253),
-);
+const LabelsSchema = z.record(z.string().min(1).max(63), z.string().max(253));
 
 /**
  * A job as submitted, normalised (every default filled in). This is the submit body of
@@ -81,7 +78,12 @@ export const JobSpecSchema = z.object({
   gpus: ResourcesSchema.shape.gpus,
   chunks: z.number().int().min(1).max(1_000_000),
   retries: z.number().int().min(0).max(100),
-  timeoutS: z.number().int().positive().max(365 * 24 * 3600).optional(),
+  timeoutS: z
+    .number()
+    .int()
+    .positive()
+    .max(365 * 24 * 3600)
+    .optional(),
   after: z.array(EntityIdSchema).max(1000),
   parent: EntityIdSchema.optional(),
   labels: LabelsSchema,

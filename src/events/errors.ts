@@ -41,7 +41,10 @@ export class DecodeError extends SchedulerError {
     where: { subject?: string; seq?: number; issues?: readonly FieldIssue[] },
     options?: ErrorOptions,
   ) {
-    const at = where.seq !== undefined ? ` (seq ${where.seq}${where.subject ? ` on ${where.subject}` : ''})` : '';
+    const at =
+      where.seq !== undefined
+        ? ` (seq ${where.seq}${where.subject ? ` on ${where.subject}` : ''})`
+        : '';
     super(code, `${message}${at}`, options);
     this.name = 'DecodeError';
     this.subject = where.subject;

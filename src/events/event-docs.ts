@@ -23,9 +23,12 @@ function typeOf(s: JsonSchema): string {
   if (s.type === 'object' && s.properties) {
     if (Object.keys(s.properties).length === 0) return '{}';
     const req = new Set(s.required ?? []);
-    return `{ ${Object.entries(s.properties).map(([k, v]) => `${k}${req.has(k) ? '' : '?'}: ${typeOf(v)}`).join(', ')} }`;
+    return `{ ${Object.entries(s.properties)
+      .map(([k, v]) => `${k}${req.has(k) ? '' : '?'}: ${typeOf(v)}`)
+      .join(', ')} }`;
   }
-  if (s.type === 'object' && typeof s.additionalProperties === 'object') return `{ [k]: ${typeOf(s.additionalProperties)} }`;
+  if (s.type === 'object' && typeof s.additionalProperties === 'object')
+    return `{ [k]: ${typeOf(s.additionalProperties)} }`;
   if (s.type === 'integer') return 'int';
   if (Array.isArray(s.type)) return s.type.join(' \\| ');
   return s.type ?? 'any';
@@ -52,8 +55,14 @@ export function renderEventDocs(): string {
     lines.push(`## ${entity}`, '', '| type | v | data | older versions |', '|---|---|---|---|');
     for (const entry of eventCatalog.values()) {
       if (entry.entity !== entity) continue;
-      const schema = z.toJSONSchema(entry.schema.shape.data, { io: 'input', unrepresentable: 'any' }) as JsonSchema;
-      const older = Object.keys(upcasters[entry.type] ?? {}).map((v) => `v${v}`).join(', ') || '—';
+      const schema = z.toJSONSchema(entry.schema.shape.data, {
+        io: 'input',
+        unrepresentable: 'any',
+      }) as JsonSchema;
+      const older =
+        Object.keys(upcasters[entry.type] ?? {})
+          .map((v) => `v${v}`)
+          .join(', ') || '—';
       lines.push(`| \`${entry.type}\` | ${entry.v} | \`${typeOf(schema)}\` | ${older} |`);
     }
     lines.push('');

@@ -41,7 +41,12 @@ export async function createJetStreamEventLog(
   opts: JetStreamEventLogOptions = {},
 ): Promise<JetStreamEventLog> {
   const jsm = await jetstreamManager(nc);
-  return new JetStreamEventLogImpl(nc, jsm, opts.stream ?? EVENTS_STREAM, opts.ackTimeoutMs ?? 5_000);
+  return new JetStreamEventLogImpl(
+    nc,
+    jsm,
+    opts.stream ?? EVENTS_STREAM,
+    opts.ackTimeoutMs ?? 5_000,
+  );
 }
 
 class JetStreamEventLogImpl implements JetStreamEventLog {
@@ -68,9 +73,18 @@ class JetStreamEventLogImpl implements JetStreamEventLog {
     const seqs: number[] = [];
     let duplicates = 0;
     for (let i = 0; i < events.length; i++) {
-      const out = await this.publisher.publish(subject, payloads[i] as Uint8Array, (events[i] as DroverEvent).id, expected);
+      const out = await this.publisher.publish(
+        subject,
+        payloads[i] as Uint8Array,
+        (events[i] as DroverEvent).id,
+        expected,
+      );
       if (out.kind === 'conflict') {
-        return { ok: false, conflict: { expectedSeq: expected ?? -1, actualSeq: out.actualSeq }, appended: i };
+        return {
+          ok: false,
+          conflict: { expectedSeq: expected ?? -1, actualSeq: out.actualSeq },
+          appended: i,
+        };
       }
       seqs.push(out.seq);
       if (out.duplicate) duplicates++;
@@ -83,7 +97,9 @@ class JetStreamEventLogImpl implements JetStreamEventLog {
   async read(entity: Entity, id: string): Promise<EntityHistory> {
     // Most reads before a first append (every submission) find nothing: one direct get says so
     // without creating a consumer.
-    const last = await this.jsm.direct.getMessage(this.stream, { last_by_subj: eventSubject(entity, id) });
+    const last = await this.jsm.direct.getMessage(this.stream, {
+      last_by_subj: eventSubject(entity, id),
+    });
     if (last === null) return { events: [], lastSeq: 0, corrupt: [] };
     const events: RecordedEvent[] = [];
     const corrupt: EntityHistory['corrupt'][number][] = [];
@@ -117,7 +133,10 @@ class JetStreamEventLogImpl implements JetStreamEventLog {
     };
   }
 
-  private async *tailItems(opts: { fromSeq?: number; entity?: Entity }, signal: AbortSignal): AsyncGenerator<ReplayItem> {
+  private async *tailItems(
+    opts: { fromSeq?: number; entity?: Entity },
+    signal: AbortSignal,
+  ): AsyncGenerator<ReplayItem> {
     const fromSeq = opts.fromSeq ?? (await this.lastSeq()) + 1;
     const range = { filter: eventWildcard(opts.entity), fromSeq, follow: true, signal };
     for await (const batch of this.batches(range)) yield* batch;
@@ -142,13 +161,21 @@ class JetStreamEventLogImpl implements JetStreamEventLog {
 function decodeRaw(m: RawMessage): ReplayItem {
   try {
     const event = decodeEvent(m.data, { subject: m.subject, seq: m.seq }) as RecordedEvent;
-    (event as { recorded: RecordedEvent['recorded'] }).recorded = { subject: m.subject, seq: m.seq };
+    (event as { recorded: RecordedEvent['recorded'] }).recorded = {
+      subject: m.subject,
+      seq: m.seq,
+    };
     return event;
   } catch (err) {
     const error =
       err instanceof DecodeError
         ? err
-        : new DecodeError(ErrorCodes.Decode, 'undecodable message', { subject: m.subject, seq: m.seq }, { cause: err });
+        : new DecodeError(
+            ErrorCodes.Decode,
+            'undecodable message',
+            { subject: m.subject, seq: m.seq },
+            { cause: err },
+          );
     return { corrupt: true, subject: m.subject, seq: m.seq, error };
   }
 }
@@ -157,7 +184,10 @@ function decodeRaw(m: RawMessage): ReplayItem {
 function checkWritable(entity: Entity, event: DroverEvent): DroverEvent {
   const entry = eventCatalog.get(event.type);
   if (!entry || entry.entity !== entity) {
-    throw new SchedulerError(ErrorCodes.InvalidEvent, `${event.type} is not an event of a ${entity}`);
+    throw new SchedulerError(
+      ErrorCodes.InvalidEvent,
+      `${event.type} is not an event of a ${entity}`,
+    );
   }
   if (!wasValidated(event)) checkEvent(event);
   return event;

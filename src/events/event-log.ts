@@ -59,7 +59,12 @@ export interface Tail extends AsyncIterable<ReplayItem> {
  * `append` is append-if-unchanged per entity subject and idempotent by event id.
  */
 export interface EventLog {
-  append(entity: Entity, id: string, events: readonly DroverEvent[], opts?: AppendOptions): Promise<AppendResult>;
+  append(
+    entity: Entity,
+    id: string,
+    events: readonly DroverEvent[],
+    opts?: AppendOptions,
+  ): Promise<AppendResult>;
   /**
    * All events of one entity, in order, with its last sequence (0 when it has none). Corrupt
    * messages are reported apart; `lastSeq` counts them, so an append after a read still races.

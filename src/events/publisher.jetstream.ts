@@ -1,4 +1,10 @@
-import { createInbox, headers, type Msg, type NatsConnection, type Subscription } from '@nats-io/transport-node';
+import {
+  createInbox,
+  headers,
+  type Msg,
+  type NatsConnection,
+  type Subscription,
+} from '@nats-io/transport-node';
 import { ErrorCodes, SchedulerError } from './errors.js';
 
 /** What the stream answered for one publish. */
@@ -41,18 +47,28 @@ export class JetStreamPublisher {
    * Publish one message. `expectedSeq` makes it conditional on the subject's last sequence
    * (0 = no message yet); `msgId` makes it idempotent within the stream's duplicate window.
    */
-  publish(subject: string, payload: Uint8Array, msgId: string, expectedSeq?: number): Promise<PublishOutcome> {
+  publish(
+    subject: string,
+    payload: Uint8Array,
+    msgId: string,
+    expectedSeq?: number,
+  ): Promise<PublishOutcome> {
     const token = (this.next++).toString(36);
     const h = headers();
     h.set('Nats-Msg-Id', msgId);
-    if (expectedSeq !== undefined) h.set('Nats-Expected-Last-Subject-Sequence', String(expectedSeq));
+    if (expectedSeq !== undefined)
+      h.set('Nats-Expected-Last-Subject-Sequence', String(expectedSeq));
     return new Promise<PublishOutcome>((resolve, reject) => {
       this.waiters.set(token, { resolve, reject, sentAt: Date.now() });
       try {
         this.nc.publish(subject, payload, { reply: `${this.prefix}.${token}`, headers: h });
       } catch (err) {
         this.waiters.delete(token);
-        reject(new SchedulerError(ErrorCodes.Unavailable, `publish to ${subject} failed`, { cause: err }));
+        reject(
+          new SchedulerError(ErrorCodes.Unavailable, `publish to ${subject} failed`, {
+            cause: err,
+          }),
+        );
       }
     });
   }
@@ -71,11 +87,15 @@ export class JetStreamPublisher {
     const waiter = this.waiters.get(token);
     if (!waiter) return; // swept already: the caller saw a timeout and will retry idempotently
     this.waiters.delete(token);
-    if (err) return waiter.reject(new SchedulerError(ErrorCodes.Unavailable, err.message, { cause: err }));
+    if (err)
+      return waiter.reject(new SchedulerError(ErrorCodes.Unavailable, err.message, { cause: err }));
     if (msg.headers?.hasError) {
       // 503: no stream answered (stream missing, or JetStream down).
       return waiter.reject(
-        new SchedulerError(ErrorCodes.Unavailable, `no JetStream response: ${msg.headers.code} ${msg.headers.description}`),
+        new SchedulerError(
+          ErrorCodes.Unavailable,
+          `no JetStream response: ${msg.headers.code} ${msg.headers.description}`,
+        ),
       );
     }
     const outcome = toOutcome(msg.data);
@@ -88,7 +108,9 @@ export class JetStreamPublisher {
     for (const [token, w] of this.waiters) {
       if (w.sentAt > cutoff) continue;
       this.waiters.delete(token);
-      w.reject(new SchedulerError(ErrorCodes.Timeout, `no publish ack within ${this.timeoutMs} ms`));
+      w.reject(
+        new SchedulerError(ErrorCodes.Timeout, `no publish ack within ${this.timeoutMs} ms`),
+      );
     }
   }
 }

@@ -46,7 +46,9 @@ export async function* readBatches(
   range: ReadRange,
 ): AsyncGenerator<RawMessage[]> {
   const info = await jsm.streams.info(stream);
-  const endSeq = range.follow ? Infinity : Math.min(range.untilSeq ?? Infinity, info.state.last_seq);
+  const endSeq = range.follow
+    ? Infinity
+    : Math.min(range.untilSeq ?? Infinity, info.state.last_seq);
   let nextSeq = range.fromSeq ?? 1;
   let byTime = range.fromTime;
   if (!range.follow && (endSeq === 0 || nextSeq > endSeq)) return;
@@ -133,7 +135,10 @@ class PullSession {
       inactive_threshold: nanos(30_000),
       ...(filter ? { filter_subject: filter } : {}),
       ...(fromTime !== undefined
-        ? { deliver_policy: DeliverPolicy.StartTime, opt_start_time: new Date(fromTime).toISOString() }
+        ? {
+            deliver_policy: DeliverPolicy.StartTime,
+            opt_start_time: new Date(fromTime).toISOString(),
+          }
         : { deliver_policy: DeliverPolicy.StartSequence, opt_start_seq: Math.max(1, fromSeq) }),
     };
     const info = await jsm.consumers.add(stream, config);
@@ -175,7 +180,9 @@ class PullSession {
       this.pulls.push(batch);
       outstanding += batch;
       const body = JSON.stringify({ batch, expires: nanos(PULL_EXPIRES_MS) });
-      this.nc.publish(`$JS.API.CONSUMER.MSG.NEXT.${this.stream}.${this.consumer}`, body, { reply: this.inbox });
+      this.nc.publish(`$JS.API.CONSUMER.MSG.NEXT.${this.stream}.${this.consumer}`, body, {
+        reply: this.inbox,
+      });
     }
   }
 

@@ -40,7 +40,12 @@ export function parseChunkId(id: string): { jobId: string; index: number } {
   return { jobId: id.slice(0, at), index: Number(id.slice(at + 1)) };
 }
 
-const ENTITY_BY_INITIAL: Readonly<Record<string, Entity>> = { j: 'job', c: 'chunk', w: 'worker', n: 'node' };
+const ENTITY_BY_INITIAL: Readonly<Record<string, Entity>> = {
+  j: 'job',
+  c: 'chunk',
+  w: 'worker',
+  n: 'node',
+};
 
 /** The entity kind of an event subject, in constant time (the replay hot path). */
 export function entityOfSubject(subject: string): Entity | undefined {

@@ -12,11 +12,17 @@ export function uid(prefix = 'T'): string {
 let clock = 1_700_000_000_000;
 
 /** Build an event of the current version with a fresh id and a monotonic time. */
-export function ev<T extends EventType>(type: T, data: EventData<T>, by: Actor = testUser): EventOf<T> {
+export function ev<T extends EventType>(
+  type: T,
+  data: EventData<T>,
+  by: Actor = testUser,
+): EventOf<T> {
   return { type, v: currentVersion(type), id: randomUUID(), at: clock++, by, data } as EventOf<T>;
 }
 
-export function jobSpec(over: Partial<EventData<'job.submitted'>> = {}): EventData<'job.submitted'> {
+export function jobSpec(
+  over: Partial<EventData<'job.submitted'>> = {},
+): EventData<'job.submitted'> {
   return {
     name: 'sim',
     user: 'alice',

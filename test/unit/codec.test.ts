@@ -216,9 +216,12 @@ describe('upcasting job.submitted v1 with unreadable memory', () => {
 
 describe('validated events are remembered only where it saves work', () => {
   it('marks what validateEvent returns (deciders), not what decoding returns (replay)', async () => {
-    const { encodeEvent: encode, decodeEvent: decode, validateEvent: validate, wasValidated } = await import(
-      '../../src/events/index.js'
-    );
+    const {
+      encodeEvent: encode,
+      decodeEvent: decode,
+      validateEvent: validate,
+      wasValidated,
+    } = await import('../../src/events/index.js');
     const raw = {
       type: 'job.queued',
       v: 1,

@@ -11,6 +11,7 @@ describe('docs/events.md', () => {
 
   it('lists every event type of the catalog with its current version', () => {
     const doc = renderEventDocs();
-    for (const entry of eventCatalog.values()) expect(doc).toContain(`| \`${entry.type}\` | ${entry.v} |`);
+    for (const entry of eventCatalog.values())
+      expect(doc).toContain(`| \`${entry.type}\` | ${entry.v} |`);
   });
 });

@@ -21,20 +21,35 @@ const impure = [
 ];
 
 describe('the purity rule (DESIGN.md: pure folders have no I/O, clock or randomness)', () => {
-  for (const folder of ['src/events/codec.ts', 'src/actors/x.machine.ts', 'src/projections/usage.projection.ts', 'src/scheduler/policy/queue.ts']) {
+  for (const folder of [
+    'src/events/codec.ts',
+    'src/actors/x.machine.ts',
+    'src/projections/usage.projection.ts',
+    'src/scheduler/policy/queue.ts',
+  ]) {
     it(`refuses each impure construct in ${folder}`, async () => {
       for (const line of impure) {
         const found = await ruleIds(`${line}\nvoid 0;\n`, folder);
-        expect(found.some((m) => m.startsWith('no-restricted')), `${line} in ${folder}`).toBe(true);
+        expect(
+          found.some((m) => m.startsWith('no-restricted')),
+          `${line} in ${folder}`,
+        ).toBe(true);
       }
     });
   }
 
   it('allows them in the adapters and shells', async () => {
-    for (const file of ['src/events/event-log.jetstream.ts', 'src/scheduler/scheduler.service.ts', 'src/cli/main.ts']) {
+    for (const file of [
+      'src/events/event-log.jetstream.ts',
+      'src/scheduler/scheduler.service.ts',
+      'src/cli/main.ts',
+    ]) {
       for (const line of impure) {
         const found = await ruleIds(`${line}\n`, file);
-        expect(found.filter((m) => m.startsWith('no-restricted')), `${line} in ${file}`).toEqual([]);
+        expect(
+          found.filter((m) => m.startsWith('no-restricted')),
+          `${line} in ${file}`,
+        ).toEqual([]);
       }
     }
   });

@@ -10,7 +10,9 @@ describe('parseAckReply', () => {
     });
   });
   it('reads them from the 12-token form with domain, account hash and a trailing token', () => {
-    expect(parseAckReply('$JS.ACK._.ACCHASH.DROVER_EVENTS.c1.1.7.7.1700000000999000000.0.rnd')).toEqual({
+    expect(
+      parseAckReply('$JS.ACK._.ACCHASH.DROVER_EVENTS.c1.1.7.7.1700000000999000000.0.rnd'),
+    ).toEqual({
       seq: 7,
       time: 1700000000999,
     });
