@@ -1,4 +1,5 @@
 import { expect } from 'vitest';
+import { jobSpec } from './events.js';
 import type {
   CommandMeta,
   Decision,
@@ -38,23 +39,7 @@ export function ev<T extends EventType>(
 
 /** A normalised job spec with small defaults. */
 export function spec(over: Partial<JobSpec> = {}): JobSpec {
-  return {
-    name: 'sim',
-    user: 'alice',
-    pool: 'default',
-    command: ['run'],
-    cpus: 1,
-    memMb: 256,
-    gpus: 0,
-    chunks: 2,
-    retries: 1,
-    after: [],
-    labels: {},
-    excludeNodes: [],
-    priority: 0,
-    env: {},
-    ...over,
-  };
+  return jobSpec({ command: ['run'], chunks: 2, retries: 1, ...over });
 }
 
 /** What an expected event is compared on; the envelope is checked against the command. */
