@@ -40,9 +40,8 @@ export interface Fold<S> {
  * this mirrors it: `self` is an actor that is never started, and every effect hook (`defer`,
  * `emit`, `actionExecutor`, ...) is a no-op. The machines spawn no children and hold no timers, so
  * nothing accumulates in the scope between calls and results are identical to `transition()`.
- * @internal
  */
-export function createInertScope(machine: AnyStateMachine): AnyActorScope {
+function createInertScope(machine: AnyStateMachine): AnyActorScope {
   const self = createActor(machine);
   return {
     self,

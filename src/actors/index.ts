@@ -1,4 +1,5 @@
 export type { Decision, EntityBehaviour } from './behaviour.js';
+export { behaviours } from './behaviours.js';
 export { RejectionCodes } from './decision.js';
 export type { Command, CommandMeta, Rejection, RejectionCode } from './decision.js';
 export { createFold, fromPlain, stateName, toPlain } from './evolve.js';

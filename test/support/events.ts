@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import type { Actor, DroverEvent, EventData, EventOf, EventType } from '../../src/events/index.js';
+import type { Actor, EventData, EventOf, EventType } from '../../src/events/index.js';
 import { currentVersion } from '../../src/events/index.js';
 
 export const testUser: Actor = { kind: 'user', id: 'alice' };
@@ -41,5 +41,3 @@ export function jobSpec(
     ...over,
   };
 }
-
-export type AnyEvent = DroverEvent;

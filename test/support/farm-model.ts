@@ -3,7 +3,6 @@ import type {
   ChunkSnapshot,
   CommandMeta,
   Decision,
-  EntityBehaviour,
   JobCommand,
   JobSnapshot,
   NodeCommand,
@@ -14,13 +13,10 @@ import {
   afterChunkEvent,
   afterJobEvent,
   allSettled,
+  behaviours,
   cancelCascade,
-  chunkBehaviour,
   closingCommand,
-  jobBehaviour,
-  nodeBehaviour,
   stateName,
-  workerBehaviour,
 } from '../../src/actors/index.js';
 import { chunkId, parseChunkId, workerId } from '../../src/events/index.js';
 import type { DroverEvent, Entity, FailureCause } from '../../src/events/index.js';
@@ -61,12 +57,6 @@ interface CommandOf {
   node: NodeCommand;
 }
 
-const behaviours = {
-  job: jobBehaviour,
-  chunk: chunkBehaviour,
-  worker: workerBehaviour,
-  node: nodeBehaviour,
-} as unknown as Record<Entity, EntityBehaviour<unknown, unknown>>;
 export const JOBS = { P: 2, C1: 1, C2: 2 } as const;
 export const NODES = ['n1', 'n2'] as const;
 export const LIVE_WORKER = ['launching', 'running', 'lost'] as const;

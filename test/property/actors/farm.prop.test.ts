@@ -1,21 +1,7 @@
 import { test } from '@fast-check/vitest';
 import { describe, expect } from 'vitest';
-import {
-  chunkBehaviour,
-  jobBehaviour,
-  nodeBehaviour,
-  workerBehaviour,
-} from '../../../src/actors/index.js';
-import type { EntityBehaviour } from '../../../src/actors/index.js';
-import type { Entity } from '../../../src/events/index.js';
+import { behaviours } from '../../../src/actors/index.js';
 import { farmProgramArb, runFarm } from './farm-ops.js';
-
-const behaviours = {
-  job: jobBehaviour,
-  chunk: chunkBehaviour,
-  worker: workerBehaviour,
-  node: nodeBehaviour,
-} as unknown as Record<Entity, EntityBehaviour<unknown, unknown>>;
 
 // When a run fails, fast-check prints its seed and path: pin them here as
 // `{ seed: <n>, path: '<p>', endOnFailure: true }` while fixing, and keep a regression example.
