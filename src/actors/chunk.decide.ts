@@ -15,6 +15,8 @@ export interface ChunkCommandData {
   ReportProgress: EventData<'chunk.progressed'>;
   ReportResult: EventData<'chunk.succeeded'>;
   ReportAttemptFailed: EventData<'chunk.attempt_failed'>;
+  /** The retry policy's verdict on the failed current attempt (scheduler). */
+  ScheduleRetry: EventData<'chunk.retry_scheduled'>;
   FailChunk: EventData<'chunk.failed'>;
   RequestCancel: EventData<'chunk.cancel_requested'>;
   ConfirmCancelled: EventData<'chunk.cancelled'>;
@@ -37,6 +39,7 @@ const chunkEventOf = {
   StartChunk: 'chunk.started',
   ReportProgress: 'chunk.progressed',
   ReportAttemptFailed: 'chunk.attempt_failed',
+  ScheduleRetry: 'chunk.retry_scheduled',
   FailChunk: 'chunk.failed',
   ConfirmCancelled: 'chunk.cancelled',
   ConfirmProcessStopped: 'chunk.process_stopped',
@@ -119,6 +122,7 @@ export function decideChunk(state: ChunkSnapshot, command: ChunkCommand): Decisi
     case 'StartChunk':
     case 'ReportProgress':
     case 'ReportAttemptFailed':
+    case 'ScheduleRetry':
     case 'FailChunk':
     case 'ConfirmCancelled':
     case 'ConfirmProcessStopped':

@@ -30,6 +30,8 @@ export interface ChunkContext {
   readonly resultsCleared: boolean;
   /** Attempts whose process was not confirmed stopped (lost with its node, say). */
   readonly unconfirmed: readonly number[];
+  /** The retry policy's verdict on the last failed attempt (cleared by the next assignment). */
+  readonly retry?: EventOf<'chunk.retry_scheduled'>['data'];
   /** Every attempt, oldest first (node avoidance, `drover show`). */
   readonly attempts: readonly AttemptRecord[];
 }
@@ -79,6 +81,7 @@ const chunkSetup = setup({
         node,
         worker,
         request,
+        retry: undefined,
         attempts: [...context.attempts, { attempt, node, worker }],
       };
     }),
@@ -108,6 +111,9 @@ const chunkSetup = setup({
       attempts: endAttempt(context, { cause: 'Cancelled' }),
       unconfirmed: withUnconfirmed(context, (event as EventOf<'chunk.cancelled'>).data.confirmed),
     })),
+    recordRetry: assign({
+      retry: ({ event }) => (event as EventOf<'chunk.retry_scheduled'>).data,
+    }),
     recordProcessStopped: assign({
       unconfirmed: ({ context, event }) =>
         context.unconfirmed.filter(
@@ -197,6 +203,7 @@ export const chunkMachine = chunkSetup.createMachine({
     retry_wait: {
       on: {
         ...facts,
+        'chunk.retry_scheduled': { ...current, actions: 'recordRetry' },
         'chunk.assigned': assignment,
         'chunk.failed': 'failed',
         'chunk.cancelled': cancelWithoutProcess,

@@ -21,6 +21,8 @@ export interface JobContext {
   };
   readonly resultsCleared: boolean;
   readonly holdReason?: string;
+  /** The scheduler's last noted reasons for waiting (empty once none apply). */
+  readonly pending?: EventOf<'job.pending_noted'>['data'];
   readonly cancelReason?: string;
   readonly createdAt?: number;
   readonly startedAt?: number;
@@ -123,6 +125,9 @@ const jobSetup = setup({
     recordPriority: assign({
       priority: ({ event }) => (event as EventOf<'job.priority_changed'>).data.priority,
     }),
+    recordPending: assign({
+      pending: ({ event }) => (event as EventOf<'job.pending_noted'>).data,
+    }),
     recordSuccess: assign({ endedAt: ({ event }) => event.at }),
     recordFailure: assign(({ event }) => ({
       outcome: (event as EventOf<'job.failed'>).data,
@@ -170,6 +175,7 @@ const open = {
   ...facts,
   'job.child_added': { guard: 'childIsNew', actions: 'recordChild' },
   'job.priority_changed': { actions: 'recordPriority' },
+  'job.pending_noted': { actions: 'recordPending' },
   'job.cancel_requested': { target: 'cancelling', actions: 'recordCancelRequest' },
 } as const;
 const succeed = { target: 'succeeded', guard: 'allSucceeded', actions: 'recordSuccess' } as const;

@@ -20,6 +20,21 @@ export const ChunkCreatedSchema = eventSchema(
     total: z.number().int().positive(),
   }),
 );
+/** Why the scheduler placed a chunk where it did, and why not elsewhere (bounded). */
+export const PlacementDecisionSchema = z.object({
+  /** The chunk's dominant resource usage in the queue, and its position (0-based). */
+  dru: z.number(),
+  rank: z.number().int().nonnegative(),
+  skipped: z
+    .array(
+      z.object({
+        node: EntityIdSchema,
+        reason: z.enum(['not_ready', 'constraint', 'excluded', 'avoided', 'too_small', 'full']),
+      }),
+    )
+    .max(16),
+});
+
 /** Placed on a node: opens attempt `attempt` (previous + 1) with the resources it gets. */
 export const ChunkAssignedSchema = eventSchema(
   'chunk.assigned',
@@ -29,6 +44,8 @@ export const ChunkAssignedSchema = eventSchema(
     node: EntityIdSchema,
     worker: WorkerIdSchema,
     request: ResourcesSchema,
+    /** Optional in v1: written by the scheduler since placement decisions are events. */
+    decision: PlacementDecisionSchema.optional(),
   }),
 );
 export const ChunkStartedSchema = eventSchema(
@@ -65,6 +82,22 @@ export const ChunkAttemptFailedSchema = eventSchema(
     signal: z.string().max(16).optional(),
     message: z.string().max(4000).optional(),
     confirmed: z.boolean(),
+  }),
+);
+/**
+ * The retry policy's verdict on the failed attempt: when the next one may start, with what
+ * request (raised after out-of-memory) and which nodes it should avoid.
+ */
+export const ChunkRetryScheduledSchema = eventSchema(
+  'chunk.retry_scheduled',
+  1,
+  z.object({
+    attempt: AttemptSchema,
+    notBefore: z.number().int().nonnegative(),
+    request: ResourcesSchema,
+    avoidNodes: z.array(EntityIdSchema).max(1000),
+    countsAgainstRetries: z.boolean(),
+    reason: z.string().max(1000),
   }),
 );
 /** No attempt is left: the chunk is failed for good. */
@@ -118,6 +151,7 @@ export const chunkEventSchemas = [
   ChunkProgressedSchema,
   ChunkSucceededSchema,
   ChunkAttemptFailedSchema,
+  ChunkRetryScheduledSchema,
   ChunkFailedSchema,
   ChunkCancelRequestedSchema,
   ChunkCancelledSchema,

@@ -64,6 +64,48 @@ export const JobPriorityChangedSchema = eventSchema(
     global: z.boolean().default(false),
   }),
 );
+/** One reason a job waits (POLICY.md pending reason codes), with what would unblock it. */
+export const PendingReasonSchema = z.object({
+  code: z.enum([
+    'Priority',
+    'Resources',
+    'Unsatisfiable',
+    'Constraint',
+    'Excluded',
+    'Dependency',
+    'DependencyFailed',
+    'Held',
+    'Quota',
+    'Reservation',
+    'BeginTime',
+    'Schedule',
+    'Backoff',
+  ]),
+  message: z.string().max(2000),
+  unblock: z.string().max(1000),
+  details: z.record(z.string(), z.unknown()).optional(),
+});
+export type PendingReason = z.infer<typeof PendingReasonSchema>;
+
+/**
+ * The scheduler's view of why the job still waits, written when the set of reasons changes (not
+ * every round), with the queue as it stood: "why was this pending at 09:14?" is answerable later.
+ */
+export const JobPendingNotedSchema = eventSchema(
+  'job.pending_noted',
+  1,
+  z.object({
+    reasons: z.array(PendingReasonSchema).max(20),
+    /** Position of the job's first waiting chunk in the global queue (0-based), and its length. */
+    rank: z.number().int().nonnegative().optional(),
+    queueLength: z.number().int().nonnegative().optional(),
+    /** The users ahead of it in the queue with their dominant resource usage (bounded). */
+    ahead: z
+      .array(z.object({ user: z.string(), dru: z.number() }))
+      .max(20)
+      .default([]),
+  }),
+);
 export const JobSucceededSchema = eventSchema('job.succeeded', 1, z.object({}));
 export const JobFailedSchema = eventSchema(
   'job.failed',
@@ -101,6 +143,7 @@ export const jobEventSchemas = [
   JobChunksSettledSchema,
   JobChunksQuiescedSchema,
   JobPriorityChangedSchema,
+  JobPendingNotedSchema,
   JobSucceededSchema,
   JobFailedSchema,
   JobCancelRequestedSchema,

@@ -236,6 +236,38 @@ const dataArbs: { [T in EventType]: fc.Arbitrary<EventData<T>> } = {
     reason: textArb(1000),
     global: fc.boolean(),
   }),
+  'job.pending_noted': rec(
+    {
+      reasons: listArb(
+        rec(
+          {
+            code: fc.constantFrom('Priority', 'Resources', 'Unsatisfiable', 'Held', 'Backoff'),
+            message: textArb(2000),
+            unblock: textArb(1000),
+            details: fc.dictionary(fc.constantFrom('node', 'users', 'limit'), fc.integer(), {
+              noNullPrototype: true,
+            }),
+          },
+          ['code', 'message', 'unblock'],
+        ),
+        0,
+        20,
+      ),
+      rank: natArb,
+      queueLength: natArb,
+      ahead: listArb(
+        rec({
+          user: textArb(64),
+          dru: fc
+            .double({ noNaN: true, min: 0, max: 1e6, noDefaultInfinity: true })
+            .map((d) => d + 0),
+        }),
+        0,
+        20,
+      ),
+    },
+    ['reasons', 'ahead'],
+  ),
   'job.succeeded': empty,
   'job.failed': rec({ cause: jobFailureCauseArb, message: textArb(4000), chunk: indexArb }, [
     'cause',
@@ -286,6 +318,14 @@ const dataArbs: { [T in EventType]: fc.Arbitrary<EventData<T>> } = {
     },
     ['attempt', 'cause', 'confirmed'],
   ),
+  'chunk.retry_scheduled': rec({
+    attempt: attemptArb,
+    notBefore: natArb,
+    request: resourcesArb,
+    avoidNodes: listArb(entityIdArb, 0, 1000),
+    countsAgainstRetries: fc.boolean(),
+    reason: textArb(1000),
+  }),
   'chunk.failed': rec({ cause: jobFailureCauseArb, message: textArb(4000) }),
   'chunk.cancel_requested': reason(),
   'chunk.cancelled': rec({ attempt: attemptArb, confirmed: fc.boolean() }, ['confirmed']),

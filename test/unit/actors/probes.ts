@@ -86,6 +86,8 @@ export const jobVariants: Variants<JobContext> = (type, c) => {
       return [ev(type, { reason: 'r' })];
     case 'job.priority_changed':
       return [ev(type, { priority: 5, reason: 'r', global: false })];
+    case 'job.pending_noted':
+      return [ev(type, { reasons: [], ahead: [] })];
     case 'job.failed':
       return [ev(type, { cause: 'ExitNonZero', message: 'm' })];
     case 'job.cancel_requested':
@@ -124,6 +126,19 @@ export const chunkVariants: Variants<ChunkContext> = (type, c, state) => {
           .filter((a) => a > 0)
           .map((attempt) => ev(type, { attempt, cause: 'NodeLost', confirmed })),
       );
+    case 'chunk.retry_scheduled':
+      return attempts
+        .filter((a) => a > 0)
+        .map((attempt) =>
+          ev(type, {
+            attempt,
+            notBefore: 2,
+            request,
+            avoidNodes: ['n'],
+            countsAgainstRetries: true,
+            reason: 'r',
+          }),
+        );
     case 'chunk.failed':
       return [ev(type, { cause: 'ExitNonZero', message: 'm' })];
     case 'chunk.cancel_requested':
