@@ -30,6 +30,8 @@ export interface ChunkContext {
   readonly resultsCleared: boolean;
   /** Attempts whose process was not confirmed stopped (lost with its node, say). */
   readonly unconfirmed: readonly number[];
+  /** Why the chunk failed for good (`chunk.failed`). */
+  readonly failure?: EventOf<'chunk.failed'>['data'];
   /** The retry policy's verdict on the last failed attempt (cleared by the next assignment). */
   readonly retry?: EventOf<'chunk.retry_scheduled'>['data'];
   /** Every attempt, oldest first (node avoidance, `drover show`). */
@@ -111,6 +113,9 @@ const chunkSetup = setup({
       attempts: endAttempt(context, { cause: 'Cancelled' }),
       unconfirmed: withUnconfirmed(context, (event as EventOf<'chunk.cancelled'>).data.confirmed),
     })),
+    recordFailure: assign({
+      failure: ({ event }) => (event as EventOf<'chunk.failed'>).data,
+    }),
     recordRetry: assign({
       retry: ({ event }) => (event as EventOf<'chunk.retry_scheduled'>).data,
     }),
@@ -179,7 +184,7 @@ export const chunkMachine = chunkSetup.createMachine({
       on: {
         ...audit,
         'chunk.assigned': assignment,
-        'chunk.failed': 'failed',
+        'chunk.failed': { target: 'failed', actions: 'recordFailure' },
         'chunk.cancelled': cancelWithoutProcess,
       },
     },
@@ -205,7 +210,7 @@ export const chunkMachine = chunkSetup.createMachine({
         ...facts,
         'chunk.retry_scheduled': { ...current, actions: 'recordRetry' },
         'chunk.assigned': assignment,
-        'chunk.failed': 'failed',
+        'chunk.failed': { target: 'failed', actions: 'recordFailure' },
         'chunk.cancelled': cancelWithoutProcess,
       },
     },

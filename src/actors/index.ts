@@ -60,7 +60,7 @@ export {
   transitionTables,
 } from './transition-table.js';
 export type { MachineDescription, TransitionCell, TransitionRow } from './transition-table.js';
-export { RECENT_IDS, createEntityRuntime } from './runtime.js';
+export { RECENT_IDS, STALE_EPOCH, createEntityRuntime } from './runtime.js';
 export type {
   Anomaly,
   EntityRuntime,
@@ -70,3 +70,5 @@ export type {
 } from './runtime.js';
 export { compileFold } from './compiled-fold.js';
 export type { CompiledFold } from './compiled-fold.js';
+export { createKeyedQueue } from './keyed-queue.js';
+export type { KeyedQueue } from './keyed-queue.js';

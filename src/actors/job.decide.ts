@@ -20,6 +20,8 @@ export interface JobCommandData {
   RecordChunksQuiesced: EventData<'job.chunks_quiesced'>;
   /** `global` defaults to false: the front of the user's own order only (POLICY.md). */
   ChangePriority: Omit<EventData<'job.priority_changed'>, 'global'> & { global?: boolean };
+  /** The scheduler's reasons for the job's waiting, when they change. */
+  NotePending: EventData<'job.pending_noted'>;
   CompleteJob: void;
   FailJob: EventData<'job.failed'>;
   RequestCancel: EventData<'job.cancel_requested'>;
@@ -49,6 +51,7 @@ const jobEventOf = {
   RecordChunksSettled: 'job.chunks_settled',
   RecordChunksQuiesced: 'job.chunks_quiesced',
   ChangePriority: 'job.priority_changed',
+  NotePending: 'job.pending_noted',
   CompleteJob: 'job.succeeded',
   FailJob: 'job.failed',
   RequestCancel: 'job.cancel_requested',

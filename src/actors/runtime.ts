@@ -20,7 +20,17 @@ export interface Loaded<S> {
    * machine's own rules.
    */
   readonly eventIds: ReadonlySet<string>;
+  /**
+   * The highest scheduler epoch among the entity's events (0 when none): a command carrying an
+   * older epoch comes from a deposed leader and is refused (fencing).
+   */
+  readonly epoch?: number;
 }
+
+/** The rejection code of a command from a deposed scheduler (its epoch is older than the entity's). */
+export const STALE_EPOCH = 'StaleEpoch';
+
+const epochOf = (e: { by: { epoch?: number | undefined } }) => e.by.epoch ?? 0;
 
 /** Something in an entity's history that could not be folded; reported, then skipped. */
 export type Anomaly =
@@ -69,6 +79,24 @@ export interface EntityRuntime {
   ): Promise<ExecuteResult<S>>;
   /** Forget cached entities (all, or one subject). */
   forget(subject?: string): void;
+  /**
+   * Seed the cache with an entity state known from elsewhere (a snapshot carried by a work
+   * message, say). Safe: a stale seed only costs a conflict, then a fresh read.
+   */
+  prime<S, C>(behaviour: EntityBehaviour<S, C>, id: string, loaded: Loaded<S>): void;
+  /**
+   * Apply an event seen on the log's tail to the cached entity, if it is newer than what the
+   * cache holds; returns the states before and after, or undefined when nothing changed (the
+   * event was the runtime's own append, or the entity is not cached and `create` is false).
+   */
+  observe<S, C>(
+    behaviour: EntityBehaviour<S, C>,
+    id: string,
+    event: RecordedEvent,
+    create?: boolean,
+  ): { before: S; after: S } | undefined;
+  /** The cached state of an entity, if any (no read). */
+  peek<S, C>(behaviour: EntityBehaviour<S, C>, id: string): Loaded<S> | undefined;
 }
 
 /**
@@ -107,7 +135,8 @@ export function createEntityRuntime(opts: EntityRuntimeOptions): EntityRuntime {
         opts.onAnomaly?.(subject, { kind: 'rejected-by-machine', event, error });
       }
     }
-    const loaded = { state, lastSeq: history.lastSeq, eventIds };
+    const epoch = history.events.reduce((m, e) => Math.max(m, epochOf(e)), 0);
+    const loaded = { state, lastSeq: history.lastSeq, eventIds, epoch };
     if (opts.cache) cache.set(subject, loaded);
     return loaded;
   }
@@ -133,6 +162,16 @@ export function createEntityRuntime(opts: EntityRuntimeOptions): EntityRuntime {
           events: [],
           lastSeq: current.lastSeq,
           duplicates: 1,
+        };
+      }
+      const fence = current.epoch ?? 0;
+      if (command.by.epoch !== undefined && command.by.epoch < fence) {
+        const message = `${(command as { type?: string }).type ?? 'command'} refused: epoch ${command.by.epoch} is older than ${fence} (a newer scheduler leads)`;
+        return {
+          ok: false,
+          state: current.state,
+          rejection: { code: STALE_EPOCH, message },
+          lastSeq: current.lastSeq,
         };
       }
       const decision: Decision = behaviour.decide(current.state, command);
@@ -164,7 +203,8 @@ export function createEntityRuntime(opts: EntityRuntimeOptions): EntityRuntime {
         // The window is the runtime's own (callers only read it), so it grows in place: O(1).
         const eventIds = current.eventIds as Set<string>;
         remember(eventIds, toAppend);
-        current = { state, lastSeq, eventIds };
+        const epoch = Math.max(fence, command.by.epoch ?? 0);
+        current = { state, lastSeq, eventIds, epoch };
         if (opts.cache) cache.set(subject, current);
       }
       return decision.ok
@@ -186,6 +226,33 @@ export function createEntityRuntime(opts: EntityRuntimeOptions): EntityRuntime {
     throw new ConcurrencyError(subject, maxAttempts);
   }
 
+  function observe<S, C>(
+    behaviour: EntityBehaviour<S, C>,
+    id: string,
+    event: RecordedEvent,
+    create = true,
+  ): { before: S; after: S } | undefined {
+    const subject = eventSubject(behaviour.entity, id);
+    let current = cache.get(subject) as Loaded<S> | undefined;
+    if (!current) {
+      if (!create) return undefined;
+      current = { state: behaviour.initial(), lastSeq: 0, eventIds: new Set() };
+    }
+    if (event.recorded.seq <= current.lastSeq) return undefined;
+    let after = current.state;
+    try {
+      after = behaviour.evolve(current.state, event);
+    } catch (error) {
+      if (!(error instanceof InvalidTransitionError)) throw error;
+      opts.onAnomaly?.(subject, { kind: 'rejected-by-machine', event, error });
+    }
+    const eventIds = current.eventIds as Set<string>;
+    remember(eventIds, [event]);
+    const epoch = Math.max(current.epoch ?? 0, epochOf(event));
+    cache.set(subject, { state: after, lastSeq: event.recorded.seq, eventIds, epoch });
+    return { before: current.state, after };
+  }
+
   return {
     load,
     execute,
@@ -193,5 +260,10 @@ export function createEntityRuntime(opts: EntityRuntimeOptions): EntityRuntime {
       if (subject) cache.delete(subject);
       else cache.clear();
     },
+    prime: (behaviour, id, loaded) => {
+      cache.set(eventSubject(behaviour.entity, id), loaded);
+    },
+    observe,
+    peek: (behaviour, id) => cache.get(eventSubject(behaviour.entity, id)) as never,
   };
 }

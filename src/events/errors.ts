@@ -4,6 +4,8 @@ export const ErrorCodes = {
   UnknownEventType: 'UNKNOWN_EVENT_TYPE',
   UnknownEventVersion: 'UNKNOWN_EVENT_VERSION',
   InvalidEvent: 'INVALID_EVENT',
+  /** A submission that does not match the submit body of CONTRACT.md (field named). */
+  InvalidSubmission: 'INVALID_SUBMISSION',
   InvalidTransition: 'INVALID_TRANSITION',
   Concurrency: 'CONCURRENCY',
   Unavailable: 'UNAVAILABLE',

@@ -40,7 +40,23 @@ export {
   entityOfSubject,
   parseEventSubject,
   workerId,
+  WORK_STREAM,
+  WORK_WILDCARD,
+  workSubject,
+  heartbeatSubject,
+  HEARTBEAT_WILDCARD,
+  INTAKE_STREAM,
+  INTAKE_SUBJECT,
+  REJECTED_SUBJECT,
+  jobIdOfIntake,
 } from './subjects.js';
+export {
+  HeartbeatSchema,
+  KillWorkSchema,
+  LaunchWorkSchema,
+  WorkSchema,
+} from './work.schemas.js';
+export type { Heartbeat, KillWork, LaunchWork, Work } from './work.schemas.js';
 export {
   ConcurrencyError,
   DecodeError,
@@ -63,5 +79,11 @@ export type {
 } from './event-log.js';
 export { createJetStreamEventLog } from './event-log.jetstream.js';
 export type { JetStreamEventLog, JetStreamEventLogOptions } from './event-log.jetstream.js';
-export { ensureEventStream, eventStreamConfig } from './stream.jetstream.js';
+export {
+  ensureEventStream,
+  ensureFarmStreams,
+  eventStreamConfig,
+} from './stream.jetstream.js';
 export type { EventStreamOptions } from './stream.jetstream.js';
+export { SUBMIT_DEFAULTS, SubmitBodySchema, toJobSpec } from './submit.schema.js';
+export type { SubmitBody } from './submit.schema.js';

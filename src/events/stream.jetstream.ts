@@ -1,6 +1,13 @@
 import { JetStreamApiError, type JetStreamManager, type StreamConfig } from '@nats-io/jetstream';
 import { nanos } from '@nats-io/transport-node';
-import { EVENTS_STREAM, eventWildcard } from './subjects.js';
+import {
+  EVENTS_STREAM,
+  INTAKE_STREAM,
+  INTAKE_SUBJECT,
+  WORK_STREAM,
+  WORK_WILDCARD,
+  eventWildcard,
+} from './subjects.js';
 
 export interface EventStreamOptions {
   readonly name?: string;
@@ -40,7 +47,41 @@ export async function ensureEventStream(
   jsm: JetStreamManager,
   opts: EventStreamOptions = {},
 ): Promise<void> {
-  const config = eventStreamConfig(opts);
+  await ensureStream(jsm, eventStreamConfig(opts));
+}
+
+/**
+ * The streams around the log: the work queue of the agents (a message is removed once its agent
+ * acknowledges it) and the durable intake of submissions (kept a week, so a scheduler outage
+ * loses nothing). Both deduplicate by `Nats-Msg-Id`. Idempotent.
+ */
+export async function ensureFarmStreams(
+  jsm: JetStreamManager,
+  opts: EventStreamOptions = {},
+): Promise<void> {
+  await ensureEventStream(jsm, opts);
+  const common = {
+    storage: 'file' as StreamConfig['storage'],
+    num_replicas: opts.replicas ?? 1,
+    duplicate_window: nanos(opts.duplicateWindowMs ?? 120_000),
+    max_msg_size: opts.maxMsgSize ?? 1024 * 1024,
+  };
+  await ensureStream(jsm, {
+    ...common,
+    name: WORK_STREAM,
+    subjects: [WORK_WILDCARD],
+    retention: 'workqueue' as StreamConfig['retention'],
+  });
+  await ensureStream(jsm, {
+    ...common,
+    name: INTAKE_STREAM,
+    subjects: [INTAKE_SUBJECT],
+    retention: 'limits' as StreamConfig['retention'],
+    max_age: nanos(7 * 24 * 3600 * 1000),
+  });
+}
+
+async function ensureStream(jsm: JetStreamManager, config: Partial<StreamConfig>): Promise<void> {
   const name = config.name as string;
   try {
     await jsm.streams.info(name);

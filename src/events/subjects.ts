@@ -51,3 +51,21 @@ const ENTITY_BY_INITIAL: Readonly<Record<string, Entity>> = {
 export function entityOfSubject(subject: string): Entity | undefined {
   return ENTITY_BY_INITIAL[subject.charAt(EVENTS_PREFIX.length + 1)];
 }
+
+/** The durable work queue of node agents (scheduler → agent). */
+export const WORK_STREAM = 'DROVER_WORK';
+export const workSubject = (node: string): string => `drover.work.${node}`;
+export const WORK_WILDCARD = 'drover.work.>';
+
+/** Heartbeats of node agents (core NATS, not stored). */
+export const heartbeatSubject = (node: string): string => `drover.hb.${node}`;
+export const HEARTBEAT_WILDCARD = 'drover.hb.*';
+
+/** The durable intake of submissions (CONTRACT.md). */
+export const INTAKE_STREAM = 'DROVER_INTAKE';
+export const INTAKE_SUBJECT = 'drover.intake.submit';
+/** Where rejected submissions are announced (CONTRACT.md). */
+export const REJECTED_SUBJECT = 'drover.events.rejected';
+
+/** The job id of the intake message at stream sequence `seq`: idempotent across re-deliveries. */
+export const jobIdOfIntake = (seq: number): string => `j${seq}`;

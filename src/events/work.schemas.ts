@@ -1,0 +1,48 @@
+import { z } from 'zod';
+import { EntityIdSchema, ResourcesSchema, WorkerIdSchema } from './common.schemas.js';
+
+/**
+ * Messages from the scheduler to one node's agent, on the durable work queue
+ * (`drover.work.<node>`): they survive an agent restart and are acknowledged once acted on.
+ * The events remain the truth; a work message only says "act on this now". Pure.
+ */
+export const LaunchWorkSchema = z.object({
+  kind: z.literal('launch'),
+  worker: WorkerIdSchema,
+  jobId: EntityIdSchema,
+  chunk: z.number().int().nonnegative(),
+  chunks: z.number().int().positive(),
+  attempt: z.number().int().positive(),
+  node: EntityIdSchema,
+  command: z.array(z.string()).min(1),
+  env: z.record(z.string(), z.string()),
+  cwd: z.string().optional(),
+  request: ResourcesSchema,
+  timeoutS: z.number().int().positive().optional(),
+  checkpoint: z.string().optional(),
+  /** The chunk as the scheduler left it (plain snapshot and last sequence): saves a read. */
+  chunkState: z.object({ snapshot: z.unknown(), lastSeq: z.number().int().nonnegative() }),
+});
+export type LaunchWork = z.infer<typeof LaunchWorkSchema>;
+
+export const KillWorkSchema = z.object({
+  kind: z.literal('kill'),
+  worker: WorkerIdSchema,
+  /** Limits are the agent's own business; the scheduler only cancels, terminates or unhangs. */
+  reason: z.enum(['cancel', 'hung', 'terminate']),
+  graceMs: z.number().int().nonnegative().optional(),
+});
+export type KillWork = z.infer<typeof KillWorkSchema>;
+
+export const WorkSchema = z.discriminatedUnion('kind', [LaunchWorkSchema, KillWorkSchema]);
+export type Work = z.infer<typeof WorkSchema>;
+
+/** An agent's heartbeat (core NATS, about once a second): alive, and what it runs. */
+export const HeartbeatSchema = z.object({
+  node: EntityIdSchema,
+  incarnation: z.string(),
+  at: z.number(),
+  workers: z.array(WorkerIdSchema),
+  draining: z.boolean().default(false),
+});
+export type Heartbeat = z.infer<typeof HeartbeatSchema>;

@@ -1,0 +1,202 @@
+import {
+  AckPolicy,
+  DeliverPolicy,
+  jetstream,
+  jetstreamManager,
+  type ConsumerMessages,
+  type JsMsg,
+} from '@nats-io/jetstream';
+import { nanos, type NatsConnection } from '@nats-io/transport-node';
+import { Unpackr } from 'msgpackr';
+import { randomUUID } from 'node:crypto';
+import { join } from 'node:path';
+import type { Logger } from 'pino';
+import {
+  createEntityRuntime,
+  createKeyedQueue,
+  nodeBehaviour,
+  type NodeCommand,
+} from '../actors/index.js';
+import {
+  WORK_STREAM,
+  WorkSchema,
+  heartbeatSubject,
+  workSubject,
+  type Actor,
+  type EventLog,
+  type Heartbeat,
+  type Work,
+} from '../events/index.js';
+import type { NodeCapacity } from './capacity.js';
+import { reconcile, type Reconciled } from './reconcile.js';
+import { workerRecords } from './worker-records.js';
+import { killWorker, launchWorker, metaOf, type WorkerContext } from './workers.js';
+
+export interface AgentOptions {
+  readonly nc: NatsConnection;
+  readonly eventLog: EventLog;
+  readonly node: string;
+  readonly capacity: NodeCapacity;
+  readonly labels?: Readonly<Record<string, string>>;
+  /** Where run directories (logs, reports) and worker records live. */
+  readonly stateDir: string;
+  readonly logger: Logger;
+  readonly heartbeatMs?: number;
+  readonly sampleMs?: number;
+  readonly sampleLogMs?: number;
+  readonly clock?: () => number;
+}
+
+/** How an agent stops: finish what runs, stop everything now, or just go (a crash, in tests). */
+export type StopMode = 'drain' | 'terminate';
+
+export interface Agent {
+  readonly node: string;
+  readonly reconciled: Reconciled;
+  /** Worker ids running now. */
+  running(): string[];
+  stop(mode?: StopMode): Promise<void>;
+}
+
+const unpackr = new Unpackr({ useRecords: false });
+
+/** Decode a work message; JSON is accepted too, so other tools can enqueue work by hand. */
+function decodeWork(m: JsMsg): Work {
+  const raw: unknown = m.data[0] === 0x7b ? JSON.parse(m.string()) : unpackr.unpack(m.data);
+  return WorkSchema.parse(raw);
+}
+
+/**
+ * The node agent: registers its node with real capacity, reconciles the workers of its previous
+ * life, takes work from its durable queue (launches and kills survive its restarts), supervises
+ * processes and reports every transition of its workers to the log, and heartbeats.
+ */
+export async function startAgent(opts: AgentOptions): Promise<Agent> {
+  const { nc, node, logger } = opts;
+  const clock = opts.clock ?? Date.now;
+  const by: Actor = { kind: 'agent', id: node };
+  const runtime = createEntityRuntime({
+    eventLog: opts.eventLog,
+    cache: true,
+    onAnomaly: (subject, a) => logger.warn({ subject, kind: a.kind }, 'history anomaly'),
+  });
+  const ctx: WorkerContext = {
+    node,
+    by,
+    runtime,
+    records: workerRecords(join(opts.stateDir, 'state')),
+    queue: createKeyedQueue(),
+    live: new Map(),
+    runRoot: join(opts.stateDir, 'runs'),
+    clock,
+    logger,
+    sampleMs: opts.sampleMs ?? 1000,
+    sampleLogMs: opts.sampleLogMs ?? 5000,
+  };
+  const incarnation = randomUUID();
+  const nodeCommand = async (command: NodeCommand) => {
+    const r = await runtime.execute(nodeBehaviour, node, command);
+    if (!r.ok) logger.warn({ command: command.type, why: r.rejection }, 'node command refused');
+    return r;
+  };
+  const meta = (tag: string) => metaOf(ctx, node, `${incarnation}>${tag}`);
+  const { capacity } = opts;
+  await nodeCommand({
+    type: 'RegisterNode',
+    ...meta('register'),
+    data: {
+      cpus: capacity.cpus,
+      memMb: capacity.memMb,
+      gpus: capacity.gpus,
+      hostname: capacity.hostname,
+      labels: { ...opts.labels },
+      incarnation,
+    },
+  });
+  const reconciled = await reconcile(ctx);
+  logger.info({ node, ...counts(reconciled) }, 'reconciled');
+  await nodeCommand({ type: 'MarkReady', ...meta('ready') });
+
+  let draining = false;
+  const beat = () => {
+    const hb: Heartbeat = {
+      node,
+      incarnation,
+      at: clock(),
+      workers: [...ctx.live.keys()],
+      draining,
+    };
+    nc.publish(heartbeatSubject(node), JSON.stringify(hb));
+  };
+  beat();
+  const timer = setInterval(beat, opts.heartbeatMs ?? 1000);
+
+  const messages = await consumeWork(nc, node);
+  const consuming = (async () => {
+    for await (const m of messages) {
+      let work: Work;
+      try {
+        work = decodeWork(m);
+      } catch (err) {
+        logger.error({ err, seq: m.seq }, 'unreadable work message dropped');
+        m.term();
+        continue;
+      }
+      void ctx.queue
+        .run(`work:${work.worker}`, () =>
+          work.kind === 'launch'
+            ? launchWorker(ctx, work)
+            : killWorker(ctx, work.worker, work.reason, work.graceMs),
+        )
+        .then(
+          () => m.ack(),
+          (err: unknown) => {
+            logger.error({ err, worker: work.worker }, 'work failed; redelivered later');
+            m.nak(1000);
+          },
+        );
+    }
+  })();
+
+  return {
+    node,
+    reconciled,
+    running: () => [...ctx.live.keys()],
+    async stop(mode: StopMode = 'drain') {
+      draining = true;
+      await messages.close();
+      await consuming;
+      if (mode === 'terminate') {
+        await Promise.all([...ctx.live.keys()].map((id) => killWorker(ctx, id, 'terminate')));
+      }
+      await Promise.all([...ctx.live.values()].map((w) => w.supervised.done));
+      await ctx.queue.idle();
+      await nodeCommand({
+        type: 'MarkOffline',
+        ...meta('offline'),
+        data: { reason: mode === 'drain' ? 'agent stopped after draining' : 'agent terminated' },
+      });
+      clearInterval(timer);
+    },
+  };
+}
+
+function counts(r: Reconciled) {
+  return { readopted: r.readopted.length, finished: r.finished.length, lost: r.lost.length };
+}
+
+/** The node's durable pull consumer on the work queue: what was not acknowledged comes back. */
+async function consumeWork(nc: NatsConnection, node: string): Promise<ConsumerMessages> {
+  const jsm = await jetstreamManager(nc);
+  const name = `agent-${node}`;
+  await jsm.consumers.add(WORK_STREAM, {
+    durable_name: name,
+    filter_subject: workSubject(node),
+    ack_policy: AckPolicy.Explicit,
+    deliver_policy: DeliverPolicy.All,
+    ack_wait: nanos(60_000),
+    max_ack_pending: 10_000,
+  });
+  const consumer = await jetstream(nc).consumers.get(WORK_STREAM, name);
+  return consumer.consume({ max_messages: 512 });
+}

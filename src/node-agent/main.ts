@@ -1,0 +1,37 @@
+import type { NatsConnection } from '@nats-io/transport-node';
+import { join } from 'node:path';
+import type { Logger } from 'pino';
+import { createJetStreamEventLog, type Resources } from '../events/index.js';
+import { startAgent, type Agent } from './agent.service.js';
+import { detectCapacity } from './capacity.js';
+
+export interface AgentMainOptions {
+  readonly nc: NatsConnection;
+  readonly logger: Logger;
+  readonly node: string;
+  readonly dataDir: string;
+  readonly capacity?: Partial<Resources>;
+  readonly labels?: Readonly<Record<string, string>>;
+  readonly heartbeatMs?: number;
+  readonly sampleMs?: number;
+}
+
+/** Composition root of one node agent: real capacity (or overrides), its state dir, the log. */
+export async function runAgent(opts: AgentMainOptions): Promise<Agent> {
+  const capacity = await detectCapacity(opts.capacity);
+  const eventLog = await createJetStreamEventLog(opts.nc);
+  return startAgent({
+    nc: opts.nc,
+    eventLog,
+    node: opts.node,
+    capacity,
+    labels: opts.labels ?? {},
+    stateDir: join(opts.dataDir, 'agents', opts.node),
+    logger: opts.logger.child({ component: 'agent', node: opts.node }),
+    ...(opts.heartbeatMs !== undefined && { heartbeatMs: opts.heartbeatMs }),
+    ...(opts.sampleMs !== undefined && { sampleMs: opts.sampleMs }),
+  });
+}
+
+export { startAgent } from './agent.service.js';
+export type { Agent, AgentOptions, StopMode } from './agent.service.js';

@@ -1,0 +1,48 @@
+import { mkdir, readFile, readdir, rename, rm, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import type { AdoptionRecord } from './supervisor/index.js';
+
+/** What the agent remembers of a worker across its own restarts (kept in its state dir). */
+export interface WorkerRecord extends Partial<AdoptionRecord> {
+  readonly workerId: string;
+  readonly jobId: string;
+  readonly chunk: number;
+  readonly attempt: number;
+  readonly runDir: string;
+  readonly memLimitMb: number;
+  readonly timeoutS?: number;
+}
+
+/**
+ * Worker records on local disk: written before a launch and once its pid is known, removed once
+ * its end is in the log. After a crash they are what reconciliation starts from. Writes go to a
+ * temporary file and are renamed, so a kill -9 never leaves half a record.
+ */
+export function workerRecords(stateDir: string) {
+  const dir = join(stateDir, 'workers');
+  const file = (id: string) => join(dir, `${encodeURIComponent(id)}.json`);
+  return {
+    async save(record: WorkerRecord): Promise<void> {
+      await mkdir(dir, { recursive: true });
+      const tmp = `${file(record.workerId)}.tmp`;
+      await writeFile(tmp, JSON.stringify(record));
+      await rename(tmp, file(record.workerId));
+    },
+    async remove(id: string): Promise<void> {
+      await rm(file(id), { force: true });
+    },
+    async all(): Promise<WorkerRecord[]> {
+      const names = await readdir(dir).catch(() => [] as string[]);
+      const records: WorkerRecord[] = [];
+      for (const name of names.filter((n) => n.endsWith('.json'))) {
+        try {
+          records.push(JSON.parse(await readFile(join(dir, name), 'utf8')) as WorkerRecord);
+        } catch {
+          // A record that cannot be read is useless for re-adoption; the log still has the worker.
+        }
+      }
+      return records;
+    },
+  };
+}
+export type WorkerRecords = ReturnType<typeof workerRecords>;

@@ -1,0 +1,281 @@
+import { mkdir, readFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import type { Logger } from 'pino';
+import {
+  chunkBehaviour,
+  chunkMachine,
+  fromPlain,
+  stateName,
+  workerBehaviour,
+  type CommandMeta,
+  type ChunkCommand,
+  type EntityRuntime,
+  type KeyedQueue,
+  type WorkerCommand,
+} from '../actors/index.js';
+import { chunkId, type Actor, type LaunchWork } from '../events/index.js';
+import { attemptFailed, chunkEnd, workerEnd } from './reports.js';
+import {
+  launch,
+  parseReportChunk,
+  type KillReason,
+  type ProcessOutcome,
+  type Report,
+  type Supervised,
+  type SupervisorHooks,
+  type UsageSample,
+} from './supervisor/index.js';
+import type { WorkerRecord, WorkerRecords } from './worker-records.js';
+
+/** What the worker-handling half of the agent shares with the service around it. */
+export interface WorkerContext {
+  readonly node: string;
+  readonly by: Actor;
+  readonly runtime: EntityRuntime;
+  readonly records: WorkerRecords;
+  /** Per worker id: its commands reach the log in order. */
+  readonly queue: KeyedQueue;
+  readonly live: Map<string, LiveWorker>;
+  readonly runRoot: string;
+  readonly clock: () => number;
+  readonly logger: Logger;
+  readonly sampleMs: number;
+  /** At most one usage sample per worker in this period, except on a new peak. */
+  readonly sampleLogMs: number;
+}
+
+export interface LiveWorker {
+  readonly record: WorkerRecord;
+  readonly supervised: Supervised;
+}
+
+/** Command meta of the agent: ids derive from the worker and what happened, so retries dedupe. */
+export function metaOf(ctx: WorkerContext, workerId: string, tag: string): CommandMeta {
+  return { id: `${workerId}>${tag}`, at: ctx.clock(), by: ctx.by };
+}
+
+async function workerCommand(ctx: WorkerContext, id: string, command: WorkerCommand) {
+  const r = await ctx.runtime.execute(workerBehaviour, id, command);
+  if (!r.ok) ctx.logger.debug({ worker: id, command: command.type, why: r.rejection }, 'refused');
+  return r;
+}
+
+async function chunkCommand(ctx: WorkerContext, id: string, command: ChunkCommand) {
+  return ctx.runtime.execute(chunkBehaviour, id, command);
+}
+
+/** Usage samples into the log at a bounded rate, and always on a new peak. */
+function sampler(ctx: WorkerContext, workerId: string) {
+  let lastAt = 0;
+  let lastPeak = 0;
+  return (s: UsageSample) => {
+    const newPeak = s.peakRssMb > lastPeak + 0.5;
+    if (!newPeak && s.at - lastAt < ctx.sampleLogMs) return;
+    lastAt = s.at;
+    lastPeak = Math.max(lastPeak, s.peakRssMb);
+    const { rssMb, peakRssMb, cpuSeconds } = s;
+    void ctx.queue.run(workerId, () =>
+      workerCommand(ctx, workerId, {
+        type: 'ReportSample',
+        ...metaOf(ctx, workerId, `sample@${s.at}`),
+        data: { rssMb, peakRssMb, cpuSeconds },
+      }),
+    );
+  };
+}
+
+/** Progress and checkpoints into the log: checkpoints always, bare progress at most once a second. */
+function reporter(ctx: WorkerContext, record: WorkerRecord) {
+  let lastAt = 0;
+  let seq = 0;
+  const id = chunkId(record.jobId, record.chunk);
+  return (r: Report) => {
+    if ('result' in r) return; // the result travels with the outcome, once the exit is known
+    const now = ctx.clock();
+    if (r.checkpoint === undefined && now - lastAt < 1000) return;
+    lastAt = now;
+    const data = {
+      attempt: record.attempt,
+      progress: Math.min(1, Math.max(0, r.progress ?? 0)),
+      ...(r.checkpoint !== undefined && { checkpoint: r.checkpoint.slice(0, 65_536) }),
+      ...(r.message !== undefined && { message: r.message.slice(0, 1000) }),
+    };
+    const tag = `progress#${++seq}@${now}`;
+    void ctx.queue.run(record.workerId, () =>
+      chunkCommand(ctx, id, { type: 'ReportProgress', ...metaOf(ctx, record.workerId, tag), data }),
+    );
+  };
+}
+
+export function hooksFor(ctx: WorkerContext, record: WorkerRecord): SupervisorHooks {
+  return {
+    onSample: sampler(ctx, record.workerId),
+    onReport: reporter(ctx, record),
+    onProtocolError: (e) => ctx.logger.warn({ worker: record.workerId, ...e }, 'report line'),
+    onError: (err) => ctx.logger.warn({ worker: record.workerId, err }, 'sampling'),
+  };
+}
+
+/**
+ * Record how a worker ended: the worker's closing event, then the chunk's (result, confirmed
+ * cancel or failed attempt). When the chunk has moved on (the scheduler gave up on this attempt
+ * after its node looked lost), the process's end is still confirmed, so a cancel can finish.
+ */
+export async function finish(ctx: WorkerContext, record: WorkerRecord, outcome: ProcessOutcome) {
+  const { workerId, attempt } = record;
+  await ctx.queue.run(workerId, async () => {
+    await workerCommand(ctx, workerId, workerEnd(outcome, metaOf(ctx, workerId, 'end')));
+    const id = chunkId(record.jobId, record.chunk);
+    let r = await chunkCommand(ctx, id, chunkEnd(attempt, outcome, metaOf(ctx, workerId, 'chunk')));
+    if (!r.ok && outcome.cause === 'Cancelled') {
+      // Stopped for a cancel the chunk never saw (a terminate, say): an ordinary failed attempt.
+      r = await chunkCommand(
+        ctx,
+        id,
+        attemptFailed(attempt, outcome, metaOf(ctx, workerId, 'fail')),
+      );
+    }
+    if (!r.ok && r.state.context.unconfirmed.includes(attempt)) {
+      const meta = metaOf(ctx, workerId, 'stopped');
+      await chunkCommand(ctx, id, { type: 'ConfirmProcessStopped', ...meta, data: { attempt } });
+    }
+    await ctx.records.remove(workerId);
+    ctx.live.delete(workerId);
+  });
+}
+
+/** Supervise `supervised` until it ends, then record the end. */
+export function watch(ctx: WorkerContext, record: WorkerRecord, supervised: Supervised): void {
+  ctx.live.set(record.workerId, { record, supervised });
+  void supervised.done
+    .then((outcome) => finish(ctx, record, outcome))
+    .catch((err: unknown) => ctx.logger.error({ err, worker: record.workerId }, 'finish failed'));
+}
+
+/** The environment a process sees (CONTRACT.md "What a process sees"). */
+function processEnv(w: LaunchWork): Record<string, string> {
+  return {
+    ...w.env,
+    DROVER_JOB: w.jobId,
+    DROVER_CHUNK: String(w.chunk),
+    DROVER_CHUNKS: String(w.chunks),
+    DROVER_ATTEMPT: String(w.attempt),
+    DROVER_NODE: w.node,
+    DROVER_WORKER: w.worker,
+    DROVER_CHECKPOINT: w.checkpoint ?? '',
+  };
+}
+
+/**
+ * Act on a launch: record the worker, start its process group, report it started. A chunk that
+ * was cancelled (or moved to a newer attempt) before the process started gets no process: the
+ * worker is closed as killed before start, which confirms the cancel at once.
+ */
+export async function launchWorker(ctx: WorkerContext, w: LaunchWork): Promise<void> {
+  if (ctx.live.has(w.worker)) return;
+  const cid = chunkId(w.jobId, w.chunk);
+  const snapshot = fromPlain(chunkMachine, w.chunkState.snapshot as never);
+  const { lastSeq } = w.chunkState;
+  ctx.runtime.prime(chunkBehaviour, cid, { state: snapshot, lastSeq, eventIds: new Set() });
+  const launchData = {
+    jobId: w.jobId,
+    chunk: w.chunk,
+    attempt: w.attempt,
+    node: w.node,
+    memLimitMb: w.request.memMb,
+    ...(w.timeoutS !== undefined && { timeoutS: w.timeoutS }),
+  };
+  const meta = metaOf(ctx, w.worker, 'launch');
+  const launched = await workerCommand(ctx, w.worker, {
+    type: 'LaunchWorker',
+    ...meta,
+    data: launchData,
+  });
+  if (stateName(launched.state) !== 'launching') return; // handled in an earlier life
+  const chunk = await ctx.runtime.load(chunkBehaviour, cid);
+  const runDir = join(ctx.runRoot, w.worker.replaceAll(':', '_'));
+  const record: WorkerRecord = {
+    workerId: w.worker,
+    jobId: w.jobId,
+    chunk: w.chunk,
+    attempt: w.attempt,
+    runDir,
+    memLimitMb: w.request.memMb,
+    ...(w.timeoutS !== undefined && { timeoutS: w.timeoutS }),
+  };
+  const current = chunk.state.context.attempt === w.attempt;
+  if (!current || ['cancelling', 'cancelled'].includes(stateName(chunk.state))) {
+    await finish(ctx, record, notStarted(w));
+    return;
+  }
+  await mkdir(runDir, { recursive: true });
+  await ctx.records.save(record);
+  const spec = {
+    workerId: w.worker,
+    command: w.command,
+    env: processEnv(w),
+    memLimitMb: w.request.memMb,
+    runDir,
+    ...(w.cwd !== undefined && { cwd: w.cwd }),
+    ...(w.timeoutS !== undefined && { timeoutS: w.timeoutS }),
+  };
+  const supervised = await launch(spec, hooksFor(ctx, record), { sampleMs: ctx.sampleMs });
+  const started = {
+    ...record,
+    pid: supervised.pid,
+    startTime: supervised.startTime,
+    startedAt: ctx.clock(),
+  };
+  if (supervised.pid > 0) {
+    await ctx.records.save(started);
+    const { pid, pgid } = supervised;
+    await ctx.queue.run(w.worker, () =>
+      Promise.all([
+        workerCommand(ctx, w.worker, {
+          type: 'ReportStarted',
+          ...metaOf(ctx, w.worker, 'started'),
+          data: { pid, pgid },
+        }),
+        chunkCommand(ctx, cid, {
+          type: 'StartChunk',
+          ...metaOf(ctx, w.worker, 'chunk-started'),
+          data: { attempt: w.attempt, pid },
+        }),
+      ]),
+    );
+  }
+  watch(ctx, started, supervised);
+}
+
+/** The outcome of an attempt whose process was never started because it was cancelled. */
+function notStarted(w: LaunchWork): ProcessOutcome {
+  return {
+    exitCode: null,
+    signal: null,
+    cause: 'Cancelled',
+    peakRssMb: 0,
+    cpuSeconds: 0,
+    wallSeconds: 0,
+    message: `attempt ${w.attempt} cancelled before its process started`,
+  };
+}
+
+/** Act on a kill: SIGTERM, grace, SIGKILL; the end is recorded by `watch` once the group is gone. */
+export async function killWorker(
+  ctx: WorkerContext,
+  workerId: string,
+  reason: KillReason,
+  graceMs?: number,
+): Promise<void> {
+  const live = ctx.live.get(workerId);
+  if (!live) return;
+  await live.supervised.kill(reason, graceMs === undefined ? {} : { graceMs });
+}
+
+/** The last `{result}` line of a report file (a process that ended while the agent was away). */
+export async function lastResult(runDir: string): Promise<unknown> {
+  const text = await readFile(join(runDir, 'report'), 'utf8').catch(() => '');
+  let result: unknown;
+  for (const r of parseReportChunk('', text, true).reports) if ('result' in r) result = r.result;
+  return result;
+}

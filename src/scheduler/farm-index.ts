@@ -1,0 +1,108 @@
+import {
+  stateName,
+  type ChunkSnapshot,
+  type JobSnapshot,
+  type NodeSnapshot,
+} from '../actors/index.js';
+import type { RecordedEvent, Resources } from '../events/index.js';
+import { addUsage, emptyHistory, type UsageHistory } from './policy/index.js';
+
+const LIVE = new Set(['assigned', 'running', 'cancelling']);
+const TERMINAL = new Set(['succeeded', 'failed', 'cancelled']);
+
+export interface LiveChunk {
+  readonly jobId: string;
+  readonly node: string;
+  readonly request: Resources;
+}
+
+const zero = (): Resources => ({ cpus: 0, memMb: 0, gpus: 0 });
+function add(a: Resources, b: Resources, sign: 1 | -1): void {
+  a.cpus += sign * b.cpus;
+  a.memMb += sign * b.memMb;
+  a.gpus += sign * b.gpus;
+}
+
+/**
+ * The scheduler's indexes over the entities it has folded: which jobs are open, which chunks wait
+ * or hold capacity on which node, and each user's decayed usage. Membership is recomputed from an
+ * entity's state (idempotent: applying the same state twice changes nothing), so it does not
+ * matter whether a state came from the tail or from the scheduler's own append. Usage is the one
+ * event-based part, fed only from the tail, which sees every event exactly once and in order.
+ */
+export class FarmIndex {
+  readonly openJobs = new Set<string>();
+  /** Job id → indices of its chunks that wait for a placement. */
+  readonly waiting = new Map<string, Set<number>>();
+  readonly live = new Map<string, LiveChunk>();
+  readonly usedByNode = new Map<string, Resources>();
+  readonly nodes = new Set<string>();
+  /** Job id → log sequence of its submission (the queue's final tie-break). */
+  readonly submitSeq = new Map<string, number>();
+  history: UsageHistory = emptyHistory();
+
+  constructor(private readonly halfLifeS: number) {}
+
+  job(id: string, job: JobSnapshot, seq?: number): void {
+    if (seq !== undefined && !this.submitSeq.has(id)) this.submitSeq.set(id, seq);
+    if (TERMINAL.has(stateName(job)) || stateName(job) === 'none') this.openJobs.delete(id);
+    else this.openJobs.add(id);
+  }
+
+  chunk(id: string, chunk: ChunkSnapshot): void {
+    const { jobId, index, node, request, retry, attempt } = chunk.context;
+    const state = stateName(chunk);
+    const waiting = this.waiting.get(jobId);
+    // A failed attempt waits for the retry policy's verdict before it may be placed again.
+    const placeable = state === 'pending' || (state === 'retry_wait' && retry?.attempt === attempt);
+    if (placeable) {
+      if (waiting) waiting.add(index);
+      else this.waiting.set(jobId, new Set([index]));
+    } else if (waiting?.delete(index) && waiting.size === 0) this.waiting.delete(jobId);
+    const prior = this.live.get(id);
+    if (prior) add(this.used(prior.node), prior.request, -1);
+    if (LIVE.has(state) && node !== undefined && request !== undefined) {
+      const entry = { jobId, node, request };
+      this.live.set(id, entry);
+      add(this.used(node), request, 1);
+    } else this.live.delete(id);
+  }
+
+  node(id: string, _node: NodeSnapshot): void {
+    this.nodes.add(id);
+  }
+
+  used(node: string): Resources {
+    let u = this.usedByNode.get(node);
+    if (!u) this.usedByNode.set(node, (u = zero()));
+    return u;
+  }
+
+  /** Live chunks on one node (for node loss and drain). */
+  liveOn(node: string): string[] {
+    const ids: string[] = [];
+    for (const [id, c] of this.live) if (c.node === node) ids.push(id);
+    return ids;
+  }
+
+  /**
+   * Fold one tail event into the users' decayed usage: an ended worker adds its allocation
+   * (request × wall seconds) at the time it ended. `userOf` and `requestOf` read the folded job
+   * and chunk; pure given those.
+   */
+  usage(
+    event: RecordedEvent,
+    userOf: (jobId: string) => string | undefined,
+    requestOf: (workerId: string) => Resources | undefined,
+  ): void {
+    if (event.type !== 'worker.exited' && event.type !== 'worker.killed') return;
+    const workerId = event.recorded.subject.slice(event.recorded.subject.lastIndexOf('.') + 1);
+    const jobId = workerId.split(':')[0] as string;
+    const user = userOf(jobId);
+    const request = requestOf(workerId);
+    if (!user || !request || event.data.wallSeconds <= 0) return;
+    const s = event.data.wallSeconds;
+    const rs = { cpus: request.cpus * s, memMb: request.memMb * s, gpus: request.gpus * s };
+    this.history = addUsage(this.history, user, event.at, rs, this.halfLifeS);
+  }
+}

@@ -1,0 +1,116 @@
+import {
+  AckPolicy,
+  DeliverPolicy,
+  jetstream,
+  jetstreamManager,
+  type ConsumerMessages,
+  type JsMsg,
+} from '@nats-io/jetstream';
+import { nanos, type NatsConnection } from '@nats-io/transport-node';
+import { Unpackr } from 'msgpackr';
+import type { Logger } from 'pino';
+import { stateName } from '../actors/index.js';
+import {
+  DecodeError,
+  INTAKE_STREAM,
+  REJECTED_SUBJECT,
+  jobIdOfIntake,
+  toJobSpec,
+  type JobSpec,
+} from '../events/index.js';
+import type { Peek } from './rules.js';
+
+const unpackr = new Unpackr({ useRecords: false });
+
+/** A submit body as JSON or msgpack, by `Content-Type` (CONTRACT.md); JSON when absent. */
+export function decodeSubmitBody(data: Uint8Array, contentType: string | undefined): unknown {
+  if (contentType === 'application/msgpack') return unpackr.unpack(data);
+  return JSON.parse(new TextDecoder().decode(data));
+}
+
+/** Why a valid-looking submission still cannot be accepted (its parent or dependencies). */
+export function referenceProblems(spec: JobSpec, peek: Peek): string[] {
+  const problems: string[] = [];
+  if (spec.parent !== undefined) {
+    const parent = peek.job(spec.parent);
+    const state = parent ? stateName(parent) : 'unknown';
+    if (!['submitted', 'queued', 'held', 'running'].includes(state))
+      problems.push(`parent: job ${spec.parent} is ${state}; children join open jobs only`);
+  }
+  for (const dep of spec.after) {
+    if (!peek.job(dep)) problems.push(`after: job ${dep} is unknown`);
+  }
+  return problems;
+}
+
+export interface Rejected {
+  readonly seq: number;
+  readonly msgId?: string;
+  readonly error: { code: string; message: string; details?: unknown };
+}
+
+/**
+ * The durable intake: submissions published to `drover.intake.submit` wait in a stream until a
+ * leading scheduler takes them, so an outage loses none. The job id derives from the intake
+ * sequence, so a re-delivery after a crash yields the same id and the same (deduplicated) events.
+ * A rejected submission is announced on `drover.events.rejected` with the field named.
+ */
+export async function consumeIntake(
+  nc: NatsConnection,
+  logger: Logger,
+  accept: (jobId: string, spec: JobSpec) => Promise<void>,
+  peek: Peek,
+): Promise<{ stop(): Promise<void> }> {
+  const jsm = await jetstreamManager(nc);
+  await jsm.consumers.add(INTAKE_STREAM, {
+    durable_name: 'scheduler',
+    ack_policy: AckPolicy.Explicit,
+    deliver_policy: DeliverPolicy.All,
+    ack_wait: nanos(60_000),
+    max_ack_pending: 4096,
+  });
+  const consumer = await jetstream(nc).consumers.get(INTAKE_STREAM, 'scheduler');
+  const messages: ConsumerMessages = await consumer.consume({ max_messages: 1024 });
+  const reject = (m: JsMsg, error: Rejected['error']) => {
+    const msgId = m.headers?.get('Nats-Msg-Id') || undefined;
+    const body: Rejected = { seq: m.seq, ...(msgId && { msgId }), error };
+    logger.warn(body, 'submission rejected');
+    nc.publish(REJECTED_SUBJECT, JSON.stringify(body));
+  };
+  const handle = async (m: JsMsg) => {
+    let spec: JobSpec;
+    try {
+      spec = toJobSpec(
+        decodeSubmitBody(m.data, m.headers?.get('Content-Type')),
+        'drover.intake.submit',
+      );
+    } catch (err) {
+      const details = err instanceof DecodeError ? err.issues : undefined;
+      reject(m, { code: 'INVALID_SUBMISSION', message: (err as Error).message, details });
+      return;
+    }
+    const problems = referenceProblems(spec, peek);
+    if (problems.length > 0) {
+      reject(m, { code: 'INVALID_SUBMISSION', message: problems.join('; '), details: problems });
+      return;
+    }
+    await accept(jobIdOfIntake(m.seq), spec);
+  };
+  const loop = (async () => {
+    for await (const m of messages) {
+      void handle(m).then(
+        () => m.ack(),
+        (err: unknown) => {
+          logger.error({ err, seq: m.seq }, 'intake failed; redelivered later');
+          m.nak(1000);
+        },
+      );
+    }
+  })();
+  return {
+    async stop() {
+      await messages.close();
+      await loop;
+    },
+  };
+}

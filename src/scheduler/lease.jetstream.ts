@@ -1,0 +1,126 @@
+import { Kvm, type KV } from '@nats-io/kv';
+import type { NatsConnection } from '@nats-io/transport-node';
+import { setTimeout as sleep } from 'node:timers/promises';
+import type { Logger } from 'pino';
+
+export const LEASE_BUCKET = 'drover_scheduler';
+const LEASE_KEY = 'leader';
+
+interface LeaseValue {
+  readonly holder: string;
+  readonly epoch: number;
+  /** Set by a clean stop: a standby may take over at once instead of waiting out the lease. */
+  readonly released?: boolean;
+}
+
+export interface LeaseOptions {
+  readonly holder: string;
+  /** A lease not renewed for this long is taken over by a standby (default 5 s). */
+  readonly ttlMs?: number;
+  readonly logger: Logger;
+  readonly clock?: () => number;
+  /** Aborts waiting for the lease. */
+  readonly signal?: AbortSignal;
+}
+
+/** Leadership: one scheduler leads, its fencing epoch goes on every event it appends. */
+export interface Lease {
+  readonly epoch: number;
+  /** False once the lease could not be renewed in time: stop writing at once. */
+  held(): boolean;
+  /** Resolves when leadership is lost. */
+  readonly lost: Promise<void>;
+  /** Give the lease up (clean stop): a standby takes over without waiting. */
+  release(): Promise<void>;
+}
+
+const encode = (v: LeaseValue) => JSON.stringify(v);
+
+/**
+ * Wait until this scheduler leads, through a lease in JetStream KV. Taking over increments the
+ * epoch with a compare-and-set on the key's revision, so two standbys cannot both win; a lease is
+ * considered lapsed when its revision has not changed for `ttlMs` by the standby's own clock (no
+ * clock comparison across machines). The holder renews every third of the TTL and considers
+ * itself deposed, before anyone may take over, when a renewal has not succeeded for 2/3 TTL.
+ */
+export async function acquireLease(nc: NatsConnection, opts: LeaseOptions): Promise<Lease> {
+  const ttlMs = opts.ttlMs ?? 5_000;
+  const clock = opts.clock ?? Date.now;
+  const kv = await new Kvm(nc).create(LEASE_BUCKET, { history: 1 });
+  let seen: { revision: number; since: number } | undefined;
+  for (;;) {
+    opts.signal?.throwIfAborted();
+    const entry = await kv.get(LEASE_KEY);
+    const current = entry && entry.operation === 'PUT' ? (entry.json() as LeaseValue) : undefined;
+    try {
+      if (!entry || !current) {
+        const revision = await kv.create(LEASE_KEY, encode({ holder: opts.holder, epoch: 1 }));
+        return hold(kv, opts, 1, revision, ttlMs, clock);
+      }
+      if (!seen || seen.revision !== entry.revision)
+        seen = { revision: entry.revision, since: clock() };
+      if (current.released || clock() - seen.since >= ttlMs) {
+        const epoch = current.epoch + 1;
+        const value = encode({ holder: opts.holder, epoch });
+        const revision = await kv.update(LEASE_KEY, value, entry.revision);
+        opts.logger.info({ epoch, from: current.holder }, 'took over the scheduler lease');
+        return hold(kv, opts, epoch, revision, ttlMs, clock);
+      }
+    } catch (err) {
+      opts.logger.debug({ err }, 'lease race lost; retrying');
+    }
+    await sleep(Math.max(50, ttlMs / 10));
+  }
+}
+
+function hold(
+  kv: KV,
+  opts: LeaseOptions,
+  epoch: number,
+  firstRevision: number,
+  ttlMs: number,
+  clock: () => number,
+): Lease {
+  let revision = firstRevision;
+  let renewedAt = clock();
+  let valid = true;
+  let markLost: () => void = () => {};
+  const lost = new Promise<void>((resolve) => (markLost = resolve));
+  const depose = (why: string) => {
+    if (!valid) return;
+    valid = false;
+    clearInterval(timer);
+    opts.logger.warn({ epoch, why }, 'scheduler lease lost');
+    markLost();
+  };
+  const timer = setInterval(() => {
+    if (clock() - renewedAt > (2 * ttlMs) / 3) return depose('renewal overdue');
+    kv.update(LEASE_KEY, encode({ holder: opts.holder, epoch }), revision).then(
+      (r) => {
+        revision = r;
+        renewedAt = clock();
+      },
+      (err: unknown) => {
+        if (
+          (err as { code?: number }).code === 10071 ||
+          String(err).includes('wrong last sequence')
+        )
+          depose('another scheduler took the lease');
+      },
+    );
+  }, ttlMs / 3);
+  return {
+    epoch,
+    held: () => valid && clock() - renewedAt <= (2 * ttlMs) / 3,
+    lost,
+    async release() {
+      if (!valid) return;
+      valid = false;
+      clearInterval(timer);
+      await kv
+        .update(LEASE_KEY, encode({ holder: opts.holder, epoch, released: true }), revision)
+        .catch(() => undefined);
+      markLost();
+    },
+  };
+}

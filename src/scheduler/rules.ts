@@ -1,0 +1,298 @@
+import {
+  allQuiescent,
+  allSettled,
+  allSucceeded,
+  cancelCascade,
+  chunkSettlements,
+  closingCommand,
+  stateName,
+  type ChunkCommand,
+  type ChunkSnapshot,
+  type CommandMeta,
+  type JobCommand,
+  type JobSnapshot,
+  type NodeCommand,
+  type NodeSnapshot,
+  type WorkerCommand,
+  type WorkerSnapshot,
+} from '../actors/index.js';
+import { chunkId, type Actor, type FailureCause, type JobFailureCause } from '../events/index.js';
+import { retryDecision, type ResourceVector } from './policy/index.js';
+
+/** What the rules read: the folded entities the scheduler holds. */
+export interface Peek {
+  job(id: string): JobSnapshot | undefined;
+  chunk(id: string): ChunkSnapshot | undefined;
+  worker(id: string): WorkerSnapshot | undefined;
+  node(id: string): NodeSnapshot | undefined;
+}
+
+/** Something the scheduler should do: a command for an entity, or a kill for an agent. */
+export type Action =
+  | { readonly entity: 'job'; readonly id: string; readonly command: JobCommand }
+  | { readonly entity: 'chunk'; readonly id: string; readonly command: ChunkCommand }
+  | { readonly entity: 'worker'; readonly id: string; readonly command: WorkerCommand }
+  | { readonly entity: 'node'; readonly id: string; readonly command: NodeCommand }
+  | {
+      readonly entity: 'kill';
+      readonly node: string;
+      readonly worker: string;
+      readonly reason: 'cancel' | 'hung' | 'terminate';
+    };
+
+export interface RuleContext {
+  readonly peek: Peek;
+  readonly by: Actor;
+  readonly now: number;
+  readonly largestNode: ResourceVector;
+}
+
+const TERMINAL = new Set(['succeeded', 'failed', 'cancelled']);
+const isTerminal = (s: { value: unknown }) => TERMINAL.has(stateName(s as never));
+
+/**
+ * Command meta for a rule: the id names the rule and the fact it answers, so the same rule firing
+ * twice (level-triggered, after a takeover) yields the same ids and the log keeps one.
+ */
+const meta = (ctx: RuleContext, id: string, cause?: string): CommandMeta => ({
+  id,
+  at: ctx.now,
+  by: ctx.by,
+  ...(cause !== undefined && { cause }),
+});
+
+/**
+ * What a chunk's state asks of the scheduler (level-triggered, pure): tell its job when it
+ * settles or quiesces, decide the retry of a failed attempt, and have its process killed when it
+ * is being cancelled.
+ */
+export function chunkRules(ctx: RuleContext, id: string): Action[] {
+  const chunk = ctx.peek.chunk(id);
+  if (!chunk) return [];
+  const c = chunk.context;
+  const job = ctx.peek.job(c.jobId);
+  const state = stateName(chunk);
+  const out: Action[] = [];
+  if (job && isTerminal(chunk)) {
+    const known = chunkSettlements.at(job.context.chunks, c.index);
+    const quiescent = c.unconfirmed.length === 0;
+    if (!known) {
+      const data = { chunks: [{ index: c.index, state: state as 'succeeded', quiescent }] };
+      out.push({
+        entity: 'job',
+        id: c.jobId,
+        command: { type: 'RecordChunksSettled', ...meta(ctx, `settled:${id}`), data },
+      });
+    } else if (!known.quiescent && quiescent) {
+      const data = { indices: [c.index] };
+      out.push({
+        entity: 'job',
+        id: c.jobId,
+        command: { type: 'RecordChunksQuiesced', ...meta(ctx, `quiesced:${id}`), data },
+      });
+    }
+  }
+  if (state === 'retry_wait' && job?.context.spec && c.retry?.attempt !== c.attempt) {
+    out.push(retryAction(ctx, id, chunk, job));
+  }
+  if (state === 'cancelling' && c.worker && c.node) {
+    const worker = ctx.peek.worker(c.worker);
+    const ws = worker ? stateName(worker) : 'none';
+    if (worker && !['exited', 'killed'].includes(ws) && !worker.context.killRequested) {
+      const data = { reason: 'cancel' as const, signal: 'SIGTERM' };
+      out.push({
+        entity: 'worker',
+        id: c.worker,
+        command: { type: 'RequestKill', ...meta(ctx, `kill:${c.worker}`), data },
+      });
+    }
+    if (!['exited', 'killed'].includes(ws))
+      out.push({ entity: 'kill', node: c.node, worker: c.worker, reason: 'cancel' });
+  }
+  return out;
+}
+
+/** Causes whose failures count against the job's retries (POLICY.md failure table). */
+const COUNTING = new Set<FailureCause>([
+  'ExitNonZero',
+  'Signaled',
+  'OutOfMemory',
+  'TimeLimit',
+  'LaunchFailed',
+]);
+
+function retryAction(ctx: RuleContext, id: string, chunk: ChunkSnapshot, job: JobSnapshot): Action {
+  const c = chunk.context;
+  const spec = job.context.spec!;
+  const last = c.attempts[c.attempts.length - 1];
+  const cause = last?.cause ?? 'NodeLost';
+  const earlier = c.attempts.slice(0, -1).filter((a) => a.cause !== undefined);
+  const worker = c.worker ? ctx.peek.worker(c.worker) : undefined;
+  const request = c.request ?? { cpus: spec.cpus, memMb: spec.memMb, gpus: spec.gpus };
+  const decision = retryDecision({
+    cause,
+    node: last?.node ?? c.node ?? '',
+    attempt: c.attempt,
+    now: ctx.now,
+    retriesAllowed: spec.retries,
+    retriesUsed: earlier.filter((a) => COUNTING.has(a.cause!)).length,
+    request,
+    peakRssMb: worker?.context.peakRssMb ?? 0,
+    largestNode: ctx.largestNode,
+    previousFailures: earlier.map((a) => ({ cause: a.cause!, node: a.node })),
+    ...(last?.exitCode !== undefined && { exitCode: last.exitCode }),
+  });
+  const m = meta(ctx, `retry:${id}#${c.attempt}`);
+  if (decision.retry) {
+    const { retry: _r, ...data } = decision;
+    return {
+      entity: 'chunk',
+      id,
+      command: { type: 'ScheduleRetry', ...m, data: { attempt: c.attempt, ...data } },
+    };
+  }
+  return {
+    entity: 'chunk',
+    id,
+    command: { type: 'FailChunk', ...m, data: { cause, message: decision.reason.slice(0, 4000) } },
+  };
+}
+
+/** The first failed chunk's cause, for the job's own outcome. */
+function failureOf(
+  ctx: RuleContext,
+  jobId: string,
+  job: JobSnapshot,
+): { cause: JobFailureCause; message: string; chunk?: number } {
+  const { chunks } = job.context;
+  for (let i = 0; i < chunks.total; i++) {
+    if (chunkSettlements.at(chunks, i)?.state !== 'failed') continue;
+    const failure = ctx.peek.chunk(chunkId(jobId, i))?.context.failure;
+    const cause: JobFailureCause = failure?.cause ?? 'ExitNonZero';
+    return {
+      cause,
+      message: `chunk ${i}: ${failure?.message ?? 'failed'}`.slice(0, 4000),
+      chunk: i,
+    };
+  }
+  const child = Object.entries(job.context.children).find(([, s]) => s?.state !== 'succeeded');
+  return {
+    cause: 'ExitNonZero',
+    message: child ? `child job ${child[0]} ${child[1]?.state}` : 'failed',
+  };
+}
+
+/**
+ * What a job's state asks of the scheduler (pure): close it when its facts allow (succeeded,
+ * failed, cancelled), carry a cancel down (once per cascade: `cascaded`), tell its parent when
+ * it settles or quiesces, clear its chunks' results after its own were cleared.
+ */
+export function jobRules(ctx: RuleContext, id: string, cascaded: boolean): Action[] {
+  const job = ctx.peek.job(id);
+  if (!job || stateName(job) === 'none') return [];
+  const out: Action[] = [];
+  const state = stateName(job);
+  const close = closingCommand(job, meta(ctx, `close:${id}`));
+  if (close) out.push({ entity: 'job', id, command: close });
+  else if (
+    !isTerminal(job) &&
+    state !== 'cancelling' &&
+    allSettled(job.context) &&
+    !allSucceeded(job.context)
+  ) {
+    out.push({
+      entity: 'job',
+      id,
+      command: { type: 'FailJob', ...meta(ctx, `fail:${id}`), data: failureOf(ctx, id, job) },
+    });
+  }
+  if (state === 'cancelling' && !cascaded) {
+    const total = job.context.chunks.total;
+    const chunks = Array.from({ length: total }, (_, i) => ctx.peek.chunk(chunkId(id, i)));
+    const plan = cancelCascade(id, job, chunks, {
+      ...meta(ctx, `cancel:${id}`),
+      reason: job.context.cancelReason ?? 'cancelled',
+    });
+    for (const a of plan.chunks) out.push({ entity: 'chunk', id: a.id, command: a.command });
+    for (const a of plan.children) out.push({ entity: 'job', id: a.id, command: a.command });
+    for (const command of plan.job) out.push({ entity: 'job', id, command });
+  }
+  const parent = job.context.spec?.parent;
+  if (parent && isTerminal(job)) {
+    const known = ctx.peek.job(parent)?.context.children[id];
+    const quiescent = allQuiescent(job.context);
+    if (known === null) {
+      const data = { childId: id, state: state as 'succeeded', quiescent };
+      out.push({
+        entity: 'job',
+        id: parent,
+        command: { type: 'RecordChildSettled', ...meta(ctx, `child-settled:${id}`), data },
+      });
+    } else if (known && !known.quiescent && quiescent) {
+      out.push({
+        entity: 'job',
+        id: parent,
+        command: {
+          type: 'RecordChildQuiesced',
+          ...meta(ctx, `child-quiesced:${id}`),
+          data: { childId: id },
+        },
+      });
+    }
+  }
+  return out;
+}
+
+/** After a job's results were cleared: clear every chunk's (pure; once per job). */
+export function clearChunks(ctx: RuleContext, id: string): Action[] {
+  const job = ctx.peek.job(id);
+  if (!job?.context.resultsCleared) return [];
+  return Array.from({ length: job.context.chunks.total }, (_, i) => chunkId(id, i))
+    .filter((cid) => ctx.peek.chunk(cid)?.context.resultsCleared === false)
+    .map((cid) => ({
+      entity: 'chunk' as const,
+      id: cid,
+      command: { type: 'ClearResults' as const, ...meta(ctx, `clear:${cid}`) },
+    }));
+}
+
+/**
+ * A lost node: every attempt live on it failed with `NodeLost`, unconfirmed (its process may
+ * still run; the attempt number fences it off), and its worker marked lost. Pure.
+ */
+export function nodeLostActions(
+  ctx: RuleContext,
+  node: string,
+  liveChunks: readonly string[],
+  reason: string,
+): Action[] {
+  const out: Action[] = [
+    {
+      entity: 'node',
+      id: node,
+      command: { type: 'MarkLost', ...meta(ctx, `lost:${node}@${ctx.now}`), data: { reason } },
+    },
+  ];
+  for (const id of liveChunks) {
+    const chunk = ctx.peek.chunk(id);
+    if (!chunk || !chunk.context.worker) continue;
+    const { attempt, worker } = chunk.context;
+    const m = meta(ctx, `node-lost:${worker}`);
+    out.push({
+      entity: 'worker',
+      id: worker,
+      command: { type: 'MarkLost', ...m, data: { cause: 'NodeLost', reason } },
+    });
+    if (stateName(chunk) === 'cancelling') continue; // a cancel waits for the process to be confirmed stopped
+    out.push({
+      entity: 'chunk',
+      id,
+      command: {
+        type: 'ReportAttemptFailed',
+        ...m,
+        data: { attempt, cause: 'NodeLost', message: reason, confirmed: false },
+      },
+    });
+  }
+  return out;
+}

@@ -1,0 +1,127 @@
+import { jetstream, jetstreamManager } from '@nats-io/jetstream';
+import type { NatsConnection } from '@nats-io/transport-node';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+import pino from 'pino';
+import { jobFold, stateName, type JobSnapshot } from '../../src/actors/index.js';
+import {
+  INTAKE_SUBJECT,
+  createJetStreamEventLog,
+  ensureFarmStreams,
+  jobIdOfIntake,
+  type JetStreamEventLog,
+  type RecordedEvent,
+} from '../../src/events/index.js';
+import { runAgent, type Agent } from '../../src/node-agent/main.js';
+import { runScheduler } from '../../src/scheduler/main.js';
+import type { Scheduler } from '../../src/scheduler/main.js';
+import { connectTo } from './nats-client.js';
+import { startNatsServer, type NatsServer } from './nats-server.js';
+
+export const quietLogger = pino({ level: process.env.LOG_LEVEL ?? 'silent' });
+
+/** A whole farm in this process: a real nats-server, a scheduler, agents running real processes. */
+export interface Farm {
+  readonly server: NatsServer;
+  readonly nc: NatsConnection;
+  readonly log: JetStreamEventLog;
+  readonly dataDir: string;
+  scheduler?: Scheduler;
+  readonly agents: Agent[];
+  /** Publish a submit body to the durable intake; resolves with the job id. */
+  submit(body: Record<string, unknown>): Promise<string>;
+  job(id: string): Promise<JobSnapshot>;
+  /** Wait until the job is in one of `states` (default: any terminal state). */
+  waitFor(id: string, states?: readonly string[], timeoutMs?: number): Promise<JobSnapshot>;
+  events(entity: 'job' | 'chunk' | 'worker' | 'node', id: string): Promise<RecordedEvent[]>;
+  startAgent(node: string, over?: { cpus?: number; memMb?: number; labels?: Record<string, string> }): Promise<Agent>;
+  stop(): Promise<void>;
+}
+
+export interface FarmOptions {
+  readonly agents?: number;
+  readonly cpus?: number;
+  readonly memMb?: number;
+  readonly scheduler?: boolean;
+  readonly weights?: Record<string, number>;
+  readonly nodeLostMs?: number;
+}
+
+export const TERMINAL = ['succeeded', 'failed', 'cancelled'] as const;
+
+export async function startFarm(opts: FarmOptions = {}): Promise<Farm> {
+  const server = await startNatsServer();
+  const nc = await connectTo(server);
+  await ensureFarmStreams(await jetstreamManager(nc));
+  const log = await createJetStreamEventLog(nc);
+  const dataDir = await mkdtemp(join(tmpdir(), 'drover-farm-'));
+  const js = jetstream(nc);
+  const agents: Agent[] = [];
+  let seq = 0;
+  const farm: Farm = {
+    server,
+    nc,
+    log,
+    dataDir,
+    agents,
+    async submit(body) {
+      const ack = await js.publish(INTAKE_SUBJECT, JSON.stringify(body), {
+        msgID: `test-${process.pid}-${++seq}-${Date.now()}`,
+      });
+      return jobIdOfIntake(ack.seq);
+    },
+    async job(id) {
+      const { events } = await log.read('job', id);
+      return jobFold.foldEvents(events);
+    },
+    async waitFor(id, states = TERMINAL, timeoutMs = 30_000) {
+      const deadline = Date.now() + timeoutMs;
+      for (;;) {
+        const job = await farm.job(id);
+        if (states.includes(stateName(job))) return job;
+        if (Date.now() > deadline)
+          throw new Error(`job ${id} is ${stateName(job)} after ${timeoutMs} ms, not ${states.join('|')}`);
+        await sleep(50);
+      }
+    },
+    async events(entity, id) {
+      return (await log.read(entity, id)).events;
+    },
+    async startAgent(node, over = {}) {
+      const agent = await runAgent({
+        nc,
+        logger: quietLogger,
+        node,
+        dataDir,
+        capacity: { cpus: over.cpus ?? opts.cpus ?? 4, memMb: over.memMb ?? opts.memMb ?? 4096, gpus: 0 },
+        labels: over.labels ?? {},
+        heartbeatMs: 250,
+        sampleMs: 200,
+      });
+      agents.push(agent);
+      return agent;
+    },
+    async stop() {
+      await farm.scheduler?.stop().catch(() => undefined);
+      await Promise.all(agents.map((a) => a.stop('terminate').catch(() => undefined)));
+      await log.close();
+      await nc.close();
+      await server.stop();
+      await rm(dataDir, { recursive: true, force: true });
+    },
+  };
+  for (let i = 1; i <= (opts.agents ?? 2); i++) await farm.startAgent(`node-${i}`);
+  if (opts.scheduler ?? true) {
+    farm.scheduler = await runScheduler({
+      nc,
+      logger: quietLogger,
+      holder: 'test-scheduler',
+      leaseTtlMs: 1500,
+      nodeLostMs: opts.nodeLostMs ?? 3000,
+      fairShare: { weights: opts.weights ?? {} },
+    });
+  }
+  return farm;
+}
