@@ -1,0 +1,266 @@
+import { open, readFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { performance } from 'node:perf_hooks';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { StringDecoder } from 'node:string_decoder';
+import { classifyExit, outcomeMessage, signalFromExitCode } from './exit.js';
+import { DEFAULT_LOG_CAP_BYTES, readLog, trimLogFile } from './logs.js';
+import {
+  readStat,
+  sampleTree,
+  signalTree,
+  treeMembers,
+  type ProcConstants,
+} from './proc-reader.js';
+import { parseReportChunk } from './report.js';
+import type {
+  DroverAction,
+  KillReason,
+  ProcessOutcome,
+  Supervised,
+  SupervisorHooks,
+  SupervisorOptions,
+} from './types.js';
+import { isWrapperExecError, wrapperExecErrorLine } from './wrapper.js';
+
+const POLL_MS = 25;
+const DEFAULT_GRACE_MS = 5000;
+
+/** How the leader's end is learnt: from the ChildProcess (own child) or by polling /proc. */
+export type ExitWatch = 'child' | 'poll';
+
+/** Everything a supervisor needs about one started process. @internal */
+export interface SupervisorParams {
+  workerId: string;
+  pid: number;
+  pgid: number;
+  startTime: string;
+  runDir: string;
+  memLimitMb: number;
+  timeoutS?: number;
+  startedAt: number;
+  watch: ExitWatch;
+  k: ProcConstants;
+  hooks: SupervisorHooks;
+  opts: SupervisorOptions;
+}
+
+/** The exit status of the wrapper, as the `status` file recorded it; `undefined` if none. */
+export async function readExitStatus(runDir: string): Promise<number | undefined> {
+  const text = await readFile(join(runDir, 'status'), 'utf8').catch(() => undefined);
+  const n = Number(text?.trim());
+  return text === undefined || text.trim() === '' || !Number.isInteger(n) ? undefined : n;
+}
+
+async function readFrom(path: string, offset: number): Promise<Buffer> {
+  const fh = await open(path, 'r').catch(() => undefined);
+  if (fh === undefined) return Buffer.alloc(0);
+  try {
+    const { size } = await fh.stat();
+    if (size <= offset) return Buffer.alloc(0);
+    const buf = Buffer.alloc(size - offset);
+    const { bytesRead } = await fh.read(buf, 0, buf.length, offset);
+    return buf.subarray(0, bytesRead);
+  } finally {
+    await fh.close();
+  }
+}
+
+/**
+ * Supervises one process group: samples its tree, enforces memory and time limits, tails
+ * the report file, trims logs, stops it on request and settles `done` once the group is gone.
+ */
+class SupervisedImpl implements Supervised {
+  readonly workerId: string;
+  readonly pid: number;
+  readonly pgid: number;
+  readonly startTime: string;
+  readonly done: Promise<ProcessOutcome>;
+  private settle!: (o: ProcessOutcome) => void;
+  private action: DroverAction | undefined;
+  private peakRssMb = 0;
+  private cpuSeconds = 0;
+  private reportOffset = 0;
+  private reportCarry = '';
+  private readonly decoder = new StringDecoder('utf8');
+  private result: { value: unknown } | undefined;
+  private ticking = false;
+  private exiting = false;
+  private stopping: Promise<void> | undefined;
+  private readonly sampler: NodeJS.Timeout;
+  private readonly limiter: NodeJS.Timeout | undefined;
+  private readonly clock: () => number;
+
+  constructor(private readonly p: SupervisorParams) {
+    this.workerId = p.workerId;
+    this.pid = p.pid;
+    this.pgid = p.pgid;
+    this.startTime = p.startTime;
+    this.clock = p.opts.clock ?? Date.now;
+    this.done = new Promise((resolve) => (this.settle = resolve));
+    this.sampler = setInterval(() => void this.tick(), p.opts.sampleMs ?? 1000);
+    if (p.timeoutS !== undefined) {
+      const left = p.timeoutS * 1000 - (this.clock() - p.startedAt);
+      this.limiter = setTimeout(() => void this.stop('time', DEFAULT_GRACE_MS), Math.max(0, left));
+    }
+  }
+
+  kill(reason: KillReason, opts: { graceMs?: number } = {}): Promise<ProcessOutcome> {
+    void this.stop(reason, opts.graceMs ?? DEFAULT_GRACE_MS);
+    return this.done;
+  }
+
+  /** The leader (the wrapper) ended: settle once the rest of the group is gone. @internal */
+  async leaderExited(exitCode: number | null, signal: string | null): Promise<void> {
+    if (this.exiting) return;
+    this.exiting = true;
+    clearInterval(this.sampler);
+    clearTimeout(this.limiter);
+    await this.tailReports(true).catch((err: unknown) => this.fail(err));
+    // A leftover of a process that ended on its own is a leak: the attempt is over. During a
+    // stop, the stop owns the grace and the SIGKILL.
+    if (this.action === undefined) await this.killNow().catch((err: unknown) => this.fail(err));
+    await this.stopping;
+    await this.waitEmpty(Infinity);
+    this.settle(await this.outcome(exitCode, signal));
+  }
+
+  private async stop(action: DroverAction, graceMs: number): Promise<void> {
+    if (this.exiting) return this.stopping; // ended on its own first: its cause stands
+    this.action ??= action;
+    this.stopping ??= this.terminate(graceMs).catch((err: unknown) => this.fail(err));
+    return this.stopping;
+  }
+
+  private async terminate(graceMs: number): Promise<void> {
+    signalTree(this.pgid, await treeMembers(this.pid, this.pgid), 'SIGTERM');
+    if (!(await this.waitEmpty(graceMs))) await this.killNow();
+    await this.waitEmpty(Infinity);
+  }
+
+  private async killNow(): Promise<void> {
+    signalTree(this.pgid, await treeMembers(this.pid, this.pgid), 'SIGKILL');
+  }
+
+  /**
+   * Poll until no live process of the tree is left, or `ms` passed; true when empty. The grace
+   * runs on the monotonic clock, not the injected one (which may be a frozen test clock).
+   */
+  private async waitEmpty(ms: number): Promise<boolean> {
+    const deadline = performance.now() + ms;
+    for (;;) {
+      if ((await treeMembers(this.pid, this.pgid)).length === 0) {
+        if (this.p.watch === 'poll') void this.checkLeader();
+        return true;
+      }
+      if (performance.now() >= deadline) return false;
+      await sleep(POLL_MS);
+    }
+  }
+
+  private async tick(): Promise<void> {
+    if (this.ticking || this.exiting) return;
+    this.ticking = true;
+    try {
+      if (this.p.watch === 'poll' && (await this.checkLeader())) return;
+      const s = await sampleTree(this.pid, this.pgid, this.p.k);
+      this.peakRssMb = Math.max(this.peakRssMb, s.rssMb);
+      this.cpuSeconds = Math.max(this.cpuSeconds, s.cpuSeconds);
+      const at = this.clock();
+      const { rssMb } = s;
+      this.p.hooks.onSample?.({
+        rssMb,
+        peakRssMb: this.peakRssMb,
+        cpuSeconds: this.cpuSeconds,
+        at,
+      });
+      if (s.rssMb > this.p.memLimitMb && this.action === undefined) {
+        this.action = 'memory'; // this sample is the last one: the peak already exceeds the limit
+        this.stopping = this.killNow()
+          .then(() => this.waitEmpty(Infinity))
+          .then(
+            () => undefined,
+            (err: unknown) => this.fail(err),
+          );
+      }
+      await this.tailReports(false);
+      await this.trimLogs();
+    } catch (err) {
+      this.fail(err);
+    } finally {
+      this.ticking = false;
+    }
+  }
+
+  /** Poll mode: whether the leader is gone (reaped, zombie or its pid reused); settles if so. */
+  private async checkLeader(): Promise<boolean> {
+    const s = await readStat(this.pid);
+    if (s !== undefined && s.state !== 'Z' && s.startTime === this.startTime) return false;
+    const code = await readExitStatus(this.p.runDir);
+    void this.leaderExited(code ?? null, null);
+    return true;
+  }
+
+  private async tailReports(final: boolean): Promise<void> {
+    const chunk = await readFrom(join(this.p.runDir, 'report'), this.reportOffset);
+    this.reportOffset += chunk.length;
+    const text = this.decoder.write(chunk) + (final ? this.decoder.end() : '');
+    const parsed = parseReportChunk(this.reportCarry, text, final);
+    this.reportCarry = parsed.carry;
+    for (const e of parsed.errors) this.p.hooks.onProtocolError?.(e);
+    for (const r of parsed.reports) {
+      if ('result' in r) this.result = { value: r.result };
+      this.p.hooks.onReport?.(r);
+    }
+  }
+
+  private async trimLogs(): Promise<void> {
+    const cap = this.p.opts.logCapBytes ?? DEFAULT_LOG_CAP_BYTES;
+    await trimLogFile(join(this.p.runDir, 'stdout'), cap);
+    await trimLogFile(join(this.p.runDir, 'stderr'), cap);
+  }
+
+  private async outcome(
+    exitCode: number | null,
+    wrapperSignal: string | null,
+  ): Promise<ProcessOutcome> {
+    const signal = wrapperSignal ?? signalFromExitCode(exitCode) ?? null;
+    const stderr =
+      exitCode === 126 || exitCode === 127
+        ? await readLog(this.p.runDir, 'stderr', { tailLines: 5 })
+        : '';
+    const launchFailed = isWrapperExecError(exitCode, stderr);
+    const facts = { exitCode, signal, action: this.action, launchFailed };
+    const cause = classifyExit(facts);
+    const o: ProcessOutcome = {
+      exitCode,
+      signal,
+      cause,
+      peakRssMb: Math.round(this.peakRssMb * 10) / 10,
+      cpuSeconds: Math.round(this.cpuSeconds * 100) / 100,
+      wallSeconds: Math.max(0, (this.clock() - this.p.startedAt) / 1000),
+      message: outcomeMessage({
+        ...facts,
+        ...this.limits(),
+        launchError: wrapperExecErrorLine(stderr),
+      }),
+    };
+    if (cause === 'Succeeded' && this.result !== undefined) o.result = this.result.value;
+    return o;
+  }
+
+  private limits(): { memLimitMb: number; peakRssMb: number; timeoutS?: number } {
+    const l = { memLimitMb: this.p.memLimitMb, peakRssMb: this.peakRssMb };
+    return this.p.timeoutS === undefined ? l : { ...l, timeoutS: this.p.timeoutS };
+  }
+
+  private fail(err: unknown): void {
+    this.p.hooks.onError?.(err instanceof Error ? err : new Error(String(err)));
+  }
+}
+
+/** Start supervising a started process. @internal */
+export function supervise(p: SupervisorParams): SupervisedImpl {
+  return new SupervisedImpl(p);
+}
+export type { SupervisedImpl };
