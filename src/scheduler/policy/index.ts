@@ -1,0 +1,41 @@
+/**
+ * The scheduler's pure policy (POLICY.md): fair-share queue order, placement with pending
+ * reasons, retry decisions and decayed usage. No clock, randomness or I/O: time arrives as `now`
+ * and `at`, so the service can replay any round exactly.
+ */
+export { emptyHistory, addUsage, historyAt, decayFactor, defaultFairShareConfig } from './usage.js';
+export type { UsageHistory } from './usage.js';
+export { queueOrder, compareWithinUser, weightOf } from './queue.js';
+export type { QueueContext } from './queue.js';
+export { placeRound } from './placement.js';
+export { jobReasons } from './job-reasons.js';
+export type { JobReasonInput, QuotaReached, ActiveReservation } from './job-reasons.js';
+export { formatResources } from './reasons.js';
+export { RESOURCE_KEYS } from './types.js';
+export type {
+  Backoff,
+  FairShareConfig,
+  NodeLifecycle,
+  NodeState,
+  PendingCode,
+  PendingReason,
+  Placement,
+  Ranked,
+  ResourceKey,
+  ResourceVector,
+  RetryDecision,
+  RetryInput,
+  RoundOptions,
+  RoundResult,
+  SkipReason,
+  SkippedNode,
+  Task,
+} from './types.js';
+export {
+  retryDecision,
+  backoffDelay,
+  explainExitCode,
+  defaultBackoff,
+  NODE_AVOIDING_CAUSES,
+  OOM_FACTOR,
+} from './retry.js';

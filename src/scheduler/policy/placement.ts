@@ -1,0 +1,186 @@
+import { EPS, Farm } from './farm.js';
+import { backoffReason, fitReasons, priorityReason, type Ahead } from './reasons.js';
+import type {
+  NodeState,
+  PendingReason,
+  Placement,
+  Ranked,
+  ResourceVector,
+  RoundOptions,
+  RoundResult,
+  SkippedNode,
+  Task,
+} from './types.js';
+
+const MAX_NAMED_USERS = 5;
+
+/** Memo of the round: which request shapes (with constraints) fit nowhere any more. */
+class Misses {
+  private readonly keys = new Set<string>();
+  private readonly plain: ResourceVector[] = [];
+  private bound: ResourceVector;
+  private readonly labelKeys = new WeakMap<object, string>();
+
+  constructor(private readonly farm: Farm) {
+    this.bound = farm.maxFree();
+  }
+
+  labelKey(labels: Readonly<Record<string, string>>): string {
+    let k = this.labelKeys.get(labels);
+    if (k === undefined) {
+      const entries = Object.entries(labels).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
+      k = entries.length === 0 ? '' : JSON.stringify(entries);
+      this.labelKeys.set(labels, k);
+    }
+    return k;
+  }
+
+  key(t: Task, labelKey: string): string {
+    const q = t.request;
+    const ex = t.excludeNodes.length === 0 ? '' : t.excludeNodes.join('\u0000');
+    return `${q.cpus}|${q.memMb}|${q.gpus}|${labelKey}|${ex}`;
+  }
+
+  /** True if `t` is known to fit nowhere: free capacity only shrinks within a round. */
+  known(t: Task, key: string, plain: boolean): boolean {
+    const q = t.request;
+    const b = this.bound;
+    if (q.cpus > b.cpus + EPS || q.memMb > b.memMb + EPS || q.gpus > b.gpus + EPS) return true;
+    if (this.keys.has(key)) return true;
+    return (
+      plain && this.plain.some((p) => p.cpus <= q.cpus && p.memMb <= q.memMb && p.gpus <= q.gpus)
+    );
+  }
+
+  add(t: Task, key: string, plain: boolean): void {
+    this.keys.add(key);
+    if (plain && this.plain.length < 64) this.plain.push(t.request);
+    this.bound = this.farm.maxFree();
+  }
+}
+
+/** Who is ahead in the queue so far, for `Priority` reasons. */
+class AheadTracker {
+  private readonly perUser = new Map<string, Ahead>();
+  private seen = 0;
+
+  note(r: Ranked): void {
+    this.seen++;
+    const a = this.perUser.get(r.task.user);
+    if (a) {
+      a.dru = r.dru;
+      a.tasks++;
+    } else this.perUser.set(r.task.user, { user: r.task.user, dru: r.dru, tasks: 1 });
+  }
+
+  /** Up to five other users ahead (the first to enter the queue), or undefined if none. */
+  reason(user: string): PendingReason | undefined {
+    const total = this.seen - (this.perUser.get(user)?.tasks ?? 0);
+    if (total === 0) return undefined;
+    const named: Ahead[] = [];
+    for (const a of this.perUser.values()) {
+      if (a.user !== user) named.push({ ...a });
+      if (named.length === MAX_NAMED_USERS) break;
+    }
+    return priorityReason(named, total);
+  }
+}
+
+/**
+ * One placement round. Pure: the same ranked queue, nodes and `now` give the same result; the
+ * inputs are never mutated.
+ *
+ * Walks waiting tasks in rank order (running tasks are skipped) and fits each on free capacity
+ * (`capacity - used`, updated as the round places), only on `ready` nodes whose labels include
+ * the task's constraints and that it does not exclude. Among fitting nodes it spreads load: the
+ * lowest max-dimension utilisation after placing, ties to the lowest node id; nodes in
+ * `avoidNodes` are used only if nothing else fits. A task that does not fit is skipped, not
+ * blocking smaller ones behind it (backfill), and gets all its pending reasons. Tasks in backoff
+ * are not placed. `maxPlacements` ends the walk; tasks after that point are not looked at.
+ *
+ * Speed: the best node is found with per-size search trees (`NodeTree`), O(log nodes) a
+ * placement on farms of a few node sizes; a request shape (with its constraints) that fits
+ * nowhere is remembered for the round, as is the largest free amount per resource, so once the
+ * farm is full the rest of the queue costs O(1) a task. With `reasons: false` no reason objects
+ * are built and `skipped` lists only the task's avoided and excluded nodes. Reasons computed for
+ * a shape are reused by later tasks of the same shape in the round (free capacity only shrinks),
+ * and may be shared objects: treat the result as read-only.
+ */
+export function placeRound(
+  ranked: readonly Ranked[],
+  nodes: readonly NodeState[],
+  now: number,
+  opts: RoundOptions = {},
+): RoundResult {
+  const max = opts.maxPlacements ?? Infinity;
+  const explain = opts.reasons ?? true;
+  const farm = new Farm(nodes.filter((n) => n.state === 'ready'));
+  const notReady = nodes
+    .filter((n) => n.state !== 'ready')
+    .map((n): SkippedNode => ({ node: n.id, reason: 'not_ready' }));
+  const misses = new Misses(farm);
+  const ahead = new AheadTracker();
+  const fitMemo = new Map<string, PendingReason[]>();
+  const placements: Placement[] = [];
+  const waiting = new Map<string, PendingReason[]>();
+  for (const r of ranked) {
+    if (placements.length >= max) break;
+    const t = r.task;
+    if (t.running) {
+      if (explain) ahead.note(r);
+      continue;
+    }
+    const backoff = t.notBefore !== undefined && t.notBefore > now;
+    if (backoff && !explain) {
+      waiting.set(t.id, []);
+      continue;
+    }
+    const { at, cands, key } = findNode(t, farm, misses);
+    if (cands && at >= 0 && !backoff) {
+      farm.take(at, t.request);
+      const skipped = farm.skipped(t, cands, at, explain);
+      if (explain) skipped.push(...notReady.slice(0, 8 - skipped.length));
+      placements.push({ task: t, node: farm.ids[at]!, dru: r.dru, rank: r.rank, skipped });
+    } else if (!explain) {
+      waiting.set(t.id, []);
+    } else {
+      waiting.set(t.id, reasonsFor(t, at >= 0, backoff, { nodes, farm, fitMemo, key, ahead }));
+    }
+    if (explain) ahead.note(r);
+  }
+  return { placements, waiting };
+}
+
+/** The node for `t` (-1 if none fits now) and its candidates (unless known to fit nowhere). */
+function findNode(t: Task, farm: Farm, misses: Misses) {
+  const labelKey = misses.labelKey(t.labels);
+  const key = misses.key(t, labelKey);
+  const plain = labelKey === '' && t.excludeNodes.length === 0;
+  if (misses.known(t, key, plain)) return { at: -1, key };
+  const cands = farm.candidates(labelKey, t.labels);
+  const at = farm.best(t, cands);
+  if (at < 0) misses.add(t, key, plain);
+  return { at, cands, key };
+}
+
+interface ReasonCtx {
+  nodes: readonly NodeState[];
+  farm: Farm;
+  fitMemo: Map<string, PendingReason[]>;
+  key: string;
+  ahead: AheadTracker;
+}
+
+function reasonsFor(t: Task, fitsNow: boolean, backoff: boolean, c: ReasonCtx): PendingReason[] {
+  let fit = fitsNow ? undefined : c.fitMemo.get(c.key);
+  if (!fit) {
+    fit = fitReasons(t, c.nodes, c.farm, fitsNow);
+    if (!fitsNow) c.fitMemo.set(c.key, fit);
+  }
+  const out: PendingReason[] = backoff ? [backoffReason(t.notBefore!)] : [];
+  const capacityBound = fit.some((x) => x.code === 'Resources');
+  const prio = capacityBound ? c.ahead.reason(t.user) : undefined;
+  if (prio) out.push(prio);
+  out.push(...fit);
+  return out;
+}

@@ -1,0 +1,140 @@
+import type { FairShareConfig, Ranked, ResourceVector, Task } from './types.js';
+
+/** What `queueOrder` needs besides the tasks: farm capacity, decayed history, knobs. */
+export interface QueueContext {
+  /** C_r: the farm's total capacity; a resource with C_r = 0 does not count. */
+  capacity: ResourceVector;
+  /** H_r(u): decayed usage in resource-seconds, as of the round's `now`. */
+  history: (user: string) => ResourceVector;
+  config: FairShareConfig;
+}
+
+/**
+ * A user's own order (POLICY §1, §3): global-front overrides first, then priority (higher
+ * first), running before waiting, partial before fresh, earlier submission, log order, chunk
+ * index, id. Total on distinct ids, so sorting with it is deterministic. Pure.
+ */
+export function compareWithinUser(a: Task, b: Task): number {
+  if (a.globalFront !== b.globalFront) return a.globalFront ? -1 : 1;
+  if (a.priority !== b.priority) return b.priority - a.priority;
+  if (a.running !== b.running) return a.running ? -1 : 1;
+  if (!a.partial !== !b.partial) return a.partial ? -1 : 1;
+  if (a.submittedAt !== b.submittedAt) return a.submittedAt - b.submittedAt;
+  if (a.order !== b.order) return a.order - b.order;
+  if (a.index !== b.index) return a.index - b.index;
+  return a.id < b.id ? -1 : a.id > b.id ? 1 : 0;
+}
+
+/** w_r(u) per resource: a number applies to all, a partial vector defaults missing ones to 1. */
+export function weightOf(config: FairShareConfig, user: string): ResourceVector {
+  const w = Object.hasOwn(config.weights, user) ? config.weights[user] : undefined;
+  if (w === undefined) return { cpus: 1, memMb: 1, gpus: 1 };
+  if (typeof w === 'number') return { cpus: w, memMb: w, gpus: w };
+  return { cpus: w.cpus ?? 1, memMb: w.memMb ?? 1, gpus: w.gpus ?? 1 };
+}
+
+function term(sum: number, base: number, weight: number, cap: number): number {
+  if (!(cap > 0)) return 0;
+  const num = sum + base;
+  if (!(weight > 0)) return num > 0 ? Infinity : 0;
+  return num / (weight * cap);
+}
+
+/** One user's tasks in their own order with each task's dru. */
+interface UserList {
+  user: string;
+  tasks: Task[];
+  drus: Float64Array;
+  next: number;
+}
+
+function userList(user: string, tasks: Task[], ctx: QueueContext): UserList {
+  tasks.sort(compareWithinUser);
+  const { capacity: c, config } = ctx;
+  const w = weightOf(config, user);
+  const h = ctx.history(user);
+  const k = config.lambda / (config.horizonS ?? config.halfLifeS);
+  const base = config.lambda === 0 ? [0, 0, 0] : [k * h.cpus, k * h.memMb, k * h.gpus];
+  const drus = new Float64Array(tasks.length);
+  let sc = 0;
+  let sm = 0;
+  let sg = 0;
+  for (let i = 0; i < tasks.length; i++) {
+    const r = tasks[i]!.request;
+    sc += r.cpus;
+    sm += r.memMb;
+    sg += r.gpus;
+    drus[i] = Math.max(
+      term(sc, base[0]!, w.cpus, c.cpus),
+      term(sm, base[1]!, w.memMb, c.memMb),
+      term(sg, base[2]!, w.gpus, c.gpus),
+    );
+  }
+  return { user, tasks, drus, next: 0 };
+}
+
+/** Global merge key: front first, then dru, submission, log order, id, user. */
+function before(a: UserList, b: UserList): boolean {
+  const ta = a.tasks[a.next]!;
+  const tb = b.tasks[b.next]!;
+  if (ta.globalFront !== tb.globalFront) return ta.globalFront;
+  const da = a.drus[a.next]!;
+  const db = b.drus[b.next]!;
+  if (da !== db) return da < db;
+  if (ta.submittedAt !== tb.submittedAt) return ta.submittedAt < tb.submittedAt;
+  if (ta.order !== tb.order) return ta.order < tb.order;
+  if (ta.id !== tb.id) return ta.id < tb.id;
+  return a.user < b.user;
+}
+
+function siftDown(heap: UserList[], i: number): void {
+  const n = heap.length;
+  const item = heap[i]!;
+  for (;;) {
+    let m = 2 * i + 1;
+    if (m >= n) break;
+    if (m + 1 < n && before(heap[m + 1]!, heap[m]!)) m++;
+    if (!before(heap[m]!, item)) break;
+    heap[i] = heap[m]!;
+    i = m;
+  }
+  heap[i] = item;
+}
+
+/**
+ * The global queue of POLICY §1-3. Pure and deterministic: the result depends only on the
+ * multiset of tasks and `ctx`, never on input order.
+ *
+ * Each user's tasks are walked in the user's own order (`compareWithinUser`) with running sums
+ * S_r, giving `dru(t) = max_r (S_r(t) + λ·H_r(u)/horizon) / (w_r(u)·C_r)`, skipping resources
+ * with C_r = 0. Since requests are non-negative, dru never decreases along a user's list, so
+ * the users' lists are merged with a heap (O(n log users)): ascending dru, ties by earlier
+ * submission, log order, then id. Global-front tasks (admin override) come before all others.
+ * Running tasks are included (they hold their place and count in S_r); `rank` is the position.
+ */
+export function queueOrder(tasks: readonly Task[], ctx: QueueContext): Ranked[] {
+  const byUser = new Map<string, Task[]>();
+  for (const t of tasks) {
+    const list = byUser.get(t.user);
+    if (list) list.push(t);
+    else byUser.set(t.user, [t]);
+  }
+  const heap: UserList[] = [];
+  for (const [user, list] of byUser) heap.push(userList(user, list, ctx));
+  for (let i = (heap.length >> 1) - 1; i >= 0; i--) siftDown(heap, i);
+  const out: Ranked[] = new Array<Ranked>(tasks.length);
+  let rank = 0;
+  while (heap.length > 0) {
+    const top = heap[0]!;
+    out[rank] = { task: top.tasks[top.next]!, dru: top.drus[top.next]!, rank };
+    rank++;
+    top.next++;
+    if (top.next === top.tasks.length) {
+      const last = heap.pop()!;
+      if (heap.length === 0) break;
+      heap[0] = last;
+    }
+    siftDown(heap, 0);
+  }
+  return out;
+}
