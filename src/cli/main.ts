@@ -1,62 +1,162 @@
-import { jetstreamManager } from '@nats-io/jetstream';
-import { connect } from '@nats-io/transport-node';
 import { Command } from 'commander';
 import type { ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
 import { fileURLToPath } from 'node:url';
-import { ensureEventStream } from '../events/index.js';
+import type { Agent } from '../node-agent/main.js';
+import { connectFarm, env, fail, rootLogger } from './connection.js';
+import { publishSubmission, submitDemo } from './demo.js';
 import { reachable, startLocalNats } from './nats-process.js';
-
-const natsUrl = process.env.DROVER_NATS_URL ?? 'nats://127.0.0.1:4222';
-const dataDir = process.env.DROVER_DATA_DIR ?? './.drover';
-
-function fail(code: string, message: string, exitCode: number, json: boolean): never {
-  if (json) console.log(JSON.stringify({ error: { code, message } }));
-  else console.error(`error: ${code}: ${message}`);
-  process.exit(exitCode);
-}
+import {
+  onInterrupt,
+  startAgentFromFlags,
+  startSchedulerService,
+  type AgentFlags,
+} from './services.js';
+import { registerProjectionCommands } from './projection-commands.js';
+import { parseSubmitFlags, submitOptions } from './submit-flags.js';
 
 const program = new Command('drover').description('Event-sourced scheduler for compute farms');
 
 program
   .command('up')
   .description(
-    'run a local farm: nats-server with nats.conf (or the JetStream at DROVER_NATS_URL) and the event log',
+    'run a local farm: nats-server with nats.conf (or the JetStream at DROVER_NATS_URL), the scheduler and node agents',
   )
+  .option('--nodes <n>', 'node agents to run', '2')
+  .option('--demo', 'also submit a sample workload')
   .option('--json', 'print one JSON document')
-  .action(async (opts: { json?: boolean }) => {
+  .action(async (opts: { nodes: string; demo?: boolean; json?: boolean }) => {
+    const json = opts.json === true;
     let server: ChildProcess | undefined;
     try {
-      if (!(await reachable(natsUrl))) {
+      const nodes = Number(opts.nodes);
+      if (!Number.isInteger(nodes) || nodes < 1 || nodes > 64)
+        fail('BAD_INPUT', `--nodes ${opts.nodes}: expected 1 to 64`, 2, json);
+      if (!(await reachable(env.natsUrl))) {
         server = await startLocalNats(
           fileURLToPath(new URL('../../nats.conf', import.meta.url)),
-          dataDir,
-          natsUrl,
+          env.dataDir,
+          env.natsUrl,
         );
       }
-      const nc = await connect({ servers: natsUrl, noAsyncTraces: true });
-      await ensureEventStream(await jetstreamManager(nc));
-      const status = { nats: natsUrl, startedNats: server !== undefined, stream: 'DROVER_EVENTS' };
-      if (opts.json) console.log(JSON.stringify(status));
-      else
+      const nc = await connectFarm();
+      const logger = rootLogger('drover');
+      const agents: Agent[] = [];
+      for (let i = 1; i <= nodes; i++)
+        agents.push(await startAgentFromFlags(nc, logger, env.dataDir, { node: `node-${i}` }));
+      const scheduler = await startSchedulerService(nc, logger);
+      const demo = opts.demo ? await submitDemo(nc, env.user) : undefined;
+      const status = {
+        nats: env.natsUrl,
+        startedNats: server !== undefined,
+        nodes: agents.map((a) => a.node),
+        epoch: scheduler.epoch,
+        ...(demo && { demo }),
+      };
+      if (json) console.log(JSON.stringify(status));
+      else {
         console.log(
-          `drover: event log ready on ${natsUrl} (${server ? 'started nats-server' : 'reused'}); Ctrl-C stops`,
+          `drover: farm up on ${env.natsUrl} (${server ? 'started nats-server' : 'reused'}), nodes ${status.nodes.join(', ')}; Ctrl-C stops`,
         );
-      const stop = async () => {
+        if (demo)
+          console.log(
+            `drover: demo submitted: ${Object.entries(demo)
+              .map(([k, v]) => `${k} ${v}`)
+              .join('; ')}`,
+          );
+      }
+      onInterrupt(async (mode) => {
+        await scheduler.stop();
+        await Promise.all(agents.map((a) => a.stop(mode)));
         await nc.close();
         if (server && server.exitCode === null) {
           const exited = once(server, 'exit');
           server.kill('SIGTERM');
           await exited; // the store is flushed and the port free before we say we stopped
         }
-        process.exit(0);
-      };
-      process.once('SIGINT', stop);
-      process.once('SIGTERM', stop);
+      });
     } catch (err) {
       server?.kill('SIGTERM');
+      fail('UNAVAILABLE', (err as Error).message, 5, json);
+    }
+  });
+
+program
+  .command('scheduler')
+  .description('run a scheduler (many may run: one leads through a lease, the others stand by)')
+  .option('--json', 'print one JSON document once leading')
+  .action(async (opts: { json?: boolean }) => {
+    try {
+      const nc = await connectFarm();
+      const scheduler = await startSchedulerService(nc, rootLogger('scheduler'));
+      if (opts.json) console.log(JSON.stringify({ epoch: scheduler.epoch }));
+      void scheduler.lost.then(() => process.exit(0));
+      onInterrupt(async () => {
+        await scheduler.stop();
+        await nc.close();
+      });
+    } catch (err) {
       fail('UNAVAILABLE', (err as Error).message, 5, opts.json === true);
     }
   });
+
+program
+  .command('agent')
+  .description('run a node agent for this machine')
+  .option('--node <id>', 'node id (default: the hostname)')
+  .option('--cpus <n>', 'CPUs to offer (default: all)')
+  .option('--mem <size>', 'memory to offer, e.g. 16G (default: all)')
+  .option('--gpus <n>', 'GPUs to offer (default: nvidia-smi -L)')
+  .option(
+    '--label <k=v>',
+    'node label (repeatable)',
+    (v: string, all: string[]) => [...all, v],
+    [] as string[],
+  )
+  .option('--json', 'print one JSON document once registered')
+  .action(async (opts: AgentFlags & { json?: boolean }) => {
+    try {
+      const nc = await connectFarm();
+      const agent = await startAgentFromFlags(nc, rootLogger('agent'), env.dataDir, opts);
+      if (opts.json)
+        console.log(JSON.stringify({ node: agent.node, reconciled: agent.reconciled }));
+      onInterrupt(async (mode) => {
+        await agent.stop(mode);
+        await nc.close();
+      });
+    } catch (err) {
+      const message = (err as Error).message;
+      fail(
+        message.startsWith('--') ? 'BAD_INPUT' : 'UNAVAILABLE',
+        message,
+        message.startsWith('--') ? 2 : 5,
+        opts.json === true,
+      );
+    }
+  });
+
+submitOptions(
+  program.command('submit').description('submit a job through the durable intake; prints its id'),
+)
+  .argument('<command...>', 'the command and its arguments (after --)')
+  .action(async (command: string[], opts: Record<string, unknown>) => {
+    const json = opts.json === true;
+    let body: object;
+    try {
+      body = parseSubmitFlags(command, opts, env.user);
+    } catch (err) {
+      fail('BAD_INPUT', (err as Error).message, 2, json);
+    }
+    try {
+      const nc = await connectFarm();
+      const jobId = await publishSubmission(nc, body);
+      console.log(json ? JSON.stringify({ jobId }) : jobId);
+      await nc.close();
+    } catch (err) {
+      fail('UNAVAILABLE', (err as Error).message, 5, json);
+    }
+  });
+
+registerProjectionCommands(program);
 
 await program.parseAsync(process.argv);

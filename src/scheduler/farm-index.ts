@@ -39,12 +39,21 @@ export class FarmIndex {
   readonly nodes = new Set<string>();
   /** Job id → log sequence of its submission (the queue's final tie-break). */
   readonly submitSeq = new Map<string, number>();
+  /** Job id → jobs that run `after` it (they must hear when it ends). */
+  readonly dependents = new Map<string, Set<string>>();
   history: UsageHistory = emptyHistory();
 
   constructor(private readonly halfLifeS: number) {}
 
   job(id: string, job: JobSnapshot, seq?: number): void {
-    if (seq !== undefined && !this.submitSeq.has(id)) this.submitSeq.set(id, seq);
+    if (!this.submitSeq.has(id) && job.context.spec) {
+      this.submitSeq.set(id, seq ?? 0);
+      for (const dep of job.context.spec.after) {
+        const set = this.dependents.get(dep);
+        if (set) set.add(id);
+        else this.dependents.set(dep, new Set([id]));
+      }
+    }
     if (TERMINAL.has(stateName(job)) || stateName(job) === 'none') this.openJobs.delete(id);
     else this.openJobs.add(id);
   }

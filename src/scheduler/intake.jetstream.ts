@@ -38,9 +38,20 @@ export function referenceProblems(spec: JobSpec, peek: Peek): string[] {
       problems.push(`parent: job ${spec.parent} is ${state}; children join open jobs only`);
   }
   for (const dep of spec.after) {
-    if (!peek.job(dep)) problems.push(`after: job ${dep} is unknown`);
+    const job = peek.job(dep);
+    if (!job || stateName(job) === 'none') problems.push(`after: job ${dep} is unknown`);
   }
   return problems;
+}
+
+/** True when a referenced job that is not known yet came through the intake before `seq`. */
+function refersToEarlierIntake(spec: JobSpec, seq: number, peek: Peek): boolean {
+  const known = (id: string) => {
+    const job = peek.job(id);
+    return job !== undefined && stateName(job) !== 'none';
+  };
+  const earlier = (id: string) => /^j\d+$/.test(id) && Number(id.slice(1)) < seq && !known(id);
+  return [...(spec.parent ? [spec.parent] : []), ...spec.after].some(earlier);
 }
 
 export interface Rejected {
@@ -77,7 +88,7 @@ export async function consumeIntake(
     logger.warn(body, 'submission rejected');
     nc.publish(REJECTED_SUBJECT, JSON.stringify(body));
   };
-  const handle = async (m: JsMsg) => {
+  const handle = async (m: JsMsg): Promise<'done' | 'later'> => {
     let spec: JobSpec;
     try {
       spec = toJobSpec(
@@ -87,19 +98,29 @@ export async function consumeIntake(
     } catch (err) {
       const details = err instanceof DecodeError ? err.issues : undefined;
       reject(m, { code: 'INVALID_SUBMISSION', message: (err as Error).message, details });
-      return;
+      return 'done';
     }
     const problems = referenceProblems(spec, peek);
+    if (
+      problems.length > 0 &&
+      m.info.deliveryCount < 25 &&
+      refersToEarlierIntake(spec, m.seq, peek)
+    ) {
+      // Submitted just before this one (a parent and its children, say) and still being taken in.
+      m.nak(200);
+      return 'later';
+    }
     if (problems.length > 0) {
       reject(m, { code: 'INVALID_SUBMISSION', message: problems.join('; '), details: problems });
-      return;
+      return 'done';
     }
     await accept(jobIdOfIntake(m.seq), spec);
+    return 'done';
   };
   const loop = (async () => {
     for await (const m of messages) {
       void handle(m).then(
-        () => m.ack(),
+        (outcome) => outcome !== 'later' && m.ack(),
         (err: unknown) => {
           logger.error({ err, seq: m.seq }, 'intake failed; redelivered later');
           m.nak(1000);

@@ -2,7 +2,7 @@ import type { NatsConnection } from '@nats-io/transport-node';
 import { hostname } from 'node:os';
 import type { Logger } from 'pino';
 import { createJetStreamEventLog } from '../events/index.js';
-import type { FairShareConfig } from './policy/index.js';
+import type { Backoff, FairShareConfig } from './policy/index.js';
 import { startScheduler, type Scheduler } from './scheduler.service.js';
 
 export interface SchedulerMainOptions {
@@ -12,6 +12,7 @@ export interface SchedulerMainOptions {
   readonly leaseTtlMs?: number;
   readonly nodeLostMs?: number;
   readonly fairShare?: Partial<FairShareConfig>;
+  readonly backoff?: Backoff;
   readonly signal?: AbortSignal;
 }
 
@@ -28,6 +29,7 @@ export async function runScheduler(opts: SchedulerMainOptions): Promise<Schedule
     ...(opts.leaseTtlMs !== undefined && { leaseTtlMs: opts.leaseTtlMs }),
     ...(opts.nodeLostMs !== undefined && { nodeLostMs: opts.nodeLostMs }),
     ...(opts.fairShare && { fairShare: opts.fairShare }),
+    ...(opts.backoff && { backoff: opts.backoff }),
     ...(opts.signal && { signal: opts.signal }),
   });
 }

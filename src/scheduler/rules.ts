@@ -17,7 +17,7 @@ import {
   type WorkerSnapshot,
 } from '../actors/index.js';
 import { chunkId, type Actor, type FailureCause, type JobFailureCause } from '../events/index.js';
-import { retryDecision, type ResourceVector } from './policy/index.js';
+import { retryDecision, type Backoff, type ResourceVector } from './policy/index.js';
 
 /** What the rules read: the folded entities the scheduler holds. */
 export interface Peek {
@@ -45,6 +45,8 @@ export interface RuleContext {
   readonly by: Actor;
   readonly now: number;
   readonly largestNode: ResourceVector;
+  /** Backoff of counted retries (the policy's default when absent). */
+  readonly backoff?: Backoff;
 }
 
 const TERMINAL = new Set(['succeeded', 'failed', 'cancelled']);
@@ -141,6 +143,7 @@ function retryAction(ctx: RuleContext, id: string, chunk: ChunkSnapshot, job: Jo
     largestNode: ctx.largestNode,
     previousFailures: earlier.map((a) => ({ cause: a.cause!, node: a.node })),
     ...(last?.exitCode !== undefined && { exitCode: last.exitCode }),
+    ...(ctx.backoff && { backoff: ctx.backoff }),
   });
   const m = meta(ctx, `retry:${id}#${c.attempt}`);
   if (decision.retry) {
@@ -217,6 +220,7 @@ export function jobRules(ctx: RuleContext, id: string, cascaded: boolean): Actio
     for (const a of plan.children) out.push({ entity: 'job', id: a.id, command: a.command });
     for (const command of plan.job) out.push({ entity: 'job', id, command });
   }
+  out.push(...dependencyFailures(ctx, id, job));
   const parent = job.context.spec?.parent;
   if (parent && isTerminal(job)) {
     const known = ctx.peek.job(parent)?.context.children[id];
@@ -241,6 +245,34 @@ export function jobRules(ctx: RuleContext, id: string, cascaded: boolean): Actio
     }
   }
   return out;
+}
+
+/**
+ * A job one of whose `after` dependencies ended without success will never run: its waiting
+ * chunks fail with `DependencyFailed` (naming the dependency), and the job follows them. Pure.
+ */
+function dependencyFailures(ctx: RuleContext, id: string, job: JobSnapshot): Action[] {
+  if (!['submitted', 'queued', 'held'].includes(stateName(job))) return [];
+  const failed = (job.context.spec?.after ?? []).find((dep) => {
+    const d = ctx.peek.job(dep);
+    return d !== undefined && ['failed', 'cancelled'].includes(stateName(d));
+  });
+  if (failed === undefined) return [];
+  const message = `dependency ${failed} ${stateName(ctx.peek.job(failed)!)}: this job will never run`;
+  return Array.from({ length: job.context.chunks.total }, (_, i) => chunkId(id, i))
+    .filter((cid) => {
+      const c = ctx.peek.chunk(cid);
+      return c !== undefined && ['pending', 'retry_wait'].includes(stateName(c));
+    })
+    .map((cid) => ({
+      entity: 'chunk' as const,
+      id: cid,
+      command: {
+        type: 'FailChunk' as const,
+        ...meta(ctx, `dependency-failed:${cid}`),
+        data: { cause: 'DependencyFailed' as const, message },
+      },
+    }));
 }
 
 /** After a job's results were cleared: clear every chunk's (pure; once per job). */

@@ -38,6 +38,7 @@ import { acquireLease } from './lease.jetstream.js';
 import { planRound } from './placement-round.js';
 import {
   defaultFairShareConfig,
+  type Backoff,
   type FairShareConfig,
   type Placement,
   type ResourceVector,
@@ -62,6 +63,8 @@ export interface SchedulerOptions {
   /** A node whose heartbeats stop for this long is lost (default 10 s). */
   readonly nodeLostMs?: number;
   readonly fairShare?: Partial<FairShareConfig>;
+  /** Backoff between counted retries (default: the policy's, 10 s doubling to 10 min). */
+  readonly backoff?: Backoff;
   readonly clock?: () => number;
   readonly signal?: AbortSignal;
 }
@@ -124,6 +127,7 @@ export async function startScheduler(opts: SchedulerOptions): Promise<Scheduler>
         index.job(id, job, seq);
         dirty.add(`job:${id}`);
         if (job.context.spec?.parent) dirty.add(`job:${job.context.spec.parent}`);
+        for (const dependent of index.dependents.get(id) ?? []) dirty.add(`job:${dependent}`);
         break;
       }
       case 'chunk': {
@@ -185,7 +189,13 @@ export async function startScheduler(opts: SchedulerOptions): Promise<Scheduler>
     }
     return l;
   };
-  const ruleContext = (): RuleContext => ({ peek, by, now: clock(), largestNode: largestNode() });
+  const ruleContext = (): RuleContext => ({
+    peek,
+    by,
+    now: clock(),
+    largestNode: largestNode(),
+    ...(opts.backoff && { backoff: opts.backoff }),
+  });
 
   let rulesScheduled = false;
   function scheduleRules(): void {

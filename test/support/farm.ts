@@ -121,6 +121,7 @@ export async function startFarm(opts: FarmOptions = {}): Promise<Farm> {
       leaseTtlMs: 1500,
       nodeLostMs: opts.nodeLostMs ?? 3000,
       fairShare: { weights: opts.weights ?? {} },
+      backoff: { baseMs: 100, maxMs: 1000 },
     });
   }
   return farm;

@@ -1,0 +1,314 @@
+import { connect, type NatsConnection } from '@nats-io/transport-node';
+import type { Command } from 'commander';
+import { createJetStreamEventLog } from '../events/index.js';
+import {
+  allProjections,
+  auditEntries,
+  auditPlan,
+  auditProjection,
+  createEventFetcher,
+  createKvProjectionStore,
+  createProjectionRunner,
+  fairshare,
+  fairshareProjection,
+  usage,
+  usageProjection,
+  type AuditState,
+  type FairshareState,
+  type Projection,
+  type ProjectionRunner,
+  type Until,
+  type UsageKeyKind,
+  type UsageState,
+} from '../projections/index.js';
+
+/** What the commands need from their surroundings (tests pass their own). */
+export interface ProjectionCommandDeps {
+  readonly env?: Readonly<Record<string, string | undefined>>;
+  readonly now?: () => number;
+  readonly stdout?: (line: string) => void;
+  readonly stderr?: (line: string) => void;
+  /** Sets the exit code (default: `process.exitCode`). */
+  readonly exit?: (code: number) => void;
+}
+
+class CliError extends Error {
+  constructor(
+    readonly code: string,
+    message: string,
+    readonly exitCode: number,
+  ) {
+    super(message);
+    this.name = 'CliError';
+  }
+}
+
+interface Io {
+  out: (s: string) => void;
+  err: (s: string) => void;
+  exit: (code: number) => void;
+  now: () => number;
+  url: string;
+  env: Readonly<Record<string, string | undefined>>;
+}
+
+function ioOf(deps: ProjectionCommandDeps): Io {
+  const env = deps.env ?? process.env;
+  return {
+    out: deps.stdout ?? ((s) => process.stdout.write(s + '\n')),
+    err: deps.stderr ?? ((s) => process.stderr.write(s + '\n')),
+    exit: deps.exit ?? ((c) => (process.exitCode = c)),
+    now: deps.now ?? (() => Date.now()),
+    url: env.DROVER_NATS_URL ?? 'nats://127.0.0.1:4222',
+    env,
+  };
+}
+
+/** `24h`, `7d`, `30m`, epoch ms or an ISO time → epoch ms; undefined when unreadable. */
+export function parseTime(text: string, now: number): number | undefined {
+  const rel = /^(\d+(?:\.\d+)?)([smhd])$/.exec(text);
+  if (rel) {
+    const unit = { s: 1e3, m: 6e4, h: 3.6e6, d: 8.64e7 }[rel[2] as 's' | 'm' | 'h' | 'd'];
+    return now - Number(rel[1]) * unit;
+  }
+  if (/^\d+$/.test(text)) return Number(text);
+  const t = Date.parse(text);
+  return Number.isNaN(t) ? undefined : t;
+}
+
+/** Open the log, catch the projections up (from their checkpoints), run `body`, save, close. */
+async function withRunner<T>(
+  io: Io,
+  projections: Projection<unknown>[],
+  start: { until?: Until; fromZero?: boolean },
+  body: (r: ProjectionRunner, nc: NatsConnection) => Promise<T>,
+): Promise<T> {
+  let nc: NatsConnection;
+  try {
+    nc = await connect({
+      servers: io.url,
+      noAsyncTraces: true,
+      ...(io.env.DROVER_NATS_USER ? { user: io.env.DROVER_NATS_USER } : {}),
+      ...(io.env.DROVER_NATS_PASS ? { pass: io.env.DROVER_NATS_PASS } : {}),
+    });
+  } catch (err) {
+    throw new CliError(
+      'UNAVAILABLE',
+      `cannot reach NATS at ${io.url}: ${(err as Error).message}`,
+      5,
+    );
+  }
+  try {
+    const log = await createJetStreamEventLog(nc);
+    const store = await createKvProjectionStore(nc);
+    const runner = createProjectionRunner({ log, projections, store });
+    await runner.start(start);
+    const result = await body(runner, nc);
+    // The next start resumes from here; a replay `--until` is a view of the past: not saved.
+    if (!start.until && !start.fromZero) await runner.checkpoint();
+    await runner.stop();
+    return result;
+  } catch (err) {
+    if (err instanceof CliError) throw err;
+    throw new CliError('UNAVAILABLE', (err as Error).message, 5);
+  } finally {
+    await nc.close().catch(() => undefined);
+  }
+}
+
+function table(rows: (string | number)[][]): string {
+  const widths = rows[0]?.map((_, i) => Math.max(...rows.map((r) => String(r[i] ?? '').length)));
+  return rows
+    .map((r) =>
+      r
+        .map((c, i) => String(c).padEnd(widths?.[i] ?? 0))
+        .join('  ')
+        .trimEnd(),
+    )
+    .join('\n');
+}
+
+const round = (x: number, d = 1) => Math.round(x * 10 ** d) / 10 ** d;
+
+type Action<O> = (io: Io, opts: O, ...args: string[]) => Promise<void>;
+
+function run<O extends { json?: boolean }>(deps: ProjectionCommandDeps, action: Action<O>) {
+  return async (...args: unknown[]) => {
+    const io = ioOf(deps);
+    const strings = args.filter((a): a is string => typeof a === 'string');
+    const opts = (args.find((a) => typeof a === 'object' && a !== null && !('commands' in a)) ??
+      {}) as O;
+    try {
+      await action(io, opts, ...strings);
+      io.exit(0);
+    } catch (err) {
+      const e = err instanceof CliError ? err : new CliError('INTERNAL', String(err), 1);
+      if (opts.json) io.out(JSON.stringify({ error: { code: e.code, message: e.message } }));
+      io.err(`error: ${e.code}: ${e.message}`);
+      io.exit(e.exitCode);
+    }
+  };
+}
+
+const usageCmd: Action<{ json?: boolean; by?: string; since?: string }> = async (io, o) => {
+  const by = (o.by ?? 'name') as UsageKeyKind;
+  if (!['user', 'name', 'pool'].includes(by)) {
+    throw new CliError('BAD_INPUT', `--by must be user, name or pool (got ${o.by})`, 2);
+  }
+  const since = o.since === undefined ? undefined : parseTime(o.since, io.now());
+  if (o.since !== undefined && since === undefined) {
+    throw new CliError('BAD_INPUT', `--since: not a time: ${o.since}`, 2);
+  }
+  const rows = await withRunner(io, [usageProjection as Projection<unknown>], {}, async (r) =>
+    usage(r.state<UsageState>('usage'), since === undefined ? { by } : { by, since }),
+  );
+  if (o.json) return io.out(JSON.stringify(rows));
+  const head = [by, 'runs', 'cpu-s', 'peak MB', 'MB-s', 'wall-s', 'outcomes', 'rec. MB'];
+  const body = rows.map((x) => [
+    x.key,
+    x.runs,
+    round(x.cpuSeconds),
+    round(x.memPeakMb),
+    round(x.memMbSeconds, 0),
+    round(x.wallSeconds),
+    Object.entries(x.outcomes)
+      .map(([c, n]) => `${c}:${n}`)
+      .join(' '),
+    x.recommendedMemMb === null ? '-' : `${x.recommendedMemMb} (${x.recommendationRuns} runs)`,
+  ]);
+  io.out(rows.length ? table([head, ...body]) : 'no usage recorded');
+};
+
+const auditCmd: Action<{ json?: boolean }> = async (io, o, id) => {
+  if (!id) throw new CliError('BAD_INPUT', 'audit needs an id (job, chunk, worker or node)', 2);
+  const proj = [auditProjection as Projection<unknown>];
+  const entries = await withRunner(io, proj, {}, async (r, nc) => {
+    const plan = auditPlan(r.state<AuditState>('audit'), id);
+    if (!plan.found) throw new CliError('NOT_FOUND', `no events for ${id}`, 3);
+    const fetched = await (await createEventFetcher(nc)).fetch(plan.seqs);
+    return auditEntries(fetched.events);
+  });
+  if (o.json) return io.out(JSON.stringify(entries));
+  const rows = entries.map((e) => [
+    e.seq,
+    new Date(e.at).toISOString(),
+    `${e.by.kind}:${e.by.id}${e.by.epoch !== undefined ? `@${e.by.epoch}` : ''}`,
+    e.type,
+    e.subject.split('.').slice(3).join('.'),
+    why(e.data),
+  ]);
+  io.out(table([['seq', 'time', 'by', 'type', 'entity', 'why'], ...rows]));
+};
+
+/** The human "why" of an event: its reasons, cause, code and message fields. */
+function why(data: unknown): string {
+  const d = (data ?? {}) as Record<string, unknown>;
+  const parts: string[] = [];
+  for (const k of ['cause', 'code', 'reason', 'message', 'command']) {
+    if (typeof d[k] === 'string') parts.push(`${k}=${d[k] as string}`);
+  }
+  if (Array.isArray(d.reasons)) {
+    parts.push(`reasons=${d.reasons.map((x) => (x as { code?: string }).code).join(',')}`);
+  }
+  return parts.join(' ');
+}
+
+const fairshareCmd: Action<{ json?: boolean }> = async (io, o) => {
+  const rows = await withRunner(io, [fairshareProjection as Projection<unknown>], {}, async (r) =>
+    fairshare(r.state<FairshareState>('fairshare'), { now: io.now() }),
+  );
+  if (o.json) return io.out(JSON.stringify(rows));
+  const body = rows.map((x) => [
+    x.rank,
+    x.user,
+    typeof x.weight === 'number' ? x.weight : JSON.stringify(x.weight),
+    round(x.dru, 4),
+    `${round(x.history.cpus, 0)} cpu-s, ${round(x.history.memMb, 0)} MB-s`,
+    x.running,
+    x.pending,
+    x.ahead.map((a) => `${a.user} (${a.term} ${a.resource})`).join(', '),
+  ]);
+  const head = ['rank', 'user', 'weight', 'dru', 'history', 'running', 'pending', 'behind'];
+  io.out(rows.length ? table([head, ...body]) : 'no users');
+};
+
+const replayCmd: Action<{ json?: boolean; until?: string; verify?: boolean }> = async (io, o) => {
+  let until: Until | undefined;
+  if (o.until !== undefined) {
+    const t = /^\d+$/.test(o.until) ? undefined : Date.parse(o.until);
+    if (t !== undefined && Number.isNaN(t)) {
+      throw new CliError('BAD_INPUT', `--until: not a sequence or an ISO time: ${o.until}`, 2);
+    }
+    until = t === undefined ? { seq: Number(o.until) } : { time: t };
+  }
+  const start = o.verify ? {} : until ? { until } : { fromZero: true };
+  const result = await withRunner(io, allProjections(), start, async (r) => ({
+    until: r.seq,
+    events: r.events,
+    corrupt: r.corrupt,
+    restored: r.restored,
+    ...(o.verify ? { verify: await r.verify() } : {}),
+  }));
+  if (o.json) io.out(JSON.stringify(result));
+  else {
+    io.out(
+      `replayed ${result.events} events up to seq ${result.until} (${result.corrupt} corrupt skipped)`,
+    );
+    if (result.verify) {
+      io.out(
+        result.verify.equal ? 'verify: equal' : `verify: ${result.verify.diffs.length} differences`,
+      );
+      for (const d of result.verify.diffs) {
+        io.out(
+          `  ${d.projection} ${d.path}: live ${JSON.stringify(d.live)} rebuilt ${JSON.stringify(d.rebuilt)}`,
+        );
+      }
+    }
+  }
+  if (result.verify && !result.verify.equal) throw new VerifyFailed();
+};
+
+class VerifyFailed extends CliError {
+  constructor() {
+    super('NOT_EQUAL', 'live projections differ from a rebuild from the log', 1);
+  }
+}
+
+/**
+ * Register `usage`, `audit`, `fairshare` and `replay` on `program`. Each reads the log through
+ * the projection runner (resuming from the checkpoints in KV), prints one JSON document with
+ * `--json` (CONTRACT shapes) or a table, and reports errors as `error: <code>: <message>` on
+ * stderr with exit codes 2 (bad input), 3 (not found), 5 (unavailable); `replay --verify`
+ * exits 1 when the live projections differ from a rebuild.
+ */
+export function registerProjectionCommands(
+  program: Command,
+  deps: ProjectionCommandDeps = {},
+): Command {
+  program
+    .command('usage')
+    .description('cpu-s, memory peak and MB-s, wall, outcomes and memory recommendation')
+    .option('--by <key>', 'user, name or pool', 'name')
+    .option('--since <time>', 'ISO time, epoch ms, or 24h / 7d ago')
+    .option('--json', 'print one JSON document')
+    .action(run(deps, usageCmd));
+  program
+    .command('audit')
+    .description('every event of a job (with its tree), chunk, worker or node, in log order')
+    .argument('<id>', 'job, chunk (<job>:<i>), worker (<job>:<i>:<attempt>) or node id')
+    .option('--json', 'print one JSON document')
+    .action(run(deps, auditCmd));
+  program
+    .command('fairshare')
+    .description('per user: weight, decayed usage, dominant share, running/pending, rank')
+    .option('--json', 'print one JSON document')
+    .action(run(deps, fairshareCmd));
+  program
+    .command('replay')
+    .description('rebuild projections from the log as of a point; --verify compares with live')
+    .option('--until <seq|time>', 'a stream sequence or an ISO time')
+    .option('--verify', 'compare the live projections with a rebuild from zero')
+    .option('--json', 'print one JSON document')
+    .action(run(deps, replayCmd));
+  return program;
+}

@@ -1,0 +1,89 @@
+import type { NatsConnection } from '@nats-io/transport-node';
+import { hostname } from 'node:os';
+import type { Logger } from 'pino';
+import { parseMemoryMb, type Resources } from '../events/index.js';
+import { runAgent, type Agent } from '../node-agent/main.js';
+import { runScheduler, type Scheduler } from '../scheduler/main.js';
+
+export interface AgentFlags {
+  node?: string;
+  cpus?: string;
+  mem?: string;
+  gpus?: string;
+  label?: string[];
+}
+
+/** `--label k=v` flags as a record; a malformed one is a bad-input error naming it. */
+export function parseLabels(flags: readonly string[] = []): Record<string, string> {
+  const labels: Record<string, string> = {};
+  for (const flag of flags) {
+    const at = flag.indexOf('=');
+    if (at <= 0) throw new Error(`--label ${flag}: expected key=value`);
+    labels[flag.slice(0, at)] = flag.slice(at + 1);
+  }
+  return labels;
+}
+
+/** Capacity overrides from the command line (`--cpus 4 --mem 8G --gpus 1`). */
+export function parseCapacity(flags: AgentFlags): Partial<Resources> {
+  const out: Partial<Resources> = {};
+  if (flags.cpus !== undefined) {
+    const cpus = Number(flags.cpus);
+    if (!(cpus > 0)) throw new Error(`--cpus ${flags.cpus}: expected a positive number`);
+    out.cpus = cpus;
+  }
+  if (flags.mem !== undefined) {
+    const memMb = parseMemoryMb(flags.mem);
+    if (memMb === undefined || memMb <= 0)
+      throw new Error(`--mem ${flags.mem}: expected a size like 512M or 8G`);
+    out.memMb = memMb;
+  }
+  if (flags.gpus !== undefined) {
+    const gpus = Number(flags.gpus);
+    if (!Number.isInteger(gpus) || gpus < 0)
+      throw new Error(`--gpus ${flags.gpus}: expected a whole number`);
+    out.gpus = gpus;
+  }
+  return out;
+}
+
+export async function startAgentFromFlags(
+  nc: NatsConnection,
+  logger: Logger,
+  dataDir: string,
+  flags: AgentFlags,
+): Promise<Agent> {
+  return runAgent({
+    nc,
+    logger,
+    node: flags.node ?? hostname().replace(/[^A-Za-z0-9_-]/g, '-'),
+    dataDir,
+    capacity: parseCapacity(flags),
+    labels: parseLabels(flags.label),
+  });
+}
+
+export async function startSchedulerService(
+  nc: NatsConnection,
+  logger: Logger,
+): Promise<Scheduler> {
+  return runScheduler({ nc, logger });
+}
+
+/** Stop on the first Ctrl-C (agents drain... unless a second Ctrl-C asks to terminate). */
+export function onInterrupt(stop: (mode: 'drain' | 'terminate') => Promise<void>): void {
+  let stopping = false;
+  const handler = () => {
+    const mode = stopping ? 'terminate' : 'drain';
+    stopping = true;
+    void stop(mode).then(
+      () => process.exit(0),
+      () => process.exit(1),
+    );
+  };
+  process.on('SIGINT', handler);
+  process.on('SIGTERM', () => {
+    stopping = true;
+    handler();
+  });
+}

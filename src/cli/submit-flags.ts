@@ -1,0 +1,89 @@
+import type { Command } from 'commander';
+import { parseMemoryMb, toJobSpec } from '../events/index.js';
+import { parseLabels } from './services.js';
+
+const repeat = (v: string, all: string[]) => [...all, v];
+
+/** The options of `drover submit` (CONTRACT.md). */
+export function submitOptions(cmd: Command): Command {
+  return cmd
+    .option('--name <name>', 'job name (default: the command)')
+    .option('--user <user>', 'submitting user (default: DROVER_USER or the OS user)')
+    .option('--pool <pool>', 'pool')
+    .option('--cpus <n>', 'CPUs per chunk')
+    .option('--mem <size>', 'memory per chunk, e.g. 512M')
+    .option('--gpus <n>', 'GPUs per chunk')
+    .option('--chunks <n>', 'number of chunks')
+    .option('--retries <n>', 'retries of failures that count against the job')
+    .option('--timeout <duration>', 'time limit per attempt, e.g. 90s, 30m, 2h')
+    .option('--after <job>', 'run after this job succeeded (repeatable)', repeat, [] as string[])
+    .option('--parent <job>', 'parent job')
+    .option(
+      '--label-constraint <k=v>',
+      'run only on nodes with this label (repeatable)',
+      repeat,
+      [] as string[],
+    )
+    .option('--exclude-node <node>', 'never run on this node (repeatable)', repeat, [] as string[])
+    .option('--priority <n>', 'priority within your own jobs')
+    .option(
+      '--env <k=v>',
+      'environment variable for the process (repeatable)',
+      repeat,
+      [] as string[],
+    )
+    .option('--cwd <dir>', 'working directory of the process')
+    .option('--json', 'print one JSON document');
+}
+
+/** `30m`, `90s`, `2h`, `1d` or plain seconds, as whole seconds. */
+export function parseDurationS(text: string): number {
+  const m = /^(\d+)\s*(s|m|h|d)?$/.exec(text.trim());
+  if (!m) throw new Error(`--timeout ${text}: expected a duration like 90s, 30m or 2h`);
+  const unit = { s: 1, m: 60, h: 3600, d: 86400 }[(m[2] ?? 's') as 's'];
+  return Number(m[1]) * unit;
+}
+
+const num = (flag: string, v: unknown) => {
+  const n = Number(v);
+  if (!Number.isFinite(n)) throw new Error(`${flag} ${String(v)}: expected a number`);
+  return n;
+};
+
+/**
+ * Flags to a submit body, validated with the contract's schema before anything is sent, so a
+ * mistake is reported with its field (exit 2) instead of as a rejection later.
+ */
+export function parseSubmitFlags(
+  command: string[],
+  o: Record<string, unknown>,
+  defaultUser: string,
+): object {
+  const body: Record<string, unknown> = {
+    name: (o.name as string | undefined) ?? command.join(' ').slice(0, 200),
+    user: (o.user as string | undefined) ?? defaultUser,
+    command,
+  };
+  if (o.pool !== undefined) body.pool = o.pool;
+  if (o.cpus !== undefined) body.cpus = num('--cpus', o.cpus);
+  if (o.mem !== undefined) {
+    const memMb = parseMemoryMb(String(o.mem));
+    if (memMb === undefined)
+      throw new Error(`--mem ${String(o.mem)}: expected a size like 512M or 8G`);
+    body.memMb = memMb;
+  }
+  if (o.gpus !== undefined) body.gpus = num('--gpus', o.gpus);
+  if (o.chunks !== undefined) body.chunks = num('--chunks', o.chunks);
+  if (o.retries !== undefined) body.retries = num('--retries', o.retries);
+  if (o.timeout !== undefined) body.timeoutS = parseDurationS(String(o.timeout));
+  if ((o.after as string[]).length) body.after = o.after;
+  if (o.parent !== undefined) body.parent = o.parent;
+  if ((o.labelConstraint as string[]).length)
+    body.labels = parseLabels(o.labelConstraint as string[]);
+  if ((o.excludeNode as string[]).length) body.excludeNodes = o.excludeNode;
+  if (o.priority !== undefined) body.priority = num('--priority', o.priority);
+  if ((o.env as string[]).length) body.env = parseLabels(o.env as string[]);
+  if (o.cwd !== undefined) body.cwd = o.cwd;
+  toJobSpec(body); // throws with every offending field named
+  return body;
+}

@@ -1,0 +1,178 @@
+import { parseChunkId } from '../events/index.js';
+import {
+  RESOURCE_KEYS,
+  defaultFairShareConfig,
+  historyAt,
+  queueOrder,
+  weightOf,
+  type FairShareConfig,
+  type ResourceKey,
+  type ResourceVector,
+  type Task,
+} from '../scheduler/policy/index.js';
+import type { FairshareState, UsageFact } from './fairshare.projection.js';
+import { jobOf } from './projection.js';
+
+/** Users listed in `ahead` per row, at most. */
+const AHEAD_MAX = 10;
+
+/** Why one user is ahead of another: the term and resource that make the difference. */
+export interface AheadEntry {
+  user: string;
+  dru: number;
+  /** `current`: the running tasks' share; `history`: the decayed usage's share. */
+  term: 'current' | 'history';
+  /** The behind user's dominant resource, where the difference is measured. */
+  resource: ResourceKey;
+}
+
+/** One row of `drover fairshare` (CONTRACT `fairshare` shape plus provenance fields). */
+export interface FairshareRow {
+  user: string;
+  weight: number | ResourceVector;
+  /** Dominant share now: max over r of (running_r + λ·H_r/horizon) / (w_r·C_r). */
+  dru: number;
+  /** Decayed usage as of `now`, resource-seconds. */
+  history: ResourceVector;
+  running: number;
+  pending: number;
+  /** 1-based: by the position of the user's first waiting task in the global queue. */
+  rank: number;
+  /** Position (0-based) of that task in the queue; null when nothing waits. */
+  queueRank: number | null;
+  ahead: AheadEntry[];
+  /** The share split into its two terms, per resource. */
+  terms: { current: ResourceVector; history: ResourceVector };
+  dominant: ResourceKey;
+  /** The most recent usage facts behind `history` (worker, seq, time, resource-seconds). */
+  facts: UsageFact[];
+}
+
+function capacityOf(s: FairshareState): ResourceVector {
+  const c = { cpus: 0, memMb: 0, gpus: 0 };
+  for (const n of s.nodes.values()) {
+    if (!n.up) continue;
+    c.cpus += n.capacity.cpus;
+    c.memMb += n.capacity.memMb;
+    c.gpus += n.capacity.gpus;
+  }
+  return c;
+}
+
+/** The queue's tasks from the active chunks (chunks of unknown jobs are left out). Pure. */
+export function fairshareTasks(s: FairshareState): Task[] {
+  const tasks: Task[] = [];
+  for (const [id, c] of s.chunks) {
+    const jobId = jobOf(id);
+    const job = s.jobs.get(jobId);
+    if (!job) continue;
+    const t: Task = {
+      id,
+      jobId,
+      index: parseChunkId(id).index,
+      user: job.user,
+      pool: job.pool,
+      priority: job.priority,
+      globalFront: job.globalFront,
+      submittedAt: job.submittedAt,
+      order: job.order,
+      request: c.request ?? job.request,
+      running: c.running,
+      labels: job.labels,
+      excludeNodes: job.excludeNodes,
+      avoidNodes: c.avoidNodes ?? [],
+    };
+    if (c.node !== undefined) t.node = c.node;
+    if (c.notBefore !== undefined) t.notBefore = c.notBefore;
+    if (c.partial) t.partial = true;
+    tasks.push(t);
+  }
+  return tasks;
+}
+
+function share(v: number, w: number, cap: number): number {
+  if (!(cap > 0)) return 0;
+  if (!(w > 0)) return v > 0 ? Infinity : 0;
+  return v / (w * cap);
+}
+
+interface Draft extends Omit<FairshareRow, 'rank' | 'ahead'> {
+  firstWaiting: number;
+}
+
+/**
+ * Per user, as of `now` (epoch ms): weight, decayed history, dominant share, running and
+ * pending counts, rank, and provenance (which term and resource put each user ahead, and the
+ * usage facts behind the history). Pure; ranks come from the policy's `queueOrder`, so they are
+ * the scheduler's. Users without active tasks but with history are listed too.
+ */
+export function fairshare(
+  s: FairshareState,
+  q: { now: number; config?: FairShareConfig },
+): FairshareRow[] {
+  const config = q.config ?? defaultFairShareConfig;
+  const capacity = capacityOf(s);
+  const hist = (u: string) => historyAt(s.history, u, q.now, config.halfLifeS);
+  const tasks = fairshareTasks(s);
+  const queue = queueOrder(tasks, { capacity, history: hist, config });
+  const users = new Set<string>([...Object.keys(s.history.byUser), ...tasks.map((t) => t.user)]);
+  const k = config.lambda / (config.horizonS ?? config.halfLifeS);
+  const drafts = new Map<string, Draft>();
+  for (const user of users) {
+    const w = weightOf(config, user);
+    const h = hist(user);
+    const current = { cpus: 0, memMb: 0, gpus: 0 };
+    const terms = { current: { ...current }, history: { ...current } };
+    let dru = 0;
+    let dominant: ResourceKey = 'cpus';
+    for (const t of tasks) {
+      if (t.user !== user || !t.running) continue;
+      for (const r of RESOURCE_KEYS) current[r] += t.request[r];
+    }
+    for (const r of RESOURCE_KEYS) {
+      terms.current[r] = share(current[r], w[r], capacity[r]);
+      terms.history[r] = config.lambda === 0 ? 0 : share(k * h[r], w[r], capacity[r]);
+      const total = share(current[r] + (config.lambda === 0 ? 0 : k * h[r]), w[r], capacity[r]);
+      if (total > dru) [dru, dominant] = [total, r];
+    }
+    const mine = tasks.filter((t) => t.user === user);
+    const running = mine.filter((t) => t.running).length;
+    const uniform = w.cpus === w.memMb && w.cpus === w.gpus;
+    drafts.set(user, {
+      user,
+      weight: uniform ? w.cpus : w,
+      dru,
+      history: h,
+      running,
+      pending: mine.length - running,
+      queueRank: null,
+      terms,
+      dominant,
+      facts: (s.facts.get(user) ?? []).slice(-FACTS_PER_ROW),
+      firstWaiting: Infinity,
+    });
+  }
+  for (const r of queue) {
+    const d = drafts.get(r.task.user);
+    if (d && !r.task.running && d.queueRank === null)
+      [d.queueRank, d.firstWaiting] = [r.rank, r.rank];
+  }
+  const ordered = [...drafts.values()].sort(
+    (a, b) => a.firstWaiting - b.firstWaiting || a.dru - b.dru || (a.user < b.user ? -1 : 1),
+  );
+  return ordered.map((d, i) => {
+    const { firstWaiting: _f, ...row } = d;
+    const ahead = ordered.slice(Math.max(0, i - AHEAD_MAX), i).map((b) => aheadOf(d, b));
+    return { ...row, rank: i + 1, ahead };
+  });
+}
+
+const FACTS_PER_ROW = 20;
+
+/** Which term puts `b` ahead of `a`: the one where `a` exceeds `b` the most. */
+function aheadOf(a: Draft, b: Draft): AheadEntry {
+  const r = a.dominant;
+  const dc = a.terms.current[r] - b.terms.current[b.dominant];
+  const dh = a.terms.history[r] - b.terms.history[b.dominant];
+  return { user: b.user, dru: b.dru, term: dh > dc ? 'history' : 'current', resource: r };
+}

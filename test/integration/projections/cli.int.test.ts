@@ -1,0 +1,117 @@
+import { spawn } from 'node:child_process';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { useEventLog } from '../../support/nats-client.js';
+import { appendAll } from '../../support/projection-fixture.js';
+import { farmHistory } from '../../support/projection-history.js';
+
+const farm = useEventLog({ beforeAll, afterAll });
+
+function drover(...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(
+      process.execPath,
+      ['--import', 'tsx', 'test/support/projection-cli.ts', ...args],
+      {
+        env: { ...process.env, DROVER_NATS_URL: farm.server.url },
+      },
+    );
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (b: Buffer) => (stdout += b.toString()));
+    child.stderr.on('data', (b: Buffer) => (stderr += b.toString()));
+    child.once('error', reject);
+    child.once('exit', (code) => resolve({ code: code ?? -1, stdout, stderr }));
+  });
+}
+
+describe('drover usage / audit / fairshare / replay (child process, --json)', () => {
+  beforeAll(async () => {
+    await appendAll(farm.log, farmHistory(7, { jobs: 6, tag: 'cli' }));
+  });
+
+  it('usage --by user prints the CONTRACT shape', async () => {
+    const r = await drover('usage', '--by', 'user', '--json');
+    expect(r.code).toBe(0);
+    const rows = JSON.parse(r.stdout) as Record<string, unknown>[];
+    expect(rows.length).toBeGreaterThan(0);
+    for (const row of rows) {
+      expect(Object.keys(row)).toEqual(
+        expect.arrayContaining([
+          'key',
+          'runs',
+          'cpuSeconds',
+          'memPeakMb',
+          'memMbSeconds',
+          'wallSeconds',
+          'outcomes',
+          'recommendedMemMb',
+        ]),
+      );
+    }
+  });
+
+  it('audit of a job prints its events in log order; an unknown id exits 3; bad input exits 2', async () => {
+    const r = await drover('audit', 'clij0', '--json');
+    expect(r.code).toBe(0);
+    const entries = JSON.parse(r.stdout) as {
+      seq: number;
+      at: number;
+      subject: string;
+      type: string;
+      by: unknown;
+      data: unknown;
+    }[];
+    expect(entries[0]).toMatchObject({ type: 'job.submitted', subject: 'drover.ev.job.clij0' });
+    expect(entries.map((e) => e.seq)).toEqual([...entries.map((e) => e.seq)].sort((a, b) => a - b));
+    expect(entries.some((e) => e.subject.startsWith('drover.ev.worker.clij0:0:'))).toBe(true);
+    const missing = await drover('audit', 'nope');
+    expect(missing.code).toBe(3);
+    expect(missing.stderr).toMatch(/^error: NOT_FOUND: /m);
+    const bad = await drover('usage', '--by', 'colour');
+    expect(bad.code).toBe(2);
+    expect(bad.stderr).toMatch(/^error: BAD_INPUT: /m);
+  });
+
+  it('fairshare prints one row per user; replay --verify says equal', async () => {
+    const f = await drover('fairshare', '--json');
+    expect(f.code).toBe(0);
+    const rows = JSON.parse(f.stdout) as Record<string, unknown>[];
+    expect(rows[0]).toEqual(expect.objectContaining({ rank: 1 }));
+    for (const row of rows) {
+      expect(Object.keys(row)).toEqual(
+        expect.arrayContaining([
+          'user',
+          'weight',
+          'dru',
+          'history',
+          'running',
+          'pending',
+          'rank',
+          'ahead',
+        ]),
+      );
+    }
+    const v = await drover('replay', '--verify', '--json');
+    expect(v.code).toBe(0);
+    expect(JSON.parse(v.stdout)).toMatchObject({ verify: { equal: true, diffs: [] } });
+    const u = await drover('replay', '--until', '5', '--json');
+    expect(JSON.parse(u.stdout)).toMatchObject({ until: 5, events: 5 });
+  });
+
+  it('exits 5 when NATS is unreachable', async () => {
+    const child = await new Promise<{ code: number; stderr: string }>((resolve) => {
+      const c = spawn(
+        process.execPath,
+        ['--import', 'tsx', 'test/support/projection-cli.ts', 'fairshare'],
+        {
+          env: { ...process.env, DROVER_NATS_URL: 'nats://127.0.0.1:1' },
+        },
+      );
+      let stderr = '';
+      c.stderr.on('data', (b: Buffer) => (stderr += b.toString()));
+      c.once('exit', (code) => resolve({ code: code ?? -1, stderr }));
+    });
+    expect(child.code).toBe(5);
+    expect(child.stderr).toMatch(/^error: UNAVAILABLE: /m);
+  });
+});
