@@ -47,6 +47,15 @@ export function parseCapacity(flags: AgentFlags): Partial<Resources> {
   return out;
 }
 
+/** Optional tuning from the environment (README: "Tuning"); absent means the defaults. */
+function envMs(name: string): number | undefined {
+  const v = process.env[name];
+  if (v === undefined || v === '') return undefined;
+  const n = Number(v);
+  if (!Number.isFinite(n) || n <= 0) throw new Error(`${name}=${v}: expected milliseconds`);
+  return n;
+}
+
 export async function startAgentFromFlags(
   nc: NatsConnection,
   logger: Logger,
@@ -60,6 +69,9 @@ export async function startAgentFromFlags(
     dataDir,
     capacity: parseCapacity(flags),
     labels: parseLabels(flags.label),
+    ...(envMs('DROVER_HEARTBEAT_MS') !== undefined && {
+      heartbeatMs: envMs('DROVER_HEARTBEAT_MS'),
+    }),
   });
 }
 
@@ -67,7 +79,17 @@ export async function startSchedulerService(
   nc: NatsConnection,
   logger: Logger,
 ): Promise<Scheduler> {
-  return runScheduler({ nc, logger });
+  const leaseTtlMs = envMs('DROVER_LEASE_TTL_MS');
+  const nodeLostMs = envMs('DROVER_NODE_LOST_MS');
+  const backoffMs = envMs('DROVER_RETRY_BACKOFF_MS');
+  return runScheduler({
+    nc,
+    logger,
+    ...(process.env.DROVER_SCHEDULER_ID && { holder: process.env.DROVER_SCHEDULER_ID }),
+    ...(leaseTtlMs !== undefined && { leaseTtlMs }),
+    ...(nodeLostMs !== undefined && { nodeLostMs }),
+    ...(backoffMs !== undefined && { backoff: { baseMs: backoffMs, maxMs: backoffMs * 60 } }),
+  });
 }
 
 /** Stop on the first Ctrl-C (agents drain... unless a second Ctrl-C asks to terminate). */
