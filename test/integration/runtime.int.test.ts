@@ -4,6 +4,7 @@ import {
   chunkBehaviour,
   createEntityRuntime,
   RECENT_IDS,
+  STALE_EPOCH,
   jobBehaviour,
   stateName,
   toPlain,
@@ -49,6 +50,24 @@ async function foldsCleanly(id: string): Promise<JobSnapshot> {
 }
 
 describe('entity runtime against a real nats-server', () => {
+  it('fences a deposed scheduler: a command with an older epoch than the entity has seen is refused', async () => {
+    const deposed = createEntityRuntime({ eventLog: farm.log, cache: true });
+    const leader = createEntityRuntime({ eventLog: farm.log, cache: true });
+    const id = await submitQueued(deposed);
+    await deposed.load(jobBehaviour, id); // the old leader's view, before the takeover
+    const newer: Actor = { kind: 'scheduler', id: 'sched-b', epoch: 2 };
+    expect((await leader.execute(jobBehaviour, id, { ...meta(newer), type: 'StartJob' })).ok).toBe(true);
+    const late = await deposed.execute(jobBehaviour, id, {
+      ...meta(),
+      type: 'RequestCancel',
+      data: { reason: 'old leader' },
+    });
+    expect(late.ok).toBe(false);
+    expect(!late.ok && late.rejection.code).toBe(STALE_EPOCH);
+    const { events } = await farm.log.read('job', id);
+    expect(events.map((e) => e.type)).toEqual(['job.submitted', 'job.queued', 'job.started']);
+  });
+
   it('two schedulers racing on one job: the loser reloads, decides again on the new state', async () => {
     for (let round = 0; round < 10; round++) {
       const a = createEntityRuntime({ eventLog: farm.log, cache: true });
