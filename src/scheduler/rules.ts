@@ -321,8 +321,61 @@ export function nodeLostActions(
       id,
       command: {
         type: 'ReportAttemptFailed',
-        ...m,
+        ...meta(ctx, `node-lost:${worker}:chunk`), // ids are unique stream-wide
         data: { attempt, cause: 'NodeLost', message: reason, confirmed: false },
+      },
+    });
+  }
+  return out;
+}
+
+/**
+ * Hung workers: running, by the log, on a node whose agent is alive but no longer reports them
+ * for `afterMs`. The agent is told to kill them (if it still has them), the worker is marked lost
+ * and the attempt failed, unconfirmed, so the chunk is retried; it is the farm's fault, so the
+ * user's retries are not spent. `missingSince` is the caller's memory across watchdog ticks.
+ */
+export function hungActions(
+  ctx: RuleContext,
+  node: string,
+  liveChunks: readonly string[],
+  reported: ReadonlySet<string>,
+  missingSince: Map<string, number>,
+  afterMs: number,
+): Action[] {
+  const out: Action[] = [];
+  for (const id of liveChunks) {
+    const chunk = ctx.peek.chunk(id);
+    const worker = chunk?.context.worker;
+    if (!chunk || !worker || stateName(chunk) !== 'running' || reported.has(worker)) {
+      if (worker) missingSince.delete(worker);
+      continue;
+    }
+    const since = missingSince.get(worker) ?? ctx.now;
+    missingSince.set(worker, since);
+    if (ctx.now - since < afterMs) continue;
+    missingSince.delete(worker);
+    const reason = `its agent on ${node} stopped reporting it for ${Math.round((ctx.now - since) / 1000)} s (hung)`;
+    const m = meta(ctx, `hung:${worker}`);
+    const mc = meta(ctx, `hung:${worker}:chunk`);
+    out.push({ entity: 'kill', node, worker, reason: 'hung' });
+    out.push({
+      entity: 'worker',
+      id: worker,
+      command: { type: 'MarkLost', ...m, data: { cause: 'AgentRestarted', reason } },
+    });
+    out.push({
+      entity: 'chunk',
+      id,
+      command: {
+        type: 'ReportAttemptFailed',
+        ...mc,
+        data: {
+          attempt: chunk.context.attempt,
+          cause: 'AgentRestarted',
+          message: reason,
+          confirmed: false,
+        },
       },
     });
   }

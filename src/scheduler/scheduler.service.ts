@@ -46,6 +46,7 @@ import {
 import {
   chunkRules,
   clearChunks,
+  hungActions,
   jobRules,
   nodeLostActions,
   type Action,
@@ -365,17 +366,21 @@ export async function startScheduler(opts: SchedulerOptions): Promise<Scheduler>
 
   // Heartbeats: a node whose agent stops answering is lost; its attempts are retried elsewhere.
   const heard = new Map<string, number>();
+  const reported = new Map<string, ReadonlySet<string>>();
   const startedAt = clock();
   const hbSub = nc.subscribe(HEARTBEAT_WILDCARD, {
     callback: (_err, m) => {
       try {
-        heard.set((JSON.parse(m.string()) as Heartbeat).node, clock());
+        const hb = JSON.parse(m.string()) as Heartbeat;
+        heard.set(hb.node, clock());
+        reported.set(hb.node, new Set(hb.workers));
       } catch {
         // a malformed heartbeat is no sign of life
       }
     },
   });
   const nodeLostMs = opts.nodeLostMs ?? 10_000;
+  const missingSince = new Map<string, number>();
   const watchdog = setInterval(() => {
     if (!live || !lease.held()) return;
     const ctx = ruleContext();
@@ -393,7 +398,10 @@ export async function startScheduler(opts: SchedulerOptions): Promise<Scheduler>
             `no heartbeat for ${Math.round((ctx.now - last) / 1000)} s`,
           ),
         );
-      } else if (state === 'draining' && index.liveOn(id).length === 0) {
+      } else if (reported.has(id)) {
+        run(hungActions(ctx, id, index.liveOn(id), reported.get(id)!, missingSince, nodeLostMs));
+      }
+      if (ctx.now - last <= nodeLostMs && state === 'draining' && index.liveOn(id).length === 0) {
         run([
           {
             entity: 'node',
