@@ -87,6 +87,19 @@ export class FarmIndex {
     return u;
   }
 
+  /** The largest node that takes work or may come back (the cap of an out-of-memory raise). */
+  largestNode(peek: { node(id: string): NodeSnapshot | undefined }): Resources {
+    const l = zero();
+    for (const id of this.nodes) {
+      const n = peek.node(id);
+      if (!n || ['lost', 'offline', 'none'].includes(stateName(n))) continue;
+      l.cpus = Math.max(l.cpus, n.context.cpus);
+      l.memMb = Math.max(l.memMb, n.context.memMb);
+      l.gpus = Math.max(l.gpus, n.context.gpus);
+    }
+    return l;
+  }
+
   /** Live chunks on one node (for node loss and drain). */
   liveOn(node: string): string[] {
     const ids: string[] = [];

@@ -56,7 +56,7 @@ const isTerminal = (s: { value: unknown }) => TERMINAL.has(stateName(s as never)
  * Command meta for a rule: the id names the rule and the fact it answers, so the same rule firing
  * twice (level-triggered, after a takeover) yields the same ids and the log keeps one.
  */
-const meta = (ctx: RuleContext, id: string, cause?: string): CommandMeta => ({
+export const meta = (ctx: RuleContext, id: string, cause?: string): CommandMeta => ({
   id,
   at: ctx.now,
   by: ctx.by,
@@ -286,98 +286,4 @@ export function clearChunks(ctx: RuleContext, id: string): Action[] {
       id: cid,
       command: { type: 'ClearResults' as const, ...meta(ctx, `clear:${cid}`) },
     }));
-}
-
-/**
- * A lost node: every attempt live on it failed with `NodeLost`, unconfirmed (its process may
- * still run; the attempt number fences it off), and its worker marked lost. Pure.
- */
-export function nodeLostActions(
-  ctx: RuleContext,
-  node: string,
-  liveChunks: readonly string[],
-  reason: string,
-): Action[] {
-  const out: Action[] = [
-    {
-      entity: 'node',
-      id: node,
-      command: { type: 'MarkLost', ...meta(ctx, `lost:${node}@${ctx.now}`), data: { reason } },
-    },
-  ];
-  for (const id of liveChunks) {
-    const chunk = ctx.peek.chunk(id);
-    if (!chunk || !chunk.context.worker) continue;
-    const { attempt, worker } = chunk.context;
-    const m = meta(ctx, `node-lost:${worker}`);
-    out.push({
-      entity: 'worker',
-      id: worker,
-      command: { type: 'MarkLost', ...m, data: { cause: 'NodeLost', reason } },
-    });
-    if (stateName(chunk) === 'cancelling') continue; // a cancel waits for the process to be confirmed stopped
-    out.push({
-      entity: 'chunk',
-      id,
-      command: {
-        type: 'ReportAttemptFailed',
-        ...meta(ctx, `node-lost:${worker}:chunk`), // ids are unique stream-wide
-        data: { attempt, cause: 'NodeLost', message: reason, confirmed: false },
-      },
-    });
-  }
-  return out;
-}
-
-/**
- * Hung workers: running, by the log, on a node whose agent is alive but no longer reports them
- * for `afterMs`. The agent is told to kill them (if it still has them), the worker is marked lost
- * and the attempt failed, unconfirmed, so the chunk is retried; it is the farm's fault, so the
- * user's retries are not spent. `missingSince` is the caller's memory across watchdog ticks.
- */
-export function hungActions(
-  ctx: RuleContext,
-  node: string,
-  liveChunks: readonly string[],
-  reported: ReadonlySet<string>,
-  missingSince: Map<string, number>,
-  afterMs: number,
-): Action[] {
-  const out: Action[] = [];
-  for (const id of liveChunks) {
-    const chunk = ctx.peek.chunk(id);
-    const worker = chunk?.context.worker;
-    if (!chunk || !worker || stateName(chunk) !== 'running' || reported.has(worker)) {
-      if (worker) missingSince.delete(worker);
-      continue;
-    }
-    const since = missingSince.get(worker) ?? ctx.now;
-    missingSince.set(worker, since);
-    if (ctx.now - since < afterMs) continue;
-    missingSince.delete(worker);
-    const reason = `its agent on ${node} stopped reporting it for ${Math.round((ctx.now - since) / 1000)} s (hung)`;
-    const m = meta(ctx, `hung:${worker}`);
-    const mc = meta(ctx, `hung:${worker}:chunk`);
-    out.push({ entity: 'kill', node, worker, reason: 'hung' });
-    out.push({
-      entity: 'worker',
-      id: worker,
-      command: { type: 'MarkLost', ...m, data: { cause: 'AgentRestarted', reason } },
-    });
-    out.push({
-      entity: 'chunk',
-      id,
-      command: {
-        type: 'ReportAttemptFailed',
-        ...mc,
-        data: {
-          attempt: chunk.context.attempt,
-          cause: 'AgentRestarted',
-          message: reason,
-          confirmed: false,
-        },
-      },
-    });
-  }
-  return out;
 }

@@ -8,7 +8,6 @@ import {
   createEntityRuntime,
   createKeyedQueue,
   stateName,
-  toPlain,
   type ChunkSnapshot,
   type EntityBehaviour,
   type JobSnapshot,
@@ -29,10 +28,11 @@ import {
   type Heartbeat,
   type JobSpec,
   type KillWork,
-  type LaunchWork,
   type RecordedEvent,
 } from '../events/index.js';
 import { FarmIndex } from './farm-index.js';
+import { watchNodes, type Heard } from './watchdog.js';
+import { launchWork, pendingAction, submissionSteps } from './work-messages.js';
 import { consumeIntake } from './intake.jetstream.js';
 import { acquireLease } from './lease.jetstream.js';
 import { planRound } from './placement-round.js';
@@ -46,9 +46,7 @@ import {
 import {
   chunkRules,
   clearChunks,
-  hungActions,
   jobRules,
-  nodeLostActions,
   type Action,
   type Peek,
   type RuleContext,
@@ -179,22 +177,11 @@ export async function startScheduler(opts: SchedulerOptions): Promise<Scheduler>
       exec(a).catch((err: unknown) => logger.error({ err, a: a.entity }, 'action failed'));
   };
 
-  const largestNode = (): ResourceVector => {
-    const l = { cpus: 0, memMb: 0, gpus: 0 };
-    for (const id of index.nodes) {
-      const n = peek.node(id);
-      if (!n || ['lost', 'offline', 'none'].includes(stateName(n))) continue;
-      l.cpus = Math.max(l.cpus, n.context.cpus);
-      l.memMb = Math.max(l.memMb, n.context.memMb);
-      l.gpus = Math.max(l.gpus, n.context.gpus);
-    }
-    return l;
-  };
   const ruleContext = (): RuleContext => ({
     peek,
     by,
     now: clock(),
-    largestNode: largestNode(),
+    largestNode: index.largestNode(peek),
     ...(opts.backoff && { backoff: opts.backoff }),
   });
 
@@ -244,7 +231,11 @@ export async function startScheduler(opts: SchedulerOptions): Promise<Scheduler>
     try {
       const out = planRound({ peek, index, now, config, reserved, inFlight, reasons });
       for (const p of out.placements) place(p);
-      for (const [jobId, note] of out.pending) notePending(jobId, note, out.queueLength, now);
+      const ctx = ruleContext();
+      const notes = [...out.pending].map(([jobId, note]) =>
+        pendingAction(ctx, jobId, note, out.queueLength),
+      );
+      run(notes.filter((a) => a !== undefined));
     } catch (err) {
       logger.error({ err }, 'round failed');
     } finally {
@@ -288,7 +279,7 @@ export async function startScheduler(opts: SchedulerOptions): Promise<Scheduler>
         const r = await runtime.execute(chunkBehaviour, task.id, command);
         if (!r.ok) return;
         changed('chunk', task.id, r.state, r.lastSeq);
-        await publishLaunch(job.context.spec!, r.state, r.lastSeq, worker, node, task.request);
+        await publishLaunch(job.context.spec!, r.state, r.lastSeq, node, task.request);
         if (stateName(peek.job(task.jobId)!) === 'queued')
           run([
             {
@@ -310,58 +301,11 @@ export async function startScheduler(opts: SchedulerOptions): Promise<Scheduler>
     spec: JobSpec,
     chunk: ChunkSnapshot,
     lastSeq: number,
-    worker: string,
     node: string,
     request: ResourceVector,
   ): Promise<void> {
-    const c = chunk.context;
-    const work: LaunchWork = {
-      kind: 'launch',
-      worker,
-      jobId: c.jobId,
-      chunk: c.index,
-      chunks: c.total,
-      attempt: c.attempt,
-      node,
-      command: spec.command,
-      env: spec.env,
-      request,
-      ...(spec.cwd !== undefined && { cwd: spec.cwd }),
-      ...(spec.timeoutS !== undefined && { timeoutS: spec.timeoutS }),
-      ...(c.checkpoint !== undefined && { checkpoint: c.checkpoint }),
-      chunkState: { snapshot: toPlain(chunk), lastSeq },
-    };
-    await js.publish(workSubject(node), packr.pack(work), { msgID: `launch:${worker}` });
-  }
-
-  function notePending(
-    jobId: string,
-    note: {
-      reasons: import('../events/index.js').PendingReason[];
-      rank?: number;
-      ahead: { user: string; dru: number }[];
-    },
-    queueLength: number,
-    now: number,
-  ): void {
-    const job = peek.job(jobId);
-    if (!job) return;
-    const before = job.context.pending?.reasons.map((r) => r.code).join(',');
-    const after = note.reasons.map((r) => r.code).join(',');
-    if (before === after) return;
-    const data = {
-      reasons: note.reasons.slice(0, 20),
-      ahead: note.ahead,
-      queueLength,
-      ...(note.rank !== undefined && { rank: note.rank }),
-    };
-    run([
-      {
-        entity: 'job',
-        id: jobId,
-        command: { type: 'NotePending', id: `pending:${jobId}@${now}`, at: now, by, data },
-      },
-    ]);
+    const work = launchWork(spec, chunk, lastSeq, node, request);
+    await js.publish(workSubject(node), packr.pack(work), { msgID: `launch:${work.worker}` });
   }
 
   // Heartbeats: a node whose agent stops answering is lost; its attempts are retried elsewhere.
@@ -380,37 +324,15 @@ export async function startScheduler(opts: SchedulerOptions): Promise<Scheduler>
     },
   });
   const nodeLostMs = opts.nodeLostMs ?? 10_000;
-  const missingSince = new Map<string, number>();
+  const heardFrom: Heard = {
+    at: heard,
+    workers: reported,
+    missingSince: new Map(),
+    since: startedAt,
+  };
   const watchdog = setInterval(() => {
     if (!live || !lease.held()) return;
-    const ctx = ruleContext();
-    for (const id of index.nodes) {
-      const n = peek.node(id);
-      const state = n ? stateName(n) : 'none';
-      if (['lost', 'offline', 'none'].includes(state)) continue;
-      const last = heard.get(id) ?? startedAt;
-      if (ctx.now - last > nodeLostMs) {
-        run(
-          nodeLostActions(
-            ctx,
-            id,
-            index.liveOn(id),
-            `no heartbeat for ${Math.round((ctx.now - last) / 1000)} s`,
-          ),
-        );
-      } else if (reported.has(id)) {
-        run(hungActions(ctx, id, index.liveOn(id), reported.get(id)!, missingSince, nodeLostMs));
-      }
-      if (ctx.now - last <= nodeLostMs && state === 'draining' && index.liveOn(id).length === 0) {
-        run([
-          {
-            entity: 'node',
-            id,
-            command: { type: 'ConfirmDrained', id: `drained:${id}@${ctx.now}`, at: ctx.now, by },
-          },
-        ]);
-      }
-    }
+    run(watchNodes(ruleContext(), index, heardFrom, nodeLostMs));
     requestRound(); // backoffs expire and reasons refresh with time alone
   }, 1000);
 
@@ -468,14 +390,7 @@ export async function startScheduler(opts: SchedulerOptions): Promise<Scheduler>
     const spec = peek.job(c.jobId)?.context.spec;
     const loaded = runtime.peek(chunkBehaviour, id);
     if (chunk && spec && loaded && stateName(chunk) === 'assigned' && chunk.context.worker) {
-      void publishLaunch(
-        spec,
-        chunk,
-        loaded.lastSeq,
-        chunk.context.worker,
-        c.node,
-        chunk.context.request!,
-      );
+      void publishLaunch(spec, chunk, loaded.lastSeq, c.node, chunk.context.request!);
     }
   }
   scheduleRules();
@@ -488,46 +403,18 @@ export async function startScheduler(opts: SchedulerOptions): Promise<Scheduler>
   const intake = await consumeIntake(nc, logger, (jobId, spec) => submit(jobId, spec), peek);
 
   async function submit(jobId: string, spec: JobSpec): Promise<void> {
-    const user: Actor = { kind: 'user', id: spec.user };
-    const at = clock();
-    const step = async (entity: 'job' | 'chunk', id: string, command: unknown) => {
-      await queue.run(`${entity}:${id}`, async () => {
-        if (!lease.held()) throw new Error('not leading');
-        const r = await runtime.execute(
-          behaviours[entity] as EntityBehaviour<unknown, unknown>,
-          id,
-          command as never,
-        );
-        if (r.ok && r.events.length > 0) changed(entity, id, r.state, r.lastSeq);
+    const step = async (a: Action) => {
+      if (a.entity === 'kill') return;
+      await queue.run(`${a.entity}:${a.id}`, async () => {
+        if (!lease.held()) throw new Error('not leading'); // the intake redelivers it to the leader
+        const behaviour = behaviours[a.entity] as EntityBehaviour<unknown, unknown>;
+        const r = await runtime.execute(behaviour, a.id, a.command as never);
+        if (r.ok && r.events.length > 0) changed(a.entity, a.id, r.state, r.lastSeq);
       });
     };
-    await step('job', jobId, {
-      type: 'SubmitJob',
-      id: `submit:${jobId}`,
-      at,
-      by: user,
-      data: spec,
-    });
-    if (spec.parent)
-      await step('job', spec.parent, {
-        type: 'AddChild',
-        id: `child:${jobId}`,
-        at,
-        by,
-        data: { childId: jobId },
-      });
-    await step('job', jobId, { type: 'QueueJob', id: `queue:${jobId}`, at, by });
-    await Promise.all(
-      Array.from({ length: spec.chunks }, (_, index) =>
-        step('chunk', chunkId(jobId, index), {
-          type: 'CreateChunk',
-          id: `create:${jobId}:${index}`,
-          at,
-          by,
-          data: { jobId, index, total: spec.chunks },
-        }),
-      ),
-    );
+    const { first, chunks } = submissionSteps(ruleContext(), jobId, spec);
+    for (const a of first) await step(a);
+    await Promise.all(chunks.map(step));
   }
 
   return {

@@ -1,0 +1,152 @@
+import { stateName } from '../actors/index.js';
+import type { FarmIndex } from './farm-index.js';
+import { meta, type Action, type RuleContext } from './rules.js';
+
+/** What the scheduler has heard from the agents (local receive times, by node). */
+export interface Heard {
+  readonly at: ReadonlyMap<string, number>;
+  readonly workers: ReadonlyMap<string, ReadonlySet<string>>;
+  /** Since when each worker has been missing from its node's heartbeats (kept across ticks). */
+  readonly missingSince: Map<string, number>;
+  /** When the scheduler started listening: nodes never heard from count from then. */
+  readonly since: number;
+}
+
+/**
+ * One watchdog tick over every known node (pure but for `missingSince`): a node silent for
+ * `lostAfterMs` is lost; on a live node, workers it no longer reports are hung; a draining node
+ * with nothing left running is drained.
+ */
+export function watchNodes(
+  ctx: RuleContext,
+  index: FarmIndex,
+  heard: Heard,
+  lostAfterMs: number,
+): Action[] {
+  const out: Action[] = [];
+  for (const id of index.nodes) {
+    const n = ctx.peek.node(id);
+    const state = n ? stateName(n) : 'none';
+    if (['lost', 'offline', 'none'].includes(state)) continue;
+    const last = heard.at.get(id) ?? heard.since;
+    const live = index.liveOn(id);
+    if (ctx.now - last > lostAfterMs) {
+      out.push(
+        ...nodeLostActions(
+          ctx,
+          id,
+          live,
+          `no heartbeat for ${Math.round((ctx.now - last) / 1000)} s`,
+        ),
+      );
+      continue;
+    }
+    const reported = heard.workers.get(id);
+    if (reported)
+      out.push(...hungActions(ctx, id, live, reported, heard.missingSince, lostAfterMs));
+    if (state === 'draining' && live.length === 0) {
+      const command = {
+        type: 'ConfirmDrained' as const,
+        id: `drained:${id}@${ctx.now}`,
+        at: ctx.now,
+        by: ctx.by,
+      };
+      out.push({ entity: 'node', id, command });
+    }
+  }
+  return out;
+}
+
+/**
+ * A lost node: every attempt live on it failed with `NodeLost`, unconfirmed (its process may
+ * still run; the attempt number fences it off), and its worker marked lost. Pure.
+ */
+export function nodeLostActions(
+  ctx: RuleContext,
+  node: string,
+  liveChunks: readonly string[],
+  reason: string,
+): Action[] {
+  const out: Action[] = [
+    {
+      entity: 'node',
+      id: node,
+      command: { type: 'MarkLost', ...meta(ctx, `lost:${node}@${ctx.now}`), data: { reason } },
+    },
+  ];
+  for (const id of liveChunks) {
+    const chunk = ctx.peek.chunk(id);
+    if (!chunk || !chunk.context.worker) continue;
+    const { attempt, worker } = chunk.context;
+    const m = meta(ctx, `node-lost:${worker}`);
+    out.push({
+      entity: 'worker',
+      id: worker,
+      command: { type: 'MarkLost', ...m, data: { cause: 'NodeLost', reason } },
+    });
+    if (stateName(chunk) === 'cancelling') continue; // a cancel waits for the process to be confirmed stopped
+    out.push({
+      entity: 'chunk',
+      id,
+      command: {
+        type: 'ReportAttemptFailed',
+        ...meta(ctx, `node-lost:${worker}:chunk`), // ids are unique stream-wide
+        data: { attempt, cause: 'NodeLost', message: reason, confirmed: false },
+      },
+    });
+  }
+  return out;
+}
+
+/**
+ * Hung workers: running, by the log, on a node whose agent is alive but no longer reports them
+ * for `afterMs`. The agent is told to kill them (if it still has them), the worker is marked lost
+ * and the attempt failed, unconfirmed, so the chunk is retried; it is the farm's fault, so the
+ * user's retries are not spent. `missingSince` is the caller's memory across watchdog ticks.
+ */
+export function hungActions(
+  ctx: RuleContext,
+  node: string,
+  liveChunks: readonly string[],
+  reported: ReadonlySet<string>,
+  missingSince: Map<string, number>,
+  afterMs: number,
+): Action[] {
+  const out: Action[] = [];
+  for (const id of liveChunks) {
+    const chunk = ctx.peek.chunk(id);
+    const worker = chunk?.context.worker;
+    if (!chunk || !worker || stateName(chunk) !== 'running' || reported.has(worker)) {
+      if (worker) missingSince.delete(worker);
+      continue;
+    }
+    const since = missingSince.get(worker) ?? ctx.now;
+    missingSince.set(worker, since);
+    if (ctx.now - since < afterMs) continue;
+    missingSince.delete(worker);
+    const reason = `its agent on ${node} stopped reporting it for ${Math.round((ctx.now - since) / 1000)} s (hung)`;
+    const m = meta(ctx, `hung:${worker}`);
+    const mc = meta(ctx, `hung:${worker}:chunk`);
+    out.push({ entity: 'kill', node, worker, reason: 'hung' });
+    out.push({
+      entity: 'worker',
+      id: worker,
+      command: { type: 'MarkLost', ...m, data: { cause: 'AgentRestarted', reason } },
+    });
+    out.push({
+      entity: 'chunk',
+      id,
+      command: {
+        type: 'ReportAttemptFailed',
+        ...mc,
+        data: {
+          attempt: chunk.context.attempt,
+          cause: 'AgentRestarted',
+          message: reason,
+          confirmed: false,
+        },
+      },
+    });
+  }
+  return out;
+}

@@ -1,0 +1,118 @@
+import { toPlain, type ChunkSnapshot } from '../actors/index.js';
+import type { JobSpec, LaunchWork, PendingReason } from '../events/index.js';
+import type { Action, RuleContext } from './rules.js';
+import type { ResourceVector } from './policy/index.js';
+
+/**
+ * The launch message for a chunk just assigned: everything the agent needs to start the attempt,
+ * with the chunk's state and sequence so it can append without reading first. Pure.
+ */
+export function launchWork(
+  spec: JobSpec,
+  chunk: ChunkSnapshot,
+  lastSeq: number,
+  node: string,
+  request: ResourceVector,
+): LaunchWork {
+  const c = chunk.context;
+  return {
+    kind: 'launch',
+    worker: c.worker!,
+    jobId: c.jobId,
+    chunk: c.index,
+    chunks: c.total,
+    attempt: c.attempt,
+    node,
+    command: spec.command,
+    env: spec.env,
+    request,
+    ...(spec.cwd !== undefined && { cwd: spec.cwd }),
+    ...(spec.timeoutS !== undefined && { timeoutS: spec.timeoutS }),
+    ...(c.checkpoint !== undefined && { checkpoint: c.checkpoint }),
+    chunkState: { snapshot: toPlain(chunk), lastSeq },
+  };
+}
+
+export interface PendingNote {
+  readonly reasons: PendingReason[];
+  readonly rank?: number;
+  readonly ahead: { user: string; dru: number }[];
+}
+
+/**
+ * `job.pending_noted` when the set of reasons differs from the last one noted (not every round:
+ * the log records changes, which is what "why was it pending at 09:14?" needs). Pure.
+ */
+export function pendingAction(
+  ctx: RuleContext,
+  jobId: string,
+  note: PendingNote,
+  queueLength: number,
+): Action | undefined {
+  const job = ctx.peek.job(jobId);
+  if (!job) return undefined;
+  const before = job.context.pending?.reasons.map((r) => r.code).join(',');
+  const after = note.reasons.map((r) => r.code).join(',');
+  if (before === after) return undefined;
+  const data = {
+    reasons: note.reasons.slice(0, 20),
+    ahead: note.ahead,
+    queueLength,
+    ...(note.rank !== undefined && { rank: note.rank }),
+  };
+  const id = `pending:${jobId}@${ctx.now}`;
+  return {
+    entity: 'job',
+    id: jobId,
+    command: { type: 'NotePending', id, at: ctx.now, by: ctx.by, data },
+  };
+}
+
+/**
+ * The commands that take a submission in, in order: the job (by its user), its place among its
+ * parent's children, its queueing, then its chunks (these may go in parallel). Pure.
+ */
+export function submissionSteps(
+  ctx: RuleContext,
+  jobId: string,
+  spec: JobSpec,
+): { first: Action[]; chunks: Action[] } {
+  const at = ctx.now;
+  const by = ctx.by;
+  const user = { kind: 'user' as const, id: spec.user };
+  const first: Action[] = [
+    {
+      entity: 'job',
+      id: jobId,
+      command: { type: 'SubmitJob', id: `submit:${jobId}`, at, by: user, data: spec },
+    },
+    ...(spec.parent
+      ? [
+          {
+            entity: 'job' as const,
+            id: spec.parent,
+            command: {
+              type: 'AddChild' as const,
+              id: `child:${jobId}`,
+              at,
+              by,
+              data: { childId: jobId },
+            },
+          },
+        ]
+      : []),
+    { entity: 'job', id: jobId, command: { type: 'QueueJob', id: `queue:${jobId}`, at, by } },
+  ];
+  const chunks: Action[] = Array.from({ length: spec.chunks }, (_, index) => ({
+    entity: 'chunk' as const,
+    id: `${jobId}:${index}`,
+    command: {
+      type: 'CreateChunk' as const,
+      id: `create:${jobId}:${index}`,
+      at,
+      by,
+      data: { jobId, index, total: spec.chunks },
+    },
+  }));
+  return { first, chunks };
+}
