@@ -1,5 +1,10 @@
 import { jetstreamManager } from '@nats-io/jetstream';
-import { connect, credsAuthenticator, type NatsConnection } from '@nats-io/transport-node';
+import {
+  connect,
+  credsAuthenticator,
+  type NodeConnectionOptions as ConnectionOptions,
+  type NatsConnection,
+} from '@nats-io/transport-node';
 import { readFile } from 'node:fs/promises';
 import { userInfo } from 'node:os';
 import pino, { type Logger } from 'pino';
@@ -13,8 +18,14 @@ export const env = {
   user: process.env.DROVER_USER ?? userInfo().username,
 };
 
-/** Connect with DROVER_NATS_USER/PASS or DROVER_NATS_CREDS when set; reconnect forever. */
-export async function connectNats(url = env.natsUrl): Promise<NatsConnection> {
+/**
+ * Connect with DROVER_NATS_USER/PASS or DROVER_NATS_CREDS when set; reconnect forever. `extra`
+ * adds connect options (the CLI's per-user `inboxPrefix`).
+ */
+export async function connectNats(
+  url = env.natsUrl,
+  extra: Partial<ConnectionOptions> = {},
+): Promise<NatsConnection> {
   const creds = process.env.DROVER_NATS_CREDS;
   const user = process.env.DROVER_NATS_USER;
   return connect({
@@ -24,13 +35,21 @@ export async function connectNats(url = env.natsUrl): Promise<NatsConnection> {
     reconnectTimeWait: 250,
     ...(creds && { authenticator: credsAuthenticator(await readFile(creds)) }),
     ...(user && { user, pass: process.env.DROVER_NATS_PASS ?? '' }),
+    ...extra,
   });
 }
 
-/** Connect and make sure the farm's streams exist. */
+/**
+ * Connect and make sure the farm's streams exist. Where roles are enforced only admins and the
+ * scheduler may create or update streams: a permission refusal is not fatal (they exist already).
+ */
 export async function connectFarm(url = env.natsUrl): Promise<NatsConnection> {
   const nc = await connectNats(url);
-  await ensureFarmStreams(await jetstreamManager(nc));
+  try {
+    await ensureFarmStreams(await jetstreamManager(nc));
+  } catch (err) {
+    if (!/permission|authoriz/i.test((err as Error).message)) throw err;
+  }
   return nc;
 }
 

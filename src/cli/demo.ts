@@ -35,7 +35,7 @@ export async function submitDemo(
       '-c',
       'sleep 1; echo \'{"result":{"stage":"setup done"}}\' >> "$DROVER_REPORT"',
     ],
-    cpus: 0.5,
+    cpus: 0.1,
     memMb: 64,
   });
   const children = [];
@@ -47,7 +47,7 @@ export async function submitDemo(
         parent,
         command: ['sh', '-c', progressLoop],
         chunks: 4,
-        cpus: 0.25,
+        cpus: 0.1,
         memMb: 64,
         env: { SCENARIO: scenario },
       }),
@@ -62,6 +62,7 @@ export async function submitDemo(
       'const b=[];for(let i=0;i<30;i++){b.push(Buffer.alloc(8<<20,1));}setTimeout(()=>{},1500)',
     ],
     memMb: 128,
+    cpus: 0.5,
     retries: 1,
   });
   const flaky = await publishSubmission(nc, {
@@ -73,6 +74,7 @@ export async function submitDemo(
       'if [ "$DROVER_ATTEMPT" = 1 ]; then kill -SEGV $$; fi; echo "ran on $DROVER_NODE"',
     ],
     memMb: 64,
+    cpus: 0.5,
     retries: 1,
   });
   return { parent, children: children.join(','), outOfMemory: oom, nodeFailure: flaky };

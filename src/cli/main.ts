@@ -4,7 +4,7 @@ import { once } from 'node:events';
 import { fileURLToPath } from 'node:url';
 import type { Agent } from '../node-agent/main.js';
 import { connectFarm, env, fail, rootLogger } from './connection.js';
-import { publishSubmission, submitDemo } from './demo.js';
+import { submitDemo } from './demo.js';
 import { reachable, startLocalNats } from './nats-process.js';
 import {
   onInterrupt,
@@ -13,7 +13,11 @@ import {
   type AgentFlags,
 } from './services.js';
 import { registerProjectionCommands } from './projection-commands.js';
-import { parseSubmitFlags, submitOptions } from './submit-flags.js';
+import { registerApiCommand, startApi } from './api-services.js';
+import { registerCancelCommands } from './cancel-commands.js';
+import { registerJobCommands } from './job-commands.js';
+import { registerNodeCommands } from './node-commands.js';
+import { registerSubmitCommand } from './submit-command.js';
 
 const program = new Command('drover').description('Event-sourced scheduler for compute farms');
 
@@ -44,6 +48,7 @@ program
       const agents: Agent[] = [];
       for (let i = 1; i <= nodes; i++)
         agents.push(await startAgentFromFlags(nc, logger, env.dataDir, { node: `node-${i}` }));
+      const api = await startApi(nc, logger);
       const scheduler = await startSchedulerService(nc, logger);
       const demo = opts.demo ? await submitDemo(nc, env.user) : undefined;
       const status = {
@@ -66,6 +71,7 @@ program
           );
       }
       onInterrupt(async (mode) => {
+        await api.stop();
         await scheduler.stop();
         await Promise.all(agents.map((a) => a.stop(mode)));
         await nc.close();
@@ -84,14 +90,18 @@ program
 program
   .command('scheduler')
   .description('run a scheduler (many may run: one leads through a lease, the others stand by)')
+  .option('--no-api', 'do not also serve the NATS API (drover.api.*)')
   .option('--json', 'print one JSON document once leading')
-  .action(async (opts: { json?: boolean }) => {
+  .action(async (opts: { json?: boolean; api?: boolean }) => {
     try {
       const nc = await connectFarm();
-      const scheduler = await startSchedulerService(nc, rootLogger('scheduler'));
+      const logger = rootLogger('scheduler');
+      const api = opts.api === false ? undefined : await startApi(nc, logger);
+      const scheduler = await startSchedulerService(nc, logger);
       if (opts.json) console.log(JSON.stringify({ epoch: scheduler.epoch }));
       void scheduler.lost.then(() => process.exit(0));
       onInterrupt(async () => {
+        await api?.stop();
         await scheduler.stop();
         await nc.close();
       });
@@ -135,28 +145,11 @@ program
     }
   });
 
-submitOptions(
-  program.command('submit').description('submit a job through the durable intake; prints its id'),
-)
-  .argument('<command...>', 'the command and its arguments (after --)')
-  .action(async (command: string[], opts: Record<string, unknown>) => {
-    const json = opts.json === true;
-    let body: object;
-    try {
-      body = parseSubmitFlags(command, opts, env.user);
-    } catch (err) {
-      fail('BAD_INPUT', (err as Error).message, 2, json);
-    }
-    try {
-      const nc = await connectFarm();
-      const jobId = await publishSubmission(nc, body);
-      console.log(json ? JSON.stringify({ jobId }) : jobId);
-      await nc.close();
-    } catch (err) {
-      fail('UNAVAILABLE', (err as Error).message, 5, json);
-    }
-  });
-
+registerSubmitCommand(program);
+registerJobCommands(program);
+registerCancelCommands(program);
+registerNodeCommands(program);
+registerApiCommand(program);
 registerProjectionCommands(program);
 
 await program.parseAsync(process.argv);

@@ -1,5 +1,6 @@
 import { connect, type NatsConnection } from '@nats-io/transport-node';
 import type { Command } from 'commander';
+import { findRejections } from '../api/index.js';
 import { createJetStreamEventLog } from '../events/index.js';
 import {
   allProjections,
@@ -184,7 +185,12 @@ const auditCmd: Action<{ json?: boolean }> = async (io, o, id) => {
   const proj = [auditProjection as Projection<unknown>];
   const entries = await withRunner(io, proj, {}, async (r, nc) => {
     const plan = auditPlan(r.state<AuditState>('audit'), id);
-    if (!plan.found) throw new CliError('NOT_FOUND', `no events for ${id}`, 3);
+    if (!plan.found) {
+      // A submission the intake rejected never became a job: its record is in DROVER_REJECTED.
+      const rejected = await findRejections(nc, id);
+      if (rejected.length > 0) return rejected;
+      throw new CliError('NOT_FOUND', `no events for ${id}`, 3);
+    }
     const fetched = await (await createEventFetcher(nc)).fetch(plan.seqs);
     return auditEntries(fetched.events);
   });

@@ -47,6 +47,7 @@ export {
   HEARTBEAT_WILDCARD,
   INTAKE_STREAM,
   INTAKE_SUBJECT,
+  REJECTED_STREAM,
   REJECTED_SUBJECT,
   jobIdOfIntake,
 } from './subjects.js';
@@ -82,6 +83,7 @@ export type { JetStreamEventLog, JetStreamEventLogOptions } from './event-log.je
 export {
   ensureEventStream,
   ensureFarmStreams,
+  ensureRejectedStream,
   eventStreamConfig,
 } from './stream.jetstream.js';
 export type { EventStreamOptions } from './stream.jetstream.js';

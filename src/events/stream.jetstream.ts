@@ -4,6 +4,8 @@ import {
   EVENTS_STREAM,
   INTAKE_STREAM,
   INTAKE_SUBJECT,
+  REJECTED_STREAM,
+  REJECTED_SUBJECT,
   WORK_STREAM,
   WORK_WILDCARD,
   eventWildcard,
@@ -78,6 +80,24 @@ export async function ensureFarmStreams(
     subjects: [INTAKE_SUBJECT],
     retention: 'limits' as StreamConfig['retention'],
     max_age: nanos(7 * 24 * 3600 * 1000),
+  });
+  await ensureRejectedStream(jsm, opts);
+}
+
+/** Rejected submissions, with their reason, for `drover audit` (kept 30 days, bounded). */
+export async function ensureRejectedStream(
+  jsm: JetStreamManager,
+  opts: EventStreamOptions = {},
+): Promise<void> {
+  await ensureStream(jsm, {
+    name: REJECTED_STREAM,
+    subjects: [REJECTED_SUBJECT],
+    storage: 'file' as StreamConfig['storage'],
+    num_replicas: opts.replicas ?? 1,
+    retention: 'limits' as StreamConfig['retention'],
+    max_age: nanos(30 * 24 * 3600 * 1000),
+    max_msgs: 1_000_000,
+    max_msg_size: opts.maxMsgSize ?? 1024 * 1024,
   });
 }
 

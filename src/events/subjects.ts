@@ -64,7 +64,8 @@ export const HEARTBEAT_WILDCARD = 'drover.hb.*';
 /** The durable intake of submissions (CONTRACT.md). */
 export const INTAKE_STREAM = 'DROVER_INTAKE';
 export const INTAKE_SUBJECT = 'drover.intake.submit';
-/** Where rejected submissions are announced (CONTRACT.md). */
+/** Where rejected submissions are announced (CONTRACT.md), kept by the stream `DROVER_REJECTED`. */
+export const REJECTED_STREAM = 'DROVER_REJECTED';
 export const REJECTED_SUBJECT = 'drover.events.rejected';
 
 /** The job id of the intake message at stream sequence `seq`: idempotent across re-deliveries. */

@@ -1,6 +1,7 @@
 import type { NatsConnection } from '@nats-io/transport-node';
 import { join } from 'node:path';
 import type { Logger } from 'pino';
+import { serveLogs } from '../api/index.js';
 import { createJetStreamEventLog, type Resources } from '../events/index.js';
 import { startAgent, type Agent } from './agent.service.js';
 import { detectCapacity } from './capacity.js';
@@ -20,17 +21,27 @@ export interface AgentMainOptions {
 export async function runAgent(opts: AgentMainOptions): Promise<Agent> {
   const capacity = await detectCapacity(opts.capacity);
   const eventLog = await createJetStreamEventLog(opts.nc);
-  return startAgent({
+  const stateDir = join(opts.dataDir, 'agents', opts.node);
+  const agent = await startAgent({
     nc: opts.nc,
     eventLog,
     node: opts.node,
     capacity,
     labels: opts.labels ?? {},
-    stateDir: join(opts.dataDir, 'agents', opts.node),
+    stateDir,
     logger: opts.logger.child({ component: 'agent', node: opts.node }),
     ...(opts.heartbeatMs !== undefined && { heartbeatMs: opts.heartbeatMs }),
     ...(opts.sampleMs !== undefined && { sampleMs: opts.sampleMs }),
   });
+  // Logs stay on this machine; `drover logs` asks for them on drover.agent.<node>.logs.
+  const logs = serveLogs(opts.nc, opts.node, stateDir);
+  return {
+    ...agent,
+    async stop(mode) {
+      await agent.stop(mode);
+      logs.unsubscribe();
+    },
+  };
 }
 
 export { startAgent } from './agent.service.js';

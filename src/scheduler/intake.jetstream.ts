@@ -82,11 +82,13 @@ export async function consumeIntake(
   });
   const consumer = await jetstream(nc).consumers.get(INTAKE_STREAM, 'scheduler');
   const messages: ConsumerMessages = await consumer.consume({ max_messages: 1024 });
-  const reject = (m: JsMsg, error: Rejected['error']) => {
+  const js = jetstream(nc);
+  /** Recorded (acknowledged by DROVER_REJECTED) before the submission is acknowledged. */
+  const reject = async (m: JsMsg, error: Rejected['error']) => {
     const msgId = m.headers?.get('Nats-Msg-Id') || undefined;
     const body: Rejected = { seq: m.seq, ...(msgId && { msgId }), error };
     logger.warn(body, 'submission rejected');
-    nc.publish(REJECTED_SUBJECT, JSON.stringify(body));
+    await js.publish(REJECTED_SUBJECT, JSON.stringify(body), { msgID: `rejected:${m.seq}` });
   };
   const handle = async (m: JsMsg): Promise<'done' | 'later'> => {
     let spec: JobSpec;
@@ -97,7 +99,7 @@ export async function consumeIntake(
       );
     } catch (err) {
       const details = err instanceof DecodeError ? err.issues : undefined;
-      reject(m, { code: 'INVALID_SUBMISSION', message: (err as Error).message, details });
+      await reject(m, { code: 'INVALID_SUBMISSION', message: (err as Error).message, details });
       return 'done';
     }
     const problems = referenceProblems(spec, peek);
@@ -111,7 +113,7 @@ export async function consumeIntake(
       return 'later';
     }
     if (problems.length > 0) {
-      reject(m, { code: 'INVALID_SUBMISSION', message: problems.join('; '), details: problems });
+      await reject(m, { code: 'INVALID_SUBMISSION', message: problems.join('; '), details: problems });
       return 'done';
     }
     await accept(jobIdOfIntake(m.seq), spec);

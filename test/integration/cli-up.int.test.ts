@@ -6,8 +6,10 @@ import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { once } from 'node:events';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { describe, expect, it } from 'vitest';
-import { EVENTS_STREAM } from '../../src/events/index.js';
+import { jobFold, stateName } from '../../src/actors/index.js';
+import { EVENTS_STREAM, createJetStreamEventLog } from '../../src/events/index.js';
 import { reachable } from '../../src/cli/nats-process.js';
 
 async function freePort(): Promise<number> {
@@ -18,25 +20,37 @@ async function freePort(): Promise<number> {
   return port;
 }
 
-describe('drover up (npm start)', () => {
-  it('starts nats-server from nats.conf with the event stream, and Ctrl-C stops both', async () => {
+describe('drover up --demo (npm start)', () => {
+  it('starts nats-server, the scheduler and two agents, runs the demo to success, and Ctrl-C stops everything', async () => {
     const dir = await mkdtemp(join(tmpdir(), 'drover-up-'));
     const url = `nats://127.0.0.1:${await freePort()}`;
-    const child = spawn(process.execPath, ['--import', 'tsx', 'src/cli/main.ts', 'up', '--json'], {
-      env: { ...process.env, DROVER_NATS_URL: url, DROVER_DATA_DIR: dir },
+    const child = spawn(process.execPath, ['--import', 'tsx', 'src/cli/main.ts', 'up', '--demo', '--json'], {
+      env: { ...process.env, DROVER_NATS_URL: url, DROVER_DATA_DIR: dir, DROVER_RETRY_BACKOFF_MS: '200', LOG_LEVEL: 'warn' },
       stdio: ['ignore', 'pipe', 'pipe'],
+      detached: true, // its own process group: a failed test can take down nats-server with it
     });
     try {
       const [line] = (await once(child.stdout, 'data')) as [Buffer];
-      expect(JSON.parse(line.toString())).toEqual({
-        nats: url,
-        startedNats: true,
-        stream: EVENTS_STREAM,
-      });
+      const status = JSON.parse(line.toString()) as { demo: Record<string, string> } & Record<string, unknown>;
+      expect(status).toMatchObject({ nats: url, startedNats: true, nodes: ['node-1', 'node-2'], epoch: 1 });
       const nc = await connect({ servers: url });
       const info = await (await jetstreamManager(nc)).streams.info(EVENTS_STREAM);
-      expect(info.config.subjects).toEqual(['drover.ev.>']);
       expect(info.config.deny_delete && info.config.deny_purge).toBe(true);
+      const log = await createJetStreamEventLog(nc);
+      const { parent, outOfMemory, nodeFailure, children } = status.demo;
+      for (const id of [parent!, outOfMemory!, nodeFailure!, ...children!.split(',')]) {
+        let state = 'none';
+        for (let i = 0; i < 600 && !['succeeded', 'failed', 'cancelled'].includes(state); i++) {
+          state = stateName(jobFold.foldEvents((await log.read('job', id)).events));
+          await sleep(100);
+        }
+        expect(`${id} ${state}`).toBe(`${id} succeeded`);
+      }
+      const oom = (await log.read('chunk', `${outOfMemory}:0`)).events.map((e) => e.type === 'chunk.attempt_failed' && e.data.cause);
+      expect(oom).toContain('OutOfMemory');
+      const crash = (await log.read('chunk', `${nodeFailure}:0`)).events.flatMap((e) => (e.type === 'chunk.assigned' ? [e.data.node] : []));
+      expect(new Set(crash).size).toBe(2);
+      await log.close();
       await nc.close();
 
       child.kill('SIGINT');
@@ -44,8 +58,12 @@ describe('drover up (npm start)', () => {
       expect(code).toBe(0);
       expect(await reachable(url)).toBe(false);
     } finally {
-      child.kill('SIGKILL');
+      try {
+        process.kill(-child.pid!, 'SIGKILL');
+      } catch {
+        // already gone
+      }
       await rm(dir, { recursive: true, force: true });
     }
-  }, 30_000);
+  }, 90_000);
 });

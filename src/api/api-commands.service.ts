@@ -1,0 +1,168 @@
+import { jobBehaviour, nodeBehaviour, stateName, type NodeCommand } from '../actors/index.js';
+import { DecodeError, INTAKE_SUBJECT, jobIdOfIntake, toJobSpec } from '../events/index.js';
+import {
+  actorOf,
+  loadOwnJob,
+  metaOf,
+  requireAdmin,
+  type ApiContext,
+  type ApiRequest,
+  type Handler,
+} from './api-context.js';
+import { cancelPlan, clearPlan } from './plans.js';
+import { ApiError, RequestSchemas, parseRequest } from './protocol.js';
+import { TERMINAL_STATES, publicState } from './views.js';
+
+const encoder = new TextEncoder();
+
+/**
+ * `drover.api.submit`: validate (every offending field named), then publish to the durable
+ * intake with `Nats-Msg-Id` (the request's own, or a fresh one) and answer the job id the
+ * scheduler will give it. A rejected submission writes nothing. On a user's surface the body's
+ * `user` must be the caller, and a `parent` must be the caller's own job.
+ */
+export const submit: Handler = async (ctx, req) => {
+  let spec;
+  try {
+    spec = toJobSpec(req.body, 'drover.api.submit');
+  } catch (err) {
+    if (!(err instanceof DecodeError)) throw err;
+    throw new ApiError('BAD_INPUT', err.message, { issues: err.issues });
+  }
+  const { user } = req.caller;
+  if (user !== undefined && spec.user !== user) {
+    throw new ApiError('FORBIDDEN', `user: you submit as ${user}, not ${spec.user}`, {
+      issues: [{ path: 'user', message: `must be ${user}` }],
+    });
+  }
+  if (user !== undefined && spec.parent !== undefined) {
+    const parent = ctx.live.model.jobs.get(spec.parent)?.context.spec;
+    if (parent && parent.user !== user) {
+      throw new ApiError('FORBIDDEN', `parent: job ${spec.parent} belongs to ${parent.user}`);
+    }
+  }
+  const msgID = req.headers?.get('Nats-Msg-Id') || `api-${ctx.newId()}`;
+  const ack = await ctx.intake.publish(INTAKE_SUBJECT, encoder.encode(JSON.stringify(spec)), msgID);
+  return { jobId: jobIdOfIntake(ack.seq), ...(ack.duplicate && { duplicate: true }) };
+};
+
+/** `drover.api.cancel.plan`: the whole cascade a cancel would touch, without acting. */
+export const cancelPlanOf: Handler = async (ctx, req) => {
+  const { id } = parseRequest('cancel plan request', RequestSchemas['cancel.plan'], req.body);
+  const { lastSeq } = await loadOwnJob(ctx, req.caller, id);
+  await ctx.live.reach(lastSeq);
+  return { plan: cancelPlan(ctx.live.model, id) };
+};
+
+/**
+ * `drover.api.cancel`: append `job.cancel_requested` through the job's machine (the scheduler
+ * carries it to every descendant, chunk and process) and answer the cascade. With `wait`, answer
+ * only once the job reads `cancelled`: every process confirmed stopped (TIMEOUT otherwise).
+ */
+export const cancel: Handler = async (ctx, req) => {
+  const r = parseRequest('cancel request', RequestSchemas.cancel, req.body);
+  const { job, lastSeq } = await loadOwnJob(ctx, req.caller, r.id);
+  await ctx.live.reach(lastSeq);
+  const plan = cancelPlan(ctx.live.model, r.id);
+  const state = stateName(job);
+  if (TERMINAL_STATES.has(state)) {
+    throw new ApiError('REFUSED', `job ${r.id} is ${state}: nothing to cancel`, { plan });
+  }
+  if (state !== 'cancelling') {
+    const by = actorOf(req.caller, r.by);
+    const reason = r.reason ?? `cancelled by ${by.kind} ${by.id}`;
+    const out = await ctx.runtime.execute(jobBehaviour, r.id, {
+      type: 'RequestCancel',
+      ...metaOf(ctx, req, by, 'cancel'),
+      data: { reason },
+    });
+    if (!out.ok) throw new ApiError('REFUSED', out.rejection.message, { plan });
+  }
+  if (!r.wait) return { plan, state: 'cancelling' };
+  const waitMs = r.waitMs ?? 60_000;
+  const done = await ctx.live.until((m) => {
+    const j = m.jobs.get(r.id);
+    return j !== undefined && TERMINAL_STATES.has(stateName(j));
+  }, waitMs);
+  const now = ctx.live.model.jobs.get(r.id);
+  const final = now ? publicState(now) : undefined;
+  if (!done) {
+    throw new ApiError('TIMEOUT', `job ${r.id} still ${final} after ${waitMs} ms`, { plan });
+  }
+  return { plan, state: final };
+};
+
+/** `drover.api.clear.plan`: what a clear would clear, and what blocks it now. */
+export const clearPlanOf: Handler = async (ctx, req) => {
+  const { id } = parseRequest('clear plan request', RequestSchemas['clear.plan'], req.body);
+  const { lastSeq } = await loadOwnJob(ctx, req.caller, id);
+  await ctx.live.reach(lastSeq);
+  return { plan: clearPlan(ctx.live.model, id) };
+};
+
+/**
+ * `drover.api.clear`: REFUSED (naming every blocker) while any descendant is not terminal or
+ * any process of it is not confirmed stopped; otherwise `job.results_cleared` through the job's
+ * machine (which checks the same rule), and the scheduler clears each chunk.
+ */
+export const clear: Handler = async (ctx, req) => {
+  const r = parseRequest('clear request', RequestSchemas.clear, req.body);
+  const { lastSeq } = await loadOwnJob(ctx, req.caller, r.id);
+  await ctx.live.reach(lastSeq);
+  const plan = clearPlan(ctx.live.model, r.id);
+  if (!plan) throw new ApiError('NOT_FOUND', `no job ${r.id}`);
+  if (plan.blockers.length > 0) {
+    const words = plan.blockers.map((b) => b.why).join('; ');
+    throw new ApiError('REFUSED', `clear ${r.id} refused: ${words}`, { plan });
+  }
+  const out = await ctx.runtime.execute(jobBehaviour, r.id, {
+    type: 'ClearResults',
+    ...metaOf(ctx, req, actorOf(req.caller, r.by), 'clear'),
+  });
+  if (!out.ok) throw new ApiError('REFUSED', out.rejection.message, { plan });
+  await ctx.live.reach(out.lastSeq);
+  return { plan };
+};
+
+/** `drover.api.priority` (admins only): `job.priority_changed` with who and why. */
+export const priority: Handler = async (ctx, req) => {
+  requireAdmin(req.caller, 'a priority override');
+  const r = parseRequest('priority request', RequestSchemas.priority, req.body);
+  await loadOwnJob(ctx, req.caller, r.id);
+  const out = await ctx.runtime.execute(jobBehaviour, r.id, {
+    type: 'ChangePriority',
+    ...metaOf(ctx, req, actorOf(req.caller, r.by), 'priority'),
+    data: { priority: r.priority, reason: r.reason, global: r.global ?? false },
+  });
+  if (!out.ok) throw new ApiError('REFUSED', out.rejection.message);
+  return { id: r.id, priority: r.priority };
+};
+
+const NODE_COMMANDS = {
+  'node.drain': 'RequestDrain',
+  'node.undrain': 'Undrain',
+  'node.cordon': 'Cordon',
+  'node.uncordon': 'Uncordon',
+} as const;
+
+/** `drover.api.node.<drain|undrain|cordon|uncordon>` (admins only), through the node machine. */
+export function nodeOp(op: keyof typeof NODE_COMMANDS): Handler {
+  return async (ctx: ApiContext, req: ApiRequest) => {
+    requireAdmin(req.caller, `node ${op.slice(5)}`);
+    const r = parseRequest('node request', RequestSchemas.node, req.body);
+    const loaded = await ctx.runtime.load(nodeBehaviour, r.node);
+    if (stateName(loaded.state) === 'none') throw new ApiError('NOT_FOUND', `no node ${r.node}`);
+    const by = actorOf(req.caller, r.by);
+    const type = NODE_COMMANDS[op];
+    const reason = r.reason ?? `${op.slice(5)} by ${by.id}`;
+    const meta = metaOf(ctx, req, by, op);
+    const command = (
+      type === 'RequestDrain' || type === 'Cordon'
+        ? { type, ...meta, data: { reason } }
+        : { type, ...meta }
+    ) as NodeCommand;
+    const out = await ctx.runtime.execute(nodeBehaviour, r.node, command);
+    if (!out.ok) throw new ApiError('REFUSED', out.rejection.message);
+    return { node: r.node, state: stateName(out.state) };
+  };
+}

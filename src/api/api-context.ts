@@ -1,0 +1,71 @@
+import type { MsgHdrs, NatsConnection } from '@nats-io/transport-node';
+import type { Logger } from 'pino';
+import { jobBehaviour, type EntityRuntime, type JobSnapshot } from '../actors/index.js';
+import type { Actor } from '../events/index.js';
+import type { IntakePublisher } from './intake-publisher.jetstream.js';
+import type { LiveModel } from './live-model.jetstream.js';
+import { ApiError, type Caller } from './protocol.js';
+import { publicState } from './views.js';
+
+/** What every handler of the API service gets (the shell's dependencies, passed in). */
+export interface ApiContext {
+  readonly nc: NatsConnection;
+  /** The durable intake (submissions). */
+  readonly intake: IntakePublisher;
+  readonly runtime: EntityRuntime;
+  readonly live: LiveModel;
+  readonly logger: Logger;
+  readonly clock: () => number;
+  readonly newId: () => string;
+}
+
+/** One request as a handler sees it: who asks, the decoded body, the request headers. */
+export interface ApiRequest {
+  readonly caller: Caller;
+  readonly body: unknown;
+  readonly headers?: MsgHdrs;
+}
+
+export type Handler = (ctx: ApiContext, req: ApiRequest) => Promise<Record<string, unknown>>;
+
+/**
+ * Who acts: on a user's own surface that user (the server vouches for the subject); on the
+ * trusted surface an admin, named by the request's `by` field.
+ */
+export function actorOf(caller: Caller, by?: string): Actor {
+  return caller.user !== undefined
+    ? { kind: 'user', id: caller.user }
+    : { kind: 'admin', id: by ?? 'admin' };
+}
+
+/** The command meta of a request: the client's request id makes a retried request idempotent. */
+export function metaOf(ctx: ApiContext, req: ApiRequest, by: Actor, tag: string) {
+  const requestId = req.headers?.get('Drover-Request-Id');
+  const id = requestId ? `api:${requestId.slice(0, 100)}:${tag}` : `api:${ctx.newId()}:${tag}`;
+  return { id, at: ctx.clock(), by };
+}
+
+/** Refuse admin-only operations on a user's surface. */
+export function requireAdmin(caller: Caller, what: string): void {
+  if (caller.user !== undefined) {
+    throw new ApiError('FORBIDDEN', `${what} is for admins; user ${caller.user} may not`);
+  }
+}
+
+/**
+ * Load a job fresh from the log (the truth, not the read model), NOT_FOUND when unknown, and
+ * FORBIDDEN when a user acts on another user's job.
+ */
+export async function loadOwnJob(
+  ctx: ApiContext,
+  caller: Caller,
+  id: string,
+): Promise<{ job: JobSnapshot; lastSeq: number }> {
+  const loaded = await ctx.runtime.load(jobBehaviour, id);
+  const spec = loaded.state.context.spec;
+  if (!publicState(loaded.state) || !spec) throw new ApiError('NOT_FOUND', `no job ${id}`);
+  if (caller.user !== undefined && spec.user !== caller.user) {
+    throw new ApiError('FORBIDDEN', `job ${id} belongs to ${spec.user}, not ${caller.user}`);
+  }
+  return { job: loaded.state, lastSeq: loaded.lastSeq };
+}

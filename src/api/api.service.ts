@@ -1,0 +1,141 @@
+import { jetstreamManager } from '@nats-io/jetstream';
+import type { Msg, NatsConnection, Subscription } from '@nats-io/transport-node';
+import { randomUUID } from 'node:crypto';
+import type { Logger } from 'pino';
+import { createEntityRuntime } from '../actors/index.js';
+import { SchedulerError, createJetStreamEventLog, type EventLog } from '../events/index.js';
+import * as commands from './api-commands.service.js';
+import type { ApiContext, Handler } from './api-context.js';
+import * as queries from './api-queries.service.js';
+import { createIntakePublisher } from './intake-publisher.jetstream.js';
+import { startLiveModel, type LiveModel } from './live-model.jetstream.js';
+import {
+  API_QUEUE,
+  API_WILDCARD,
+  ApiError,
+  decodeBody,
+  encodeBody,
+  parseApiSubject,
+  type ApiErrorBody,
+  type ApiOp,
+} from './protocol.js';
+import { ensureRejectedStream } from './rejections.jetstream.js';
+
+/** Every operation of the API and its handler (exhaustive by `ApiOp`). */
+const HANDLERS: Readonly<Record<ApiOp, Handler>> = {
+  submit: commands.submit,
+  cancel: commands.cancel,
+  'cancel.plan': commands.cancelPlanOf,
+  clear: commands.clear,
+  'clear.plan': commands.clearPlanOf,
+  priority: commands.priority,
+  'node.drain': commands.nodeOp('node.drain'),
+  'node.undrain': commands.nodeOp('node.undrain'),
+  'node.cordon': commands.nodeOp('node.cordon'),
+  'node.uncordon': commands.nodeOp('node.uncordon'),
+  'job.get': queries.jobGet,
+  'jobs.list': queries.jobsList,
+  'nodes.list': queries.nodesList,
+  explain: queries.explain,
+  logs: queries.logs,
+};
+
+export interface ApiServiceOptions {
+  readonly nc: NatsConnection;
+  readonly logger: Logger;
+  /** The event log (default: the JetStream one on `nc`). */
+  readonly eventLog?: EventLog;
+  readonly clock?: () => number;
+  readonly newId?: () => string;
+}
+
+/** A running API service. */
+export interface ApiService {
+  /** The read model it answers from (tests and the dashboard may read it). */
+  readonly live: LiveModel;
+  stop(): Promise<void>;
+}
+
+function errorBody(err: unknown): ApiErrorBody {
+  if (err instanceof ApiError) {
+    return {
+      code: err.code,
+      message: err.message,
+      ...(err.details !== undefined && { details: err.details }),
+    };
+  }
+  if (err instanceof SchedulerError && (err.code === 'UNAVAILABLE' || err.code === 'TIMEOUT')) {
+    return { code: err.code, message: err.message };
+  }
+  const message = (err as Error).message ?? String(err);
+  const unavailable = /timeout|no responders|disconnect|closed/i.test(message);
+  return { code: unavailable ? 'UNAVAILABLE' : 'INTERNAL', message };
+}
+
+async function handle(ctx: ApiContext, msg: Msg): Promise<void> {
+  const type = msg.headers?.get('Content-Type') || undefined;
+  let reply: unknown;
+  try {
+    const caller = parseApiSubject(msg.subject);
+    const handler = caller && (HANDLERS as Record<string, Handler | undefined>)[caller.op];
+    if (!caller || !handler) throw new ApiError('NOT_FOUND', `no API operation ${msg.subject}`);
+    const body = decodeBody(msg.data, type);
+    const headers = msg.headers;
+    reply = { ok: true, ...(await handler(ctx, { caller, body, ...(headers && { headers }) })) };
+  } catch (err) {
+    const error = errorBody(err);
+    if (error.code === 'INTERNAL')
+      ctx.logger.error({ err, subject: msg.subject }, 'request failed');
+    else ctx.logger.debug({ code: error.code, subject: msg.subject }, 'request refused');
+    reply = { ok: false, error };
+  }
+  if (msg.reply) msg.respond(encodeBody(reply, type));
+}
+
+/**
+ * The API service (CONTRACT "NATS API"): request/reply on `drover.api.>` in queue group
+ * `drover-api`, so several instances share the load. Reads answer from a live read model (the
+ * log folded through the entities' machines); commands go through the entity runtime, so nothing
+ * is appended that a machine refuses; submissions go to the durable intake. Also makes sure
+ * `DROVER_REJECTED` captures the intake's rejections. Invariant: a request always gets one
+ * reply, `{ok:true,...}` or `{ok:false,error:{code,message,details}}`; a bad request never
+ * stops the service.
+ */
+export async function startApiService(opts: ApiServiceOptions): Promise<ApiService> {
+  const { nc } = opts;
+  const logger = opts.logger.child({ component: 'api' });
+  await ensureRejectedStream(await jetstreamManager(nc));
+  const owned = opts.eventLog ? undefined : await createJetStreamEventLog(nc);
+  const eventLog = opts.eventLog ?? (owned as EventLog);
+  const live = await startLiveModel(nc, eventLog, logger);
+  const ctx: ApiContext = {
+    nc,
+    intake: createIntakePublisher(nc),
+    runtime: createEntityRuntime({ eventLog }),
+    live,
+    logger,
+    clock: opts.clock ?? Date.now,
+    newId: opts.newId ?? randomUUID,
+  };
+  const inFlight = new Set<Promise<void>>();
+  const sub: Subscription = nc.subscribe(API_WILDCARD, {
+    queue: API_QUEUE,
+    callback: (err, msg) => {
+      if (err) return logger.warn({ err }, 'api subscription error');
+      const p = handle(ctx, msg).catch((e: unknown) => logger.error({ err: e }, 'reply failed'));
+      inFlight.add(p);
+      void p.finally(() => inFlight.delete(p));
+    },
+  });
+  logger.info({ seq: live.model.seq }, 'api service ready');
+  return {
+    live,
+    async stop() {
+      await sub.drain().catch(() => undefined);
+      await Promise.allSettled([...inFlight]);
+      ctx.intake.close();
+      await live.stop();
+      await owned?.close();
+    },
+  };
+}

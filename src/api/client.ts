@@ -1,0 +1,160 @@
+import { headers as natsHeaders, type NatsConnection } from '@nats-io/transport-node';
+import { randomUUID } from 'node:crypto';
+import type { SubmitBody } from '../events/index.js';
+import type { Explanation } from './explain.js';
+import type { CancelPlan, ClearPlan } from './plans.js';
+import {
+  API_ERRORS,
+  JSON_TYPE,
+  MSGPACK,
+  apiSubject,
+  decodeBody,
+  encodeBody,
+  type ApiErrorBody,
+  type ApiErrorCode,
+  type ApiOp,
+  type JobsListRequest,
+  type LogsRequest,
+} from './protocol.js';
+import type { JobRow, JobView, NodeView } from './views.js';
+
+/** A refused or failed request, with the CONTRACT code and the CLI exit code it maps to. */
+export class ApiClientError extends Error {
+  readonly exitCode: number;
+  constructor(
+    readonly code: ApiErrorCode,
+    message: string,
+    readonly details?: unknown,
+  ) {
+    super(message);
+    this.name = 'ApiClientError';
+    this.exitCode = API_ERRORS[code] ?? 1;
+  }
+}
+
+export interface ApiClientOptions {
+  /** Act on a user's own surface (`drover.api.as.<user>.*`): required where roles are enforced. */
+  readonly as?: string;
+  /** msgpack instead of JSON on the wire. */
+  readonly msgpack?: boolean;
+  /** Default timeout of a request (ms). */
+  readonly timeoutMs?: number;
+}
+
+/** One log excerpt of a process (`drover.api.logs`). */
+export interface LogEntry {
+  chunk: number;
+  attempt: number;
+  worker: string;
+  node: string;
+  stream: 'stdout' | 'stderr';
+  text: string;
+  size: number;
+  nextByte: number;
+  unavailable?: string;
+}
+
+/** The typed client of the NATS API, used by the CLI and by any TypeScript service. */
+export interface ApiClient {
+  submit(
+    body: SubmitBody,
+    opts?: { msgId?: string },
+  ): Promise<{ jobId: string; duplicate?: boolean }>;
+  job(id: string, opts?: { chunks?: boolean }): Promise<JobView>;
+  /** The job without its chunk list, with chunks settled / total (cheap for progress bars). */
+  status(id: string): Promise<{ job: JobView; progress: { total: number; done: number } }>;
+  jobs(filter?: JobsListRequest): Promise<JobRow[]>;
+  explain(id: string): Promise<Explanation>;
+  cancelPlan(id: string): Promise<CancelPlan>;
+  cancel(
+    id: string,
+    opts?: { reason?: string; wait?: boolean; waitMs?: number; by?: string },
+  ): Promise<{ plan: CancelPlan; state: string }>;
+  clearPlan(id: string): Promise<ClearPlan>;
+  clear(id: string, opts?: { by?: string }): Promise<{ plan: ClearPlan }>;
+  logs(req: LogsRequest): Promise<LogEntry[]>;
+  nodes(): Promise<NodeView[]>;
+  node(
+    op: 'drain' | 'undrain' | 'cordon' | 'uncordon',
+    node: string,
+    opts?: { reason?: string; by?: string },
+  ): Promise<{ node: string; state: string }>;
+  priority(
+    id: string,
+    priority: number,
+    reason: string,
+    opts?: { global?: boolean; by?: string },
+  ): Promise<{ id: string; priority: number }>;
+  /** A raw call: any operation, any body (the fuzz tests use it). */
+  call<T = Record<string, unknown>>(op: ApiOp, body: unknown, timeoutMs?: number): Promise<T>;
+}
+
+function rethrow(err: unknown, op: string): never {
+  const message = (err as Error).message ?? String(err);
+  if (/no responders/i.test(message)) {
+    throw new ApiClientError('UNAVAILABLE', `no Drover API service answers ${op}: is the farm up?`);
+  }
+  if (/timeout/i.test(message)) throw new ApiClientError('TIMEOUT', `${op}: no reply in time`);
+  if (/permission/i.test(message)) throw new ApiClientError('FORBIDDEN', `${op}: ${message}`);
+  throw new ApiClientError('UNAVAILABLE', `${op}: ${message}`);
+}
+
+/**
+ * A client of the API on `nc`. Every call is one request; a refusal rejects with
+ * `ApiClientError` (code and exit code as in CONTRACT.md). Command calls carry a
+ * `Drover-Request-Id`, so the service applies a retried one once.
+ * @example const jobId = (await createApiClient(nc).submit({ name: 'x', user: 'me', command: ['true'] })).jobId;
+ */
+export function createApiClient(nc: NatsConnection, opts: ApiClientOptions = {}): ApiClient {
+  const type = opts.msgpack ? MSGPACK : JSON_TYPE;
+  const call = async <T>(
+    op: ApiOp,
+    body: unknown,
+    timeoutMs = opts.timeoutMs ?? 10_000,
+    extra: Record<string, string> = {},
+  ): Promise<T> => {
+    const h = natsHeaders();
+    h.set('Content-Type', type);
+    for (const [k, v] of Object.entries(extra)) h.set(k, v);
+    const data = body instanceof Uint8Array ? body : encodeBody(body, type);
+    let reply;
+    try {
+      const msg = await nc.request(apiSubject(op, opts.as), data, {
+        timeout: timeoutMs,
+        headers: h,
+      });
+      reply = decodeBody(msg.data, type) as { ok: true } | { ok: false; error: ApiErrorBody };
+    } catch (err) {
+      rethrow(err, op);
+    }
+    if (!reply.ok)
+      throw new ApiClientError(reply.error.code, reply.error.message, reply.error.details);
+    return reply as T;
+  };
+  const command = <T>(op: ApiOp, body: unknown, timeoutMs?: number) =>
+    call<T>(op, body, timeoutMs, { 'Drover-Request-Id': randomUUID() });
+  return {
+    submit: (body, o = {}) =>
+      call('submit', body, undefined, { 'Nats-Msg-Id': o.msgId ?? `cli-${randomUUID()}` }),
+    job: async (id, o = {}) =>
+      (
+        await call<{ job: JobView }>('job.get', {
+          id,
+          ...(o.chunks === false && { chunks: false }),
+        })
+      ).job,
+    status: (id) => call('job.get', { id, chunks: false }),
+    jobs: async (filter = {}) => (await call<{ jobs: JobRow[] }>('jobs.list', filter)).jobs,
+    explain: async (id) => (await call<{ explain: Explanation }>('explain', { id })).explain,
+    cancelPlan: async (id) => (await call<{ plan: CancelPlan }>('cancel.plan', { id })).plan,
+    cancel: (id, o = {}) =>
+      command('cancel', { id, ...o }, o.wait ? (o.waitMs ?? 60_000) + 5_000 : undefined),
+    clearPlan: async (id) => (await call<{ plan: ClearPlan }>('clear.plan', { id })).plan,
+    clear: (id, o = {}) => command('clear', { id, ...o }, 30_000),
+    logs: async (req) => (await call<{ entries: LogEntry[] }>('logs', req, 30_000)).entries,
+    nodes: async () => (await call<{ nodes: NodeView[] }>('nodes.list', {})).nodes,
+    node: (o, node, x = {}) => command(`node.${o}`, { node, ...x }),
+    priority: (id, priority, reason, x = {}) => command('priority', { id, priority, reason, ...x }),
+    call: (o, body, timeoutMs) => call(o, body, timeoutMs),
+  };
+}

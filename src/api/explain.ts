@@ -1,0 +1,164 @@
+import { stateName, type ChunkSnapshot, type JobSnapshot } from '../actors/index.js';
+import { chunkId, type JobSpec } from '../events/index.js';
+import { exitMeaning } from '../node-agent/supervisor/index.js';
+import type { ReadModel } from './read-model.js';
+import { publicState } from './views.js';
+
+/** The CONTRACT `explain` shape. */
+export interface Explanation {
+  id: string;
+  state: string;
+  pending?: { code: string; message: string; unblock: string }[];
+  failure?: {
+    cause: string;
+    exitCode?: number;
+    signal?: string;
+    meaning: string;
+    node: string;
+    attempt: number;
+    chunk?: number;
+    message?: string;
+    logTail: string[];
+  };
+  recommendations: string[];
+}
+
+/** Where the failed attempt's log lives, for the shell to fetch its tail from the agent. */
+export interface LogSource {
+  node: string;
+  worker: string;
+}
+
+/** Memory after an out-of-memory kill: 1.5 × max(request, peak), in 64 MB steps (POLICY.md). */
+export function suggestedMemMb(requestMb: number, peakMb: number): number {
+  return Math.ceil((Math.max(requestMb, peakMb) * 1.5) / 64) * 64;
+}
+
+function failedChunk(model: ReadModel, id: string, job: JobSnapshot): ChunkSnapshot | undefined {
+  const index = job.context.outcome?.chunk;
+  if (index !== undefined) return model.chunks.get(chunkId(id, index));
+  const total = job.context.spec?.chunks ?? 0;
+  for (let i = 0; i < Math.min(total, 100_000); i++) {
+    const c = model.chunks.get(chunkId(id, i));
+    if (c && stateName(c) === 'failed') return c;
+  }
+  return undefined;
+}
+
+function causeAdvice(cause: string, spec: JobSpec, f: Explanation['failure'] & {}, peak: number) {
+  const out: string[] = [];
+  if (cause === 'OutOfMemory') {
+    const mem = suggestedMemMb(spec.memMb, peak);
+    out.push(`raise --mem to ${mem}M (peak was ${Math.round(peak)} MB, request ${spec.memMb} MB)`);
+  } else if (cause === 'TimeLimit') {
+    const t = spec.timeoutS;
+    out.push(`raise --timeout${t !== undefined ? ` above ${t}s` : ''} or checkpoint more often`);
+  } else if (f.exitCode === 127) {
+    const viaShell = spec.command[1] === '-c';
+    out.push(
+      viaShell
+        ? `a command in the script was not found on ${f.node}: check its spelling and PATH`
+        : `install "${spec.command[0] ?? ''}" on ${f.node} or fix the command's path`,
+    );
+  } else if (f.exitCode === 126) {
+    out.push(`make "${spec.command[0] ?? ''}" executable (chmod +x)`);
+  } else if (cause === 'LaunchFailed') {
+    out.push('check that the command and --cwd exist on the node');
+  } else if (cause === 'Signaled') {
+    out.push(`killed by a signal Drover did not send: check ${f.node} (drover audit ${f.node})`);
+  } else if (cause === 'NodeLost' || cause === 'AgentRestarted') {
+    out.push('the farm lost the process: this did not count against your retries');
+  }
+  const farmFault = ['NodeLost', 'AgentRestarted', 'Preempted'].includes(cause);
+  if (spec.retries === 0 && !farmFault) out.push('add --retries N if the failure is transient');
+  return out;
+}
+
+function failureOf(
+  model: ReadModel,
+  id: string,
+  job: JobSnapshot,
+): { failure: Explanation['failure'] & {}; advice: string[]; source?: LogSource } {
+  const spec = job.context.spec as JobSpec;
+  const outcome = job.context.outcome ?? { cause: 'ExitNonZero', message: '' };
+  const chunk = failedChunk(model, id, job);
+  const last = chunk?.context.attempts.at(-1);
+  if (!chunk || !last) {
+    const failure = {
+      cause: outcome.cause,
+      meaning: outcome.message,
+      node: '',
+      attempt: 0,
+      logTail: [],
+    };
+    const advice =
+      outcome.cause === 'DependencyFailed'
+        ? ['resubmit once the failed dependency succeeds (drover explain on it says why)']
+        : [];
+    return { failure, advice };
+  }
+  const worker = model.workers.get(last.worker)?.snapshot.context;
+  const exitCode = last.exitCode ?? worker?.exitCode ?? undefined;
+  const signal = last.signal ?? worker?.signal ?? undefined;
+  const cause = last.cause ?? worker?.cause ?? outcome.cause;
+  const failure = {
+    cause,
+    ...(exitCode !== undefined && { exitCode }),
+    ...(signal !== undefined && { signal }),
+    meaning: exitMeaning(exitCode ?? null, signal ?? null),
+    node: last.node,
+    attempt: last.attempt,
+    chunk: chunk.context.index,
+    message: outcome.message,
+    logTail: [] as string[],
+  };
+  const advice = causeAdvice(cause, spec, failure, worker?.peakRssMb ?? 0);
+  return { failure, advice, source: { node: last.node, worker: last.worker } };
+}
+
+const PENDING_ADVICE: Readonly<Record<string, string>> = {
+  Unsatisfiable: 'lower the request (--cpus/--mem/--gpus) below the largest node, or add a node',
+  Constraint: 'relax --label-constraint, or label a node that fits',
+  Excluded: 'remove an --exclude-node, or wait for the remaining nodes',
+  DependencyFailed: 'this job will never run: resubmit once the dependency succeeds',
+};
+
+/**
+ * Why job `id` waits (every reason with what unblocks it) or why it failed (classified cause,
+ * exit code meaning, node, attempt), with recommendations. The log tail is left empty: the shell
+ * fetches it from the node named by `source`. Undefined when the job is unknown. Pure.
+ */
+export function explainJob(
+  model: ReadModel,
+  id: string,
+): { explanation: Explanation; source?: LogSource } | undefined {
+  const job = model.jobs.get(id);
+  const state = job && publicState(job);
+  if (!job || !state || !job.context.spec) return undefined;
+  const explanation: Explanation = { id, state, recommendations: [] };
+  if (state === 'failed') {
+    const { failure, advice, source } = failureOf(model, id, job);
+    explanation.failure = failure;
+    explanation.recommendations.push(...advice);
+    return { explanation, ...(source && { source }) };
+  }
+  if (state === 'queued' || state === 'held' || state === 'running') {
+    const reasons = (job.context.pending?.reasons ?? []).map(({ code, message, unblock }) => ({
+      code,
+      message,
+      unblock,
+    }));
+    if (reasons.length === 0 && state === 'held') {
+      const why = job.context.holdReason ?? '';
+      reasons.push({ code: 'Held', message: `held: ${why}`, unblock: 'release' });
+    }
+    if (reasons.length > 0 || state !== 'running') explanation.pending = reasons;
+    for (const r of reasons) {
+      const advice = PENDING_ADVICE[r.code];
+      if (advice && !explanation.recommendations.includes(advice)) {
+        explanation.recommendations.push(advice);
+      }
+    }
+  }
+  return { explanation };
+}

@@ -1,0 +1,195 @@
+import { Packr } from 'msgpackr';
+import { z } from 'zod';
+import { EntityIdSchema, toFieldIssues, type FieldIssue } from '../events/index.js';
+import { JOB_STATES } from './views.js';
+
+/**
+ * The wire of the NATS API (CONTRACT.md "NATS API"): subjects, request schemas, reply envelope
+ * and the JSON / msgpack codec. Pure.
+ *
+ * Two surfaces share one service:
+ * - `drover.api.<op>`: the trusted surface (admins, operators' tools, a local farm without
+ *   roles). The actor is an admin named by the optional `by` field.
+ * - `drover.api.as.<user>.<op>`: the user surface. The server's permissions let NATS user
+ *   `<user>` publish only under its own `drover.api.as.<user>.>`, so the subject token *is* the
+ *   identity, enforced by the server; the service acts for that user on that user's jobs only.
+ */
+export const API_PREFIX = 'drover.api';
+export const API_WILDCARD = `${API_PREFIX}.>`;
+/** Queue group of the service: several instances share the requests. */
+export const API_QUEUE = 'drover-api';
+
+export const API_OPS = [
+  'submit',
+  'cancel',
+  'cancel.plan',
+  'clear',
+  'clear.plan',
+  'job.get',
+  'jobs.list',
+  'explain',
+  'logs',
+  'nodes.list',
+  'node.drain',
+  'node.undrain',
+  'node.cordon',
+  'node.uncordon',
+  'priority',
+] as const;
+export type ApiOp = (typeof API_OPS)[number];
+
+/** The subject of `op`, on the trusted surface or, with `as`, on that user's own surface. */
+export function apiSubject(op: ApiOp, as?: string): string {
+  return as === undefined ? `${API_PREFIX}.${op}` : `${API_PREFIX}.as.${as}.${op}`;
+}
+
+/** Who asks, as the subject says: `user` when it came in on a user's own surface. */
+export interface Caller {
+  readonly op: string;
+  readonly user?: string;
+}
+
+/** Split an API subject into the operation and the caller's user (when scoped). Pure. */
+export function parseApiSubject(subject: string): Caller | undefined {
+  const tokens = subject.split('.');
+  if (tokens[0] !== 'drover' || tokens[1] !== 'api') return undefined;
+  if (tokens[2] === 'as') {
+    const user = tokens[3];
+    return user ? { op: tokens.slice(4).join('.'), user } : undefined;
+  }
+  return { op: tokens.slice(2).join('.') };
+}
+
+/** The subject of a node agent's log responder. */
+export const agentLogsSubject = (node: string): string => `drover.agent.${node}.logs`;
+
+/** Error codes of replies, with the CLI exit code each maps to (CONTRACT.md). */
+export const API_ERRORS = {
+  BAD_INPUT: 2,
+  NOT_FOUND: 3,
+  REFUSED: 4,
+  FORBIDDEN: 4,
+  UNAVAILABLE: 5,
+  TIMEOUT: 5,
+  INTERNAL: 1,
+} as const;
+export type ApiErrorCode = keyof typeof API_ERRORS;
+
+export interface ApiErrorBody {
+  code: ApiErrorCode;
+  message: string;
+  details?: unknown;
+}
+export type ApiReply<T> = ({ ok: true } & T) | { ok: false; error: ApiErrorBody };
+
+/** An expected failure of a request: becomes an `{ok:false}` reply, never a crash. */
+export class ApiError extends Error {
+  constructor(
+    readonly code: ApiErrorCode,
+    message: string,
+    readonly details?: unknown,
+  ) {
+    super(message);
+    this.name = 'ApiError';
+  }
+}
+
+/** A zod failure as a BAD_INPUT error naming every field. Pure. */
+export function badInput(what: string, error: z.ZodError): ApiError {
+  const issues: FieldIssue[] = toFieldIssues(error);
+  const words = issues.map((i) => `${i.path || '(body)'}: ${i.message}`).join('; ');
+  return new ApiError('BAD_INPUT', `invalid ${what}: ${words}`, { issues });
+}
+
+const Reason = z.string().max(1000);
+const By = z.string().min(1).max(128);
+const Id = EntityIdSchema;
+
+/** Request bodies by operation (strict: an unknown field is named). `submit` is `SubmitBody`. */
+export const RequestSchemas = {
+  cancel: z.strictObject({
+    id: Id,
+    reason: Reason.optional(),
+    wait: z.boolean().optional(),
+    waitMs: z.number().int().positive().max(3_600_000).optional(),
+    by: By.optional(),
+  }),
+  'cancel.plan': z.strictObject({ id: Id }),
+  clear: z.strictObject({ id: Id, by: By.optional() }),
+  'clear.plan': z.strictObject({ id: Id }),
+  'job.get': z.strictObject({ id: Id, chunks: z.boolean().optional() }),
+  'jobs.list': z.strictObject({
+    user: z.string().min(1).max(64).optional(),
+    state: z.enum(JOB_STATES as [string, ...string[]]).optional(),
+    all: z.boolean().optional(),
+    limit: z.number().int().positive().max(100_000).optional(),
+  }),
+  explain: z.strictObject({ id: Id }),
+  logs: z.strictObject({
+    id: Id,
+    chunk: z.number().int().nonnegative().optional(),
+    attempt: z.number().int().positive().optional(),
+    stream: z.enum(['stdout', 'stderr']).optional(),
+    tailLines: z.number().int().positive().max(100_000).optional(),
+    fromByte: z.number().int().nonnegative().optional(),
+  }),
+  'nodes.list': z.strictObject({}),
+  node: z.strictObject({ node: Id, reason: Reason.optional(), by: By.optional() }),
+  priority: z.strictObject({
+    id: Id,
+    priority: z.number().int().min(-1_000_000).max(1_000_000),
+    reason: Reason,
+    global: z.boolean().optional(),
+    by: By.optional(),
+  }),
+} as const;
+
+export type CancelRequest = z.infer<(typeof RequestSchemas)['cancel']>;
+export type ClearRequest = z.infer<(typeof RequestSchemas)['clear']>;
+export type JobsListRequest = z.infer<(typeof RequestSchemas)['jobs.list']>;
+export type LogsRequest = z.infer<(typeof RequestSchemas)['logs']>;
+export type NodeRequest = z.infer<(typeof RequestSchemas)['node']>;
+export type PriorityRequest = z.infer<(typeof RequestSchemas)['priority']>;
+
+/** Parse a request body against its schema; BAD_INPUT naming the fields otherwise. Pure. */
+export function parseRequest<S extends z.ZodType>(
+  what: string,
+  schema: S,
+  body: unknown,
+): z.infer<S> {
+  const parsed = schema.safeParse(body);
+  if (!parsed.success) throw badInput(what, parsed.error);
+  return parsed.data;
+}
+
+export const MSGPACK = 'application/msgpack';
+export const JSON_TYPE = 'application/json';
+const packr = new Packr({ useRecords: false });
+const decoder = new TextDecoder();
+const encoder = new TextEncoder();
+
+/** Largest request body accepted (the intake and the log take 1 MiB messages, spec included). */
+export const MAX_BODY_BYTES = 512 * 1024;
+
+/** Decode a request body by content type (JSON when absent); BAD_INPUT when unreadable. Pure. */
+export function decodeBody(data: Uint8Array, contentType: string | undefined): unknown {
+  if (data.length > MAX_BODY_BYTES) {
+    throw new ApiError('BAD_INPUT', `body: ${data.length} bytes is over ${MAX_BODY_BYTES}`, {
+      issues: [{ path: 'body', message: 'too large' }],
+    });
+  }
+  if (data.length === 0) return {};
+  try {
+    return contentType === MSGPACK ? packr.unpack(data) : JSON.parse(decoder.decode(data));
+  } catch (err) {
+    const kind = contentType === MSGPACK ? 'msgpack' : 'JSON';
+    throw new ApiError('BAD_INPUT', `body: not valid ${kind}: ${(err as Error).message}`, {
+      issues: [{ path: 'body', message: `not valid ${kind}` }],
+    });
+  }
+}
+
+/** Encode a reply in the request's content type. Pure. */
+export function encodeBody(value: unknown, contentType: string | undefined): Uint8Array {
+  return contentType === MSGPACK ? packr.pack(value) : encoder.encode(JSON.stringify(value));
+}

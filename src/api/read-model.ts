@@ -1,0 +1,157 @@
+import {
+  chunkFold,
+  jobFold,
+  nodeFold,
+  stateName,
+  workerFold,
+  type ChunkSnapshot,
+  type JobSnapshot,
+  type NodeSnapshot,
+  type WorkerSnapshot,
+} from '../actors/index.js';
+import { parseEventSubject, type Heartbeat, type RecordedEvent } from '../events/index.js';
+
+/** A worker as the read API needs it: its folded state plus when it started and ended. */
+export interface WorkerEntry {
+  readonly snapshot: WorkerSnapshot;
+  readonly startedAt?: number;
+  readonly endedAt?: number;
+}
+
+/** What the last heartbeat of a node said (heartbeats are not events: they are not replayed). */
+export interface HeartbeatEntry {
+  readonly at: number;
+  readonly workers: number;
+}
+
+/**
+ * The read model of the API: every entity folded through its own machine, so the API answers
+ * exactly what the deciders see. Owned and mutated by `applyEvent` / `applyHeartbeat` (like the
+ * projections: a million entities are not copied per event). Pure: no I/O, no clock.
+ */
+export interface ReadModel {
+  /** The last stream sequence folded in. */
+  seq: number;
+  readonly jobs: Map<string, JobSnapshot>;
+  readonly chunks: Map<string, ChunkSnapshot>;
+  readonly workers: Map<string, WorkerEntry>;
+  readonly nodes: Map<string, NodeSnapshot>;
+  readonly heartbeats: Map<string, HeartbeatEntry>;
+  /** Chunks with a live attempt (`assigned`, `running`, `cancelling`) → their node. */
+  readonly liveChunks: Map<string, string>;
+  /** Events the machines refused (the deciders never append those; counted, then skipped). */
+  skipped: number;
+}
+
+/** An empty read model. Pure. */
+export function emptyReadModel(): ReadModel {
+  return {
+    seq: 0,
+    jobs: new Map(),
+    chunks: new Map(),
+    workers: new Map(),
+    nodes: new Map(),
+    heartbeats: new Map(),
+    liveChunks: new Map(),
+    skipped: 0,
+  };
+}
+
+/** Chunk states in which an attempt holds resources on a node. */
+export const LIVE_CHUNK_STATES: ReadonlySet<string> = new Set([
+  'assigned',
+  'running',
+  'cancelling',
+]);
+/** Worker states in which a process may still run (a lost one is not confirmed stopped). */
+export const LIVE_WORKER_STATES: ReadonlySet<string> = new Set(['launching', 'running', 'lost']);
+
+function evolveInto<S>(
+  map: Map<string, S>,
+  id: string,
+  fold: { initial(): S; tryEvolve(s: S, e: RecordedEvent): S | undefined },
+  event: RecordedEvent,
+): S | undefined {
+  const next = fold.tryEvolve(map.get(id) ?? fold.initial(), event);
+  if (next !== undefined) map.set(id, next);
+  return next;
+}
+
+function applyChunk(model: ReadModel, id: string, event: RecordedEvent): boolean {
+  const next = evolveInto(model.chunks, id, chunkFold, event);
+  if (!next) return false;
+  if (LIVE_CHUNK_STATES.has(stateName(next)) && next.context.node !== undefined) {
+    model.liveChunks.set(id, next.context.node);
+  } else model.liveChunks.delete(id);
+  return true;
+}
+
+function applyWorker(model: ReadModel, id: string, event: RecordedEvent): boolean {
+  const prior = model.workers.get(id);
+  const snapshot = workerFold.tryEvolve(prior?.snapshot ?? workerFold.initial(), event);
+  if (!snapshot) return false;
+  const entry: { -readonly [K in keyof WorkerEntry]: WorkerEntry[K] } = { ...prior, snapshot };
+  if (event.type === 'worker.started' || event.type === 'worker.readopted') {
+    entry.startedAt ??= event.at;
+  }
+  if (event.type === 'worker.exited' || event.type === 'worker.killed') entry.endedAt = event.at;
+  model.workers.set(id, entry);
+  return true;
+}
+
+/**
+ * Fold one recorded event into the model. Events the entity's machine refuses are skipped and
+ * counted (they cannot come from Drover's own writers). Pure; mutates `model`.
+ */
+export function applyEvent(model: ReadModel, event: RecordedEvent): ReadModel {
+  model.seq = Math.max(model.seq, event.recorded.seq);
+  const target = parseEventSubject(event.recorded.subject);
+  if (!target) return model;
+  let ok: boolean;
+  switch (target.entity) {
+    case 'job':
+      ok = evolveInto(model.jobs, target.id, jobFold, event) !== undefined;
+      break;
+    case 'chunk':
+      ok = applyChunk(model, target.id, event);
+      break;
+    case 'worker':
+      ok = applyWorker(model, target.id, event);
+      break;
+    case 'node':
+      ok = evolveInto(model.nodes, target.id, nodeFold, event) !== undefined;
+      break;
+    default: {
+      const _exhaustive: never = target.entity;
+      return _exhaustive;
+    }
+  }
+  if (!ok) model.skipped++;
+  return model;
+}
+
+/** Record a node's heartbeat (newest wins). Pure; mutates `model`. */
+export function applyHeartbeat(model: ReadModel, hb: Heartbeat): ReadModel {
+  const prior = model.heartbeats.get(hb.node);
+  if (!prior || prior.at <= hb.at) {
+    model.heartbeats.set(hb.node, { at: hb.at, workers: hb.workers.length });
+  }
+  return model;
+}
+
+/** The job and every descendant (children, their children...), parents first. Pure. */
+export function descendants(model: ReadModel, id: string): string[] {
+  const out: string[] = [];
+  const seen = new Set<string>();
+  const queue = [id];
+  while (queue.length > 0) {
+    const next = queue.shift() as string;
+    if (seen.has(next)) continue;
+    seen.add(next);
+    const job = model.jobs.get(next);
+    if (!job) continue;
+    out.push(next);
+    queue.push(...Object.keys(job.context.children));
+  }
+  return out;
+}

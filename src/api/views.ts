@@ -1,0 +1,234 @@
+import { stateName, type JobSnapshot } from '../actors/index.js';
+import { chunkId, type PendingReason } from '../events/index.js';
+import { LIVE_WORKER_STATES, type ReadModel } from './read-model.js';
+
+/** One attempt of a chunk (CONTRACT `job` shape). */
+export interface AttemptView {
+  attempt: number;
+  worker: string;
+  node: string;
+  state: string;
+  cause?: string;
+  exitCode?: number;
+  signal?: string;
+  peakRssMb?: number;
+  cpuSeconds?: number;
+  startedAt?: number;
+  endedAt?: number;
+}
+
+export interface ChunkView {
+  index: number;
+  state: string;
+  progress?: number;
+  checkpoint?: string;
+  result?: unknown;
+  attempts: AttemptView[];
+}
+
+/** A job as `drover show` and `drover.api.job.get` return it (CONTRACT `job` shape). */
+export interface JobView {
+  id: string;
+  name: string;
+  user: string;
+  pool: string;
+  state: JobState;
+  priority: number;
+  createdAt: number;
+  startedAt?: number;
+  endedAt?: number;
+  parent?: string;
+  children: string[];
+  after: string[];
+  request: { cpus: number; memMb: number; gpus: number };
+  command: string[];
+  retries: number;
+  chunks: ChunkView[];
+  pending?: PendingReason[];
+  outcome?: { cause: string; message: string };
+  resultsCleared: boolean;
+}
+
+/** A row of `drover jobs` (CONTRACT `jobs` shape). */
+export interface JobRow {
+  id: string;
+  name: string;
+  user: string;
+  pool: string;
+  state: JobState;
+  createdAt: number;
+  chunks: { total: number; done: number };
+}
+
+/** A row of `drover nodes` (CONTRACT `nodes` shape). */
+export interface NodeView {
+  id: string;
+  state: string;
+  cpus: number;
+  memMb: number;
+  gpus: number;
+  labels: Record<string, string>;
+  used: { cpus: number; memMb: number; gpus: number };
+  workers: number;
+  lastHeartbeatAt: number | null;
+}
+
+/** The public job states of CONTRACT.md (`submitted` reads as `queued`). */
+export type JobState =
+  'queued' | 'held' | 'running' | 'succeeded' | 'failed' | 'cancelling' | 'cancelled';
+export const JOB_STATES: readonly JobState[] = [
+  'queued',
+  'held',
+  'running',
+  'succeeded',
+  'failed',
+  'cancelling',
+  'cancelled',
+];
+export const TERMINAL_STATES: ReadonlySet<string> = new Set(['succeeded', 'failed', 'cancelled']);
+
+/** The public state of a job snapshot; undefined when the job does not exist. Pure. */
+export function publicState(job: JobSnapshot): JobState | undefined {
+  const s = stateName(job);
+  if (s === 'none') return undefined;
+  return s === 'submitted' ? 'queued' : (s as JobState);
+}
+
+function attemptsOf(model: ReadModel, chunk: string): AttemptView[] {
+  const c = model.chunks.get(chunk);
+  if (!c) return [];
+  return c.context.attempts.map((a) => {
+    const w = model.workers.get(a.worker);
+    const ctx = w?.snapshot.context;
+    const cause = a.cause ?? ctx?.cause;
+    const exitCode = a.exitCode ?? ctx?.exitCode ?? undefined;
+    const signal = a.signal ?? ctx?.signal ?? undefined;
+    return {
+      attempt: a.attempt,
+      worker: a.worker,
+      node: a.node,
+      state: w ? stateName(w.snapshot) : 'assigned',
+      ...(cause !== undefined && { cause }),
+      ...(exitCode !== undefined && { exitCode }),
+      ...(signal !== undefined && { signal }),
+      ...(ctx && { peakRssMb: ctx.peakRssMb, cpuSeconds: ctx.cpuSeconds }),
+      ...(w?.startedAt !== undefined && { startedAt: w.startedAt }),
+      ...(w?.endedAt !== undefined && { endedAt: w.endedAt }),
+    };
+  });
+}
+
+/** A chunk's view, or a `pending` placeholder when its creation is not folded yet. Pure. */
+export function chunkView(model: ReadModel, jobId: string, index: number): ChunkView {
+  const c = model.chunks.get(chunkId(jobId, index));
+  if (!c) return { index, state: 'pending', attempts: [] };
+  const ctx = c.context;
+  return {
+    index,
+    state: stateName(c),
+    ...(ctx.progress !== undefined && { progress: ctx.progress }),
+    ...(ctx.checkpoint !== undefined && { checkpoint: ctx.checkpoint }),
+    ...(ctx.result !== undefined && { result: ctx.result }),
+    attempts: attemptsOf(model, chunkId(jobId, index)),
+  };
+}
+
+/** At most this many chunks are listed by `jobView` (a million-chunk job stays answerable). */
+export const MAX_CHUNKS_SHOWN = 10_000;
+
+/** The CONTRACT `job` shape of job `id`; undefined when it does not exist. Pure. */
+export function jobView(model: ReadModel, id: string): JobView | undefined {
+  const job = model.jobs.get(id);
+  const state = job && publicState(job);
+  if (!job || !state || !job.context.spec) return undefined;
+  const { spec, pending, outcome } = job.context;
+  const ctx = job.context;
+  const shown = Math.min(spec.chunks, MAX_CHUNKS_SHOWN);
+  const reasons = pending?.reasons ?? [];
+  return {
+    id,
+    name: spec.name,
+    user: spec.user,
+    pool: spec.pool,
+    state,
+    priority: ctx.priority,
+    createdAt: ctx.createdAt ?? 0,
+    ...(ctx.startedAt !== undefined && { startedAt: ctx.startedAt }),
+    ...(ctx.endedAt !== undefined && { endedAt: ctx.endedAt }),
+    ...(spec.parent !== undefined && { parent: spec.parent }),
+    children: Object.keys(ctx.children),
+    after: [...spec.after],
+    request: { cpus: spec.cpus, memMb: spec.memMb, gpus: spec.gpus },
+    command: [...spec.command],
+    retries: spec.retries,
+    chunks: Array.from({ length: shown }, (_, i) => chunkView(model, id, i)),
+    ...(!TERMINAL_STATES.has(state) && reasons.length > 0 && { pending: [...reasons] }),
+    ...(outcome && { outcome: { cause: outcome.cause, message: outcome.message } }),
+    resultsCleared: ctx.resultsCleared,
+  };
+}
+
+/** Filters of `drover jobs`: by default only jobs that are not terminal. */
+export interface JobFilter {
+  user?: string;
+  state?: JobState;
+  all?: boolean;
+  limit?: number;
+}
+
+/** The CONTRACT `jobs` rows, oldest first. Pure. */
+export function jobList(model: ReadModel, filter: JobFilter = {}): JobRow[] {
+  const rows: JobRow[] = [];
+  const limit = filter.limit ?? 10_000;
+  for (const [id, job] of model.jobs) {
+    const state = publicState(job);
+    const spec = job.context.spec;
+    if (!state || !spec) continue;
+    if (filter.user !== undefined && spec.user !== filter.user) continue;
+    if (filter.state !== undefined && state !== filter.state) continue;
+    if (filter.state === undefined && !filter.all && TERMINAL_STATES.has(state)) continue;
+    rows.push({
+      id,
+      name: spec.name,
+      user: spec.user,
+      pool: spec.pool,
+      state,
+      createdAt: job.context.createdAt ?? 0,
+      chunks: { total: spec.chunks, done: job.context.chunks.settled },
+    });
+    if (rows.length >= limit) break;
+  }
+  return rows;
+}
+
+/** The CONTRACT `nodes` rows: capacity, what live chunks use, live workers, last heartbeat. Pure. */
+export function nodeList(model: ReadModel): NodeView[] {
+  const used = new Map<string, { cpus: number; memMb: number; gpus: number }>();
+  for (const [chunk, node] of model.liveChunks) {
+    const request = model.chunks.get(chunk)?.context.request;
+    if (!request) continue;
+    const u = used.get(node) ?? { cpus: 0, memMb: 0, gpus: 0 };
+    used.set(node, {
+      cpus: u.cpus + request.cpus,
+      memMb: u.memMb + request.memMb,
+      gpus: u.gpus + request.gpus,
+    });
+  }
+  const workers = new Map<string, number>();
+  for (const w of model.workers.values()) {
+    if (!LIVE_WORKER_STATES.has(stateName(w.snapshot))) continue;
+    const node = w.snapshot.context.node;
+    workers.set(node, (workers.get(node) ?? 0) + 1);
+  }
+  return [...model.nodes].map(([id, n]) => ({
+    id,
+    state: stateName(n),
+    cpus: n.context.cpus,
+    memMb: n.context.memMb,
+    gpus: n.context.gpus,
+    labels: { ...n.context.labels },
+    used: used.get(id) ?? { cpus: 0, memMb: 0, gpus: 0 },
+    workers: workers.get(id) ?? 0,
+    lastHeartbeatAt: model.heartbeats.get(id)?.at ?? null,
+  }));
+}

@@ -1,0 +1,32 @@
+import type { NatsConnection } from '@nats-io/transport-node';
+import type { Command } from 'commander';
+import type { Logger } from 'pino';
+import { startApiService, type ApiService } from '../api/index.js';
+import { connectFarm, fail, rootLogger } from './connection.js';
+import { onInterrupt } from './services.js';
+
+/** Start the NATS API service (`drover.api.*`) on `nc`. */
+export function startApi(nc: NatsConnection, logger: Logger): Promise<ApiService> {
+  return startApiService({ nc, logger });
+}
+
+/** Register `drover api`: the NATS API service alone (any number may run: a queue group). */
+export function registerApiCommand(program: Command): void {
+  program
+    .command('api')
+    .description('serve the NATS API (drover.api.*) for the CLI and other services')
+    .option('--json', 'print one JSON document once serving')
+    .action(async (opts: { json?: boolean }) => {
+      try {
+        const nc = await connectFarm();
+        const api = await startApi(nc, rootLogger('api'));
+        if (opts.json) console.log(JSON.stringify({ serving: 'drover.api.>' }));
+        onInterrupt(async () => {
+          await api.stop();
+          await nc.close();
+        });
+      } catch (err) {
+        fail('UNAVAILABLE', (err as Error).message, 5, opts.json === true);
+      }
+    });
+}

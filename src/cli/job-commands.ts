@@ -1,0 +1,182 @@
+import type { Command } from 'commander';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { JOB_STATES, type ApiClient, type JobState, type JobView } from '../api/index.js';
+import { printJson, table, time, withApi } from './api-cli.js';
+import { fail } from './connection.js';
+
+interface JsonOpt {
+  json?: boolean;
+}
+
+function showText(job: JobView): string {
+  const lines = [
+    `job ${job.id}  ${job.name}  (${job.state})`,
+    `  user ${job.user}  pool ${job.pool}  priority ${job.priority}  retries ${job.retries}`,
+    `  request ${job.request.cpus} cpus, ${job.request.memMb} MB, ${job.request.gpus} gpus`,
+    `  command ${JSON.stringify(job.command)}`,
+    `  created ${time(job.createdAt)}  started ${time(job.startedAt)}  ended ${time(job.endedAt)}`,
+  ];
+  if (job.parent) lines.push(`  parent ${job.parent}`);
+  if (job.children.length) lines.push(`  children ${job.children.join(', ')}`);
+  if (job.after.length) lines.push(`  after ${job.after.join(', ')}`);
+  if (job.outcome) lines.push(`  outcome ${job.outcome.cause}: ${job.outcome.message}`);
+  for (const r of job.pending ?? []) lines.push(`  pending ${r.code}: ${r.message}`);
+  if (job.resultsCleared) lines.push('  results cleared');
+  const rows: (string | number)[][] = [
+    [
+      'chunk',
+      'state',
+      'attempt',
+      'node',
+      'worker',
+      'cause',
+      'exit',
+      'peak MB',
+      'cpu-s',
+      'start',
+      'end',
+    ],
+  ];
+  for (const c of job.chunks) {
+    if (c.attempts.length === 0)
+      rows.push([c.index, c.state, '-', '-', '-', '-', '-', '-', '-', '-', '-']);
+    for (const a of c.attempts) {
+      rows.push([
+        c.index,
+        c.state,
+        a.attempt,
+        a.node,
+        a.worker,
+        a.cause ?? '-',
+        a.exitCode ?? a.signal ?? '-',
+        a.peakRssMb !== undefined ? Math.round(a.peakRssMb) : '-',
+        a.cpuSeconds !== undefined ? Math.round(a.cpuSeconds * 10) / 10 : '-',
+        time(a.startedAt),
+        time(a.endedAt),
+      ]);
+    }
+  }
+  return [...lines, '', table(rows)].join('\n');
+}
+
+async function printLogs(api: ApiClient, id: string, chunk: number | undefined): Promise<void> {
+  const entries = await api.logs({ id, ...(chunk !== undefined && { chunk }) });
+  for (const e of entries) {
+    const head = `==> chunk ${e.chunk} attempt ${e.attempt} on ${e.node}: ${e.stream} <==`;
+    process.stdout.write(
+      `${head}\n${e.unavailable ? `(unavailable: ${e.unavailable})\n` : e.text}`,
+    );
+  }
+}
+
+/** `-f`: follow the last attempt of one chunk until the job ends (new attempts are picked up). */
+async function followLogs(api: ApiClient, id: string, chunk: number): Promise<void> {
+  const at = new Map<string, { worker: string; offset: number }>();
+  for (;;) {
+    const job = await api.job(id, { chunks: false });
+    for (const stream of ['stdout', 'stderr'] as const) {
+      const known = at.get(stream);
+      let [e] = await api.logs({ id, chunk, stream, fromByte: known?.offset ?? 0 });
+      if (e && known && e.worker !== known.worker) {
+        [e] = await api.logs({ id, chunk, stream, fromByte: 0 }); // a new attempt: its own file
+      }
+      if (!e) continue;
+      if (e.text) (stream === 'stdout' ? process.stdout : process.stderr).write(e.text);
+      at.set(stream, { worker: e.worker, offset: e.nextByte });
+    }
+    if (['succeeded', 'failed', 'cancelled'].includes(job.state)) return;
+    await sleep(500);
+  }
+}
+
+/** Register `jobs`, `show`, `explain` and `logs` (read through the NATS API). */
+export function registerJobCommands(program: Command): void {
+  program
+    .command('jobs')
+    .description('list jobs (not finished ones unless --all or --state)')
+    .option('--user <user>', 'only this user')
+    .option('--state <state>', `only this state: ${JOB_STATES.join(', ')}`)
+    .option('--all', 'also finished jobs')
+    .option('--json', 'print one JSON document')
+    .action(async (o: JsonOpt & { user?: string; state?: string; all?: boolean }) => {
+      const json = o.json === true;
+      if (o.state !== undefined && !JOB_STATES.includes(o.state as JobState)) {
+        fail('BAD_INPUT', `--state ${o.state}: expected one of ${JOB_STATES.join(', ')}`, 2, json);
+      }
+      await withApi(json, async (api) => {
+        const rows = await api.jobs({
+          ...(o.user !== undefined && { user: o.user }),
+          ...(o.state !== undefined && { state: o.state as JobState }),
+          ...(o.all && { all: true }),
+        });
+        if (json) return printJson(rows);
+        const body = rows.map((r) => [
+          r.id,
+          r.name,
+          r.user,
+          r.pool,
+          r.state,
+          `${r.chunks.done}/${r.chunks.total}`,
+          time(r.createdAt),
+        ]);
+        console.log(
+          rows.length
+            ? table([['id', 'name', 'user', 'pool', 'state', 'chunks', 'created'], ...body])
+            : 'no jobs',
+        );
+      });
+    });
+  program
+    .command('show')
+    .description('a job with its chunks, attempts and children')
+    .argument('<job>', 'job id')
+    .option('--json', 'print one JSON document')
+    .action(async (id: string, o: JsonOpt) => {
+      await withApi(o.json === true, async (api) => {
+        const job = await api.job(id);
+        if (o.json) printJson(job);
+        else console.log(showText(job));
+      });
+    });
+  program
+    .command('explain')
+    .description('why a job is pending, or why it failed')
+    .argument('<job>', 'job id')
+    .option('--json', 'print one JSON document')
+    .action(async (id: string, o: JsonOpt) => {
+      await withApi(o.json === true, async (api) => {
+        const x = await api.explain(id);
+        if (o.json) return printJson(x);
+        const lines = [`job ${x.id} is ${x.state}`];
+        for (const r of x.pending ?? [])
+          lines.push(`  ${r.code}: ${r.message}\n    unblocks when: ${r.unblock}`);
+        if (x.failure) {
+          const f = x.failure;
+          lines.push(`  failed: ${f.cause} (${f.meaning}) on ${f.node}, attempt ${f.attempt}`);
+          if (f.logTail.length)
+            lines.push('  last log lines:', ...f.logTail.map((l) => `    ${l}`));
+        }
+        for (const r of x.recommendations) lines.push(`  recommendation: ${r}`);
+        console.log(lines.join('\n'));
+      });
+    });
+  program
+    .command('logs')
+    .description("stdout/stderr of a job's processes (the last attempt of each chunk)")
+    .argument('<job>', 'job id')
+    .option('--chunk <i>', 'only this chunk (0-based)')
+    .option('-f, --follow', 'follow the chunk (default 0) until the job ends')
+    .option('--json', 'print one JSON document')
+    .action(async (id: string, o: JsonOpt & { chunk?: string; follow?: boolean }) => {
+      const json = o.json === true;
+      const chunk = o.chunk === undefined ? undefined : Number(o.chunk);
+      if (chunk !== undefined && (!Number.isInteger(chunk) || chunk < 0)) {
+        fail('BAD_INPUT', `--chunk ${o.chunk}: expected a chunk index (0, 1, ...)`, 2, json);
+      }
+      await withApi(json, async (api) => {
+        if (json) return printJson(await api.logs({ id, ...(chunk !== undefined && { chunk }) }));
+        if (o.follow) return followLogs(api, id, chunk ?? 0);
+        await printLogs(api, id, chunk);
+      });
+    });
+}

@@ -1,0 +1,58 @@
+import type { Subscription } from '@nats-io/transport-node';
+import { spawn } from 'node:child_process';
+import { join } from 'node:path';
+import { serveLogs, startApiService, type ApiService } from '../../src/api/index.js';
+import { quietLogger, startFarm, type Farm, type FarmOptions } from './farm.js';
+
+/** A real farm (nats-server, scheduler, agents) plus the API service and the agents' log responders. */
+export interface ApiFarm extends Farm {
+  readonly api: ApiService;
+}
+
+export async function startApiFarm(opts: FarmOptions = {}): Promise<ApiFarm> {
+  const farm = await startFarm(opts);
+  const api = await startApiService({ nc: farm.nc, logger: quietLogger });
+  const logs: Subscription[] = farm.agents.map((a) =>
+    serveLogs(farm.nc, a.node, join(farm.dataDir, 'agents', a.node)),
+  );
+  const stopFarm = farm.stop.bind(farm);
+  return Object.assign(farm, {
+    api,
+    async stop() {
+      logs.forEach((s) => s.unsubscribe());
+      await api.stop().catch(() => undefined);
+      await stopFarm();
+    },
+  });
+}
+
+export interface CliResult {
+  code: number;
+  stdout: string;
+  stderr: string;
+}
+
+/** Run `drover ...` as a child process against `url`, as a person would. */
+export function drover(
+  url: string,
+  args: string[],
+  env: Record<string, string> = {},
+  timeoutMs = 60_000,
+): Promise<CliResult> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, ['--import', 'tsx', 'src/cli/main.ts', ...args], {
+      env: { ...process.env, DROVER_NATS_URL: url, LOG_LEVEL: 'silent', ...env },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let stdout = '';
+    let stderr = '';
+    const timer = setTimeout(() => child.kill('SIGKILL'), timeoutMs);
+    child.stdout.on('data', (b: Buffer) => (stdout += b.toString()));
+    child.stderr.on('data', (b: Buffer) => (stderr += b.toString()));
+    child.once('error', reject);
+    child.once('exit', (code) => {
+      clearTimeout(timer);
+      resolve({ code: code ?? -1, stdout, stderr });
+    });
+  });
+}
