@@ -59,7 +59,7 @@ export async function submitDemo(
     command: [
       process.execPath,
       '-e',
-      'const b=[];for(let i=0;i<30;i++){b.push(Buffer.alloc(8<<20,1));}setTimeout(()=>{},1500)',
+      'const b=[];for(let i=0;i<30;i++){b.push(Buffer.alloc(8<<20,1));}setTimeout(()=>{},3000)',
     ],
     memMb: 128,
     cpus: 0.5,

@@ -2,6 +2,8 @@ import { Command } from 'commander';
 import type { ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
 import { fileURLToPath } from 'node:url';
+import { createApiClient } from '../api/index.js';
+import { startDashboard } from '../dashboard/index.js';
 import type { Agent } from '../node-agent/main.js';
 import { connectFarm, env, fail, rootLogger } from './connection.js';
 import { submitDemo } from './demo.js';
@@ -50,18 +52,26 @@ program
         agents.push(await startAgentFromFlags(nc, logger, env.dataDir, { node: `node-${i}` }));
       const api = await startApi(nc, logger);
       const scheduler = await startSchedulerService(nc, logger);
+      // A busy port must not take the farm down with it: warn, and run without the dashboard.
+      const dashboard = await startDashboard({ nc, logger, port: env.httpPort }).catch(
+        (err: unknown) => {
+          logger.warn({ err, port: env.httpPort }, 'dashboard not started: set DROVER_HTTP_PORT');
+          return undefined;
+        },
+      );
       const demo = opts.demo ? await submitDemo(nc, env.user) : undefined;
       const status = {
         nats: env.natsUrl,
         startedNats: server !== undefined,
         nodes: agents.map((a) => a.node),
         epoch: scheduler.epoch,
+        dashboard: dashboard?.url ?? null,
         ...(demo && { demo }),
       };
       if (json) console.log(JSON.stringify(status));
       else {
         console.log(
-          `drover: farm up on ${env.natsUrl} (${server ? 'started nats-server' : 'reused'}), nodes ${status.nodes.join(', ')}; Ctrl-C stops`,
+          `drover: farm up on ${env.natsUrl} (${server ? 'started nats-server' : 'reused'}), nodes ${status.nodes.join(', ')}, dashboard ${dashboard?.url ?? 'not started'}; Ctrl-C stops`,
         );
         if (demo)
           console.log(
@@ -71,6 +81,7 @@ program
           );
       }
       onInterrupt(async (mode) => {
+        await dashboard?.stop();
         await api.stop();
         await scheduler.stop();
         await Promise.all(agents.map((a) => a.stop(mode)));
@@ -142,6 +153,38 @@ program
         message.startsWith('--') ? 2 : 5,
         opts.json === true,
       );
+    }
+  });
+
+program
+  .command('dashboard')
+  .description(
+    'serve the dashboard on http://127.0.0.1:$DROVER_HTTP_PORT (reads the log, acts through the API)',
+  )
+  .option('--port <n>', 'HTTP port (default DROVER_HTTP_PORT or 8080)')
+  .option('--as <user>', "act on that user's own API surface (where roles are enforced)")
+  .option('--json', 'print one JSON document once serving')
+  .action(async (opts: { port?: string; as?: string; json?: boolean }) => {
+    const json = opts.json === true;
+    const port = Number(opts.port ?? env.httpPort);
+    if (!Number.isInteger(port) || port < 0 || port > 65535)
+      fail('BAD_INPUT', `--port ${opts.port}: expected 0 to 65535`, 2, json);
+    try {
+      const nc = await connectFarm();
+      const dashboard = await startDashboard({
+        nc,
+        logger: rootLogger('dashboard'),
+        port,
+        ...(opts.as && { client: createApiClient(nc, { as: opts.as }) }),
+      });
+      if (json) console.log(JSON.stringify({ url: dashboard.url }));
+      else console.log(`drover: dashboard on ${dashboard.url}; Ctrl-C stops`);
+      onInterrupt(async () => {
+        await dashboard.stop();
+        await nc.close();
+      });
+    } catch (err) {
+      fail('UNAVAILABLE', (err as Error).message, 5, json);
     }
   });
 

@@ -24,15 +24,37 @@ describe('drover up --demo (npm start)', () => {
   it('starts nats-server, the scheduler and two agents, runs the demo to success, and Ctrl-C stops everything', async () => {
     const dir = await mkdtemp(join(tmpdir(), 'drover-up-'));
     const url = `nats://127.0.0.1:${await freePort()}`;
-    const child = spawn(process.execPath, ['--import', 'tsx', 'src/cli/main.ts', 'up', '--demo', '--json'], {
-      env: { ...process.env, DROVER_NATS_URL: url, DROVER_DATA_DIR: dir, DROVER_RETRY_BACKOFF_MS: '200', LOG_LEVEL: 'warn' },
-      stdio: ['ignore', 'pipe', 'pipe'],
-      detached: true, // its own process group: a failed test can take down nats-server with it
-    });
+    const httpPort = await freePort();
+    const child = spawn(
+      process.execPath,
+      ['--import', 'tsx', 'src/cli/main.ts', 'up', '--demo', '--json'],
+      {
+        env: {
+          ...process.env,
+          DROVER_NATS_URL: url,
+          DROVER_DATA_DIR: dir,
+          DROVER_RETRY_BACKOFF_MS: '200',
+          DROVER_HTTP_PORT: String(httpPort),
+          LOG_LEVEL: 'warn',
+        },
+        stdio: ['ignore', 'pipe', 'pipe'],
+        detached: true, // its own process group: a failed test can take down nats-server with it
+      },
+    );
     try {
       const [line] = (await once(child.stdout, 'data')) as [Buffer];
-      const status = JSON.parse(line.toString()) as { demo: Record<string, string> } & Record<string, unknown>;
-      expect(status).toMatchObject({ nats: url, startedNats: true, nodes: ['node-1', 'node-2'], epoch: 1 });
+      const status = JSON.parse(line.toString()) as { demo: Record<string, string> } & Record<
+        string,
+        unknown
+      >;
+      expect(status).toMatchObject({
+        nats: url,
+        startedNats: true,
+        nodes: ['node-1', 'node-2'],
+        epoch: 1,
+      });
+      const page = await fetch(`http://127.0.0.1:${httpPort}/`);
+      expect(page.status).toBe(200); // the dashboard is up too
       const nc = await connect({ servers: url });
       const info = await (await jetstreamManager(nc)).streams.info(EVENTS_STREAM);
       expect(info.config.deny_delete && info.config.deny_purge).toBe(true);
@@ -46,9 +68,13 @@ describe('drover up --demo (npm start)', () => {
         }
         expect(`${id} ${state}`).toBe(`${id} succeeded`);
       }
-      const oom = (await log.read('chunk', `${outOfMemory}:0`)).events.map((e) => e.type === 'chunk.attempt_failed' && e.data.cause);
+      const oom = (await log.read('chunk', `${outOfMemory}:0`)).events.map(
+        (e) => e.type === 'chunk.attempt_failed' && e.data.cause,
+      );
       expect(oom).toContain('OutOfMemory');
-      const crash = (await log.read('chunk', `${nodeFailure}:0`)).events.flatMap((e) => (e.type === 'chunk.assigned' ? [e.data.node] : []));
+      const crash = (await log.read('chunk', `${nodeFailure}:0`)).events.flatMap((e) =>
+        e.type === 'chunk.assigned' ? [e.data.node] : [],
+      );
       expect(new Set(crash).size).toBe(2);
       await log.close();
       await nc.close();

@@ -13,7 +13,7 @@ describe('retries that learn', () => {
     const id = await farm.submit({
       name: 'hungry',
       user: 'alice',
-      command: [process.execPath, '-e', 'const b=[];for(let i=0;i<20;i++)b.push(Buffer.alloc(8<<20,1));setTimeout(()=>{},1200)'],
+      command: [process.execPath, '-e', 'const b=[];for(let i=0;i<20;i++)b.push(Buffer.alloc(8<<20,1));setTimeout(()=>{},3000)'],
       memMb: 100,
       retries: 1,
     });

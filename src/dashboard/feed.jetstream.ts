@@ -1,0 +1,213 @@
+import type { NatsConnection, Subscription } from '@nats-io/transport-node';
+import type { Logger } from 'pino';
+import { applyEvent, applyHeartbeat, emptyReadModel, type ReadModel } from '../api/index.js';
+import {
+  HEARTBEAT_WILDCARD,
+  HeartbeatSchema,
+  isCorrupt,
+  parseEventSubject,
+  type EventLog,
+  type RecordedEvent,
+  type Tail,
+} from '../events/index.js';
+import {
+  auditProjection,
+  fairshare,
+  fairshareProjection,
+  throughputProjection,
+  type AuditState,
+  type FairshareState,
+  type ThroughputState,
+} from '../projections/index.js';
+
+/** One failed attempt, kept for the overview's "recent failures by cause". */
+export interface FailureNote {
+  worker: string;
+  job: string;
+  node: string;
+  cause: string;
+  exitCode?: number;
+  signal?: string;
+  at: number;
+}
+
+/** One fair-share sample of a user: dominant share and task counts at `t` (epoch ms). */
+export interface FairSample {
+  t: number;
+  dru: number;
+  running: number;
+  pending: number;
+}
+
+/** What changed since the last `drain()`: whether anything did, and which jobs (null = many). */
+export interface Changes {
+  events: boolean;
+  heartbeats: boolean;
+  jobs: string[] | null;
+}
+
+/**
+ * Everything the dashboard shows, folded from ONE tail of the log: the API's read model (the
+ * entities through their own machines), and the throughput, fair-share and audit projections.
+ */
+export interface Feed {
+  readonly model: ReadModel;
+  readonly throughput: ThroughputState;
+  readonly fairshare: FairshareState;
+  readonly audit: AuditState;
+  /** Newest failed attempts first (at most `FAILURES_KEPT`). */
+  readonly failures: FailureNote[];
+  /** Per user, fair-share samples over time (one per minute of log time, then live). */
+  readonly fairHistory: Map<string, FairSample[]>;
+  /** Whether log events or heartbeats arrived since the last `drain()` (no reset). */
+  peek(): { events: boolean; heartbeats: boolean };
+  /** Take and reset what changed since the previous call. */
+  drain(): Changes;
+  stop(): Promise<void>;
+}
+
+const FAILURES_KEPT = 200;
+const SAMPLES_KEPT = 24 * 60;
+const CHANGED_JOBS_MAX = 500;
+/** Fair-share sampling period, in log time while replaying and in wall time when live. */
+const SAMPLE_MS = 60_000;
+const IGNORED_CAUSES = new Set(['Succeeded', 'Cancelled']);
+
+function jobOfEntity(id: string): string {
+  const at = id.indexOf(':');
+  return at < 0 ? id : id.slice(0, at);
+}
+
+interface FeedState extends Feed {
+  lastSampleSlot: number;
+  changed: Set<string>;
+  many: boolean;
+  dirty: boolean;
+  hbDirty: boolean;
+}
+
+function noteFailure(feed: FeedState, e: RecordedEvent, id: string): void {
+  if (e.type !== 'worker.exited' && e.type !== 'worker.killed' && e.type !== 'worker.lost') return;
+  const w = feed.model.workers.get(id);
+  const ctx = w?.snapshot.context;
+  if (!ctx?.cause || IGNORED_CAUSES.has(ctx.cause)) return;
+  feed.failures.unshift({
+    worker: id,
+    job: jobOfEntity(id),
+    node: ctx.node,
+    cause: ctx.cause,
+    ...(ctx.exitCode != null && { exitCode: ctx.exitCode }),
+    ...(ctx.signal != null && { signal: ctx.signal }),
+    at: e.at,
+  });
+  if (feed.failures.length > FAILURES_KEPT) feed.failures.length = FAILURES_KEPT;
+}
+
+/** Add one fair-share sample per user as of `now` (cheap enough once a minute). */
+export function sampleFairshare(feed: Feed, now: number): void {
+  for (const row of fairshare(feed.fairshare, { now })) {
+    let list = feed.fairHistory.get(row.user);
+    if (!list) feed.fairHistory.set(row.user, (list = []));
+    list.push({ t: now, dru: row.dru, running: row.running, pending: row.pending });
+    if (list.length > SAMPLES_KEPT) list.splice(0, list.length - SAMPLES_KEPT);
+  }
+}
+
+function fold(feed: FeedState, e: RecordedEvent): void {
+  const slot = Math.floor(e.at / SAMPLE_MS);
+  if (slot > feed.lastSampleSlot) {
+    if (feed.lastSampleSlot > 0) sampleFairshare(feed, e.at);
+    feed.lastSampleSlot = slot;
+  }
+  applyEvent(feed.model, e);
+  throughputProjection.apply(feed.throughput, e);
+  fairshareProjection.apply(feed.fairshare, e);
+  auditProjection.apply(feed.audit, e);
+  const target = parseEventSubject(e.recorded.subject);
+  feed.dirty = true;
+  if (!target) return;
+  if (target.entity === 'worker') noteFailure(feed, e, target.id);
+  if (target.entity === 'node' || feed.many) return;
+  feed.changed.add(jobOfEntity(target.id));
+  if (feed.changed.size > CHANGED_JOBS_MAX) [feed.many, feed.changed] = [true, new Set()];
+}
+
+/**
+ * Start the feed: tail the whole log from sequence 1 (a replay that never ends) and listen to
+ * heartbeats; resolves once it has caught up with the log as it stood at the start. The
+ * dashboard only reads here: every write goes through the API client.
+ */
+export async function startFeed(
+  nc: NatsConnection,
+  eventLog: EventLog,
+  logger: Logger,
+  clock: () => number = Date.now,
+): Promise<Feed> {
+  const feed: FeedState = {
+    model: emptyReadModel(),
+    throughput: throughputProjection.initial(),
+    fairshare: fairshareProjection.initial(),
+    audit: auditProjection.initial(),
+    failures: [],
+    fairHistory: new Map(),
+    lastSampleSlot: 0,
+    changed: new Set(),
+    many: false,
+    dirty: false,
+    hbDirty: false,
+    peek: () => ({ events: feed.dirty, heartbeats: feed.hbDirty }),
+    drain() {
+      const out: Changes = {
+        events: feed.dirty,
+        heartbeats: feed.hbDirty,
+        jobs: feed.many ? null : [...feed.changed],
+      };
+      [feed.dirty, feed.hbDirty, feed.many, feed.changed] = [false, false, false, new Set()];
+      return out;
+    },
+    async stop() {
+      clearInterval(sampler);
+      hb.unsubscribe();
+      await tail.stop();
+      await loop;
+    },
+  };
+  const tail: Tail = eventLog.tail({ fromSeq: 1 });
+  const loop = (async () => {
+    for await (const item of tail) {
+      if (isCorrupt(item)) feed.model.seq = Math.max(feed.model.seq, item.seq);
+      else fold(feed, item);
+    }
+  })().catch((err: unknown) => logger.error({ err }, 'dashboard tail failed'));
+  const hb: Subscription = nc.subscribe(HEARTBEAT_WILDCARD, {
+    callback: (err, msg) => {
+      if (err) return;
+      const parsed = HeartbeatSchema.safeParse(safeJson(msg.string()));
+      if (!parsed.success) return;
+      applyHeartbeat(feed.model, parsed.data);
+      feed.hbDirty = true;
+    },
+  });
+  const sampler = setInterval(() => {
+    const now = clock();
+    if (Math.floor(now / SAMPLE_MS) <= feed.lastSampleSlot) return;
+    feed.lastSampleSlot = Math.floor(now / SAMPLE_MS);
+    sampleFairshare(feed, now);
+  }, 5_000);
+  sampler.unref();
+  const target = await eventLog.lastSeq();
+  const deadline = clock() + 120_000;
+  while (feed.model.seq < target) {
+    if (clock() > deadline) throw new Error(`dashboard feed did not reach seq ${target}`);
+    await new Promise((r) => setTimeout(r, 10));
+  }
+  return feed;
+}
+
+function safeJson(text: string): unknown {
+  try {
+    return JSON.parse(text);
+  } catch {
+    return undefined;
+  }
+}

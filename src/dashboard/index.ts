@@ -1,0 +1,6 @@
+export { startDashboard } from './dashboard.service.js';
+export type { Dashboard, DashboardOptions } from './dashboard.service.js';
+export { startFeed, sampleFairshare } from './feed.jetstream.js';
+export type { Changes, FailureNote, FairSample, Feed } from './feed.jetstream.js';
+export { fairshareView, jobTree, jobsPage, overview, TIMELINE_CHUNKS } from './views.js';
+export type { JobsQuery, Overview, QueueRow, RunningChunk } from './views.js';

@@ -1,0 +1,135 @@
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { ApiClientError, JOB_STATES, type ApiClient, type JobState } from '../api/index.js';
+import { auditEntries, auditPlan, type EventFetcher } from '../projections/index.js';
+import type { Feed } from './feed.jetstream.js';
+import { fairshareView, jobTree, jobsPage, overview } from './views.js';
+
+/** What the JSON routes need: the feed to read, the API client to act and explain. */
+export interface RouteContext {
+  readonly feed: Feed;
+  readonly client: ApiClient;
+  readonly fetcher: EventFetcher;
+  readonly clock: () => number;
+  /** Who the dashboard acts as on the API's trusted surface (`by`); absent on a user surface. */
+  readonly by?: string;
+}
+
+/** Audit entries shown on a job page, at most (the newest). */
+const AUDIT_SHOWN = 500;
+const NODE_OPS = new Set(['drain', 'undrain', 'cordon', 'uncordon']);
+const STATUS: Record<string, number> = {
+  BAD_INPUT: 400,
+  NOT_FOUND: 404,
+  REFUSED: 409,
+  FORBIDDEN: 403,
+  UNAVAILABLE: 503,
+  TIMEOUT: 504,
+};
+
+/** A refusal of a route, turned into `{error:{code,message}}` with an HTTP status. */
+export class HttpError extends Error {
+  constructor(
+    readonly status: number,
+    readonly code: string,
+    message: string,
+  ) {
+    super(message);
+    this.name = 'HttpError';
+  }
+}
+
+/** Write a JSON reply. */
+export function sendJson(res: ServerResponse, status: number, body: unknown): void {
+  const text = JSON.stringify(body);
+  res.writeHead(status, {
+    'Content-Type': 'application/json; charset=utf-8',
+    'Cache-Control': 'no-store',
+  });
+  res.end(text);
+}
+
+/** The error reply of a failed route (API refusals keep their CONTRACT code). */
+export function sendError(res: ServerResponse, err: unknown): void {
+  if (err instanceof HttpError) {
+    return sendJson(res, err.status, { error: { code: err.code, message: err.message } });
+  }
+  if (err instanceof ApiClientError) {
+    const { code, message, details } = err;
+    return sendJson(res, STATUS[code] ?? 500, { error: { code, message, details } });
+  }
+  sendJson(res, 500, { error: { code: 'INTERNAL', message: (err as Error).message } });
+}
+
+function jobsQuery(params: URLSearchParams) {
+  const state = params.get('state') || undefined;
+  if (state !== undefined && !JOB_STATES.includes(state as JobState)) {
+    throw new HttpError(
+      400,
+      'BAD_INPUT',
+      `state ${state}: expected one of ${JOB_STATES.join(', ')}`,
+    );
+  }
+  const int = (k: string) => {
+    const v = params.get(k);
+    return v === null || v === '' ? undefined : Math.trunc(Number(v)) || 0;
+  };
+  const offset = int('offset');
+  const limit = int('limit');
+  return {
+    ...(params.get('user') && { user: params.get('user') as string }),
+    ...(state && { state: state as JobState }),
+    ...(params.get('name') && { name: params.get('name') as string }),
+    ...(offset !== undefined && { offset }),
+    ...(limit !== undefined && { limit }),
+  };
+}
+
+async function jobPage(ctx: RouteContext, id: string) {
+  const tree = jobTree(ctx.feed.model, id);
+  if (!tree) throw new HttpError(404, 'NOT_FOUND', `no job ${id}`);
+  const explain = await ctx.client.explain(id).catch((err: unknown) => ({
+    error: { code: (err as ApiClientError).code ?? 'INTERNAL', message: (err as Error).message },
+  }));
+  const plan = auditPlan(ctx.feed.audit, id);
+  const fetched = await ctx.fetcher.fetch(plan.seqs.slice(-AUDIT_SHOWN));
+  return { ...tree, explain, audit: auditEntries(fetched.events), auditTotal: plan.seqs.length };
+}
+
+/**
+ * Answer one JSON route (`/api/...`); false when the path is not one. Reads come from the
+ * feed; explanations, cancel plans and every action go through the API client, so the API's
+ * permissions apply (a dashboard on a user's surface cannot drain nodes).
+ */
+export async function route(
+  ctx: RouteContext,
+  req: IncomingMessage,
+  res: ServerResponse,
+  url: URL,
+): Promise<boolean> {
+  const parts = url.pathname.split('/').filter(Boolean).map(decodeURIComponent);
+  if (parts[0] !== 'api') return false;
+  const [, what, id, sub, extra] = parts;
+  const get = req.method === 'GET';
+  const post = req.method === 'POST';
+  const by = ctx.by === undefined ? {} : { by: ctx.by };
+  if (get && what === 'overview' && !id) {
+    sendJson(res, 200, overview(ctx.feed, ctx.clock()));
+  } else if (get && what === 'jobs' && !id) {
+    sendJson(res, 200, jobsPage(ctx.feed.model, jobsQuery(url.searchParams)));
+  } else if (get && what === 'jobs' && id && !sub) {
+    sendJson(res, 200, await jobPage(ctx, id));
+  } else if (get && what === 'jobs' && id && sub === 'cancel-plan') {
+    sendJson(res, 200, await ctx.client.cancelPlan(id));
+  } else if (post && what === 'jobs' && id && sub === 'cancel') {
+    const r = await ctx.client.cancel(id, { reason: 'cancelled from the dashboard', ...by });
+    sendJson(res, 200, r);
+  } else if (post && what === 'nodes' && id && sub && NODE_OPS.has(sub) && !extra) {
+    const op = sub as 'drain' | 'undrain' | 'cordon' | 'uncordon';
+    sendJson(res, 200, await ctx.client.node(op, id, { reason: 'from the dashboard', ...by }));
+  } else if (get && what === 'fairshare' && !id) {
+    sendJson(res, 200, fairshareView(ctx.feed, ctx.clock()));
+  } else {
+    throw new HttpError(404, 'NOT_FOUND', `no route ${req.method} ${url.pathname}`);
+  }
+  return true;
+}
