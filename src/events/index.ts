@@ -89,3 +89,5 @@ export {
 export type { EventStreamOptions } from './stream.jetstream.js';
 export { SUBMIT_DEFAULTS, SubmitBodySchema, toJobSpec } from './submit.schema.js';
 export type { SubmitBody } from './submit.schema.js';
+export { JetStreamPublisher } from './publisher.jetstream.js';
+export type { PublishOutcome } from './publisher.jetstream.js';

@@ -34,10 +34,19 @@ export class JetStreamPublisher {
   private readonly sub: Subscription;
   private readonly sweeper: NodeJS.Timeout;
   private next = 0;
+  /** Publishes waiting for a free slot in the window (a deque: `head` is its front). */
+  private queued: { send: () => void; reject: (e: Error) => void }[] = [];
+  private head = 0;
 
+  /**
+   * @param maxInFlight the window: at most this many publishes await their ack; the rest wait
+   *   in memory, and their timeout counts from when they are sent, so a burst of 100,000 appends
+   *   is paced by the server instead of timing out on the client.
+   */
   constructor(
     private readonly nc: NatsConnection,
     private readonly timeoutMs = 5_000,
+    private readonly maxInFlight = 1_024,
   ) {
     this.sub = nc.subscribe(`${this.prefix}.*`, { callback: (err, msg) => this.onAck(err, msg) });
     this.sweeper = setInterval(() => this.sweep(), Math.min(1_000, timeoutMs)).unref();
@@ -53,29 +62,58 @@ export class JetStreamPublisher {
     msgId: string,
     expectedSeq?: number,
   ): Promise<PublishOutcome> {
-    const token = (this.next++).toString(36);
-    const h = headers();
-    h.set('Nats-Msg-Id', msgId);
-    if (expectedSeq !== undefined)
-      h.set('Nats-Expected-Last-Subject-Sequence', String(expectedSeq));
     return new Promise<PublishOutcome>((resolve, reject) => {
-      this.waiters.set(token, { resolve, reject, sentAt: Date.now() });
-      try {
-        this.nc.publish(subject, payload, { reply: `${this.prefix}.${token}`, headers: h });
-      } catch (err) {
-        this.waiters.delete(token);
-        reject(
-          new SchedulerError(ErrorCodes.Unavailable, `publish to ${subject} failed`, {
-            cause: err,
-          }),
-        );
-      }
+      const send = () => {
+        const token = (this.next++).toString(36);
+        const h = headers();
+        h.set('Nats-Msg-Id', msgId);
+        if (expectedSeq !== undefined)
+          h.set('Nats-Expected-Last-Subject-Sequence', String(expectedSeq));
+        this.waiters.set(token, { resolve, reject, sentAt: Date.now() });
+        try {
+          this.nc.publish(subject, payload, { reply: `${this.prefix}.${token}`, headers: h });
+        } catch (err) {
+          this.waiters.delete(token);
+          this.release();
+          reject(
+            new SchedulerError(ErrorCodes.Unavailable, `publish to ${subject} failed`, {
+              cause: err,
+            }),
+          );
+        }
+      };
+      if (this.waiters.size < this.maxInFlight && this.head === this.queued.length) send();
+      else this.queued.push({ send, reject });
     });
+  }
+
+  /** Publishes waiting for the window (not yet sent). */
+  get backlog(): number {
+    return this.queued.length - this.head;
+  }
+
+  /** Send queued publishes while the window has room. */
+  private release(): void {
+    while (this.head < this.queued.length && this.waiters.size < this.maxInFlight) {
+      this.queued[this.head++]!.send();
+    }
+    if (this.head === this.queued.length) {
+      this.queued = [];
+      this.head = 0;
+    } else if (this.head > 4096 && this.head * 2 > this.queued.length) {
+      this.queued = this.queued.slice(this.head);
+      this.head = 0;
+    }
   }
 
   async close(): Promise<void> {
     clearInterval(this.sweeper);
     this.sub.unsubscribe();
+    for (let i = this.head; i < this.queued.length; i++) {
+      this.queued[i]!.reject(new SchedulerError(ErrorCodes.Unavailable, 'event log closed'));
+    }
+    this.queued = [];
+    this.head = 0;
     for (const w of this.waiters.values()) {
       w.reject(new SchedulerError(ErrorCodes.Unavailable, 'event log closed before the ack'));
     }
@@ -87,6 +125,7 @@ export class JetStreamPublisher {
     const waiter = this.waiters.get(token);
     if (!waiter) return; // swept already: the caller saw a timeout and will retry idempotently
     this.waiters.delete(token);
+    this.release();
     if (err)
       return waiter.reject(new SchedulerError(ErrorCodes.Unavailable, err.message, { cause: err }));
     if (msg.headers?.hasError) {
@@ -112,6 +151,7 @@ export class JetStreamPublisher {
         new SchedulerError(ErrorCodes.Timeout, `no publish ack within ${this.timeoutMs} ms`),
       );
     }
+    this.release();
   }
 }
 

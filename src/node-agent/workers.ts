@@ -49,18 +49,28 @@ export interface LiveWorker {
   readonly supervised: Supervised;
 }
 
+/**
+ * The part of the context that writes a worker's events (no processes, no disk): what hollow
+ * nodes share with the real agent, so both write the same commands.
+ */
+export type ReportContext = Pick<WorkerContext, 'by' | 'runtime' | 'queue' | 'clock' | 'logger'>;
+
 /** Command meta of the agent: ids derive from the worker and what happened, so retries dedupe. */
-export function metaOf(ctx: WorkerContext, workerId: string, tag: string): CommandMeta {
+export function metaOf(
+  ctx: Pick<WorkerContext, 'by' | 'clock'>,
+  workerId: string,
+  tag: string,
+): CommandMeta {
   return { id: `${workerId}>${tag}`, at: ctx.clock(), by: ctx.by };
 }
 
-async function workerCommand(ctx: WorkerContext, id: string, command: WorkerCommand) {
+async function workerCommand(ctx: ReportContext, id: string, command: WorkerCommand) {
   const r = await ctx.runtime.execute(workerBehaviour, id, command);
   if (!r.ok) ctx.logger.debug({ worker: id, command: command.type, why: r.rejection }, 'refused');
   return r;
 }
 
-async function chunkCommand(ctx: WorkerContext, id: string, command: ChunkCommand) {
+async function chunkCommand(ctx: ReportContext, id: string, command: ChunkCommand) {
   return ctx.runtime.execute(chunkBehaviour, id, command);
 }
 
@@ -122,26 +132,33 @@ export function hooksFor(ctx: WorkerContext, record: WorkerRecord): SupervisorHo
  * after its node looked lost), the process's end is still confirmed, so a cancel can finish.
  */
 export async function finish(ctx: WorkerContext, record: WorkerRecord, outcome: ProcessOutcome) {
-  const { workerId, attempt } = record;
-  await ctx.queue.run(workerId, async () => {
-    await workerCommand(ctx, workerId, workerEnd(outcome, metaOf(ctx, workerId, 'end')));
-    const id = chunkId(record.jobId, record.chunk);
-    let r = await chunkCommand(ctx, id, chunkEnd(attempt, outcome, metaOf(ctx, workerId, 'chunk')));
-    if (!r.ok && outcome.cause === 'Cancelled') {
-      // Stopped for a cancel the chunk never saw (a terminate, say): an ordinary failed attempt.
-      r = await chunkCommand(
-        ctx,
-        id,
-        attemptFailed(attempt, outcome, metaOf(ctx, workerId, 'fail')),
-      );
-    }
-    if (!r.ok && r.state.context.unconfirmed.includes(attempt)) {
-      const meta = metaOf(ctx, workerId, 'stopped');
-      await chunkCommand(ctx, id, { type: 'ConfirmProcessStopped', ...meta, data: { attempt } });
-    }
-    await ctx.records.remove(workerId);
-    ctx.live.delete(workerId);
+  await ctx.queue.run(record.workerId, async () => {
+    await reportEnd(ctx, record, outcome);
+    await ctx.records.remove(record.workerId);
+    ctx.live.delete(record.workerId);
   });
+}
+
+/** The attempt a worker runs, as its end is reported. */
+export type AttemptRef = Pick<WorkerRecord, 'workerId' | 'jobId' | 'chunk' | 'attempt'>;
+
+/**
+ * The events of a worker's end (see `finish`), without the agent's bookkeeping. Call it inside
+ * the worker's queue slot: the worker's commands reach the log in order.
+ */
+export async function reportEnd(ctx: ReportContext, record: AttemptRef, outcome: ProcessOutcome) {
+  const { workerId, attempt } = record;
+  await workerCommand(ctx, workerId, workerEnd(outcome, metaOf(ctx, workerId, 'end')));
+  const id = chunkId(record.jobId, record.chunk);
+  let r = await chunkCommand(ctx, id, chunkEnd(attempt, outcome, metaOf(ctx, workerId, 'chunk')));
+  if (!r.ok && outcome.cause === 'Cancelled') {
+    // Stopped for a cancel the chunk never saw (a terminate, say): an ordinary failed attempt.
+    r = await chunkCommand(ctx, id, attemptFailed(attempt, outcome, metaOf(ctx, workerId, 'fail')));
+  }
+  if (!r.ok && r.state.context.unconfirmed.includes(attempt)) {
+    const meta = metaOf(ctx, workerId, 'stopped');
+    await chunkCommand(ctx, id, { type: 'ConfirmProcessStopped', ...meta, data: { attempt } });
+  }
 }
 
 /** Supervise `supervised` until it ends, then record the end. */
@@ -173,26 +190,8 @@ function processEnv(w: LaunchWork): Record<string, string> {
  */
 export async function launchWorker(ctx: WorkerContext, w: LaunchWork): Promise<void> {
   if (ctx.live.has(w.worker)) return;
-  const cid = chunkId(w.jobId, w.chunk);
-  const snapshot = fromPlain(chunkMachine, w.chunkState.snapshot as never);
-  const { lastSeq } = w.chunkState;
-  ctx.runtime.prime(chunkBehaviour, cid, { state: snapshot, lastSeq, eventIds: new Set() });
-  const launchData = {
-    jobId: w.jobId,
-    chunk: w.chunk,
-    attempt: w.attempt,
-    node: w.node,
-    memLimitMb: w.request.memMb,
-    ...(w.timeoutS !== undefined && { timeoutS: w.timeoutS }),
-  };
-  const meta = metaOf(ctx, w.worker, 'launch');
-  const launched = await workerCommand(ctx, w.worker, {
-    type: 'LaunchWorker',
-    ...meta,
-    data: launchData,
-  });
-  if (stateName(launched.state) !== 'launching') return; // handled in an earlier life
-  const chunk = await ctx.runtime.load(chunkBehaviour, cid);
+  const launching = await reportLaunching(ctx, w);
+  if (!launching) return; // handled in an earlier life
   const runDir = join(ctx.runRoot, w.worker.replaceAll(':', '_'));
   const record: WorkerRecord = {
     workerId: w.worker,
@@ -203,8 +202,7 @@ export async function launchWorker(ctx: WorkerContext, w: LaunchWork): Promise<v
     memLimitMb: w.request.memMb,
     ...(w.timeoutS !== undefined && { timeoutS: w.timeoutS }),
   };
-  const current = chunk.state.context.attempt === w.attempt;
-  if (!current || ['cancelling', 'cancelled'].includes(stateName(chunk.state))) {
+  if (!(await launchStillWanted(ctx, w))) {
     await finish(ctx, record, notStarted(w));
     return;
   }
@@ -228,27 +226,71 @@ export async function launchWorker(ctx: WorkerContext, w: LaunchWork): Promise<v
   };
   if (supervised.pid > 0) {
     await ctx.records.save(started);
-    const { pid, pgid } = supervised;
-    await ctx.queue.run(w.worker, () =>
-      Promise.all([
-        workerCommand(ctx, w.worker, {
-          type: 'ReportStarted',
-          ...metaOf(ctx, w.worker, 'started'),
-          data: { pid, pgid },
-        }),
-        chunkCommand(ctx, cid, {
-          type: 'StartChunk',
-          ...metaOf(ctx, w.worker, 'chunk-started'),
-          data: { attempt: w.attempt, pid },
-        }),
-      ]),
-    );
+    await reportStarted(ctx, w, supervised.pid, supervised.pgid);
   }
   watch(ctx, started, supervised);
 }
 
+/**
+ * The first event of a launch: prime the chunk from the snapshot the work message carries (saves
+ * a read), then `worker.launching`. False when the worker is past launching (handled in an
+ * earlier life of the agent, or re-delivered).
+ */
+export async function reportLaunching(ctx: ReportContext, w: LaunchWork): Promise<boolean> {
+  const cid = chunkId(w.jobId, w.chunk);
+  const snapshot = fromPlain(chunkMachine, w.chunkState.snapshot as never);
+  const { lastSeq } = w.chunkState;
+  ctx.runtime.prime(chunkBehaviour, cid, { state: snapshot, lastSeq, eventIds: new Set() });
+  const launchData = {
+    jobId: w.jobId,
+    chunk: w.chunk,
+    attempt: w.attempt,
+    node: w.node,
+    memLimitMb: w.request.memMb,
+    ...(w.timeoutS !== undefined && { timeoutS: w.timeoutS }),
+  };
+  const meta = metaOf(ctx, w.worker, 'launch');
+  const launched = await workerCommand(ctx, w.worker, {
+    type: 'LaunchWorker',
+    ...meta,
+    data: launchData,
+  });
+  return stateName(launched.state) === 'launching';
+}
+
+/** True when the launch is still wanted: its attempt is the chunk's current one, not cancelled. */
+export async function launchStillWanted(ctx: ReportContext, w: LaunchWork): Promise<boolean> {
+  const chunk = await ctx.runtime.load(chunkBehaviour, chunkId(w.jobId, w.chunk));
+  const current = chunk.state.context.attempt === w.attempt;
+  return current && !['cancelling', 'cancelled'].includes(stateName(chunk.state));
+}
+
+/** The process is running: `worker.started` and `chunk.started`, in the worker's queue slot. */
+export async function reportStarted(
+  ctx: ReportContext,
+  w: LaunchWork,
+  pid: number,
+  pgid: number,
+): Promise<void> {
+  const cid = chunkId(w.jobId, w.chunk);
+  await ctx.queue.run(w.worker, () =>
+    Promise.all([
+      workerCommand(ctx, w.worker, {
+        type: 'ReportStarted',
+        ...metaOf(ctx, w.worker, 'started'),
+        data: { pid, pgid },
+      }),
+      chunkCommand(ctx, cid, {
+        type: 'StartChunk',
+        ...metaOf(ctx, w.worker, 'chunk-started'),
+        data: { attempt: w.attempt, pid },
+      }),
+    ]),
+  );
+}
+
 /** The outcome of an attempt whose process was never started because it was cancelled. */
-function notStarted(w: LaunchWork): ProcessOutcome {
+export function notStarted(w: LaunchWork): ProcessOutcome {
   return {
     exitCode: null,
     signal: null,

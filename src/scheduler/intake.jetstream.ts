@@ -113,7 +113,11 @@ export async function consumeIntake(
       return 'later';
     }
     if (problems.length > 0) {
-      await reject(m, { code: 'INVALID_SUBMISSION', message: problems.join('; '), details: problems });
+      await reject(m, {
+        code: 'INVALID_SUBMISSION',
+        message: problems.join('; '),
+        details: problems,
+      });
       return 'done';
     }
     await accept(jobIdOfIntake(m.seq), spec);

@@ -1,3 +1,4 @@
+import { JetStreamApiError } from '@nats-io/jetstream';
 import { Kvm, type KV } from '@nats-io/kv';
 import type { NatsConnection } from '@nats-io/transport-node';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -41,7 +42,8 @@ const encode = (v: LeaseValue) => JSON.stringify(v);
  * epoch with a compare-and-set on the key's revision, so two standbys cannot both win; a lease is
  * considered lapsed when its revision has not changed for `ttlMs` by the standby's own clock (no
  * clock comparison across machines). The holder renews every third of the TTL and considers
- * itself deposed, before anyone may take over, when a renewal has not succeeded for 2/3 TTL.
+ * pauses writing, before anyone may take over, when a renewal has not succeeded for 2/3 TTL, and
+ * resumes once a renewal succeeds (which proves nobody took over).
  */
 export async function acquireLease(nc: NatsConnection, opts: LeaseOptions): Promise<Lease> {
   const ttlMs = opts.ttlMs ?? 5_000;
@@ -93,21 +95,30 @@ function hold(
     opts.logger.warn({ epoch, why }, 'scheduler lease lost');
     markLost();
   };
+  // A late renewal (a busy event loop, a slow server) only pauses writing: `held()` is false
+  // while overdue. Leadership is lost only when the compare-and-set on our revision fails, i.e.
+  // someone else took the lease; a renewal that succeeds proves nobody did, so writing resumes.
+  let renewing = false;
   const timer = setInterval(() => {
-    if (clock() - renewedAt > (2 * ttlMs) / 3) return depose('renewal overdue');
-    kv.update(LEASE_KEY, encode({ holder: opts.holder, epoch }), revision).then(
-      (r) => {
-        revision = r;
-        renewedAt = clock();
-      },
-      (err: unknown) => {
-        if (
-          (err as { code?: number }).code === 10071 ||
-          String(err).includes('wrong last sequence')
-        )
-          depose('another scheduler took the lease');
-      },
-    );
+    if (renewing) return;
+    renewing = true;
+    kv.update(LEASE_KEY, encode({ holder: opts.holder, epoch }), revision)
+      .then(
+        (r) => {
+          revision = r;
+          renewedAt = clock();
+        },
+        (err: unknown) => {
+          if (err instanceof JetStreamApiError && err.code === 10071)
+            depose('another scheduler took the lease');
+          else
+            opts.logger.warn(
+              { err, epoch },
+              'lease renewal failed; writes paused until it succeeds',
+            );
+        },
+      )
+      .finally(() => (renewing = false));
   }, ttlMs / 3);
   return {
     epoch,

@@ -26,6 +26,8 @@ export interface RoundInput {
   /** Chunks being placed right now (skip them). */
   readonly inFlight: ReadonlySet<string>;
   readonly reasons: boolean;
+  /** Stop after this many placements (the service bounds placements awaiting their append). */
+  readonly maxPlacements?: number;
 }
 
 export interface RoundOutput {
@@ -121,6 +123,47 @@ function taskOf(
 }
 
 /**
+ * What runs, as the queue needs it: one task per user and priority carrying the sum of their
+ * running requests. Running tasks come first in a user's own order at their priority, so the
+ * running sums S_r of every waiting task are exactly those of one task per running chunk, at a
+ * cost per round that does not grow with 100,000 running chunks into 100,000 task objects.
+ * (Ranks in decisions count each such group as one place.)
+ */
+function runningTasks(peek: Peek, index: FarmIndex): Task[] {
+  const groups = new Map<string, Task & { request: ResourceVector }>();
+  for (const [id, live] of index.live) {
+    const job = peek.job(live.jobId);
+    const spec = job?.context.spec;
+    if (!job || !spec) continue;
+    const key = `${spec.user}\u0000${job.context.priority}`;
+    const group = groups.get(key);
+    if (group) {
+      group.request.cpus += live.request.cpus;
+      group.request.memMb += live.request.memMb;
+      group.request.gpus += live.request.gpus;
+      continue;
+    }
+    groups.set(key, {
+      id: `running:${spec.user}:${job.context.priority}:${id}`,
+      jobId: live.jobId,
+      index: 0,
+      user: spec.user,
+      pool: spec.pool,
+      priority: job.context.priority,
+      globalFront: false,
+      submittedAt: 0,
+      order: 0,
+      request: { ...live.request },
+      running: true,
+      labels: {},
+      excludeNodes: [],
+      avoidNodes: [],
+    });
+  }
+  return [...groups.values()];
+}
+
+/**
  * One scheduling round (pure given its input): every open job's waiting chunks and running
  * chunks in the fair-share queue, placed from the front with backfill; jobs held or waiting on
  * dependencies are not placed and get their reasons.
@@ -145,12 +188,7 @@ export function planRound(input: RoundInput): RoundOutput {
       if (t) tasks.push(t);
     }
   }
-  for (const [id, live] of index.live) {
-    const job = peek.job(live.jobId);
-    if (!job?.context.spec) continue;
-    const t = taskOf(peek, index, live.jobId, job, Number(id.slice(id.lastIndexOf(':') + 1)), true);
-    if (t) tasks.push(t);
-  }
+  tasks.push(...runningTasks(peek, index));
   const nodes = nodeStates(peek, index, input.reserved);
   const capacity = nodes
     .filter((n) => n.state === 'ready')
@@ -167,7 +205,10 @@ export function planRound(input: RoundInput): RoundOutput {
     history: (u) => historyAt(index.history, u, now, input.config.halfLifeS),
     config: input.config,
   });
-  const round = placeRound(ranked, nodes, now, { reasons: input.reasons });
+  const round = placeRound(ranked, nodes, now, {
+    reasons: input.reasons,
+    ...(input.maxPlacements !== undefined && { maxPlacements: input.maxPlacements }),
+  });
   if (input.reasons) {
     const rankOf = new Map(ranked.map((r) => [r.task.id, r] as const));
     for (const [taskId, reasons] of round.waiting) {

@@ -1,4 +1,3 @@
-import { jetstream } from '@nats-io/jetstream';
 import type { NatsConnection } from '@nats-io/transport-node';
 import { Packr } from 'msgpackr';
 import type { Logger } from 'pino';
@@ -16,6 +15,7 @@ import {
 } from '../actors/index.js';
 import {
   HEARTBEAT_WILDCARD,
+  JetStreamPublisher,
   chunkId,
   isCorrupt,
   parseChunkId,
@@ -76,6 +76,8 @@ export interface Scheduler {
 }
 
 const packr = new Packr({ useRecords: false });
+/** Placements awaiting their `chunk.assigned` append, at most (rounds pause above it). */
+const MAX_IN_FLIGHT = 8_192;
 
 /**
  * The scheduler service: waits for the lease, folds the whole log into memory, then reacts to
@@ -101,7 +103,8 @@ export async function startScheduler(opts: SchedulerOptions): Promise<Scheduler>
   });
   const index = new FarmIndex(config.halfLifeS);
   const queue = createKeyedQueue();
-  const js = jetstream(nc);
+  // Work messages go through the log's own publisher: a bounded window, no per-message timer.
+  const work = new JetStreamPublisher(nc, 10_000);
   const peekOf =
     <S>(b: EntityBehaviour<S, never>) =>
     (id: string) =>
@@ -114,6 +117,21 @@ export async function startScheduler(opts: SchedulerOptions): Promise<Scheduler>
   };
   let live = false;
   let stopped = false;
+  let missed = false;
+
+  /** Every open job and its chunks to the rules: what is owed is done again (ids dedupe it). */
+  function sweep(): void {
+    missed = false;
+    for (const jobId of index.openJobs) {
+      dirty.add(`job:${jobId}`);
+      const job = peek.job(jobId);
+      for (let i = 0; i < (job?.context.chunks.total ?? 0); i++)
+        dirty.add(`chunk:${chunkId(jobId, i)}`);
+    }
+    cascaded.clear();
+    scheduleRules();
+    requestRound();
+  }
   const dirty = new Set<string>();
   const cascaded = new Set<string>();
   const cleared = new Set<string>();
@@ -150,14 +168,17 @@ export async function startScheduler(opts: SchedulerOptions): Promise<Scheduler>
 
   function exec(a: Action): Promise<void> {
     if (a.entity === 'kill') {
-      const work: KillWork = { kind: 'kill', worker: a.worker, reason: a.reason };
-      return js
-        .publish(workSubject(a.node), packr.pack(work), { msgID: `kill:${a.worker}` })
+      const kill: KillWork = { kind: 'kill', worker: a.worker, reason: a.reason };
+      return work
+        .publish(workSubject(a.node), packr.pack(kill), `kill:${a.worker}`)
         .then(() => undefined);
     }
     const behaviour = behaviours[a.entity] as EntityBehaviour<unknown, unknown>;
     return queue.run(`${a.entity}:${a.id}`, async () => {
-      if (!lease.held() || stopped) return;
+      if (!lease.held() || stopped) {
+        missed = true; // redone by a sweep once the lease is renewed
+        return;
+      }
       const r = await runtime.execute(behaviour, a.id, a.command as never);
       if (r.ok && r.events.length > 0) changed(a.entity, a.id, r.state, r.lastSeq);
       else if (!r.ok)
@@ -229,7 +250,19 @@ export async function startScheduler(opts: SchedulerOptions): Promise<Scheduler>
     const reasons = now - lastReasonsAt >= 1000;
     if (reasons) lastReasonsAt = now;
     try {
-      const out = planRound({ peek, index, now, config, reserved, inFlight, reasons });
+      // At most MAX_IN_FLIGHT placements await their append: the round after sees them placed.
+      const room = MAX_IN_FLIGHT - inFlight.size;
+      if (room <= 0) return;
+      const out = planRound({
+        peek,
+        index,
+        now,
+        config,
+        reserved,
+        inFlight,
+        reasons,
+        maxPlacements: room,
+      });
       for (const p of out.placements) place(p);
       const ctx = ruleContext();
       const notes = [...out.pending].map(([jobId, note]) =>
@@ -304,8 +337,8 @@ export async function startScheduler(opts: SchedulerOptions): Promise<Scheduler>
     node: string,
     request: ResourceVector,
   ): Promise<void> {
-    const work = launchWork(spec, chunk, lastSeq, node, request);
-    await js.publish(workSubject(node), packr.pack(work), { msgID: `launch:${work.worker}` });
+    const launch = launchWork(spec, chunk, lastSeq, node, request);
+    await work.publish(workSubject(node), packr.pack(launch), `launch:${launch.worker}`);
   }
 
   // Heartbeats: a node whose agent stops answering is lost; its attempts are retried elsewhere.
@@ -332,6 +365,7 @@ export async function startScheduler(opts: SchedulerOptions): Promise<Scheduler>
   };
   const watchdog = setInterval(() => {
     if (!live || !lease.held()) return;
+    if (missed) sweep(); // actions skipped while the lease renewal was late
     run(watchNodes(ruleContext(), index, heardFrom, nodeLostMs));
     requestRound(); // backoffs expire and reasons refresh with time alone
   }, 1000);
@@ -380,17 +414,15 @@ export async function startScheduler(opts: SchedulerOptions): Promise<Scheduler>
   })();
   await caughtUp;
   live = true;
-  for (const jobId of index.openJobs) {
-    dirty.add(`job:${jobId}`);
-    const job = peek.job(jobId)!;
-    for (let i = 0; i < job.context.chunks.total; i++) dirty.add(`chunk:${chunkId(jobId, i)}`);
-  }
+  sweep();
   for (const [id, c] of index.live) {
     const chunk = peek.chunk(id);
     const spec = peek.job(c.jobId)?.context.spec;
     const loaded = runtime.peek(chunkBehaviour, id);
     if (chunk && spec && loaded && stateName(chunk) === 'assigned' && chunk.context.worker) {
-      void publishLaunch(spec, chunk, loaded.lastSeq, c.node, chunk.context.request!);
+      publishLaunch(spec, chunk, loaded.lastSeq, c.node, chunk.context.request!).catch(
+        (err: unknown) => logger.error({ err, chunk: id }, 'relaunch not published'),
+      );
     }
   }
   scheduleRules();

@@ -11,16 +11,26 @@ import type { Actor } from '../../../src/events/index.js';
 import { startFarm, type Farm } from '../../support/farm.js';
 
 const admin: Actor = { kind: 'admin', id: 'ops' };
-const cmd = (type: string, data?: object) => ({ type, id: randomUUID(), at: Date.now(), by: admin, ...(data && { data }) });
+const cmd = (type: string, data?: object) => ({
+  type,
+  id: randomUUID(),
+  at: Date.now(),
+  by: admin,
+  ...(data && { data }),
+});
 
-/** Processes still alive whose environment names `jobId` (read straight from /proc). */
-async function processesOf(jobIds: readonly string[]): Promise<number[]> {
+/**
+ * Processes still alive whose environment names one of `jobIds` and whose report file lies in
+ * `dataDir` (job ids repeat across the farms of parallel test files), read straight from /proc.
+ */
+async function processesOf(dataDir: string, jobIds: readonly string[]): Promise<number[]> {
   const pids: number[] = [];
   for (const name of await readdir('/proc')) {
     if (!/^\d+$/.test(name)) continue;
     const environ = await readFile(`/proc/${name}/environ`, 'latin1').catch(() => '');
     const stat = await readFile(`/proc/${name}/stat`, 'utf8').catch(() => '');
     if (stat.slice(stat.lastIndexOf(')') + 2).startsWith('Z')) continue;
+    if (!environ.includes(`DROVER_REPORT=${dataDir}`)) continue;
     if (jobIds.some((id) => environ.includes(`DROVER_JOB=${id}\0`))) pids.push(Number(name));
   }
   return pids;
@@ -40,20 +50,43 @@ describe('cancel then clear', () => {
 
   it('refuses the clear until every process is confirmed stopped; no late result is ever stored', async () => {
     const runtime = createEntityRuntime({ eventLog: farm.log });
-    const parent = await farm.submit({ name: 'sim', user: 'alice', command: ['sleep', '60'], memMb: 16 });
-    const stubborn = 'trap \'echo "{\\"result\\":\\"late\\"}" >> "$DROVER_REPORT"; sleep 1; exit 0\' TERM; sleep 60 & wait; sleep 60 & wait';
+    const parent = await farm.submit({
+      name: 'sim',
+      user: 'alice',
+      command: ['sleep', '60'],
+      memMb: 16,
+    });
+    const stubborn =
+      'trap \'echo "{\\"result\\":\\"late\\"}" >> "$DROVER_REPORT"; sleep 1; exit 0\' TERM; sleep 60 & wait; sleep 60 & wait';
     const children: string[] = [];
     for (let i = 0; i < 20; i++) {
       const deaf = ['sh', '-c', "trap '' TERM; sleep 60"]; // ignores SIGTERM: only SIGKILL ends it
       const command = i % 4 === 0 ? ['sh', '-c', stubborn] : i % 4 === 1 ? deaf : ['sleep', '60'];
-      children.push(await farm.submit({ name: `child-${i}`, user: 'alice', parent, command, cpus: 0.1, memMb: 16 }));
+      children.push(
+        await farm.submit({
+          name: `child-${i}`,
+          user: 'alice',
+          parent,
+          command,
+          cpus: 0.1,
+          memMb: 16,
+        }),
+      );
     }
     for (const id of [parent, ...children]) await farm.waitFor(id, ['running'], 30_000);
     // Let every chunk be started so each child has a live process to stop.
     const deadline = Date.now() + 20_000;
-    while ((await processesOf([parent, ...children])).length < 21 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 100));
+    while (
+      (await processesOf(farm.dataDir, [parent, ...children])).length < 21 &&
+      Date.now() < deadline
+    )
+      await new Promise((r) => setTimeout(r, 100));
 
-    const cancel = await runtime.execute(jobBehaviour, parent, cmd('RequestCancel', { reason: 'operator cancelled from the GUI' }) as never);
+    const cancel = await runtime.execute(
+      jobBehaviour,
+      parent,
+      cmd('RequestCancel', { reason: 'operator cancelled from the GUI' }) as never,
+    );
     expect(cancel.ok).toBe(true);
     const early = await runtime.execute(jobBehaviour, parent, cmd('ClearResults') as never);
     expect(early.ok).toBe(false);
@@ -61,7 +94,7 @@ describe('cancel then clear', () => {
     const cancelled = await farm.waitFor(parent, ['cancelled', 'succeeded', 'failed'], 60_000);
     expect(stateName(cancelled)).toBe('cancelled');
     for (const id of children) expect(stateName(await farm.job(id))).toBe('cancelled');
-    expect(await processesOf([parent, ...children])).toEqual([]);
+    expect(await processesOf(farm.dataDir, [parent, ...children])).toEqual([]);
 
     const clear = await runtime.execute(jobBehaviour, parent, cmd('ClearResults') as never);
     expect(clear.ok).toBe(true);
@@ -75,7 +108,10 @@ describe('cancel then clear', () => {
     expect(childChunk.some((e) => e.type === 'chunk.result_rejected')).toBe(true);
     for (const id of [parent, ...children]) {
       const events = await farm.events('chunk', `${id}:0`);
-      expect(events.some((e) => e.type === 'chunk.succeeded'), `${id} stored a result`).toBe(false);
+      expect(
+        events.some((e) => e.type === 'chunk.succeeded'),
+        `${id} stored a result`,
+      ).toBe(false);
     }
     const parentEvents = await farm.events('job', parent);
     const rejected = parentEvents.find((e) => e.type === 'job.command_rejected');
