@@ -35,6 +35,8 @@ export class FarmIndex {
   /** Job id → indices of its chunks that wait for a placement. */
   readonly waiting = new Map<string, Set<number>>();
   readonly live = new Map<string, LiveChunk>();
+  /** Node → ids of its live chunks (the watchdog asks per node, every second). */
+  private readonly byNode = new Map<string, Set<string>>();
   readonly usedByNode = new Map<string, Resources>();
   readonly nodes = new Set<string>();
   /** Job id → log sequence of its submission (the queue's final tie-break). */
@@ -69,11 +71,17 @@ export class FarmIndex {
       else this.waiting.set(jobId, new Set([index]));
     } else if (waiting?.delete(index) && waiting.size === 0) this.waiting.delete(jobId);
     const prior = this.live.get(id);
-    if (prior) add(this.used(prior.node), prior.request, -1);
+    if (prior) {
+      add(this.used(prior.node), prior.request, -1);
+      this.byNode.get(prior.node)?.delete(id);
+    }
     if (LIVE.has(state) && node !== undefined && request !== undefined) {
       const entry = { jobId, node, request };
       this.live.set(id, entry);
       add(this.used(node), request, 1);
+      const onNode = this.byNode.get(node);
+      if (onNode) onNode.add(id);
+      else this.byNode.set(node, new Set([id]));
     } else this.live.delete(id);
   }
 
@@ -102,9 +110,7 @@ export class FarmIndex {
 
   /** Live chunks on one node (for node loss and drain). */
   liveOn(node: string): string[] {
-    const ids: string[] = [];
-    for (const [id, c] of this.live) if (c.node === node) ids.push(id);
-    return ids;
+    return [...(this.byNode.get(node) ?? [])];
   }
 
   /**

@@ -251,8 +251,9 @@ export async function startScheduler(opts: SchedulerOptions): Promise<Scheduler>
     if (reasons) lastReasonsAt = now;
     try {
       // At most MAX_IN_FLIGHT placements await their append: the round after sees them placed.
+      // A round costs the whole queue, so wait until half the window is free before the next.
+      if (inFlight.size > MAX_IN_FLIGHT / 2) return;
       const room = MAX_IN_FLIGHT - inFlight.size;
-      if (room <= 0) return;
       const out = planRound({
         peek,
         index,
