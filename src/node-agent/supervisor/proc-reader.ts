@@ -1,3 +1,4 @@
+import { performance } from 'node:perf_hooks';
 import { execFile } from 'node:child_process';
 import { readdir, readFile } from 'node:fs/promises';
 import { parseStat, parseStatm, selectTree, sumUsage, type ProcStat } from './proc.js';
@@ -42,7 +43,20 @@ export async function readStat(pid: number): Promise<ProcStat | undefined> {
 }
 
 /** Every process's stat, by walking /proc. */
-export async function readAllStats(): Promise<ProcStat[]> {
+export function readAllStats(): Promise<ProcStat[]> {
+  // One scan serves every supervisor that asks within SHARE_MS: 200 workers being stopped at
+  // once otherwise each walk all of /proc every poll, and the agent drowns in reads.
+  const now = performance.now();
+  if (shared && now - shared.at < SHARE_MS) return shared.scan;
+  shared = { at: now, scan: scanAllStats() };
+  return shared.scan;
+}
+
+/** How long a /proc scan is reused: well under the supervisors' 25 ms poll. */
+const SHARE_MS = 10;
+let shared: { at: number; scan: Promise<ProcStat[]> } | undefined;
+
+async function scanAllStats(): Promise<ProcStat[]> {
   const names = await readdir('/proc');
   const texts = await Promise.all(
     names.filter((n) => /^\d+$/.test(n)).map((n) => readText(`/proc/${n}/stat`)),
