@@ -31,6 +31,10 @@ export const KillWorkSchema = z.object({
   /** Limits are the agent's own business; the scheduler only cancels, terminates or unhangs. */
   reason: z.enum(['cancel', 'hung', 'terminate']),
   graceMs: z.number().int().nonnegative().optional(),
+  /** The chunk as the scheduler saw it when asking (its cancel included): saves the agent a read. */
+  chunkState: z
+    .object({ snapshot: z.unknown(), lastSeq: z.number().int().nonnegative() })
+    .optional(),
 });
 export type KillWork = z.infer<typeof KillWorkSchema>;
 

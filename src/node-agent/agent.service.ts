@@ -146,7 +146,7 @@ export async function startAgent(opts: AgentOptions): Promise<Agent> {
         .run(`work:${work.worker}`, () =>
           work.kind === 'launch'
             ? launchWorker(ctx, work)
-            : killWorker(ctx, work.worker, work.reason, work.graceMs),
+            : killWorker(ctx, work.worker, work.reason, work.graceMs, work.chunkState),
         )
         .then(
           () => m.ack(),

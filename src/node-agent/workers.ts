@@ -148,8 +148,11 @@ export type AttemptRef = Pick<WorkerRecord, 'workerId' | 'jobId' | 'chunk' | 'at
  */
 export async function reportEnd(ctx: ReportContext, record: AttemptRef, outcome: ProcessOutcome) {
   const { workerId, attempt } = record;
-  await workerCommand(ctx, workerId, workerEnd(outcome, metaOf(ctx, workerId, 'end')));
   const id = chunkId(record.jobId, record.chunk);
+  // The retry verdict reads the worker's final figures (its peak after out-of-memory), so the
+  // worker's end goes first; a cancel needs no verdict, so both appends go out at once.
+  const worker = workerCommand(ctx, workerId, workerEnd(outcome, metaOf(ctx, workerId, 'end')));
+  if (outcome.cause !== 'Cancelled') await worker;
   let r = await chunkCommand(ctx, id, chunkEnd(attempt, outcome, metaOf(ctx, workerId, 'chunk')));
   if (!r.ok && outcome.cause === 'Cancelled') {
     // Stopped for a cancel the chunk never saw (a terminate, say): an ordinary failed attempt.
@@ -159,6 +162,7 @@ export async function reportEnd(ctx: ReportContext, record: AttemptRef, outcome:
     const meta = metaOf(ctx, workerId, 'stopped');
     await chunkCommand(ctx, id, { type: 'ConfirmProcessStopped', ...meta, data: { attempt } });
   }
+  await worker;
 }
 
 /** Supervise `supervised` until it ends, then record the end. */
@@ -308,9 +312,21 @@ export async function killWorker(
   workerId: string,
   reason: KillReason,
   graceMs?: number,
+  chunkState?: { snapshot: unknown; lastSeq: number },
 ): Promise<void> {
   const live = ctx.live.get(workerId);
   if (!live) return;
+  const cid = chunkId(live.record.jobId, live.record.chunk);
+  const cached = ctx.runtime.peek(chunkBehaviour, cid);
+  if (chunkState && chunkState.lastSeq > (cached?.lastSeq ?? 0)) {
+    // The scheduler's view includes its cancel: confirming against it needs no fresh read.
+    const state = fromPlain(chunkMachine, chunkState.snapshot as never);
+    ctx.runtime.prime(chunkBehaviour, cid, {
+      state,
+      lastSeq: chunkState.lastSeq,
+      eventIds: cached?.eventIds ?? new Set(),
+    });
+  }
   await live.supervised.kill(reason, graceMs === undefined ? {} : { graceMs });
 }
 

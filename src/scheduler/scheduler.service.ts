@@ -7,6 +7,7 @@ import {
   createEntityRuntime,
   createKeyedQueue,
   stateName,
+  toPlain,
   type ChunkSnapshot,
   type EntityBehaviour,
   type JobSnapshot,
@@ -168,7 +169,13 @@ export async function startScheduler(opts: SchedulerOptions): Promise<Scheduler>
 
   function exec(a: Action): Promise<void> {
     if (a.entity === 'kill') {
-      const kill: KillWork = { kind: 'kill', worker: a.worker, reason: a.reason };
+      const chunk = runtime.peek(chunkBehaviour, a.worker.slice(0, a.worker.lastIndexOf(':')));
+      const kill: KillWork = {
+        kind: 'kill',
+        worker: a.worker,
+        reason: a.reason,
+        ...(chunk && { chunkState: { snapshot: toPlain(chunk.state), lastSeq: chunk.lastSeq } }),
+      };
       return work
         .publish(workSubject(a.node), packr.pack(kill), `kill:${a.worker}`)
         .then(() => undefined);
