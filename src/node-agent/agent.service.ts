@@ -1,13 +1,4 @@
-import {
-  AckPolicy,
-  DeliverPolicy,
-  jetstream,
-  jetstreamManager,
-  type ConsumerMessages,
-  type JsMsg,
-} from '@nats-io/jetstream';
-import { nanos, type NatsConnection } from '@nats-io/transport-node';
-import { Unpackr } from 'msgpackr';
+import type { NatsConnection } from '@nats-io/transport-node';
 import { randomUUID } from 'node:crypto';
 import { join } from 'node:path';
 import type { Logger } from 'pino';
@@ -18,8 +9,6 @@ import {
   type NodeCommand,
 } from '../actors/index.js';
 import {
-  WORK_STREAM,
-  WorkSchema,
   heartbeatSubject,
   workSubject,
   type Actor,
@@ -29,6 +18,7 @@ import {
 } from '../events/index.js';
 import type { NodeCapacity } from './capacity.js';
 import { reconcile, type Reconciled } from './reconcile.js';
+import { consumeWork, decodeWork } from './work-queue.jetstream.js';
 import { workerRecords } from './worker-records.js';
 import { killWorker, launchWorker, metaOf, type WorkerContext } from './workers.js';
 
@@ -56,14 +46,6 @@ export interface Agent {
   /** Worker ids running now. */
   running(): string[];
   stop(mode?: StopMode): Promise<void>;
-}
-
-const unpackr = new Unpackr({ useRecords: false });
-
-/** Decode a work message; JSON is accepted too, so other tools can enqueue work by hand. */
-function decodeWork(m: JsMsg): Work {
-  const raw: unknown = m.data[0] === 0x7b ? JSON.parse(m.string()) : unpackr.unpack(m.data);
-  return WorkSchema.parse(raw);
 }
 
 /**
@@ -131,7 +113,12 @@ export async function startAgent(opts: AgentOptions): Promise<Agent> {
   beat();
   const timer = setInterval(beat, opts.heartbeatMs ?? 1000);
 
-  const messages = await consumeWork(nc, node);
+  const messages = await consumeWork(nc, {
+    name: `agent-${node}`,
+    filter: workSubject(node),
+    maxAckPending: 10_000,
+    batch: 512,
+  });
   const consuming = (async () => {
     for await (const m of messages) {
       let work: Work;
@@ -183,20 +170,4 @@ export async function startAgent(opts: AgentOptions): Promise<Agent> {
 
 function counts(r: Reconciled) {
   return { readopted: r.readopted.length, finished: r.finished.length, lost: r.lost.length };
-}
-
-/** The node's durable pull consumer on the work queue: what was not acknowledged comes back. */
-async function consumeWork(nc: NatsConnection, node: string): Promise<ConsumerMessages> {
-  const jsm = await jetstreamManager(nc);
-  const name = `agent-${node}`;
-  await jsm.consumers.add(WORK_STREAM, {
-    durable_name: name,
-    filter_subject: workSubject(node),
-    ack_policy: AckPolicy.Explicit,
-    deliver_policy: DeliverPolicy.All,
-    ack_wait: nanos(60_000),
-    max_ack_pending: 10_000,
-  });
-  const consumer = await jetstream(nc).consumers.get(WORK_STREAM, name);
-  return consumer.consume({ max_messages: 512 });
 }

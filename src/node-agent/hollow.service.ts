@@ -1,13 +1,5 @@
-import {
-  AckPolicy,
-  DeliverPolicy,
-  jetstream,
-  jetstreamManager,
-  type ConsumerMessages,
-  type JsMsg,
-} from '@nats-io/jetstream';
-import { nanos, type NatsConnection } from '@nats-io/transport-node';
-import { Unpackr } from 'msgpackr';
+import type { ConsumerMessages } from '@nats-io/jetstream';
+import type { NatsConnection } from '@nats-io/transport-node';
 import { randomUUID } from 'node:crypto';
 import type { Logger } from 'pino';
 import {
@@ -18,9 +10,7 @@ import {
   type KeyedQueue,
 } from '../actors/index.js';
 import {
-  WORK_STREAM,
   WORK_WILDCARD,
-  WorkSchema,
   heartbeatSubject,
   type EventLog,
   type Heartbeat,
@@ -28,6 +18,7 @@ import {
   type Resources,
   type Work,
 } from '../events/index.js';
+import { consumeWork, decodeWork } from './work-queue.jetstream.js';
 import { classifyExit, outcomeMessage, type ProcessOutcome } from './supervisor/index.js';
 import type { KillReason } from './supervisor/index.js';
 import {
@@ -83,13 +74,6 @@ interface HollowWorker {
   readonly node: string;
   readonly ref: AttemptRef;
   timer?: NodeJS.Timeout;
-}
-
-const unpackr = new Unpackr({ useRecords: false });
-
-function decodeWork(m: JsMsg): Work {
-  const raw: unknown = m.data[0] === 0x7b ? JSON.parse(m.string()) : unpackr.unpack(m.data);
-  return WorkSchema.parse(raw);
 }
 
 /**
@@ -319,21 +303,15 @@ function killed(reason: KillReason): ProcessOutcome {
  * The one durable consumer of all hollow nodes (see `startHollowNodes` on why it filters the
  * whole work stream).
  */
-async function consumeAllWork(
+function consumeAllWork(
   nc: NatsConnection,
   prefix: string,
   maxAckPending: number,
 ): Promise<ConsumerMessages> {
-  const jsm = await jetstreamManager(nc);
-  const name = `hollow-${prefix}`;
-  await jsm.consumers.add(WORK_STREAM, {
-    durable_name: name,
-    filter_subject: WORK_WILDCARD,
-    ack_policy: AckPolicy.Explicit,
-    deliver_policy: DeliverPolicy.All,
-    ack_wait: nanos(60_000),
-    max_ack_pending: maxAckPending,
+  return consumeWork(nc, {
+    name: `hollow-${prefix}`,
+    filter: WORK_WILDCARD,
+    maxAckPending,
+    batch: 1024,
   });
-  const consumer = await jetstream(nc).consumers.get(WORK_STREAM, name);
-  return consumer.consume({ max_messages: 1024 });
 }

@@ -1,0 +1,40 @@
+import {
+  AckPolicy,
+  DeliverPolicy,
+  jetstream,
+  jetstreamManager,
+  type ConsumerMessages,
+  type JsMsg,
+} from '@nats-io/jetstream';
+import { nanos, type NatsConnection } from '@nats-io/transport-node';
+import { Unpackr } from 'msgpackr';
+import { WORK_STREAM, WorkSchema, type Work } from '../events/index.js';
+
+const unpackr = new Unpackr({ useRecords: false });
+
+/** Decode a work message; JSON is accepted too, so other tools can enqueue work by hand. */
+export function decodeWork(m: JsMsg): Work {
+  const raw: unknown = m.data[0] === 0x7b ? JSON.parse(m.string()) : unpackr.unpack(m.data);
+  return WorkSchema.parse(raw);
+}
+
+/**
+ * A durable pull consumer on the work queue (`DROVER_WORK`): what was not acknowledged comes
+ * back after `ack_wait`, so launches and kills survive a restart of whoever takes them.
+ */
+export async function consumeWork(
+  nc: NatsConnection,
+  opts: { name: string; filter: string; maxAckPending: number; batch: number },
+): Promise<ConsumerMessages> {
+  const jsm = await jetstreamManager(nc);
+  await jsm.consumers.add(WORK_STREAM, {
+    durable_name: opts.name,
+    filter_subject: opts.filter,
+    ack_policy: AckPolicy.Explicit,
+    deliver_policy: DeliverPolicy.All,
+    ack_wait: nanos(60_000),
+    max_ack_pending: opts.maxAckPending,
+  });
+  const consumer = await jetstream(nc).consumers.get(WORK_STREAM, opts.name);
+  return consumer.consume({ max_messages: opts.batch });
+}
