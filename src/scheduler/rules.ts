@@ -195,7 +195,9 @@ export function jobRules(ctx: RuleContext, id: string, cascaded: boolean): Actio
   if (!job || stateName(job) === 'none') return [];
   const out: Action[] = [];
   const state = stateName(job);
-  const close = closingCommand(job, meta(ctx, `close:${id}`));
+  // Closing needs every chunk and child settled: checking the counters first spares the two
+  // decisions closingCommand tries (validation included) on every event of a running job.
+  const close = allSettled(job.context) ? closingCommand(job, meta(ctx, `close:${id}`)) : undefined;
   if (close) out.push({ entity: 'job', id, command: close });
   else if (
     !isTerminal(job) &&
