@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { z } from 'zod';
 import { WorkerIdSchema } from '../events/index.js';
 import { readLog } from '../node-agent/supervisor/index.js';
+import { runDirOf } from '../node-agent/worker-records.js';
 import { agentLogsSubject, badInput, decodeBody, encodeBody, ApiError } from './protocol.js';
 
 /**
@@ -29,8 +30,7 @@ export interface LogReply {
 export const MAX_LOG_REPLY_BYTES = 256 * 1024;
 
 /** The run directory of a worker, as the agent lays it out (`runs/<job>_<chunk>_<attempt>`). */
-export const runDirOf = (stateDir: string, worker: string): string =>
-  join(stateDir, 'runs', worker.replaceAll(':', '_'));
+export { runDirOf };
 
 async function readFrom(path: string, from: number): Promise<LogReply> {
   const size = await stat(path).then(

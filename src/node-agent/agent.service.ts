@@ -14,11 +14,10 @@ import {
   type Actor,
   type EventLog,
   type Heartbeat,
-  type Work,
 } from '../events/index.js';
 import type { NodeCapacity } from './capacity.js';
 import { reconcile, type Reconciled } from './reconcile.js';
-import { consumeWork, decodeWork } from './work-queue.jetstream.js';
+import { consumeWork, processWork } from './work-queue.jetstream.js';
 import { workerRecords } from './worker-records.js';
 import { killWorker, launchWorker, metaOf, type WorkerContext } from './workers.js';
 
@@ -69,7 +68,7 @@ export async function startAgent(opts: AgentOptions): Promise<Agent> {
     records: workerRecords(join(opts.stateDir, 'state')),
     queue: createKeyedQueue(),
     live: new Map(),
-    runRoot: join(opts.stateDir, 'runs'),
+    stateDir: opts.stateDir,
     clock,
     logger,
     sampleMs: opts.sampleMs ?? 1000,
@@ -119,31 +118,15 @@ export async function startAgent(opts: AgentOptions): Promise<Agent> {
     maxAckPending: 10_000,
     batch: 512,
   });
-  const consuming = (async () => {
-    for await (const m of messages) {
-      let work: Work;
-      try {
-        work = decodeWork(m);
-      } catch (err) {
-        logger.error({ err, seq: m.seq }, 'unreadable work message dropped');
-        m.term();
-        continue;
-      }
-      void ctx.queue
-        .run(`work:${work.worker}`, () =>
-          work.kind === 'launch'
-            ? launchWorker(ctx, work)
-            : killWorker(ctx, work.worker, work.reason, work.graceMs, work.chunkState),
-        )
-        .then(
-          () => m.ack(),
-          (err: unknown) => {
-            logger.error({ err, worker: work.worker }, 'work failed; redelivered later');
-            m.nak(1000);
-          },
-        );
-    }
-  })();
+  const consuming = processWork(
+    messages,
+    logger,
+    (work) => () =>
+      work.kind === 'launch'
+        ? launchWorker(ctx, work)
+        : killWorker(ctx, work.worker, work.reason, work.graceMs, work.chunkState),
+    ctx.queue,
+  );
 
   return {
     node,

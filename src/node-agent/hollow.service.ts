@@ -16,9 +16,8 @@ import {
   type Heartbeat,
   type LaunchWork,
   type Resources,
-  type Work,
 } from '../events/index.js';
-import { consumeWork, decodeWork } from './work-queue.jetstream.js';
+import { consumeWork, processWork } from './work-queue.jetstream.js';
 import { classifyExit, outcomeMessage, type ProcessOutcome } from './supervisor/index.js';
 import type { KillReason } from './supervisor/index.js';
 import {
@@ -166,36 +165,20 @@ export async function startHollowNodes(opts: HollowOptions): Promise<HollowFarm>
   };
 
   const messages = await consumeAllWork(nc, prefix, opts.maxAckPending ?? 4096);
-  const consuming = (async () => {
-    for await (const m of messages) {
-      let work: Work;
-      try {
-        work = decodeWork(m);
-      } catch (err) {
-        logger.error({ err, seq: m.seq }, 'unreadable work message dropped');
-        m.term();
-        continue;
-      }
+  const consuming = processWork(
+    messages,
+    logger,
+    (work, m) => {
       const node = m.subject.slice(m.subject.lastIndexOf('.') + 1);
       const ctx = contexts.get(node);
       if (!ctx) {
         logger.error({ node, seq: m.seq }, 'work for a node that is not hollow dropped');
-        m.term();
-        continue;
+        return undefined;
       }
-      void queue
-        .run(`work:${work.worker}`, () =>
-          work.kind === 'launch' ? launch(ctx, work) : kill(work.worker, work.reason),
-        )
-        .then(
-          () => m.ack(),
-          (err: unknown) => {
-            logger.error({ err, worker: work.worker }, 'hollow work failed; redelivered later');
-            m.nak(1000);
-          },
-        );
-    }
-  })();
+      return () => (work.kind === 'launch' ? launch(ctx, work) : kill(work.worker, work.reason));
+    },
+    queue,
+  );
   logger.info({ prefix, count: nodes.length }, 'hollow nodes ready');
 
   return {

@@ -8,6 +8,7 @@ import {
 } from '@nats-io/jetstream';
 import { nanos, type NatsConnection } from '@nats-io/transport-node';
 import { Unpackr } from 'msgpackr';
+import type { Logger } from 'pino';
 import { WORK_STREAM, WorkSchema, type Work } from '../events/index.js';
 
 const unpackr = new Unpackr({ useRecords: false });
@@ -37,4 +38,39 @@ export async function consumeWork(
   });
   const consumer = await jetstream(nc).consumers.get(WORK_STREAM, opts.name);
   return consumer.consume({ max_messages: opts.batch });
+}
+
+/**
+ * Act on each work message, one worker at a time (a kill waits for its launch), acknowledging it
+ * once handled and asking for redelivery when handling failed. An unreadable message is
+ * terminated: redelivering it would fail forever. `handle` returning undefined drops the message.
+ */
+export async function processWork(
+  messages: ConsumerMessages,
+  logger: Logger,
+  handle: (work: Work, m: JsMsg) => (() => Promise<unknown>) | undefined,
+  serial: { run<T>(key: string, task: () => Promise<T>): Promise<T> },
+): Promise<void> {
+  for await (const m of messages) {
+    let work: Work;
+    try {
+      work = decodeWork(m);
+    } catch (err) {
+      logger.error({ err, seq: m.seq }, 'unreadable work message dropped');
+      m.term();
+      continue;
+    }
+    const task = handle(work, m);
+    if (!task) {
+      m.term();
+      continue;
+    }
+    void serial.run(`work:${work.worker}`, task).then(
+      () => m.ack(),
+      (err: unknown) => {
+        logger.error({ err, worker: work.worker }, 'work failed; redelivered later');
+        m.nak(1000);
+      },
+    );
+  }
 }

@@ -2,6 +2,14 @@ import { mkdir, readFile, readdir, rename, rm, writeFile } from 'node:fs/promise
 import { join } from 'node:path';
 import type { AdoptionRecord } from './supervisor/index.js';
 
+/**
+ * The directory of one worker's run (logs, report and status files) under an agent's state dir.
+ * The one definition of the layout: the agent writes there and its log responder reads there.
+ */
+export function runDirOf(stateDir: string, workerId: string): string {
+  return join(stateDir, 'runs', workerId.replaceAll(':', '_'));
+}
+
 /** What the agent remembers of a worker across its own restarts (kept in its state dir). */
 export interface WorkerRecord extends Partial<AdoptionRecord> {
   readonly workerId: string;

@@ -25,7 +25,7 @@ import {
   type SupervisorHooks,
   type UsageSample,
 } from './supervisor/index.js';
-import type { WorkerRecord, WorkerRecords } from './worker-records.js';
+import { runDirOf, type WorkerRecord, type WorkerRecords } from './worker-records.js';
 
 /** What the worker-handling half of the agent shares with the service around it. */
 export interface WorkerContext {
@@ -36,7 +36,8 @@ export interface WorkerContext {
   /** Per worker id: its commands reach the log in order. */
   readonly queue: KeyedQueue;
   readonly live: Map<string, LiveWorker>;
-  readonly runRoot: string;
+  /** The agent's state dir: worker runs live under it (`runDirOf`). */
+  readonly stateDir: string;
   readonly clock: () => number;
   readonly logger: Logger;
   readonly sampleMs: number;
@@ -196,7 +197,7 @@ export async function launchWorker(ctx: WorkerContext, w: LaunchWork): Promise<v
   if (ctx.live.has(w.worker)) return;
   const launching = await reportLaunching(ctx, w);
   if (!launching) return; // handled in an earlier life
-  const runDir = join(ctx.runRoot, w.worker.replaceAll(':', '_'));
+  const runDir = runDirOf(ctx.stateDir, w.worker);
   const record: WorkerRecord = {
     workerId: w.worker,
     jobId: w.jobId,
