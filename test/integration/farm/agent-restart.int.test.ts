@@ -70,6 +70,8 @@ describe('agent crash and reconciliation', () => {
     expect(types(await farm.events('worker', `${long}:0:1`))).toContain('worker.readopted');
     const quickWorker = await farm.events('worker', `${quick}:0:1`);
     expect(quickWorker.find((e) => e.type === 'worker.exited')?.data).toMatchObject({ exitCode: 0, cause: 'Succeeded' });
+    // It ended while no agent ran: settled from its status file, never re-adopted.
+    expect(types(quickWorker)).not.toContain('worker.readopted');
     const quickChunk = await farm.events('chunk', `${quick}:0`);
     expect(quickChunk.find((e) => e.type === 'chunk.succeeded')?.data).toMatchObject({ attempt: 1, result: 42 });
     const victimWorker = await farm.events('worker', `${victim}:0:1`);
