@@ -5,7 +5,7 @@ import { once } from 'node:events';
 import { writeFile } from 'node:fs/promises';
 import pino from 'pino';
 import { createApiClient, startApiService } from '../src/api/index.js';
-import { INTAKE_SUBJECT, ensureFarmStreams } from '../src/events/index.js';
+import { INTAKE_SUBJECT, JetStreamPublisher, ensureFarmStreams } from '../src/events/index.js';
 import { startNatsServer } from '../test/support/nats-server.js';
 import { paired, pipelined, rate } from './support.js';
 
@@ -17,10 +17,12 @@ import { paired, pipelined, rate } from './support.js';
  * pairs' ratios. Measured twice: with the service in its own process (as deployed, inside
  * `drover scheduler` or `drover api`: the goal) and in the clients' process (one event loop does
  * the clients' and the service's work). Prints one JSON document (BENCH_OUT also writes it).
+ * BENCH_RAW=core makes the raw side hand-rolled core publishes with acks (the cheapest client
+ * path to JetStream) instead of `js.publish`; BENCH_PROFILE_DIR writes the service's CPU profile.
  */
 const CLIENTS = 64;
 const RUNS = Number(process.env.BENCH_RUNS ?? 5);
-const N = Math.round(4_000 * Number(process.env.BENCH_SCALE ?? 1));
+const N = Math.round(16_000 * Number(process.env.BENCH_SCALE ?? 1));
 
 const body = {
   name: 'bench',
@@ -61,9 +63,22 @@ async function serveOnly(url: string): Promise<void> {
 
 /** Start the API service in its own process; resolves once it serves. */
 async function spawnService(url: string): Promise<ChildProcess> {
-  const child = spawn(process.execPath, ['--import', 'tsx', 'bench/api.bench.ts', '--serve', url], {
-    stdio: ['ignore', 'pipe', 'inherit'],
-  });
+  const child = spawn(
+    process.execPath,
+    [
+      ...(process.env.BENCH_PROFILE_DIR
+        ? ['--cpu-prof', '--cpu-prof-dir=' + process.env.BENCH_PROFILE_DIR]
+        : []),
+      '--import',
+      'tsx',
+      'bench/api.bench.ts',
+      '--serve',
+      url,
+    ],
+    {
+      stdio: ['ignore', 'pipe', 'inherit'],
+    },
+  );
   await once(child.stdout as NodeJS.ReadableStream, 'data');
   return child;
 }
@@ -81,7 +96,16 @@ async function main(): Promise<void> {
     await ensureFarmStreams(await jetstreamManager(serviceNc));
     const api = await startApiService({ nc: serviceNc, logger: pino({ level: 'silent' }) });
     const clientNcs = await Promise.all(Array.from({ length: CLIENTS }, open));
-    const raw = clientNcs.map((nc) => jetstream(nc));
+    // BENCH_RAW=core: the raw side publishes by hand (core publish + one ack subscription per
+    // connection), the cheapest way to get JetStream acks, instead of `js.publish`.
+    const core = process.env.BENCH_RAW === 'core';
+    const raw = clientNcs.map((nc) => {
+      if (!core) return jetstream(nc);
+      const p = new JetStreamPublisher(nc);
+      return {
+        publish: (s: string, d: Uint8Array, o: { msgID: string }) => p.publish(s, d, o.msgID),
+      };
+    });
     const clients = clientNcs.map((nc) => createApiClient(nc));
     const payload = new TextEncoder().encode(JSON.stringify(body));
     let run = 0;
@@ -109,6 +133,7 @@ async function main(): Promise<void> {
       node: process.version,
       runs: RUNS,
       clients: CLIENTS,
+      raw: core ? 'hand-rolled core publish with acks' : 'js.publish',
       submissionsPerRun: N,
       serviceInItsOwnProcess: {
         rawJsPublishPerSec: separate.raw,

@@ -16,6 +16,7 @@ import {
   type JobsListRequest,
   type LogsRequest,
 } from './protocol.js';
+import { RequestFailure, RequestMux } from './request-mux.js';
 import type { JobRow, JobView, NodeView } from './views.js';
 
 /** A refused or failed request, with the CONTRACT code and the CLI exit code it maps to. */
@@ -90,6 +91,15 @@ export interface ApiClient {
 }
 
 function rethrow(err: unknown, op: string): never {
+  if (err instanceof RequestFailure) {
+    if (err.kind === 'no-responders')
+      throw new ApiClientError(
+        'UNAVAILABLE',
+        `no Drover API service answers ${op}: is the farm up?`,
+      );
+    if (err.kind === 'timeout') throw new ApiClientError('TIMEOUT', `${op}: no reply in time`);
+    if (err.kind === 'permission') throw new ApiClientError('FORBIDDEN', `${op}: ${err.message}`);
+  }
   const message = (err as Error).message ?? String(err);
   if (/no responders/i.test(message)) {
     throw new ApiClientError('UNAVAILABLE', `no Drover API service answers ${op}: is the farm up?`);
@@ -107,6 +117,8 @@ function rethrow(err: unknown, op: string): never {
  */
 export function createApiClient(nc: NatsConnection, opts: ApiClientOptions = {}): ApiClient {
   const type = opts.msgpack ? MSGPACK : JSON_TYPE;
+  const inboxPrefix = (nc as { options?: { inboxPrefix?: string } }).options?.inboxPrefix;
+  const mux = new RequestMux(nc, inboxPrefix);
   const call = async <T>(
     op: ApiOp,
     body: unknown,
@@ -119,10 +131,7 @@ export function createApiClient(nc: NatsConnection, opts: ApiClientOptions = {})
     const data = body instanceof Uint8Array ? body : encodeBody(body, type);
     let reply;
     try {
-      const msg = await nc.request(apiSubject(op, opts.as), data, {
-        timeout: timeoutMs,
-        headers: h,
-      });
+      const msg = await mux.request(apiSubject(op, opts.as), data, h, timeoutMs);
       reply = decodeBody(msg.data, type) as { ok: true } | { ok: false; error: ApiErrorBody };
     } catch (err) {
       rethrow(err, op);

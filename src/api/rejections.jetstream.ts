@@ -1,10 +1,6 @@
 import { DeliverPolicy, jetstream } from '@nats-io/jetstream';
 import type { NatsConnection } from '@nats-io/transport-node';
-import {
-  REJECTED_STREAM,
-  ensureRejectedStream,
-  jobIdOfIntake,
-} from '../events/index.js';
+import { REJECTED_STREAM, ensureRejectedStream, jobIdOfIntake } from '../events/index.js';
 
 /**
  * `DROVER_REJECTED`: captures `drover.events.rejected`, where the scheduler announces intake
