@@ -6,8 +6,8 @@ import { performance } from 'node:perf_hooks';
 import { jetstream } from '@nats-io/jetstream';
 import pino from 'pino';
 import { createEntityRuntime, jobBehaviour } from '../src/actors/index.js';
-import { runAgent, type Agent } from '../src/node-agent/main.js';
-import { runScheduler, type Scheduler } from '../src/scheduler/main.js';
+import { runAgent } from '../src/node-agent/main.js';
+import { runScheduler } from '../src/scheduler/main.js';
 import {
   percentile,
   rawPublishRate,
@@ -21,6 +21,7 @@ import {
 } from '../test/support/bench-farm.js';
 import { spawnHollowProcess } from '../test/support/bench-hollow.js';
 import { profiled } from '../test/support/bench-profile.js';
+import { spawnDrover, type DroverProcess } from '../test/support/drover-process.js';
 import { rawSpawn } from './spawn.bench.js';
 import { pipelined, ratio } from './support.js';
 
@@ -42,40 +43,73 @@ const round = (x: number, d = 1) => Math.round(x * 10 ** d) / 10 ** d;
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)] as number;
 
 interface Farm extends BenchServer {
-  readonly agents: Agent[];
-  readonly scheduler: Scheduler;
   readonly dataDir: string;
   close(): Promise<void>;
 }
 
-/** A fresh server, two real agents (each room for many tiny jobs at once) and the scheduler. */
+/**
+ * A fresh server, two real agents (each room for many tiny jobs at once) and the scheduler.
+ * As deployed (BENCH_FARM=processes, the default): the scheduler and each agent in a process of
+ * its own, as `drover scheduler --no-api` and `drover agent` run them, so they share the two
+ * cores the way a farm on this machine would. BENCH_FARM=inprocess runs them all in the bench's
+ * own event loop (as test/support/farm.ts does).
+ */
 async function realFarm(): Promise<Farm> {
   const s = await startBenchServer();
   const dataDir = await mkdtemp(join(tmpdir(), 'drover-bench-farm-'));
-  const agents = await Promise.all(
-    [1, 2].map((i) =>
-      runAgent({
-        nc: s.nc,
-        logger,
-        node: `node-${i}`,
-        dataDir,
-        capacity: { cpus: 16, memMb: 32_768, gpus: 0 },
-      }),
-    ),
-  );
-  const scheduler = await runScheduler({ nc: s.nc, logger, holder: 'bench' });
+  const stops =
+    process.env.BENCH_FARM === 'inprocess'
+      ? await inProcessFarm(s, dataDir)
+      : await processFarm(s, dataDir);
   return {
     ...s,
-    agents,
-    scheduler,
     dataDir,
     async close() {
-      await scheduler.stop().catch(() => undefined);
-      await Promise.all(agents.map((a) => a.stop('terminate').catch(() => undefined)));
+      for (const stop of stops) await stop().catch(() => undefined);
       await s.stop();
       await rm(dataDir, { recursive: true, force: true });
     },
   };
+}
+
+const AGENT_CAPACITY = { cpus: 16, memMb: 32_768, gpus: 0 };
+
+async function inProcessFarm(s: BenchServer, dataDir: string): Promise<(() => Promise<void>)[]> {
+  const agents = await Promise.all(
+    [1, 2].map((i) =>
+      runAgent({ nc: s.nc, logger, node: `node-${i}`, dataDir, capacity: AGENT_CAPACITY }),
+    ),
+  );
+  const scheduler = await runScheduler({ nc: s.nc, logger, holder: 'bench' });
+  return [() => scheduler.stop(), ...agents.map((a) => () => a.stop('terminate'))];
+}
+
+async function processFarm(s: BenchServer, dataDir: string): Promise<(() => Promise<void>)[]> {
+  const profile = process.env.BENCH_PROFILE_DIR;
+  const env = {
+    DROVER_NATS_URL: s.server.url,
+    DROVER_DATA_DIR: dataDir,
+    LOG_LEVEL: process.env.LOG_LEVEL ?? 'silent',
+  };
+  const node = (args: string[]) =>
+    (profile ? ['--cpu-prof', `--cpu-prof-dir=${profile}`] : []).concat(args);
+  const cap = [
+    '--cpus',
+    String(AGENT_CAPACITY.cpus),
+    '--mem',
+    `${AGENT_CAPACITY.memMb}M`,
+    '--json',
+  ];
+  const agents = [1, 2].map((i) =>
+    spawnDrover(['agent', '--node', `node-${i}`, ...cap], env, node([])),
+  );
+  const scheduler = spawnDrover(['scheduler', '--no-api', '--json'], env, node([]));
+  const ready = (p: DroverProcess) =>
+    until(() => p.output().includes('{'), 60_000, 20).catch(() => {
+      throw new Error(`bench farm did not start:\n${p.output()}`);
+    });
+  await Promise.all([...agents, scheduler].map(ready));
+  return [() => scheduler.stop(), ...agents.map((a) => () => a.stop())];
 }
 
 const tiny = (i: number) => ({
@@ -362,12 +396,32 @@ async function cancelRun(f: Farm, count: number, tag: string) {
     }),
   );
   const appended = performance.now();
-  await until(() => cancelled.size >= count, 120_000, 2);
+  await profiled(`cancel-${tag}`, () => until(() => cancelled.size >= count, 120_000, 2));
   const t1 = performance.now();
   await wj.stop();
   const alive = await survivors(pgids, workers);
   for (const p of alive) process.kill(p.pid, 'SIGKILL');
+  if (process.env.BENCH_TIMELINE)
+    await printTimeline(f, from2, Date.now() - (performance.now() - t0));
   return { ms: t1 - t0, appendMs: appended - t0, survivors: alive.length };
+}
+
+/** BENCH_TIMELINE=1: per event type since `fromSeq`, when it was written (first, median, last ms after `t0`). */
+async function printTimeline(f: Farm, fromSeq: number, t0: number): Promise<void> {
+  const at = new Map<string, number[]>();
+  for await (const e of f.log.replay({ fromSeq })) {
+    if ('corrupt' in e) continue;
+    at.set(e.type, [...(at.get(e.type) ?? []), e.at - t0]);
+  }
+  const rows = [...at].map(([type, ts]) => {
+    const s = ts.sort((a, b) => a - b);
+    return `${type.padEnd(26)} ${String(s.length).padStart(5)} first ${s[0]} median ${median(s)} last ${s.at(-1)}`;
+  });
+  console.error(
+    rows
+      .sort((a, b) => Number(/first (-?\d+)/.exec(a)![1]) - Number(/first (-?\d+)/.exec(b)![1]))
+      .join('\n'),
+  );
 }
 
 async function cancel() {

@@ -106,8 +106,15 @@ class PullSession {
   private buffer: RawMessage[] = [];
   private wake: (() => void) | undefined;
   private failure: Error | undefined;
-  /** Remaining message counts of the pull requests in flight, oldest first (FIFO at the server). */
-  private readonly pulls: number[] = [];
+  /**
+   * Messages requested and not yet delivered, over every pull request in flight. One total, not
+   * a count per request: the server spreads deliveries over its waiting requests (round robin),
+   * so which request a message answers is unknown; a request that expires tells, in its 408, how
+   * many of its messages never came (`Nats-Pending-Messages`). Counting per request, oldest first,
+   * drifted into believing pulls were open when none were, and the tail stalled until its
+   * watchdog reopened the consumer, six seconds later.
+   */
+  private outstanding = 0;
   private received = 0;
   private lastActivity = Date.now();
   completed = false;
@@ -174,11 +181,9 @@ class PullSession {
 
   /** Keep about two batches requested ahead of what has arrived. */
   private pull(expected: number): void {
-    let outstanding = this.pulls.reduce((a, b) => a + b, 0);
-    while (outstanding < 2 * BATCH && this.received + outstanding < expected) {
-      const batch = Math.min(BATCH, expected - this.received - outstanding);
-      this.pulls.push(batch);
-      outstanding += batch;
+    while (this.outstanding < 2 * BATCH && this.received + this.outstanding < expected) {
+      const batch = Math.min(BATCH, expected - this.received - this.outstanding);
+      this.outstanding += batch;
       const body = JSON.stringify({ batch, expires: nanos(PULL_EXPIRES_MS) });
       this.nc.publish(`$JS.API.CONSUMER.MSG.NEXT.${this.stream}.${this.consumer}`, body, {
         reply: this.inbox,
@@ -216,13 +221,19 @@ class PullSession {
     const { seq, time } = parseAckReply(msg.reply as string);
     this.buffer.push({ subject: msg.subject, seq, time, data: msg.data });
     this.received++;
-    if (this.pulls.length && --(this.pulls[0] as number) === 0) this.pulls.shift();
+    this.outstanding = Math.max(0, this.outstanding - 1);
   }
 
   private onStatus(msg: Msg): void {
     const code = msg.headers?.code ?? 0;
     if (code === 408 || code === 404) {
-      this.pulls.shift(); // that pull request ended short: re-request what is still missing
+      // That pull request ended short: forget what it will not deliver, then re-request. Without
+      // the count (older servers), assume nothing is open: a spare request is harmless.
+      const undelivered = Number(msg.headers?.get('Nats-Pending-Messages'));
+      this.outstanding =
+        Number.isFinite(undelivered) && msg.headers?.has('Nats-Pending-Messages')
+          ? Math.max(0, this.outstanding - undelivered)
+          : 0;
       return;
     }
     if (code === 100) return; // heartbeat

@@ -12,8 +12,13 @@ export interface DroverProcess {
   stop(): Promise<void>;
 }
 
-export function spawnDrover(args: readonly string[], env: Record<string, string>): DroverProcess {
-  const child = spawn(process.execPath, ['--import', 'tsx', join(ROOT, 'src/cli/main.ts'), ...args], {
+export function spawnDrover(
+  args: readonly string[],
+  env: Record<string, string>,
+  nodeArgs: readonly string[] = [],
+): DroverProcess {
+  const main = join(ROOT, 'src/cli/main.ts');
+  const child = spawn(process.execPath, [...nodeArgs, '--import', 'tsx', main, ...args], {
     cwd: ROOT,
     env: { ...process.env, LOG_LEVEL: process.env.LOG_LEVEL ?? 'warn', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],

@@ -6,6 +6,7 @@ import { StringDecoder } from 'node:string_decoder';
 import { classifyExit, outcomeMessage, signalFromExitCode } from './exit.js';
 import { DEFAULT_LOG_CAP_BYTES, readLog, trimLogFile } from './logs.js';
 import {
+  groupGone,
   readStat,
   sampleTree,
   signalTree,
@@ -23,7 +24,16 @@ import type {
 } from './types.js';
 import { isWrapperExecError, wrapperExecErrorLine } from './wrapper.js';
 
-const POLL_MS = 25;
+/** How often a stop checks whether the group is gone: one `kill(-pgid, 0)`, no /proc read. */
+const POLL_MS = 10;
+/**
+ * After this long a group that still exists may hold only zombies (which nobody reaps under an
+ * init that does not): from then on /proc decides, at most every SCAN_POLL_MS.
+ */
+const ZOMBIE_CHECK_AFTER_MS = 100;
+const SCAN_POLL_MS = 25;
+/** How old a /proc scan may be when a stop looks for members that left the group. */
+const STOP_SCAN_MAX_AGE_MS = 250;
 const DEFAULT_GRACE_MS = 5000;
 
 /** How the leader's end is learnt: from the ChildProcess (own child) or by polling /proc. */
@@ -87,7 +97,8 @@ class SupervisedImpl implements Supervised {
   private ticking = false;
   private exiting = false;
   private stopping: Promise<void> | undefined;
-  private readonly sampler: NodeJS.Timeout;
+  private sampler: NodeJS.Timeout;
+  private readonly sampleMs: number;
   private readonly limiter: NodeJS.Timeout | undefined;
   private readonly clock: () => number;
 
@@ -98,7 +109,16 @@ class SupervisedImpl implements Supervised {
     this.startTime = p.startTime;
     this.clock = p.opts.clock ?? Date.now;
     this.done = new Promise((resolve) => (this.settle = resolve));
-    this.sampler = setInterval(() => void this.tick(), p.opts.sampleMs ?? 1000);
+    // Ticks aligned to the wall clock: every supervisor of the agent samples at the same moments
+    // and they share one /proc scan (200 workers otherwise scan 200 times a second).
+    const every = (this.sampleMs = p.opts.sampleMs ?? 1000);
+    this.sampler = setTimeout(
+      () => {
+        this.sampler = setInterval(() => void this.tick(), every);
+        void this.tick();
+      },
+      every - (Date.now() % every),
+    );
     if (p.timeoutS !== undefined) {
       const left = p.timeoutS * 1000 - (this.clock() - p.startedAt);
       this.limiter = setTimeout(() => void this.stop('time', DEFAULT_GRACE_MS), Math.max(0, left));
@@ -133,7 +153,10 @@ class SupervisedImpl implements Supervised {
   }
 
   private async terminate(graceMs: number): Promise<void> {
-    signalTree(this.pgid, await treeMembers(this.pid, this.pgid), 'SIGTERM');
+    // The group is signalled as a whole; the scan only finds members that left it, so one a
+    // little old does (200 stops at once share it, instead of blocking on 200 fresh scans).
+    const members = await treeMembers(this.pid, this.pgid, STOP_SCAN_MAX_AGE_MS);
+    signalTree(this.pgid, members, 'SIGTERM');
     if (!(await this.waitEmpty(graceMs))) await this.killNow();
     await this.waitEmpty(Infinity);
   }
@@ -147,14 +170,16 @@ class SupervisedImpl implements Supervised {
    * runs on the monotonic clock, not the injected one (which may be a frozen test clock).
    */
   private async waitEmpty(ms: number): Promise<boolean> {
-    const deadline = performance.now() + ms;
+    const start = performance.now();
     for (;;) {
-      if ((await treeMembers(this.pid, this.pgid)).length === 0) {
+      const waited = performance.now() - start;
+      const scan = waited >= ZOMBIE_CHECK_AFTER_MS;
+      if (groupGone(this.pgid) || (scan && (await treeMembers(this.pid, this.pgid)).length === 0)) {
         if (this.p.watch === 'poll') void this.checkLeader();
         return true;
       }
-      if (performance.now() >= deadline) return false;
-      await sleep(POLL_MS);
+      if (waited >= ms) return false;
+      await sleep(scan ? SCAN_POLL_MS : POLL_MS);
     }
   }
 
@@ -163,7 +188,7 @@ class SupervisedImpl implements Supervised {
     this.ticking = true;
     try {
       if (this.p.watch === 'poll' && (await this.checkLeader())) return;
-      const s = await sampleTree(this.pid, this.pgid, this.p.k);
+      const s = await sampleTree(this.pid, this.pgid, this.p.k, this.sampleMs / 4);
       this.peakRssMb = Math.max(this.peakRssMb, s.rssMb);
       this.cpuSeconds = Math.max(this.cpuSeconds, s.cpuSeconds);
       const at = this.clock();
