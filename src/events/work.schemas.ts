@@ -35,6 +35,11 @@ export const KillWorkSchema = z.object({
   chunkState: z
     .object({ snapshot: z.unknown(), lastSeq: z.number().int().nonnegative() })
     .optional(),
+  /** The worker likewise, its kill request included: the agent's report of the end appends
+   * without a conflict and the read that follows one. */
+  workerState: z
+    .object({ snapshot: z.unknown(), lastSeq: z.number().int().nonnegative() })
+    .optional(),
 });
 export type KillWork = z.infer<typeof KillWorkSchema>;
 

@@ -124,7 +124,7 @@ export async function startAgent(opts: AgentOptions): Promise<Agent> {
     (work) => () =>
       work.kind === 'launch'
         ? launchWorker(ctx, work)
-        : killWorker(ctx, work.worker, work.reason, work.graceMs, work.chunkState),
+        : killWorker(ctx, work),
     ctx.queue,
   );
 
@@ -137,7 +137,7 @@ export async function startAgent(opts: AgentOptions): Promise<Agent> {
       await messages.close();
       await consuming;
       if (mode === 'terminate') {
-        await Promise.all([...ctx.live.keys()].map((id) => killWorker(ctx, id, 'terminate')));
+        await Promise.all([...ctx.live.keys()].map((id) => killWorker(ctx, { worker: id, reason: 'terminate' })));
       }
       await Promise.all([...ctx.live.values()].map((w) => w.supervised.done));
       await ctx.queue.idle();

@@ -7,18 +7,20 @@ import {
   fromPlain,
   stateName,
   workerBehaviour,
+  workerMachine,
   type CommandMeta,
+  type EntityBehaviour,
   type ChunkCommand,
   type EntityRuntime,
   type KeyedQueue,
   type WorkerCommand,
 } from '../actors/index.js';
-import { chunkId, type Actor, type LaunchWork } from '../events/index.js';
+import type { AnyStateMachine } from 'xstate';
+import { chunkId, type Actor, type KillWork, type LaunchWork } from '../events/index.js';
 import { attemptFailed, chunkEnd, workerEnd } from './reports.js';
 import {
   launch,
   parseReportChunk,
-  type KillReason,
   type ProcessOutcome,
   type Report,
   type Supervised,
@@ -308,27 +310,36 @@ export function notStarted(w: LaunchWork): ProcessOutcome {
 }
 
 /** Act on a kill: SIGTERM, grace, SIGKILL; the end is recorded by `watch` once the group is gone. */
-export async function killWorker(
-  ctx: WorkerContext,
-  workerId: string,
-  reason: KillReason,
-  graceMs?: number,
-  chunkState?: { snapshot: unknown; lastSeq: number },
-): Promise<void> {
-  const live = ctx.live.get(workerId);
+export async function killWorker(ctx: WorkerContext, w: Omit<KillWork, 'kind'>): Promise<void> {
+  const live = ctx.live.get(w.worker);
   if (!live) return;
-  const cid = chunkId(live.record.jobId, live.record.chunk);
-  const cached = ctx.runtime.peek(chunkBehaviour, cid);
-  if (chunkState && chunkState.lastSeq > (cached?.lastSeq ?? 0)) {
-    // The scheduler's view includes its cancel: confirming against it needs no fresh read.
-    const state = fromPlain(chunkMachine, chunkState.snapshot as never);
-    ctx.runtime.prime(chunkBehaviour, cid, {
-      state,
-      lastSeq: chunkState.lastSeq,
-      eventIds: cached?.eventIds ?? new Set(),
-    });
-  }
-  await live.supervised.kill(reason, graceMs === undefined ? {} : { graceMs });
+  // The scheduler's view includes its cancel and kill request: confirming against it needs no
+  // fresh read, and the report of the end meets no conflict.
+  primeIfNewer(
+    ctx,
+    chunkBehaviour,
+    chunkMachine,
+    chunkId(live.record.jobId, live.record.chunk),
+    w.chunkState,
+  );
+  primeIfNewer(ctx, workerBehaviour, workerMachine, w.worker, w.workerState);
+  await live.supervised.kill(w.reason, w.graceMs === undefined ? {} : { graceMs: w.graceMs });
+}
+
+function primeIfNewer<S>(
+  ctx: WorkerContext,
+  behaviour: EntityBehaviour<S, never>,
+  machine: AnyStateMachine,
+  id: string,
+  given: { snapshot: unknown; lastSeq: number } | undefined,
+): void {
+  const cached = ctx.runtime.peek(behaviour, id);
+  if (!given || given.lastSeq <= (cached?.lastSeq ?? 0)) return;
+  ctx.runtime.prime(behaviour, id, {
+    state: fromPlain(machine, given.snapshot as never) as S,
+    lastSeq: given.lastSeq,
+    eventIds: cached?.eventIds ?? new Set(),
+  });
 }
 
 /** The last `{result}` line of a report file (a process that ended while the agent was away). */

@@ -100,16 +100,20 @@ export function chunkRules(ctx: RuleContext, id: string): Action[] {
   if (state === 'cancelling' && c.worker && c.node) {
     const worker = ctx.peek.worker(c.worker);
     const ws = worker ? stateName(worker) : 'none';
-    if (worker && !['exited', 'killed'].includes(ws) && !worker.context.killRequested) {
+    if (worker && ['launching', 'running'].includes(ws) && !worker.context.killRequested) {
+      // The kill goes out once its request is stored (this rule fires again then), carrying the
+      // worker as stored: the agent reports the end without a conflict and a read per worker.
       const data = { reason: 'cancel' as const, signal: 'SIGTERM' };
       out.push({
         entity: 'worker',
         id: c.worker,
         command: { type: 'RequestKill', ...meta(ctx, `kill:${c.worker}`), data },
       });
-    }
-    if (!['exited', 'killed'].includes(ws))
+    } else if (!['exited', 'killed'].includes(ws)) {
+      // Asked already, lost (its agent may come back), or not yet known (its launch may be on
+      // the way): the kill goes out as is.
       out.push({ entity: 'kill', node: c.node, worker: c.worker, reason: 'cancel' });
+    }
   }
   return out;
 }

@@ -4,6 +4,7 @@ import type { Logger } from 'pino';
 import {
   behaviours,
   chunkBehaviour,
+  workerBehaviour,
   createEntityRuntime,
   createKeyedQueue,
   stateName,
@@ -170,11 +171,15 @@ export async function startScheduler(opts: SchedulerOptions): Promise<Scheduler>
   function exec(a: Action): Promise<void> {
     if (a.entity === 'kill') {
       const chunk = runtime.peek(chunkBehaviour, a.worker.slice(0, a.worker.lastIndexOf(':')));
+      const worker = runtime.peek(workerBehaviour, a.worker);
       const kill: KillWork = {
         kind: 'kill',
         worker: a.worker,
         reason: a.reason,
         ...(chunk && { chunkState: { snapshot: toPlain(chunk.state), lastSeq: chunk.lastSeq } }),
+        ...(worker && {
+          workerState: { snapshot: toPlain(worker.state), lastSeq: worker.lastSeq },
+        }),
       };
       return work
         .publish(workSubject(a.node), packr.pack(kill), `kill:${a.worker}`)

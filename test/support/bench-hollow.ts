@@ -40,14 +40,29 @@ export async function spawnHollowProcess(opts: HollowProcessOptions): Promise<Ho
     },
   );
   const lines = createInterface({ input: child.stdout! });
+  // Lines are queued until read: two lines in one chunk (a progress report and the final one)
+  // otherwise found one waiter, and the final report was lost.
   const waiting: { resolve: (m: Record<string, number>) => void; reject: (e: Error) => void }[] =
     [];
-  lines.on('line', (l) => waiting.shift()?.resolve(JSON.parse(l) as Record<string, number>));
+  const unread: Record<string, number>[] = [];
+  let exited: Error | undefined;
+  lines.on('line', (l) => {
+    const m = JSON.parse(l) as Record<string, number>;
+    const w = waiting.shift();
+    if (w) w.resolve(m);
+    else unread.push(m);
+  });
   child.once('exit', (code) => {
-    for (const w of waiting.splice(0)) w.reject(new Error(`hollow process exited (${code})`));
+    exited = new Error(`hollow process exited (${code})`);
+    for (const w of waiting.splice(0)) w.reject(exited);
   });
   const next = () =>
-    new Promise<Record<string, number>>((resolve, reject) => waiting.push({ resolve, reject }));
+    new Promise<Record<string, number>>((resolve, reject) => {
+      const m = unread.shift();
+      if (m) resolve(m);
+      else if (exited) reject(exited);
+      else waiting.push({ resolve, reject });
+    });
   await next(); // ready
   let progress = 0;
   const launched = (async () => {
