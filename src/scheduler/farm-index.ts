@@ -14,8 +14,12 @@ export interface LiveChunk {
   readonly jobId: string;
   readonly node: string;
   readonly request: Resources;
+  /** The attempt's worker and the chunk's state: the watchdog's per-second pass needs no fold. */
+  readonly worker: string | undefined;
+  readonly state: string;
 }
 
+const NONE: ReadonlyMap<string, LiveChunk> = new Map();
 const zero = (): Resources => ({ cpus: 0, memMb: 0, gpus: 0 });
 function add(a: Resources, b: Resources, sign: 1 | -1): void {
   a.cpus += sign * b.cpus;
@@ -35,8 +39,10 @@ export class FarmIndex {
   /** Job id → indices of its chunks that wait for a placement. */
   readonly waiting = new Map<string, Set<number>>();
   readonly live = new Map<string, LiveChunk>();
+  /** Job id → what its live chunks hold together (a round ranks running work per job, not per chunk). */
+  readonly liveByJob = new Map<string, { held: Resources; chunks: number }>();
   /** Node → ids of its live chunks (the watchdog asks per node, every second). */
-  private readonly byNode = new Map<string, Set<string>>();
+  private readonly byNode = new Map<string, Map<string, LiveChunk>>();
   readonly usedByNode = new Map<string, Resources>();
   readonly nodes = new Set<string>();
   /** Job id → log sequence of its submission (the queue's final tie-break). */
@@ -61,7 +67,7 @@ export class FarmIndex {
   }
 
   chunk(id: string, chunk: ChunkSnapshot): void {
-    const { jobId, index, node, request, retry, attempt } = chunk.context;
+    const { jobId, index, node, request, retry, attempt, worker } = chunk.context;
     const state = stateName(chunk);
     const waiting = this.waiting.get(jobId);
     // A failed attempt waits for the retry policy's verdict before it may be placed again.
@@ -74,14 +80,21 @@ export class FarmIndex {
     if (prior) {
       add(this.used(prior.node), prior.request, -1);
       this.byNode.get(prior.node)?.delete(id);
+      const ofJob = this.liveByJob.get(prior.jobId);
+      if (ofJob && --ofJob.chunks === 0) this.liveByJob.delete(prior.jobId);
+      else if (ofJob) add(ofJob.held, prior.request, -1);
     }
     if (LIVE.has(state) && node !== undefined && request !== undefined) {
-      const entry = { jobId, node, request };
+      const entry = { jobId, node, request, worker, state };
       this.live.set(id, entry);
       add(this.used(node), request, 1);
+      let ofJob = this.liveByJob.get(jobId);
+      if (!ofJob) this.liveByJob.set(jobId, (ofJob = { held: zero(), chunks: 0 }));
+      ofJob.chunks++;
+      add(ofJob.held, request, 1);
       const onNode = this.byNode.get(node);
-      if (onNode) onNode.add(id);
-      else this.byNode.set(node, new Set([id]));
+      if (onNode) onNode.set(id, entry);
+      else this.byNode.set(node, new Map([[id, entry]]));
     } else this.live.delete(id);
   }
 
@@ -110,7 +123,12 @@ export class FarmIndex {
 
   /** Live chunks on one node (for node loss and drain). */
   liveOn(node: string): string[] {
-    return [...(this.byNode.get(node) ?? [])];
+    return [...(this.byNode.get(node)?.keys() ?? [])];
+  }
+
+  /** Live chunks on one node with what the index knows of them (chunk id → entry). */
+  liveEntriesOn(node: string): ReadonlyMap<string, LiveChunk> {
+    return this.byNode.get(node) ?? NONE;
   }
 
   /**

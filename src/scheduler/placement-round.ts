@@ -131,21 +131,21 @@ function taskOf(
  */
 function runningTasks(peek: Peek, index: FarmIndex): Task[] {
   const groups = new Map<string, Task & { request: ResourceVector }>();
-  for (const [id, live] of index.live) {
-    const job = peek.job(live.jobId);
+  for (const [jobId, { held }] of index.liveByJob) {
+    const job = peek.job(jobId);
     const spec = job?.context.spec;
     if (!job || !spec) continue;
     const key = `${spec.user}\u0000${job.context.priority}`;
     const group = groups.get(key);
     if (group) {
-      group.request.cpus += live.request.cpus;
-      group.request.memMb += live.request.memMb;
-      group.request.gpus += live.request.gpus;
+      group.request.cpus += held.cpus;
+      group.request.memMb += held.memMb;
+      group.request.gpus += held.gpus;
       continue;
     }
     groups.set(key, {
-      id: `running:${spec.user}:${job.context.priority}:${id}`,
-      jobId: live.jobId,
+      id: `running:${spec.user}:${job.context.priority}:${jobId}`,
+      jobId,
       index: 0,
       user: spec.user,
       pool: spec.pool,
@@ -153,7 +153,7 @@ function runningTasks(peek: Peek, index: FarmIndex): Task[] {
       globalFront: false,
       submittedAt: 0,
       order: 0,
-      request: { ...live.request },
+      request: { ...held },
       running: true,
       labels: {},
       excludeNodes: [],

@@ -29,22 +29,30 @@ export function watchNodes(
     const state = n ? stateName(n) : 'none';
     if (['lost', 'offline', 'none'].includes(state)) continue;
     const last = heard.at.get(id) ?? heard.since;
-    const live = index.liveOn(id);
     if (ctx.now - last > lostAfterMs) {
       out.push(
         ...nodeLostActions(
           ctx,
           id,
-          live,
+          index.liveOn(id),
           `no heartbeat for ${Math.round((ctx.now - last) / 1000)} s`,
         ),
       );
       continue;
     }
     const reported = heard.workers.get(id);
-    if (reported)
-      out.push(...hungActions(ctx, id, live, reported, heard.missingSince, lostAfterMs));
-    if (state === 'draining' && live.length === 0) {
+    if (reported) {
+      // Only chunks running by the index and missing from the heartbeat need their folded state.
+      const suspects: string[] = [];
+      for (const [chunk, e] of index.liveEntriesOn(id)) {
+        if (e.state === 'running' && e.worker !== undefined && !reported.has(e.worker))
+          suspects.push(chunk);
+        else if (e.worker !== undefined && heard.missingSince.size > 0)
+          heard.missingSince.delete(e.worker);
+      }
+      out.push(...hungActions(ctx, id, suspects, reported, heard.missingSince, lostAfterMs));
+    }
+    if (state === 'draining' && index.liveOn(id).length === 0) {
       const command = {
         type: 'ConfirmDrained' as const,
         id: `drained:${id}@${ctx.now}`,
