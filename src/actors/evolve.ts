@@ -71,19 +71,32 @@ export function stateName(snapshot: { value: StateValue }): string {
 export function createFold<M extends AnyStateMachine>(
   machine: M,
   guardDocs: GuardDocs = {},
+  options: { readonly engine?: 'compiled' | 'xstate' } = {},
 ): Fold<SnapshotFrom<M>> {
   type S = SnapshotFrom<M>;
   const scope = createInertScope(machine);
   const initialSnapshot = machine.getInitialSnapshot(scope) as S;
   const entity = machine.id;
-  const compiled = tryCompile(machine);
+  const compiled = options.engine === 'xstate' ? undefined : tryCompile(machine);
 
-  const step = (snapshot: S, event: DroverEvent): S | undefined => {
+  const viaXstate = (snapshot: S, event: DroverEvent): S | undefined => {
     const current = snapshot as AnyMachineSnapshot;
     const next = machine.transition(current, event, scope);
     if (next !== current) return next as S;
     return current.can(event) ? snapshot : undefined;
   };
+  // The live path (the scheduler folds every event of the farm as it happens): the compiled
+  // table computes the next state and context, and xstate only builds the snapshot from them
+  // (~1 µs per event instead of ~3 µs for machine.transition; the same snapshot, property-tested).
+  const viaCompiled = (snapshot: S, event: DroverEvent): S | undefined => {
+    const s = snapshot as AnyMachineSnapshot;
+    const next = compiled!.step({ value: s.value, context: s.context }, event);
+    if (next === undefined) return undefined;
+    // An accepted event that changes nothing (audit-only) keeps the very snapshot, as xstate does.
+    if (next.value === s.value && next.context === s.context) return snapshot;
+    return machine.resolveState({ value: next.value, context: next.context }) as S;
+  };
+  const step = compiled ? viaCompiled : viaXstate;
 
   const evolve = (snapshot: S, event: DroverEvent): S => {
     const next = step(snapshot, event);
