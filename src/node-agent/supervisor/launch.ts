@@ -4,7 +4,8 @@ import { appendFile, mkdir, open, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { classifyExit } from './exit.js';
 import { parseStat } from './proc.js';
-import { procConstants, readStat } from './proc-reader.js';
+import { forkServer } from './fork-server.js';
+import { procConstants, readStat, type ProcConstants } from './proc-reader.js';
 import { supervise } from './supervisor.js';
 import type {
   AdoptionRecord,
@@ -42,7 +43,8 @@ function startTimeOf(pid: number): string {
 
 /**
  * Start one attempt in its own process group (so the group outlives an agent killed with -9
- * and is signalled as a whole) under the `sh` wrapper that records the exit status in
+ * and is signalled as a whole), forked by the agent's fork server (fork-server.ts; Node's
+ * `spawn` when perl is missing or `opts.launcher` is `'spawn'`), under the `sh` wrapper that records the exit status in
  * `<runDir>/status`. stdout and stderr go straight to `<runDir>/stdout|stderr` (files, not
  * pipes: readable while it runs and after the agent died). `$DROVER_REPORT` is
  * `<runDir>/report`. The cwd defaults to `runDir`.
@@ -58,31 +60,74 @@ export async function launch(
 ): Promise<Supervised> {
   const startedAt = (opts.clock ?? Date.now)();
   const k = await procConstants();
-  const env: Record<string, string | undefined> = {
-    ...process.env,
+  const env: Record<string, string> = {
     ...spec.env,
     DROVER_REPORT: join(spec.runDir, 'report'),
     DROVER_STATUS_FILE: join(spec.runDir, 'status'),
   };
   const cwd = spec.cwd ?? spec.runDir;
   // Asynchronous on purpose: creating files can take milliseconds on a busy disk, and the
-  // thread pool overlaps that with other launches' spawns (measured: sync was slower). A run
-  // dir created just now holds no stale status file and is a directory: skip those checks.
+  // thread pool overlaps that with other launches (measured: sync was slower). A run dir
+  // created just now holds no stale status file and is a directory: skip those checks.
   const created = (await mkdir(spec.runDir, { recursive: true })) !== undefined;
-  const [problem, out, err] = await Promise.all([
+  const [problem] = await Promise.all([
     preflight(spec.command, created && cwd === spec.runDir ? undefined : cwd),
-    open(join(spec.runDir, 'stdout'), 'a'),
-    open(join(spec.runDir, 'stderr'), 'a'),
     created ? undefined : rm(env.DROVER_STATUS_FILE as string, { force: true }),
   ]);
+  if (problem !== undefined) {
+    await appendFile(join(spec.runDir, 'stderr'), `drover: ${problem}\n`);
+    return failedLaunch(spec, problem);
+  }
+  const server = forkServer();
+  const started =
+    (opts.launcher ?? 'fork-server') === 'fork-server' && server.unavailable === undefined
+      ? await server
+          .start({
+            command: spec.command,
+            cwd,
+            env,
+            stdoutPath: join(spec.runDir, 'stdout'),
+            stderrPath: join(spec.runDir, 'stderr'),
+          })
+          .catch((err: Error) => (server.unavailable ? undefined : err))
+      : undefined;
+  if (started instanceof Error) return failedLaunch(spec, started.message);
+  if (started === undefined) return spawnAndSupervise(spec, cwd, env, startedAt, k, hooks, opts);
+  const s = supervise({
+    ...spec,
+    pid: started.pid,
+    pgid: started.pid,
+    startTime: started.startTime,
+    startedAt,
+    watch: 'child',
+    k,
+    hooks,
+    opts,
+  });
+  void started.exited.then((e) =>
+    e === undefined ? s.parentLost() : s.leaderExited(e.code, e.signal),
+  );
+  return s;
+}
+
+/** The launch through Node's own `spawn` (`launcher: 'spawn'`, or no perl on the machine). */
+async function spawnAndSupervise(
+  spec: LaunchSpec,
+  cwd: string,
+  env: Record<string, string>,
+  startedAt: number,
+  k: ProcConstants,
+  hooks: SupervisorHooks,
+  opts: SupervisorOptions,
+): Promise<Supervised> {
+  const [out, err] = await Promise.all([
+    open(join(spec.runDir, 'stdout'), 'a'),
+    open(join(spec.runDir, 'stderr'), 'a'),
+  ]);
   try {
-    if (problem !== undefined) {
-      await appendFile(join(spec.runDir, 'stderr'), `drover: ${problem}\n`);
-      return failedLaunch(spec, problem);
-    }
     const child = spawn('/bin/sh', wrapperArgs(spec.command), {
       cwd,
-      env,
+      env: { ...process.env, ...env },
       detached: true,
       stdio: ['ignore', out.fd, err.fd],
     });

@@ -145,6 +145,16 @@ class SupervisedImpl implements Supervised {
     this.settle(await this.outcome(exitCode, signal));
   }
 
+  /**
+   * The fork server that was the leader's parent died, so its exit will not be reported: from
+   * now on /proc and the status file tell, as for a process re-adopted after a restart.
+   * @internal
+   */
+  parentLost(): void {
+    this.p.watch = 'poll';
+    void this.checkLeader();
+  }
+
   private async stop(action: DroverAction, graceMs: number): Promise<void> {
     if (this.exiting) return this.stopping; // ended on its own first: its cause stands
     this.action ??= action;

@@ -84,6 +84,11 @@ export interface SupervisorOptions {
   clock?: () => number;
   /** Cap per log file in bytes (default 8 MiB); above it the oldest half is dropped. */
   logCapBytes?: number;
+  /**
+   * Who forks the attempt: the agent's small perl fork server (default: ~half the CPU per
+   * launch, off the agent's thread) or Node's `spawn` (used anyway when perl is missing).
+   */
+  launcher?: 'fork-server' | 'spawn';
 }
 
 /** What the agent persists to re-adopt a process after its own restart. */

@@ -1,0 +1,83 @@
+import { execFile } from 'node:child_process';
+import { readFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import { fc, test } from '@fast-check/vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { decodeWaitStatus, forkServer } from '../../../src/node-agent/supervisor/fork-server.js';
+import { launch } from '../../../src/node-agent/supervisor/index.js';
+import { FIXTURES, liveInGroup, spec, tempRoot, until } from './support.js';
+
+let root: Awaited<ReturnType<typeof tempRoot>>;
+beforeAll(async () => {
+  root = await tempRoot();
+});
+afterAll(async () => {
+  await root.cleanup();
+});
+
+describe('decodeWaitStatus', () => {
+  it('reads exit codes and signals as Node reports them', () => {
+    expect(decodeWaitStatus(3 << 8)).toEqual({ code: 3, signal: null });
+    expect(decodeWaitStatus(0)).toEqual({ code: 0, signal: null });
+    expect(decodeWaitStatus(9)).toEqual({ code: null, signal: 'SIGKILL' });
+    expect(decodeWaitStatus(15 | 0x80)).toEqual({ code: null, signal: 'SIGTERM' }); // core dumped
+  });
+});
+
+// argv and environment values cross the fork server hex-encoded: any string without NUL (which
+// argv cannot hold) must reach the command byte for byte.
+const argText = fc.string({ unit: 'grapheme', maxLength: 40 }).filter((s) => !s.includes('\0'));
+let runs = 0;
+test.prop([fc.array(argText, { minLength: 1, maxLength: 6 }), argText], { numRuns: 25 })(
+  'arguments and variables reach the command unchanged',
+  async (args, value) => {
+    const runDir = root.dir(`argv-${runs++}`);
+    const s = await launch({
+      ...spec(runDir, ['sh', '-c', 'printf "%s\\0" "$@"; printf "%s" "$DROVER_X"', 'sh', ...args]),
+      env: { DROVER_X: value },
+    });
+    expect((await s.done).exitCode).toBe(0);
+    const out = await readFile(join(runDir, 'stdout'), 'utf8');
+    const parts = out.split('\0');
+    expect(parts.slice(0, -1)).toEqual(args);
+    expect(parts.at(-1)).toBe(value);
+  },
+);
+
+it('runs in the working directory asked for, in a session of its own', async () => {
+  const runDir = root.dir('cwd');
+  const s = await launch({ ...spec(runDir, ['sh', '-c', 'pwd; sleep 5']), cwd: '/tmp' });
+  expect(s.pgid).toBe(s.pid);
+  const stat = await readFile(`/proc/${s.pid}/stat`, 'utf8');
+  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  expect(Number(fields[3])).toBe(s.pid); // session id: setsid, as spawn's detached did
+  expect(fields[19]).toBe(s.startTime);
+  await s.kill('cancel', { graceMs: 1000 });
+  expect(await readFile(join(runDir, 'stdout'), 'utf8')).toBe('/tmp\n');
+});
+
+it('a fork server killed with -9 loses nothing: running attempts still end with their exit code, the next launch gets a new server', async () => {
+  const running = await launch(spec(root.dir('orphan'), ['sh', '-c', 'sleep 1; exit 6']));
+  const first = forkServer().pid as number;
+  expect(first).toBeGreaterThan(0);
+  process.kill(first, 'SIGKILL');
+  await until(() => forkServer().pid === undefined);
+  const o = await running.done; // learnt from /proc and the status file, not the dead parent
+  expect(o).toMatchObject({ exitCode: 6, cause: 'ExitNonZero' });
+  expect(await liveInGroup(running.pgid)).toEqual([]);
+  const next = await launch(spec(root.dir('after'), ['sh', '-c', 'exit 2']));
+  expect(forkServer().pid).not.toBe(first);
+  expect(await next.done).toMatchObject({ exitCode: 2, cause: 'ExitNonZero' });
+});
+
+it('without perl on the PATH, launches fall back to spawn', async () => {
+  const { stdout } = await promisify(execFile)(
+    process.execPath,
+    ['--import', 'tsx', join(FIXTURES, 'launch-once.ts'), '/bin/sh', '-c', 'exit 4'],
+    { env: { ...process.env, PATH: '/nonexistent' } },
+  );
+  const r = JSON.parse(stdout) as { outcome: { exitCode: number }; forkServerUnavailable?: string };
+  expect(r.outcome.exitCode).toBe(4);
+  expect(r.forkServerUnavailable).toMatch(/ENOENT/);
+});
