@@ -66,6 +66,12 @@ export interface EntityRuntimeOptions {
   readonly cache?: boolean;
   /** Told about histories that could not be folded entirely (the shell logs them). */
   readonly onAnomaly?: (subject: string, anomaly: Anomaly) => void;
+  /**
+   * Told when a read from the log replaced a cached entity (a conflict, a retried command, a
+   * first load). Such a read may run ahead of the caller's tail, whose `observe` then skips the
+   * events it already holds: this is the only word the caller gets of what they changed.
+   */
+  readonly onRefresh?: (entity: Entity, id: string, loaded: Loaded<unknown>) => void;
 }
 
 export interface EntityRuntime {
@@ -157,7 +163,11 @@ export function createEntityRuntime(opts: EntityRuntimeOptions): EntityRuntime {
     }
     const epoch = history.events.reduce((m, e) => Math.max(m, epochOf(e)), 0);
     const loaded = { state, lastSeq: history.lastSeq, eventIds, epoch };
-    if (opts.cache) cache.set(behaviour.entity, id, loaded);
+    if (opts.cache) {
+      const before = cache.get(behaviour.entity, id);
+      cache.set(behaviour.entity, id, loaded);
+      if (loaded.lastSeq > (before?.lastSeq ?? 0)) opts.onRefresh?.(behaviour.entity, id, loaded);
+    }
     return loaded;
   }
 

@@ -102,6 +102,10 @@ export async function startScheduler(opts: SchedulerOptions): Promise<Scheduler>
     eventLog,
     cache: true,
     onAnomaly: (subject, a) => logger.warn({ subject, kind: a.kind }, 'history anomaly'),
+    // A conflict's fresh read can get ahead of the tail, which then skips what it already holds:
+    // without this, a chunk that succeeded meanwhile stayed "running" to the index and its job
+    // never closed (seen under CPU load, 1 run in 2 of the hollow-node test).
+    onRefresh: (entity, id, loaded) => changed(entity, id, loaded.state, loaded.lastSeq),
   });
   const index = new FarmIndex(config.halfLifeS);
   const queue = createKeyedQueue();

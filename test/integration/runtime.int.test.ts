@@ -56,7 +56,9 @@ describe('entity runtime against a real nats-server', () => {
     const id = await submitQueued(deposed);
     await deposed.load(jobBehaviour, id); // the old leader's view, before the takeover
     const newer: Actor = { kind: 'scheduler', id: 'sched-b', epoch: 2 };
-    expect((await leader.execute(jobBehaviour, id, { ...meta(newer), type: 'StartJob' })).ok).toBe(true);
+    expect((await leader.execute(jobBehaviour, id, { ...meta(newer), type: 'StartJob' })).ok).toBe(
+      true,
+    );
     const late = await deposed.execute(jobBehaviour, id, {
       ...meta(),
       type: 'RequestCancel',
@@ -112,6 +114,32 @@ describe('entity runtime against a real nats-server', () => {
     ]);
   });
 
+  it('tells the owner of a cache what a conflict reload brought in, which its tail will then skip', async () => {
+    const refreshed: { id: string; state: string; lastSeq: number }[] = [];
+    const a = createEntityRuntime({
+      eventLog: farm.log,
+      cache: true,
+      onRefresh: (_entity, id, l) =>
+        refreshed.push({ id, state: stateName(l.state as JobSnapshot), lastSeq: l.lastSeq }),
+    });
+    const id = await submitQueued(createEntityRuntime({ eventLog: farm.log }));
+    await a.load(jobBehaviour, id);
+    expect(refreshed).toEqual([{ id, state: 'queued', lastSeq: expect.any(Number) }]);
+    const b = createEntityRuntime({ eventLog: farm.log });
+    const held = await b.execute(jobBehaviour, id, {
+      ...meta(),
+      type: 'HoldJob',
+      data: { reason: 'maintenance' },
+    });
+    // a's StartJob conflicts, reloads (held), is refused and audited: not ok, no own events.
+    const r = await a.execute(jobBehaviour, id, { ...meta(), type: 'StartJob' });
+    expect(r.ok).toBe(false);
+    expect(refreshed.at(-1)).toEqual({ id, state: 'held', lastSeq: held.lastSeq });
+    // The tail delivering job.held now finds nothing new: the refresh was the only notice.
+    const { events } = await farm.log.read('job', id);
+    const heldEvent = events.find((e) => e.type === 'job.held') as RecordedEvent;
+    expect(a.observe(jobBehaviour, id, heldEvent)).toBeUndefined();
+  });
   it('a command delivered twice is applied once, and the second delivery is told it is done', async () => {
     const id = await submitQueued();
     const hold: JobCommand = { ...meta(), type: 'HoldJob', data: { reason: 'deadline' } };

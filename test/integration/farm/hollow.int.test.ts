@@ -81,6 +81,10 @@ describe('hollow nodes under a real scheduler', () => {
     const nodes = new Map<string, NodeSnapshot>();
     const assignedTo = new Map<string, number>();
     let assignments = 0;
+    // How many chunks held a node at once, by the log: the spread rule (emptiest node first)
+    // must have put that many on distinct nodes. Under CPU load fewer overlap, so fewer nodes.
+    const holding = new Set<string>();
+    let peak = 0;
     for await (const item of farm.log.replay()) {
       if (isCorrupt(item)) continue;
       const where = parseEventSubject(item.recorded.subject)!;
@@ -91,10 +95,15 @@ describe('hollow nodes under a real scheduler', () => {
         const node = nodes.get(item.data.node);
         expect(node && stateName(node), `${where.id} on ${item.data.node}`).toBe('ready');
         assignedTo.set(item.data.node, (assignedTo.get(item.data.node) ?? 0) + 1);
+        holding.add(where.id);
+        peak = Math.max(peak, holding.size);
       }
+      if (item.type === 'chunk.succeeded' || item.type === 'chunk.attempt_failed')
+        holding.delete(where.id);
     }
     expect(assignments).toBe(JOBS);
     expect([...assignedTo.keys()].every((n) => n.startsWith('hollow-'))).toBe(true);
-    expect(assignedTo.size).toBeGreaterThan(NODES / 2);
+    expect(peak).toBeGreaterThan(1);
+    expect(assignedTo.size).toBeGreaterThanOrEqual(Math.min(peak, NODES));
   }, 120_000);
 });
