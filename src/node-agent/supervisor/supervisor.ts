@@ -94,6 +94,7 @@ class SupervisedImpl implements Supervised {
   private reportCarry = '';
   private readonly decoder = new StringDecoder('utf8');
   private result: { value: unknown } | undefined;
+  private reportsRead: Promise<void> = Promise.resolve();
   private ticking = false;
   private exiting = false;
   private stopping: Promise<void> | undefined;
@@ -236,7 +237,17 @@ class SupervisedImpl implements Supervised {
     return true;
   }
 
-  private async tailReports(final: boolean): Promise<void> {
+  /**
+   * One read of the report file at a time: a tick's read still running when the leader exits
+   * would otherwise read from the same offset as the final one and deliver its lines twice.
+   */
+  private tailReports(final: boolean): Promise<void> {
+    const next = this.reportsRead.then(() => this.readReports(final));
+    this.reportsRead = next.catch(() => undefined);
+    return next;
+  }
+
+  private async readReports(final: boolean): Promise<void> {
     const chunk = await readFrom(join(this.p.runDir, 'report'), this.reportOffset);
     this.reportOffset += chunk.length;
     const text = this.decoder.write(chunk) + (final ? this.decoder.end() : '');

@@ -25,13 +25,28 @@ describe('forensics on a real farm', () => {
 
   it('replay --verify is exact, --until a middle sequence is what the live projections had', async () => {
     const ps = allProjections();
-    const store = await createKvProjectionStore(farm.nc, { bucket: `p_${randomUUID().slice(0, 8)}` });
-    const live = createProjectionRunner({ log: farm.log, projections: ps, store, checkpointEvery: { events: 100 } });
+    const store = await createKvProjectionStore(farm.nc, {
+      bucket: `p_${randomUUID().slice(0, 8)}`,
+    });
+    const live = createProjectionRunner({
+      log: farm.log,
+      projections: ps,
+      store,
+      checkpointEvery: { events: 100 },
+    });
     await live.start();
     live.tail();
 
     const first = [];
-    for (let i = 0; i < 6; i++) first.push(await farm.submit({ name: 'tiny', user: i % 2 ? 'alice' : 'bob', command: ['true'], memMb: 32 }));
+    for (let i = 0; i < 6; i++)
+      first.push(
+        await farm.submit({
+          name: 'tiny',
+          user: i % 2 ? 'alice' : 'bob',
+          command: ['true'],
+          memMb: 32,
+        }),
+      );
     for (const id of first) await farm.waitFor(id);
     const mid = await farm.log.lastSeq();
     await live.waitFor(mid);
@@ -40,16 +55,34 @@ describe('forensics on a real farm', () => {
     const hog = await farm.submit({
       name: 'hog',
       user: 'carol',
-      command: [process.execPath, '-e', 'const b=[];for(let i=0;i<16;i++)b.push(Buffer.alloc(8<<20,1));setTimeout(()=>{},1000)'],
+      command: [
+        process.execPath,
+        '-e',
+        'const b=[];for(let i=0;i<16;i++)b.push(Buffer.alloc(8<<20,1));setTimeout(()=>{},1000)',
+      ],
       memMb: 90,
       retries: 1,
     });
-    const bad = await farm.submit({ name: 'bad', user: 'bob', command: ['sh', '-c', 'exit 2'], memMb: 32 });
-    const slow = await farm.submit({ name: 'slow', user: 'alice', command: ['sleep', '30'], memMb: 32 });
+    const bad = await farm.submit({
+      name: 'bad',
+      user: 'bob',
+      command: ['sh', '-c', 'exit 2'],
+      memMb: 32,
+    });
+    const slow = await farm.submit({
+      name: 'slow',
+      user: 'alice',
+      command: ['sleep', '30'],
+      memMb: 32,
+    });
     await farm.waitFor(slow, ['running']);
     const admin = { kind: 'admin' as const, id: 'ops' };
     await createEntityRuntime({ eventLog: farm.log }).execute(jobBehaviour, slow, {
-      type: 'RequestCancel', id: randomUUID(), at: Date.now(), by: admin, data: { reason: 'test' },
+      type: 'RequestCancel',
+      id: randomUUID(),
+      at: Date.now(),
+      by: admin,
+      data: { reason: 'test' },
     });
     expect(stateName(await farm.waitFor(hog, undefined, 60_000))).toBe('succeeded');
     expect(stateName(await farm.waitFor(bad))).toBe('failed');
@@ -66,7 +99,10 @@ describe('forensics on a real farm', () => {
     const rows = usage(live.state<UsageState>('usage'), { by: 'name' });
     const hogRow = rows.find((r) => r.key === 'hog');
     expect(hogRow?.memPeakMb).toBeGreaterThanOrEqual(90);
-    expect(hogRow?.outcomes).toMatchObject({ OutOfMemory: 1, Succeeded: 1 });
+    // At least one attempt killed for memory, then one that succeeded with more: how many were
+    // killed depends on how far the first grew before its sample (more under CPU load).
+    expect(hogRow?.outcomes.OutOfMemory).toBeGreaterThanOrEqual(1);
+    expect(hogRow?.outcomes.Succeeded).toBe(1);
     expect(rows.find((r) => r.key === 'bad')?.outcomes).toMatchObject({ ExitNonZero: 1 });
     expect(rows.find((r) => r.key === 'slow')?.outcomes).toMatchObject({ Cancelled: 1 });
     await live.stop();

@@ -53,8 +53,10 @@ it('runs in the working directory asked for, in a session of its own', async () 
   const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
   expect(Number(fields[3])).toBe(s.pid); // session id: setsid, as spawn's detached did
   expect(fields[19]).toBe(s.startTime);
+  const stdout = () => readFile(join(runDir, 'stdout'), 'utf8').catch(() => '');
+  await until(async () => (await stdout()) !== '');
+  expect(await stdout()).toBe('/tmp\n');
   await s.kill('cancel', { graceMs: 1000 });
-  expect(await readFile(join(runDir, 'stdout'), 'utf8')).toBe('/tmp\n');
 });
 
 it('a fork server killed with -9 loses nothing: running attempts still end with their exit code, the next launch gets a new server', async () => {
