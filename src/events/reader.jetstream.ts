@@ -4,7 +4,13 @@ import {
   type ConsumerConfig,
   type JetStreamManager,
 } from '@nats-io/jetstream';
-import { createInbox, nanos, type Msg, type NatsConnection } from '@nats-io/transport-node';
+import {
+  createInbox,
+  nanos,
+  type Msg,
+  type NatsConnection,
+  type Subscription,
+} from '@nats-io/transport-node';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { ErrorCodes, SchedulerError } from './errors.js';
 
@@ -31,6 +37,8 @@ export interface ReadRange {
 const BATCH = 4_096;
 const PULL_EXPIRES_MS = 2_000;
 const MAX_REOPENS = 20;
+/** How long past its expiry a pull request without a 408 is taken as gone. */
+const EXPIRY_MARGIN_MS = 500;
 
 /**
  * Reads a stream in order, in batches, with an ephemeral pull consumer (no acks, in-memory
@@ -100,20 +108,29 @@ class StalledError extends SchedulerError {
   }
 }
 
-/** One ephemeral consumer and its inbox. */
+/** A pull request still open: its own reply subject, what it may still deliver, when sent. */
+interface OpenPull {
+  readonly sub: Subscription;
+  left: number;
+  readonly sentAt: number;
+}
+
+/** One ephemeral consumer and its pull requests. */
 class PullSession {
   private readonly inbox = createInbox();
+  private nextPull = 0;
   private buffer: RawMessage[] = [];
   private wake: (() => void) | undefined;
   private failure: Error | undefined;
   /**
-   * Messages requested and not yet delivered, over every pull request in flight. One total, not
-   * a count per request: the server spreads deliveries over its waiting requests (round robin),
-   * so which request a message answers is unknown; a request that expires tells, in its 408, how
-   * many of its messages never came (`Nats-Pending-Messages`). Counting per request, oldest first,
-   * drifted into believing pulls were open when none were, and the tail stalled until its
-   * watchdog reopened the consumer, six seconds later.
+   * Each pull request has a reply subject (and subscription) of its own, so what it delivered,
+   * and what its 408 says it will not, is counted against it alone. With one shared reply
+   * subject, nats-server 2.9 was seen (consumer info: num_waiting 0, thousands pending) to drop
+   * waiting requests without a 408 while the reader believed three open: the tail stalled until
+   * its watchdog reopened the consumer, 6 s later (p90 of submit→running 4 s in such runs). A
+   * request past its expiry by a margin is taken as gone, 408 or not.
    */
+  private readonly open = new Set<OpenPull>();
   private outstanding = 0;
   private received = 0;
   private lastActivity = Date.now();
@@ -154,7 +171,6 @@ class PullSession {
 
   /** Batches as they arrive, until `expected` messages were delivered (Infinity: forever). */
   async *batches(expected: number, signal?: AbortSignal): AsyncGenerator<RawMessage[]> {
-    const sub = this.nc.subscribe(this.inbox, { callback: (err, msg) => this.onMsg(err, msg) });
     const onAbort = () => this.wake?.();
     signal?.addEventListener('abort', onAbort);
     try {
@@ -171,7 +187,8 @@ class PullSession {
       this.completed = true;
     } finally {
       signal?.removeEventListener('abort', onAbort);
-      sub.unsubscribe();
+      for (const p of this.open) p.sub.unsubscribe();
+      this.open.clear();
     }
   }
 
@@ -181,14 +198,36 @@ class PullSession {
 
   /** Keep about two batches requested ahead of what has arrived. */
   private pull(expected: number): void {
+    this.forgetExpired();
     while (this.outstanding < 2 * BATCH && this.received + this.outstanding < expected) {
       const batch = Math.min(BATCH, expected - this.received - this.outstanding);
+      const reply = `${this.inbox}.${this.nextPull++}`;
+      const req: OpenPull = {
+        sub: this.nc.subscribe(reply, { callback: (err, msg) => this.onMsg(req, err, msg) }),
+        left: batch,
+        sentAt: Date.now(),
+      };
+      this.open.add(req);
       this.outstanding += batch;
       const body = JSON.stringify({ batch, expires: nanos(PULL_EXPIRES_MS) });
       this.nc.publish(`$JS.API.CONSUMER.MSG.NEXT.${this.stream}.${this.consumer}`, body, {
-        reply: this.inbox,
+        reply,
       });
     }
+  }
+
+  /** The request will deliver no more: its remainder is no longer counted as requested. */
+  private settle(req: OpenPull): void {
+    if (!this.open.delete(req)) return;
+    this.outstanding -= req.left;
+    req.left = 0;
+    req.sub.unsubscribe();
+  }
+
+  /** Requests well past their expiry are gone, whether or not their 408 came. */
+  private forgetExpired(): void {
+    const deadline = Date.now() - PULL_EXPIRES_MS - EXPIRY_MARGIN_MS;
+    for (const req of this.open) if (req.sentAt < deadline) this.settle(req);
   }
 
   private waitForData(expected: number): Promise<void> {
@@ -197,8 +236,10 @@ class PullSession {
         if (Date.now() - this.lastActivity > 3 * PULL_EXPIRES_MS) {
           this.failure = new StalledError(`consumer ${this.consumer} stopped answering`);
           finish();
+        } else {
+          this.pull(expected); // re-requests what vanished silently (see `open`)
         }
-      }, PULL_EXPIRES_MS);
+      }, EXPIRY_MARGIN_MS);
       const finish = () => {
         clearInterval(watchdog);
         this.wake = undefined;
@@ -209,34 +250,30 @@ class PullSession {
     });
   }
 
-  private onMsg(err: Error | null, msg: Msg): void {
+  private onMsg(req: OpenPull, err: Error | null, msg: Msg): void {
     this.lastActivity = Date.now();
     if (err) this.failure = new StalledError(err.message);
-    else if (msg.reply) this.onData(msg);
-    else this.onStatus(msg);
+    else if (msg.reply) this.onData(req, msg);
+    else this.onStatus(req, msg);
     this.wake?.();
   }
 
-  private onData(msg: Msg): void {
+  private onData(req: OpenPull, msg: Msg): void {
     const { seq, time } = parseAckReply(msg.reply as string);
     this.buffer.push({ subject: msg.subject, seq, time, data: msg.data });
     this.received++;
-    this.outstanding = Math.max(0, this.outstanding - 1);
+    if (req.left > 0) {
+      req.left--;
+      this.outstanding--;
+    }
+    if (req.left === 0) this.settle(req);
   }
 
-  private onStatus(msg: Msg): void {
+  private onStatus(req: OpenPull, msg: Msg): void {
     const code = msg.headers?.code ?? 0;
-    if (code === 408 || code === 404) {
-      // That pull request ended short: forget what it will not deliver, then re-request. Without
-      // the count (older servers), assume nothing is open: a spare request is harmless.
-      const undelivered = Number(msg.headers?.get('Nats-Pending-Messages'));
-      this.outstanding =
-        Number.isFinite(undelivered) && msg.headers?.has('Nats-Pending-Messages')
-          ? Math.max(0, this.outstanding - undelivered)
-          : 0;
-      return;
-    }
     if (code === 100) return; // heartbeat
+    this.settle(req);
+    if (code === 408 || code === 404) return; // that request ended short: the next pull re-asks
     this.failure = new StalledError(`pull failed: ${code} ${msg.headers?.description ?? ''}`);
   }
 }
