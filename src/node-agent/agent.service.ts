@@ -121,10 +121,7 @@ export async function startAgent(opts: AgentOptions): Promise<Agent> {
   const consuming = processWork(
     messages,
     logger,
-    (work) => () =>
-      work.kind === 'launch'
-        ? launchWorker(ctx, work)
-        : killWorker(ctx, work),
+    (work) => () => (work.kind === 'launch' ? launchWorker(ctx, work) : killWorker(ctx, work)),
     ctx.queue,
   );
 
@@ -137,7 +134,9 @@ export async function startAgent(opts: AgentOptions): Promise<Agent> {
       await messages.close();
       await consuming;
       if (mode === 'terminate') {
-        await Promise.all([...ctx.live.keys()].map((id) => killWorker(ctx, { worker: id, reason: 'terminate' })));
+        await Promise.all(
+          [...ctx.live.keys()].map((id) => killWorker(ctx, { worker: id, reason: 'terminate' })),
+        );
       }
       await Promise.all([...ctx.live.values()].map((w) => w.supervised.done));
       await ctx.queue.idle();

@@ -12,7 +12,9 @@ import { WRAPPER_NAME, WRAPPER_SCRIPT } from './wrapper.js';
  * Protocol, one line each way, every field hex-encoded (no quoting, any byte allowed):
  *   request   `<id> <cwd> <stdout> <stderr> <n> <k1> <v1> ... <kn> <vn> <arg>...`
  *   started   `s <id> <pid> <starttime>`   (SIGCHLD is blocked from fork to this line, so a
- *                                           process's exit is never reported before its start)
+ *                                           process's exit is never reported before its start;
+ *                                           the line waits for the child's setsid(), so a kill
+ *                                           of the group right after it is never lost)
  *   not started `e <id> <message>`
  *   exited    `x <pid> <wait status>`
  * The child does what `spawn(..., {detached: true})` did: its own session and process group,
@@ -32,11 +34,13 @@ while (defined(my $line = <STDIN>)) {
   my @f = map { pack('H*', $_) } split(/ /, $line, -1);
   my ($id, $cwd, $out, $err, $n) = splice(@f, 0, 5);
   my @env = splice(@f, 0, 2 * $n);
+  pipe(my $grouped, my $tell) or do { print 'e ', hex_of($id), ' ', hex_of("pipe: $!"), "\n"; next };
   POSIX::sigprocmask(SIG_BLOCK, $chld);
   my $pid = fork();
-  if (!defined $pid) { print 'e ', hex_of($id), ' ', hex_of("fork: $!"), "\n"; }
+  if (!defined $pid) { close $grouped; close $tell; print 'e ', hex_of($id), ' ', hex_of("fork: $!"), "\n"; }
   elsif ($pid == 0) {
     $SIG{CHLD} = 'DEFAULT'; POSIX::sigprocmask(SIG_UNBLOCK, $chld); setsid();
+    close $grouped; close $tell;
     open(STDIN, '<', '/dev/null');
     open(STDOUT, '>>', $out) or _exit(126);
     open(STDERR, '>>', $err) or _exit(126);
@@ -45,6 +49,7 @@ while (defined(my $line = <STDIN>)) {
     exec { '/bin/sh' } '/bin/sh', '-c', $wrap, $name, @f;
     print STDERR "$name: 1: /bin/sh: $!\n"; _exit(127);
   } else {
+    close $tell; sysread($grouped, my $eof, 1); close $grouped;
     my $start = '';
     if (open(my $fh, '<', "/proc/$pid/stat")) {
       my $s = <$fh>; close $fh;

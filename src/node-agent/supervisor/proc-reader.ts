@@ -1,7 +1,14 @@
 import { performance } from 'node:perf_hooks';
 import { execFile } from 'node:child_process';
-import { closeSync, openSync, readSync, readdirSync } from 'node:fs';
-import { parseStat, parseStatm, selectTree, sumUsage, type ProcStat } from './proc.js';
+import { closeSync, openSync, readFileSync, readSync, readdirSync } from 'node:fs';
+import {
+  parseStat,
+  parseStatm,
+  selectTree,
+  signalTargets,
+  sumUsage,
+  type ProcStat,
+} from './proc.js';
 
 /** Clock ticks per second and page size of this machine, read once with `getconf`. */
 export interface ProcConstants {
@@ -110,8 +117,7 @@ export function signalTree(
   members: readonly ProcStat[],
   signal: NodeJS.Signals,
 ): void {
-  const targets: number[] = [-pgid, ...members.filter((m) => m.pgid !== pgid).map((m) => m.pid)];
-  for (const target of targets) {
+  for (const target of signalTargets(pgid, members, self())) {
     try {
       process.kill(target, signal);
     } catch (err) {
@@ -120,8 +126,19 @@ export function signalTree(
   }
 }
 
+let selfOnce: { pid: number; pgid: number } | undefined;
+/** This process and its group, read once (a process does not change its own group here). */
+function self(): { pid: number; pgid: number } {
+  selfOnce ??= {
+    pid: process.pid,
+    pgid: parseStat(readFileSync('/proc/self/stat', 'utf8'))?.pgid ?? process.pid,
+  };
+  return selfOnce;
+}
+
 /** Whether the process group is gone: no member left, not even a zombie (one syscall). */
 export function groupGone(pgid: number): boolean {
+  if (!(pgid > 1)) throw new Error(`no process group ${pgid} to wait for`);
   try {
     process.kill(-pgid, 0);
     return false;

@@ -102,3 +102,23 @@ export function sumUsage(
   }
   return { rssMb: (pages * pageSize) / (1024 * 1024), cpuSeconds: ticks / clockTicks };
 }
+
+/**
+ * Pure: what a stop signals: the group (`-pgid`) and each tree member that left it. Refuses a
+ * group or pid that would reach the agent itself or everything (`kill(0)` is the caller's own
+ * group, `kill(-1)` every process it may signal): a corrupt record or a process not yet in its
+ * own group must never turn a cancel into the agent's, or the whole machine's, SIGKILL.
+ */
+export function signalTargets(
+  pgid: number,
+  members: readonly Pick<ProcStat, 'pid' | 'pgid'>[],
+  self: { pid: number; pgid: number },
+): number[] {
+  if (!Number.isInteger(pgid) || pgid <= 1 || pgid === self.pgid) {
+    throw new Error(`refusing to signal process group ${pgid} (the agent's group is ${self.pgid})`);
+  }
+  const strays = members
+    .filter((m) => m.pgid !== pgid && m.pid > 1 && m.pid !== self.pid)
+    .map((m) => m.pid);
+  return [-pgid, ...strays];
+}

@@ -83,3 +83,17 @@ it('without perl on the PATH, launches fall back to spawn', async () => {
   expect(r.outcome.exitCode).toBe(4);
   expect(r.forkServerUnavailable).toMatch(/ENOENT/);
 });
+
+it('a kill right after the start reaches the process: the server reports a start only once the child has its own group', async () => {
+  // Before the child's setsid(), kill(-pid) finds no group and the SIGTERM is lost: the attempt
+  // then waited out the whole grace and ended by SIGKILL.
+  const started = await Promise.all(
+    Array.from({ length: 20 }, (_, i) =>
+      launch(spec(root.dir(`early-kill-${i}`), ['sleep', '30'])),
+    ),
+  );
+  const t0 = Date.now();
+  const outcomes = await Promise.all(started.map((s) => s.kill('terminate', { graceMs: 20_000 })));
+  expect(outcomes.map((o) => o.signal)).toEqual(started.map(() => 'SIGTERM'));
+  expect(Date.now() - t0).toBeLessThan(10_000);
+});

@@ -4,6 +4,7 @@ import {
   parseStatm,
   parseStatusVmRss,
   selectTree,
+  signalTargets,
   sumUsage,
   type ProcStat,
 } from '../../../src/node-agent/supervisor/proc.js';
@@ -115,4 +116,23 @@ describe('sumUsage', () => {
     );
     expect(u).toEqual({ rssMb: 101, cpuSeconds: 3 });
   });
+});
+
+describe('signalTargets', () => {
+  const self = { pid: 500, pgid: 400 };
+  it('signals the group and the members that left it, never the agent', () => {
+    const members = [
+      { pid: 100, pgid: 100 },
+      { pid: 101, pgid: 100 },
+      { pid: 102, pgid: 102 }, // called setsid
+      { pid: 500, pgid: 400 }, // the agent itself, were it ever picked
+    ];
+    expect(signalTargets(100, members, self)).toEqual([-100, 102]);
+  });
+  it.each([0, 1, -5, Number.NaN, 400])(
+    'refuses group %s (everything, init or the agent)',
+    (pgid) => {
+      expect(() => signalTargets(pgid, [], self)).toThrow(/refusing to signal process group/);
+    },
+  );
 });
