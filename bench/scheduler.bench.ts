@@ -22,6 +22,7 @@ import {
 import { spawnHollowProcess } from '../test/support/bench-hollow.js';
 import { profiled } from '../test/support/bench-profile.js';
 import { spawnDrover, type DroverProcess } from '../test/support/drover-process.js';
+import { placementsFloor, tinyJobsFloor } from './floor.js';
 import { rawSpawn } from './spawn.bench.js';
 import { pipelined, ratio } from './support.js';
 
@@ -31,9 +32,10 @@ import { pipelined, ratio } from './support.js';
  * port). Prints one JSON document. Sizes scale with BENCH_SCALE (default 1); BENCH_ONLY picks
  * parts (`tiny,placement,latency,cancel`); BENCH_RUNS sets the pairs of the paired parts.
  *
- * Everything Drover runs (scheduler, agents or hollow nodes, the log tail that times it) shares
- * this one Node process, as in test/support/farm.ts; nats-server and the processes the agents
- * start run beside it on the same two cores.
+ * The two throughput parts also run their floor in the same run (bench/floor.ts): the same
+ * messages, deliveries and processes by stand-ins without Drover's logic, on a server of their
+ * own. A goal above the floor cannot be met on this machine by any design built on this log;
+ * `goalVsFloor` says how close to the floor a goal asks Drover to come.
  */
 const scale = Number(process.env.BENCH_SCALE ?? 1);
 const RUNS = Number(process.env.BENCH_RUNS ?? 3);
@@ -157,17 +159,20 @@ async function tinyJobs() {
       drover: number;
       spawn: number;
       publish: number;
+      floor: number;
       failed: number;
       submitS: number;
     }[] = [];
     for (let r = 0; r < RUNS; r++) {
       const spawnRate = await rawSpawn(Math.min(n, 1_000));
       const publishRate = await rawPublishRate(f.nc, Math.round(20_000 * scale));
+      const floor = await onFreshServer((s) => tinyJobsFloor(s, n, `run${r}`));
       const e = await endToEnd(f, n, `run${r}`);
       runs.push({
         drover: e.perSec,
         spawn: spawnRate,
         publish: publishRate,
+        floor,
         failed: e.failed,
         submitS: e.submitS,
       });
@@ -180,6 +185,9 @@ async function tinyJobs() {
       rawJsPublishPerSec: median(runs.map((r) => r.publish)),
       vsRawSpawn: median(runs.map((r) => ratio(r.drover, r.spawn))),
       vsRawPublish: median(runs.map((r) => ratio(r.drover, r.publish))),
+      floorJobsPerSec: median(runs.map((r) => r.floor)),
+      vsFloor: median(runs.map((r) => ratio(r.drover, r.floor))),
+      goalVsFloor: ratio(500, median(runs.map((r) => r.floor))),
       failedJobs: runs.reduce((a, r) => a + r.failed, 0),
       perRun: runs,
       goalJobsPerSec: 500,
@@ -234,6 +242,7 @@ async function placements() {
     await scheduler.stop();
     await hollow.stop();
     const rawAfter = await rawPublishRate(s.nc, total);
+    const floor = await onFreshServer((f) => placementsFloor(f, total, nodes));
     if (!launched)
       return {
         nodes,
@@ -260,9 +269,22 @@ async function placements() {
       rawJsPublishPerSec: raw,
       rawJsPublishRange: [rawBefore, rawAfter],
       vsRawPublish: ratio(perSec, raw),
+      floorPerSec: floor,
+      vsFloor: ratio(perSec, floor),
+      goalVsFloor: ratio(5_000, floor),
       goalPerSec: 5_000,
       goalMet: perSec >= 5_000,
     };
+  } finally {
+    await s.stop();
+  }
+}
+
+/** `fn` on a nats-server of its own (the floors' stand-ins must not meet the farm's consumers). */
+async function onFreshServer<T>(fn: (s: BenchServer) => Promise<T>): Promise<T> {
+  const s = await startBenchServer();
+  try {
+    return await fn(s);
   } finally {
     await s.stop();
   }
