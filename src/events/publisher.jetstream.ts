@@ -12,6 +12,12 @@ export type PublishOutcome =
   | { readonly kind: 'stored'; readonly seq: number; readonly duplicate: boolean }
   | { readonly kind: 'conflict'; readonly actualSeq: number | undefined };
 
+/** A publish not sent yet. */
+interface Pending {
+  readonly send: () => void;
+  readonly reject: (e: Error) => void;
+}
+
 interface Waiter {
   readonly resolve: (o: PublishOutcome) => void;
   readonly reject: (e: Error) => void;
@@ -35,7 +41,7 @@ export class JetStreamPublisher {
   private readonly sweeper: NodeJS.Timeout;
   private next = 0;
   /** Publishes waiting for a free slot in the window (a deque: `head` is its front). */
-  private queued: { send: () => void; reject: (e: Error) => void }[] = [];
+  private queued: Pending[] = [];
   private head = 0;
 
   /**
@@ -82,9 +88,33 @@ export class JetStreamPublisher {
           );
         }
       };
-      if (this.waiters.size < this.maxInFlight && this.head === this.queued.length) send();
+      if (this.inFlight < this.maxInFlight && this.head === this.queued.length)
+        this.soon({ send, reject });
       else this.queued.push({ send, reject });
     });
+  }
+
+  /**
+   * Send at the end of this turn of the event loop, with every other publish of the turn: the
+   * client writes what is pending to the socket once per microtask checkpoint, so publishes
+   * made from different callbacks (an ack, a file written, a timer) each cost a write(2) of
+   * their own. Gathered, a busy agent makes one write per turn instead of one per append.
+   */
+  private soon(p: Pending): void {
+    this.turn.push(p);
+    if (this.turn.length === 1) setImmediate(this.flushTurn);
+  }
+
+  private turn: Pending[] = [];
+  private readonly flushTurn = () => {
+    const sends = this.turn;
+    this.turn = [];
+    for (const p of sends) p.send();
+  };
+
+  /** Sent and awaiting their ack, or about to be sent this turn. */
+  private get inFlight(): number {
+    return this.waiters.size + this.turn.length;
   }
 
   /** Publishes waiting for the window (not yet sent). */
@@ -94,7 +124,7 @@ export class JetStreamPublisher {
 
   /** Send queued publishes while the window has room. */
   private release(): void {
-    while (this.head < this.queued.length && this.waiters.size < this.maxInFlight) {
+    while (this.head < this.queued.length && this.inFlight < this.maxInFlight) {
       this.queued[this.head++]!.send();
     }
     if (this.head === this.queued.length) {
@@ -109,9 +139,10 @@ export class JetStreamPublisher {
   async close(): Promise<void> {
     clearInterval(this.sweeper);
     this.sub.unsubscribe();
-    for (let i = this.head; i < this.queued.length; i++) {
-      this.queued[i]!.reject(new SchedulerError(ErrorCodes.Unavailable, 'event log closed'));
-    }
+    const unsent = [...this.turn, ...this.queued.slice(this.head)];
+    for (const p of unsent)
+      p.reject(new SchedulerError(ErrorCodes.Unavailable, 'event log closed'));
+    this.turn = [];
     this.queued = [];
     this.head = 0;
     for (const w of this.waiters.values()) {
