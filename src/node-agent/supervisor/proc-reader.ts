@@ -89,7 +89,12 @@ function scanAllStats(): ProcStat[] {
   return stats;
 }
 
-/** The live members of the tree and their summed usage (RSS from statm, CPU from stat). */
+/**
+ * The live members of the tree and their summed usage (RSS from statm, CPU from stat). The root
+ * is Drover's `sh` wrapper (~1.5 MB): its memory is not the job's and is left out, so a job's
+ * peak and its memory limit count the command's tree alone. Its CPU stays: it holds what the
+ * command used once the command has ended and been reaped.
+ */
 export async function sampleTree(
   rootPid: number,
   pgid: number,
@@ -98,6 +103,7 @@ export async function sampleTree(
 ): Promise<{ members: ProcStat[]; rssMb: number; cpuSeconds: number }> {
   const members = selectTree(await readAllStats(maxAgeMs), rootPid, pgid);
   const withRss = members.map((stat) => {
+    if (stat.pid === rootPid) return { stat, rssPages: 0 };
     const statm = readText(`/proc/${stat.pid}/statm`);
     return {
       stat,

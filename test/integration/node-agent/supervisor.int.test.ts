@@ -43,6 +43,20 @@ describe.each(['fork-server', 'spawn'] as const)('launched by %s', (launcher) =>
       expect(await liveInGroup(s.pgid)).toEqual([]);
     });
 
+    it("counts the command's memory, not the wrapper's", async () => {
+      // sleep holds ~1.7 MB here, the sh wrapper ~1.5 MB more.
+      const samples: UsageSample[] = [];
+      const s = await launch(
+        spec(dir('wrapper-rss'), ['sleep', '1']),
+        { onSample: (x) => samples.push(x) },
+        { sampleMs: 100 },
+      );
+      await s.done;
+      expect(samples.length).toBeGreaterThan(0);
+      expect(Math.max(...samples.map((x) => x.rssMb))).toBeGreaterThan(0.2);
+      expect(Math.max(...samples.map((x) => x.rssMb))).toBeLessThan(2.5);
+    });
+
     it('stops a process at its time limit: TimeLimit', async () => {
       const s = await launch(spec(dir('time'), ['sleep', '30'], { timeoutS: 1 }));
       const o = await s.done;
