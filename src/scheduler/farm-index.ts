@@ -19,6 +19,14 @@ export interface LiveChunk {
   readonly state: string;
 }
 
+/** The queue group of a running job: its user's running work at one priority. */
+export interface RunningGroup {
+  readonly key: string;
+  readonly user: string;
+  readonly pool: string;
+  readonly priority: number;
+}
+
 const NONE: ReadonlyMap<string, LiveChunk> = new Map();
 const zero = (): Resources => ({ cpus: 0, memMb: 0, gpus: 0 });
 function add(a: Resources, b: Resources, sign: 1 | -1): void {
@@ -39,8 +47,11 @@ export class FarmIndex {
   /** Job id → indices of its chunks that wait for a placement. */
   readonly waiting = new Map<string, Set<number>>();
   readonly live = new Map<string, LiveChunk>();
-  /** Job id → what its live chunks hold together (a round ranks running work per job, not per chunk). */
-  readonly liveByJob = new Map<string, { held: Resources; chunks: number }>();
+  /**
+   * Job id → what its live chunks hold together (a round ranks running work per job, not per
+   * chunk), and the queue group its job belongs to (user, priority), kept until the job changes.
+   */
+  readonly liveByJob = new Map<string, { held: Resources; chunks: number; group?: RunningGroup }>();
   /** Node → ids of its live chunks (the watchdog asks per node, every second). */
   private readonly byNode = new Map<string, Map<string, LiveChunk>>();
   readonly usedByNode = new Map<string, Resources>();
@@ -50,10 +61,26 @@ export class FarmIndex {
   /** Job id → jobs that run `after` it (they must hear when it ends). */
   readonly dependents = new Map<string, Set<string>>();
   history: UsageHistory = emptyHistory();
+  /**
+   * Bumped by every change a placement round could see: a chunk starts or stops waiting, holds
+   * or frees capacity, a node appears, a job with waiting chunks (or jobs after it) changes state
+   * or priority. Worker events, a chunk going from assigned to running and the like leave it be,
+   * so the scheduler skips rounds that would only repeat the last one.
+   */
+  generation = 0;
+  /** Job id → its state and priority as the last round-relevant change saw them. */
+  private readonly jobSig = new Map<string, string>();
 
   constructor(private readonly halfLifeS: number) {}
 
   job(id: string, job: JobSnapshot, seq?: number): void {
+    const live = this.liveByJob.get(id);
+    if (live) live.group = undefined; // its priority may have changed
+    const sig = `${stateName(job)}\u0000${job.context.priority}`;
+    if (this.jobSig.get(id) !== sig) {
+      if (this.waiting.has(id) || this.dependents.has(id) || live) this.generation++;
+      this.jobSig.set(id, sig);
+    }
     if (!this.submitSeq.has(id) && job.context.spec) {
       this.submitSeq.set(id, seq ?? 0);
       for (const dep of job.context.spec.after) {
@@ -62,21 +89,44 @@ export class FarmIndex {
         else this.dependents.set(dep, new Set([id]));
       }
     }
-    if (TERMINAL.has(stateName(job)) || stateName(job) === 'none') this.openJobs.delete(id);
-    else this.openJobs.add(id);
+    if (TERMINAL.has(stateName(job)) || stateName(job) === 'none') {
+      this.openJobs.delete(id);
+      this.jobSig.delete(id);
+    } else this.openJobs.add(id);
   }
 
   chunk(id: string, chunk: ChunkSnapshot): void {
-    const { jobId, index, node, request, retry, attempt, worker } = chunk.context;
+    const { jobId, index, retry, attempt } = chunk.context;
     const state = stateName(chunk);
     const waiting = this.waiting.get(jobId);
     // A failed attempt waits for the retry policy's verdict before it may be placed again.
     const placeable = state === 'pending' || (state === 'retry_wait' && retry?.attempt === attempt);
     if (placeable) {
-      if (waiting) waiting.add(index);
-      else this.waiting.set(jobId, new Set([index]));
-    } else if (waiting?.delete(index) && waiting.size === 0) this.waiting.delete(jobId);
+      if (!waiting) this.waiting.set(jobId, new Set([index]));
+      else if (waiting.has(index))
+        return this.updateLive(id, chunk, state, jobId); // waits on
+      else waiting.add(index);
+      this.generation++;
+    } else if (waiting?.delete(index)) {
+      if (waiting.size === 0) this.waiting.delete(jobId);
+      this.generation++;
+    }
+    this.updateLive(id, chunk, state, jobId);
+  }
+
+  private updateLive(id: string, chunk: ChunkSnapshot, state: string, jobId: string): void {
+    const { node, request, worker } = chunk.context;
     const prior = this.live.get(id);
+    const isLive = LIVE.has(state) && node !== undefined && request !== undefined;
+    if (
+      !prior ||
+      !isLive ||
+      prior.node !== node ||
+      prior.request.cpus !== request.cpus ||
+      prior.request.memMb !== request.memMb ||
+      prior.request.gpus !== request.gpus
+    )
+      if (prior || isLive) this.generation++;
     if (prior) {
       add(this.used(prior.node), prior.request, -1);
       this.byNode.get(prior.node)?.delete(id);
@@ -84,7 +134,7 @@ export class FarmIndex {
       if (ofJob && --ofJob.chunks === 0) this.liveByJob.delete(prior.jobId);
       else if (ofJob) add(ofJob.held, prior.request, -1);
     }
-    if (LIVE.has(state) && node !== undefined && request !== undefined) {
+    if (isLive) {
       const entry = { jobId, node, request, worker, state };
       this.live.set(id, entry);
       add(this.used(node), request, 1);
@@ -100,6 +150,7 @@ export class FarmIndex {
 
   node(id: string, _node: NodeSnapshot): void {
     this.nodes.add(id);
+    this.generation++;
   }
 
   used(node: string): Resources {

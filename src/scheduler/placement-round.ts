@@ -1,6 +1,6 @@
 import { stateName, type JobSnapshot } from '../actors/index.js';
 import { chunkId, type PendingReason } from '../events/index.js';
-import type { FarmIndex } from './farm-index.js';
+import type { FarmIndex, RunningGroup } from './farm-index.js';
 import {
   NODE_AVOIDING_CAUSES,
   historyAt,
@@ -131,25 +131,24 @@ function taskOf(
  */
 function runningTasks(peek: Peek, index: FarmIndex): Task[] {
   const groups = new Map<string, Task & { request: ResourceVector }>();
-  for (const [jobId, { held }] of index.liveByJob) {
-    const job = peek.job(jobId);
-    const spec = job?.context.spec;
-    if (!job || !spec) continue;
-    const key = `${spec.user}\u0000${job.context.priority}`;
-    const group = groups.get(key);
+  for (const [jobId, live] of index.liveByJob) {
+    live.group ??= groupOf(peek, jobId); // once per job and change of it, not once per round
+    const { held, group: g } = live;
+    if (!g) continue;
+    const group = groups.get(g.key);
     if (group) {
       group.request.cpus += held.cpus;
       group.request.memMb += held.memMb;
       group.request.gpus += held.gpus;
       continue;
     }
-    groups.set(key, {
-      id: `running:${spec.user}:${job.context.priority}:${jobId}`,
+    groups.set(g.key, {
+      id: `running:${g.user}:${g.priority}:${jobId}`,
       jobId,
       index: 0,
-      user: spec.user,
-      pool: spec.pool,
-      priority: job.context.priority,
+      user: g.user,
+      pool: g.pool,
+      priority: g.priority,
       globalFront: false,
       submittedAt: 0,
       order: 0,
@@ -163,6 +162,14 @@ function runningTasks(peek: Peek, index: FarmIndex): Task[] {
   return [...groups.values()];
 }
 
+function groupOf(peek: Peek, jobId: string): RunningGroup | undefined {
+  const job = peek.job(jobId);
+  const spec = job?.context.spec;
+  if (!job || !spec) return undefined;
+  const { priority } = job.context;
+  return { key: `${spec.user}\u0000${priority}`, user: spec.user, pool: spec.pool, priority };
+}
+
 /**
  * One scheduling round (pure given its input): every open job's waiting chunks and running
  * chunks in the fair-share queue, placed from the front with backfill; jobs held or waiting on
@@ -172,7 +179,9 @@ export function planRound(input: RoundInput): RoundOutput {
   const { peek, index, now } = input;
   const tasks: Task[] = [];
   const pending: RoundOutput['pending'] = new Map();
-  for (const jobId of index.openJobs) {
+  // Only jobs with waiting chunks give tasks or reasons here: most open jobs of a busy farm
+  // only run, and the running ones count below, one sum per user and priority.
+  for (const jobId of index.waiting.keys()) {
     const job = peek.job(jobId);
     const state = job ? stateName(job) : 'none';
     if (!job?.context.spec || !['queued', 'running', 'held'].includes(state)) continue;

@@ -123,6 +123,8 @@ export async function startScheduler(opts: SchedulerOptions): Promise<Scheduler>
   };
   let live = false;
   let stopped = false;
+  /** The index's generation the last round saw: a change that leaves it needs no new round. */
+  let roundGeneration = -1;
   let missed = false;
 
   /** Every open job and its chunks to the rules: what is owed is done again (ids dedupe it). */
@@ -168,7 +170,7 @@ export async function startScheduler(opts: SchedulerOptions): Promise<Scheduler>
         index.node(id, state as NodeSnapshot);
         break;
     }
-    requestRound();
+    if (index.generation !== roundGeneration) requestRound();
     if (live) scheduleRules();
   }
 
@@ -262,6 +264,7 @@ export async function startScheduler(opts: SchedulerOptions): Promise<Scheduler>
     if (!roundWanted || roundRunning || stopped || !lease.held()) return;
     roundWanted = false;
     roundRunning = true;
+    roundGeneration = index.generation;
     const now = clock();
     const reasons = now - lastReasonsAt >= 1000;
     if (reasons) lastReasonsAt = now;

@@ -8,7 +8,15 @@ import { FarmIndex } from '../../../src/scheduler/farm-index.js';
  * and the watchdog's per-second pass do not walk 100,000 live chunks. Whatever order states
  * arrive in, the sums must equal what a recount of the live chunks gives.
  */
-const STATES = ['pending', 'assigned', 'running', 'cancelling', 'succeeded', 'failed', 'retry_wait'];
+const STATES = [
+  'pending',
+  'assigned',
+  'running',
+  'cancelling',
+  'succeeded',
+  'failed',
+  'retry_wait',
+];
 
 const update = fc.record({
   job: fc.constantFrom('j1', 'j2', 'j3'),
@@ -72,8 +80,35 @@ describe('FarmIndex running sums', () => {
         for (const node of ['n1', 'n2']) {
           expect(index.used(node)).toEqual(byNode.get(node) ?? { cpus: 0, memMb: 0, gpus: 0 });
           expect(index.liveOn(node).sort()).toEqual(
-            [...index.live].filter(([, l]) => l.node === node).map(([id]) => id).sort(),
+            [...index.live]
+              .filter(([, l]) => l.node === node)
+              .map(([id]) => id)
+              .sort(),
           );
+        }
+      }),
+      { numRuns: 300 },
+    );
+  });
+});
+
+/** What a placement round reads of the index: waiting chunks, live chunks' nodes and requests. */
+function roundView(index: FarmIndex): string {
+  const waiting = [...index.waiting].map(([job, set]) => `${job}:${[...set].sort().join(',')}`);
+  const live = [...index.live].map(([id, l]) => `${id}@${l.node}/${JSON.stringify(l.request)}`);
+  return JSON.stringify([waiting.sort(), live.sort()]);
+}
+
+describe('FarmIndex generation', () => {
+  it('changes whenever what a round reads changes, and only then for chunk updates', () => {
+    fc.assert(
+      fc.property(fc.array(update, { maxLength: 60 }), (updates) => {
+        const index = new FarmIndex(86_400);
+        for (const u of updates) {
+          const before = roundView(index);
+          const generation = index.generation;
+          index.chunk(`${u.job}:${u.index}`, snapshot(u));
+          expect(index.generation !== generation).toBe(roundView(index) !== before);
         }
       }),
       { numRuns: 300 },
