@@ -7,12 +7,14 @@ import { classifyExit, outcomeMessage, signalFromExitCode } from './exit.js';
 import { DEFAULT_LOG_CAP_BYTES, readLog, trimLogFile } from './logs.js';
 import {
   groupGone,
+  processAgeMs,
   readStat,
   sampleTree,
   signalTree,
   treeMembers,
   type ProcConstants,
 } from './proc-reader.js';
+import type { ProcStat } from './proc.js';
 import { parseReportChunk } from './report.js';
 import type {
   DroverAction,
@@ -35,6 +37,11 @@ const SCAN_POLL_MS = 25;
 /** How old a /proc scan may be when a stop looks for members that left the group. */
 const STOP_SCAN_MAX_AGE_MS = 250;
 const DEFAULT_GRACE_MS = 5000;
+/** How long a stop waits for the wrapper's command to start, and how often it looks. */
+const FORK_WAIT_MS = 250;
+const FORK_POLL_MS = 5;
+/** A forked child this old has exec'd its command (it takes well under a millisecond). */
+const EXEC_WAIT_MS = 20;
 
 /** How the leader's end is learnt: from the ChildProcess (own child) or by polling /proc. */
 export type ExitWatch = 'child' | 'poll';
@@ -166,10 +173,37 @@ class SupervisedImpl implements Supervised {
   private async terminate(graceMs: number): Promise<void> {
     // The group is signalled as a whole; the scan only finds members that left it, so one a
     // little old does (200 stops at once share it, instead of blocking on 200 fresh scans).
-    const members = await treeMembers(this.pid, this.pgid, STOP_SCAN_MAX_AGE_MS);
+    let members = await treeMembers(this.pid, this.pgid, STOP_SCAN_MAX_AGE_MS);
+    if (!this.commandStarted(members)) members = await this.untilCommandStarted();
     signalTree(this.pgid, members, 'SIGTERM');
     if (!(await this.waitEmpty(graceMs))) await this.killNow();
     await this.waitEmpty(Infinity);
+  }
+
+  /**
+   * Whether the command has started: the wrapper has forked it and it has exec'd (its name is no
+   * longer the wrapper's, or it is old enough to have). Until then a TERM to the group is lost:
+   * the wrapper's no-op trap swallows it, and so does the forked shell that is about to exec the
+   * command (it still runs the wrapper's handlers); the command would run on until the grace was
+   * over and die by SIGKILL.
+   */
+  private commandStarted(members: readonly ProcStat[]): boolean {
+    const child = members.find((m) => m.ppid === this.pid);
+    if (child === undefined) return false;
+    const wrapper = members.find((m) => m.pid === this.pid);
+    if (wrapper === undefined || child.comm !== wrapper.comm) return true;
+    return processAgeMs(child, this.p.k) >= EXEC_WAIT_MS; // a command that is a shell itself
+  }
+
+  /** Fresh scans until the command has started or the group is gone (at most FORK_WAIT_MS). */
+  private async untilCommandStarted(): Promise<ProcStat[]> {
+    const start = performance.now();
+    for (;;) {
+      const members = await treeMembers(this.pid, this.pgid, FORK_POLL_MS);
+      if (this.commandStarted(members) || members.length === 0) return members;
+      if (performance.now() - start >= FORK_WAIT_MS) return members;
+      await sleep(FORK_POLL_MS);
+    }
   }
 
   private async killNow(): Promise<void> {

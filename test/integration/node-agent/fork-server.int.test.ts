@@ -97,3 +97,20 @@ it('a kill right after the start reaches the process: the server reports a start
   expect(outcomes.map((o) => o.signal)).toEqual(started.map(() => 'SIGTERM'));
   expect(Date.now() - t0).toBeLessThan(10_000);
 });
+
+it('a stop that finds the wrapper before it forked the command still reaches the command', async () => {
+  // Killed 0-5 ms after the start is confirmed: some stops land while the wrapper's shell has
+  // set its no-op trap but not yet forked the command, or has forked it but not yet exec'd it.
+  // Such a TERM reached only shells running the wrapper's trap, and the command ran on until
+  // the grace was over (then SIGKILL): 4 runs in 4 failed so before the fix.
+  const outcomes = await Promise.all(
+    Array.from({ length: 80 }, async (_, i) => {
+      // Half are shells themselves: their name is the wrapper's, only their age tells.
+      const command = i % 2 ? ['sleep', '30'] : ['sh', '-c', 'sleep 30; :'];
+      const s = await launch(spec(root.dir(`fork-race-${i}`), command));
+      await new Promise((r) => setTimeout(r, i % 6));
+      return s.kill('terminate', { graceMs: 8_000 });
+    }),
+  );
+  expect(outcomes.map((o) => o.signal ?? o.exitCode)).toEqual(outcomes.map(() => 'SIGTERM'));
+}, 20_000);
