@@ -1,4 +1,4 @@
-import { mkdir, readFile, readdir, rename, rm, writeFile } from 'node:fs/promises';
+import { mkdir, readFile, readdir, rename, unlink, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { AdoptionRecord } from './supervisor/index.js';
 
@@ -29,15 +29,21 @@ export interface WorkerRecord extends Partial<AdoptionRecord> {
 export function workerRecords(stateDir: string) {
   const dir = join(stateDir, 'workers');
   const file = (id: string) => join(dir, `${encodeURIComponent(id)}.json`);
+  let made: Promise<unknown> | undefined; // the directory, made once (two saves per launch)
   return {
     async save(record: WorkerRecord): Promise<void> {
-      await mkdir(dir, { recursive: true });
+      await (made ??= mkdir(dir, { recursive: true }).catch((err: unknown) => {
+        made = undefined;
+        throw err;
+      }));
       const tmp = `${file(record.workerId)}.tmp`;
       await writeFile(tmp, JSON.stringify(record));
       await rename(tmp, file(record.workerId));
     },
     async remove(id: string): Promise<void> {
-      await rm(file(id), { force: true });
+      await unlink(file(id)).catch((err: NodeJS.ErrnoException) => {
+        if (err.code !== 'ENOENT') throw err;
+      });
     },
     async all(): Promise<WorkerRecord[]> {
       const names = await readdir(dir).catch(() => [] as string[]);

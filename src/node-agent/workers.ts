@@ -1,4 +1,4 @@
-import { mkdir, readFile } from 'node:fs/promises';
+import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Logger } from 'pino';
 import {
@@ -213,8 +213,7 @@ export async function launchWorker(ctx: WorkerContext, w: LaunchWork): Promise<v
     await finish(ctx, record, notStarted(w));
     return;
   }
-  await mkdir(runDir, { recursive: true });
-  await ctx.records.save(record);
+  await ctx.records.save(record); // the run dir is made by `launch`, which then knows it is new
   const spec = {
     workerId: w.worker,
     command: w.command,
