@@ -57,10 +57,9 @@ function readText(path: string): string | undefined {
 /** stat and statm lines are well under 1 KiB (a comm is at most 15 bytes). */
 const buffer = Buffer.alloc(4096);
 
-/** How long ago a process started, from its starttime (clock ticks since boot) and the uptime. */
-export function processAgeMs(stat: ProcStat, k: ProcConstants): number {
-  const uptimeS = Number(readText('/proc/uptime')?.split(' ')[0]);
-  return (uptimeS - Number(stat.startTime) / k.clockTicks) * 1000;
+/** A process's argv as /proc has it (NUL-separated, at most 4 KiB), or `undefined` if gone. */
+export function readCmdline(pid: number): string | undefined {
+  return readText(`/proc/${pid}/cmdline`);
 }
 
 /** The parsed stat of one pid, or `undefined` if it does not exist (any more). */

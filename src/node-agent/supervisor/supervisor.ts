@@ -7,7 +7,7 @@ import { classifyExit, outcomeMessage, signalFromExitCode } from './exit.js';
 import { DEFAULT_LOG_CAP_BYTES, readLog, trimLogFile } from './logs.js';
 import {
   groupGone,
-  processAgeMs,
+  readCmdline,
   readStat,
   sampleTree,
   signalTree,
@@ -37,11 +37,12 @@ const SCAN_POLL_MS = 25;
 /** How old a /proc scan may be when a stop looks for members that left the group. */
 const STOP_SCAN_MAX_AGE_MS = 250;
 const DEFAULT_GRACE_MS = 5000;
-/** How long a stop waits for the wrapper's command to start, and how often it looks. */
-const FORK_WAIT_MS = 250;
+/**
+ * How long a stop waits for the wrapper's command to start (it takes a millisecond or so; a
+ * loaded machine may stall it much longer), and how often it looks.
+ */
+const FORK_WAIT_MS = 1000;
 const FORK_POLL_MS = 5;
-/** A forked child this old has exec'd its command (it takes well under a millisecond). */
-const EXEC_WAIT_MS = 20;
 
 /** How the leader's end is learnt: from the ChildProcess (own child) or by polling /proc. */
 export type ExitWatch = 'child' | 'poll';
@@ -181,8 +182,8 @@ class SupervisedImpl implements Supervised {
   }
 
   /**
-   * Whether the command has started: the wrapper has forked it and it has exec'd (its name is no
-   * longer the wrapper's, or it is old enough to have). Until then a TERM to the group is lost:
+   * Whether the command has started: the wrapper has forked it and it has exec'd (its name, or
+   * for a shell its argv, is no longer the wrapper's). Until then a TERM to the group is lost:
    * the wrapper's no-op trap swallows it, and so does the forked shell that is about to exec the
    * command (it still runs the wrapper's handlers); the command would run on until the grace was
    * over and die by SIGKILL.
@@ -192,7 +193,9 @@ class SupervisedImpl implements Supervised {
     if (child === undefined) return false;
     const wrapper = members.find((m) => m.pid === this.pid);
     if (wrapper === undefined || child.comm !== wrapper.comm) return true;
-    return processAgeMs(child, this.p.k) >= EXEC_WAIT_MS; // a command that is a shell itself
+    // A command that is a shell itself: until its exec the child still has the wrapper's argv.
+    const argv = readCmdline(child.pid);
+    return argv === undefined || argv !== readCmdline(this.pid);
   }
 
   /** Fresh scans until the command has started or the group is gone (at most FORK_WAIT_MS). */

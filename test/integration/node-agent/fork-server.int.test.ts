@@ -105,7 +105,7 @@ it('a stop that finds the wrapper before it forked the command still reaches the
   // the grace was over (then SIGKILL): 4 runs in 4 failed so before the fix.
   const outcomes = await Promise.all(
     Array.from({ length: 80 }, async (_, i) => {
-      // Half are shells themselves: their name is the wrapper's, only their age tells.
+      // Half are shells themselves: their name is the wrapper's, only their argv tells.
       const command = i % 2 ? ['sleep', '30'] : ['sh', '-c', 'sleep 30; :'];
       const s = await launch(spec(root.dir(`fork-race-${i}`), command));
       await new Promise((r) => setTimeout(r, i % 6));
