@@ -269,15 +269,18 @@ export async function spawnFloorRole(opts: FloorRoleOptions): Promise<FloorRole>
     child.once('exit', (code) => reject(new Error(`floor ${opts.role} exited (${code})`))),
   );
   exited.catch(() => undefined);
-  const next = () =>
+  // Both lines are listened for from the start: two lines in one chunk come out of readline
+  // at once, before a listener added after the first could hear the second.
+  const received: ((m: Record<string, number>) => void)[] = [];
+  const [ready, last] = [0, 1].map(() =>
     Promise.race([
-      new Promise<Record<string, number>>((resolve) =>
-        lines.once('line', (l) => resolve(JSON.parse(l) as Record<string, number>)),
-      ),
+      new Promise<Record<string, number>>((resolve) => received.push(resolve)),
       exited,
-    ]);
-  await next(); // ready
-  const done = next().then((m) => ({ firstAt: m.firstAt as number, lastAt: m.lastAt as number }));
+    ]),
+  ) as [Promise<Record<string, number>>, Promise<Record<string, number>>];
+  lines.on('line', (l) => received.shift()?.(JSON.parse(l) as Record<string, number>));
+  await ready;
+  const done = last.then((m) => ({ firstAt: m.firstAt as number, lastAt: m.lastAt as number }));
   done.catch(() => undefined);
   return {
     done,
