@@ -1,4 +1,4 @@
-import { spawn, type ChildProcess } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { createInterface } from 'node:readline';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import {
@@ -13,6 +13,7 @@ import { Packr } from 'msgpackr';
 import { JetStreamPublisher } from '../src/events/publisher.jetstream.js';
 import { readBatches } from '../src/events/reader.jetstream.js';
 import { EVENTS_STREAM, INTAKE_STREAM, WORK_STREAM } from '../src/events/subjects.js';
+import { spawnBenchChild } from '../test/support/bench-child.js';
 
 /**
  * The floor of a farm on this machine: the messages and processes a job or a placement needs,
@@ -256,40 +257,13 @@ export interface FloorRole {
 }
 
 export async function spawnFloorRole(opts: FloorRoleOptions): Promise<FloorRole> {
-  const child: ChildProcess = spawn(
-    process.execPath,
-    ['--import', 'tsx', fileURLToPath(import.meta.url)],
-    {
-      stdio: ['pipe', 'pipe', 'inherit'],
-      env: { ...process.env, FLOOR_OPTS: JSON.stringify(opts) },
-    },
-  );
-  const lines = createInterface({ input: child.stdout! });
-  const exited = new Promise<never>((_, reject) =>
-    child.once('exit', (code) => reject(new Error(`floor ${opts.role} exited (${code})`))),
-  );
-  exited.catch(() => undefined);
-  // Both lines are listened for from the start: two lines in one chunk come out of readline
-  // at once, before a listener added after the first could hear the second.
-  const received: ((m: Record<string, number>) => void)[] = [];
-  const [ready, last] = [0, 1].map(() =>
-    Promise.race([
-      new Promise<Record<string, number>>((resolve) => received.push(resolve)),
-      exited,
-    ]),
-  ) as [Promise<Record<string, number>>, Promise<Record<string, number>>];
-  lines.on('line', (l) => received.shift()?.(JSON.parse(l) as Record<string, number>));
-  await ready;
-  const done = last.then((m) => ({ firstAt: m.firstAt as number, lastAt: m.lastAt as number }));
+  const child = spawnBenchChild(fileURLToPath(import.meta.url), 'FLOOR_OPTS', opts);
+  await child.next(); // ready
+  const done = child
+    .next()
+    .then((m) => ({ firstAt: m.firstAt as number, lastAt: m.lastAt as number }));
   done.catch(() => undefined);
-  return {
-    done,
-    async stop() {
-      const gone = new Promise((r) => child.once('exit', r));
-      child.stdin!.end('stop\n');
-      await gone;
-    },
-  };
+  return { done, stop: () => child.stop() };
 }
 
 if (import.meta.url === pathToFileURL(process.argv[1] ?? '').href && process.env.FLOOR_OPTS) {

@@ -7,7 +7,7 @@ const farm = useEventLog({ beforeAll, afterAll });
 const bytes = new Uint8Array([0xc0]); // any payload: the publisher does not read it
 
 describe('JetStreamPublisher', () => {
-  it('sends the publishes of one turn together, in the order they were made', async () => {
+  it('keeps the order of the publishes made in one turn', async () => {
     const publisher = new JetStreamPublisher(farm.nc, 5_000, 64);
     const subject = eventSubject('job', uid());
     const outcomes = await Promise.all(

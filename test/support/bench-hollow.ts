@@ -1,10 +1,9 @@
-import { spawn, type ChildProcess } from 'node:child_process';
-import { createInterface } from 'node:readline';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { connect } from '@nats-io/transport-node';
 import pino from 'pino';
 import { createJetStreamEventLog } from '../../src/events/index.js';
 import { startHollowNodes } from '../../src/node-agent/hollow.service.js';
+import { spawnBenchChild } from './bench-child.js';
 
 /**
  * Hollow nodes in a process of their own, as kubemark runs them apart from the control plane:
@@ -31,57 +30,18 @@ export interface HollowProcessOptions {
 }
 
 export async function spawnHollowProcess(opts: HollowProcessOptions): Promise<HollowProcess> {
-  const child: ChildProcess = spawn(
-    process.execPath,
-    ['--import', 'tsx', fileURLToPath(import.meta.url)],
-    {
-      stdio: ['pipe', 'pipe', 'inherit'],
-      env: { ...process.env, BENCH_HOLLOW: JSON.stringify(opts) },
-    },
-  );
-  const lines = createInterface({ input: child.stdout! });
-  // Lines are queued until read: two lines in one chunk (a progress report and the final one)
-  // otherwise found one waiter, and the final report was lost.
-  const waiting: { resolve: (m: Record<string, number>) => void; reject: (e: Error) => void }[] =
-    [];
-  const unread: Record<string, number>[] = [];
-  let exited: Error | undefined;
-  lines.on('line', (l) => {
-    const m = JSON.parse(l) as Record<string, number>;
-    const w = waiting.shift();
-    if (w) w.resolve(m);
-    else unread.push(m);
-  });
-  child.once('exit', (code) => {
-    exited = new Error(`hollow process exited (${code})`);
-    for (const w of waiting.splice(0)) w.reject(exited);
-  });
-  const next = () =>
-    new Promise<Record<string, number>>((resolve, reject) => {
-      const m = unread.shift();
-      if (m) resolve(m);
-      else if (exited) reject(exited);
-      else waiting.push({ resolve, reject });
-    });
-  await next(); // ready
+  const child = spawnBenchChild(fileURLToPath(import.meta.url), 'BENCH_HOLLOW', opts);
+  await child.next(); // ready
   let progress = 0;
   const launched = (async () => {
     for (;;) {
-      const m = await next();
+      const m = await child.next();
       if (m.lastAt !== undefined) return { firstAt: m.firstAt as number, lastAt: m.lastAt };
       progress = m.launches as number;
     }
   })();
   launched.catch(() => undefined);
-  return {
-    launched,
-    progress: () => progress,
-    async stop() {
-      const exited = new Promise((r) => child.once('exit', r));
-      child.stdin!.end('stop\n');
-      await exited;
-    },
-  };
+  return { launched, progress: () => progress, stop: () => child.stop() };
 }
 
 async function childMain(opts: HollowProcessOptions): Promise<void> {
