@@ -63,8 +63,8 @@ export async function placementsFloor(
   nodes: number,
 ): Promise<number> {
   const hollow = await spawnFloorRole({ url: s.server.url, role: 'hollow', expect: total });
-  let seen = 0;
-  const tail = await tailEvents(s.nc, (await lastSeq(s)) + 1, 'drover.ev.>', () => void seen++);
+  // Every event read and decoded, as the scheduler's tail does; nothing else is done with it.
+  const tail = await tailEvents(s.nc, (await lastSeq(s)) + 1, 'drover.ev.>', () => undefined);
   const pub = new JetStreamPublisher(s.nc, 60_000, 8_192);
   const assigned = payload(0, EVENT_BYTES + 100);
   const launch = payload(0, LAUNCH_BYTES);

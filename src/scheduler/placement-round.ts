@@ -171,7 +171,8 @@ function groupOf(peek: Peek, jobId: string): RunningGroup | undefined {
 }
 
 /**
- * One scheduling round (pure given its input): every open job's waiting chunks and running
+ * One scheduling round (pure given its input, but for the running jobs' queue groups it caches
+ * in the index, which the index drops whenever their job changes): every open job's waiting chunks and running
  * chunks in the fair-share queue, placed from the front with backfill; jobs held or waiting on
  * dependencies are not placed and get their reasons.
  */
