@@ -1,10 +1,12 @@
-import { open, readFile, stat } from 'node:fs/promises';
+import { closeSync, fstatSync, ftruncateSync, openSync, readSync, writeSync } from 'node:fs';
+import { readFile, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 
 /**
  * Default cap of each of `<runDir>/stdout` and `<runDir>/stderr`. Above it, on a sampling tick,
  * the oldest part is dropped and the newest half kept behind a one-line marker, so a chatty
- * process cannot fill the node's disk. Bytes written during the trim itself may be lost.
+ * process cannot fill the node's disk. Bytes written during the trim itself may be lost (see
+ * `trimLogFile`).
  */
 export const DEFAULT_LOG_CAP_BYTES = 8 * 1024 * 1024;
 
@@ -32,6 +34,12 @@ export function planTrim(size: number, cap: number, tail?: Uint8Array): number |
 /**
  * Trim one log file in place if it exceeds `cap`. The process holds it with O_APPEND, so its
  * next write lands at the new end. Returns the bytes dropped (0 when nothing was done).
+ *
+ * The size check is asynchronous (it runs on every sampling tick); the trim itself is one run
+ * of synchronous calls, from reading the size to writing the kept part back. Output the process
+ * writes between that read and the write back is lost: with awaits between the steps (thread
+ * pool round trips, milliseconds on a loaded machine) that window swallowed whole lines, once
+ * the very last line of a test's output; now it is a few system calls long.
  */
 export async function trimLogFile(path: string, cap: number): Promise<number> {
   const size = await stat(path).then(
@@ -39,18 +47,20 @@ export async function trimLogFile(path: string, cap: number): Promise<number> {
     () => 0,
   );
   if (planTrim(size, cap) === undefined) return 0;
-  const fh = await open(path, 'r+');
+  const fd = openSync(path, 'r+');
   try {
+    const now = fstatSync(fd).size;
+    if (planTrim(now, cap) === undefined) return 0;
     const keep = Buffer.alloc(Math.floor(cap / 2));
-    const { bytesRead } = await fh.read(keep, 0, keep.length, size - keep.length);
-    const from = planTrim(size, cap, keep.subarray(0, bytesRead)) as number;
-    const kept = keep.subarray(from - (size - keep.length), bytesRead);
+    const bytesRead = readSync(fd, keep, 0, keep.length, now - keep.length);
+    const from = planTrim(now, cap, keep.subarray(0, bytesRead)) as number;
+    const kept = keep.subarray(from - (now - keep.length), bytesRead);
     const marker = Buffer.from(trimMarker(from));
-    await fh.truncate(0);
-    await fh.write(Buffer.concat([marker, kept]), 0, marker.length + kept.length, 0);
+    ftruncateSync(fd, 0);
+    writeSync(fd, Buffer.concat([marker, kept]), 0, marker.length + kept.length, 0);
     return from;
   } finally {
-    await fh.close();
+    closeSync(fd);
   }
 }
 
