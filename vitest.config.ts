@@ -1,13 +1,49 @@
-import { defineConfig } from 'vitest/config';
+import { spawnSync } from 'node:child_process';
+import { defineConfig, type TestProjectInlineConfiguration } from 'vitest/config';
+
+/**
+ * The compatibility lane: the kernel's event-log, runtime and one farm test again on an old
+ * nats-server (Debian's 2.9.10, for people trying Drover out), when one is on the machine:
+ * DROVER_NATS_SERVER, else `nats-server` on PATH, if it is older than 2.10. The main lane runs on
+ * the pinned current release (package.json `natsServer`, see test/support/nats-server.ts).
+ */
+function compatLane(): TestProjectInlineConfiguration[] {
+  const bin = process.env.DROVER_NATS_SERVER ?? 'nats-server';
+  const probe = spawnSync(bin, ['--version'], { encoding: 'utf8' });
+  const version = /v?(\d+)\.(\d+)\.(\d+)/.exec(probe.stdout ?? '');
+  if (probe.status !== 0 || !version) {
+    console.warn(`vitest: no old nats-server at ${bin}: the 2.9 compatibility lane does not run`);
+    return [];
+  }
+  const [, major, minor] = version.map(Number);
+  if (major! > 2 || (major === 2 && minor! >= 10)) return [];
+  return [
+    {
+      extends: true,
+      test: {
+        name: `compat-nats-${version[0]}`,
+        include: [
+          'test/integration/event-log.int.test.ts',
+          'test/integration/runtime.int.test.ts',
+          'test/integration/farm/end-to-end.int.test.ts',
+        ],
+        env: { NATS_SERVER_BIN: bin },
+      },
+    },
+  ];
+}
 
 export default defineConfig({
   test: {
     globals: false,
-    include: ['test/**/*.test.ts'],
     testTimeout: 60_000,
     hookTimeout: 30_000,
     // Integration files each start their own nats-server; two cores: keep the fan-out small.
     maxWorkers: 2,
     fileParallelism: true,
+    projects: [
+      { extends: true, test: { name: 'main', include: ['test/**/*.test.ts'] } },
+      ...compatLane(),
+    ],
   },
 });

@@ -7,6 +7,7 @@ import { startDashboard } from '../dashboard/index.js';
 import type { Agent } from '../node-agent/main.js';
 import { connectFarm, env, fail, rootLogger } from './connection.js';
 import { submitDemo } from './demo.js';
+import { natsVersionWarning } from './nats-binary.js';
 import { reachable, startLocalNats } from './nats-process.js';
 import {
   onInterrupt,
@@ -39,13 +40,18 @@ program
       if (!Number.isInteger(nodes) || nodes < 1 || nodes > 64)
         fail('BAD_INPUT', `--nodes ${opts.nodes}: expected 1 to 64`, 2, json);
       if (!(await reachable(env.natsUrl))) {
-        server = await startLocalNats(
+        const local = await startLocalNats(
           fileURLToPath(new URL('../../nats.conf', import.meta.url)),
           env.dataDir,
           env.natsUrl,
         );
+        server = local.child;
       }
       const nc = await connectFarm();
+      // The server that answered, whoever started it: its version decides what an ack promises.
+      const natsVersion = nc.info?.version;
+      const warning = natsVersionWarning(natsVersion);
+      if (warning) console.error(`drover: warning: ${warning}`);
       const logger = rootLogger('drover');
       const agents: Agent[] = [];
       for (let i = 1; i <= nodes; i++)
@@ -62,6 +68,7 @@ program
       const demo = opts.demo ? await submitDemo(nc, env.user) : undefined;
       const status = {
         nats: env.natsUrl,
+        natsVersion: natsVersion ?? null,
         startedNats: server !== undefined,
         nodes: agents.map((a) => a.node),
         epoch: scheduler.epoch,
@@ -71,7 +78,7 @@ program
       if (json) console.log(JSON.stringify(status));
       else {
         console.log(
-          `drover: farm up on ${env.natsUrl} (${server ? 'started nats-server' : 'reused'}), nodes ${status.nodes.join(', ')}, dashboard ${dashboard?.url ?? 'not started'}; Ctrl-C stops`,
+          `drover: farm up on ${env.natsUrl} (nats-server ${natsVersion ?? '?'}, ${server ? 'started' : 'reused'}), nodes ${status.nodes.join(', ')}, dashboard ${dashboard?.url ?? 'not started'}; Ctrl-C stops`,
         );
         if (demo)
           console.log(

@@ -1,7 +1,9 @@
-import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { mkdir } from 'node:fs/promises';
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdir, readFile, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
 import { connect as netConnect } from 'node:net';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { configFor, findNatsServer, type NatsBinary } from './nats-binary.js';
 
 /** True when something accepts TCP connections at the host:port of a nats:// URL. */
 export async function reachable(url: string, timeoutMs = 500): Promise<boolean> {
@@ -18,39 +20,44 @@ export async function reachable(url: string, timeoutMs = 500): Promise<boolean> 
   });
 }
 
+/** A nats-server `drover up` started, and the version it reported. */
+export interface LocalNats {
+  readonly child: ChildProcess;
+  readonly binary: NatsBinary;
+}
+
 /**
- * Start `nats-server -c nats.conf` for a local farm. Fails with an install hint when the binary
- * is missing (CONTRACT.md: "else a one-line instruction").
+ * Start `nats-server -c nats.conf` for a local farm with the binary {@link findNatsServer} picks.
+ * Fails with an install hint when there is none (CONTRACT.md: "else a one-line instruction"). An
+ * older server gets a copy of the config without the settings it would refuse.
  */
 export async function startLocalNats(
   configFile: string,
   dataDir: string,
   url: string,
-): Promise<ChildProcess> {
-  const probe = spawnSync('nats-server', ['--version'], { encoding: 'utf8' });
-  if (probe.error || probe.status !== 0) {
+): Promise<LocalNats> {
+  const binary = findNatsServer();
+  if (!binary) {
     throw new Error(
-      'nats-server is not installed: run `sudo apt-get install nats-server` (or set DROVER_NATS_URL)',
+      'nats-server is not installed: run `scripts/install-nats-server.sh` (needs Go) or `sudo apt-get install nats-server` (or set DROVER_NATS_URL)',
     );
   }
   await mkdir(dataDir, { recursive: true });
+  const text = await readFile(configFile, 'utf8');
+  const config = configFor(text, binary.version);
+  let file = configFile;
+  if (config !== text) {
+    file = join(dataDir, 'nats.compat.conf');
+    await writeFile(file, config);
+  }
   // The URL decides where it listens (command-line flags override the file).
   const u = new URL(url);
-  const args = [
-    '-c',
-    configFile,
-    '-a',
-    u.hostname,
-    '-p',
-    u.port || '4222',
-    '-l',
-    'nats-server.log',
-  ];
+  const args = ['-c', file, '-a', u.hostname, '-p', u.port || '4222', '-l', 'nats-server.log'];
   // Started in the data dir: nats.conf keeps the store in ./jetstream relative to it.
-  const child = spawn('nats-server', args, { cwd: dataDir, stdio: 'ignore' });
+  const child = spawn(binary.path, args, { cwd: dataDir, stdio: 'ignore' });
   for (let i = 0; i < 100; i++) {
     if (child.exitCode !== null) throw new Error(`nats-server exited with code ${child.exitCode}`);
-    if (await reachable(url)) return child;
+    if (await reachable(url)) return { child, binary };
     await sleep(50);
   }
   child.kill('SIGTERM');

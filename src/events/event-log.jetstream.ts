@@ -79,19 +79,45 @@ class JetStreamEventLogImpl implements JetStreamEventLog {
         (events[i] as DroverEvent).id,
         expected,
       );
+      let seq: number;
       if (out.kind === 'conflict') {
-        return {
-          ok: false,
-          conflict: { expectedSeq: expected ?? -1, actualSeq: out.actualSeq },
-          appended: i,
-        };
+        const stored = await this.storedSeq(subject, (events[i] as DroverEvent).id, expected);
+        if (stored === undefined) {
+          return {
+            ok: false,
+            conflict: { expectedSeq: expected ?? -1, actualSeq: out.actualSeq },
+            appended: i,
+          };
+        }
+        seq = stored;
+        duplicates++;
+      } else {
+        seq = out.seq;
+        if (out.duplicate) duplicates++;
       }
-      seqs.push(out.seq);
-      if (out.duplicate) duplicates++;
+      seqs.push(seq);
       // The next event of the batch is conditional on this one: nothing may slip in between.
-      if (expected !== undefined) expected = out.seq;
+      if (expected !== undefined) expected = seq;
     }
     return { ok: true, seqs, duplicates };
+  }
+
+  /**
+   * The sequence of an event already stored on this subject after `afterSeq`, by its id. A retried
+   * append (same event id, the expectation it had before) must be told "duplicate", as nats-server
+   * 2.9 does by checking the message id first; since 2.10 the server checks the expected sequence
+   * first and answers "wrong last sequence", so the adapter looks for the event itself.
+   */
+  private async storedSeq(
+    subject: string,
+    eventId: string,
+    afterSeq: number | undefined,
+  ): Promise<number | undefined> {
+    for await (const batch of this.batches({ filter: subject, fromSeq: (afterSeq ?? 0) + 1 })) {
+      for (const item of batch)
+        if (!isCorrupt(item) && item.id === eventId) return item.recorded.seq;
+    }
+    return undefined;
   }
 
   async read(entity: Entity, id: string): Promise<EntityHistory> {

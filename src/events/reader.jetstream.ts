@@ -110,7 +110,7 @@ class StalledError extends SchedulerError {
 
 /** A pull request still open: its own reply subject, what it may still deliver, when sent. */
 interface OpenPull {
-  readonly sub: Subscription;
+  readonly id: number;
   left: number;
   readonly sentAt: number;
 }
@@ -118,6 +118,15 @@ interface OpenPull {
 /** One ephemeral consumer and its pull requests. */
 class PullSession {
   private readonly inbox = createInbox();
+  /**
+   * One subscription for every request's reply subject: a request given up as gone may still
+   * deliver (a server slowed by syncing every write to disk answered after the client's expiry
+   * margin), and those messages are the consumer's next ones: dropping them, as unsubscribing the
+   * request's own subject did, made a tail skip events (seen on nats-server 2.15 with
+   * `sync_interval: always`: the 100,000-event runtime test saw a job's `queued` without its
+   * `submitted`).
+   */
+  private sub: Subscription | undefined;
   private nextPull = 0;
   private buffer: RawMessage[] = [];
   private wake: (() => void) | undefined;
@@ -130,7 +139,7 @@ class PullSession {
    * its watchdog reopened the consumer, 6 s later (p90 of submit→running 4 s in such runs). A
    * request past its expiry by a margin is taken as gone, 408 or not.
    */
-  private readonly open = new Set<OpenPull>();
+  private readonly open = new Map<number, OpenPull>();
   private outstanding = 0;
   private received = 0;
   private lastActivity = Date.now();
@@ -187,7 +196,7 @@ class PullSession {
       this.completed = true;
     } finally {
       signal?.removeEventListener('abort', onAbort);
-      for (const p of this.open) p.sub.unsubscribe();
+      this.sub?.unsubscribe();
       this.open.clear();
     }
   }
@@ -199,15 +208,15 @@ class PullSession {
   /** Keep about two batches requested ahead of what has arrived. */
   private pull(expected: number): void {
     this.forgetExpired();
+    this.sub ??= this.nc.subscribe(`${this.inbox}.*`, {
+      callback: (err, msg) => this.onMsg(err, msg),
+    });
     while (this.outstanding < 2 * BATCH && this.received + this.outstanding < expected) {
       const batch = Math.min(BATCH, expected - this.received - this.outstanding);
-      const reply = `${this.inbox}.${this.nextPull++}`;
-      const req: OpenPull = {
-        sub: this.nc.subscribe(reply, { callback: (err, msg) => this.onMsg(req, err, msg) }),
-        left: batch,
-        sentAt: Date.now(),
-      };
-      this.open.add(req);
+      const id = this.nextPull++;
+      const reply = `${this.inbox}.${id}`;
+      const req: OpenPull = { id, left: batch, sentAt: Date.now() };
+      this.open.set(id, req);
       this.outstanding += batch;
       const body = JSON.stringify({ batch, expires: nanos(PULL_EXPIRES_MS) });
       this.nc.publish(`$JS.API.CONSUMER.MSG.NEXT.${this.stream}.${this.consumer}`, body, {
@@ -218,16 +227,15 @@ class PullSession {
 
   /** The request will deliver no more: its remainder is no longer counted as requested. */
   private settle(req: OpenPull): void {
-    if (!this.open.delete(req)) return;
+    if (!this.open.delete(req.id)) return;
     this.outstanding -= req.left;
     req.left = 0;
-    req.sub.unsubscribe();
   }
 
   /** Requests well past their expiry are gone, whether or not their 408 came. */
   private forgetExpired(): void {
     const deadline = Date.now() - PULL_EXPIRES_MS - EXPIRY_MARGIN_MS;
-    for (const req of this.open) if (req.sentAt < deadline) this.settle(req);
+    for (const req of this.open.values()) if (req.sentAt < deadline) this.settle(req);
   }
 
   private waitForData(expected: number): Promise<void> {
@@ -250,18 +258,21 @@ class PullSession {
     });
   }
 
-  private onMsg(req: OpenPull, err: Error | null, msg: Msg): void {
+  private onMsg(err: Error | null, msg: Msg): void {
     this.lastActivity = Date.now();
+    // A request already settled (given up as gone) has no entry: its data is still kept.
+    const req = err ? undefined : this.open.get(requestId(msg.subject));
     if (err) this.failure = new StalledError(err.message);
     else if (msg.reply) this.onData(req, msg);
     else this.onStatus(req, msg);
     this.wake?.();
   }
 
-  private onData(req: OpenPull, msg: Msg): void {
+  private onData(req: OpenPull | undefined, msg: Msg): void {
     const { seq, time } = parseAckReply(msg.reply as string);
     this.buffer.push({ subject: msg.subject, seq, time, data: msg.data });
     this.received++;
+    if (!req) return;
     if (req.left > 0) {
       req.left--;
       this.outstanding--;
@@ -269,13 +280,18 @@ class PullSession {
     if (req.left === 0) this.settle(req);
   }
 
-  private onStatus(req: OpenPull, msg: Msg): void {
+  private onStatus(req: OpenPull | undefined, msg: Msg): void {
     const code = msg.headers?.code ?? 0;
     if (code === 100) return; // heartbeat
-    this.settle(req);
+    if (req) this.settle(req);
     if (code === 408 || code === 404) return; // that request ended short: the next pull re-asks
     this.failure = new StalledError(`pull failed: ${code} ${msg.headers?.description ?? ''}`);
   }
+}
+
+/** The request a reply belongs to: the last token of `<inbox>.<id>`. */
+function requestId(subject: string): number {
+  return Number(subject.slice(subject.lastIndexOf('.') + 1));
 }
 
 /**

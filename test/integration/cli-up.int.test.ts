@@ -10,6 +10,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { describe, expect, it } from 'vitest';
 import { jobFold, stateName } from '../../src/actors/index.js';
 import { EVENTS_STREAM, createJetStreamEventLog } from '../../src/events/index.js';
+import { findNatsServer } from '../../src/cli/nats-binary.js';
 import { reachable } from '../../src/cli/nats-process.js';
 
 async function freePort(): Promise<number> {
@@ -52,6 +53,8 @@ describe('drover up --demo (npm start)', () => {
         startedNats: true,
         nodes: ['node-1', 'node-2'],
         epoch: 1,
+        // The server it started is the one findNatsServer picks: the pinned current release.
+        natsVersion: findNatsServer()?.version,
       });
       const page = await fetch(`http://127.0.0.1:${httpPort}/`);
       expect(page.status).toBe(200); // the dashboard is up too

@@ -70,4 +70,42 @@ describe('tail pull accounting', () => {
     expect(seen).toBe(n);
     expect(worst).toBeLessThan(1_000);
   }, 60_000);
+
+  it('a server that stalls past the pull expiry skips nothing when it answers the old requests', async () => {
+    // The server is stopped while pull requests are open: the tail gives them up as gone after
+    // their expiry and asks again; the resumed server then serves the old requests first. Their
+    // messages are the consumer's next ones: a tail that dropped them skipped events.
+    const fromSeq = (await farm.log.lastSeq()) + 1;
+    const ids = Array.from({ length: 30_000 }, () => uid());
+    for (let i = 0; i < ids.length; i += 1_000)
+      await Promise.all(
+        ids
+          .slice(i, i + 1_000)
+          .map((id) =>
+            farm.log.append('job', id, [ev('job.submitted', jobSpec())], { expectedSeq: 0 }),
+          ),
+      );
+    const lastSeq = await farm.log.lastSeq();
+    const tail = farm.log.tail({ fromSeq });
+    const seqs: number[] = [];
+    let paused = false;
+    const reading = (async () => {
+      for await (const item of tail) {
+        seqs.push(isCorrupt(item) ? item.seq : item.recorded.seq);
+        if (!paused) {
+          paused = true;
+          farm.server.pause();
+          await sleep(4_000); // past expiry + margin (2.5 s), short of the stall watchdog (6 s)
+          farm.server.resume();
+        }
+        if ((seqs[seqs.length - 1] as number) >= lastSeq) break;
+      }
+    })();
+    await reading;
+    await tail.stop();
+    const gaps = seqs.filter((s, i) => i > 0 && s !== (seqs[i - 1] as number) + 1);
+    expect(gaps).toEqual([]);
+    expect(seqs[0]).toBe(fromSeq);
+    expect(new Set(seqs).size).toBe(ids.length);
+  }, 60_000);
 });
