@@ -32,7 +32,9 @@ export interface CheckpointWriter {
  * pure fold: several writers (several API services) write the same values at their own seqs and
  * a lost save only costs a longer catch-up. Saves once caught up, then as configured, and on stop.
  */
-export async function startCheckpointWriter(opts: CheckpointWriterOptions): Promise<CheckpointWriter> {
+export async function startCheckpointWriter(
+  opts: CheckpointWriterOptions,
+): Promise<CheckpointWriter> {
   const logger = opts.logger.child({ component: 'checkpoint-writer' });
   const owned = opts.eventLog ? undefined : await createJetStreamEventLog(opts.nc);
   const log = opts.eventLog ?? (owned as EventLog);

@@ -69,7 +69,9 @@ export function createProjectionRunner(opts: ProjectionRunnerOptions): Projectio
   return new ProjectionRunnerImpl(opts);
 }
 
-function writable(store: CheckpointReader | ProjectionStore | undefined): ProjectionStore | undefined {
+function writable(
+  store: CheckpointReader | ProjectionStore | undefined,
+): ProjectionStore | undefined {
   return store && 'save' in store && typeof store.save === 'function' ? store : undefined;
 }
 
