@@ -1,5 +1,5 @@
 import { jobBehaviour, nodeBehaviour, stateName, type NodeCommand } from '../actors/index.js';
-import { DecodeError, INTAKE_SUBJECT, jobIdOfIntake, toJobSpec } from '../events/index.js';
+import { DecodeError, jobIdOfIntake, toJobSpec } from '../events/index.js';
 import {
   actorOf,
   loadOwnJob,
@@ -12,8 +12,6 @@ import {
 import { cancelPlan, clearPlan } from './plans.js';
 import { ApiError, RequestSchemas, parseRequest } from './protocol.js';
 import { TERMINAL_STATES, publicState } from './views.js';
-
-const encoder = new TextEncoder();
 
 /**
  * `drover.api.submit`: validate (every offending field named), then publish to the durable
@@ -42,7 +40,7 @@ export const submit: Handler = async (ctx, req) => {
     }
   }
   const msgID = req.headers?.get('Nats-Msg-Id') || `api-${ctx.newId()}`;
-  const ack = await ctx.intake.publish(INTAKE_SUBJECT, encoder.encode(JSON.stringify(spec)), msgID);
+  const ack = await ctx.intake.publish(spec, msgID);
   return { jobId: jobIdOfIntake(ack.seq), ...(ack.duplicate && { duplicate: true }) };
 };
 

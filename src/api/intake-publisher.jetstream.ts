@@ -1,5 +1,11 @@
 import type { NatsConnection } from '@nats-io/transport-node';
-import { ErrorCodes, JetStreamPublisher, SchedulerError } from '../events/index.js';
+import {
+  ErrorCodes,
+  INTAKE_SUBJECT,
+  JetStreamPublisher,
+  SchedulerError,
+  type ValidJobSpec,
+} from '../events/index.js';
 import { ApiError } from './protocol.js';
 
 /** The ack of an intake publish: the stream sequence (the job id derives from it). */
@@ -8,11 +14,17 @@ export interface IntakeAck {
   readonly duplicate: boolean;
 }
 
-/** Publishes to the durable intake and awaits JetStream's ack. */
+/**
+ * Publishes a submission the API has validated to the durable intake and awaits JetStream's ack.
+ * It takes only a `ValidJobSpec`, so the API cannot forward a body it has not checked; the intake
+ * consumer still checks what it reads, as it does everything on `drover.intake.submit`.
+ */
 export interface IntakePublisher {
-  publish(subject: string, payload: Uint8Array, msgId: string): Promise<IntakeAck>;
+  publish(spec: ValidJobSpec, msgId: string): Promise<IntakeAck>;
   close(): void;
 }
+
+const encoder = new TextEncoder();
 
 /**
  * The API's path into the intake: the event log's publisher (core publish with one ack
@@ -22,9 +34,10 @@ export interface IntakePublisher {
 export function createIntakePublisher(nc: NatsConnection, timeoutMs = 5_000): IntakePublisher {
   const publisher = new JetStreamPublisher(nc, timeoutMs);
   return {
-    async publish(subject, payload, msgId) {
+    async publish(spec, msgId) {
       try {
-        const outcome = await publisher.publish(subject, payload, msgId);
+        const payload = encoder.encode(JSON.stringify(spec));
+        const outcome = await publisher.publish(INTAKE_SUBJECT, payload, msgId);
         if (outcome.kind !== 'stored')
           throw new ApiError('UNAVAILABLE', 'intake refused the publish');
         return { seq: outcome.seq, duplicate: outcome.duplicate };

@@ -2,12 +2,28 @@ import type { NatsConnection } from '@nats-io/transport-node';
 import type { Command } from 'commander';
 import type { Logger } from 'pino';
 import { startApiService, type ApiService } from '../api/index.js';
+import { startCheckpointWriter } from '../projections/index.js';
 import { connectFarm, fail, rootLogger } from './connection.js';
 import { onInterrupt } from './services.js';
 
-/** Start the NATS API service (`drover.api.*`) on `nc`. */
-export function startApi(nc: NatsConnection, logger: Logger): Promise<ApiService> {
-  return startApiService({ nc, logger });
+/**
+ * Start the NATS API service (`drover.api.*`) on `nc`, and beside it the projections' checkpoint
+ * writer: the API is the long-running service every farm runs (`drover up`, `drover scheduler`,
+ * `drover api`), so the CLI's projection commands find fresh checkpoints and never write them.
+ */
+export async function startApi(nc: NatsConnection, logger: Logger): Promise<ApiService> {
+  const api = await startApiService({ nc, logger });
+  const checkpoints = await startCheckpointWriter({ nc, logger }).catch(async (err: unknown) => {
+    await api.stop();
+    throw err;
+  });
+  return {
+    live: api.live,
+    async stop() {
+      await checkpoints.stop();
+      await api.stop();
+    },
+  };
 }
 
 /** Register `drover api`: the NATS API service alone (any number may run: a queue group). */

@@ -20,21 +20,23 @@ export const env = {
 
 /**
  * Connect with DROVER_NATS_USER/PASS or DROVER_NATS_CREDS when set; reconnect forever. `extra`
- * adds connect options (the CLI's per-user `inboxPrefix`).
+ * adds connect options (the CLI's per-user `inboxPrefix`); `vars` is where those variables are
+ * read (default `process.env`; commands that take their environment as a dependency pass it).
  */
 export async function connectNats(
   url = env.natsUrl,
   extra: Partial<ConnectionOptions> = {},
+  vars: Readonly<Record<string, string | undefined>> = process.env,
 ): Promise<NatsConnection> {
-  const creds = process.env.DROVER_NATS_CREDS;
-  const user = process.env.DROVER_NATS_USER;
+  const creds = vars.DROVER_NATS_CREDS;
+  const user = vars.DROVER_NATS_USER;
   return connect({
     servers: url,
     noAsyncTraces: true,
     maxReconnectAttempts: -1,
     reconnectTimeWait: 250,
     ...(creds && { authenticator: credsAuthenticator(await readFile(creds)) }),
-    ...(user && { user, pass: process.env.DROVER_NATS_PASS ?? '' }),
+    ...(user && { user, pass: vars.DROVER_NATS_PASS ?? '' }),
     ...extra,
   });
 }

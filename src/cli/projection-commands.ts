@@ -1,15 +1,16 @@
-import { connect, type NatsConnection } from '@nats-io/transport-node';
+import type { NatsConnection } from '@nats-io/transport-node';
 import type { Command } from 'commander';
 import { findRejections } from '../api/index.js';
 import { createJetStreamEventLog } from '../events/index.js';
+import { connectNats } from './connection.js';
 import {
   allProjections,
   auditEntries,
   auditPlan,
   auditProjection,
   createEventFetcher,
-  createKvProjectionStore,
   createProjectionRunner,
+  openKvCheckpointReader,
   fairshare,
   fairshareProjection,
   usage,
@@ -77,7 +78,12 @@ export function parseTime(text: string, now: number): number | undefined {
   return Number.isNaN(t) ? undefined : t;
 }
 
-/** Open the log, catch the projections up (from their checkpoints), run `body`, save, close. */
+/**
+ * Open the log, catch the projections up (from the service's checkpoints when there are any),
+ * run `body`, close. Connects like every other command (DROVER_NATS_USER/PASS or
+ * DROVER_NATS_CREDS) and only reads checkpoints: writing them is the checkpoint writer's job in
+ * the long-running services (`startCheckpointWriter`), so the CLI holds no `ProjectionStore`.
+ */
 async function withRunner<T>(
   io: Io,
   projections: Projection<unknown>[],
@@ -86,12 +92,7 @@ async function withRunner<T>(
 ): Promise<T> {
   let nc: NatsConnection;
   try {
-    nc = await connect({
-      servers: io.url,
-      noAsyncTraces: true,
-      ...(io.env.DROVER_NATS_USER ? { user: io.env.DROVER_NATS_USER } : {}),
-      ...(io.env.DROVER_NATS_PASS ? { pass: io.env.DROVER_NATS_PASS } : {}),
-    });
+    nc = await connectNats(io.url, {}, io.env);
   } catch (err) {
     throw new CliError(
       'UNAVAILABLE',
@@ -101,12 +102,10 @@ async function withRunner<T>(
   }
   try {
     const log = await createJetStreamEventLog(nc);
-    const store = await createKvProjectionStore(nc);
+    const store = await openKvCheckpointReader(nc);
     const runner = createProjectionRunner({ log, projections, store });
     await runner.start(start);
     const result = await body(runner, nc);
-    // The next start resumes from here; a replay `--until` is a view of the past: not saved.
-    if (!start.until && !start.fromZero) await runner.checkpoint();
     await runner.stop();
     return result;
   } catch (err) {
@@ -282,7 +281,7 @@ class VerifyFailed extends CliError {
 
 /**
  * Register `usage`, `audit`, `fairshare` and `replay` on `program`. Each reads the log through
- * the projection runner (resuming from the checkpoints in KV), prints one JSON document with
+ * the projection runner (resuming from the checkpoints in KV, which it never writes), prints one JSON document with
  * `--json` (CONTRACT shapes) or a table, and reports errors as `error: <code>: <message>` on
  * stderr with exit codes 2 (bad input), 3 (not found), 5 (unavailable); `replay --verify`
  * exits 1 when the live projections differ from a rebuild.

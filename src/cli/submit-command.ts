@@ -2,7 +2,7 @@ import type { Command } from 'commander';
 import { randomUUID } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { ApiClientError, type ApiClient } from '../api/index.js';
-import type { SubmitBody } from '../events/index.js';
+import { toJobSpec, type SubmitBody, type ValidJobSpec } from '../events/index.js';
 import { printJson, withApi } from './api-cli.js';
 import { env, fail } from './connection.js';
 import { publishSubmission } from './demo.js';
@@ -43,7 +43,10 @@ async function waitForJob(api: ApiClient, id: string, json: boolean): Promise<st
   }
 }
 
-/** Register `submit`: through the API (a mistake is named at once, exit 2); `--wait` follows it. */
+/**
+ * Register `submit`: through the API, which validates the body and names a mistake (exit 2);
+ * straight to the durable intake when no API answers; `--wait` follows it.
+ */
 export function registerSubmitCommand(program: Command): void {
   submitOptions(program.command('submit').description('submit a job; prints its id'))
     .option('--wait', 'show progress until the job ends; exit code of the job')
@@ -63,8 +66,15 @@ export function registerSubmitCommand(program: Command): void {
           jobId = (await api.submit(body, { msgId })).jobId;
         } catch (err) {
           if (!(err instanceof ApiClientError) || err.code !== 'UNAVAILABLE') throw err;
-          // No API service: the durable intake still takes it (validated above, same msg id).
-          jobId = await publishSubmission(nc, body, msgId);
+          // No API service: the durable intake still takes it (same msg id). Nobody would answer
+          // a mistake now, so it is checked here, where it leaves the CLI (exit 2, field named).
+          let spec: ValidJobSpec;
+          try {
+            spec = toJobSpec(body, 'submit');
+          } catch (invalid) {
+            fail('BAD_INPUT', (invalid as Error).message, 2, json);
+          }
+          jobId = await publishSubmission(nc, spec, msgId);
         }
         if (!opts.wait) return json ? printJson({ jobId }) : console.log(jobId);
         if (!json) console.log(jobId);

@@ -1,5 +1,5 @@
 import type { Command } from 'commander';
-import { parseMemoryMb, toJobSpec } from '../events/index.js';
+import { parseMemoryMb } from '../events/index.js';
 import { parseLabels } from './services.js';
 
 const repeat = (v: string, all: string[]) => [...all, v];
@@ -51,8 +51,9 @@ const num = (flag: string, v: unknown) => {
 };
 
 /**
- * Flags to a submit body, validated with the contract's schema before anything is sent, so a
- * mistake is reported with its field (exit 2) instead of as a rejection later.
+ * Flags to a submit body. Only the flags' own syntax is checked here (`--cpus many`, `--mem 12X`);
+ * the body is validated once, by whoever takes it in: the API answers a mistake with the field
+ * named (exit 2), and when the CLI publishes to the intake itself it validates first.
  */
 export function parseSubmitFlags(
   command: string[],
@@ -84,6 +85,5 @@ export function parseSubmitFlags(
   if (o.priority !== undefined) body.priority = num('--priority', o.priority);
   if ((o.env as string[]).length) body.env = parseLabels(o.env as string[]);
   if (o.cwd !== undefined) body.cwd = o.cwd;
-  toJobSpec(body); // throws with every offending field named
   return body;
 }

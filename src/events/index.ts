@@ -51,12 +51,7 @@ export {
   REJECTED_SUBJECT,
   jobIdOfIntake,
 } from './subjects.js';
-export {
-  HeartbeatSchema,
-  KillWorkSchema,
-  LaunchWorkSchema,
-  WorkSchema,
-} from './work.schemas.js';
+export { HeartbeatSchema, KillWorkSchema, LaunchWorkSchema, WorkSchema } from './work.schemas.js';
 export type { Heartbeat, KillWork, LaunchWork, Work } from './work.schemas.js';
 export {
   ConcurrencyError,
@@ -88,6 +83,6 @@ export {
 } from './stream.jetstream.js';
 export type { EventStreamOptions } from './stream.jetstream.js';
 export { SUBMIT_DEFAULTS, SubmitBodySchema, toJobSpec } from './submit.schema.js';
-export type { SubmitBody } from './submit.schema.js';
+export type { SubmitBody, ValidJobSpec } from './submit.schema.js';
 export { JetStreamPublisher } from './publisher.jetstream.js';
 export type { PublishOutcome } from './publisher.jetstream.js';

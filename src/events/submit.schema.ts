@@ -43,11 +43,23 @@ export const SUBMIT_DEFAULTS = {
   priority: 0,
 } as const;
 
+declare const validSubmission: unique symbol;
+
 /**
- * Validate a submission and normalise it into a job spec. Throws `DecodeError` naming every
- * offending field (`subject` is where it came from, for the message). Pure.
+ * A job spec that passed `SubmitBodySchema` and got its defaults: only `toJobSpec` makes one, so
+ * a layer that takes a `ValidJobSpec` (the API's intake publisher, the intake's hand-over to the
+ * scheduler) cannot be given unvalidated data and need not check it again. Types only: at run
+ * time it is the plain spec.
  */
-export function toJobSpec(body: unknown, subject = 'submit'): JobSpec {
+export type ValidJobSpec = JobSpec & { readonly [validSubmission]: true };
+
+/**
+ * Validate a submission and normalise it into a job spec: the one check of a submission, done
+ * where it enters a process (the API's `drover.api.submit`, the intake consumer, the CLI when it
+ * publishes to the intake itself). Throws `DecodeError` naming every offending field (`subject`
+ * is where it came from, for the message). Pure.
+ */
+export function toJobSpec(body: unknown, subject = 'submit'): ValidJobSpec {
   const parsed = SubmitBodySchema.safeParse(body);
   if (!parsed.success) {
     const issues = toFieldIssues(parsed.error);
@@ -58,7 +70,7 @@ export function toJobSpec(body: unknown, subject = 'submit'): JobSpec {
     });
   }
   const b = parsed.data;
-  return {
+  const spec: JobSpec = {
     ...SUBMIT_DEFAULTS,
     ...b,
     after: b.after ?? [],
@@ -66,4 +78,5 @@ export function toJobSpec(body: unknown, subject = 'submit'): JobSpec {
     excludeNodes: b.excludeNodes ?? [],
     env: b.env ?? {},
   };
+  return spec as ValidJobSpec;
 }

@@ -49,8 +49,15 @@ export {
   CHECKPOINT_BUCKET,
   createEventFetcher,
   createKvProjectionStore,
+  openKvCheckpointReader,
 } from './projection-store.jetstream.js';
-export type { EventFetcher, ProjectionStore } from './projection-store.jetstream.js';
+export type {
+  CheckpointReader,
+  EventFetcher,
+  ProjectionStore,
+} from './projection-store.jetstream.js';
+export { startCheckpointWriter } from './checkpoint-writer.service.js';
+export type { CheckpointWriter, CheckpointWriterOptions } from './checkpoint-writer.service.js';
 export {
   compareCheckpoints,
   createProjectionRunner,

@@ -1,6 +1,6 @@
 import { isCorrupt, type EventLog, type ReplayItem, type Tail } from '../events/index.js';
 import type { Projection } from './projection.js';
-import type { ProjectionStore } from './projection-store.jetstream.js';
+import type { CheckpointReader, ProjectionStore } from './projection-store.jetstream.js';
 import {
   checkpointKey,
   checkpointsOf,
@@ -20,8 +20,13 @@ export type Until = { readonly seq: number } | { readonly time: number };
 export interface ProjectionRunnerOptions {
   readonly log: EventLog;
   readonly projections: readonly Projection<unknown>[];
-  /** Checkpoints are loaded from and saved to it; none: always from zero, never saved. */
-  readonly store?: ProjectionStore;
+  /**
+   * Checkpoints are loaded from it, and saved to it only when it is a whole `ProjectionStore`
+   * (a `CheckpointReader` is never written); none: always from zero, never saved.
+   */
+  readonly store?: CheckpointReader | ProjectionStore;
+  /** A checkpoint save while tailing failed (default: kept for `waitFor`'s message only). */
+  readonly onSaveError?: (err: unknown) => void;
   /** While tailing, save checkpoints after this many events or this much time (defaults 10,000 / 30 s). */
   readonly checkpointEvery?: { readonly events?: number; readonly ms?: number };
 }
@@ -47,7 +52,7 @@ export interface ProjectionRunner {
   waitFor(seq: number, timeoutMs?: number): Promise<void>;
   /** The state of one projection (owned by the runner: read, do not mutate). */
   state<S>(name: string): S;
-  /** Save every projection's checkpoint now. */
+  /** Save every projection's checkpoint now (nothing when the store is only a reader). */
   checkpoint(): Promise<void>;
   /** Rebuild from zero up to this runner's sequence and compare with its states. */
   verify(): Promise<VerifyResult>;
@@ -62,6 +67,12 @@ export interface ProjectionRunner {
 /** Create a runner (no I/O until `start`). */
 export function createProjectionRunner(opts: ProjectionRunnerOptions): ProjectionRunner {
   return new ProjectionRunnerImpl(opts);
+}
+
+function writable(
+  store: CheckpointReader | ProjectionStore | undefined,
+): ProjectionStore | undefined {
+  return store && 'save' in store && typeof store.save === 'function' ? store : undefined;
 }
 
 class ProjectionRunnerImpl implements ProjectionRunner {
@@ -117,9 +128,9 @@ class ProjectionRunnerImpl implements ProjectionRunner {
     this.live = live;
     const every = this.opts.checkpointEvery ?? {};
     const ms = every.ms ?? 30_000;
-    if (this.opts.store && ms > 0) {
+    if (writable(this.opts.store) && ms > 0) {
       this.timer = setInterval(() => {
-        if (this.sinceSave > 0) void this.save();
+        if (this.sinceSave > 0) this.saveInBackground();
       }, ms);
       this.timer.unref();
     }
@@ -133,7 +144,7 @@ class ProjectionRunnerImpl implements ProjectionRunner {
         this.sinceSave++;
         const seq = isCorrupt(item) ? item.seq : item.recorded.seq;
         this.wake(seq);
-        if (this.opts.store && this.sinceSave >= everyEvents) void this.save();
+        if (writable(this.opts.store) && this.sinceSave >= everyEvents) this.saveInBackground();
       }
     } catch (err) {
       this.failure = err;
@@ -174,8 +185,16 @@ class ProjectionRunnerImpl implements ProjectionRunner {
     return this.save();
   }
 
+  /** A save nobody awaits: its failure goes to `onSaveError`, never unhandled. */
+  private saveInBackground(): void {
+    this.save().catch((err: unknown) => {
+      this.failure = err;
+      this.opts.onSaveError?.(err);
+    });
+  }
+
   private save(): Promise<void> {
-    const store = this.opts.store;
+    const store = writable(this.opts.store);
     if (!store) return Promise.resolve();
     if (this.saving) return this.saving;
     this.sinceSave = 0;

@@ -8,9 +8,19 @@ import { decodeCheckpoint, encodeCheckpoint, type Checkpoint } from './runner.js
 /** The KV bucket of projection checkpoints. */
 export const CHECKPOINT_BUCKET = 'drover_projections';
 
-/** Where projection checkpoints live: one per `<name>-v<version>` key. */
-export interface ProjectionStore {
+/**
+ * The read half of the checkpoint store: what a reader that must never write (the CLI) is
+ * given, so that it cannot save a checkpoint even by mistake.
+ */
+export interface CheckpointReader {
   load(key: string): Promise<Checkpoint | undefined>;
+}
+
+/**
+ * Where projection checkpoints live: one per `<name>-v<version>` key. Only the checkpoint writer
+ * of a long-running service holds one (`startCheckpointWriter`); readers get a `CheckpointReader`.
+ */
+export interface ProjectionStore extends CheckpointReader {
   save(key: string, cp: Checkpoint): Promise<void>;
 }
 
@@ -36,6 +46,29 @@ export async function createKvProjectionStore(
   const fits = Math.max(1024, (nc.info?.max_payload ?? 1024 * 1024) - 16 * 1024);
   const maxPart = Math.min(fits, opts.maxPartBytes ?? fits);
   return new KvProjectionStoreImpl(kv, maxPart);
+}
+
+/**
+ * Read checkpoints without creating or writing anything: the bucket is bound, not created, and a
+ * missing bucket reads as no checkpoints (the caller folds from zero). What the CLI uses, so that
+ * `usage`, `fairshare` and `replay` leave the service's checkpoints as they found them.
+ */
+export async function openKvCheckpointReader(
+  nc: NatsConnection,
+  opts: { bucket?: string } = {},
+): Promise<CheckpointReader> {
+  const kv = await new Kvm(nc).open(opts.bucket ?? CHECKPOINT_BUCKET);
+  const impl = new KvProjectionStoreImpl(kv, Number.MAX_SAFE_INTEGER);
+  return {
+    async load(key) {
+      try {
+        return await impl.load(key);
+      } catch (err) {
+        if (/stream not found/i.test((err as Error).message)) return undefined;
+        throw err;
+      }
+    },
+  };
 }
 
 class KvProjectionStoreImpl implements ProjectionStore {

@@ -17,6 +17,7 @@ import {
   jobIdOfIntake,
   toJobSpec,
   type JobSpec,
+  type ValidJobSpec,
 } from '../events/index.js';
 import type { Peek } from './rules.js';
 
@@ -65,11 +66,15 @@ export interface Rejected {
  * leading scheduler takes them, so an outage loses none. The job id derives from the intake
  * sequence, so a re-delivery after a crash yields the same id and the same (deduplicated) events.
  * A rejected submission is announced on `drover.events.rejected` with the field named.
+ *
+ * This is an edge: anyone with publish rights on `drover.intake.submit` (a pipeline, an admin,
+ * an older API) writes here directly and no header can prove a body was checked upstream, so
+ * every body is validated once here and `accept` receives only a `ValidJobSpec`.
  */
 export async function consumeIntake(
   nc: NatsConnection,
   logger: Logger,
-  accept: (jobId: string, spec: JobSpec) => Promise<void>,
+  accept: (jobId: string, spec: ValidJobSpec) => Promise<void>,
   peek: Peek,
 ): Promise<{ stop(): Promise<void> }> {
   const jsm = await jetstreamManager(nc);
@@ -91,7 +96,7 @@ export async function consumeIntake(
     await js.publish(REJECTED_SUBJECT, JSON.stringify(body), { msgID: `rejected:${m.seq}` });
   };
   const handle = async (m: JsMsg): Promise<'done' | 'later'> => {
-    let spec: JobSpec;
+    let spec: ValidJobSpec;
     try {
       spec = toJobSpec(
         decodeSubmitBody(m.data, m.headers?.get('Content-Type')),
