@@ -2,6 +2,7 @@ import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { mkdir } from 'node:fs/promises';
 import { connect as netConnect } from 'node:net';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { ErrorCodes, SchedulerError } from '../events/index.js';
 
 /** True when something accepts TCP connections at the host:port of a nats:// URL. */
 export async function reachable(url: string, timeoutMs = 500): Promise<boolean> {
@@ -29,7 +30,8 @@ export async function startLocalNats(
 ): Promise<ChildProcess> {
   const probe = spawnSync('nats-server', ['--version'], { encoding: 'utf8' });
   if (probe.error || probe.status !== 0) {
-    throw new Error(
+    throw new SchedulerError(
+      ErrorCodes.Unavailable,
       'nats-server is not installed: run `sudo apt-get install nats-server` (or set DROVER_NATS_URL)',
     );
   }
@@ -49,10 +51,14 @@ export async function startLocalNats(
   // Started in the data dir: nats.conf keeps the store in ./jetstream relative to it.
   const child = spawn('nats-server', args, { cwd: dataDir, stdio: 'ignore' });
   for (let i = 0; i < 100; i++) {
-    if (child.exitCode !== null) throw new Error(`nats-server exited with code ${child.exitCode}`);
+    if (child.exitCode !== null)
+      throw new SchedulerError(
+        ErrorCodes.Unavailable,
+        `nats-server exited with code ${child.exitCode}`,
+      );
     if (await reachable(url)) return child;
     await sleep(50);
   }
   child.kill('SIGTERM');
-  throw new Error(`nats-server did not answer at ${url} within 5 s`);
+  throw new SchedulerError(ErrorCodes.Timeout, `nats-server did not answer at ${url} within 5 s`);
 }

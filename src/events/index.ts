@@ -44,6 +44,7 @@ export {
   WORK_WILDCARD,
   workSubject,
   heartbeatSubject,
+  agentLogsSubject,
   HEARTBEAT_WILDCARD,
   INTAKE_STREAM,
   INTAKE_SUBJECT,
@@ -51,12 +52,7 @@ export {
   REJECTED_SUBJECT,
   jobIdOfIntake,
 } from './subjects.js';
-export {
-  HeartbeatSchema,
-  KillWorkSchema,
-  LaunchWorkSchema,
-  WorkSchema,
-} from './work.schemas.js';
+export { HeartbeatSchema, KillWorkSchema, LaunchWorkSchema, WorkSchema } from './work.schemas.js';
 export type { Heartbeat, KillWork, LaunchWork, Work } from './work.schemas.js';
 export {
   ConcurrencyError,
@@ -64,8 +60,22 @@ export {
   ErrorCodes,
   InvalidTransitionError,
   SchedulerError,
+  hasCode,
+  isErrorCode,
 } from './errors.js';
-export type { ErrorCode, FieldIssue } from './errors.js';
+export type { ErrorCode, FieldIssue, SchedulerErrorOptions } from './errors.js';
+export { fromNatsError } from './nats-errors.jetstream.js';
+export { exitMeaning, signalFromExitCode, signalName } from './exit-meanings.js';
+export {
+  JSON_TYPE,
+  MAX_BODY_BYTES,
+  MSGPACK,
+  badInput,
+  decodeBody,
+  encodeBody,
+} from './body-codec.js';
+export { LogRequestSchema } from './agent-logs.schema.js';
+export type { LogReply, LogRequest } from './agent-logs.schema.js';
 export { isCorrupt } from './event-log.js';
 export type {
   AppendOptions,

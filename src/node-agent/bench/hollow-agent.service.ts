@@ -8,7 +8,7 @@ import {
   nodeBehaviour,
   type EntityRuntime,
   type KeyedQueue,
-} from '../actors/index.js';
+} from '../../actors/index.js';
 import {
   WORK_WILDCARD,
   heartbeatSubject,
@@ -16,10 +16,10 @@ import {
   type Heartbeat,
   type LaunchWork,
   type Resources,
-} from '../events/index.js';
-import { consumeWork, processWork } from './work-queue.jetstream.js';
-import { classifyExit, outcomeMessage, type ProcessOutcome } from './supervisor/index.js';
-import type { KillReason } from './supervisor/index.js';
+} from '../../events/index.js';
+import { consumeWork, processWork } from '../work-queue.jetstream.js';
+import { classifyExit, outcomeMessage, type ProcessOutcome } from '../supervisor/index.js';
+import type { KillReason } from '../supervisor/index.js';
 import {
   launchStillWanted,
   metaOf,
@@ -29,7 +29,7 @@ import {
   reportStarted,
   type AttemptRef,
   type ReportContext,
-} from './workers.js';
+} from '../workers.js';
 
 export interface HollowOptions {
   readonly nc: NatsConnection;
@@ -76,6 +76,10 @@ interface HollowWorker {
 }
 
 /**
+ * Benchmark and test stand-in, not a deployable part: no command or service in `src` starts it
+ * (it lives under `node-agent/bench/` so nobody mistakes it for one). The scheduler benchmark
+ * (`test/support/bench-hollow.ts`) and the hollow-node farm test start it.
+ *
  * Hollow nodes, like kubemark's: `count` nodes that register, turn ready and heartbeat as real
  * agents do, and take launches and kills through the agent's own commands (`reportLaunching`,
  * `reportStarted`, `reportEnd` from workers.ts), so the log reads exactly as with real agents,
