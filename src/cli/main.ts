@@ -18,13 +18,17 @@ import {
 } from './services.js';
 import { registerProjectionCommands } from './projection-commands.js';
 import { failWith } from './api-cli.js';
+import { contractParseErrors } from './parse-errors.js';
 import { registerApiCommand, startApi } from './api-services.js';
 import { registerCancelCommands } from './cancel-commands.js';
 import { registerJobCommands } from './job-commands.js';
 import { registerNodeCommands } from './node-commands.js';
 import { registerSubmitCommand } from './submit-command.js';
 
-const program = new Command('drover').description('Event-sourced scheduler for compute farms');
+const program = contractParseErrors(
+  new Command('drover').description('Event-sourced scheduler for compute farms'),
+  process.argv.slice(2),
+);
 
 program
   .command('up')
