@@ -10,6 +10,8 @@ import {
   type KeyedQueue,
 } from '../../actors/index.js';
 import {
+  ErrorCodes,
+  SchedulerError,
   WORK_WILDCARD,
   heartbeatSubject,
   type EventLog,
@@ -245,7 +247,10 @@ async function registerAll(
     ]) {
       const r = await ctx.runtime.execute(nodeBehaviour, node, command);
       if (!r.ok)
-        throw new Error(`hollow node ${node}: ${command.type} refused: ${r.rejection.message}`);
+        throw new SchedulerError(
+          ErrorCodes.Refused,
+          `hollow node ${node}: ${command.type} refused: ${r.rejection.message}`,
+        );
     }
   });
 }

@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { StringDecoder } from 'node:string_decoder';
-import { signalFromExitCode } from '../../events/index.js';
+import { ErrorCodes, SchedulerError, signalFromExitCode } from '../../events/index.js';
 import { classifyExit, outcomeMessage } from './exit.js';
 import { DEFAULT_LOG_CAP_BYTES, readLog, trimLogFile } from './logs.js';
 import {
@@ -339,7 +339,11 @@ class SupervisedImpl implements Supervised {
   }
 
   private fail(err: unknown): void {
-    this.p.hooks.onError?.(err instanceof Error ? err : new Error(String(err)));
+    this.p.hooks.onError?.(
+      err instanceof Error
+        ? err
+        : new SchedulerError(ErrorCodes.Internal, String(err), { cause: err }),
+    );
   }
 }
 
