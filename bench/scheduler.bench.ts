@@ -6,7 +6,7 @@ import { performance } from 'node:perf_hooks';
 import { jetstream } from '@nats-io/jetstream';
 import pino from 'pino';
 import { createEntityRuntime, jobBehaviour } from '../src/actors/index.js';
-import { runAgent } from '../src/node-agent/main.js';
+import { runAgent } from '../src/node-agent/index.js';
 import { runScheduler } from '../src/scheduler/main.js';
 import {
   percentile,

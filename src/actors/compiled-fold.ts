@@ -79,6 +79,7 @@ function applyAssignment(assignment: Assignment, args: Args, params: unknown): o
   return partial;
 }
 
+/** A programming error (a machine the compiled fold cannot take), so a plain `Error`. */
 function notFlat(machine: AnyStateMachine, why: string): Error {
   return new Error(
     `machine ${machine.id} cannot be compiled (${why}): fold it with createFold instead`,

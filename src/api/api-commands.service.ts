@@ -1,5 +1,11 @@
 import { jobBehaviour, nodeBehaviour, stateName, type NodeCommand } from '../actors/index.js';
-import { DecodeError, jobIdOfIntake, toJobSpec } from '../events/index.js';
+import {
+  DecodeError,
+  ErrorCodes,
+  SchedulerError,
+  jobIdOfIntake,
+  toJobSpec,
+} from '../events/index.js';
 import {
   actorOf,
   loadOwnJob,
@@ -10,7 +16,7 @@ import {
   type Handler,
 } from './api-context.js';
 import { cancelPlan, clearPlan } from './plans.js';
-import { ApiError, RequestSchemas, parseRequest } from './protocol.js';
+import { RequestSchemas, parseRequest } from './protocol.js';
 import { TERMINAL_STATES, publicState } from './views.js';
 
 /**
@@ -25,18 +31,30 @@ export const submit: Handler = async (ctx, req) => {
     spec = toJobSpec(req.body, 'drover.api.submit');
   } catch (err) {
     if (!(err instanceof DecodeError)) throw err;
-    throw new ApiError('BAD_INPUT', err.message, { issues: err.issues });
+    throw new SchedulerError(ErrorCodes.BadInput, err.message, {
+      cause: err,
+      details: { issues: err.issues },
+    });
   }
   const { user } = req.caller;
   if (user !== undefined && spec.user !== user) {
-    throw new ApiError('FORBIDDEN', `user: you submit as ${user}, not ${spec.user}`, {
-      issues: [{ path: 'user', message: `must be ${user}` }],
-    });
+    throw new SchedulerError(
+      ErrorCodes.Forbidden,
+      `user: you submit as ${user}, not ${spec.user}`,
+      {
+        details: {
+          issues: [{ path: 'user', message: `must be ${user}` }],
+        },
+      },
+    );
   }
   if (user !== undefined && spec.parent !== undefined) {
     const parent = ctx.live.model.jobs.get(spec.parent)?.context.spec;
     if (parent && parent.user !== user) {
-      throw new ApiError('FORBIDDEN', `parent: job ${spec.parent} belongs to ${parent.user}`);
+      throw new SchedulerError(
+        ErrorCodes.Forbidden,
+        `parent: job ${spec.parent} belongs to ${parent.user}`,
+      );
     }
   }
   const msgID = req.headers?.get('Nats-Msg-Id') || `api-${ctx.newId()}`;
@@ -64,7 +82,9 @@ export const cancel: Handler = async (ctx, req) => {
   const plan = cancelPlan(ctx.live.model, r.id);
   const state = stateName(job);
   if (TERMINAL_STATES.has(state)) {
-    throw new ApiError('REFUSED', `job ${r.id} is ${state}: nothing to cancel`, { plan });
+    throw new SchedulerError(ErrorCodes.Refused, `job ${r.id} is ${state}: nothing to cancel`, {
+      details: { plan },
+    });
   }
   if (state !== 'cancelling') {
     const by = actorOf(req.caller, r.by);
@@ -74,7 +94,8 @@ export const cancel: Handler = async (ctx, req) => {
       ...metaOf(ctx, req, by, 'cancel'),
       data: { reason },
     });
-    if (!out.ok) throw new ApiError('REFUSED', out.rejection.message, { plan });
+    if (!out.ok)
+      throw new SchedulerError(ErrorCodes.Refused, out.rejection.message, { details: { plan } });
   }
   if (!r.wait) return { plan, state: 'cancelling' };
   const waitMs = r.waitMs ?? 60_000;
@@ -85,7 +106,9 @@ export const cancel: Handler = async (ctx, req) => {
   const now = ctx.live.model.jobs.get(r.id);
   const final = now ? publicState(now) : undefined;
   if (!done) {
-    throw new ApiError('TIMEOUT', `job ${r.id} still ${final} after ${waitMs} ms`, { plan });
+    throw new SchedulerError(ErrorCodes.Timeout, `job ${r.id} still ${final} after ${waitMs} ms`, {
+      details: { plan },
+    });
   }
   return { plan, state: final };
 };
@@ -108,16 +131,19 @@ export const clear: Handler = async (ctx, req) => {
   const { lastSeq } = await loadOwnJob(ctx, req.caller, r.id);
   await ctx.live.reach(lastSeq);
   const plan = clearPlan(ctx.live.model, r.id);
-  if (!plan) throw new ApiError('NOT_FOUND', `no job ${r.id}`);
+  if (!plan) throw new SchedulerError(ErrorCodes.NotFound, `no job ${r.id}`);
   if (plan.blockers.length > 0) {
     const words = plan.blockers.map((b) => b.why).join('; ');
-    throw new ApiError('REFUSED', `clear ${r.id} refused: ${words}`, { plan });
+    throw new SchedulerError(ErrorCodes.Refused, `clear ${r.id} refused: ${words}`, {
+      details: { plan },
+    });
   }
   const out = await ctx.runtime.execute(jobBehaviour, r.id, {
     type: 'ClearResults',
     ...metaOf(ctx, req, actorOf(req.caller, r.by), 'clear'),
   });
-  if (!out.ok) throw new ApiError('REFUSED', out.rejection.message, { plan });
+  if (!out.ok)
+    throw new SchedulerError(ErrorCodes.Refused, out.rejection.message, { details: { plan } });
   await ctx.live.reach(out.lastSeq);
   return { plan };
 };
@@ -132,7 +158,7 @@ export const priority: Handler = async (ctx, req) => {
     ...metaOf(ctx, req, actorOf(req.caller, r.by), 'priority'),
     data: { priority: r.priority, reason: r.reason, global: r.global ?? false },
   });
-  if (!out.ok) throw new ApiError('REFUSED', out.rejection.message);
+  if (!out.ok) throw new SchedulerError(ErrorCodes.Refused, out.rejection.message);
   return { id: r.id, priority: r.priority };
 };
 
@@ -149,7 +175,8 @@ export function nodeOp(op: keyof typeof NODE_COMMANDS): Handler {
     requireAdmin(req.caller, `node ${op.slice(5)}`);
     const r = parseRequest('node request', RequestSchemas.node, req.body);
     const loaded = await ctx.runtime.load(nodeBehaviour, r.node);
-    if (stateName(loaded.state) === 'none') throw new ApiError('NOT_FOUND', `no node ${r.node}`);
+    if (stateName(loaded.state) === 'none')
+      throw new SchedulerError(ErrorCodes.NotFound, `no node ${r.node}`);
     const by = actorOf(req.caller, r.by);
     const type = NODE_COMMANDS[op];
     const reason = r.reason ?? `${op.slice(5)} by ${by.id}`;
@@ -160,7 +187,7 @@ export function nodeOp(op: keyof typeof NODE_COMMANDS): Handler {
         : { type, ...meta }
     ) as NodeCommand;
     const out = await ctx.runtime.execute(nodeBehaviour, r.node, command);
-    if (!out.ok) throw new ApiError('REFUSED', out.rejection.message);
+    if (!out.ok) throw new SchedulerError(ErrorCodes.Refused, out.rejection.message);
     return { node: r.node, state: stateName(out.state) };
   };
 }

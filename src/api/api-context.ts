@@ -1,10 +1,10 @@
 import type { MsgHdrs, NatsConnection } from '@nats-io/transport-node';
 import type { Logger } from 'pino';
 import { jobBehaviour, type EntityRuntime, type JobSnapshot } from '../actors/index.js';
-import type { Actor } from '../events/index.js';
+import { ErrorCodes, SchedulerError, type Actor } from '../events/index.js';
 import type { IntakePublisher } from './intake-publisher.jetstream.js';
 import type { LiveModel } from './live-model.jetstream.js';
-import { ApiError, type Caller } from './protocol.js';
+import type { Caller } from './protocol.js';
 import { publicState } from './views.js';
 
 /** What every handler of the API service gets (the shell's dependencies, passed in). */
@@ -48,7 +48,10 @@ export function metaOf(ctx: ApiContext, req: ApiRequest, by: Actor, tag: string)
 /** Refuse admin-only operations on a user's surface. */
 export function requireAdmin(caller: Caller, what: string): void {
   if (caller.user !== undefined) {
-    throw new ApiError('FORBIDDEN', `${what} is for admins; user ${caller.user} may not`);
+    throw new SchedulerError(
+      ErrorCodes.Forbidden,
+      `${what} is for admins; user ${caller.user} may not`,
+    );
   }
 }
 
@@ -63,9 +66,13 @@ export async function loadOwnJob(
 ): Promise<{ job: JobSnapshot; lastSeq: number }> {
   const loaded = await ctx.runtime.load(jobBehaviour, id);
   const spec = loaded.state.context.spec;
-  if (!publicState(loaded.state) || !spec) throw new ApiError('NOT_FOUND', `no job ${id}`);
+  if (!publicState(loaded.state) || !spec)
+    throw new SchedulerError(ErrorCodes.NotFound, `no job ${id}`);
   if (caller.user !== undefined && spec.user !== caller.user) {
-    throw new ApiError('FORBIDDEN', `job ${id} belongs to ${spec.user}, not ${caller.user}`);
+    throw new SchedulerError(
+      ErrorCodes.Forbidden,
+      `job ${id} belongs to ${spec.user}, not ${caller.user}`,
+    );
   }
   return { job: loaded.state, lastSeq: loaded.lastSeq };
 }

@@ -1,22 +1,23 @@
-import { chunkId, workerId } from '../events/index.js';
-import type { ApiContext, Handler } from './api-context.js';
-import { explainJob, type LogSource } from './explain.js';
-import type { LogReply } from './log-responder.js';
 import {
-  ApiError,
-  RequestSchemas,
+  ErrorCodes,
+  SchedulerError,
   agentLogsSubject,
+  chunkId,
   decodeBody,
   encodeBody,
-  parseRequest,
-} from './protocol.js';
+  workerId,
+  type LogReply,
+} from '../events/index.js';
+import type { ApiContext, Handler } from './api-context.js';
+import { explainJob, type LogSource } from './explain.js';
+import { RequestSchemas, parseRequest } from './protocol.js';
 import { jobList, jobView, nodeList, type JobState } from './views.js';
 
 /** `drover.api.job.get`: the CONTRACT `job` shape (`chunks: false` leaves the chunk list out). */
 export const jobGet: Handler = async (ctx, req) => {
   const r = parseRequest('job request', RequestSchemas['job.get'], req.body);
   const view = jobView(ctx.live.model, r.id);
-  if (!view) throw new ApiError('NOT_FOUND', `no job ${r.id}`);
+  if (!view) throw new SchedulerError(ErrorCodes.NotFound, `no job ${r.id}`);
   if (r.chunks === false) {
     const job = ctx.live.model.jobs.get(r.id);
     const progress = { total: view.chunks.length, done: job?.context.chunks.settled ?? 0 };
@@ -58,11 +59,16 @@ export async function askAgent(
     });
     data = msg.data;
   } catch (err) {
-    throw new ApiError('UNAVAILABLE', `agent of ${node} did not answer: ${(err as Error).message}`);
+    throw new SchedulerError(
+      ErrorCodes.Unavailable,
+      `agent of ${node} did not answer: ${(err as Error).message}`,
+      { cause: err },
+    );
   }
   const reply = decodeBody(data, undefined) as
     ({ ok: true } & LogReply) | { ok: false; error: { code: string; message: string } };
-  if (!reply.ok) throw new ApiError('UNAVAILABLE', `agent of ${node}: ${reply.error.message}`);
+  if (!reply.ok)
+    throw new SchedulerError(ErrorCodes.Unavailable, `agent of ${node}: ${reply.error.message}`);
   return reply;
 }
 
@@ -86,7 +92,7 @@ async function logTail(ctx: ApiContext, source: LogSource): Promise<string[]> {
 export const explain: Handler = async (ctx, req) => {
   const r = parseRequest('explain request', RequestSchemas.explain, req.body);
   const out = explainJob(ctx.live.model, r.id);
-  if (!out) throw new ApiError('NOT_FOUND', `no job ${r.id}`);
+  if (!out) throw new SchedulerError(ErrorCodes.NotFound, `no job ${r.id}`);
   const { explanation, source } = out;
   if (source && explanation.failure) explanation.failure.logTail = await logTail(ctx, source);
   return { explain: explanation };
@@ -101,9 +107,9 @@ const MAX_LOG_CHUNKS = 100;
 export const logs: Handler = async (ctx, req) => {
   const r = parseRequest('logs request', RequestSchemas.logs, req.body);
   const job = ctx.live.model.jobs.get(r.id)?.context.spec;
-  if (!job) throw new ApiError('NOT_FOUND', `no job ${r.id}`);
+  if (!job) throw new SchedulerError(ErrorCodes.NotFound, `no job ${r.id}`);
   if (r.chunk !== undefined && r.chunk >= job.chunks) {
-    throw new ApiError('NOT_FOUND', `job ${r.id} has no chunk ${r.chunk}`);
+    throw new SchedulerError(ErrorCodes.NotFound, `job ${r.id} has no chunk ${r.chunk}`);
   }
   const indices =
     r.chunk !== undefined
@@ -124,7 +130,7 @@ export const logs: Handler = async (ctx, req) => {
           ? { fromByte: r.fromByte }
           : { tailLines: r.tailLines ?? 1000 }),
       };
-      const got = await askAgent(ctx, a.node, ask).catch((err: ApiError) => ({
+      const got = await askAgent(ctx, a.node, ask).catch((err: SchedulerError) => ({
         text: '',
         size: 0,
         nextByte: r.fromByte ?? 0,

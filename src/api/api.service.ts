@@ -3,7 +3,17 @@ import type { Msg, NatsConnection, Subscription } from '@nats-io/transport-node'
 import { randomUUID } from 'node:crypto';
 import type { Logger } from 'pino';
 import { createEntityRuntime } from '../actors/index.js';
-import { SchedulerError, createJetStreamEventLog, type EventLog } from '../events/index.js';
+import {
+  ErrorCodes,
+  SchedulerError,
+  createJetStreamEventLog,
+  decodeBody,
+  encodeBody,
+  ensureRejectedStream,
+  fromNatsError,
+  type ErrorCode,
+  type EventLog,
+} from '../events/index.js';
 import * as commands from './api-commands.service.js';
 import type { ApiContext, Handler } from './api-context.js';
 import * as queries from './api-queries.service.js';
@@ -12,14 +22,10 @@ import { startLiveModel, type LiveModel } from './live-model.jetstream.js';
 import {
   API_QUEUE,
   API_WILDCARD,
-  ApiError,
-  decodeBody,
-  encodeBody,
   parseApiSubject,
   type ApiErrorBody,
   type ApiOp,
 } from './protocol.js';
-import { ensureRejectedStream } from './rejections.jetstream.js';
 
 /** Every operation of the API and its handler (exhaustive by `ApiOp`). */
 const HANDLERS: Readonly<Record<ApiOp, Handler>> = {
@@ -56,20 +62,27 @@ export interface ApiService {
   stop(): Promise<void>;
 }
 
+/** The codes a reply carries; the log's own codes (DECODE, CONCURRENCY, ...) go out as INTERNAL. */
+const REPLY_CODES: ReadonlySet<ErrorCode> = new Set([
+  ErrorCodes.BadInput,
+  ErrorCodes.NotFound,
+  ErrorCodes.Refused,
+  ErrorCodes.Forbidden,
+  ErrorCodes.Unavailable,
+  ErrorCodes.Timeout,
+]);
+
+/** A failure as the reply's `error`: by its code (nats.js failures mapped by class), never by its words. */
 function errorBody(err: unknown): ApiErrorBody {
-  if (err instanceof ApiError) {
+  const known = fromNatsError(err);
+  if (known && REPLY_CODES.has(known.code)) {
     return {
-      code: err.code,
-      message: err.message,
-      ...(err.details !== undefined && { details: err.details }),
+      code: known.code,
+      message: known.message,
+      ...(known.details !== undefined && { details: known.details }),
     };
   }
-  if (err instanceof SchedulerError && (err.code === 'UNAVAILABLE' || err.code === 'TIMEOUT')) {
-    return { code: err.code, message: err.message };
-  }
-  const message = (err as Error).message ?? String(err);
-  const unavailable = /timeout|no responders|disconnect|closed/i.test(message);
-  return { code: unavailable ? 'UNAVAILABLE' : 'INTERNAL', message };
+  return { code: ErrorCodes.Internal, message: (err as Error).message ?? String(err) };
 }
 
 async function handle(ctx: ApiContext, msg: Msg): Promise<void> {
@@ -78,7 +91,8 @@ async function handle(ctx: ApiContext, msg: Msg): Promise<void> {
   try {
     const caller = parseApiSubject(msg.subject);
     const handler = caller && (HANDLERS as Record<string, Handler | undefined>)[caller.op];
-    if (!caller || !handler) throw new ApiError('NOT_FOUND', `no API operation ${msg.subject}`);
+    if (!caller || !handler)
+      throw new SchedulerError(ErrorCodes.NotFound, `no API operation ${msg.subject}`);
     const body = decodeBody(msg.data, type);
     const headers = msg.headers;
     reply = { ok: true, ...(await handler(ctx, { caller, body, ...(headers && { headers }) })) };

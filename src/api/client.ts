@@ -1,37 +1,27 @@
 import { headers as natsHeaders, type NatsConnection } from '@nats-io/transport-node';
 import { randomUUID } from 'node:crypto';
-import type { SubmitBody } from '../events/index.js';
+import {
+  ErrorCodes,
+  JSON_TYPE,
+  MSGPACK,
+  SchedulerError,
+  decodeBody,
+  encodeBody,
+  hasCode,
+  isErrorCode,
+  type SubmitBody,
+} from '../events/index.js';
 import type { Explanation } from './explain.js';
 import type { CancelPlan, ClearPlan } from './plans.js';
 import {
-  API_ERRORS,
-  JSON_TYPE,
-  MSGPACK,
   apiSubject,
-  decodeBody,
-  encodeBody,
   type ApiErrorBody,
-  type ApiErrorCode,
   type ApiOp,
   type JobsListRequest,
   type LogsRequest,
 } from './protocol.js';
-import { RequestFailure, RequestMux } from './request-mux.js';
+import { RequestMux, type RequestFailureKind } from './request-mux.js';
 import type { JobRow, JobView, NodeView } from './views.js';
-
-/** A refused or failed request, with the CONTRACT code and the CLI exit code it maps to. */
-export class ApiClientError extends Error {
-  readonly exitCode: number;
-  constructor(
-    readonly code: ApiErrorCode,
-    message: string,
-    readonly details?: unknown,
-  ) {
-    super(message);
-    this.name = 'ApiClientError';
-    this.exitCode = API_ERRORS[code] ?? 1;
-  }
-}
 
 export interface ApiClientOptions {
   /** Act on a user's own surface (`drover.api.as.<user>.*`): required where roles are enforced. */
@@ -90,28 +80,37 @@ export interface ApiClient {
   call<T = Record<string, unknown>>(op: ApiOp, body: unknown, timeoutMs?: number): Promise<T>;
 }
 
+/** A failed request (no reply) as the error the caller sees: by its code, never by its words. */
 function rethrow(err: unknown, op: string): never {
-  if (err instanceof RequestFailure) {
-    if (err.kind === 'no-responders')
-      throw new ApiClientError(
-        'UNAVAILABLE',
-        `no Drover API service answers ${op}: is the farm up?`,
-      );
-    if (err.kind === 'timeout') throw new ApiClientError('TIMEOUT', `${op}: no reply in time`);
-    if (err.kind === 'permission') throw new ApiClientError('FORBIDDEN', `${op}: ${err.message}`);
-  }
   const message = (err as Error).message ?? String(err);
-  if (/no responders/i.test(message)) {
-    throw new ApiClientError('UNAVAILABLE', `no Drover API service answers ${op}: is the farm up?`);
+  if (hasCode(err, ErrorCodes.Timeout))
+    throw new SchedulerError(ErrorCodes.Timeout, `${op}: no reply in time`, { cause: err });
+  if (hasCode(err, ErrorCodes.Forbidden))
+    throw new SchedulerError(ErrorCodes.Forbidden, `${op}: ${message}`, { cause: err });
+  const kind = hasCode(err, ErrorCodes.Unavailable)
+    ? (err.details as { kind?: RequestFailureKind } | undefined)?.kind
+    : undefined;
+  if (kind === 'no-responders') {
+    throw new SchedulerError(
+      ErrorCodes.Unavailable,
+      `no Drover API service answers ${op}: is the farm up?`,
+      { cause: err },
+    );
   }
-  if (/timeout/i.test(message)) throw new ApiClientError('TIMEOUT', `${op}: no reply in time`);
-  if (/permission/i.test(message)) throw new ApiClientError('FORBIDDEN', `${op}: ${message}`);
-  throw new ApiClientError('UNAVAILABLE', `${op}: ${message}`);
+  throw new SchedulerError(ErrorCodes.Unavailable, `${op}: ${message}`, { cause: err });
+}
+
+/** A refusal on the wire (`{ok:false,error}`) as an error of the family; unknown codes are INTERNAL. */
+function refusal(error: ApiErrorBody): SchedulerError {
+  const code = isErrorCode(error.code) ? error.code : ErrorCodes.Internal;
+  return new SchedulerError(code, error.message, {
+    ...(error.details !== undefined && { details: error.details }),
+  });
 }
 
 /**
- * A client of the API on `nc`. Every call is one request; a refusal rejects with
- * `ApiClientError` (code and exit code as in CONTRACT.md). Command calls carry a
+ * A client of the API on `nc`. Every call is one request; a refusal rejects with a
+ * `SchedulerError` carrying the reply's code (CONTRACT.md; the CLI maps it to an exit code). Command calls carry a
  * `Drover-Request-Id`, so the service applies a retried one once.
  * @example const jobId = (await createApiClient(nc).submit({ name: 'x', user: 'me', command: ['true'] })).jobId;
  */
@@ -136,8 +135,7 @@ export function createApiClient(nc: NatsConnection, opts: ApiClientOptions = {})
     } catch (err) {
       rethrow(err, op);
     }
-    if (!reply.ok)
-      throw new ApiClientError(reply.error.code, reply.error.message, reply.error.details);
+    if (!reply.ok) throw refusal(reply.error);
     return reply as T;
   };
   const command = <T>(op: ApiOp, body: unknown, timeoutMs?: number) =>

@@ -1,6 +1,5 @@
 import { stateName, type ChunkSnapshot, type JobSnapshot } from '../actors/index.js';
-import { chunkId, type JobSpec } from '../events/index.js';
-import { exitMeaning } from '../node-agent/supervisor/index.js';
+import { chunkId, exitMeaning, type JobSpec } from '../events/index.js';
 import type { ReadModel } from './read-model.js';
 import { publicState } from './views.js';
 

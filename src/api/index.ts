@@ -1,21 +1,16 @@
 export { startApiService } from './api.service.js';
 export type { ApiService, ApiServiceOptions } from './api.service.js';
-export { ApiClientError, createApiClient } from './client.js';
+export { createApiClient } from './client.js';
 export type { ApiClient, ApiClientOptions, LogEntry } from './client.js';
-export { serveLogs, answerLogRequest, runDirOf, LogRequestSchema } from './log-responder.js';
-export type { LogReply, LogRequest } from './log-responder.js';
 export {
-  API_ERRORS,
   API_OPS,
   API_PREFIX,
   API_QUEUE,
   API_WILDCARD,
-  ApiError,
-  agentLogsSubject,
   apiSubject,
   parseApiSubject,
 } from './protocol.js';
-export type { ApiErrorBody, ApiErrorCode, ApiOp, ApiReply, Caller } from './protocol.js';
+export type { ApiErrorBody, ApiOp, ApiReply, Caller } from './protocol.js';
 export { applyEvent, applyHeartbeat, descendants, emptyReadModel } from './read-model.js';
 export type { ReadModel, WorkerEntry, HeartbeatEntry } from './read-model.js';
 export { JOB_STATES, jobList, jobView, nodeList, publicState } from './views.js';
@@ -32,5 +27,5 @@ export { explainJob, suggestedMemMb } from './explain.js';
 export type { Explanation, LogSource } from './explain.js';
 export { cancelPlan, clearPlan } from './plans.js';
 export type { CancelPlan, ClearBlocker, ClearPlan, ProcessRef } from './plans.js';
-export { REJECTED_STREAM, ensureRejectedStream, findRejections } from './rejections.jetstream.js';
+export { findRejections } from './rejections.jetstream.js';
 export type { RejectionEntry } from './rejections.jetstream.js';

@@ -4,9 +4,9 @@ import {
   INTAKE_SUBJECT,
   JetStreamPublisher,
   SchedulerError,
+  hasCode,
   type ValidJobSpec,
 } from '../events/index.js';
-import { ApiError } from './protocol.js';
 
 /** The ack of an intake publish: the stream sequence (the job id derives from it). */
 export interface IntakeAck {
@@ -29,7 +29,7 @@ const encoder = new TextEncoder();
 /**
  * The API's path into the intake: the event log's publisher (core publish with one ack
  * subscription, a bounded window, swept timeouts; `js.publish` costs ~2.5x the CPU per message
- * and halved `drover.api.submit`'s throughput), with its failures as API errors.
+ * and halved `drover.api.submit`'s throughput), with its failures as UNAVAILABLE or TIMEOUT.
  */
 export function createIntakePublisher(nc: NatsConnection, timeoutMs = 5_000): IntakePublisher {
   const publisher = new JetStreamPublisher(nc, timeoutMs);
@@ -39,12 +39,11 @@ export function createIntakePublisher(nc: NatsConnection, timeoutMs = 5_000): In
         const payload = encoder.encode(JSON.stringify(spec));
         const outcome = await publisher.publish(INTAKE_SUBJECT, payload, msgId);
         if (outcome.kind !== 'stored')
-          throw new ApiError('UNAVAILABLE', 'intake refused the publish');
+          throw new SchedulerError(ErrorCodes.Unavailable, 'intake refused the publish');
         return { seq: outcome.seq, duplicate: outcome.duplicate };
       } catch (err) {
-        if (err instanceof ApiError) throw err;
-        const timeout = err instanceof SchedulerError && err.code === ErrorCodes.Timeout;
-        throw new ApiError(timeout ? 'TIMEOUT' : 'UNAVAILABLE', (err as Error).message);
+        if (hasCode(err, ErrorCodes.Unavailable, ErrorCodes.Timeout)) throw err;
+        throw new SchedulerError(ErrorCodes.Unavailable, (err as Error).message, { cause: err });
       }
     },
     close() {

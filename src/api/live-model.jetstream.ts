@@ -2,7 +2,9 @@ import type { NatsConnection, Subscription } from '@nats-io/transport-node';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Logger } from 'pino';
 import {
+  ErrorCodes,
   HEARTBEAT_WILDCARD,
+  SchedulerError,
   HeartbeatSchema,
   isCorrupt,
   type EventLog,
@@ -61,7 +63,10 @@ export async function startLiveModel(
     until,
     async reach(seq, timeoutMs = 10_000) {
       if (!(await until((m) => m.seq >= seq, timeoutMs))) {
-        throw new Error(`read model did not reach seq ${seq} within ${timeoutMs} ms`);
+        throw new SchedulerError(
+          ErrorCodes.Timeout,
+          `read model did not reach seq ${seq} within ${timeoutMs} ms`,
+        );
       }
     },
     async stop() {

@@ -1,11 +1,10 @@
-import { Packr } from 'msgpackr';
 import { z } from 'zod';
-import { EntityIdSchema, toFieldIssues, type FieldIssue } from '../events/index.js';
+import { EntityIdSchema, badInput, type ErrorCode } from '../events/index.js';
 import { JOB_STATES } from './views.js';
 
 /**
  * The wire of the NATS API (CONTRACT.md "NATS API"): subjects, request schemas, reply envelope
- * and the JSON / msgpack codec. Pure.
+ * (the body codec is the vocabulary's, `events/body-codec.ts`). Pure.
  *
  * Two surfaces share one service:
  * - `drover.api.<op>`: the trusted surface (admins, operators' tools, a local farm without
@@ -60,46 +59,13 @@ export function parseApiSubject(subject: string): Caller | undefined {
   return { op: tokens.slice(2).join('.') };
 }
 
-/** The subject of a node agent's log responder. */
-export const agentLogsSubject = (node: string): string => `drover.agent.${node}.logs`;
-
-/** Error codes of replies, with the CLI exit code each maps to (CONTRACT.md). */
-export const API_ERRORS = {
-  BAD_INPUT: 2,
-  NOT_FOUND: 3,
-  REFUSED: 4,
-  FORBIDDEN: 4,
-  UNAVAILABLE: 5,
-  TIMEOUT: 5,
-  INTERNAL: 1,
-} as const;
-export type ApiErrorCode = keyof typeof API_ERRORS;
-
+/** The `error` of an `{ok:false}` reply: a code of the one family, words, and details. */
 export interface ApiErrorBody {
-  code: ApiErrorCode;
+  code: ErrorCode;
   message: string;
   details?: unknown;
 }
 export type ApiReply<T> = ({ ok: true } & T) | { ok: false; error: ApiErrorBody };
-
-/** An expected failure of a request: becomes an `{ok:false}` reply, never a crash. */
-export class ApiError extends Error {
-  constructor(
-    readonly code: ApiErrorCode,
-    message: string,
-    readonly details?: unknown,
-  ) {
-    super(message);
-    this.name = 'ApiError';
-  }
-}
-
-/** A zod failure as a BAD_INPUT error naming every field. Pure. */
-export function badInput(what: string, error: z.ZodError): ApiError {
-  const issues: FieldIssue[] = toFieldIssues(error);
-  const words = issues.map((i) => `${i.path || '(body)'}: ${i.message}`).join('; ');
-  return new ApiError('BAD_INPUT', `invalid ${what}: ${words}`, { issues });
-}
 
 const Reason = z.string().max(1000);
 const By = z.string().min(1).max(128);
@@ -160,36 +126,4 @@ export function parseRequest<S extends z.ZodType>(
   const parsed = schema.safeParse(body);
   if (!parsed.success) throw badInput(what, parsed.error);
   return parsed.data;
-}
-
-export const MSGPACK = 'application/msgpack';
-export const JSON_TYPE = 'application/json';
-const packr = new Packr({ useRecords: false });
-const decoder = new TextDecoder();
-const encoder = new TextEncoder();
-
-/** Largest request body accepted (the intake and the log take 1 MiB messages, spec included). */
-export const MAX_BODY_BYTES = 512 * 1024;
-
-/** Decode a request body by content type (JSON when absent); BAD_INPUT when unreadable. Pure. */
-export function decodeBody(data: Uint8Array, contentType: string | undefined): unknown {
-  if (data.length > MAX_BODY_BYTES) {
-    throw new ApiError('BAD_INPUT', `body: ${data.length} bytes is over ${MAX_BODY_BYTES}`, {
-      issues: [{ path: 'body', message: 'too large' }],
-    });
-  }
-  if (data.length === 0) return {};
-  try {
-    return contentType === MSGPACK ? packr.unpack(data) : JSON.parse(decoder.decode(data));
-  } catch (err) {
-    const kind = contentType === MSGPACK ? 'msgpack' : 'JSON';
-    throw new ApiError('BAD_INPUT', `body: not valid ${kind}: ${(err as Error).message}`, {
-      issues: [{ path: 'body', message: `not valid ${kind}` }],
-    });
-  }
-}
-
-/** Encode a reply in the request's content type. Pure. */
-export function encodeBody(value: unknown, contentType: string | undefined): Uint8Array {
-  return contentType === MSGPACK ? packr.pack(value) : encoder.encode(JSON.stringify(value));
 }

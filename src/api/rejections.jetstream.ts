@@ -1,13 +1,13 @@
 import { DeliverPolicy, jetstream } from '@nats-io/jetstream';
 import type { NatsConnection } from '@nats-io/transport-node';
-import { REJECTED_STREAM, ensureRejectedStream, jobIdOfIntake } from '../events/index.js';
+import { REJECTED_STREAM, jobIdOfIntake } from '../events/index.js';
 
-/**
- * `DROVER_REJECTED`: captures `drover.events.rejected`, where the scheduler announces intake
- * submissions it refused (CONTRACT: "a rejected one is recorded with its reason and visible in
- * `drover audit`"). Nothing enters the event log for them: they never became jobs. Kept 30 days.
+/*
+ * `DROVER_REJECTED` (named in `events/subjects.ts`) captures
+ * `drover.events.rejected`, where the scheduler announces intake submissions it refused
+ * (CONTRACT: "a rejected one is recorded with its reason and visible in `drover audit`").
+ * Nothing enters the event log for them: they never became jobs. Kept 30 days.
  */
-export { REJECTED_STREAM };
 
 /** A rejection as `drover audit` shows it (the CONTRACT `audit` shape, one entry). */
 export interface RejectionEntry {
@@ -18,9 +18,6 @@ export interface RejectionEntry {
   by: { kind: 'scheduler'; id: string; epoch?: number };
   data: { intakeSeq: number; jobId: string; msgId?: string; error: unknown };
 }
-
-/** Create the stream when missing (one of the farm's streams). Idempotent. */
-export { ensureRejectedStream };
 
 /**
  * The rejections of intake submissions whose would-be job id or `Nats-Msg-Id` is `id`, in order.

@@ -2,26 +2,42 @@ import {
   createInbox,
   type Msg,
   type MsgHdrs,
+  PermissionViolationError,
   type NatsConnection,
   type Subscription,
 } from '@nats-io/transport-node';
+import { ErrorCodes, SchedulerError, type ErrorCode } from '../events/index.js';
 
-/** Why a muxed request failed (the client maps these to CONTRACT codes). */
-export class RequestFailure extends Error {
-  constructor(
-    readonly kind: 'no-responders' | 'timeout' | 'permission' | 'closed',
-    message: string,
-  ) {
-    super(message);
-    this.name = 'RequestFailure';
-  }
+/** Why a muxed request failed, in `details.kind` of its error (the code says what it means). */
+export type RequestFailureKind = 'no-responders' | 'timeout' | 'permission' | 'closed';
+
+const KIND_CODES: Readonly<Record<RequestFailureKind, ErrorCode>> = {
+  'no-responders': ErrorCodes.Unavailable,
+  timeout: ErrorCodes.Timeout,
+  permission: ErrorCodes.Forbidden,
+  closed: ErrorCodes.Unavailable,
+};
+
+/**
+ * A failed muxed request as a Drover error: its code by kind (UNAVAILABLE, TIMEOUT,
+ * FORBIDDEN), the kind itself in `details.kind`, so the client never reads the words.
+ */
+export function requestFailure(
+  kind: RequestFailureKind,
+  message: string,
+  cause?: unknown,
+): SchedulerError {
+  return new SchedulerError(KIND_CODES[kind], message, {
+    details: { kind },
+    ...(cause !== undefined && { cause }),
+  });
 }
 
 interface Pending {
   readonly subject: string;
   readonly deadline: number;
   readonly resolve: (m: Msg) => void;
-  readonly reject: (e: RequestFailure) => void;
+  readonly reject: (e: SchedulerError) => void;
 }
 
 /** The smallest timeout sweep step: a request times out at most this late. */
@@ -60,7 +76,7 @@ export class RequestMux {
         this.nc.publish(subject, data, { reply: `${this.prefix}.${token}`, headers });
       } catch (err) {
         this.pending.delete(token);
-        reject(new RequestFailure('closed', (err as Error).message));
+        reject(requestFailure('closed', (err as Error).message, err));
       }
     });
   }
@@ -86,7 +102,7 @@ export class RequestMux {
     if (!p) return; // timed out already
     this.pending.delete(token);
     if (msg.data.length === 0 && msg.headers?.code === 503)
-      p.reject(new RequestFailure('no-responders', `no responders for ${p.subject}`));
+      p.reject(requestFailure('no-responders', `no responders for ${p.subject}`));
     else p.resolve(msg);
   }
 
@@ -94,12 +110,12 @@ export class RequestMux {
   private async watchStatus(): Promise<void> {
     for await (const s of this.nc.status()) {
       if (s.type !== 'error') continue;
-      const e = s.error as { name?: string; operation?: string; subject?: string; message: string };
-      if (e.name !== 'PermissionViolationError' || e.operation !== 'publish') continue;
+      const e = s.error;
+      if (!(e instanceof PermissionViolationError) || e.operation !== 'publish') continue;
       for (const [token, p] of this.pending) {
         if (p.subject !== e.subject) continue;
         this.pending.delete(token);
-        p.reject(new RequestFailure('permission', e.message));
+        p.reject(requestFailure('permission', e.message));
         break;
       }
     }
@@ -110,12 +126,12 @@ export class RequestMux {
     for (const [token, p] of this.pending) {
       if (p.deadline > now) continue;
       this.pending.delete(token);
-      p.reject(new RequestFailure('timeout', `timeout: no reply from ${p.subject}`));
+      p.reject(requestFailure('timeout', `timeout: no reply from ${p.subject}`));
     }
   }
 
-  private failAll(kind: RequestFailure['kind'], message: string): void {
-    for (const p of this.pending.values()) p.reject(new RequestFailure(kind, message));
+  private failAll(kind: RequestFailureKind, message: string): void {
+    for (const p of this.pending.values()) p.reject(requestFailure(kind, message));
     this.pending.clear();
     if (kind === 'closed') clearInterval(this.sweeper);
   }

@@ -1,6 +1,7 @@
 import type { NatsConnection } from '@nats-io/transport-node';
-import { ApiClientError, createApiClient, type ApiClient } from '../api/index.js';
+import { createApiClient, type ApiClient } from '../api/index.js';
 import { connectNats, fail } from './connection.js';
+import { asCliError } from './exit-codes.js';
 
 /**
  * Which API surface the CLI uses. Where the server enforces roles (nats.roles.conf), a person
@@ -40,8 +41,8 @@ export const time = (at: number | null | undefined): string =>
 
 /** Report `err` as CONTRACT.md asks and exit with its code. */
 export function failWith(err: unknown, json: boolean): never {
-  if (err instanceof ApiClientError) fail(err.code, err.message, err.exitCode, json, err.details);
-  fail('UNAVAILABLE', (err as Error).message ?? String(err), 5, json);
+  const e = asCliError(err);
+  fail(e.code, e.message, json, e.details);
 }
 
 /**
@@ -57,7 +58,7 @@ export async function withApi(
   try {
     nc = await connectNats(undefined, as === undefined ? {} : { inboxPrefix: `_INBOX_${as}` });
   } catch (err) {
-    fail('UNAVAILABLE', `cannot reach NATS: ${(err as Error).message}`, 5, json);
+    fail('UNAVAILABLE', `cannot reach NATS: ${(err as Error).message}`, json);
   }
   try {
     await body(createApiClient(nc, as === undefined ? {} : { as }), nc);

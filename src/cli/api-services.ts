@@ -42,7 +42,7 @@ export function registerApiCommand(program: Command): void {
           await nc.close();
         });
       } catch (err) {
-        fail('UNAVAILABLE', (err as Error).message, 5, opts.json === true);
+        fail('UNAVAILABLE', (err as Error).message, opts.json === true);
       }
     });
 }

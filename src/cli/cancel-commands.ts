@@ -42,7 +42,7 @@ async function confirmed(o: Opts, question: string): Promise<void> {
   if (o.yes) return;
   if (await confirm(question)) return;
   const why = process.stdin.isTTY ? 'not confirmed' : 'not confirmed (no terminal): pass --yes';
-  fail('REFUSED', why, 4, o.json === true);
+  fail('REFUSED', why, o.json === true);
 }
 
 /**
@@ -64,7 +64,7 @@ export function registerCancelCommands(program: Command): void {
     .action(async (id: string, o: Opts) => {
       const json = o.json === true;
       const waitMs = Number(o.timeout) * 1000;
-      if (!(waitMs > 0)) fail('BAD_INPUT', `--timeout ${o.timeout}: expected seconds`, 2, json);
+      if (!(waitMs > 0)) fail('BAD_INPUT', `--timeout ${o.timeout}: expected seconds`, json);
       await withApi(json, async (api) => {
         const plan = await api.cancelPlan(id);
         if (o.dryRun)
@@ -98,7 +98,7 @@ export function registerCancelCommands(program: Command): void {
           return json ? printJson({ dryRun: true, plan }) : console.log(clearListing(plan));
         if (plan.blockers.length > 0) {
           const words = plan.blockers.map((b) => b.why).join('; ');
-          fail('REFUSED', `clear ${id} refused: ${words}`, 4, json, { plan });
+          fail('REFUSED', `clear ${id} refused: ${words}`, json, { plan });
         }
         if (!json) console.error(clearListing(plan));
         await confirmed(o, `clear the results of ${id} and everything listed?`);

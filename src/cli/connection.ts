@@ -8,7 +8,8 @@ import {
 import { readFile } from 'node:fs/promises';
 import { userInfo } from 'node:os';
 import pino, { type Logger } from 'pino';
-import { ensureFarmStreams } from '../events/index.js';
+import { ensureFarmStreams, type ErrorCode } from '../events/index.js';
+import { exitCodeOf } from './exit-codes.js';
 
 /** The environment of CONTRACT.md, with its defaults. */
 export const env = {
@@ -60,18 +61,28 @@ export function rootLogger(name: string): Logger {
   return pino({ name, level: process.env.LOG_LEVEL ?? 'info' }, pino.destination(2));
 }
 
-/** CONTRACT.md errors: one line on stderr, or one JSON document with `--json`; exit code. */
-export function fail(
-  code: string,
+/**
+ * CONTRACT.md errors: one line `error: <code>: <message>` on stderr, or with `--json` one JSON
+ * error document on stdout (where every `--json` document goes); then the exit code of the code
+ * (`exitCodeOf`, the one mapping), so no caller picks an exit code by hand.
+ */
+export function fail(code: ErrorCode, message: string, json: boolean, details?: unknown): never {
+  const out = errorOutput(code, message, json, details);
+  if (out.stdout) process.stdout.write(out.stdout);
+  if (out.stderr) process.stderr.write(out.stderr);
+  process.exit(exitCodeOf(code));
+}
+
+/** What `fail` prints, on which stream (also used for commander's parse errors). Pure. */
+export function errorOutput(
+  code: ErrorCode,
   message: string,
-  exitCode: number,
   json: boolean,
   details?: unknown,
-): never {
-  if (json)
-    console.log(
-      JSON.stringify({ error: { code, message, ...(details !== undefined && { details }) } }),
-    );
-  else console.error(`error: ${code}: ${message}`);
-  process.exit(exitCode);
+): { stdout: string; stderr: string } {
+  if (json) {
+    const error = { code, message, ...(details !== undefined && { details }) };
+    return { stdout: JSON.stringify({ error }) + '\n', stderr: '' };
+  }
+  return { stdout: '', stderr: `error: ${code}: ${message.replace(/\s*\n\s*/g, ' ').trim()}\n` };
 }

@@ -101,7 +101,7 @@ export function registerJobCommands(program: Command): void {
     .action(async (o: JsonOpt & { user?: string; state?: string; all?: boolean }) => {
       const json = o.json === true;
       if (o.state !== undefined && !JOB_STATES.includes(o.state as JobState)) {
-        fail('BAD_INPUT', `--state ${o.state}: expected one of ${JOB_STATES.join(', ')}`, 2, json);
+        fail('BAD_INPUT', `--state ${o.state}: expected one of ${JOB_STATES.join(', ')}`, json);
       }
       await withApi(json, async (api) => {
         const rows = await api.jobs({
@@ -171,7 +171,7 @@ export function registerJobCommands(program: Command): void {
       const json = o.json === true;
       const chunk = o.chunk === undefined ? undefined : Number(o.chunk);
       if (chunk !== undefined && (!Number.isInteger(chunk) || chunk < 0)) {
-        fail('BAD_INPUT', `--chunk ${o.chunk}: expected a chunk index (0, 1, ...)`, 2, json);
+        fail('BAD_INPUT', `--chunk ${o.chunk}: expected a chunk index (0, 1, ...)`, json);
       }
       await withApi(json, async (api) => {
         if (json) return printJson(await api.logs({ id, ...(chunk !== undefined && { chunk }) }));

@@ -4,25 +4,32 @@ import { once } from 'node:events';
 import { fileURLToPath } from 'node:url';
 import { createApiClient } from '../api/index.js';
 import { startDashboard } from '../dashboard/index.js';
-import type { Agent } from '../node-agent/main.js';
+import type { Agent } from '../node-agent/index.js';
 import { connectFarm, env, fail, rootLogger } from './connection.js';
 import { submitDemo } from './demo.js';
 import { natsVersionWarning } from './nats-binary.js';
 import { reachable, startLocalNats } from './nats-process.js';
 import {
   onInterrupt,
+  parseCapacity,
+  parseLabels,
   startAgentFromFlags,
   startSchedulerService,
   type AgentFlags,
 } from './services.js';
 import { registerProjectionCommands } from './projection-commands.js';
+import { failWith } from './api-cli.js';
+import { contractParseErrors } from './parse-errors.js';
 import { registerApiCommand, startApi } from './api-services.js';
 import { registerCancelCommands } from './cancel-commands.js';
 import { registerJobCommands } from './job-commands.js';
 import { registerNodeCommands } from './node-commands.js';
 import { registerSubmitCommand } from './submit-command.js';
 
-const program = new Command('drover').description('Event-sourced scheduler for compute farms');
+const program = contractParseErrors(
+  new Command('drover').description('Event-sourced scheduler for compute farms'),
+  process.argv.slice(2),
+);
 
 program
   .command('up')
@@ -38,7 +45,7 @@ program
     try {
       const nodes = Number(opts.nodes);
       if (!Number.isInteger(nodes) || nodes < 1 || nodes > 64)
-        fail('BAD_INPUT', `--nodes ${opts.nodes}: expected 1 to 64`, 2, json);
+        fail('BAD_INPUT', `--nodes ${opts.nodes}: expected 1 to 64`, json);
       if (!(await reachable(env.natsUrl))) {
         const local = await startLocalNats(
           fileURLToPath(new URL('../../nats.conf', import.meta.url)),
@@ -101,7 +108,7 @@ program
       });
     } catch (err) {
       server?.kill('SIGTERM');
-      fail('UNAVAILABLE', (err as Error).message, 5, json);
+      fail('UNAVAILABLE', (err as Error).message, json);
     }
   });
 
@@ -124,7 +131,7 @@ program
         await nc.close();
       });
     } catch (err) {
-      fail('UNAVAILABLE', (err as Error).message, 5, opts.json === true);
+      fail('UNAVAILABLE', (err as Error).message, opts.json === true);
     }
   });
 
@@ -144,6 +151,8 @@ program
   .option('--json', 'print one JSON document once registered')
   .action(async (opts: AgentFlags & { json?: boolean }) => {
     try {
+      parseCapacity(opts); // a bad flag is BAD_INPUT (exit 2) before NATS is even asked
+      parseLabels(opts.label);
       const nc = await connectFarm();
       const agent = await startAgentFromFlags(nc, rootLogger('agent'), env.dataDir, opts);
       if (opts.json)
@@ -153,13 +162,7 @@ program
         await nc.close();
       });
     } catch (err) {
-      const message = (err as Error).message;
-      fail(
-        message.startsWith('--') ? 'BAD_INPUT' : 'UNAVAILABLE',
-        message,
-        message.startsWith('--') ? 2 : 5,
-        opts.json === true,
-      );
+      failWith(err, opts.json === true);
     }
   });
 
@@ -175,7 +178,7 @@ program
     const json = opts.json === true;
     const port = Number(opts.port ?? env.httpPort);
     if (!Number.isInteger(port) || port < 0 || port > 65535)
-      fail('BAD_INPUT', `--port ${opts.port}: expected 0 to 65535`, 2, json);
+      fail('BAD_INPUT', `--port ${opts.port}: expected 0 to 65535`, json);
     try {
       const nc = await connectFarm();
       const dashboard = await startDashboard({
@@ -191,7 +194,7 @@ program
         await nc.close();
       });
     } catch (err) {
-      fail('UNAVAILABLE', (err as Error).message, 5, json);
+      fail('UNAVAILABLE', (err as Error).message, json);
     }
   });
 

@@ -3,6 +3,7 @@ import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { connect as netConnect } from 'node:net';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { ErrorCodes, SchedulerError } from '../events/index.js';
 import { configFor, findNatsServer, type NatsBinary } from './nats-binary.js';
 
 /** True when something accepts TCP connections at the host:port of a nats:// URL. */
@@ -38,7 +39,8 @@ export async function startLocalNats(
 ): Promise<LocalNats> {
   const binary = findNatsServer();
   if (!binary) {
-    throw new Error(
+    throw new SchedulerError(
+      ErrorCodes.Unavailable,
       'nats-server is not installed: run `scripts/install-nats-server.sh` (needs Go) or `sudo apt-get install nats-server` (or set DROVER_NATS_URL)',
     );
   }
@@ -56,10 +58,14 @@ export async function startLocalNats(
   // Started in the data dir: nats.conf keeps the store in ./jetstream relative to it.
   const child = spawn(binary.path, args, { cwd: dataDir, stdio: 'ignore' });
   for (let i = 0; i < 100; i++) {
-    if (child.exitCode !== null) throw new Error(`nats-server exited with code ${child.exitCode}`);
+    if (child.exitCode !== null)
+      throw new SchedulerError(
+        ErrorCodes.Unavailable,
+        `nats-server exited with code ${child.exitCode}`,
+      );
     if (await reachable(url)) return { child, binary };
     await sleep(50);
   }
   child.kill('SIGTERM');
-  throw new Error(`nats-server did not answer at ${url} within 5 s`);
+  throw new SchedulerError(ErrorCodes.Timeout, `nats-server did not answer at ${url} within 5 s`);
 }

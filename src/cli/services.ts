@@ -1,8 +1,8 @@
 import type { NatsConnection } from '@nats-io/transport-node';
 import { hostname } from 'node:os';
 import type { Logger } from 'pino';
-import { parseMemoryMb, type Resources } from '../events/index.js';
-import { runAgent, type Agent } from '../node-agent/main.js';
+import { ErrorCodes, SchedulerError, parseMemoryMb, type Resources } from '../events/index.js';
+import { runAgent, type Agent } from '../node-agent/index.js';
 import { runScheduler, type Scheduler } from '../scheduler/main.js';
 
 export interface AgentFlags {
@@ -18,7 +18,8 @@ export function parseLabels(flags: readonly string[] = []): Record<string, strin
   const labels: Record<string, string> = {};
   for (const flag of flags) {
     const at = flag.indexOf('=');
-    if (at <= 0) throw new Error(`--label ${flag}: expected key=value`);
+    if (at <= 0)
+      throw new SchedulerError(ErrorCodes.BadInput, `--label ${flag}: expected key=value`);
     labels[flag.slice(0, at)] = flag.slice(at + 1);
   }
   return labels;
@@ -29,19 +30,29 @@ export function parseCapacity(flags: AgentFlags): Partial<Resources> {
   const out: Partial<Resources> = {};
   if (flags.cpus !== undefined) {
     const cpus = Number(flags.cpus);
-    if (!(cpus > 0)) throw new Error(`--cpus ${flags.cpus}: expected a positive number`);
+    if (!(cpus > 0))
+      throw new SchedulerError(
+        ErrorCodes.BadInput,
+        `--cpus ${flags.cpus}: expected a positive number`,
+      );
     out.cpus = cpus;
   }
   if (flags.mem !== undefined) {
     const memMb = parseMemoryMb(flags.mem);
     if (memMb === undefined || memMb <= 0)
-      throw new Error(`--mem ${flags.mem}: expected a size like 512M or 8G`);
+      throw new SchedulerError(
+        ErrorCodes.BadInput,
+        `--mem ${flags.mem}: expected a size like 512M or 8G`,
+      );
     out.memMb = memMb;
   }
   if (flags.gpus !== undefined) {
     const gpus = Number(flags.gpus);
     if (!Number.isInteger(gpus) || gpus < 0)
-      throw new Error(`--gpus ${flags.gpus}: expected a whole number`);
+      throw new SchedulerError(
+        ErrorCodes.BadInput,
+        `--gpus ${flags.gpus}: expected a whole number`,
+      );
     out.gpus = gpus;
   }
   return out;
@@ -52,7 +63,8 @@ function envMs(name: string): number | undefined {
   const v = process.env[name];
   if (v === undefined || v === '') return undefined;
   const n = Number(v);
-  if (!Number.isFinite(n) || n <= 0) throw new Error(`${name}=${v}: expected milliseconds`);
+  if (!Number.isFinite(n) || n <= 0)
+    throw new SchedulerError(ErrorCodes.BadInput, `${name}=${v}: expected milliseconds`);
   return n;
 }
 

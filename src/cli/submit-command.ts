@@ -1,8 +1,8 @@
 import type { Command } from 'commander';
 import { randomUUID } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { ApiClientError, type ApiClient } from '../api/index.js';
-import { toJobSpec, type SubmitBody, type ValidJobSpec } from '../events/index.js';
+import type { ApiClient } from '../api/index.js';
+import { SchedulerError, toJobSpec, type SubmitBody, type ValidJobSpec } from '../events/index.js';
 import { printJson, withApi } from './api-cli.js';
 import { env, fail } from './connection.js';
 import { publishSubmission } from './demo.js';
@@ -26,7 +26,7 @@ async function waitForJob(api: ApiClient, id: string, json: boolean): Promise<st
   let last = '';
   for (;;) {
     const status = await api.status(id).catch((err: unknown) => {
-      if (err instanceof ApiClientError && err.code === 'NOT_FOUND') return undefined; // not taken in yet
+      if (err instanceof SchedulerError && err.code === 'NOT_FOUND') return undefined; // not taken in yet
       throw err;
     });
     if (status) {
@@ -57,7 +57,7 @@ export function registerSubmitCommand(program: Command): void {
       try {
         body = parseSubmitFlags(command, opts, env.user) as SubmitBody;
       } catch (err) {
-        fail('BAD_INPUT', (err as Error).message, 2, json);
+        fail('BAD_INPUT', (err as Error).message, json);
       }
       await withApi(json, async (api, nc) => {
         const msgId = `cli-${randomUUID()}`;
@@ -65,14 +65,14 @@ export function registerSubmitCommand(program: Command): void {
         try {
           jobId = (await api.submit(body, { msgId })).jobId;
         } catch (err) {
-          if (!(err instanceof ApiClientError) || err.code !== 'UNAVAILABLE') throw err;
+          if (!(err instanceof SchedulerError) || err.code !== 'UNAVAILABLE') throw err;
           // No API service: the durable intake still takes it (same msg id). Nobody would answer
           // a mistake now, so it is checked here, where it leaves the CLI (exit 2, field named).
           let spec: ValidJobSpec;
           try {
             spec = toJobSpec(body, 'submit');
           } catch (invalid) {
-            fail('BAD_INPUT', (invalid as Error).message, 2, json);
+            fail('BAD_INPUT', (invalid as Error).message, json);
           }
           jobId = await publishSubmission(nc, spec, msgId);
         }

@@ -8,10 +8,16 @@ import { extname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Logger } from 'pino';
 import { createApiClient, type ApiClient } from '../api/index.js';
-import { createJetStreamEventLog, type EventLog } from '../events/index.js';
+import {
+  ErrorCodes,
+  SchedulerError,
+  createJetStreamEventLog,
+  hasCode,
+  type EventLog,
+} from '../events/index.js';
 import { createEventFetcher } from '../projections/index.js';
 import { startFeed, type Feed } from './feed.jetstream.js';
-import { route, sendError, HttpError, type RouteContext } from './routes.js';
+import { route, sendError, sendJson, type RouteContext } from './routes.js';
 import { startSse } from './sse.service.js';
 
 export interface DashboardOptions {
@@ -64,7 +70,7 @@ function vendorFiles(): Record<string, string> {
 
 async function sendFile(res: ServerResponse, path: string): Promise<void> {
   const body = await readFile(path).catch(() => undefined);
-  if (!body) throw new HttpError(404, 'NOT_FOUND', 'no such file');
+  if (!body) throw new SchedulerError(ErrorCodes.NotFound, 'no such file');
   res.writeHead(200, {
     'Content-Type': TYPES[extname(path)] ?? 'application/octet-stream',
     'Cache-Control': 'no-cache',
@@ -102,10 +108,11 @@ export async function startDashboard(opts: DashboardOptions): Promise<Dashboard>
   const handle = async (req: IncomingMessage, res: ServerResponse) => {
     const url = new URL(req.url ?? '/', 'http://dashboard');
     if (loopback && !LOOPBACK_HOST.test(req.headers.host ?? '')) {
-      throw new HttpError(421, 'FORBIDDEN', 'the dashboard answers only on a loopback Host');
+      const message = 'the dashboard answers only on a loopback Host';
+      return sendJson(res, 421, { error: { code: ErrorCodes.Forbidden, message } });
     }
     if (req.method === 'POST' && req.headers['x-drover-action'] !== '1') {
-      throw new HttpError(403, 'FORBIDDEN', 'actions need the X-Drover-Action header');
+      throw new SchedulerError(ErrorCodes.Forbidden, 'actions need the X-Drover-Action header');
     }
     const p = url.pathname;
     if (p === '/events') return sse.attach(req, res);
@@ -115,11 +122,12 @@ export async function startDashboard(opts: DashboardOptions): Promise<Dashboard>
     if (file) return sendFile(res, join(dir, file));
     const vendored = /^\/vendor\/(uplot\.(?:js|css))$/.exec(p)?.[1];
     if (vendored && vendor[vendored]) return sendFile(res, vendor[vendored]);
-    throw new HttpError(404, 'NOT_FOUND', `no page ${p}`);
+    throw new SchedulerError(ErrorCodes.NotFound, `no page ${p}`);
   };
   const server = createServer((req, res) => {
     handle(req, res).catch((err: unknown) => {
-      if (!(err instanceof HttpError))
+      // The dashboard's own refusals are answers, not failures worth a warning.
+      if (!hasCode(err, ErrorCodes.BadInput, ErrorCodes.NotFound, ErrorCodes.Forbidden))
         logger.warn({ err, url: req.url }, 'dashboard request failed');
       if (!res.headersSent) sendError(res, err);
       else res.end();

@@ -2,7 +2,9 @@ import type { NatsConnection, Subscription } from '@nats-io/transport-node';
 import type { Logger } from 'pino';
 import { applyEvent, applyHeartbeat, emptyReadModel, type ReadModel } from '../api/index.js';
 import {
+  ErrorCodes,
   HEARTBEAT_WILDCARD,
+  SchedulerError,
   HeartbeatSchema,
   isCorrupt,
   parseEventSubject,
@@ -198,7 +200,8 @@ export async function startFeed(
   const target = await eventLog.lastSeq();
   const deadline = clock() + 120_000;
   while (feed.model.seq < target) {
-    if (clock() > deadline) throw new Error(`dashboard feed did not reach seq ${target}`);
+    if (clock() > deadline)
+      throw new SchedulerError(ErrorCodes.Timeout, `dashboard feed did not reach seq ${target}`);
     await new Promise((r) => setTimeout(r, 10));
   }
   return feed;

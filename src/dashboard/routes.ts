@@ -1,5 +1,6 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { ApiClientError, JOB_STATES, type ApiClient, type JobState } from '../api/index.js';
+import { JOB_STATES, type ApiClient, type JobState } from '../api/index.js';
+import { ErrorCodes, SchedulerError, type ErrorCode } from '../events/index.js';
 import { auditEntries, auditPlan, type EventFetcher } from '../projections/index.js';
 import type { Feed } from './feed.jetstream.js';
 import { fairshareView, jobTree, jobsPage, overview } from './views.js';
@@ -17,7 +18,8 @@ export interface RouteContext {
 /** Audit entries shown on a job page, at most (the newest). */
 const AUDIT_SHOWN = 500;
 const NODE_OPS = new Set(['drain', 'undrain', 'cordon', 'uncordon']);
-const STATUS: Record<string, number> = {
+/** The HTTP status of a failure's code (500 for the rest). */
+const STATUS: Partial<Record<ErrorCode, number>> = {
   BAD_INPUT: 400,
   NOT_FOUND: 404,
   REFUSED: 409,
@@ -25,18 +27,6 @@ const STATUS: Record<string, number> = {
   UNAVAILABLE: 503,
   TIMEOUT: 504,
 };
-
-/** A refusal of a route, turned into `{error:{code,message}}` with an HTTP status. */
-export class HttpError extends Error {
-  constructor(
-    readonly status: number,
-    readonly code: string,
-    message: string,
-  ) {
-    super(message);
-    this.name = 'HttpError';
-  }
-}
 
 /** Write a JSON reply. */
 export function sendJson(res: ServerResponse, status: number, body: unknown): void {
@@ -48,14 +38,13 @@ export function sendJson(res: ServerResponse, status: number, body: unknown): vo
   res.end(text);
 }
 
-/** The error reply of a failed route (API refusals keep their CONTRACT code). */
+/** The error reply of a failed route: its code kept (CONTRACT), the status from the code. */
 export function sendError(res: ServerResponse, err: unknown): void {
-  if (err instanceof HttpError) {
-    return sendJson(res, err.status, { error: { code: err.code, message: err.message } });
-  }
-  if (err instanceof ApiClientError) {
+  if (err instanceof SchedulerError) {
     const { code, message, details } = err;
-    return sendJson(res, STATUS[code] ?? 500, { error: { code, message, details } });
+    return sendJson(res, STATUS[code] ?? 500, {
+      error: { code, message, ...(details !== undefined && { details }) },
+    });
   }
   sendJson(res, 500, { error: { code: 'INTERNAL', message: (err as Error).message } });
 }
@@ -63,9 +52,8 @@ export function sendError(res: ServerResponse, err: unknown): void {
 function jobsQuery(params: URLSearchParams) {
   const state = params.get('state') || undefined;
   if (state !== undefined && !JOB_STATES.includes(state as JobState)) {
-    throw new HttpError(
-      400,
-      'BAD_INPUT',
+    throw new SchedulerError(
+      ErrorCodes.BadInput,
       `state ${state}: expected one of ${JOB_STATES.join(', ')}`,
     );
   }
@@ -86,9 +74,12 @@ function jobsQuery(params: URLSearchParams) {
 
 async function jobPage(ctx: RouteContext, id: string) {
   const tree = jobTree(ctx.feed.model, id);
-  if (!tree) throw new HttpError(404, 'NOT_FOUND', `no job ${id}`);
+  if (!tree) throw new SchedulerError(ErrorCodes.NotFound, `no job ${id}`);
   const explain = await ctx.client.explain(id).catch((err: unknown) => ({
-    error: { code: (err as ApiClientError).code ?? 'INTERNAL', message: (err as Error).message },
+    error: {
+      code: err instanceof SchedulerError ? err.code : ErrorCodes.Internal,
+      message: (err as Error).message,
+    },
   }));
   const plan = auditPlan(ctx.feed.audit, id);
   const fetched = await ctx.fetcher.fetch(plan.seqs.slice(-AUDIT_SHOWN));
@@ -129,7 +120,7 @@ export async function route(
   } else if (get && what === 'fairshare' && !id) {
     sendJson(res, 200, fairshareView(ctx.feed, ctx.clock()));
   } else {
-    throw new HttpError(404, 'NOT_FOUND', `no route ${req.method} ${url.pathname}`);
+    throw new SchedulerError(ErrorCodes.NotFound, `no route ${req.method} ${url.pathname}`);
   }
   return true;
 }

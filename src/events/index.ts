@@ -44,6 +44,7 @@ export {
   WORK_WILDCARD,
   workSubject,
   heartbeatSubject,
+  agentLogsSubject,
   HEARTBEAT_WILDCARD,
   INTAKE_STREAM,
   INTAKE_SUBJECT,
@@ -59,8 +60,22 @@ export {
   ErrorCodes,
   InvalidTransitionError,
   SchedulerError,
+  hasCode,
+  isErrorCode,
 } from './errors.js';
-export type { ErrorCode, FieldIssue } from './errors.js';
+export type { ErrorCode, FieldIssue, SchedulerErrorOptions } from './errors.js';
+export { fromNatsError } from './nats-errors.jetstream.js';
+export { exitMeaning, signalFromExitCode, signalName } from './exit-meanings.js';
+export {
+  JSON_TYPE,
+  MAX_BODY_BYTES,
+  MSGPACK,
+  badInput,
+  decodeBody,
+  encodeBody,
+} from './body-codec.js';
+export { LogRequestSchema } from './agent-logs.schema.js';
+export type { LogReply, LogRequest } from './agent-logs.schema.js';
 export { isCorrupt } from './event-log.js';
 export type {
   AppendOptions,

@@ -48,6 +48,7 @@ export function eventTypesOf(entity: Entity): EventType[] {
 /** The current version of an event type. */
 export function currentVersion(type: EventType): number {
   const entry = eventCatalog.get(type);
+  // A programming error: `type` is typed as a known event type, so this is a cast gone wrong.
   if (!entry) throw new Error(`unknown event type ${type}`);
   return entry.v;
 }

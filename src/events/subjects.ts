@@ -61,6 +61,9 @@ export const WORK_WILDCARD = 'drover.work.>';
 export const heartbeatSubject = (node: string): string => `drover.hb.${node}`;
 export const HEARTBEAT_WILDCARD = 'drover.hb.*';
 
+/** The subject of a node agent's log server (the API asks it for a process's output). */
+export const agentLogsSubject = (node: string): string => `drover.agent.${node}.logs`;
+
 /** The durable intake of submissions (CONTRACT.md). */
 export const INTAKE_STREAM = 'DROVER_INTAKE';
 export const INTAKE_SUBJECT = 'drover.intake.submit';

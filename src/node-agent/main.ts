@@ -1,10 +1,10 @@
 import type { NatsConnection } from '@nats-io/transport-node';
 import { join } from 'node:path';
 import type { Logger } from 'pino';
-import { serveLogs } from '../api/index.js';
 import { createJetStreamEventLog, type Resources } from '../events/index.js';
 import { startAgent, type Agent } from './agent.service.js';
 import { detectCapacity } from './capacity.js';
+import { serveLogs } from './log-server.service.js';
 
 export interface AgentMainOptions {
   readonly nc: NatsConnection;

@@ -1,7 +1,8 @@
 import type { Subscription } from '@nats-io/transport-node';
 import { spawn } from 'node:child_process';
 import { join } from 'node:path';
-import { serveLogs, startApiService, type ApiService } from '../../src/api/index.js';
+import { startApiService, type ApiService } from '../../src/api/index.js';
+import { serveLogs } from '../../src/node-agent/index.js';
 import { quietLogger, startFarm, type Farm, type FarmOptions } from './farm.js';
 
 /** A real farm (nats-server, scheduler, agents) plus the API service and the agents' log responders. */

@@ -2,7 +2,7 @@ import { fileURLToPath, pathToFileURL } from 'node:url';
 import { connect } from '@nats-io/transport-node';
 import pino from 'pino';
 import { createJetStreamEventLog } from '../../src/events/index.js';
-import { startHollowNodes } from '../../src/node-agent/hollow.service.js';
+import { startHollowNodes } from '../../src/node-agent/bench/hollow-agent.service.js';
 import { spawnBenchChild } from './bench-child.js';
 
 /**

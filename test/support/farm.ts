@@ -14,7 +14,7 @@ import {
   type JetStreamEventLog,
   type RecordedEvent,
 } from '../../src/events/index.js';
-import { runAgent, type Agent } from '../../src/node-agent/main.js';
+import { runAgent, type Agent } from '../../src/node-agent/index.js';
 import { runScheduler } from '../../src/scheduler/main.js';
 import type { Scheduler } from '../../src/scheduler/main.js';
 import { connectTo } from './nats-client.js';

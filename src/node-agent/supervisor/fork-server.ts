@@ -1,6 +1,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { constants } from 'node:os';
 import { WRAPPER_NAME, WRAPPER_SCRIPT } from './wrapper.js';
+import { ErrorCodes, SchedulerError } from '../../events/index.js';
 
 /**
  * A small long-lived perl process that forks the agent's attempts for it. Node's `spawn` forks
@@ -140,7 +141,13 @@ export class ForkServer {
       this.lost(child, err);
     });
     child.once('exit', (code, signal) =>
-      this.lost(child, new Error(`fork server exited (${signal ?? `code ${code}`})`)),
+      this.lost(
+        child,
+        new SchedulerError(
+          ErrorCodes.Unavailable,
+          `fork server exited (${signal ?? `code ${code}`})`,
+        ),
+      ),
     );
     return child;
   }
@@ -160,7 +167,10 @@ export class ForkServer {
       const id = Buffer.from(a, 'hex').toString('utf8');
       const settle = this.starting.get(id);
       this.starting.delete(id);
-      if (kind === 'e') settle?.(new Error(Buffer.from(b, 'hex').toString('utf8')));
+      if (kind === 'e')
+        settle?.(
+          new SchedulerError(ErrorCodes.Unavailable, Buffer.from(b, 'hex').toString('utf8')),
+        );
       else if (kind === 's' && settle) {
         const pid = Number(b);
         const exited = new Promise<ForkExit>((resolve) => this.running.set(pid, resolve));
@@ -185,7 +195,13 @@ export class ForkServer {
     this.child = undefined;
     this.buffer = '';
     for (const settle of this.starting.values())
-      settle(new Error(`the fork server ended before confirming the start: ${err.message}`));
+      settle(
+        new SchedulerError(
+          ErrorCodes.Unavailable,
+          `the fork server ended before confirming the start: ${err.message}`,
+          { cause: err },
+        ),
+      );
     this.starting.clear();
     for (const resolve of this.running.values()) resolve(undefined);
     this.running.clear();

@@ -6,7 +6,7 @@
  */
 export { launch, readopt } from './launch.js';
 export { readExitStatus } from './supervisor.js';
-export { classifyExit, exitMeaning, outcomeMessage, signalFromExitCode } from './exit.js';
+export { classifyExit, outcomeMessage } from './exit.js';
 export type { ExitFacts, MessageFacts } from './exit.js';
 export { readLog, trimLogFile, DEFAULT_LOG_CAP_BYTES } from './logs.js';
 export { parseReportChunk, parseReportLine, MAX_REPORT_LINE } from './report.js';

@@ -1,6 +1,7 @@
 import { closeSync, fstatSync, ftruncateSync, openSync, readSync, writeSync } from 'node:fs';
 import { readFile, stat } from 'node:fs/promises';
 import { join } from 'node:path';
+import { ErrorCodes, SchedulerError } from '../../events/index.js';
 
 /**
  * Default cap of each of `<runDir>/stdout` and `<runDir>/stderr`. Above it, on a sampling tick,
@@ -86,7 +87,9 @@ export async function readLog(
     text = await readFile(join(runDir, stream), 'utf8');
   } catch (err) {
     if ((err as NodeJS.ErrnoException).code === 'ENOENT') return '';
-    throw new Error(`cannot read ${stream} of ${runDir}`, { cause: err });
+    throw new SchedulerError(ErrorCodes.Unavailable, `cannot read ${stream} of ${runDir}`, {
+      cause: err,
+    });
   }
   return opts.tailLines === undefined ? text : tailLines(text, opts.tailLines);
 }

@@ -9,6 +9,7 @@ import {
   sumUsage,
   type ProcStat,
 } from './proc.js';
+import { ErrorCodes, SchedulerError } from '../../events/index.js';
 
 /** Clock ticks per second and page size of this machine, read once with `getconf`. */
 export interface ProcConstants {
@@ -132,7 +133,10 @@ export function signalTree(
     try {
       process.kill(target, signal);
     } catch (err) {
-      if (!isEsrch(err)) throw new Error(`kill(${target}, ${signal}) failed`, { cause: err });
+      if (!isEsrch(err))
+        throw new SchedulerError(ErrorCodes.Internal, `kill(${target}, ${signal}) failed`, {
+          cause: err,
+        });
     }
   }
 }
@@ -149,13 +153,14 @@ function self(): { pid: number; pgid: number } {
 
 /** Whether the process group is gone: no member left, not even a zombie (one syscall). */
 export function groupGone(pgid: number): boolean {
+  // A programming error (no group was ever recorded), not a failure of the farm.
   if (!(pgid > 1)) throw new Error(`no process group ${pgid} to wait for`);
   try {
     process.kill(-pgid, 0);
     return false;
   } catch (err) {
     if (isEsrch(err)) return true;
-    throw new Error(`kill(-${pgid}, 0) failed`, { cause: err });
+    throw new SchedulerError(ErrorCodes.Internal, `kill(-${pgid}, 0) failed`, { cause: err });
   }
 }
 

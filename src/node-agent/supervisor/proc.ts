@@ -115,6 +115,7 @@ export function signalTargets(
   self: { pid: number; pgid: number },
 ): number[] {
   if (!Number.isInteger(pgid) || pgid <= 1 || pgid === self.pgid) {
+    // A programming error (the caller passed the wrong group), not a failure of the farm.
     throw new Error(`refusing to signal process group ${pgid} (the agent's group is ${self.pgid})`);
   }
   const strays = members

@@ -3,7 +3,8 @@ import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { StringDecoder } from 'node:string_decoder';
-import { classifyExit, outcomeMessage, signalFromExitCode } from './exit.js';
+import { ErrorCodes, SchedulerError, signalFromExitCode } from '../../events/index.js';
+import { classifyExit, outcomeMessage } from './exit.js';
 import { DEFAULT_LOG_CAP_BYTES, readLog, trimLogFile } from './logs.js';
 import {
   groupGone,
@@ -338,7 +339,11 @@ class SupervisedImpl implements Supervised {
   }
 
   private fail(err: unknown): void {
-    this.p.hooks.onError?.(err instanceof Error ? err : new Error(String(err)));
+    this.p.hooks.onError?.(
+      err instanceof Error
+        ? err
+        : new SchedulerError(ErrorCodes.Internal, String(err), { cause: err }),
+    );
   }
 }
 

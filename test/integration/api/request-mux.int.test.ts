@@ -1,6 +1,7 @@
 import { connect, headers, type NatsConnection } from '@nats-io/transport-node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { RequestFailure, RequestMux } from '../../../src/api/request-mux.js';
+import { RequestMux } from '../../../src/api/request-mux.js';
+import { SchedulerError } from '../../../src/events/index.js';
 import { startNatsServer, type NatsServer } from '../../support/nats-server.js';
 
 const enc = new TextEncoder();
@@ -39,11 +40,11 @@ describe('RequestMux (the API client’s request path)', () => {
     const none = await mux
       .request('nobody.here', enc.encode('x'), headers(), 10_000)
       .catch((e) => e);
-    expect(none).toBeInstanceOf(RequestFailure);
-    expect((none as RequestFailure).kind).toBe('no-responders');
+    expect(none).toBeInstanceOf(SchedulerError);
+    expect(none).toMatchObject({ code: 'UNAVAILABLE', details: { kind: 'no-responders' } });
     expect(Date.now() - t0).toBeLessThan(5_000);
     const silent = await mux.request('silent', enc.encode('x'), headers(), 300).catch((e) => e);
-    expect((silent as RequestFailure).kind).toBe('timeout');
+    expect(silent).toMatchObject({ code: 'TIMEOUT', details: { kind: 'timeout' } });
   });
 
   it('rejects what is pending when the connection closes', async () => {
@@ -52,6 +53,6 @@ describe('RequestMux (the API client’s request path)', () => {
     const pending = mux.request('silent', enc.encode('x'), headers(), 60_000).catch((e) => e);
     await own.flush();
     await own.close();
-    expect(((await pending) as RequestFailure).kind).toBe('closed');
+    expect(await pending).toMatchObject({ code: 'UNAVAILABLE', details: { kind: 'closed' } });
   });
 });

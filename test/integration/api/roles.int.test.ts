@@ -7,15 +7,18 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import type { Subscription } from '@nats-io/transport-node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
-  ApiClientError,
   createApiClient,
-  serveLogs,
   startApiService,
   type ApiClient,
   type ApiService,
 } from '../../../src/api/index.js';
-import { createJetStreamEventLog, ensureFarmStreams } from '../../../src/events/index.js';
-import { runAgent, type Agent } from '../../../src/node-agent/main.js';
+import { exitCodeOf } from '../../../src/cli/exit-codes.js';
+import {
+  SchedulerError,
+  createJetStreamEventLog,
+  ensureFarmStreams,
+} from '../../../src/events/index.js';
+import { runAgent, serveLogs, type Agent } from '../../../src/node-agent/index.js';
 import { runScheduler, type Scheduler } from '../../../src/scheduler/main.js';
 import { deniedPublish, startRolesServer } from '../../support/api-roles.js';
 import { quietLogger } from '../../support/farm.js';
@@ -28,11 +31,11 @@ const body = (user: string) => ({
   memMb: 64,
 });
 
-async function refusal(p: Promise<unknown>): Promise<ApiClientError> {
+async function refusal(p: Promise<unknown>): Promise<SchedulerError> {
   try {
     await p;
   } catch (err) {
-    if (err instanceof ApiClientError) return err;
+    if (err instanceof SchedulerError) return err;
     throw err;
   }
   throw new Error('allowed');
@@ -130,7 +133,7 @@ describe('roles in nats.roles.conf, enforced by the server', () => {
     await until(async () => (await bob.job(jobId).catch(() => undefined)) !== undefined);
     const cancel = await refusal(alice.cancel(jobId));
     expect(cancel.code).toBe('FORBIDDEN');
-    expect(cancel.exitCode).toBe(4);
+    expect(exitCodeOf(cancel.code)).toBe(4);
     expect((await refusal(alice.clear(jobId))).code).toBe('FORBIDDEN');
     const submitAsBob = await refusal(alice.submit(body('bob')));
     expect(submitAsBob.code).toBe('FORBIDDEN');

@@ -2,7 +2,8 @@ import { jetstream, jetstreamManager, type JetStreamManager } from '@nats-io/jet
 import { setTimeout as sleep } from 'node:timers/promises';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { stateName } from '../../../src/actors/index.js';
-import { ApiClientError, createApiClient, findRejections } from '../../../src/api/index.js';
+import { createApiClient, findRejections } from '../../../src/api/index.js';
+import { SchedulerError } from '../../../src/events/index.js';
 import {
   INTAKE_STREAM,
   INTAKE_SUBJECT,
@@ -57,9 +58,9 @@ describe('a submission is validated where it enters, with the field named', () =
       () => undefined,
       (e: unknown) => e,
     );
-    expect(err).toBeInstanceOf(ApiClientError);
-    expect((err as ApiClientError).code).toBe('BAD_INPUT');
-    expect((err as ApiClientError).message).toMatch(/memMb/);
+    expect(err).toBeInstanceOf(SchedulerError);
+    expect((err as SchedulerError).code).toBe('BAD_INPUT');
+    expect((err as SchedulerError).message).toMatch(/memMb/);
     expect(await intakeCount(jsm)).toBe(before);
     const { jobId } = await api.submit({ name: 'x', user: 'ada', command: ['true'], memMb: 64 });
     expect(stateName(await farm.waitFor(jobId))).toBe('succeeded');

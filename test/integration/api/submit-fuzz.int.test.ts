@@ -3,13 +3,18 @@ import { headers, type NatsConnection } from '@nats-io/transport-node';
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
-  ApiClientError,
   createApiClient,
   startApiService,
   type ApiClient,
   type ApiService,
 } from '../../../src/api/index.js';
-import { EVENTS_STREAM, INTAKE_STREAM, ensureFarmStreams } from '../../../src/events/index.js';
+import { exitCodeOf } from '../../../src/cli/exit-codes.js';
+import {
+  EVENTS_STREAM,
+  INTAKE_STREAM,
+  SchedulerError,
+  ensureFarmStreams,
+} from '../../../src/events/index.js';
 import { quietLogger } from '../../support/farm.js';
 import { connectTo } from '../../support/nats-client.js';
 import { startNatsServer, type NatsServer } from '../../support/nats-server.js';
@@ -62,7 +67,7 @@ describe('drover.api.submit under fuzzing (real nats-server, real API service)',
     try {
       await client.call('submit', body);
     } catch (err) {
-      if (err instanceof ApiClientError) return err;
+      if (err instanceof SchedulerError) return err;
       throw err;
     }
     throw new Error(`accepted: ${JSON.stringify(body).slice(0, 200)}`);
@@ -91,7 +96,7 @@ describe('drover.api.submit under fuzzing (real nats-server, real API service)',
         async ({ field, value }, useMsgpack) => {
           const err = await refusal(useMsgpack ? msgpack : json, { ...valid, [field]: value });
           expect(err.code).toBe('BAD_INPUT');
-          expect(err.exitCode).toBe(2);
+          expect(exitCodeOf(err.code)).toBe(2);
           expect(err.message).toContain(field);
           expect(JSON.stringify(err.details)).toContain('issues');
         },

@@ -7,7 +7,7 @@ import {
   type NodeSnapshot,
 } from '../../../src/actors/index.js';
 import { isCorrupt, parseEventSubject } from '../../../src/events/index.js';
-import { startHollowNodes, type HollowFarm } from '../../../src/node-agent/hollow.service.js';
+import { startHollowNodes, type HollowFarm } from '../../../src/node-agent/bench/hollow-agent.service.js';
 import { quietLogger, startFarm, type Farm } from '../../support/farm.js';
 
 const NODES = 50;

@@ -1,10 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import {
-  classifyExit,
-  exitMeaning,
-  outcomeMessage,
-  signalFromExitCode,
-} from '../../../src/node-agent/supervisor/index.js';
+import { exitMeaning, signalFromExitCode } from '../../../src/events/index.js';
+import { classifyExit, outcomeMessage } from '../../../src/node-agent/supervisor/index.js';
 
 describe('exitMeaning', () => {
   it.each([

@@ -1,36 +1,22 @@
 import type { NatsConnection, Subscription } from '@nats-io/transport-node';
 import { open, stat } from 'node:fs/promises';
 import { join } from 'node:path';
-import { z } from 'zod';
-import { WorkerIdSchema } from '../events/index.js';
-import { readLog } from '../node-agent/supervisor/index.js';
-import { runDirOf } from '../node-agent/worker-records.js';
-import { agentLogsSubject, badInput, decodeBody, encodeBody, ApiError } from './protocol.js';
-
-/**
- * A log request to one agent (`drover.agent.<node>.logs`). `tailLines` returns the last lines;
- * `fromByte` returns what was written since that offset (how `drover logs -f` follows a file).
- */
-export const LogRequestSchema = z.strictObject({
-  worker: WorkerIdSchema,
-  stream: z.enum(['stdout', 'stderr']),
-  tailLines: z.number().int().positive().max(100_000).optional(),
-  fromByte: z.number().int().nonnegative().optional(),
-});
-export type LogRequest = z.infer<typeof LogRequestSchema>;
-
-/** The reply: the text, the file's size now, and the offset to ask from next time. */
-export interface LogReply {
-  text: string;
-  size: number;
-  nextByte: number;
-}
+import {
+  ErrorCodes,
+  LogRequestSchema,
+  agentLogsSubject,
+  badInput,
+  decodeBody,
+  encodeBody,
+  hasCode,
+  type LogReply,
+  type LogRequest,
+} from '../events/index.js';
+import { readLog } from './supervisor/index.js';
+import { runDirOf } from './worker-records.js';
 
 /** At most this much text per reply (the reply must fit the server's max_payload). */
 export const MAX_LOG_REPLY_BYTES = 256 * 1024;
-
-/** The run directory of a worker, as the agent lays it out (`runs/<job>_<chunk>_<attempt>`). */
-export { runDirOf };
 
 async function readFrom(path: string, from: number): Promise<LogReply> {
   const size = await stat(path).then(
@@ -63,8 +49,9 @@ export async function answerLogRequest(stateDir: string, req: LogRequest): Promi
 }
 
 /**
- * The agent's log responder: process logs stay on the agent's machine, so `drover logs` and
- * `drover explain` read them through NATS. Serves `drover.agent.<node>.logs` (JSON or msgpack by
+ * The agent's log server: process logs stay on the agent's machine, so `drover logs` and
+ * `drover explain` read them through NATS (the API asks on the same subject and schema, from
+ * the vocabulary; the agent and the API never import each other). Serves `drover.agent.<node>.logs` (JSON or msgpack by
  * `Content-Type`); replies `{ok:true, text, size, nextByte}` or `{ok:false, error}`. The worker id
  * is validated, so a request cannot name a path outside the agent's run directory.
  * @example const sub = serveLogs(nc, 'node-1', join(dataDir, 'agents', 'node-1'));
@@ -81,10 +68,9 @@ export function serveLogs(nc: NatsConnection, node: string, stateDir: string): S
           const reply = await answerLogRequest(stateDir, parsed.data);
           msg.respond(encodeBody({ ok: true, ...reply }, type));
         } catch (e) {
-          const error =
-            e instanceof ApiError
-              ? { code: e.code, message: e.message, details: e.details }
-              : { code: 'UNAVAILABLE', message: (e as Error).message };
+          const error = hasCode(e, ErrorCodes.BadInput)
+            ? { code: e.code, message: e.message, details: e.details }
+            : { code: ErrorCodes.Unavailable, message: (e as Error).message };
           msg.respond(encodeBody({ ok: false, error }, type));
         }
       })();

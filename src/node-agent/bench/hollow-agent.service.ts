@@ -8,18 +8,20 @@ import {
   nodeBehaviour,
   type EntityRuntime,
   type KeyedQueue,
-} from '../actors/index.js';
+} from '../../actors/index.js';
 import {
+  ErrorCodes,
+  SchedulerError,
   WORK_WILDCARD,
   heartbeatSubject,
   type EventLog,
   type Heartbeat,
   type LaunchWork,
   type Resources,
-} from '../events/index.js';
-import { consumeWork, processWork } from './work-queue.jetstream.js';
-import { classifyExit, outcomeMessage, type ProcessOutcome } from './supervisor/index.js';
-import type { KillReason } from './supervisor/index.js';
+} from '../../events/index.js';
+import { consumeWork, processWork } from '../work-queue.jetstream.js';
+import { classifyExit, outcomeMessage, type ProcessOutcome } from '../supervisor/index.js';
+import type { KillReason } from '../supervisor/index.js';
 import {
   launchStillWanted,
   metaOf,
@@ -29,7 +31,7 @@ import {
   reportStarted,
   type AttemptRef,
   type ReportContext,
-} from './workers.js';
+} from '../workers.js';
 
 export interface HollowOptions {
   readonly nc: NatsConnection;
@@ -76,6 +78,10 @@ interface HollowWorker {
 }
 
 /**
+ * Benchmark and test stand-in, not a deployable part: no command or service in `src` starts it
+ * (it lives under `node-agent/bench/` so nobody mistakes it for one). The scheduler benchmark
+ * (`test/support/bench-hollow.ts`) and the hollow-node farm test start it.
+ *
  * Hollow nodes, like kubemark's: `count` nodes that register, turn ready and heartbeat as real
  * agents do, and take launches and kills through the agent's own commands (`reportLaunching`,
  * `reportStarted`, `reportEnd` from workers.ts), so the log reads exactly as with real agents,
@@ -241,7 +247,10 @@ async function registerAll(
     ]) {
       const r = await ctx.runtime.execute(nodeBehaviour, node, command);
       if (!r.ok)
-        throw new Error(`hollow node ${node}: ${command.type} refused: ${r.rejection.message}`);
+        throw new SchedulerError(
+          ErrorCodes.Refused,
+          `hollow node ${node}: ${command.type} refused: ${r.rejection.message}`,
+        );
     }
   });
 }

@@ -1,0 +1,8 @@
+/**
+ * The node agent's public surface: the composition root that runs an agent, and the log server
+ * (exported on its own for farms that run the API and agents in one process, as tests do). The
+ * supervisor is the agent's internal; the benchmark stand-in lives under `bench/`.
+ */
+export { runAgent, startAgent } from './main.js';
+export type { Agent, AgentMainOptions, AgentOptions, StopMode } from './main.js';
+export { answerLogRequest, serveLogs, MAX_LOG_REPLY_BYTES } from './log-server.service.js';
