@@ -1,11 +1,8 @@
-import type { Subscription } from '@nats-io/transport-node';
 import { spawn } from 'node:child_process';
-import { join } from 'node:path';
 import { startApiService, type ApiService } from '../../src/api/index.js';
-import { serveLogs } from '../../src/node-agent/index.js';
 import { quietLogger, startFarm, type Farm, type FarmOptions } from './farm.js';
 
-/** A real farm (nats-server, scheduler, agents) plus the API service and the agents' log responders. */
+/** A real farm (nats-server, scheduler, agents, each serving its logs) plus the API service. */
 export interface ApiFarm extends Farm {
   readonly api: ApiService;
 }
@@ -13,14 +10,10 @@ export interface ApiFarm extends Farm {
 export async function startApiFarm(opts: FarmOptions = {}): Promise<ApiFarm> {
   const farm = await startFarm(opts);
   const api = await startApiService({ nc: farm.nc, logger: quietLogger });
-  const logs: Subscription[] = farm.agents.map((a) =>
-    serveLogs(farm.nc, a.node, join(farm.dataDir, 'agents', a.node)),
-  );
   const stopFarm = farm.stop.bind(farm);
   return Object.assign(farm, {
     api,
     async stop() {
-      logs.forEach((s) => s.unsubscribe());
       await api.stop().catch(() => undefined);
       await stopFarm();
     },

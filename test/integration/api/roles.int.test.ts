@@ -4,7 +4,6 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import type { Subscription } from '@nats-io/transport-node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   createApiClient,
@@ -18,7 +17,7 @@ import {
   createJetStreamEventLog,
   ensureFarmStreams,
 } from '../../../src/events/index.js';
-import { runAgent, serveLogs, type Agent } from '../../../src/node-agent/index.js';
+import { runAgent, type Agent } from '../../../src/node-agent/index.js';
 import { runScheduler, type Scheduler } from '../../../src/scheduler/main.js';
 import { deniedPublish, startRolesServer } from '../../support/api-roles.js';
 import { quietLogger } from '../../support/farm.js';
@@ -57,7 +56,6 @@ describe('roles in nats.roles.conf, enforced by the server', () => {
   let api: ApiService;
   let scheduler: Scheduler;
   let agent: Agent;
-  let logs: Subscription;
   let dataDir: string;
   let alice: ApiClient;
   let bob: ApiClient;
@@ -89,14 +87,12 @@ describe('roles in nats.roles.conf, enforced by the server', () => {
       capacity: { cpus: 2, memMb: 2048, gpus: 0 },
       heartbeatMs: 250,
     });
-    logs = serveLogs(agentNc, 'node-1', join(dataDir, 'agents', 'node-1'));
     aliceNc = await connect('alice', { inboxPrefix: '_INBOX_alice' });
     alice = createApiClient(aliceNc, { as: 'alice' });
     bob = createApiClient(await connect('bob', { inboxPrefix: '_INBOX_bob' }), { as: 'bob' });
   }, 60_000);
 
   afterAll(async () => {
-    logs?.unsubscribe();
     await api?.stop().catch(() => undefined);
     await scheduler?.stop().catch(() => undefined);
     await agent?.stop('terminate').catch(() => undefined);
