@@ -4,6 +4,7 @@ import { randomUUID } from 'node:crypto';
 import type { Logger } from 'pino';
 import { createEntityRuntime } from '../actors/index.js';
 import { SchedulerError, createJetStreamEventLog, type EventLog } from '../events/index.js';
+import * as calendars from './api-calendars.service.js';
 import * as commands from './api-commands.service.js';
 import type { ApiContext, Handler } from './api-context.js';
 import * as queries from './api-queries.service.js';
@@ -38,6 +39,9 @@ const HANDLERS: Readonly<Record<ApiOp, Handler>> = {
   'nodes.list': queries.nodesList,
   explain: queries.explain,
   logs: queries.logs,
+  'calendar.import': calendars.calendarImport,
+  'calendar.list': calendars.calendarList,
+  'calendar.sessions': calendars.calendarSessions,
 };
 
 export interface ApiServiceOptions {

@@ -17,6 +17,7 @@ import {
 } from './services.js';
 import { registerProjectionCommands } from './projection-commands.js';
 import { registerApiCommand, startApi } from './api-services.js';
+import { registerCalendarCommands } from './calendar-commands.js';
 import { registerCancelCommands } from './cancel-commands.js';
 import { registerJobCommands } from './job-commands.js';
 import { registerNodeCommands } from './node-commands.js';
@@ -201,5 +202,6 @@ registerCancelCommands(program);
 registerNodeCommands(program);
 registerApiCommand(program);
 registerProjectionCommands(program);
+registerCalendarCommands(program);
 
 await program.parseAsync(process.argv);
