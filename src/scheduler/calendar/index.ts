@@ -21,6 +21,7 @@ export {
   dateOfDay,
   dayNumber,
   isoInZone,
+  isoWithOffset,
   isoWeekday,
   localDate,
   offsetAt,

@@ -3,7 +3,7 @@ import { calendarCoverage } from './calendar-data.js';
 import {
   dateOfDay,
   dayNumber,
-  isoInZone,
+  isoWithOffset,
   isoWeekday,
   zoneClock,
   type ZoneClock,
@@ -69,14 +69,14 @@ export function isSession(calendar: Calendar, date: string): boolean {
 }
 
 function sessionOn(c: Calendar, ix: Indexed, clock: ZoneClock, date: string): Session {
-  const openAt = clock.instant(date, ix.late.get(date) ?? c.open);
-  const closeAt = clock.instant(date, ix.early.get(date) ?? c.close);
+  const open = clock.zoned(date, ix.late.get(date) ?? c.open);
+  const close = clock.zoned(date, ix.early.get(date) ?? c.close);
   return {
     date,
-    open: isoInZone(openAt, c.timezone),
-    close: isoInZone(closeAt, c.timezone),
-    openAt,
-    closeAt,
+    open: isoWithOffset(open.at, open.offset),
+    close: isoWithOffset(close.at, close.offset),
+    openAt: open.at,
+    closeAt: close.at,
   };
 }
 

@@ -67,8 +67,7 @@ export function localDate(t: number, zone: string): string {
 
 /** Instant `t` as ISO 8601 with the zone's offset then: `2016-03-14T09:30:00-04:00`. Pure. */
 export function isoInZone(t: number, zone: string): string {
-  const offset = offsetAt(zone, t);
-  return new Date(t + offset).toISOString().slice(0, 19) + formatOffset(offset);
+  return isoWithOffset(t, offsetAt(zone, t));
 }
 
 const crons = new Map<string, Cron>();
@@ -98,14 +97,22 @@ export interface ZoneClock {
   readonly zone: string;
   /** The instant of wall-clock `time` (`HH:MM`) on `date` (`YYYY-MM-DD`) in the zone. */
   instant(date: string, time: string): number;
+  /** The same instant with the zone's offset at it (ms), for ISO strings without another lookup. */
+  zoned(date: string, time: string): { readonly at: number; readonly offset: number };
+}
+
+/** An instant with its offset as ISO 8601: `2016-03-14T09:30:00-04:00`. Pure. */
+export function isoWithOffset(at: number, offset: number): string {
+  return new Date(at + offset).toISOString().slice(0, 19) + formatOffset(offset);
 }
 
 /**
  * A converter for `zone`. On a day whose offset is the same from the UTC midnight before it to
  * the one two days later (every day but the few around a change) the instant is the wall time
- * minus that offset; on the others croner answers (the missing hour fires at the next valid
- * instant, the doubled hour once, at its first occurrence). A property test pins both paths to
- * croner. Pure.
+ * minus that offset. Near a change, a wall time that exists exactly once is found the same way
+ * with the offset before or after it; one in the missing or the doubled hour is croner's (the
+ * missing hour fires at the next valid instant, the doubled hour once, at its first
+ * occurrence). A property test pins every path to croner. Pure.
  */
 export function zoneClock(zone: string): ZoneClock {
   const memo = new Map<number, number>();
@@ -114,17 +121,26 @@ export function zoneClock(zone: string): ZoneClock {
     if (o === undefined) memo.set(day, (o = offsetAt(zone, day * DAY_MS)));
     return o;
   };
-  return {
-    zone,
-    instant(date, time) {
-      const day = dayNumber(date);
-      const o = offsetOfDay(day);
-      const quiet =
-        offsetOfDay(day - 1) === o && offsetOfDay(day + 1) === o && offsetOfDay(day + 2) === o;
-      if (!quiet) return viaCroner(date, time, zone);
-      const wall =
-        day * DAY_MS + (Number(time.slice(0, 2)) * 60 + Number(time.slice(3, 5))) * 60_000;
-      return wall - o;
-    },
+  const zoned = (date: string, time: string) => {
+    const day = dayNumber(date);
+    const o = offsetOfDay(day);
+    const quiet =
+      offsetOfDay(day - 1) === o && offsetOfDay(day + 1) === o && offsetOfDay(day + 2) === o;
+    const wall = day * DAY_MS + (Number(time.slice(0, 2)) * 60 + Number(time.slice(3, 5))) * 60_000;
+    if (quiet) return { at: wall - o, offset: o };
+    // Near a change: the wall time minus the offset before it and minus the one after. When
+    // exactly one of them reads back as that wall time, the time exists once: that is the answer.
+    // Otherwise it falls in the gap or the doubled hour, and croner decides.
+    const before = offsetOfDay(day - 1);
+    const after = offsetOfDay(day + 2);
+    const validBefore = offsetAt(zone, wall - before) === before;
+    const validAfter = offsetAt(zone, wall - after) === after;
+    if (before !== after && validBefore !== validAfter) {
+      const offset = validBefore ? before : after;
+      return { at: wall - offset, offset };
+    }
+    const at = viaCroner(date, time, zone);
+    return { at, offset: offsetAt(zone, at) };
   };
+  return { zone, zoned, instant: (date, time) => zoned(date, time).at };
 }
