@@ -1,5 +1,6 @@
 import type { Entity } from '../events/index.js';
 import type { EntityBehaviour } from './behaviour.js';
+import { calendarBehaviour } from './calendar.decide.js';
 import { chunkBehaviour } from './chunk.decide.js';
 import { jobBehaviour } from './job.decide.js';
 import { nodeBehaviour } from './node.decide.js';
@@ -14,4 +15,5 @@ export const behaviours = {
   chunk: chunkBehaviour,
   worker: workerBehaviour,
   node: nodeBehaviour,
+  calendar: calendarBehaviour,
 } as unknown as Readonly<Record<Entity, EntityBehaviour<unknown, unknown>>>;

@@ -37,6 +37,15 @@ export type {
   WorkerCommandOf,
   WorkerCommandType,
 } from './worker.decide.js';
+export { calendarFold, calendarGuardDocs, calendarMachine } from './calendar.machine.js';
+export type { CalendarContext, CalendarSnapshot } from './calendar.machine.js';
+export { calendarBehaviour, decideCalendar, latestCalendar } from './calendar.decide.js';
+export type {
+  CalendarCommand,
+  CalendarCommandData,
+  CalendarCommandOf,
+  CalendarCommandType,
+} from './calendar.decide.js';
 export { decideNode, nodeBehaviour } from './node.decide.js';
 export type {
   NodeCommand,

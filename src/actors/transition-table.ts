@@ -1,6 +1,7 @@
 import type { AnyStateMachine } from 'xstate';
 import { ENTITIES, eventTypesOf } from '../events/index.js';
 import type { Entity } from '../events/index.js';
+import { calendarGuardDocs, calendarMachine } from './calendar.machine.js';
 import { chunkGuardDocs, chunkMachine } from './chunk.machine.js';
 import { guardName, transitionsFrom } from './evolve.js';
 import type { GuardDocs } from './evolve.js';
@@ -29,12 +30,13 @@ export interface MachineDescription {
   readonly guardDocs: GuardDocs;
 }
 
-/** The four machines, in vocabulary order. */
+/** The machines, in vocabulary order. */
 export const machineDescriptions: readonly MachineDescription[] = [
   { entity: 'job', machine: jobMachine, guardDocs: jobGuardDocs },
   { entity: 'chunk', machine: chunkMachine, guardDocs: chunkGuardDocs },
   { entity: 'worker', machine: workerMachine, guardDocs: workerGuardDocs },
   { entity: 'node', machine: nodeMachine, guardDocs: nodeGuardDocs },
+  { entity: 'calendar', machine: calendarMachine, guardDocs: calendarGuardDocs },
 ];
 
 /** The states of a flat machine, in definition order. */

@@ -14,6 +14,7 @@ import {
   type ErrorCode,
   type EventLog,
 } from '../events/index.js';
+import * as calendars from './api-calendars.service.js';
 import * as commands from './api-commands.service.js';
 import type { ApiContext, Handler } from './api-context.js';
 import * as queries from './api-queries.service.js';
@@ -44,6 +45,9 @@ const HANDLERS: Readonly<Record<ApiOp, Handler>> = {
   'nodes.list': queries.nodesList,
   explain: queries.explain,
   logs: queries.logs,
+  'calendar.import': calendars.calendarImport,
+  'calendar.list': calendars.calendarList,
+  'calendar.sessions': calendars.calendarSessions,
 };
 
 export interface ApiServiceOptions {

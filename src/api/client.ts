@@ -21,7 +21,7 @@ import {
   type LogsRequest,
 } from './protocol.js';
 import { RequestMux, type RequestFailureKind } from './request-mux.js';
-import type { JobRow, JobView, NodeView } from './views.js';
+import type { CalendarRow, JobRow, JobView, NodeView, SessionView } from './views.js';
 
 export interface ApiClientOptions {
   /** Act on a user's own surface (`drover.api.as.<user>.*`): required where roles are enforced. */
@@ -76,6 +76,19 @@ export interface ApiClient {
     reason: string,
     opts?: { global?: boolean; by?: string },
   ): Promise<{ id: string; priority: number }>;
+  /** Import a calendar (admins): its version after, and whether this import changed it. */
+  calendarImport(
+    calendar: unknown,
+    opts?: { by?: string },
+  ): Promise<{ name: string; version: number; changed: boolean }>;
+  calendars(): Promise<CalendarRow[]>;
+  /** Sessions of a calendar version (default: the latest), both dates included. */
+  calendarSessions(
+    name: string,
+    from: string,
+    to: string,
+    opts?: { version?: number },
+  ): Promise<{ name: string; version: number; sessions: SessionView[] }>;
   /** A raw call: any operation, any body (the fuzz tests use it). */
   call<T = Record<string, unknown>>(op: ApiOp, body: unknown, timeoutMs?: number): Promise<T>;
 }
@@ -162,6 +175,23 @@ export function createApiClient(nc: NatsConnection, opts: ApiClientOptions = {})
     nodes: async () => (await call<{ nodes: NodeView[] }>('nodes.list', {})).nodes,
     node: (o, node, x = {}) => command(`node.${o}`, { node, ...x }),
     priority: (id, priority, reason, x = {}) => command('priority', { id, priority, reason, ...x }),
+    calendarImport: async (calendar, x = {}) => {
+      const r = await command<{ name: string; version: number; changed: boolean }>(
+        'calendar.import',
+        { calendar, ...x },
+      );
+      return { name: r.name, version: r.version, changed: r.changed };
+    },
+    calendars: async () =>
+      (await call<{ calendars: CalendarRow[] }>('calendar.list', {})).calendars,
+    calendarSessions: async (name, from, to, x = {}) => {
+      const r = await call<{ name: string; version: number; sessions: SessionView[] }>(
+        'calendar.sessions',
+        { name, from, to, ...x },
+        30_000,
+      );
+      return { name: r.name, version: r.version, sessions: r.sessions };
+    },
     call: (o, body, timeoutMs) => call(o, body, timeoutMs),
   };
 }

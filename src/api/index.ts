@@ -16,12 +16,14 @@ export type { ReadModel, WorkerEntry, HeartbeatEntry } from './read-model.js';
 export { JOB_STATES, jobList, jobView, nodeList, publicState } from './views.js';
 export type {
   AttemptView,
+  CalendarRow,
   ChunkView,
   JobFilter,
   JobRow,
   JobState,
   JobView,
   NodeView,
+  SessionView,
 } from './views.js';
 export { explainJob, suggestedMemMb } from './explain.js';
 export type { Explanation, LogSource } from './explain.js';

@@ -1,5 +1,10 @@
 import { z } from 'zod';
-import { EntityIdSchema, badInput, type ErrorCode } from '../events/index.js';
+import {
+  EntityIdSchema,
+  IsoDateSchema,
+  badInput,
+  type ErrorCode,
+} from '../events/index.js';
 import { JOB_STATES } from './views.js';
 
 /**
@@ -34,6 +39,9 @@ export const API_OPS = [
   'node.cordon',
   'node.uncordon',
   'priority',
+  'calendar.import',
+  'calendar.list',
+  'calendar.sessions',
 ] as const;
 export type ApiOp = (typeof API_OPS)[number];
 
@@ -108,6 +116,15 @@ export const RequestSchemas = {
     global: z.boolean().optional(),
     by: By.optional(),
   }),
+  /** The calendar is checked by `parseCalendar` (its own paths: `holidays[2].date`). */
+  'calendar.import': z.strictObject({ calendar: z.unknown(), by: By.optional() }),
+  'calendar.list': z.strictObject({}),
+  'calendar.sessions': z.strictObject({
+    name: Id,
+    from: IsoDateSchema,
+    to: IsoDateSchema,
+    version: z.number().int().positive().optional(),
+  }),
 } as const;
 
 export type CancelRequest = z.infer<(typeof RequestSchemas)['cancel']>;
@@ -116,6 +133,7 @@ export type JobsListRequest = z.infer<(typeof RequestSchemas)['jobs.list']>;
 export type LogsRequest = z.infer<(typeof RequestSchemas)['logs']>;
 export type NodeRequest = z.infer<(typeof RequestSchemas)['node']>;
 export type PriorityRequest = z.infer<(typeof RequestSchemas)['priority']>;
+export type CalendarSessionsRequest = z.infer<(typeof RequestSchemas)['calendar.sessions']>;
 
 /** Parse a request body against its schema; BAD_INPUT naming the fields otherwise. Pure. */
 export function parseRequest<S extends z.ZodType>(

@@ -1,9 +1,11 @@
 import {
+  calendarFold,
   chunkFold,
   jobFold,
   nodeFold,
   stateName,
   workerFold,
+  type CalendarSnapshot,
   type ChunkSnapshot,
   type JobSnapshot,
   type NodeSnapshot,
@@ -37,6 +39,8 @@ export interface ReadModel {
   readonly workers: Map<string, WorkerEntry>;
   readonly nodes: Map<string, NodeSnapshot>;
   readonly heartbeats: Map<string, HeartbeatEntry>;
+  /** Calendars by name, every version of each. */
+  readonly calendars: Map<string, CalendarSnapshot>;
   /** Chunks with a live attempt (`assigned`, `running`, `cancelling`) → their node. */
   readonly liveChunks: Map<string, string>;
   /** Events the machines refused (the deciders never append those; counted, then skipped). */
@@ -52,6 +56,7 @@ export function emptyReadModel(): ReadModel {
     workers: new Map(),
     nodes: new Map(),
     heartbeats: new Map(),
+    calendars: new Map(),
     liveChunks: new Map(),
     skipped: 0,
   };
@@ -120,6 +125,9 @@ export function applyEvent(model: ReadModel, event: RecordedEvent): ReadModel {
       break;
     case 'node':
       ok = evolveInto(model.nodes, target.id, nodeFold, event) !== undefined;
+      break;
+    case 'calendar':
+      ok = evolveInto(model.calendars, target.id, calendarFold, event) !== undefined;
       break;
     default: {
       const _exhaustive: never = target.entity;

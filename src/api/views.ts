@@ -232,3 +232,20 @@ export function nodeList(model: ReadModel): NodeView[] {
     lastHeartbeatAt: model.heartbeats.get(id)?.at ?? null,
   }));
 }
+
+/** A row of `drover calendar list` (CONTRACT): the latest version and the dates it covers. */
+export interface CalendarRow {
+  name: string;
+  version: number;
+  timezone: string;
+  /** First and last date the calendar's data covers (null when it states no dates). */
+  from: string | null;
+  to: string | null;
+}
+
+/** One session of `drover calendar sessions` (CONTRACT): ISO 8601 with the calendar's offset. */
+export interface SessionView {
+  date: string;
+  open: string;
+  close: string;
+}

@@ -21,6 +21,7 @@ import { registerProjectionCommands } from './projection-commands.js';
 import { failWith } from './api-cli.js';
 import { contractParseErrors } from './parse-errors.js';
 import { registerApiCommand, startApi } from './api-services.js';
+import { registerCalendarCommands } from './calendar-commands.js';
 import { registerCancelCommands } from './cancel-commands.js';
 import { registerJobCommands } from './job-commands.js';
 import { registerNodeCommands } from './node-commands.js';
@@ -204,5 +205,6 @@ registerCancelCommands(program);
 registerNodeCommands(program);
 registerApiCommand(program);
 registerProjectionCommands(program);
+registerCalendarCommands(program);
 
 await program.parseAsync(process.argv);

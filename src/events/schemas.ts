@@ -1,4 +1,5 @@
 import type { z } from 'zod';
+import { calendarEventSchemas } from './calendar.events.js';
 import { chunkEventSchemas } from './chunk.events.js';
 import type { Entity } from './envelope.js';
 import { jobEventSchemas } from './job.events.js';
@@ -11,6 +12,7 @@ export const allEventSchemas = [
   ...chunkEventSchemas,
   ...workerEventSchemas,
   ...nodeEventSchemas,
+  ...calendarEventSchemas,
 ] as const;
 
 type AnyEventSchema = (typeof allEventSchemas)[number];

@@ -12,6 +12,7 @@ import {
   type JobSpec,
   type Resources,
 } from '../../src/events/index.js';
+import { calendarArb } from './calendar-arbitraries.js';
 
 /**
  * fast-check arbitraries for the whole event vocabulary. Every value they produce is a fixed
@@ -387,6 +388,7 @@ const dataArbs: { [T in EventType]: fc.Arbitrary<EventData<T>> } = {
   'node.uncordoned': empty,
   'node.lost': rec({ reason: textArb(1000), lastHeartbeatAt: natArb }, ['reason']),
   'node.offline': reason(),
+  'calendar.imported': rec({ version: posIntUpTo(10_000), calendar: calendarArb }),
 };
 
 /** Envelope ids: uuids as the shells make them, or any text the schema allows. */

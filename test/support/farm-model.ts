@@ -1,4 +1,5 @@
 import type {
+  CalendarCommand,
   ChunkCommand,
   ChunkSnapshot,
   CommandMeta,
@@ -55,6 +56,7 @@ interface CommandOf {
   chunk: ChunkCommand;
   worker: WorkerCommand;
   node: NodeCommand;
+  calendar: CalendarCommand;
 }
 
 export const JOBS = { P: 2, C1: 1, C2: 2 } as const;
@@ -149,7 +151,13 @@ export function closeJob(f: Farm, jobId: string): void {
 /** The farm after set-up: nodes ready, P and C1 queued with their chunks, C2 only submitted. */
 export function createFarm(onAppend: Farm['onAppend'] = () => {}): Farm {
   const f: Farm = {
-    entities: { job: new Map(), chunk: new Map(), worker: new Map(), node: new Map() },
+    entities: {
+      job: new Map(),
+      chunk: new Map(),
+      worker: new Map(),
+      node: new Map(),
+      calendar: new Map(),
+    },
     ...{ log: [], ids: new Set(), outbox: [], violations: [], onAppend, seq: 0 },
   };
   for (const n of NODES) registerNode(f, n, 'i0');

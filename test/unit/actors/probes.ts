@@ -1,4 +1,4 @@
-import type { ChunkContext, Fold, JobContext } from '../../../src/actors/index.js';
+import type { CalendarContext, ChunkContext, Fold, JobContext } from '../../../src/actors/index.js';
 import { stateName } from '../../../src/actors/index.js';
 import type {
   DroverEvent,
@@ -198,4 +198,22 @@ export const nodeVariants: Variants<unknown> = (type) => {
     default:
       return [ev(type as 'node.ready', {})];
   }
+};
+
+const calendar = {
+  name: 'PROBE',
+  timezone: 'America/New_York',
+  open: '09:30',
+  close: '16:00',
+  weekdays: [1, 2, 3, 4, 5],
+  holidays: [],
+  earlyCloses: [],
+  lateOpens: [],
+};
+
+/** The next version (guard holds, up to three versions), a gap and a rewrite (guard fails). */
+export const calendarVariants: Variants<CalendarContext> = (type, c) => {
+  const n = c.versions.length;
+  const at = (version: number) => ev(type as 'calendar.imported', { version, calendar });
+  return [...(n < 3 ? [at(n + 1)] : []), at(n + 2), ...(n > 0 ? [at(n)] : [])];
 };

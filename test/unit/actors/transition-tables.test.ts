@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import {
+  calendarFold,
   chunkFold,
   jobFold,
   machineDescriptions,
@@ -14,7 +15,14 @@ import {
 import type { Fold } from '../../../src/actors/index.js';
 import { eventTypesOf } from '../../../src/events/index.js';
 import type { Entity } from '../../../src/events/index.js';
-import { chunkVariants, explore, jobVariants, nodeVariants, workerVariants } from './probes.js';
+import {
+  calendarVariants,
+  chunkVariants,
+  explore,
+  jobVariants,
+  nodeVariants,
+  workerVariants,
+} from './probes.js';
 import type { Variants } from './probes.js';
 
 interface Probe {
@@ -26,6 +34,7 @@ const probes: Record<Entity, Probe> = {
   chunk: { fold: chunkFold as Fold<never>, variants: chunkVariants as Variants<never> },
   worker: { fold: workerFold as Fold<never>, variants: workerVariants as Variants<never> },
   node: { fold: nodeFold as Fold<never>, variants: nodeVariants as Variants<never> },
+  calendar: { fold: calendarFold as Fold<never>, variants: calendarVariants as Variants<never> },
 };
 
 describe('docs/transitions', () => {
