@@ -2,7 +2,7 @@ import { jetstreamManager, type JetStreamManager } from '@nats-io/jetstream';
 import { Kvm, type KV } from '@nats-io/kv';
 import type { NatsConnection } from '@nats-io/transport-node';
 import { Packr } from 'msgpackr';
-import { EVENTS_STREAM, decodeEvent, type RecordedEvent } from '../events/index.js';
+import { EVENTS_STREAM, decodeEvent, raiseReplicas, type RecordedEvent } from '../events/index.js';
 import { decodeCheckpoint, encodeCheckpoint, type Checkpoint } from './runner.js';
 
 /** The KV bucket of projection checkpoints. */
@@ -40,12 +40,26 @@ interface Manifest {
  */
 export async function createKvProjectionStore(
   nc: NatsConnection,
-  opts: { bucket?: string; maxPartBytes?: number } = {},
+  opts: { bucket?: string; maxPartBytes?: number; replicas?: number } = {},
 ): Promise<ProjectionStore> {
-  const kv = await new Kvm(nc).create(opts.bucket ?? CHECKPOINT_BUCKET, { history: 1 });
+  const kv = await ensureCheckpointBucket(nc, opts);
   const fits = Math.max(1024, (nc.info?.max_payload ?? 1024 * 1024) - 16 * 1024);
   const maxPart = Math.min(fits, opts.maxPartBytes ?? fits);
   return new KvProjectionStoreImpl(kv, maxPart);
+}
+
+/**
+ * The checkpoint bucket: created with `replicas` (default 1) when missing, an existing one bound
+ * as it is, its replicas raised to `replicas` when asked and never lowered (`DROVER_REPLICAS`).
+ */
+export async function ensureCheckpointBucket(
+  nc: NatsConnection,
+  opts: { bucket?: string; replicas?: number } = {},
+): Promise<KV> {
+  const bucket = opts.bucket ?? CHECKPOINT_BUCKET;
+  const kv = await new Kvm(nc).create(bucket, { history: 1, replicas: opts.replicas ?? 1 });
+  await raiseReplicas(await jetstreamManager(nc), `KV_${bucket}`, opts.replicas);
+  return kv;
 }
 
 /**
