@@ -88,6 +88,14 @@ export async function ensureLeaseBucket(nc: NatsConnection, replicas?: number): 
   return kv;
 }
 
+/** The key's revision when it still names `holder` at `epoch` (not released), else undefined. */
+async function ownRevision(kv: KV, holder: string, epoch: number): Promise<number | undefined> {
+  const entry = await kv.get(LEASE_KEY);
+  if (!entry || entry.operation !== 'PUT') return undefined;
+  const v = entry.json<LeaseValue>();
+  return v.holder === holder && v.epoch === epoch && !v.released ? entry.revision : undefined;
+}
+
 function hold(
   kv: KV,
   opts: LeaseOptions,
@@ -121,14 +129,23 @@ function hold(
           revision = r;
           renewedAt = clock();
         },
-        (err: unknown) => {
-          if (err instanceof JetStreamApiError && err.code === 10071)
-            depose('another scheduler took the lease');
-          else
+        async (err: unknown) => {
+          if (err instanceof Error && err.name === 'ClosedConnectionError') {
+            depose('connection closed');
+            return;
+          }
+          if (!(err instanceof JetStreamApiError && err.code === 10071)) {
             opts.logger.warn(
               { err, epoch },
               'lease renewal failed; writes paused until it succeeds',
             );
+            return;
+          }
+          // A renewal whose ack was lost (a stream leader change, a reconnect) may have landed:
+          // then the key is still ours at a newer revision, and nobody took over.
+          const mine = await ownRevision(kv, opts.holder, epoch).catch(() => undefined);
+          if (mine === undefined) depose('another scheduler took the lease');
+          else revision = mine;
         },
       )
       .finally(() => (renewing = false));

@@ -31,7 +31,7 @@ describe('replicas on a three-server cluster', () => {
 
   beforeAll(async () => {
     cluster = await startNatsCluster(3);
-    admin = await connect({ servers: cluster.servers, noAsyncTraces: true });
+    admin = await connect({ servers: [...cluster.servers], noAsyncTraces: true });
     jsm = await jetstreamManager(admin);
   }, 30_000);
   afterAll(async () => {
