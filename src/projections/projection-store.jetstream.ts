@@ -64,8 +64,9 @@ export async function ensureCheckpointBucket(
 
 /**
  * Read checkpoints without creating or writing anything: the bucket is bound, not created, and a
- * missing bucket reads as no checkpoints (the caller folds from zero). What the CLI uses, so that
- * `usage`, `fairshare` and `replay` leave the service's checkpoints as they found them.
+ * missing bucket, or one this user has no right to read (a role of nats.roles.conf without it),
+ * reads as no checkpoints: the caller folds from zero. What the CLI uses, so that `usage`,
+ * `fairshare` and `replay` leave the service's checkpoints as they found them.
  */
 export async function openKvCheckpointReader(
   nc: NatsConnection,
@@ -78,7 +79,7 @@ export async function openKvCheckpointReader(
       try {
         return await impl.load(key);
       } catch (err) {
-        if (/stream not found/i.test((err as Error).message)) return undefined;
+        if (/stream not found|permission/i.test((err as Error).message)) return undefined;
         throw err;
       }
     },
