@@ -9,6 +9,8 @@ import { readFile } from 'node:fs/promises';
 import { userInfo } from 'node:os';
 import pino, { type Logger } from 'pino';
 import { ensureFarmStreams, type ErrorCode } from '../events/index.js';
+import { ensureCheckpointBucket } from '../projections/index.js';
+import { ensureLeaseBucket } from '../scheduler/main.js';
 import { exitCodeOf } from './exit-codes.js';
 
 /** The environment of CONTRACT.md, with its defaults. */
@@ -18,6 +20,22 @@ export const env = {
   httpPort: Number(process.env.DROVER_HTTP_PORT ?? 8080),
   user: process.env.DROVER_USER ?? userInfo().username,
 };
+
+/**
+ * `DROVER_REPLICAS`: replicas of the streams and buckets a service creates, and the least an
+ * existing one is raised to. Unset: create with 1 and leave existing ones as they are (a
+ * service never lowers what the operator chose).
+ */
+export function farmReplicas(
+  vars: Readonly<Record<string, string | undefined>> = process.env,
+): number | undefined {
+  const raw = vars.DROVER_REPLICAS;
+  if (raw === undefined || raw === '') return undefined;
+  const n = Number(raw);
+  if (!Number.isInteger(n) || n < 1 || n > 5)
+    throw new Error(`DROVER_REPLICAS=${raw}: expected 1 to 5 (JetStream's largest replica count)`);
+  return n;
+}
 
 /**
  * Connect with DROVER_NATS_USER/PASS or DROVER_NATS_CREDS when set; reconnect forever. `extra`
@@ -43,15 +61,26 @@ export async function connectNats(
 }
 
 /**
- * Connect and make sure the farm's streams exist. Where roles are enforced only admins and the
- * scheduler may create or update streams: a permission refusal is not fatal (they exist already).
+ * Connect and make sure the farm's streams and KV buckets (scheduler lease, projection
+ * checkpoints) exist, with `DROVER_REPLICAS` (`farmReplicas`): created with it, raised to it,
+ * never lowered. Where roles are enforced only admins and the scheduler may create or update
+ * them: a permission refusal is not fatal (they exist already).
  */
-export async function connectFarm(url = env.natsUrl): Promise<NatsConnection> {
-  const nc = await connectNats(url);
+export async function connectFarm(
+  url = env.natsUrl,
+  vars: Readonly<Record<string, string | undefined>> = process.env,
+): Promise<NatsConnection> {
+  const replicas = farmReplicas(vars);
+  const nc = await connectNats(url, {}, vars);
   try {
-    await ensureFarmStreams(await jetstreamManager(nc));
+    await ensureFarmStreams(await jetstreamManager(nc), replicas ? { replicas } : {});
+    await ensureLeaseBucket(nc, replicas);
+    await ensureCheckpointBucket(nc, replicas ? { replicas } : {});
   } catch (err) {
-    if (!/permission|authoriz/i.test((err as Error).message)) throw err;
+    if (!/permission|authoriz/i.test((err as Error).message)) {
+      await nc.close();
+      throw err;
+    }
   }
   return nc;
 }

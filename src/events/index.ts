@@ -96,6 +96,7 @@ export {
   ensureFarmStreams,
   ensureRejectedStream,
   eventStreamConfig,
+  raiseReplicas,
 } from './stream.jetstream.js';
 export type { EventStreamOptions } from './stream.jetstream.js';
 export { SUBMIT_DEFAULTS, SubmitBodySchema, toJobSpec } from './submit.schema.js';

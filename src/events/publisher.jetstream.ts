@@ -138,7 +138,7 @@ export class JetStreamPublisher {
 
   async close(): Promise<void> {
     clearInterval(this.sweeper);
-    this.sub.unsubscribe();
+    if (!this.nc.isClosed()) this.sub.unsubscribe();
     const unsent = [...this.turn, ...this.queued.slice(this.head)];
     for (const p of unsent)
       p.reject(new SchedulerError(ErrorCodes.Unavailable, 'event log closed'));
@@ -151,7 +151,13 @@ export class JetStreamPublisher {
     this.waiters.clear();
   }
 
-  private onAck(err: Error | null, msg: Msg): void {
+  private onAck(err: Error | null, msg: Msg | undefined): void {
+    if (!msg) {
+      // The ack subscription failed as a whole (closed connection, refused permission): every
+      // publish awaiting an ack is answered now instead of by the sweeper, and nothing throws.
+      this.failAll(err?.message ?? 'ack subscription ended');
+      return;
+    }
     const token = msg.subject.slice(this.prefix.length + 1);
     const waiter = this.waiters.get(token);
     if (!waiter) return; // swept already: the caller saw a timeout and will retry idempotently
@@ -171,6 +177,13 @@ export class JetStreamPublisher {
     const outcome = toOutcome(msg.data);
     if (outcome instanceof Error) waiter.reject(outcome);
     else waiter.resolve(outcome);
+  }
+
+  private failAll(why: string): void {
+    for (const w of this.waiters.values())
+      w.reject(new SchedulerError(ErrorCodes.Unavailable, `publish not acknowledged: ${why}`));
+    this.waiters.clear();
+    this.release();
   }
 
   private sweep(): void {

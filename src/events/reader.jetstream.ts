@@ -65,6 +65,11 @@ export async function* readBatches(
     try {
       session = await PullSession.open(nc, jsm, stream, range.filter, nextSeq, byTime);
     } catch (err) {
+      // A closed connection never comes back: a tail ends, a bounded replay fails.
+      if (nc.isClosed()) {
+        if (range.follow) return;
+        throw closedError(err);
+      }
       // The server may be restarting: a tail waits for it; a bounded replay gives up in time.
       if (reopen >= (range.follow ? Infinity : MAX_REOPENS) || range.signal?.aborted) throw err;
       await sleep(Math.min(2_000, 100 * 2 ** Math.min(reopen, 5)));
@@ -92,6 +97,10 @@ export async function* readBatches(
       }
       if (!range.follow && session.completed) return;
     } catch (err) {
+      if (nc.isClosed()) {
+        if (range.follow) return;
+        throw closedError(err);
+      }
       const limit = range.follow ? Infinity : MAX_REOPENS;
       if (!(err instanceof StalledError) || reopen >= limit || range.signal?.aborted) throw err;
     } finally {
@@ -99,6 +108,11 @@ export async function* readBatches(
     }
     if (range.signal?.aborted) return;
   }
+}
+
+/** What a bounded read ends with when its connection was closed under it. */
+function closedError(cause: unknown): SchedulerError {
+  return new SchedulerError(ErrorCodes.Unavailable, 'connection closed during a read', { cause });
 }
 
 class StalledError extends SchedulerError {
@@ -196,7 +210,7 @@ class PullSession {
       this.completed = true;
     } finally {
       signal?.removeEventListener('abort', onAbort);
-      this.sub?.unsubscribe();
+      if (!this.nc.isClosed()) this.sub?.unsubscribe();
       this.open.clear();
     }
   }
@@ -205,8 +219,24 @@ class PullSession {
     await this.jsm.consumers.delete(this.stream, this.consumer).catch(() => undefined);
   }
 
-  /** Keep about two batches requested ahead of what has arrived. */
+  /**
+   * Keep about two batches requested ahead of what has arrived. Runs from the watchdog's timer
+   * too: it never throws. On a closed connection it records the failure and wakes the reader,
+   * which ends (a tail) or fails (a bounded read) through its own iterator.
+   */
   private pull(expected: number): void {
+    try {
+      this.request(expected);
+    } catch (err) {
+      this.failure ??= this.nc.isClosed()
+        ? closedError(err)
+        : new StalledError(`pull request not sent: ${(err as Error).message}`);
+      this.wake?.();
+    }
+  }
+
+  private request(expected: number): void {
+    if (this.nc.isClosed()) throw new Error('connection closed');
     this.forgetExpired();
     this.sub ??= this.nc.subscribe(`${this.inbox}.*`, {
       callback: (err, msg) => this.onMsg(err, msg),
@@ -260,10 +290,15 @@ class PullSession {
 
   private onMsg(err: Error | null, msg: Msg): void {
     this.lastActivity = Date.now();
+    if (err || !msg) {
+      // The subscription itself failed (closed, or a permission refused): no message with it.
+      this.failure ??= new StalledError(err?.message ?? 'subscription ended');
+      this.wake?.();
+      return;
+    }
     // A request already settled (given up as gone) has no entry: its data is still kept.
-    const req = err ? undefined : this.open.get(requestId(msg.subject));
-    if (err) this.failure = new StalledError(err.message);
-    else if (msg.reply) this.onData(req, msg);
+    const req = this.open.get(requestId(msg.subject));
+    if (msg.reply) this.onData(req, msg);
     else this.onStatus(req, msg);
     this.wake?.();
   }

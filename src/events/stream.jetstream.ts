@@ -13,7 +13,10 @@ import {
 
 export interface EventStreamOptions {
   readonly name?: string;
-  /** 1 on one machine; 3 on a cluster (DESIGN.md: stream replicas R3). */
+  /**
+   * Replicas to create with (default 1), and the least an existing stream keeps: raised to it,
+   * never lowered (DESIGN.md: replica counts are the operator's, `DROVER_REPLICAS`).
+   */
   readonly replicas?: number;
   /** Largest single event in bytes (the server's max_payload must allow it). */
   readonly maxMsgSize?: number;
@@ -44,12 +47,19 @@ export function eventStreamConfig(opts: EventStreamOptions = {}): Partial<Stream
   };
 }
 
-/** Create the stream, or bring an existing one's mutable settings up to date. Idempotent. */
+/** What the log's guarantees rest on: enforced on an existing event stream, the rest is tunable. */
+const EVENT_STREAM_REQUIRED = ['subjects', 'allow_direct', 'deny_delete', 'deny_purge'] as const;
+
+/**
+ * Create the stream, or make an existing one keep what the log relies on (its subject, direct
+ * get, no deletes or purges) and at least `opts.replicas`. Settings an operator may tune (limits,
+ * duplicate window, message size, replicas above the asked) are left as found. Idempotent.
+ */
 export async function ensureEventStream(
   jsm: JetStreamManager,
   opts: EventStreamOptions = {},
 ): Promise<void> {
-  await ensureStream(jsm, eventStreamConfig(opts));
+  await ensureStream(jsm, eventStreamConfig(opts), EVENT_STREAM_REQUIRED, opts.replicas);
 }
 
 /**
@@ -68,19 +78,21 @@ export async function ensureFarmStreams(
     duplicate_window: nanos(opts.duplicateWindowMs ?? 120_000),
     max_msg_size: opts.maxMsgSize ?? 1024 * 1024,
   };
-  await ensureStream(jsm, {
+  const work = {
     ...common,
     name: WORK_STREAM,
     subjects: [WORK_WILDCARD],
     retention: 'workqueue' as StreamConfig['retention'],
-  });
-  await ensureStream(jsm, {
+  };
+  await ensureStream(jsm, work, ['subjects'], opts.replicas);
+  const intake = {
     ...common,
     name: INTAKE_STREAM,
     subjects: [INTAKE_SUBJECT],
     retention: 'limits' as StreamConfig['retention'],
     max_age: nanos(7 * 24 * 3600 * 1000),
-  });
+  };
+  await ensureStream(jsm, intake, ['subjects'], opts.replicas);
   await ensureRejectedStream(jsm, opts);
 }
 
@@ -89,7 +101,7 @@ export async function ensureRejectedStream(
   jsm: JetStreamManager,
   opts: EventStreamOptions = {},
 ): Promise<void> {
-  await ensureStream(jsm, {
+  const rejected = {
     name: REJECTED_STREAM,
     subjects: [REJECTED_SUBJECT],
     storage: 'file' as StreamConfig['storage'],
@@ -98,20 +110,60 @@ export async function ensureRejectedStream(
     max_age: nanos(30 * 24 * 3600 * 1000),
     max_msgs: 1_000_000,
     max_msg_size: opts.maxMsgSize ?? 1024 * 1024,
-  });
+  };
+  await ensureStream(jsm, rejected, ['subjects'], opts.replicas);
 }
 
-async function ensureStream(jsm: JetStreamManager, config: Partial<StreamConfig>): Promise<void> {
+/**
+ * Create `config`, or update an existing stream only where it lacks a `required` setting or has
+ * fewer replicas than `replicas`: the update carries the stream's own config otherwise, so an
+ * operator's limits, placement or larger replica count survive every service start.
+ */
+async function ensureStream(
+  jsm: JetStreamManager,
+  config: Partial<StreamConfig>,
+  required: readonly (keyof StreamConfig)[],
+  replicas: number | undefined,
+): Promise<void> {
   const name = config.name as string;
+  let existing: StreamConfig;
   try {
-    await jsm.streams.info(name);
+    existing = (await jsm.streams.info(name)).config;
   } catch (err) {
     if (err instanceof JetStreamApiError && err.code === 10059) {
-      await jsm.streams.add({ ...config, name });
+      await jsm.streams.add({ ...config, name, num_replicas: replicas ?? 1 });
       return;
     }
     throw err;
   }
-  const { name: _n, storage: _s, ...mutable } = config;
-  await jsm.streams.update(name, mutable);
+  const update: Partial<StreamConfig> = {};
+  for (const key of required) {
+    if (!sameSetting(existing[key], config[key])) Object.assign(update, { [key]: config[key] });
+  }
+  if (replicas !== undefined && existing.num_replicas < replicas) update.num_replicas = replicas;
+  if (Object.keys(update).length === 0) return;
+  const { name: _n, ...own } = existing;
+  await jsm.streams.update(name, { ...own, ...update });
+}
+
+/**
+ * Raise the replicas of an existing stream (a KV bucket's `KV_<bucket>`) to `replicas`; never
+ * lowers them and changes nothing else. `@internal` for the KV adapters (lease, checkpoints).
+ */
+export async function raiseReplicas(
+  jsm: JetStreamManager,
+  stream: string,
+  replicas: number | undefined,
+): Promise<void> {
+  if (replicas === undefined) return;
+  const { config } = await jsm.streams.info(stream);
+  if (config.num_replicas >= replicas) return;
+  const { name: _n, ...own } = config;
+  await jsm.streams.update(stream, { ...own, num_replicas: replicas });
+}
+
+function sameSetting(a: unknown, b: unknown): boolean {
+  if (Array.isArray(a) && Array.isArray(b))
+    return a.length === b.length && a.every((x, i) => x === b[i]);
+  return a === b || (a === undefined && b === false) || (a === false && b === undefined);
 }

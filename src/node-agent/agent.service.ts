@@ -107,7 +107,8 @@ export async function startAgent(opts: AgentOptions): Promise<Agent> {
       workers: [...ctx.live.keys()],
       draining,
     };
-    nc.publish(heartbeatSubject(node), JSON.stringify(hb));
+    // A timer's publish: never throws on a closed connection (during a reconnect it buffers).
+    if (!nc.isClosed()) nc.publish(heartbeatSubject(node), JSON.stringify(hb));
   };
   beat();
   const timer = setInterval(beat, opts.heartbeatMs ?? 1000);

@@ -49,6 +49,7 @@ export {
   CHECKPOINT_BUCKET,
   createEventFetcher,
   createKvProjectionStore,
+  ensureCheckpointBucket,
   openKvCheckpointReader,
 } from './projection-store.jetstream.js';
 export type {

@@ -2,7 +2,7 @@ import { jetstreamManager, type JetStreamManager } from '@nats-io/jetstream';
 import { Kvm, type KV } from '@nats-io/kv';
 import type { NatsConnection } from '@nats-io/transport-node';
 import { Packr } from 'msgpackr';
-import { EVENTS_STREAM, decodeEvent, type RecordedEvent } from '../events/index.js';
+import { EVENTS_STREAM, decodeEvent, raiseReplicas, type RecordedEvent } from '../events/index.js';
 import { decodeCheckpoint, encodeCheckpoint, type Checkpoint } from './runner.js';
 
 /** The KV bucket of projection checkpoints. */
@@ -40,18 +40,33 @@ interface Manifest {
  */
 export async function createKvProjectionStore(
   nc: NatsConnection,
-  opts: { bucket?: string; maxPartBytes?: number } = {},
+  opts: { bucket?: string; maxPartBytes?: number; replicas?: number } = {},
 ): Promise<ProjectionStore> {
-  const kv = await new Kvm(nc).create(opts.bucket ?? CHECKPOINT_BUCKET, { history: 1 });
+  const kv = await ensureCheckpointBucket(nc, opts);
   const fits = Math.max(1024, (nc.info?.max_payload ?? 1024 * 1024) - 16 * 1024);
   const maxPart = Math.min(fits, opts.maxPartBytes ?? fits);
   return new KvProjectionStoreImpl(kv, maxPart);
 }
 
 /**
+ * The checkpoint bucket: created with `replicas` (default 1) when missing, an existing one bound
+ * as it is, its replicas raised to `replicas` when asked and never lowered (`DROVER_REPLICAS`).
+ */
+export async function ensureCheckpointBucket(
+  nc: NatsConnection,
+  opts: { bucket?: string; replicas?: number } = {},
+): Promise<KV> {
+  const bucket = opts.bucket ?? CHECKPOINT_BUCKET;
+  const kv = await new Kvm(nc).create(bucket, { history: 1, replicas: opts.replicas ?? 1 });
+  await raiseReplicas(await jetstreamManager(nc), `KV_${bucket}`, opts.replicas);
+  return kv;
+}
+
+/**
  * Read checkpoints without creating or writing anything: the bucket is bound, not created, and a
- * missing bucket reads as no checkpoints (the caller folds from zero). What the CLI uses, so that
- * `usage`, `fairshare` and `replay` leave the service's checkpoints as they found them.
+ * missing bucket, or one this user has no right to read (a role of nats.roles.conf without it),
+ * reads as no checkpoints: the caller folds from zero. What the CLI uses, so that `usage`,
+ * `fairshare` and `replay` leave the service's checkpoints as they found them.
  */
 export async function openKvCheckpointReader(
   nc: NatsConnection,
@@ -64,7 +79,7 @@ export async function openKvCheckpointReader(
       try {
         return await impl.load(key);
       } catch (err) {
-        if (/stream not found/i.test((err as Error).message)) return undefined;
+        if (/stream not found|permission/i.test((err as Error).message)) return undefined;
         throw err;
       }
     },

@@ -1,8 +1,9 @@
-import { JetStreamApiError } from '@nats-io/jetstream';
+import { JetStreamApiError, jetstreamManager } from '@nats-io/jetstream';
 import { Kvm, type KV } from '@nats-io/kv';
 import type { NatsConnection } from '@nats-io/transport-node';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Logger } from 'pino';
+import { raiseReplicas } from '../events/index.js';
 
 export const LEASE_BUCKET = 'drover_scheduler';
 const LEASE_KEY = 'leader';
@@ -22,6 +23,8 @@ export interface LeaseOptions {
   readonly clock?: () => number;
   /** Aborts waiting for the lease. */
   readonly signal?: AbortSignal;
+  /** Replicas of the lease bucket when this creates it (`DROVER_REPLICAS`; never lowered). */
+  readonly replicas?: number;
 }
 
 /** Leadership: one scheduler leads, its fencing epoch goes on every event it appends. */
@@ -48,7 +51,7 @@ const encode = (v: LeaseValue) => JSON.stringify(v);
 export async function acquireLease(nc: NatsConnection, opts: LeaseOptions): Promise<Lease> {
   const ttlMs = opts.ttlMs ?? 5_000;
   const clock = opts.clock ?? Date.now;
-  const kv = await new Kvm(nc).create(LEASE_BUCKET, { history: 1 });
+  const kv = await ensureLeaseBucket(nc, opts.replicas);
   let seen: { revision: number; since: number } | undefined;
   for (;;) {
     opts.signal?.throwIfAborted();
@@ -73,6 +76,24 @@ export async function acquireLease(nc: NatsConnection, opts: LeaseOptions): Prom
     }
     await sleep(Math.max(50, ttlMs / 10));
   }
+}
+
+/**
+ * The lease's KV bucket: created with `replicas` (default 1) when missing, an existing one bound
+ * as it is, its replicas raised to `replicas` when asked and never lowered.
+ */
+export async function ensureLeaseBucket(nc: NatsConnection, replicas?: number): Promise<KV> {
+  const kv = await new Kvm(nc).create(LEASE_BUCKET, { history: 1, replicas: replicas ?? 1 });
+  await raiseReplicas(await jetstreamManager(nc), `KV_${LEASE_BUCKET}`, replicas);
+  return kv;
+}
+
+/** The key's revision when it still names `holder` at `epoch` (not released), else undefined. */
+async function ownRevision(kv: KV, holder: string, epoch: number): Promise<number | undefined> {
+  const entry = await kv.get(LEASE_KEY);
+  if (!entry || entry.operation !== 'PUT') return undefined;
+  const v = entry.json<LeaseValue>();
+  return v.holder === holder && v.epoch === epoch && !v.released ? entry.revision : undefined;
 }
 
 function hold(
@@ -108,14 +129,23 @@ function hold(
           revision = r;
           renewedAt = clock();
         },
-        (err: unknown) => {
-          if (err instanceof JetStreamApiError && err.code === 10071)
-            depose('another scheduler took the lease');
-          else
+        async (err: unknown) => {
+          if (err instanceof Error && err.name === 'ClosedConnectionError') {
+            depose('connection closed');
+            return;
+          }
+          if (!(err instanceof JetStreamApiError && err.code === 10071)) {
             opts.logger.warn(
               { err, epoch },
               'lease renewal failed; writes paused until it succeeds',
             );
+            return;
+          }
+          // A renewal whose ack was lost (a stream leader change, a reconnect) may have landed:
+          // then the key is still ours at a newer revision, and nobody took over.
+          const mine = await ownRevision(kv, opts.holder, epoch).catch(() => undefined);
+          if (mine === undefined) depose('another scheduler took the lease');
+          else revision = mine;
         },
       )
       .finally(() => (renewing = false));

@@ -34,5 +34,6 @@ export async function runScheduler(opts: SchedulerMainOptions): Promise<Schedule
   });
 }
 
+export { ensureLeaseBucket } from './lease.jetstream.js';
 export { startScheduler } from './scheduler.service.js';
 export type { Scheduler, SchedulerOptions } from './scheduler.service.js';

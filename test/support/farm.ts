@@ -1,5 +1,5 @@
 import { jetstream, jetstreamManager } from '@nats-io/jetstream';
-import type { NatsConnection } from '@nats-io/transport-node';
+import { connect, type NatsConnection } from '@nats-io/transport-node';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -18,6 +18,7 @@ import { runAgent, type Agent } from '../../src/node-agent/index.js';
 import { runScheduler } from '../../src/scheduler/main.js';
 import type { Scheduler } from '../../src/scheduler/main.js';
 import { connectTo } from './nats-client.js';
+import type { NatsCluster } from './nats-cluster.js';
 import { startNatsServer, type NatsServer } from './nats-server.js';
 
 export const quietLogger = pino({ level: process.env.LOG_LEVEL ?? 'silent' });
@@ -36,7 +37,10 @@ export interface Farm {
   /** Wait until the job is in one of `states` (default: any terminal state). */
   waitFor(id: string, states?: readonly string[], timeoutMs?: number): Promise<JobSnapshot>;
   events(entity: 'job' | 'chunk' | 'worker' | 'node', id: string): Promise<RecordedEvent[]>;
-  startAgent(node: string, over?: { cpus?: number; memMb?: number; labels?: Record<string, string> }): Promise<Agent>;
+  startAgent(
+    node: string,
+    over?: { cpus?: number; memMb?: number; labels?: Record<string, string> },
+  ): Promise<Agent>;
   stop(): Promise<void>;
 }
 
@@ -47,13 +51,24 @@ export interface FarmOptions {
   readonly scheduler?: boolean;
   readonly weights?: Record<string, number>;
   readonly nodeLostMs?: number;
+  /** Run on this cluster (the farm connects to all its servers and leaves it running on stop). */
+  readonly cluster?: NatsCluster;
+  /** Lease TTL of the scheduler (default 1500 ms). */
+  readonly leaseTtlMs?: number;
 }
 
 export const TERMINAL = ['succeeded', 'failed', 'cancelled'] as const;
 
 export async function startFarm(opts: FarmOptions = {}): Promise<Farm> {
-  const server = await startNatsServer();
-  const nc = await connectTo(server);
+  const server = opts.cluster?.members[0] ?? (await startNatsServer());
+  const nc = opts.cluster
+    ? await connect({
+        servers: [...opts.cluster.servers],
+        noAsyncTraces: true,
+        maxReconnectAttempts: -1,
+        reconnectTimeWait: 100,
+      })
+    : await connectTo(server);
   await ensureFarmStreams(await jetstreamManager(nc));
   const log = await createJetStreamEventLog(nc);
   const dataDir = await mkdtemp(join(tmpdir(), 'drover-farm-'));
@@ -67,10 +82,20 @@ export async function startFarm(opts: FarmOptions = {}): Promise<Farm> {
     dataDir,
     agents,
     async submit(body) {
-      const ack = await js.publish(INTAKE_SUBJECT, JSON.stringify(body), {
-        msgID: `test-${process.pid}-${++seq}-${Date.now()}`,
-      });
-      return jobIdOfIntake(ack.seq);
+      // As a client should: a publish whose ack is lost (a stream leader change on a cluster)
+      // is sent again with the same id, and the intake's duplicate window answers the first ack.
+      // No responders until the intake's new leader is elected (seconds after a server's loss).
+      const msgID = `test-${process.pid}-${++seq}-${Date.now()}`;
+      const deadline = Date.now() + 30_000;
+      for (;;) {
+        try {
+          const ack = await js.publish(INTAKE_SUBJECT, JSON.stringify(body), { msgID });
+          return jobIdOfIntake(ack.seq);
+        } catch (err) {
+          if (!opts.cluster || Date.now() > deadline) throw err;
+          await sleep(200);
+        }
+      }
     },
     async job(id) {
       const { events } = await log.read('job', id);
@@ -82,7 +107,9 @@ export async function startFarm(opts: FarmOptions = {}): Promise<Farm> {
         const job = await farm.job(id);
         if (states.includes(stateName(job))) return job;
         if (Date.now() > deadline)
-          throw new Error(`job ${id} is ${stateName(job)} after ${timeoutMs} ms, not ${states.join('|')}`);
+          throw new Error(
+            `job ${id} is ${stateName(job)} after ${timeoutMs} ms, not ${states.join('|')}`,
+          );
         await sleep(50);
       }
     },
@@ -95,7 +122,11 @@ export async function startFarm(opts: FarmOptions = {}): Promise<Farm> {
         logger: quietLogger,
         node,
         dataDir,
-        capacity: { cpus: over.cpus ?? opts.cpus ?? 4, memMb: over.memMb ?? opts.memMb ?? 4096, gpus: 0 },
+        capacity: {
+          cpus: over.cpus ?? opts.cpus ?? 4,
+          memMb: over.memMb ?? opts.memMb ?? 4096,
+          gpus: 0,
+        },
         labels: over.labels ?? {},
         heartbeatMs: 250,
         sampleMs: 200,
@@ -108,7 +139,7 @@ export async function startFarm(opts: FarmOptions = {}): Promise<Farm> {
       await Promise.all(agents.map((a) => a.stop('terminate').catch(() => undefined)));
       await log.close();
       await nc.close();
-      await server.stop();
+      if (!opts.cluster) await server.stop();
       await rm(dataDir, { recursive: true, force: true });
     },
   };
@@ -118,7 +149,7 @@ export async function startFarm(opts: FarmOptions = {}): Promise<Farm> {
       nc,
       logger: quietLogger,
       holder: 'test-scheduler',
-      leaseTtlMs: 1500,
+      leaseTtlMs: opts.leaseTtlMs ?? 1500,
       nodeLostMs: opts.nodeLostMs ?? 3000,
       fairShare: { weights: opts.weights ?? {} },
       backoff: { baseMs: 100, maxMs: 1000 },

@@ -34,7 +34,7 @@ export interface NatsServerOptions {
  * The server the tests run on: `NATS_SERVER_BIN` (the compatibility lane sets it to 2.9), else the
  * pinned release that scripts/install-nats-server.sh built (npm's pretest), else PATH's.
  */
-const BINARY = resolveTestBinary();
+export const BINARY = resolveTestBinary();
 const START_TIMEOUT_MS = 5_000;
 
 function resolveTestBinary(): string {
@@ -145,7 +145,8 @@ export async function startNatsServer(opts: NatsServerOptions = {}): Promise<Nat
   return server;
 }
 
-async function waitForPort(portsDir: string, pid: number): Promise<number> {
+/** The client port a nats-server with `ports_file_dir` reports, once it has written it. */
+export async function waitForPort(portsDir: string, pid: number): Promise<number> {
   const deadline = Date.now() + START_TIMEOUT_MS;
   while (Date.now() < deadline) {
     const files = await readdir(portsDir).catch(() => [] as string[]);
@@ -160,7 +161,8 @@ async function waitForPort(portsDir: string, pid: number): Promise<number> {
   throw new Error(`nats-server did not write its ports file within ${START_TIMEOUT_MS} ms`);
 }
 
-async function probeTcp(port: number): Promise<void> {
+/** Until a TCP connection to `port` on loopback succeeds. */
+export async function probeTcp(port: number): Promise<void> {
   const deadline = Date.now() + START_TIMEOUT_MS;
   while (Date.now() < deadline) {
     const ok = await new Promise<boolean>((resolve) => {
