@@ -5,7 +5,7 @@ import {
   emptyHistory,
   type FairShareConfig,
   type UsageHistory,
-} from '../scheduler/policy/index.js';
+} from '../policy/index.js';
 import {
   applyWith,
   copyJson,

@@ -5,7 +5,7 @@ import {
   type NodeSnapshot,
 } from '../actors/index.js';
 import type { RecordedEvent, Resources } from '../events/index.js';
-import { addUsage, emptyHistory, type UsageHistory } from './policy/index.js';
+import { addUsage, emptyHistory, type UsageHistory } from '../policy/index.js';
 
 const LIVE = new Set(['assigned', 'running', 'cancelling']);
 const TERMINAL = new Set(['succeeded', 'failed', 'cancelled']);

@@ -44,7 +44,7 @@ import {
   type FairShareConfig,
   type Placement,
   type ResourceVector,
-} from './policy/index.js';
+} from '../policy/index.js';
 import {
   chunkRules,
   clearChunks,

@@ -5,7 +5,7 @@ import {
   emptyHistory,
   historyAt,
   type UsageHistory,
-} from '../../../src/scheduler/policy/index.js';
+} from '../../../src/policy/index.js';
 
 const T0 = 1_700_000_000_000;
 const factArb = fc.record({

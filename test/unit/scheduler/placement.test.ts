@@ -4,7 +4,7 @@ import {
   type NodeState,
   type Ranked,
   type Task,
-} from '../../../src/scheduler/policy/index.js';
+} from '../../../src/policy/index.js';
 import { node, task, vec } from '../../support/policy-arbitraries.js';
 
 /** Ranks tasks in the given order (dru = rank / 10), as `queueOrder` would hand them over. */
