@@ -8,6 +8,8 @@
  */
 export { emptyHistory, addUsage, historyAt, decayFactor, defaultFairShareConfig } from './usage.js';
 export type { UsageHistory } from './usage.js';
+export { emptyLedger, foldUsage } from './usage-ledger.js';
+export type { HeldWorker, UsageCharge, UsageLedger } from './usage-ledger.js';
 export { queueOrder, compareWithinUser, weightOf } from './queue.js';
 export type { QueueContext } from './queue.js';
 export { placeRound } from './placement.js';
