@@ -1,19 +1,13 @@
 import type { NatsConnection } from '@nats-io/transport-node';
 import type { Logger } from 'pino';
-import { createEntityRuntime, createKeyedQueue } from '../actors/index.js';
-import { JetStreamPublisher, type Actor, type EventLog } from '../events/index.js';
+import type { Actor, EventLog } from '../events/index.js';
 import { defaultFairShareConfig, type Backoff, type FairShareConfig } from '../policy/index.js';
-import { ActionRunner } from './action-runner.service.js';
 import { followLog } from './catch-up.service.js';
-import { changeOf, peekOf, type Change } from './entity-view.js';
-import { FarmIndex } from './farm-index.js';
 import { consumeIntake } from './intake.jetstream.js';
-import { Launcher } from './launcher.service.js';
+import { wireLeader } from './leader-parts.service.js';
 import { acquireLease } from './lease.jetstream.js';
 import { NodeWatch } from './node-watch.service.js';
-import { PlacementLoop, type AdmissionStep } from './placement-loop.service.js';
-import { RulesPump } from './rules-pump.service.js';
-import type { RuleContext } from './rules.js';
+import type { AdmissionStep } from './placement-loop.service.js';
 import { startTicker, type TickStep } from './ticker.service.js';
 import { submissionSteps } from './work-messages.js';
 
@@ -62,72 +56,21 @@ export async function startScheduler(opts: SchedulerOptions): Promise<Scheduler>
   });
   const by: Actor = { kind: 'scheduler', id: opts.holder, epoch: lease.epoch };
   const config: FairShareConfig = { ...defaultFairShareConfig, ...opts.fairShare };
-  let live = false;
   let stopped = false;
-  const canWrite = () => lease.held() && !stopped;
-  const runtime = createEntityRuntime({
-    eventLog,
-    cache: true,
-    onAnomaly: (subject, a) => logger.warn({ subject, kind: a.kind }, 'history anomaly'),
-    // A conflict's fresh read can get ahead of the tail, which then skips what it already holds:
-    // without this, a chunk that succeeded meanwhile stayed "running" to the index and its job
-    // never closed (seen under CPU load, 1 run in 2 of the hollow-node test).
-    onRefresh: (entity, id, loaded) => changed(changeOf(entity, id, loaded.state, loaded.lastSeq)),
-  });
-  const index = new FarmIndex(config.halfLifeS);
-  const peek = peekOf(runtime);
-  const queue = createKeyedQueue();
-  // Work messages go through the log's own publisher: a bounded window, no per-message timer.
-  const work = new JetStreamPublisher(nc, 10_000);
-  const context = (): RuleContext => ({
-    peek,
-    by,
-    now: clock(),
-    largestNode: index.largestNode(peek),
+  const parts = wireLeader({
+    ...{ nc, eventLog, logger, clock, by, config },
+    canWrite: () => lease.held() && !stopped,
     ...(opts.backoff && { backoff: opts.backoff }),
-  });
-  const actions = new ActionRunner({ runtime, queue, work, canWrite, changed, logger });
-  const run = actions.run.bind(actions);
-  const pump = new RulesPump({ peek, dependents: index.dependents, context, run });
-  const launcher = new Launcher({
-    runtime,
-    queue,
-    work,
-    peek,
-    by,
-    clock,
-    canWrite,
-    changed,
-    run,
-    logger,
-  });
-  const placement = new PlacementLoop({
-    ...{ peek, index, config, clock, canWrite, context, run, logger },
-    assign: (p) => launcher.assign(p),
     ...(opts.admission && { admission: opts.admission }),
   });
-  const sweep = () => {
-    actions.missed = false;
-    pump.sweep(index.openJobs);
-    placement.request();
-  };
-
-  /** Fold a new state into the index and tell the pump and the loop. */
-  function changed(c: Change): void {
-    if (c.entity === 'job') index.job(c.id, c.state, c.seq);
-    else if (c.entity === 'chunk') index.chunk(c.id, c.state);
-    else if (c.entity === 'node') index.node(c.id, c.state);
-    pump.mark(c);
-    placement.requestIfChanged();
-    if (live) pump.schedule();
-  }
-
+  const { index, peek, actions, placement, context, sweep } = parts;
+  let live = false;
   const watch = new NodeWatch(clock, opts.nodeLostMs);
   watch.listen(nc);
   const stopTicker = startTicker(
     [
       () => actions.missed && sweep(), // actions skipped while the lease renewal was late
-      () => run(watch.check(context(), index)),
+      () => actions.run(watch.check(context(), index)),
       () => placement.request(),
       ...(opts.ticks ?? []),
     ],
@@ -142,8 +85,8 @@ export async function startScheduler(opts: SchedulerOptions): Promise<Scheduler>
   const userOf = (jobId: string) => peek.job(jobId)?.context.spec?.user;
   const follower = await followLog({
     eventLog,
-    runtime,
-    changed,
+    runtime: parts.runtime,
+    changed: parts.changed,
     event: (e) => index.usage(e, userOf),
     logger,
   });
@@ -151,8 +94,9 @@ export async function startScheduler(opts: SchedulerOptions): Promise<Scheduler>
   // Live: a takeover finishes what the previous leader left, and republishes launches it may
   // have appended but not sent.
   live = true;
+  parts.goLive();
   sweep();
-  launcher.relaunchAssigned(index);
+  parts.launcher.relaunchAssigned(index);
   placement.start();
   logger.info(
     { epoch: lease.epoch, events: follower.caughtUpAt, openJobs: index.openJobs.size },
@@ -178,7 +122,7 @@ export async function startScheduler(opts: SchedulerOptions): Promise<Scheduler>
       stopTicker();
       watch.stop();
       await intake.stop();
-      await queue.idle();
+      await parts.queue.idle();
       await follower.stop();
       await lease.release();
     },
