@@ -78,10 +78,15 @@ export class PlacementLoop {
     this.wanted = false;
     this.running = true;
     this.generation = this.deps.index.generation;
+    const now = this.deps.clock();
+    // Reasons are due once a second, whether or not this round goes on to plan: a skipped round
+    // takes its turn too (as before the split), so rounds with reasons stay at most one a second.
+    const reasons = now - this.lastReasonsAt >= 1000;
+    if (reasons) this.lastReasonsAt = now;
     try {
       // At most MAX_IN_FLIGHT placements await their append: the round after sees them placed.
       // A round costs the whole queue, so wait until half the window is free before the next.
-      if (this.inFlight.size <= MAX_IN_FLIGHT / 2) this.plan();
+      if (this.inFlight.size <= MAX_IN_FLIGHT / 2) this.plan(now, reasons);
     } catch (err) {
       this.deps.logger.error({ err }, 'round failed');
     } finally {
@@ -90,11 +95,8 @@ export class PlacementLoop {
     }
   }
 
-  private plan(): void {
+  private plan(now: number, reasons: boolean): void {
     const { deps } = this;
-    const now = deps.clock();
-    const reasons = now - this.lastReasonsAt >= 1000;
-    if (reasons) this.lastReasonsAt = now;
     const out = planRound({
       peek: deps.peek,
       index: deps.index,
