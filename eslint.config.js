@@ -1,8 +1,7 @@
 // Lint: typescript-eslint's recommended rules everywhere, plus the rule that keeps the pure
 // folders pure (DESIGN.md): no NATS, no logger, no filesystem, no processes, no sockets, no
-// clock and no randomness in src/events (vocabulary), src/actors, src/projections and the
-// scheduler's policy and calendars. Those inputs arrive as data (`at`, `id`, `now`) from the
-// shells.
+// clock and no randomness in src/events (vocabulary), src/actors, src/projections and
+// src/policy (the scheduling policy and calendars). Those inputs arrive as data (`at`, `id`, `now`) from the shells.
 import tseslint from 'typescript-eslint';
 
 const impureModules = [
@@ -63,12 +62,12 @@ export default tseslint.config(
       'src/events/**/*.ts',
       'src/actors/**/*.ts',
       'src/projections/**/*.ts',
-      'src/scheduler/policy/**/*.ts',
-      'src/scheduler/calendar/**/*.ts',
+      'src/policy/**/*.ts',
       'src/scheduler/rules.ts',
       'src/scheduler/watchdog.ts',
       'src/scheduler/work-messages.ts',
       'src/scheduler/placement-round.ts',
+      'src/scheduler/entity-view.ts',
       'src/api/read-model.ts',
       'src/api/views.ts',
       'src/api/plans.ts',

@@ -18,7 +18,7 @@ import {
   isoWeekday,
   nextFires,
   sessions,
-} from '../src/scheduler/calendar/index.js';
+} from '../src/policy/calendar/index.js';
 import { paired, ratio } from './support.js';
 
 const FROM = '2016-01-01';

@@ -6,7 +6,7 @@ import {
   describeIssues,
   parseCalendar,
   sessions,
-} from '../scheduler/calendar/index.js';
+} from '../policy/calendar/index.js';
 import { actorOf, metaOf, requireAdmin, type Handler } from './api-context.js';
 import { RequestSchemas, parseRequest } from './protocol.js';
 import type { CalendarRow, SessionView } from './views.js';

@@ -1,4 +1,4 @@
-import type { FairShareConfig } from '../scheduler/policy/index.js';
+import type { FairShareConfig } from '../policy/index.js';
 import { auditProjection } from './audit.projection.js';
 import { decisionsProjection } from './decisions.projection.js';
 import { createFairshareProjection } from './fairshare.projection.js';

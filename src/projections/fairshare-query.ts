@@ -9,7 +9,7 @@ import {
   type ResourceKey,
   type ResourceVector,
   type Task,
-} from '../scheduler/policy/index.js';
+} from '../policy/index.js';
 import type { FairshareState, UsageFact } from './fairshare.projection.js';
 import { jobOf } from './projection.js';
 

@@ -1,23 +1,23 @@
-import type { Resources } from '../events/index.js';
+import type { RecordedEvent, Resources } from '../events/index.js';
 import {
-  addUsage,
   defaultFairShareConfig,
   emptyHistory,
+  foldUsage,
   type FairShareConfig,
+  type HeldWorker,
   type UsageHistory,
-} from '../scheduler/policy/index.js';
+  type UsageLedger,
+} from '../policy/index.js';
 import {
   applyWith,
   copyJson,
   idOf,
-  jobOf,
   mapFromJson,
   mapToJson,
   obj,
   type Handlers,
   type Json,
   type Projection,
-  type RecordedOf,
 } from './projection.js';
 
 /** Usage facts kept per user for provenance (the most recent). */
@@ -54,37 +54,24 @@ export interface UsageFact {
   resourceSeconds: Resources;
 }
 
-/** The fair-share state. Owned and mutated by `apply` (see `Projection`). */
-export interface FairshareState {
+/**
+ * The fair-share state. Owned and mutated by `apply` (see `Projection`). Its `workers` and
+ * `history` are the policy's usage ledger, folded by the same `foldUsage` as the scheduler's.
+ */
+export interface FairshareState extends UsageLedger {
   jobs: Map<string, FairJob>;
   chunks: Map<string, FairChunk>;
-  /** worker id → user, request and start, from its `chunk.assigned`. */
-  workers: Map<string, { user: string; request: Resources; start: number }>;
   nodes: Map<string, { capacity: Resources; up: boolean }>;
-  history: UsageHistory;
   facts: Map<string, UsageFact[]>;
 }
 
-function endWorker(
-  s: FairshareState,
-  e: RecordedOf<'worker.exited' | 'worker.killed' | 'worker.lost'>,
-  wallSeconds: number | undefined,
-  halfLifeS: number,
-): void {
-  const id = idOf(e.recorded.subject);
-  const w = s.workers.get(id);
-  if (!w) return;
-  s.workers.delete(id);
-  const wall = Math.max(0, wallSeconds ?? (e.at - w.start) / 1000);
-  const rs = {
-    cpus: w.request.cpus * wall,
-    memMb: w.request.memMb * wall,
-    gpus: w.request.gpus * wall,
-  };
-  s.history = addUsage(s.history, w.user, e.at, rs, halfLifeS);
-  let facts = s.facts.get(w.user);
-  if (!facts) s.facts.set(w.user, (facts = []));
-  facts.push({ worker: id, seq: e.recorded.seq, at: e.at, resourceSeconds: rs });
+/** Fold a worker's start or end into the usage ledger; keep a charge as a fact for provenance. */
+function usage(s: FairshareState, e: RecordedEvent, halfLifeS: number): void {
+  const c = foldUsage(s, e, (jobId) => s.jobs.get(jobId)?.user, halfLifeS);
+  if (!c) return;
+  let facts = s.facts.get(c.user);
+  if (!facts) s.facts.set(c.user, (facts = []));
+  facts.push({ worker: c.worker, seq: c.seq, at: c.at, resourceSeconds: c.resourceSeconds });
   if (facts.length > 2 * FACTS_PER_USER) facts.splice(0, facts.length - FACTS_PER_USER);
 }
 
@@ -137,9 +124,7 @@ function handlers(halfLifeS: number): Handlers<FairshareState> {
         id,
         Object.assign(c, { running: true, request: e.data.request, node: e.data.node }),
       );
-      const job = s.jobs.get(jobOf(id));
-      if (job)
-        s.workers.set(e.data.worker, { user: job.user, request: e.data.request, start: e.at });
+      usage(s, e, halfLifeS);
     },
     'chunk.attempt_failed': (s, e) => {
       const c = waiting(s, idOf(e.recorded.subject));
@@ -155,9 +140,9 @@ function handlers(halfLifeS: number): Handlers<FairshareState> {
     'chunk.succeeded': done,
     'chunk.failed': done,
     'chunk.cancelled': done,
-    'worker.exited': (s, e) => endWorker(s, e, e.data.wallSeconds, halfLifeS),
-    'worker.killed': (s, e) => endWorker(s, e, e.data.wallSeconds, halfLifeS),
-    'worker.lost': (s, e) => endWorker(s, e, undefined, halfLifeS),
+    'worker.exited': (s, e) => usage(s, e, halfLifeS),
+    'worker.killed': (s, e) => usage(s, e, halfLifeS),
+    'worker.lost': (s, e) => usage(s, e, halfLifeS),
     'node.registered': (s, e) => {
       const { cpus, memMb, gpus } = e.data;
       s.nodes.set(idOf(e.recorded.subject), { capacity: { cpus, memMb, gpus }, up: true });
@@ -174,9 +159,10 @@ function setUp(s: FairshareState, node: string, up: boolean): void {
 }
 
 /**
- * The fair-share projection with `config`'s half-life (the history is decayed as it is folded,
- * with the policy's own `addUsage`, so `drover fairshare` and the scheduler agree). Pure fold;
- * state owned (see `Projection`). Usage facts: a worker's request × its wall time, at its end.
+ * The fair-share projection with `config`'s half-life. Usage is folded by the policy's
+ * `foldUsage`, the one the scheduler's index uses, so `drover fairshare` and the scheduler agree
+ * (pinned by test/property/projections/fairshare-agreement.prop.test.ts). Pure fold; state owned
+ * (see `Projection`). Usage facts: a worker's request × the seconds it held it, at its end.
  */
 export function createFairshareProjection(
   config: FairShareConfig = defaultFairShareConfig,
@@ -209,7 +195,7 @@ export function createFairshareProjection(
       return {
         jobs: mapFromJson(o.jobs, as<FairJob>),
         chunks: mapFromJson(o.chunks, as<FairChunk>),
-        workers: mapFromJson(o.workers, as<{ user: string; request: Resources; start: number }>),
+        workers: mapFromJson(o.workers, as<HeldWorker>),
         nodes: mapFromJson(o.nodes, as<{ capacity: Resources; up: boolean }>),
         history: o.history ? as<UsageHistory>(o.history) : emptyHistory(),
         facts: mapFromJson(o.facts, as<UsageFact[]>),

@@ -5,7 +5,7 @@ import {
   type NodeSnapshot,
 } from '../actors/index.js';
 import type { RecordedEvent, Resources } from '../events/index.js';
-import { addUsage, emptyHistory, type UsageHistory } from './policy/index.js';
+import { emptyLedger, foldUsage, type UsageHistory, type UsageLedger } from '../policy/index.js';
 
 const LIVE = new Set(['assigned', 'running', 'cancelling']);
 const TERMINAL = new Set(['succeeded', 'failed', 'cancelled']);
@@ -60,7 +60,8 @@ export class FarmIndex {
   readonly submitSeq = new Map<string, number>();
   /** Job id → jobs that run `after` it (they must hear when it ends). */
   readonly dependents = new Map<string, Set<string>>();
-  history: UsageHistory = emptyHistory();
+  /** Users' decayed usage and the workers holding resources: the policy's one usage fold. */
+  private readonly ledger: UsageLedger = emptyLedger();
   /**
    * Bumped by every change a placement round could see: a chunk starts or stops waiting, holds
    * or frees capacity, a node appears, a job with waiting chunks (or jobs after it) changes state
@@ -182,24 +183,16 @@ export class FarmIndex {
     return this.byNode.get(node) ?? NONE;
   }
 
+  /** Each user's decayed usage, as of its reference time (see `historyAt`). */
+  get history(): UsageHistory {
+    return this.ledger.history;
+  }
+
   /**
-   * Fold one tail event into the users' decayed usage: an ended worker adds its allocation
-   * (request × wall seconds) at the time it ended. `userOf` and `requestOf` read the folded job
-   * and chunk; pure given those.
+   * Fold one tail event into the users' decayed usage with the policy's `foldUsage` (the rule the
+   * fair-share projection folds by too). `userOf` reads the folded job; pure given it.
    */
-  usage(
-    event: RecordedEvent,
-    userOf: (jobId: string) => string | undefined,
-    requestOf: (workerId: string) => Resources | undefined,
-  ): void {
-    if (event.type !== 'worker.exited' && event.type !== 'worker.killed') return;
-    const workerId = event.recorded.subject.slice(event.recorded.subject.lastIndexOf('.') + 1);
-    const jobId = workerId.split(':')[0] as string;
-    const user = userOf(jobId);
-    const request = requestOf(workerId);
-    if (!user || !request || event.data.wallSeconds <= 0) return;
-    const s = event.data.wallSeconds;
-    const rs = { cpus: request.cpus * s, memMb: request.memMb * s, gpus: request.gpus * s };
-    this.history = addUsage(this.history, user, event.at, rs, this.halfLifeS);
+  usage(event: RecordedEvent, userOf: (jobId: string) => string | undefined): void {
+    foldUsage(this.ledger, event, userOf, this.halfLifeS);
   }
 }

@@ -2,7 +2,7 @@ import type { NatsConnection } from '@nats-io/transport-node';
 import { hostname } from 'node:os';
 import type { Logger } from 'pino';
 import { createJetStreamEventLog } from '../events/index.js';
-import type { Backoff, FairShareConfig } from './policy/index.js';
+import type { Backoff, FairShareConfig } from '../policy/index.js';
 import { startScheduler, type Scheduler } from './scheduler.service.js';
 
 export interface SchedulerMainOptions {

@@ -13,7 +13,7 @@ import {
   type Placement,
   type ResourceVector,
   type Task,
-} from './policy/index.js';
+} from '../policy/index.js';
 import type { Peek } from './rules.js';
 
 export interface RoundInput {

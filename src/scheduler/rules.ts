@@ -17,7 +17,7 @@ import {
   type WorkerSnapshot,
 } from '../actors/index.js';
 import { chunkId, type Actor, type FailureCause, type JobFailureCause } from '../events/index.js';
-import { retryDecision, type Backoff, type ResourceVector } from './policy/index.js';
+import { retryDecision, type Backoff, type ResourceVector } from '../policy/index.js';
 
 /** What the rules read: the folded entities the scheduler holds. */
 export interface Peek {

@@ -1,7 +1,7 @@
 import { toPlain, type ChunkSnapshot } from '../actors/index.js';
 import type { JobSpec, LaunchWork, PendingReason } from '../events/index.js';
 import type { Action, RuleContext } from './rules.js';
-import type { ResourceVector } from './policy/index.js';
+import type { ResourceVector } from '../policy/index.js';
 
 /**
  * The launch message for a chunk just assigned: everything the agent needs to start the attempt,

@@ -1,6 +1,6 @@
 import fc from 'fast-check';
 import type { Calendar } from '../../src/events/index.js';
-import { dateOfDay, dayNumber } from '../../src/scheduler/calendar/index.js';
+import { dateOfDay, dayNumber } from '../../src/policy/calendar/index.js';
 
 /** Zones with DST both ways, none, and a half-hour offset. */
 export const ZONES = [

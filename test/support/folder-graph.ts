@@ -4,8 +4,8 @@ import { dirname, join, normalize, relative, sep } from 'node:path';
 /**
  * The folder import graph of `src` (DESIGN.md "The house"), read from the source text: every
  * static `import`/`export ... from` and dynamic `import('...')` of a relative path. A folder is a
- * top-level folder of `src`, except that the scheduler's pure policy (`scheduler/policy`) is a
- * node of its own: the projections use it, the scheduler service is a shell.
+ * top-level folder of `src` (the pure policy, `policy`, included: the projections and the
+ * scheduler both use it, and its calendars are one node with it).
  */
 export type FolderGraph = ReadonlyMap<string, ReadonlyMap<string, readonly string[]>>;
 
@@ -19,10 +19,9 @@ export function importsOf(text: string): string[] {
   return found.filter((s) => s.startsWith('.'));
 }
 
-/** The folder node of a path relative to `src` (`scheduler/policy/queue.ts` → `scheduler/policy`). */
+/** The folder node of a path relative to `src` (`policy/calendar/sessions.ts` → `policy`). */
 export function folderOf(pathInSrc: string): string {
   const parts = pathInSrc.split(sep).join('/').split('/');
-  if (parts[0] === 'scheduler' && parts[1] === 'policy') return 'scheduler/policy';
   return parts.length > 1 ? (parts[0] as string) : '.';
 }
 

@@ -1,5 +1,5 @@
 import fc from 'fast-check';
-import type { NodeState, ResourceVector, Task } from '../../src/scheduler/policy/index.js';
+import type { NodeState, ResourceVector, Task } from '../../src/policy/index.js';
 
 /** Builders and fast-check arbitraries for the scheduling policy's inputs. */
 

@@ -25,7 +25,7 @@ describe('the purity rule (DESIGN.md: pure folders have no I/O, clock or randomn
     'src/events/codec.ts',
     'src/actors/x.machine.ts',
     'src/projections/usage.projection.ts',
-    'src/scheduler/policy/queue.ts',
+    'src/policy/queue.ts',
   ]) {
     it(`refuses each impure construct in ${folder}`, async () => {
       for (const line of impure) {

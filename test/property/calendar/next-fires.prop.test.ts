@@ -13,7 +13,7 @@ import {
   zoneClock,
   type CalendarVersion,
   type Schedule,
-} from '../../../src/scheduler/calendar/index.js';
+} from '../../../src/policy/calendar/index.js';
 import { calendarArb, dateArb, timeArb, zoneArb } from '../../support/calendar-arbitraries.js';
 
 const T2016 = Date.UTC(2016, 0, 1);

@@ -7,7 +7,7 @@ import {
   type NodeState,
   type Ranked,
   type Task,
-} from '../../../src/scheduler/policy/index.js';
+} from '../../../src/policy/index.js';
 import { node, nodesArb, tasksArb, vec } from '../../support/policy-arbitraries.js';
 
 const R = ['cpus', 'memMb', 'gpus'] as const;

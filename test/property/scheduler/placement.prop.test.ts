@@ -6,7 +6,7 @@ import {
   queueOrder,
   type NodeState,
   type Task,
-} from '../../../src/scheduler/policy/index.js';
+} from '../../../src/policy/index.js';
 import { nodesArb, tasksArb, vec } from '../../support/policy-arbitraries.js';
 
 const rankAll = (tasks: readonly Task[]) =>

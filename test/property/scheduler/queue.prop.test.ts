@@ -7,7 +7,7 @@ import {
   type Ranked,
   type ResourceVector,
   type Task,
-} from '../../../src/scheduler/policy/index.js';
+} from '../../../src/policy/index.js';
 import { task, tasksArb, vec } from '../../support/policy-arbitraries.js';
 
 const CAP = vec(64, 262_144, 8);

@@ -1,11 +1,6 @@
 import { fc, test } from '@fast-check/vitest';
 import { describe, expect } from 'vitest';
-import {
-  addUsage,
-  emptyHistory,
-  historyAt,
-  type UsageHistory,
-} from '../../../src/scheduler/policy/index.js';
+import { addUsage, emptyHistory, historyAt, type UsageHistory } from '../../../src/policy/index.js';
 
 const T0 = 1_700_000_000_000;
 const factArb = fc.record({

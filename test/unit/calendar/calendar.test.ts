@@ -8,7 +8,7 @@ import {
   isSession,
   parseCalendar,
   sessions,
-} from '../../../src/scheduler/calendar/index.js';
+} from '../../../src/policy/calendar/index.js';
 import { deciderSpec, ev, meta } from '../../support/decider-spec.js';
 
 const admin = { kind: 'admin', id: 'ops' } as const;

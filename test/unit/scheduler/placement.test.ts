@@ -1,10 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import {
-  placeRound,
-  type NodeState,
-  type Ranked,
-  type Task,
-} from '../../../src/scheduler/policy/index.js';
+import { placeRound, type NodeState, type Ranked, type Task } from '../../../src/policy/index.js';
 import { node, task, vec } from '../../support/policy-arbitraries.js';
 
 /** Ranks tasks in the given order (dru = rank / 10), as `queueOrder` would hand them over. */

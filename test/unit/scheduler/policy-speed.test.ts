@@ -4,7 +4,7 @@ import {
   placeRound,
   queueOrder,
   type ResourceVector,
-} from '../../../src/scheduler/policy/index.js';
+} from '../../../src/policy/index.js';
 import { syntheticFarm } from '../../support/policy-arbitraries.js';
 
 /**

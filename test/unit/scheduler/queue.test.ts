@@ -7,7 +7,7 @@ import {
   type FairShareConfig,
   type ResourceVector,
   type Task,
-} from '../../../src/scheduler/policy/index.js';
+} from '../../../src/policy/index.js';
 import { chunks, task, vec } from '../../support/policy-arbitraries.js';
 
 const none = () => vec(0, 0, 0);

@@ -5,7 +5,7 @@ import {
   type PendingReason,
   type Ranked,
   type Task,
-} from '../../../src/scheduler/policy/index.js';
+} from '../../../src/policy/index.js';
 import { node, task, vec } from '../../support/policy-arbitraries.js';
 
 const rank = (...tasks: Task[]): Ranked[] =>

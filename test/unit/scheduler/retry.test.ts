@@ -4,7 +4,7 @@ import {
   explainExitCode,
   retryDecision,
   type RetryInput,
-} from '../../../src/scheduler/policy/index.js';
+} from '../../../src/policy/index.js';
 import { vec } from '../../support/policy-arbitraries.js';
 
 const NOW = 1_000_000;

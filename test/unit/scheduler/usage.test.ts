@@ -5,7 +5,7 @@ import {
   defaultFairShareConfig,
   emptyHistory,
   historyAt,
-} from '../../../src/scheduler/policy/index.js';
+} from '../../../src/policy/index.js';
 import { vec } from '../../support/policy-arbitraries.js';
 
 const HOUR = 3600;

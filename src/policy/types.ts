@@ -1,4 +1,4 @@
-import type { FailureCause } from '../../events/index.js';
+import type { FailureCause } from '../events/index.js';
 
 /**
  * A quantity of the three scheduled resources: a request, a node's capacity or usage, or (as

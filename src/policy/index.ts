@@ -1,10 +1,15 @@
 /**
- * The scheduler's pure policy (POLICY.md): fair-share queue order, placement with pending
- * reasons, retry decisions and decayed usage. No clock, randomness or I/O: time arrives as `now`
- * and `at`, so the service can replay any round exactly.
+ * The scheduling policy (POLICY.md): fair-share queue order, placement with pending reasons,
+ * retry decisions and decayed usage. No clock, randomness or I/O: time arrives as `now` and
+ * `at`, so the service can replay any round exactly. A folder of its own (not under
+ * `scheduler/`) because the projections compute the same fair share (`drover fairshare`) and
+ * must meet the scheduler in a pure module rather than reach into the scheduler's folder.
+ * Imports only `events` (types): the folder graph stays acyclic.
  */
 export { emptyHistory, addUsage, historyAt, decayFactor, defaultFairShareConfig } from './usage.js';
 export type { UsageHistory } from './usage.js';
+export { emptyLedger, foldUsage } from './usage-ledger.js';
+export type { HeldWorker, UsageCharge, UsageLedger } from './usage-ledger.js';
 export { queueOrder, compareWithinUser, weightOf } from './queue.js';
 export type { QueueContext } from './queue.js';
 export { placeRound } from './placement.js';

@@ -1,4 +1,4 @@
-import type { FailureCause } from '../../events/index.js';
+import type { FailureCause } from '../events/index.js';
 import type { Backoff, ResourceVector, RetryDecision, RetryInput } from './types.js';
 
 /** Default retry backoff: 10 s doubling per counted retry, at most 10 min. */

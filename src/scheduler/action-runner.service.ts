@@ -1,0 +1,92 @@
+import { Packr } from 'msgpackr';
+import type { Logger } from 'pino';
+import {
+  chunkBehaviour,
+  toPlain,
+  workerBehaviour,
+  type EntityRuntime,
+  type KeyedQueue,
+} from '../actors/index.js';
+import { workSubject, type JetStreamPublisher, type KillWork } from '../events/index.js';
+import { executeAction, type Change, type EntityAction } from './entity-view.js';
+import type { Action } from './rules.js';
+
+const packr = new Packr({ useRecords: false });
+
+export interface ActionRunnerDeps {
+  readonly runtime: EntityRuntime;
+  /** One queue per entity: commands for one entity run one at a time, in order. */
+  readonly queue: KeyedQueue;
+  /** The work subjects' publisher (kills go to the agents). */
+  readonly work: JetStreamPublisher;
+  /** True while this scheduler leads and runs (the lease is held, not stopped). */
+  readonly canWrite: () => boolean;
+  /** Told of every state an action appended (fold it into the indexes). */
+  readonly changed: (c: Change) => void;
+  readonly logger: Logger;
+}
+
+/**
+ * Runs the actions the rules, the watch and the rounds ask for: entity commands through the one
+ * write path, kills as work messages. While the lease is not held an action is skipped and
+ * `missed` is set, so that the next sweep redoes it (rules are level-triggered).
+ */
+export class ActionRunner {
+  /** Actions were skipped because the lease renewal was late; a sweep owes them. */
+  missed = false;
+
+  constructor(private readonly deps: ActionRunnerDeps) {}
+
+  /** Fire and forget: failures are logged (the next sweep retries what is still owed). */
+  run(actions: readonly Action[]): void {
+    for (const a of actions)
+      this.exec(a).catch((err: unknown) =>
+        this.deps.logger.error({ err, a: a.entity }, 'action failed'),
+      );
+  }
+
+  /** One action; resolves once it is appended or refused (or skipped when not leading). */
+  exec(a: Action): Promise<void> {
+    if (a.entity === 'kill') return this.kill(a);
+    return this.deps.queue.run(`${a.entity}:${a.id}`, async () => {
+      if (!this.deps.canWrite()) {
+        this.missed = true;
+        return;
+      }
+      const out = await executeAction(this.deps.runtime, a);
+      if (out.ok && out.change) this.deps.changed(out.change);
+      else if (!out.ok)
+        this.deps.logger.debug(
+          { entity: a.entity, id: a.id, type: a.command.type, why: out.why },
+          'refused',
+        );
+    });
+  }
+
+  /**
+   * One step of a submission: unlike a rule's action it must not be skipped silently, so without
+   * the lease it throws and the intake redelivers the submission to whoever leads.
+   */
+  async step(a: Action): Promise<void> {
+    if (a.entity === 'kill') return;
+    await this.deps.queue.run(`${a.entity}:${a.id}`, async () => {
+      if (!this.deps.canWrite()) throw new Error('not leading');
+      const out = await executeAction(this.deps.runtime, a satisfies EntityAction);
+      if (out.ok && out.change) this.deps.changed(out.change);
+    });
+  }
+
+  private async kill(a: Extract<Action, { entity: 'kill' }>): Promise<void> {
+    const { runtime } = this.deps;
+    const chunk = runtime.peek(chunkBehaviour, a.worker.slice(0, a.worker.lastIndexOf(':')));
+    const worker = runtime.peek(workerBehaviour, a.worker);
+    const kill: KillWork = {
+      kind: 'kill',
+      worker: a.worker,
+      reason: a.reason,
+      ...(chunk && { chunkState: { snapshot: toPlain(chunk.state), lastSeq: chunk.lastSeq } }),
+      ...(worker && { workerState: { snapshot: toPlain(worker.state), lastSeq: worker.lastSeq } }),
+    };
+    await this.deps.work.publish(workSubject(a.node), packr.pack(kill), `kill:${a.worker}`);
+  }
+}

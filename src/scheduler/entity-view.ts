@@ -1,0 +1,138 @@
+import {
+  calendarBehaviour,
+  chunkBehaviour,
+  jobBehaviour,
+  nodeBehaviour,
+  workerBehaviour,
+  type CalendarSnapshot,
+  type ChunkSnapshot,
+  type EntityRuntime,
+  type JobSnapshot,
+  type NodeSnapshot,
+  type WorkerSnapshot,
+} from '../actors/index.js';
+import type { Entity, RecordedEvent } from '../events/index.js';
+import type { Action, Peek } from './rules.js';
+
+/** The folded state of each entity kind. */
+export interface EntityStates {
+  job: JobSnapshot;
+  chunk: ChunkSnapshot;
+  worker: WorkerSnapshot;
+  node: NodeSnapshot;
+  /** Folded for the timekeeper (schedules on trading calendars); no rule reacts to it yet. */
+  calendar: CalendarSnapshot;
+}
+
+/** A new state of one entity, typed by its kind (`seq`: the log position when it matters). */
+export type Change = {
+  [E in Entity]: { entity: E; id: string; state: EntityStates[E]; seq?: number };
+}[Entity];
+
+/** An action that is a command for an entity (not a kill for an agent). */
+export type EntityAction = Exclude<Action, { entity: 'kill' }>;
+
+/** What executing an action came to: the change it made, or why the entity refused. */
+export type ActionOutcome =
+  { readonly ok: true; readonly change?: Change } | { readonly ok: false; readonly why: string };
+
+/**
+ * The runtime's cached entities, read by kind. Typed per kind with the concrete behaviours, so
+ * no caller casts the loosely typed `behaviours` table. No read from the log: what is not cached
+ * is unknown (the scheduler caches everything it tails).
+ */
+export function peekOf(runtime: EntityRuntime): Peek {
+  return {
+    job: (id) => runtime.peek(jobBehaviour, id)?.state,
+    chunk: (id) => runtime.peek(chunkBehaviour, id)?.state,
+    worker: (id) => runtime.peek(workerBehaviour, id)?.state,
+    node: (id) => runtime.peek(nodeBehaviour, id)?.state,
+  };
+}
+
+/**
+ * Execute one entity action through the runtime (the one write path), with the command type its
+ * entity's decider takes. Returns the change to fold when events were appended; a refusal is data.
+ */
+export async function executeAction(
+  runtime: EntityRuntime,
+  a: EntityAction,
+): Promise<ActionOutcome> {
+  switch (a.entity) {
+    case 'job': {
+      const r = await runtime.execute(jobBehaviour, a.id, a.command);
+      return !r.ok ? refused(r) : changed(r, { entity: 'job', id: a.id, state: r.state });
+    }
+    case 'chunk': {
+      const r = await runtime.execute(chunkBehaviour, a.id, a.command);
+      return !r.ok ? refused(r) : changed(r, { entity: 'chunk', id: a.id, state: r.state });
+    }
+    case 'worker': {
+      const r = await runtime.execute(workerBehaviour, a.id, a.command);
+      return !r.ok ? refused(r) : changed(r, { entity: 'worker', id: a.id, state: r.state });
+    }
+    case 'node': {
+      const r = await runtime.execute(nodeBehaviour, a.id, a.command);
+      return !r.ok ? refused(r) : changed(r, { entity: 'node', id: a.id, state: r.state });
+    }
+    default: {
+      const _exhaustive: never = a;
+      return _exhaustive;
+    }
+  }
+}
+
+const refused = (r: { rejection: { message: string } }): ActionOutcome => ({
+  ok: false,
+  why: r.rejection.message,
+});
+
+function changed(r: { events: readonly unknown[]; lastSeq: number }, c: Change): ActionOutcome {
+  return r.events.length > 0 ? { ok: true, change: { ...c, seq: r.lastSeq } } : { ok: true };
+}
+
+/**
+ * Apply one tailed event to the cached entity of its kind (see `EntityRuntime.observe`): the new
+ * state, or undefined when the cache already held it (the scheduler's own append).
+ */
+export function observeEvent(
+  runtime: EntityRuntime,
+  entity: Entity,
+  id: string,
+  e: RecordedEvent,
+): Change | undefined {
+  switch (entity) {
+    case 'job': {
+      const seen = runtime.observe(jobBehaviour, id, e);
+      return seen && { entity, id, state: seen.after };
+    }
+    case 'chunk': {
+      const seen = runtime.observe(chunkBehaviour, id, e);
+      return seen && { entity, id, state: seen.after };
+    }
+    case 'worker': {
+      const seen = runtime.observe(workerBehaviour, id, e);
+      return seen && { entity, id, state: seen.after };
+    }
+    case 'node': {
+      const seen = runtime.observe(nodeBehaviour, id, e);
+      return seen && { entity, id, state: seen.after };
+    }
+    case 'calendar': {
+      const seen = runtime.observe(calendarBehaviour, id, e);
+      return seen && { entity, id, state: seen.after };
+    }
+    default: {
+      const _exhaustive: never = entity;
+      return _exhaustive;
+    }
+  }
+}
+
+/**
+ * A state the runtime reports untyped (its `onRefresh` hook serves every kind) as a change of
+ * `entity`. The runtime loaded it with that kind's behaviour, which is what makes the cast sound.
+ */
+export function changeOf(entity: Entity, id: string, state: unknown, seq?: number): Change {
+  return { entity, id, state, ...(seq !== undefined && { seq }) } as Change;
+}

@@ -1,0 +1,142 @@
+import type { Logger } from 'pino';
+import type { FairShareConfig, Placement, ResourceVector } from '../policy/index.js';
+import type { FarmIndex } from './farm-index.js';
+import { planRound, type RoundOutput } from './placement-round.js';
+import type { Action, Peek, RuleContext } from './rules.js';
+import { pendingAction } from './work-messages.js';
+
+/** Placements awaiting their `chunk.assigned` append, at most (rounds pause above it). */
+export const MAX_IN_FLIGHT = 8_192;
+
+/**
+ * A step between a round's plan and its placements: it may drop or reorder placements (never
+ * add one: the plan already checked fit and reserved nothing yet). This is the seam for the
+ * admission a later issue adds (quotas, reservations, start-by promises): pure policy from
+ * `src/policy/`, given the plan and `now`, e.g. `(plan, now) => plan.placements.filter(admitted)`.
+ * Steps run in order, each on the previous one's result. None today.
+ */
+export type AdmissionStep = (plan: RoundOutput, now: number) => Placement[];
+
+export interface PlacementLoopDeps {
+  readonly peek: Peek;
+  readonly index: FarmIndex;
+  readonly config: FairShareConfig;
+  readonly clock: () => number;
+  /** True while this scheduler leads and runs. */
+  readonly canWrite: () => boolean;
+  readonly context: () => RuleContext;
+  /** Runs the pending notes of a round. */
+  readonly run: (actions: Action[]) => void;
+  /**
+   * Appends `chunk.assigned` and publishes the launch; settles when done (or refused). Undefined
+   * when the chunk or its job is not folded: nothing is reserved for it then.
+   */
+  readonly assign: (p: Placement) => Promise<void> | undefined;
+  readonly admission?: readonly AdmissionStep[];
+  readonly logger: Logger;
+}
+
+/**
+ * The placement loop: at most one round at a time, soon after something a round could see has
+ * changed (the index's generation moved), and once a second anyway (backoffs expire, reasons
+ * refresh). Its own state is what it promised and not yet saw folded: capacity reserved per node
+ * and the chunks in flight, so the next round neither double-books a node nor places a chunk
+ * twice. Pending reasons are written at most once a second.
+ */
+export class PlacementLoop {
+  readonly reserved = new Map<string, ResourceVector>();
+  readonly inFlight = new Set<string>();
+  private wanted = false;
+  private running = false;
+  private live = false;
+  private lastReasonsAt = 0;
+  /** The index's generation the last round saw: a change that leaves it needs no new round. */
+  private generation = -1;
+
+  constructor(private readonly deps: PlacementLoopDeps) {}
+
+  /** Rounds may run from now on (after catch-up: rounds on a half-folded log would mislead). */
+  start(): void {
+    this.live = true;
+    this.request();
+  }
+
+  /** Ask for a round; rounds asked for while one runs coalesce into one after it. */
+  request(): void {
+    this.wanted = true;
+    if (this.live && !this.running) setImmediate(() => this.round());
+  }
+
+  /** Ask for a round only if the index changed in a way a round could see. */
+  requestIfChanged(): void {
+    if (this.deps.index.generation !== this.generation) this.request();
+  }
+
+  /** One round now, if one is wanted and may run. */
+  round(): void {
+    if (!this.wanted || this.running || !this.deps.canWrite()) return;
+    this.wanted = false;
+    this.running = true;
+    this.generation = this.deps.index.generation;
+    const now = this.deps.clock();
+    // Reasons are due once a second, whether or not this round goes on to plan: a skipped round
+    // takes its turn too (as before the split), so rounds with reasons stay at most one a second.
+    const reasons = now - this.lastReasonsAt >= 1000;
+    if (reasons) this.lastReasonsAt = now;
+    try {
+      // At most MAX_IN_FLIGHT placements await their append: the round after sees them placed.
+      // A round costs the whole queue, so wait until half the window is free before the next.
+      if (this.inFlight.size <= MAX_IN_FLIGHT / 2) this.plan(now, reasons);
+    } catch (err) {
+      this.deps.logger.error({ err }, 'round failed');
+    } finally {
+      this.running = false;
+      if (this.wanted) setTimeout(() => this.round(), 2);
+    }
+  }
+
+  private plan(now: number, reasons: boolean): void {
+    const { deps } = this;
+    const out = planRound({
+      peek: deps.peek,
+      index: deps.index,
+      config: deps.config,
+      now,
+      reserved: this.reserved,
+      inFlight: this.inFlight,
+      reasons,
+      maxPlacements: MAX_IN_FLIGHT - this.inFlight.size,
+    });
+    let placements = out.placements;
+    for (const admit of deps.admission ?? []) placements = admit({ ...out, placements }, now);
+    for (const p of placements) this.place(p);
+    const ctx = deps.context();
+    const notes = [...out.pending].map(([jobId, note]) =>
+      pendingAction(ctx, jobId, note, out.queueLength),
+    );
+    deps.run(notes.filter((a) => a !== undefined));
+  }
+
+  private place(p: Placement): void {
+    const { task, node } = p;
+    const assigned = this.deps.assign(p);
+    if (!assigned) return;
+    this.inFlight.add(task.id);
+    this.reserve(node, task.request, 1);
+    assigned
+      .catch((err: unknown) => this.deps.logger.error({ err, chunk: task.id }, 'placement failed'))
+      .finally(() => {
+        this.inFlight.delete(task.id);
+        this.reserve(node, task.request, -1);
+        this.request();
+      });
+  }
+
+  private reserve(node: string, r: ResourceVector, sign: 1 | -1): void {
+    const cur = this.reserved.get(node) ?? { cpus: 0, memMb: 0, gpus: 0 };
+    cur.cpus += sign * r.cpus;
+    cur.memMb += sign * r.memMb;
+    cur.gpus += sign * r.gpus;
+    this.reserved.set(node, cur);
+  }
+}

@@ -1,0 +1,76 @@
+import pino from 'pino';
+import { describe, expect, it } from 'vitest';
+import type { ChunkSnapshot, JobSnapshot, NodeSnapshot } from '../../../src/actors/index.js';
+import { defaultFairShareConfig, type Placement } from '../../../src/policy/index.js';
+import { FarmIndex } from '../../../src/scheduler/farm-index.js';
+import {
+  PlacementLoop,
+  type AdmissionStep,
+} from '../../../src/scheduler/placement-loop.service.js';
+import type { Peek, RuleContext } from '../../../src/scheduler/rules.js';
+
+const spec = { user: 'ann', pool: 'default', after: [], labels: {}, excludeNodes: [] };
+const job = {
+  value: 'queued',
+  context: { spec: { ...spec, cpus: 1, memMb: 100, gpus: 0 }, priority: 0, createdAt: 0 },
+} as unknown as JobSnapshot;
+const chunk = {
+  value: 'pending',
+  context: { jobId: 'j1', index: 0, attempt: 0, attempts: [] },
+} as unknown as ChunkSnapshot;
+const node = {
+  value: 'ready',
+  context: { cpus: 4, memMb: 1000, gpus: 0, labels: {} },
+} as unknown as NodeSnapshot;
+
+/** One waiting chunk and one ready node; `assign` settles when the test says. */
+function farm(admission?: AdmissionStep[]) {
+  const index = new FarmIndex(3600);
+  index.job('j1', job, 1);
+  index.chunk('j1:0', chunk);
+  index.node('n1', node);
+  const peek = { job: () => job, chunk: () => chunk, node: () => node } as unknown as Peek;
+  const assigned: Placement[] = [];
+  let settle: () => void = () => {};
+  const loop = new PlacementLoop({
+    ...{ peek, index, config: defaultFairShareConfig, clock: () => 0, canWrite: () => true },
+    context: () => ({ peek }) as unknown as RuleContext,
+    run: () => {},
+    assign: (p) => {
+      assigned.push(p);
+      return new Promise<void>((resolve) => (settle = resolve));
+    },
+    logger: pino({ level: 'silent' }),
+    ...(admission && { admission }),
+  });
+  return { loop, assigned, settle: () => settle() };
+}
+
+describe('PlacementLoop: what a round promised stays booked until its append settles', () => {
+  it('reserves the placement on its node and holds the chunk in flight, then frees both', async () => {
+    const { loop, assigned, settle } = farm();
+    loop.request();
+    loop.round();
+    expect(assigned.map((p) => [p.task.id, p.node])).toEqual([['j1:0', 'n1']]);
+    expect(loop.inFlight.has('j1:0')).toBe(true);
+    expect(loop.reserved.get('n1')).toEqual({ cpus: 1, memMb: 100, gpus: 0 });
+    loop.request();
+    loop.round(); // the chunk in flight is not placed twice
+    expect(assigned).toHaveLength(1);
+    settle();
+    await new Promise((r) => setImmediate(r));
+    expect(loop.inFlight.size).toBe(0);
+    expect(loop.reserved.get('n1')).toEqual({ cpus: 0, memMb: 0, gpus: 0 });
+  });
+
+  it('admission steps run between the plan and the placements (the seam for quotas)', () => {
+    const seen: number[] = [];
+    const refuseAll: AdmissionStep = (plan) => (seen.push(plan.placements.length), []);
+    const { loop, assigned } = farm([refuseAll]);
+    loop.request();
+    loop.round();
+    expect(seen).toEqual([1]);
+    expect(assigned).toEqual([]);
+    expect(loop.reserved.size).toBe(0);
+  });
+});
