@@ -1,3 +1,5 @@
+import { writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { stateName } from '../../../src/actors/index.js';
 import type { RecordedEvent } from '../../../src/events/index.js';
@@ -54,7 +56,10 @@ describe('agent crash and reconciliation', () => {
 
   it('re-adopts live processes, settles the ones that ended, reports the vanished lost and retries them', async () => {
     await startAgent();
-    const long = await farm.submit({ name: 'long', user: 'alice', command: ['sleep', '6'], memMb: 16 });
+    // `long` runs until the test lets it go, after its re-adoption: a fixed sleep raced the
+    // agent's restart on a loaded machine (it ended unwatched and was settled, not re-adopted).
+    const release = join(farm.dataDir, 'release-long');
+    const long = await farm.submit({ name: 'long', user: 'alice', command: ['sh', '-c', `while [ ! -e ${release} ]; do sleep 0.05; done`], memMb: 16 });
     const quick = await farm.submit({ name: 'quick', user: 'alice', command: ['sh', '-c', 'sleep 0.5; echo \'{"result":42}\' >> "$DROVER_REPORT"'], memMb: 16 });
     const victim = await farm.submit({ name: 'victim', user: 'alice', command: ['sh', '-c', 'if [ "$DROVER_ATTEMPT" = 1 ]; then sleep 30; fi'], memMb: 16 });
     await started(`${long}:0:1`);
@@ -65,9 +70,13 @@ describe('agent crash and reconciliation', () => {
     process.kill(-pgid, 'SIGKILL'); // the whole group, wrapper included: nothing records its end
     await sleep(1000); // `quick` ends while no agent watches it
     await startAgent();
+    await until('long re-adopted', async () =>
+      types(await farm.events('worker', `${long}:0:1`)).includes('worker.readopted') ? true : undefined,
+    );
+    await writeFile(release, '');
 
     for (const id of [long, quick, victim]) expect(stateName(await farm.waitFor(id, undefined, 60_000))).toBe('succeeded');
-    expect(types(await farm.events('worker', `${long}:0:1`))).toContain('worker.readopted');
+    expect(types(await farm.events('worker', `${long}:0:1`))).not.toContain('worker.lost');
     const quickWorker = await farm.events('worker', `${quick}:0:1`);
     expect(quickWorker.find((e) => e.type === 'worker.exited')?.data).toMatchObject({ exitCode: 0, cause: 'Succeeded' });
     // It ended while no agent ran: settled from its status file, never re-adopted.
