@@ -182,17 +182,21 @@ const usageCmd: Action<{ json?: boolean; by?: string; since?: string }> = async 
 const auditCmd: Action<{ json?: boolean }> = async (io, o, id) => {
   if (!id) throw new CliError('BAD_INPUT', 'audit needs an id (job, chunk, worker or node)', 2);
   const proj = [auditProjection as Projection<unknown>];
-  const entries = await withRunner(io, proj, {}, async (r, nc) => {
-    const plan = auditPlan(r.state<AuditState>('audit'), id);
-    if (!plan.found) {
-      // A submission the intake rejected never became a job: its record is in DROVER_REJECTED.
-      const rejected = await findRejections(nc, id);
-      if (rejected.length > 0) return rejected;
-      throw new CliError('NOT_FOUND', `no events for ${id}`, 3);
-    }
-    const fetched = await (await createEventFetcher(nc)).fetch(plan.seqs);
-    return auditEntries(fetched.events);
-  });
+  const query = (fromZero: boolean) =>
+    withRunner(io, proj, { fromZero }, async (r, nc) => {
+      const plan = auditPlan(r.state<AuditState>('audit'), id);
+      // An index restored from a checkpoint is a cache: before saying "no events", ask the log.
+      if (!plan.found && r.restored.length > 0) return undefined;
+      if (!plan.found) {
+        // A submission the intake rejected never became a job: its record is in DROVER_REJECTED.
+        const rejected = await findRejections(nc, id);
+        if (rejected.length > 0) return rejected;
+        throw new CliError('NOT_FOUND', `no events for ${id}`, 3);
+      }
+      const fetched = await (await createEventFetcher(nc)).fetch(plan.seqs);
+      return auditEntries(fetched.events);
+    });
+  const entries = (await query(false)) ?? (await query(true)) ?? [];
   if (o.json) return io.out(JSON.stringify(entries));
   const rows = entries.map((e) => [
     e.seq,
