@@ -10,6 +10,7 @@ import {
   type Handler,
 } from './api-context.js';
 import { cancelPlan, clearPlan } from './plans.js';
+import { refuseUnknownReferences } from './references.js';
 import { ApiError, RequestSchemas, parseRequest } from './protocol.js';
 import { TERMINAL_STATES, publicState } from './views.js';
 
@@ -39,6 +40,7 @@ export const submit: Handler = async (ctx, req) => {
       throw new ApiError('FORBIDDEN', `parent: job ${spec.parent} belongs to ${parent.user}`);
     }
   }
+  await refuseUnknownReferences(ctx, spec);
   const msgID = req.headers?.get('Nats-Msg-Id') || `api-${ctx.newId()}`;
   const ack = await ctx.intake.publish(spec, msgID);
   return { jobId: jobIdOfIntake(ack.seq), ...(ack.duplicate && { duplicate: true }) };

@@ -1,6 +1,6 @@
 import { chunkId, workerId } from '../events/index.js';
 import type { ApiContext, Handler } from './api-context.js';
-import { explainJob, type LogSource } from './explain.js';
+import { adviseFromLog, explainJob, type LogSource } from './explain.js';
 import type { LogReply } from './log-responder.js';
 import {
   ApiError,
@@ -89,6 +89,7 @@ export const explain: Handler = async (ctx, req) => {
   if (!out) throw new ApiError('NOT_FOUND', `no job ${r.id}`);
   const { explanation, source } = out;
   if (source && explanation.failure) explanation.failure.logTail = await logTail(ctx, source);
+  adviseFromLog(explanation);
   return { explain: explanation };
 };
 

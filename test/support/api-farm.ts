@@ -32,17 +32,23 @@ export interface CliResult {
   stderr: string;
 }
 
-/** Run `drover ...` as a child process against `url`, as a person would. */
+const MAIN = join(import.meta.dirname, '../../src/cli/main.ts');
+/** tsx by URL: `--import tsx` would be looked up from the child's cwd. */
+const TSX = import.meta.resolve('tsx');
+
+/** Run `drover ...` as a child process against `url`, as a person would (in `cwd` if given). */
 export function drover(
   url: string,
   args: string[],
   env: Record<string, string> = {},
   timeoutMs = 60_000,
+  cwd?: string,
 ): Promise<CliResult> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, ['--import', 'tsx', 'src/cli/main.ts', ...args], {
+    const child = spawn(process.execPath, ['--import', TSX, MAIN, ...args], {
       env: { ...process.env, DROVER_NATS_URL: url, LOG_LEVEL: 'silent', ...env },
       stdio: ['ignore', 'pipe', 'pipe'],
+      ...(cwd !== undefined && { cwd }),
     });
     let stdout = '';
     let stderr = '';

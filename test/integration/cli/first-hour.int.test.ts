@@ -1,0 +1,68 @@
+import { chmod, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { Explanation, JobView } from '../../../src/api/index.js';
+import { drover, startApiFarm, type ApiFarm } from '../../support/api-farm.js';
+
+/** Issue 21 points 2, 3, 4 and 6 (`--env`): what a new user typed, through real processes. */
+describe('the first hour: submit as a new user types it', () => {
+  let farm: ApiFarm;
+  let here: string;
+  const cli = (args: string[], cwd?: string) =>
+    drover(farm.server.url, args, { DROVER_USER: 'ada' }, 60_000, cwd);
+
+  beforeAll(async () => {
+    farm = await startApiFarm({ agents: 1 });
+    here = await mkdtemp(join(tmpdir(), 'drover-here-'));
+    await writeFile(join(here, 'simulate.sh'), '#!/bin/sh\necho "simulated in $(pwd)"\n');
+    await chmod(join(here, 'simulate.sh'), 0o755);
+  }, 60_000);
+  afterAll(async () => {
+    await farm?.stop();
+    await rm(here, { recursive: true, force: true });
+  }, 60_000);
+
+  it('runs ./simulate.sh in the directory submit ran in, and records that cwd', async () => {
+    const r = await cli(['submit', '--wait', '--mem', '64M', '--', './simulate.sh'], here);
+    expect(r.code, r.stderr).toBe(0);
+    const id = r.stdout.trim();
+    const logs = await cli(['logs', id]);
+    expect(logs.stdout).toContain(`simulated in ${here}`);
+    const shown = await cli(['show', id, '--json']);
+    expect((JSON.parse(shown.stdout) as JobView & { cwd?: string }).cwd).toBe(here);
+  }, 60_000);
+
+  it('a cwd missing on the node fails the attempt with the cause and advice naming --cwd', async () => {
+    const args = ['submit', '--wait', '--retries', '0', '--mem', '64M', '--cwd', '/nonexistent/x'];
+    const r = await cli([...args, '--', 'true']);
+    const id = r.stdout.trim();
+    expect(r.code).toBe(1);
+    expect(r.stderr).toContain(`${id} failed: see \`drover explain ${id}\``);
+    const x = JSON.parse((await cli(['explain', id, '--json'])).stdout) as Explanation;
+    expect(x.failure?.cause).toBe('LaunchFailed');
+    expect(x.recommendations.join(' ')).toMatch(
+      /working directory \/nonexistent\/x does not exist on node-1: .*--cwd DIR/,
+    );
+  }, 60_000);
+
+  it('submit --after a job that does not exist: exit 2 naming the field, no job', async () => {
+    const r = await cli(['submit', '--after', 'j999', '--wait', '--', 'true']);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toMatch(/^error: BAD_INPUT: after: job j999 does not exist/);
+    expect(r.stdout).toBe('');
+  }, 60_000);
+
+  it('submit --wait exits with the job’s own exit code (one chunk)', async () => {
+    const r = await cli(['submit', '--wait', '--mem', '64M', '--', 'sh', '-c', 'exit 7']);
+    expect(r.code).toBe(7);
+    const id = r.stdout.trim();
+    expect(r.stderr).toContain(`see \`drover explain ${id}\``);
+  }, 60_000);
+
+  it('a malformed --env names --env', async () => {
+    const r = await cli(['submit', '--env', 'FOO', '--', 'true']);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toContain('--env FOO: expected key=value');
+  }, 60_000);
+});
