@@ -1,3 +1,5 @@
+import { readFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
 import { Command } from 'commander';
 import { createApiClient } from '../api/index.js';
 import { startDashboard } from '../dashboard/index.js';
@@ -16,7 +18,14 @@ import { registerJobCommands } from './job-commands.js';
 import { registerNodeCommands } from './node-commands.js';
 import { registerSubmitCommand } from './submit-command.js';
 
-const program = new Command('drover').description('Event-sourced scheduler for compute farms');
+/** package.json's version (src/cli and dist/cli are both two levels below it). */
+const { version } = JSON.parse(
+  readFileSync(fileURLToPath(new URL('../../package.json', import.meta.url)), 'utf8'),
+) as { version: string };
+
+const program = new Command('drover')
+  .description('Event-sourced scheduler for compute farms')
+  .version(version, '-V, --version', 'print the version of drover');
 registerUpCommand(program);
 
 program

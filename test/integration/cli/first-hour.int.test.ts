@@ -60,6 +60,12 @@ describe('the first hour: submit as a new user types it', () => {
     expect(r.stderr).toContain(`see \`drover explain ${id}\``);
   }, 60_000);
 
+  it('drover --version prints the package version', async () => {
+    const r = await cli(['--version']);
+    expect(r.code).toBe(0);
+    expect(r.stdout.trim()).toBe((await import('../../../package.json')).default.version);
+  }, 60_000);
+
   it('a malformed --env names --env', async () => {
     const r = await cli(['submit', '--env', 'FOO', '--', 'true']);
     expect(r.code).toBe(2);
