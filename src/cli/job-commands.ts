@@ -8,12 +8,24 @@ interface JsonOpt {
   json?: boolean;
 }
 
+/** `7200` → `2h`, `90` → `90s`: the time limit as `--timeout` takes it. */
+function duration(s: number | undefined): string {
+  if (s === undefined) return 'none';
+  for (const [unit, n] of [
+    ['d', 86400],
+    ['h', 3600],
+    ['m', 60],
+  ] as const)
+    if (s % n === 0) return `${s / n}${unit}`;
+  return `${s}s`;
+}
+
 function showText(job: JobView): string {
   const lines = [
     `job ${job.id}  ${job.name}  (${job.state})`,
-    `  user ${job.user}  pool ${job.pool}  priority ${job.priority}  retries ${job.retries}`,
+    `  user ${job.user}  pool ${job.pool}  priority ${job.priority}  retries ${job.retries}  time limit ${duration(job.timeoutS)}`,
     `  request ${job.request.cpus} cpus, ${job.request.memMb} MB, ${job.request.gpus} gpus`,
-    `  command ${JSON.stringify(job.command)}`,
+    `  command ${JSON.stringify(job.command)}${job.cwd ? `  in ${job.cwd}` : ''}`,
     `  created ${time(job.createdAt)}  started ${time(job.startedAt)}  ended ${time(job.endedAt)}`,
   ];
   if (job.parent) lines.push(`  parent ${job.parent}`);
@@ -22,29 +34,29 @@ function showText(job: JobView): string {
   if (job.outcome) lines.push(`  outcome ${job.outcome.cause}: ${job.outcome.message}`);
   for (const r of job.pending ?? []) lines.push(`  pending ${r.code}: ${r.message}`);
   if (job.resultsCleared) lines.push('  results cleared');
-  const rows: (string | number)[][] = [
-    [
-      'chunk',
-      'state',
-      'attempt',
-      'node',
-      'worker',
-      'cause',
-      'exit',
-      'peak MB',
-      'cpu-s',
-      'start',
-      'end',
-    ],
-  ];
+  for (const c of job.chunks)
+    if (c.result !== undefined)
+      lines.push(`  result of chunk ${c.index}: ${JSON.stringify(c.result)}`);
+  return [...lines, '', table(attemptRows(job))].join('\n');
+}
+
+/**
+ * One row per attempt, each with the attempt's own state and cause (an out-of-memory attempt
+ * of a chunk that later succeeded reads `killed OutOfMemory`); the chunk's state is on its
+ * first row only.
+ */
+function attemptRows(job: JobView): (string | number)[][] {
+  const head = ['chunk', 'chunk state', 'attempt', 'state', 'node', 'worker', 'cause', 'exit'];
+  const rows: (string | number)[][] = [[...head, 'peak MB', 'cpu-s', 'start', 'end']];
   for (const c of job.chunks) {
     if (c.attempts.length === 0)
-      rows.push([c.index, c.state, '-', '-', '-', '-', '-', '-', '-', '-', '-']);
-    for (const a of c.attempts) {
+      rows.push([c.index, c.state, '-', '-', '-', '-', '-', '-', '-', '-', '-', '-']);
+    c.attempts.forEach((a, i) =>
       rows.push([
-        c.index,
-        c.state,
+        i === 0 ? c.index : '',
+        i === 0 ? c.state : '',
         a.attempt,
+        a.state,
         a.node,
         a.worker,
         a.cause ?? '-',
@@ -53,10 +65,19 @@ function showText(job: JobView): string {
         a.cpuSeconds !== undefined ? Math.round(a.cpuSeconds * 10) / 10 : '-',
         time(a.startedAt),
         time(a.endedAt),
-      ]);
-    }
+      ]),
+    );
   }
-  return [...lines, '', table(rows)].join('\n');
+  return rows;
+}
+
+/** The words of an empty `jobs`: say how many finished ones `--all` would show. */
+async function noJobs(api: ApiClient, o: { user?: string; state?: string; all?: boolean }) {
+  if (o.all || o.state !== undefined) return 'No jobs';
+  const all = await api.jobs({ ...(o.user !== undefined && { user: o.user }), all: true });
+  return all.length === 0
+    ? 'No jobs'
+    : `No unfinished jobs (${all.length} finished; --all shows them)`;
 }
 
 async function printLogs(api: ApiClient, id: string, chunk: number | undefined): Promise<void> {
@@ -122,7 +143,7 @@ export function registerJobCommands(program: Command): void {
         console.log(
           rows.length
             ? table([['id', 'name', 'user', 'pool', 'state', 'chunks', 'created'], ...body])
-            : 'no jobs',
+            : await noJobs(api, o),
         );
       });
     });
@@ -152,7 +173,8 @@ export function registerJobCommands(program: Command): void {
           lines.push(`  ${r.code}: ${r.message}\n    unblocks when: ${r.unblock}`);
         if (x.failure) {
           const f = x.failure;
-          lines.push(`  failed: ${f.cause} (${f.meaning}) on ${f.node}, attempt ${f.attempt}`);
+          const where = f.node ? ` on ${f.node}, attempt ${f.attempt}` : ''; // none: never ran
+          lines.push(`  failed: ${f.cause}${f.meaning ? ` (${f.meaning})` : ''}${where}`);
           if (f.logTail.length)
             lines.push('  last log lines:', ...f.logTail.map((l) => `    ${l}`));
         }

@@ -71,4 +71,48 @@ describe('the first hour: submit as a new user types it', () => {
     expect(r.code).toBe(2);
     expect(r.stderr).toContain('--env FOO: expected key=value');
   }, 60_000);
+
+  it("show has the time limit, results and each attempt's own state", async () => {
+    const report = `echo '{"result":{"pnl":12}}' >> "$DROVER_REPORT"`;
+    const r = await cli([
+      'submit',
+      '--wait',
+      '--timeout',
+      '90s',
+      '--mem',
+      '64M',
+      '--',
+      'sh',
+      '-c',
+      report,
+    ]);
+    const shown = (await cli(['show', r.stdout.trim()])).stdout;
+    expect(shown).toContain('time limit 90s');
+    expect(shown).toContain('result of chunk 0: {"pnl":12}');
+    expect(shown).toMatch(/chunk\s+chunk state\s+attempt\s+state/);
+    expect(shown).toMatch(/\n0\s+succeeded\s+1\s+exited\s+node-1/);
+  }, 60_000);
+
+  it('explain of a job failed by its dependency does not say "on , attempt 0"', async () => {
+    const dep = await cli([
+      'submit',
+      '--retries',
+      '0',
+      '--mem',
+      '64M',
+      '--',
+      'sh',
+      '-c',
+      'sleep 1; exit 1',
+    ]);
+    const job = await cli(['submit', '--wait', '--after', dep.stdout.trim(), '--', 'true']);
+    const text = (await cli(['explain', job.stdout.trim()])).stdout;
+    expect(text).toContain('failed: DependencyFailed');
+    expect(text).not.toContain('on , attempt 0');
+  }, 60_000);
+
+  it('jobs with nothing unfinished says how many finished and that --all shows them', async () => {
+    const r = await cli(['jobs', '--user', 'ada']);
+    expect(r.stdout.trim()).toMatch(/^No unfinished jobs \(\d+ finished; --all shows them\)$/);
+  }, 60_000);
 });
