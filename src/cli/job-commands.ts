@@ -1,6 +1,13 @@
 import type { Command } from 'commander';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { JOB_STATES, type ApiClient, type JobState, type JobView } from '../api/index.js';
+import {
+  JOB_STATES,
+  type ApiClient,
+  type Explanation,
+  type JobState,
+  type JobView,
+} from '../api/index.js';
+import { explainAt, parseUntil } from './explain-at.js';
 import { printJson, table, time, withApi } from './api-cli.js';
 import { fail } from './connection.js';
 
@@ -110,6 +117,36 @@ async function followLogs(api: ApiClient, id: string, chunk: number): Promise<vo
   }
 }
 
+function explainText(x: Explanation, at?: string): string {
+  const lines = [`job ${x.id} ${at ? `was ${x.state} at ${at}` : `is ${x.state}`}`];
+  for (const r of x.pending ?? [])
+    lines.push(`  ${r.code}: ${r.message}\n    unblocks when: ${r.unblock}`);
+  if (x.failure) {
+    const f = x.failure;
+    const where = f.node ? ` on ${f.node}, attempt ${f.attempt}` : ''; // none: never ran
+    lines.push(`  failed: ${f.cause}${f.meaning ? ` (${f.meaning})` : ''}${where}`);
+    if (f.logTail.length) lines.push('  last log lines:', ...f.logTail.map((l) => `    ${l}`));
+  }
+  for (const r of x.recommendations) lines.push(`  recommendation: ${r}`);
+  return lines.join('\n');
+}
+
+/** `explain JOB --at TIME|SEQ`: from the log as of then (exit 2 unreadable, 3 not yet a job). */
+async function explainThen(id: string, at: string, json: boolean): Promise<void> {
+  const until = parseUntil(at);
+  if (!until) fail('BAD_INPUT', `--at ${at}: expected a log sequence or an ISO time`, 2, json);
+  let x: Explanation | undefined;
+  try {
+    x = await explainAt(id, until);
+  } catch (err) {
+    fail('UNAVAILABLE', (err as Error).message, 5, json);
+  }
+  if (!x) fail('NOT_FOUND', `no job ${id} at ${at}`, 3, json);
+  if (json) printJson(x);
+  else console.log(explainText(x, at));
+  process.exit(0);
+}
+
 /** Register `jobs`, `show`, `explain` and `logs` (read through the NATS API). */
 export function registerJobCommands(program: Command): void {
   program
@@ -161,25 +198,17 @@ export function registerJobCommands(program: Command): void {
     });
   program
     .command('explain')
-    .description('why a job is pending, or why it failed')
+    .description('why a job is pending, or why it failed (now, or as of --at)')
     .argument('<job>', 'job id')
+    .option('--at <time|seq>', 'as the farm saw it at an ISO time or a log sequence')
     .option('--json', 'print one JSON document')
-    .action(async (id: string, o: JsonOpt) => {
-      await withApi(o.json === true, async (api) => {
+    .action(async (id: string, o: JsonOpt & { at?: string }) => {
+      const json = o.json === true;
+      if (o.at !== undefined) return explainThen(id, o.at, json);
+      await withApi(json, async (api) => {
         const x = await api.explain(id);
-        if (o.json) return printJson(x);
-        const lines = [`job ${x.id} is ${x.state}`];
-        for (const r of x.pending ?? [])
-          lines.push(`  ${r.code}: ${r.message}\n    unblocks when: ${r.unblock}`);
-        if (x.failure) {
-          const f = x.failure;
-          const where = f.node ? ` on ${f.node}, attempt ${f.attempt}` : ''; // none: never ran
-          lines.push(`  failed: ${f.cause}${f.meaning ? ` (${f.meaning})` : ''}${where}`);
-          if (f.logTail.length)
-            lines.push('  last log lines:', ...f.logTail.map((l) => `    ${l}`));
-        }
-        for (const r of x.recommendations) lines.push(`  recommendation: ${r}`);
-        console.log(lines.join('\n'));
+        if (json) printJson(x);
+        else console.log(explainText(x));
       });
     });
   program
