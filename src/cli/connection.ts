@@ -9,6 +9,7 @@ import { readFile } from 'node:fs/promises';
 import { userInfo } from 'node:os';
 import pino, { type Logger } from 'pino';
 import { ensureFarmStreams } from '../events/index.js';
+import { logDestination } from './log-format.js';
 
 /** The environment of CONTRACT.md, with its defaults. */
 export const env = {
@@ -55,9 +56,15 @@ export async function connectFarm(url = env.natsUrl): Promise<NatsConnection> {
   return nc;
 }
 
-/** The root logger of a command (STYLE.md: created only in composition roots), on stderr. */
+/**
+ * The root logger of a command (STYLE.md: created only in composition roots), on stderr: human
+ * lines on a terminal, JSON otherwise or with `LOG_FORMAT=json` (see `logDestination`).
+ */
 export function rootLogger(name: string): Logger {
-  return pino({ name, level: process.env.LOG_LEVEL ?? 'info' }, pino.destination(2));
+  return pino(
+    { name, level: process.env.LOG_LEVEL ?? 'info' },
+    logDestination() ?? pino.destination(2),
+  );
 }
 
 /** CONTRACT.md errors: one line on stderr, or one JSON document with `--json`; exit code. */
