@@ -114,7 +114,7 @@ describe('drover CLI end to end (real farm, API service, child processes)', () =
       '-c',
       'echo looking for it; no-such-tool-xyz',
     );
-    expect(r.code).toBe(1);
+    expect(r.code).toBe(127); // one chunk: the job's own exit code
     const x = await json<Explanation>('explain', r.stdout.trim());
     expect(x.doc.state).toBe('failed');
     expect(x.doc.failure).toMatchObject({ cause: 'ExitNonZero', exitCode: 127, attempt: 1 });
