@@ -17,6 +17,7 @@ import {
 } from './api-context.js';
 import { cancelPlan, clearPlan } from './plans.js';
 import { RequestSchemas, parseRequest } from './protocol.js';
+import { refuseUnknownReferences } from './references.js';
 import { TERMINAL_STATES, publicState } from './views.js';
 
 /**
@@ -57,6 +58,7 @@ export const submit: Handler = async (ctx, req) => {
       );
     }
   }
+  await refuseUnknownReferences(ctx, spec);
   const msgID = req.headers?.get('Nats-Msg-Id') || `api-${ctx.newId()}`;
   const ack = await ctx.intake.publish(spec, msgID);
   return { jobId: jobIdOfIntake(ack.seq), ...(ack.duplicate && { duplicate: true }) };

@@ -9,7 +9,7 @@ import {
   type LogReply,
 } from '../events/index.js';
 import type { ApiContext, Handler } from './api-context.js';
-import { explainJob, type LogSource } from './explain.js';
+import { adviseFromLog, explainJob, type LogSource } from './explain.js';
 import { RequestSchemas, parseRequest } from './protocol.js';
 import { jobList, jobView, nodeList, type JobState } from './views.js';
 
@@ -95,6 +95,7 @@ export const explain: Handler = async (ctx, req) => {
   if (!out) throw new SchedulerError(ErrorCodes.NotFound, `no job ${r.id}`);
   const { explanation, source } = out;
   if (source && explanation.failure) explanation.failure.logTail = await logTail(ctx, source);
+  adviseFromLog(explanation);
   return { explain: explanation };
 };
 

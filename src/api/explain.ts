@@ -44,6 +44,22 @@ function failedChunk(model: ReadModel, id: string, job: JobSnapshot): ChunkSnaps
   return undefined;
 }
 
+const LAUNCH_ADVICE = 'check that the command and --cwd exist on the node';
+
+/**
+ * Sharpen the advice once the log tail is known (the shell reads it): a launch that failed
+ * because the job's cwd is missing on the node says so and names `--cwd`. Pure; mutates `x`.
+ */
+export function adviseFromLog(x: Explanation): void {
+  const f = x.failure;
+  if (f?.cause !== 'LaunchFailed') return;
+  const line = f.logTail.find((l) => /working directory .* does not exist/.test(l));
+  if (!line) return;
+  const dir = /working directory (.*) does not exist/.exec(line)?.[1] ?? '';
+  const advice = `the working directory ${dir} does not exist on ${f.node}: submit from a directory that exists there, or with --cwd DIR (the default is the directory submit ran in)`;
+  x.recommendations = x.recommendations.map((r) => (r === LAUNCH_ADVICE ? advice : r));
+}
+
 function causeAdvice(cause: string, spec: JobSpec, f: Explanation['failure'] & {}, peak: number) {
   const out: string[] = [];
   if (cause === 'OutOfMemory') {
@@ -62,7 +78,7 @@ function causeAdvice(cause: string, spec: JobSpec, f: Explanation['failure'] & {
   } else if (f.exitCode === 126) {
     out.push(`make "${spec.command[0] ?? ''}" executable (chmod +x)`);
   } else if (cause === 'LaunchFailed') {
-    out.push('check that the command and --cwd exist on the node');
+    out.push(LAUNCH_ADVICE);
   } else if (cause === 'Signaled') {
     out.push(`killed by a signal Drover did not send: check ${f.node} (drover audit ${f.node})`);
   } else if (cause === 'NodeLost' || cause === 'AgentRestarted') {

@@ -1,10 +1,5 @@
 import { z } from 'zod';
-import {
-  EntityIdSchema,
-  IsoDateSchema,
-  badInput,
-  type ErrorCode,
-} from '../events/index.js';
+import { EntityIdSchema, IsoDateSchema, badInput, type ErrorCode } from '../events/index.js';
 import { JOB_STATES } from './views.js';
 
 /**

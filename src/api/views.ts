@@ -42,8 +42,13 @@ export interface JobView {
   after: string[];
   request: { cpus: number; memMb: number; gpus: number };
   command: string[];
+  /** Where the process runs (absolute; the CLI records the directory submit ran in). */
+  cwd?: string;
+  /** The time limit of each attempt, in seconds. */
+  timeoutS?: number;
   retries: number;
   chunks: ChunkView[];
+  /** Why it waits: only while something of it waits (stale reasons of a started job are not shown). */
   pending?: PendingReason[];
   outcome?: { cause: string; message: string };
   resultsCleared: boolean;
@@ -145,6 +150,7 @@ export function jobView(model: ReadModel, id: string): JobView | undefined {
   const ctx = job.context;
   const shown = Math.min(spec.chunks, MAX_CHUNKS_SHOWN);
   const reasons = pending?.reasons ?? [];
+  const chunks = Array.from({ length: shown }, (_, i) => chunkView(model, id, i));
   return {
     id,
     name: spec.name,
@@ -160,12 +166,22 @@ export function jobView(model: ReadModel, id: string): JobView | undefined {
     after: [...spec.after],
     request: { cpus: spec.cpus, memMb: spec.memMb, gpus: spec.gpus },
     command: [...spec.command],
+    ...(spec.cwd !== undefined && { cwd: spec.cwd }),
+    ...(spec.timeoutS !== undefined && { timeoutS: spec.timeoutS }),
     retries: spec.retries,
-    chunks: Array.from({ length: shown }, (_, i) => chunkView(model, id, i)),
-    ...(!TERMINAL_STATES.has(state) && reasons.length > 0 && { pending: [...reasons] }),
+    chunks,
+    ...(waits(state, chunks) && reasons.length > 0 && { pending: [...reasons] }),
     ...(outcome && { outcome: { cause: outcome.cause, message: outcome.message } }),
     resultsCleared: ctx.resultsCleared,
   };
+}
+
+/** Whether a job's pending reasons still apply: it waits, or it runs with chunks still waiting. */
+function waits(state: JobState, chunks: readonly ChunkView[]): boolean {
+  if (state === 'queued' || state === 'held') return true;
+  return (
+    state === 'running' && chunks.some((c) => c.state === 'pending' || c.state === 'retry_wait')
+  );
 }
 
 /** Filters of `drover jobs`: by default only jobs that are not terminal. */

@@ -12,6 +12,7 @@ import { ensureFarmStreams, type ErrorCode } from '../events/index.js';
 import { ensureCheckpointBucket } from '../projections/index.js';
 import { ensureLeaseBucket } from '../scheduler/main.js';
 import { exitCodeOf } from './exit-codes.js';
+import { logDestination } from './log-format.js';
 
 /** The environment of CONTRACT.md, with its defaults. */
 export const env = {
@@ -85,9 +86,15 @@ export async function connectFarm(
   return nc;
 }
 
-/** The root logger of a command (STYLE.md: created only in composition roots), on stderr. */
+/**
+ * The root logger of a command (STYLE.md: created only in composition roots), on stderr: human
+ * lines on a terminal, JSON otherwise or with `LOG_FORMAT=json` (see `logDestination`).
+ */
 export function rootLogger(name: string): Logger {
-  return pino({ name, level: process.env.LOG_LEVEL ?? 'info' }, pino.destination(2));
+  return pino(
+    { name, level: process.env.LOG_LEVEL ?? 'info' },
+    logDestination() ?? pino.destination(2),
+  );
 }
 
 /**

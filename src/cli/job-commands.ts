@@ -1,6 +1,13 @@
 import type { Command } from 'commander';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { JOB_STATES, type ApiClient, type JobState, type JobView } from '../api/index.js';
+import {
+  JOB_STATES,
+  type ApiClient,
+  type Explanation,
+  type JobState,
+  type JobView,
+} from '../api/index.js';
+import { explainAt, parseUntil } from './explain-at.js';
 import { printJson, table, time, withApi } from './api-cli.js';
 import { fail } from './connection.js';
 
@@ -8,12 +15,24 @@ interface JsonOpt {
   json?: boolean;
 }
 
+/** `7200` → `2h`, `90` → `90s`: the time limit as `--timeout` takes it. */
+function duration(s: number | undefined): string {
+  if (s === undefined) return 'none';
+  for (const [unit, n] of [
+    ['d', 86400],
+    ['h', 3600],
+    ['m', 60],
+  ] as const)
+    if (s % n === 0) return `${s / n}${unit}`;
+  return `${s}s`;
+}
+
 function showText(job: JobView): string {
   const lines = [
     `job ${job.id}  ${job.name}  (${job.state})`,
-    `  user ${job.user}  pool ${job.pool}  priority ${job.priority}  retries ${job.retries}`,
+    `  user ${job.user}  pool ${job.pool}  priority ${job.priority}  retries ${job.retries}  time limit ${duration(job.timeoutS)}`,
     `  request ${job.request.cpus} cpus, ${job.request.memMb} MB, ${job.request.gpus} gpus`,
-    `  command ${JSON.stringify(job.command)}`,
+    `  command ${JSON.stringify(job.command)}${job.cwd ? `  in ${job.cwd}` : ''}`,
     `  created ${time(job.createdAt)}  started ${time(job.startedAt)}  ended ${time(job.endedAt)}`,
   ];
   if (job.parent) lines.push(`  parent ${job.parent}`);
@@ -22,29 +41,29 @@ function showText(job: JobView): string {
   if (job.outcome) lines.push(`  outcome ${job.outcome.cause}: ${job.outcome.message}`);
   for (const r of job.pending ?? []) lines.push(`  pending ${r.code}: ${r.message}`);
   if (job.resultsCleared) lines.push('  results cleared');
-  const rows: (string | number)[][] = [
-    [
-      'chunk',
-      'state',
-      'attempt',
-      'node',
-      'worker',
-      'cause',
-      'exit',
-      'peak MB',
-      'cpu-s',
-      'start',
-      'end',
-    ],
-  ];
+  for (const c of job.chunks)
+    if (c.result !== undefined)
+      lines.push(`  result of chunk ${c.index}: ${JSON.stringify(c.result)}`);
+  return [...lines, '', table(attemptRows(job))].join('\n');
+}
+
+/**
+ * One row per attempt, each with the attempt's own state and cause (an out-of-memory attempt
+ * of a chunk that later succeeded reads `killed OutOfMemory`); the chunk's state is on its
+ * first row only.
+ */
+function attemptRows(job: JobView): (string | number)[][] {
+  const head = ['chunk', 'chunk state', 'attempt', 'state', 'node', 'worker', 'cause', 'exit'];
+  const rows: (string | number)[][] = [[...head, 'peak MB', 'cpu-s', 'start', 'end']];
   for (const c of job.chunks) {
     if (c.attempts.length === 0)
-      rows.push([c.index, c.state, '-', '-', '-', '-', '-', '-', '-', '-', '-']);
-    for (const a of c.attempts) {
+      rows.push([c.index, c.state, '-', '-', '-', '-', '-', '-', '-', '-', '-', '-']);
+    c.attempts.forEach((a, i) =>
       rows.push([
-        c.index,
-        c.state,
+        i === 0 ? c.index : '',
+        i === 0 ? c.state : '',
         a.attempt,
+        a.state,
         a.node,
         a.worker,
         a.cause ?? '-',
@@ -53,10 +72,19 @@ function showText(job: JobView): string {
         a.cpuSeconds !== undefined ? Math.round(a.cpuSeconds * 10) / 10 : '-',
         time(a.startedAt),
         time(a.endedAt),
-      ]);
-    }
+      ]),
+    );
   }
-  return [...lines, '', table(rows)].join('\n');
+  return rows;
+}
+
+/** The words of an empty `jobs`: say how many finished ones `--all` would show. */
+async function noJobs(api: ApiClient, o: { user?: string; state?: string; all?: boolean }) {
+  if (o.all || o.state !== undefined) return 'No jobs';
+  const all = await api.jobs({ ...(o.user !== undefined && { user: o.user }), all: true });
+  return all.length === 0
+    ? 'No jobs'
+    : `No unfinished jobs (${all.length} finished; --all shows them)`;
 }
 
 async function printLogs(api: ApiClient, id: string, chunk: number | undefined): Promise<void> {
@@ -87,6 +115,36 @@ async function followLogs(api: ApiClient, id: string, chunk: number): Promise<vo
     if (['succeeded', 'failed', 'cancelled'].includes(job.state)) return;
     await sleep(500);
   }
+}
+
+function explainText(x: Explanation, at?: string): string {
+  const lines = [`job ${x.id} ${at ? `was ${x.state} at ${at}` : `is ${x.state}`}`];
+  for (const r of x.pending ?? [])
+    lines.push(`  ${r.code}: ${r.message}\n    unblocks when: ${r.unblock}`);
+  if (x.failure) {
+    const f = x.failure;
+    const where = f.node ? ` on ${f.node}, attempt ${f.attempt}` : ''; // none: never ran
+    lines.push(`  failed: ${f.cause}${f.meaning ? ` (${f.meaning})` : ''}${where}`);
+    if (f.logTail.length) lines.push('  last log lines:', ...f.logTail.map((l) => `    ${l}`));
+  }
+  for (const r of x.recommendations) lines.push(`  recommendation: ${r}`);
+  return lines.join('\n');
+}
+
+/** `explain JOB --at TIME|SEQ`: from the log as of then (exit 2 unreadable, 3 not yet a job). */
+async function explainThen(id: string, at: string, json: boolean): Promise<void> {
+  const until = parseUntil(at);
+  if (!until) fail('BAD_INPUT', `--at ${at}: expected a log sequence or an ISO time`, json);
+  let x: Explanation | undefined;
+  try {
+    x = await explainAt(id, until);
+  } catch (err) {
+    fail('UNAVAILABLE', (err as Error).message, json);
+  }
+  if (!x) fail('NOT_FOUND', `no job ${id} at ${at}`, json);
+  if (json) printJson(x);
+  else console.log(explainText(x, at));
+  process.exit(0);
 }
 
 /** Register `jobs`, `show`, `explain` and `logs` (read through the NATS API). */
@@ -122,7 +180,7 @@ export function registerJobCommands(program: Command): void {
         console.log(
           rows.length
             ? table([['id', 'name', 'user', 'pool', 'state', 'chunks', 'created'], ...body])
-            : 'no jobs',
+            : await noJobs(api, o),
         );
       });
     });
@@ -140,24 +198,17 @@ export function registerJobCommands(program: Command): void {
     });
   program
     .command('explain')
-    .description('why a job is pending, or why it failed')
+    .description('why a job is pending, or why it failed (now, or as of --at)')
     .argument('<job>', 'job id')
+    .option('--at <time|seq>', 'as the farm saw it at an ISO time or a log sequence')
     .option('--json', 'print one JSON document')
-    .action(async (id: string, o: JsonOpt) => {
-      await withApi(o.json === true, async (api) => {
+    .action(async (id: string, o: JsonOpt & { at?: string }) => {
+      const json = o.json === true;
+      if (o.at !== undefined) return explainThen(id, o.at, json);
+      await withApi(json, async (api) => {
         const x = await api.explain(id);
-        if (o.json) return printJson(x);
-        const lines = [`job ${x.id} is ${x.state}`];
-        for (const r of x.pending ?? [])
-          lines.push(`  ${r.code}: ${r.message}\n    unblocks when: ${r.unblock}`);
-        if (x.failure) {
-          const f = x.failure;
-          lines.push(`  failed: ${f.cause} (${f.meaning}) on ${f.node}, attempt ${f.attempt}`);
-          if (f.logTail.length)
-            lines.push('  last log lines:', ...f.logTail.map((l) => `    ${l}`));
-        }
-        for (const r of x.recommendations) lines.push(`  recommendation: ${r}`);
-        console.log(lines.join('\n'));
+        if (json) printJson(x);
+        else console.log(explainText(x));
       });
     });
   program

@@ -1,14 +1,9 @@
-import { Command } from 'commander';
-import type { ChildProcess } from 'node:child_process';
-import { once } from 'node:events';
+import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
+import { Command } from 'commander';
 import { createApiClient } from '../api/index.js';
 import { startDashboard } from '../dashboard/index.js';
-import type { Agent } from '../node-agent/index.js';
 import { connectFarm, env, fail, rootLogger } from './connection.js';
-import { submitDemo } from './demo.js';
-import { natsVersionWarning } from './nats-binary.js';
-import { reachable, startLocalNats } from './nats-process.js';
 import {
   onInterrupt,
   parseCapacity,
@@ -17,6 +12,7 @@ import {
   startSchedulerService,
   type AgentFlags,
 } from './services.js';
+import { registerUpCommand } from './up-command.js';
 import { registerProjectionCommands } from './projection-commands.js';
 import { failWith } from './api-cli.js';
 import { contractParseErrors } from './parse-errors.js';
@@ -27,91 +23,18 @@ import { registerJobCommands } from './job-commands.js';
 import { registerNodeCommands } from './node-commands.js';
 import { registerSubmitCommand } from './submit-command.js';
 
+/** package.json's version (src/cli and dist/cli are both two levels below it). */
+const { version } = JSON.parse(
+  readFileSync(fileURLToPath(new URL('../../package.json', import.meta.url)), 'utf8'),
+) as { version: string };
+
 const program = contractParseErrors(
-  new Command('drover').description('Event-sourced scheduler for compute farms'),
+  new Command('drover')
+    .description('Event-sourced scheduler for compute farms')
+    .version(version, '-V, --version', 'print the version of drover'),
   process.argv.slice(2),
 );
-
-program
-  .command('up')
-  .description(
-    'run a local farm: nats-server with nats.conf (or the JetStream at DROVER_NATS_URL), the scheduler and node agents',
-  )
-  .option('--nodes <n>', 'node agents to run', '2')
-  .option('--demo', 'also submit a sample workload')
-  .option('--json', 'print one JSON document')
-  .action(async (opts: { nodes: string; demo?: boolean; json?: boolean }) => {
-    const json = opts.json === true;
-    let server: ChildProcess | undefined;
-    try {
-      const nodes = Number(opts.nodes);
-      if (!Number.isInteger(nodes) || nodes < 1 || nodes > 64)
-        fail('BAD_INPUT', `--nodes ${opts.nodes}: expected 1 to 64`, json);
-      if (!(await reachable(env.natsUrl))) {
-        const local = await startLocalNats(
-          fileURLToPath(new URL('../../nats.conf', import.meta.url)),
-          env.dataDir,
-          env.natsUrl,
-        );
-        server = local.child;
-      }
-      const nc = await connectFarm();
-      // The server that answered, whoever started it: its version decides what an ack promises.
-      const natsVersion = nc.info?.version;
-      const warning = natsVersionWarning(natsVersion);
-      if (warning) console.error(`drover: warning: ${warning}`);
-      const logger = rootLogger('drover');
-      const agents: Agent[] = [];
-      for (let i = 1; i <= nodes; i++)
-        agents.push(await startAgentFromFlags(nc, logger, env.dataDir, { node: `node-${i}` }));
-      const api = await startApi(nc, logger);
-      const scheduler = await startSchedulerService(nc, logger);
-      // A busy port must not take the farm down with it: warn, and run without the dashboard.
-      const dashboard = await startDashboard({ nc, logger, port: env.httpPort }).catch(
-        (err: unknown) => {
-          logger.warn({ err, port: env.httpPort }, 'dashboard not started: set DROVER_HTTP_PORT');
-          return undefined;
-        },
-      );
-      const demo = opts.demo ? await submitDemo(nc, env.user) : undefined;
-      const status = {
-        nats: env.natsUrl,
-        natsVersion: natsVersion ?? null,
-        startedNats: server !== undefined,
-        nodes: agents.map((a) => a.node),
-        epoch: scheduler.epoch,
-        dashboard: dashboard?.url ?? null,
-        ...(demo && { demo }),
-      };
-      if (json) console.log(JSON.stringify(status));
-      else {
-        console.log(
-          `drover: farm up on ${env.natsUrl} (nats-server ${natsVersion ?? '?'}, ${server ? 'started' : 'reused'}), nodes ${status.nodes.join(', ')}, dashboard ${dashboard?.url ?? 'not started'}; Ctrl-C stops`,
-        );
-        if (demo)
-          console.log(
-            `drover: demo submitted: ${Object.entries(demo)
-              .map(([k, v]) => `${k} ${v}`)
-              .join('; ')}`,
-          );
-      }
-      onInterrupt(async (mode) => {
-        await dashboard?.stop();
-        await api.stop();
-        await scheduler.stop();
-        await Promise.all(agents.map((a) => a.stop(mode)));
-        await nc.close();
-        if (server && server.exitCode === null) {
-          const exited = once(server, 'exit');
-          server.kill('SIGTERM');
-          await exited; // the store is flushed and the port free before we say we stopped
-        }
-      });
-    } catch (err) {
-      server?.kill('SIGTERM');
-      fail('UNAVAILABLE', (err as Error).message, json);
-    }
-  });
+registerUpCommand(program);
 
 program
   .command('scheduler')

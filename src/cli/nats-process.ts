@@ -54,9 +54,13 @@ export async function startLocalNats(
   }
   // The URL decides where it listens (command-line flags override the file).
   const u = new URL(url);
+  // The pid file names it for whoever must stop a server whose `drover up` was killed -9.
   const args = ['-c', file, '-a', u.hostname, '-p', u.port || '4222', '-l', 'nats-server.log'];
-  // Started in the data dir: nats.conf keeps the store in ./jetstream relative to it.
-  const child = spawn(binary.path, args, { cwd: dataDir, stdio: 'ignore' });
+  args.push('-P', 'nats-server.pid');
+  // Started in the data dir: nats.conf keeps the store in ./jetstream relative to it. In its own
+  // session: a terminal's Ctrl-C goes to its foreground process group, and the server must
+  // outlive the drain it starts (the caller stops it last).
+  const child = spawn(binary.path, args, { cwd: dataDir, stdio: 'ignore', detached: true });
   for (let i = 0; i < 100; i++) {
     if (child.exitCode !== null)
       throw new SchedulerError(

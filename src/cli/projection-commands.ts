@@ -3,6 +3,7 @@ import type { Command } from 'commander';
 import { findRejections } from '../api/index.js';
 import { createJetStreamEventLog } from '../events/index.js';
 import { connectNats } from './connection.js';
+import { parseUntil } from './explain-at.js';
 import {
   allProjections,
   auditEntries,
@@ -132,6 +133,15 @@ const round = (x: number, d = 1) => Math.round(x * 10 ** d) / 10 ** d;
 
 type Action<O> = (io: Io, opts: O, ...args: string[]) => Promise<void>;
 
+/** `--until SEQ|ISO-TIME` as the runner's start: a replay from zero to then, or the present. */
+function startOf(until: string | undefined): { until?: Until } {
+  if (until === undefined) return {};
+  const parsed = parseUntil(until);
+  if (!parsed)
+    throw new CliError('BAD_INPUT', `--until: not a sequence or an ISO time: ${until}`, 2);
+  return { until: parsed };
+}
+
 function run<O extends { json?: boolean }>(deps: ProjectionCommandDeps, action: Action<O>) {
   return async (...args: unknown[]) => {
     const io = ioOf(deps);
@@ -150,7 +160,10 @@ function run<O extends { json?: boolean }>(deps: ProjectionCommandDeps, action: 
   };
 }
 
-const usageCmd: Action<{ json?: boolean; by?: string; since?: string }> = async (io, o) => {
+const usageCmd: Action<{ json?: boolean; by?: string; since?: string; until?: string }> = async (
+  io,
+  o,
+) => {
   const by = (o.by ?? 'name') as UsageKeyKind;
   if (!['user', 'name', 'pool'].includes(by)) {
     throw new CliError('BAD_INPUT', `--by must be user, name or pool (got ${o.by})`, 2);
@@ -159,8 +172,11 @@ const usageCmd: Action<{ json?: boolean; by?: string; since?: string }> = async 
   if (o.since !== undefined && since === undefined) {
     throw new CliError('BAD_INPUT', `--since: not a time: ${o.since}`, 2);
   }
-  const rows = await withRunner(io, [usageProjection as Projection<unknown>], {}, async (r) =>
-    usage(r.state<UsageState>('usage'), since === undefined ? { by } : { by, since }),
+  const rows = await withRunner(
+    io,
+    [usageProjection as Projection<unknown>],
+    startOf(o.until),
+    async (r) => usage(r.state<UsageState>('usage'), since === undefined ? { by } : { by, since }),
   );
   if (o.json) return io.out(JSON.stringify(rows));
   const head = [by, 'runs', 'cpu-s', 'peak MB', 'MB-s', 'wall-s', 'outcomes', 'rec. MB'];
@@ -179,20 +195,25 @@ const usageCmd: Action<{ json?: boolean; by?: string; since?: string }> = async 
   io.out(rows.length ? table([head, ...body]) : 'no usage recorded');
 };
 
-const auditCmd: Action<{ json?: boolean }> = async (io, o, id) => {
+const auditCmd: Action<{ json?: boolean; until?: string }> = async (io, o, id) => {
   if (!id) throw new CliError('BAD_INPUT', 'audit needs an id (job, chunk, worker or node)', 2);
   const proj = [auditProjection as Projection<unknown>];
-  const entries = await withRunner(io, proj, {}, async (r, nc) => {
-    const plan = auditPlan(r.state<AuditState>('audit'), id);
-    if (!plan.found) {
-      // A submission the intake rejected never became a job: its record is in DROVER_REJECTED.
-      const rejected = await findRejections(nc, id);
-      if (rejected.length > 0) return rejected;
-      throw new CliError('NOT_FOUND', `no events for ${id}`, 3);
-    }
-    const fetched = await (await createEventFetcher(nc)).fetch(plan.seqs);
-    return auditEntries(fetched.events);
-  });
+  const start = startOf(o.until);
+  const query = (fromZero: boolean) =>
+    withRunner(io, proj, { fromZero, ...start }, async (r, nc) => {
+      const plan = auditPlan(r.state<AuditState>('audit'), id);
+      // An index restored from a checkpoint is a cache: before saying "no events", ask the log.
+      if (!plan.found && r.restored.length > 0) return undefined;
+      if (!plan.found) {
+        // A submission the intake rejected never became a job: its record is in DROVER_REJECTED.
+        const rejected = await findRejections(nc, id);
+        if (rejected.length > 0) return rejected;
+        throw new CliError('NOT_FOUND', `no events for ${id}`, 3);
+      }
+      const fetched = await (await createEventFetcher(nc)).fetch(plan.seqs);
+      return auditEntries(fetched.events);
+    });
+  const entries = (await query(false)) ?? (await query(true)) ?? [];
   if (o.json) return io.out(JSON.stringify(entries));
   const rows = entries.map((e) => [
     e.seq,
@@ -218,9 +239,24 @@ function why(data: unknown): string {
   return parts.join(' ');
 }
 
-const fairshareCmd: Action<{ json?: boolean }> = async (io, o) => {
-  const rows = await withRunner(io, [fairshareProjection as Projection<unknown>], {}, async (r) =>
-    fairshare(r.state<FairshareState>('fairshare'), { now: io.now() }),
+/** The "now" of a view as of `--until`: that time, or the time of the event at that sequence. */
+async function nowOf(io: Io, start: { until?: Until }, nc: NatsConnection): Promise<number> {
+  const u = start.until;
+  if (!u) return io.now();
+  if ('time' in u) return u.time;
+  const { events } = await (await createEventFetcher(nc)).fetch([u.seq]);
+  return events[0]?.at ?? io.now();
+}
+
+const fairshareCmd: Action<{ json?: boolean; until?: string }> = async (io, o) => {
+  const start = startOf(o.until);
+  // As of a past point, decay is reckoned at that point's time (the last event's, or the ISO time).
+  const rows = await withRunner(
+    io,
+    [fairshareProjection as Projection<unknown>],
+    start,
+    async (r, nc) =>
+      fairshare(r.state<FairshareState>('fairshare'), { now: await nowOf(io, start, nc) }),
   );
   if (o.json) return io.out(JSON.stringify(rows));
   const body = rows.map((x) => [
@@ -238,14 +274,7 @@ const fairshareCmd: Action<{ json?: boolean }> = async (io, o) => {
 };
 
 const replayCmd: Action<{ json?: boolean; until?: string; verify?: boolean }> = async (io, o) => {
-  let until: Until | undefined;
-  if (o.until !== undefined) {
-    const t = /^\d+$/.test(o.until) ? undefined : Date.parse(o.until);
-    if (t !== undefined && Number.isNaN(t)) {
-      throw new CliError('BAD_INPUT', `--until: not a sequence or an ISO time: ${o.until}`, 2);
-    }
-    until = t === undefined ? { seq: Number(o.until) } : { time: t };
-  }
+  const until = startOf(o.until).until;
   const start = o.verify ? {} : until ? { until } : { fromZero: true };
   const result = await withRunner(io, allProjections(), start, async (r) => ({
     until: r.seq,
@@ -295,17 +324,20 @@ export function registerProjectionCommands(
     .description('cpu-s, memory peak and MB-s, wall, outcomes and memory recommendation')
     .option('--by <key>', 'user, name or pool', 'name')
     .option('--since <time>', 'ISO time, epoch ms, or 24h / 7d ago')
+    .option('--until <seq|time>', 'as of a log sequence or an ISO time')
     .option('--json', 'print one JSON document')
     .action(run(deps, usageCmd));
   program
     .command('audit')
     .description('every event of a job (with its tree), chunk, worker or node, in log order')
     .argument('<id>', 'job, chunk (<job>:<i>), worker (<job>:<i>:<attempt>) or node id')
+    .option('--until <seq|time>', 'only events up to a log sequence or an ISO time')
     .option('--json', 'print one JSON document')
     .action(run(deps, auditCmd));
   program
     .command('fairshare')
     .description('per user: weight, decayed usage, dominant share, running/pending, rank')
+    .option('--until <seq|time>', 'as of a log sequence or an ISO time')
     .option('--json', 'print one JSON document')
     .action(run(deps, fairshareCmd));
   program

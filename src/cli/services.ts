@@ -13,13 +13,19 @@ export interface AgentFlags {
   label?: string[];
 }
 
-/** `--label k=v` flags as a record; a malformed one is a bad-input error naming it. */
-export function parseLabels(flags: readonly string[] = []): Record<string, string> {
+/**
+ * `k=v` flags (`--label`, `--env`, `--label-constraint`) as a record; a malformed one is a
+ * bad-input error naming the flag it came from.
+ */
+export function parseLabels(
+  flags: readonly string[] = [],
+  flagName = '--label',
+): Record<string, string> {
   const labels: Record<string, string> = {};
   for (const flag of flags) {
     const at = flag.indexOf('=');
     if (at <= 0)
-      throw new SchedulerError(ErrorCodes.BadInput, `--label ${flag}: expected key=value`);
+      throw new SchedulerError(ErrorCodes.BadInput, `${flagName} ${flag}: expected key=value`);
     labels[flag.slice(0, at)] = flag.slice(at + 1);
   }
   return labels;

@@ -1,4 +1,5 @@
 import type { Command } from 'commander';
+import { resolve } from 'node:path';
 import { parseMemoryMb } from '../events/index.js';
 import { parseLabels } from './services.js';
 
@@ -32,7 +33,7 @@ export function submitOptions(cmd: Command): Command {
       repeat,
       [] as string[],
     )
-    .option('--cwd <dir>', 'working directory of the process')
+    .option('--cwd <dir>', 'working directory of the process (default: where submit runs)')
     .option('--json', 'print one JSON document');
 }
 
@@ -53,12 +54,15 @@ const num = (flag: string, v: unknown) => {
 /**
  * Flags to a submit body. Only the flags' own syntax is checked here (`--cpus many`, `--mem 12X`);
  * the body is validated once, by whoever takes it in: the API answers a mistake with the field
- * named (exit 2), and when the CLI publishes to the intake itself it validates first.
+ * named (exit 2), and when the CLI publishes to the intake itself it validates first. The cwd is
+ * always recorded, absolute: `--cwd` resolved against `here`, else `here` itself (as `sbatch`
+ * does), so `-- ./simulate.sh` finds the script it was typed next to.
  */
 export function parseSubmitFlags(
   command: string[],
   o: Record<string, unknown>,
   defaultUser: string,
+  here: string = process.cwd(),
 ): object {
   const body: Record<string, unknown> = {
     name: (o.name as string | undefined) ?? command.join(' ').slice(0, 200),
@@ -80,10 +84,10 @@ export function parseSubmitFlags(
   if ((o.after as string[]).length) body.after = o.after;
   if (o.parent !== undefined) body.parent = o.parent;
   if ((o.labelConstraint as string[]).length)
-    body.labels = parseLabels(o.labelConstraint as string[]);
+    body.labels = parseLabels(o.labelConstraint as string[], '--label-constraint');
   if ((o.excludeNode as string[]).length) body.excludeNodes = o.excludeNode;
   if (o.priority !== undefined) body.priority = num('--priority', o.priority);
-  if ((o.env as string[]).length) body.env = parseLabels(o.env as string[]);
-  if (o.cwd !== undefined) body.cwd = o.cwd;
+  if ((o.env as string[]).length) body.env = parseLabels(o.env as string[], '--env');
+  body.cwd = o.cwd === undefined ? here : resolve(here, String(o.cwd));
   return body;
 }

@@ -112,14 +112,21 @@ class ProjectionRunnerImpl implements ProjectionRunner {
     this.restored = [...cps.keys()];
     this.set.seq = resumeSeq(this.set);
     const until = o.until;
+    if (until && 'seq' in until && until.seq <= 0) return;
+    // Without `until`, the end is the last sequence read *before* the replay: taking it after
+    // would skip whatever was appended meanwhile (the tail starts after `seq`), and a
+    // checkpoint writer started beside a busy farm lost a job's events from its index that way.
+    const last = until ? undefined : await this.opts.log.lastSeq().catch(() => undefined);
     const range = {
       fromSeq: this.set.seq + 1,
       ...(until && 'seq' in until ? { untilSeq: until.seq } : {}),
       ...(until && 'time' in until ? { untilTime: until.time } : {}),
+      ...(last !== undefined ? { untilSeq: last } : {}),
     };
-    if (until && 'seq' in until && until.seq <= 0) return;
-    for await (const batch of this.opts.log.replayBatches(range)) foldItems(this.set, batch);
-    if (!until) this.set.seq = Math.max(this.set.seq, await this.opts.log.lastSeq().catch(() => 0));
+    if (last === undefined || last > this.set.seq) {
+      for await (const batch of this.opts.log.replayBatches(range)) foldItems(this.set, batch);
+    }
+    if (last !== undefined) this.set.seq = Math.max(this.set.seq, last);
   }
 
   tail(): void {

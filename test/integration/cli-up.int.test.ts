@@ -12,6 +12,7 @@ import { jobFold, stateName } from '../../src/actors/index.js';
 import { EVENTS_STREAM, createJetStreamEventLog } from '../../src/events/index.js';
 import { findNatsServer } from '../../src/cli/nats-binary.js';
 import { reachable } from '../../src/cli/nats-process.js';
+import { serverPid } from '../support/up-process.js';
 
 async function freePort(): Promise<number> {
   const srv = createServer().listen(0, '127.0.0.1');
@@ -87,10 +88,13 @@ describe('drover up --demo (npm start)', () => {
       expect(code).toBe(0);
       expect(await reachable(url)).toBe(false);
     } finally {
-      try {
-        process.kill(-child.pid!, 'SIGKILL');
-      } catch {
-        // already gone
+      // nats-server runs in a session of its own (out of Ctrl-C's reach): killed by its pid file.
+      for (const pid of [-child.pid!, await serverPid(dir)]) {
+        try {
+          if (pid) process.kill(pid, 'SIGKILL');
+        } catch {
+          // already gone
+        }
       }
       await rm(dir, { recursive: true, force: true });
     }

@@ -1,4 +1,5 @@
 import { spawn } from 'node:child_process';
+import { join } from 'node:path';
 import { startApiService, type ApiService } from '../../src/api/index.js';
 import { quietLogger, startFarm, type Farm, type FarmOptions } from './farm.js';
 
@@ -26,17 +27,23 @@ export interface CliResult {
   stderr: string;
 }
 
-/** Run `drover ...` as a child process against `url`, as a person would. */
+const MAIN = join(import.meta.dirname, '../../src/cli/main.ts');
+/** tsx by URL: `--import tsx` would be looked up from the child's cwd. */
+const TSX = import.meta.resolve('tsx');
+
+/** Run `drover ...` as a child process against `url`, as a person would (in `cwd` if given). */
 export function drover(
   url: string,
   args: string[],
   env: Record<string, string> = {},
   timeoutMs = 60_000,
+  cwd?: string,
 ): Promise<CliResult> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, ['--import', 'tsx', 'src/cli/main.ts', ...args], {
+    const child = spawn(process.execPath, ['--import', TSX, MAIN, ...args], {
       env: { ...process.env, DROVER_NATS_URL: url, LOG_LEVEL: 'silent', ...env },
       stdio: ['ignore', 'pipe', 'pipe'],
+      ...(cwd !== undefined && { cwd }),
     });
     let stdout = '';
     let stderr = '';

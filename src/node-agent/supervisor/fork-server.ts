@@ -130,6 +130,9 @@ export class ForkServer {
   private open(): ChildProcess {
     const child = spawn('perl', ['-e', SERVER, WRAPPER_SCRIPT, WRAPPER_NAME], {
       stdio: ['pipe', 'pipe', 'ignore'],
+      // Out of the terminal's process group: a Ctrl-C that drains the agent must not kill the
+      // server (it ends on end of input, when the agent exits).
+      detached: true,
     });
     this.child = child;
     child.unref(); // the server itself never keeps the agent alive; see holdOpen

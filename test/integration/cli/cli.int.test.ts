@@ -27,7 +27,7 @@ describe('drover CLI end to end (real farm, API service, child processes)', () =
   }, 60_000);
   afterAll(async () => farm?.stop(), 60_000);
 
-  it('submit --wait shows progress and exits with the job outcome (0 succeeded, 1 failed)', async () => {
+  it('submit --wait shows progress and exits with the job outcome (0 succeeded, its own code failed)', async () => {
     const ok = await cli(
       'submit',
       '--wait',
@@ -54,8 +54,8 @@ describe('drover CLI end to end (real farm, API service, child processes)', () =
       '-c',
       'exit 3',
     );
-    expect(bad.code).toBe(1);
-    expect(bad.doc.state).toBe('failed');
+    expect(bad.code).toBe(3); // one chunk: the job's own exit code
+    expect(bad.doc).toMatchObject({ state: 'failed', exitCode: 3 });
 
     const shown = await json<JobView>('show', id);
     expect(shown.code).toBe(0);
@@ -114,7 +114,7 @@ describe('drover CLI end to end (real farm, API service, child processes)', () =
       '-c',
       'echo looking for it; no-such-tool-xyz',
     );
-    expect(r.code).toBe(1);
+    expect(r.code).toBe(127); // one chunk: the job's own exit code
     const x = await json<Explanation>('explain', r.stdout.trim());
     expect(x.doc.state).toBe('failed');
     expect(x.doc.failure).toMatchObject({ cause: 'ExitNonZero', exitCode: 127, attempt: 1 });
