@@ -23,6 +23,7 @@ import { contractParseErrors } from './parse-errors.js';
 import { registerApiCommand, startApi } from './api-services.js';
 import { registerCancelCommands } from './cancel-commands.js';
 import { registerJobCommands } from './job-commands.js';
+import { registerLogCommands } from './log-commands.js';
 import { registerNodeCommands } from './node-commands.js';
 import { registerSubmitCommand } from './submit-command.js';
 
@@ -204,5 +205,6 @@ registerCancelCommands(program);
 registerNodeCommands(program);
 registerApiCommand(program);
 registerProjectionCommands(program);
+registerLogCommands(program);
 
 await program.parseAsync(process.argv);

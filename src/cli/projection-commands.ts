@@ -1,7 +1,8 @@
 import type { NatsConnection } from '@nats-io/transport-node';
 import type { Command } from 'commander';
 import { findRejections } from '../api/index.js';
-import { createJetStreamEventLog } from '../events/index.js';
+import { SchedulerError, createJetStreamEventLog } from '../events/index.js';
+import { exitCodeOf } from './exit-codes.js';
 import { connectNats } from './connection.js';
 import {
   allProjections,
@@ -87,7 +88,7 @@ export function parseTime(text: string, now: number): number | undefined {
 async function withRunner<T>(
   io: Io,
   projections: Projection<unknown>[],
-  start: { until?: Until; fromZero?: boolean },
+  start: { until?: Until; fromZero?: boolean; skipHoles?: boolean | undefined },
   body: (r: ProjectionRunner, nc: NatsConnection) => Promise<T>,
 ): Promise<T> {
   let nc: NatsConnection;
@@ -103,13 +104,19 @@ async function withRunner<T>(
   try {
     const log = await createJetStreamEventLog(nc);
     const store = await openKvCheckpointReader(nc);
-    const runner = createProjectionRunner({ log, projections, store });
-    await runner.start(start);
+    const skipHoles = start.skipHoles === true;
+    const runner = createProjectionRunner({ log, projections, store, skipHoles });
+    await runner.start({
+      ...(start.until && { until: start.until }),
+      ...(start.fromZero && { fromZero: true }),
+    });
     const result = await body(runner, nc);
     await runner.stop();
     return result;
   } catch (err) {
     if (err instanceof CliError) throw err;
+    if (err instanceof SchedulerError)
+      throw new CliError(err.code, err.message, exitCodeOf(err.code));
     throw new CliError('UNAVAILABLE', (err as Error).message, 5);
   } finally {
     await nc.close().catch(() => undefined);
@@ -150,7 +157,12 @@ function run<O extends { json?: boolean }>(deps: ProjectionCommandDeps, action: 
   };
 }
 
-const usageCmd: Action<{ json?: boolean; by?: string; since?: string }> = async (io, o) => {
+type HoleOpts = { skipHoles?: boolean };
+
+const usageCmd: Action<{ json?: boolean; by?: string; since?: string } & HoleOpts> = async (
+  io,
+  o,
+) => {
   const by = (o.by ?? 'name') as UsageKeyKind;
   if (!['user', 'name', 'pool'].includes(by)) {
     throw new CliError('BAD_INPUT', `--by must be user, name or pool (got ${o.by})`, 2);
@@ -159,7 +171,8 @@ const usageCmd: Action<{ json?: boolean; by?: string; since?: string }> = async 
   if (o.since !== undefined && since === undefined) {
     throw new CliError('BAD_INPUT', `--since: not a time: ${o.since}`, 2);
   }
-  const rows = await withRunner(io, [usageProjection as Projection<unknown>], {}, async (r) =>
+  const start = { skipHoles: o.skipHoles };
+  const rows = await withRunner(io, [usageProjection as Projection<unknown>], start, async (r) =>
     usage(r.state<UsageState>('usage'), since === undefined ? { by } : { by, since }),
   );
   if (o.json) return io.out(JSON.stringify(rows));
@@ -179,10 +192,10 @@ const usageCmd: Action<{ json?: boolean; by?: string; since?: string }> = async 
   io.out(rows.length ? table([head, ...body]) : 'no usage recorded');
 };
 
-const auditCmd: Action<{ json?: boolean }> = async (io, o, id) => {
+const auditCmd: Action<{ json?: boolean } & HoleOpts> = async (io, o, id) => {
   if (!id) throw new CliError('BAD_INPUT', 'audit needs an id (job, chunk, worker or node)', 2);
   const proj = [auditProjection as Projection<unknown>];
-  const entries = await withRunner(io, proj, {}, async (r, nc) => {
+  const entries = await withRunner(io, proj, { skipHoles: o.skipHoles }, async (r, nc) => {
     const plan = auditPlan(r.state<AuditState>('audit'), id);
     if (!plan.found) {
       // A submission the intake rejected never became a job: its record is in DROVER_REJECTED.
@@ -218,8 +231,9 @@ function why(data: unknown): string {
   return parts.join(' ');
 }
 
-const fairshareCmd: Action<{ json?: boolean }> = async (io, o) => {
-  const rows = await withRunner(io, [fairshareProjection as Projection<unknown>], {}, async (r) =>
+const fairshareCmd: Action<{ json?: boolean } & HoleOpts> = async (io, o) => {
+  const start = { skipHoles: o.skipHoles };
+  const rows = await withRunner(io, [fairshareProjection as Projection<unknown>], start, async (r) =>
     fairshare(r.state<FairshareState>('fairshare'), { now: io.now() }),
   );
   if (o.json) return io.out(JSON.stringify(rows));
@@ -237,7 +251,10 @@ const fairshareCmd: Action<{ json?: boolean }> = async (io, o) => {
   io.out(rows.length ? table([head, ...body]) : 'no users');
 };
 
-const replayCmd: Action<{ json?: boolean; until?: string; verify?: boolean }> = async (io, o) => {
+const replayCmd: Action<{ json?: boolean; until?: string; verify?: boolean } & HoleOpts> = async (
+  io,
+  o,
+) => {
   let until: Until | undefined;
   if (o.until !== undefined) {
     const t = /^\d+$/.test(o.until) ? undefined : Date.parse(o.until);
@@ -246,19 +263,28 @@ const replayCmd: Action<{ json?: boolean; until?: string; verify?: boolean }> = 
     }
     until = t === undefined ? { seq: Number(o.until) } : { time: t };
   }
-  const start = o.verify ? {} : until ? { until } : { fromZero: true };
-  const result = await withRunner(io, allProjections(), start, async (r) => ({
-    until: r.seq,
-    events: r.events,
-    corrupt: r.corrupt,
-    restored: r.restored,
-    ...(o.verify ? { verify: await r.verify() } : {}),
-  }));
+  const start = {
+    ...(o.verify ? {} : until ? { until } : { fromZero: true }),
+    skipHoles: o.skipHoles,
+  };
+  const result = await withRunner(io, allProjections(), start, async (r) => {
+    const verify = o.verify ? { verify: await r.verify() } : {};
+    return {
+      until: r.seq,
+      events: r.events,
+      corrupt: r.corrupt,
+      restored: r.restored,
+      ...(r.holes.length ? { holes: r.holes } : {}),
+      ...verify,
+    };
+  });
   if (o.json) io.out(JSON.stringify(result));
   else {
     io.out(
       `replayed ${result.events} events up to seq ${result.until} (${result.corrupt} corrupt skipped)`,
     );
+    for (const h of result.holes ?? [])
+      io.out(`skipped a hole: seq ${h.fromSeq}..${h.toSeq} missing (see drover verify)`);
     if (result.verify) {
       io.out(
         result.verify.equal ? 'verify: equal' : `verify: ${result.verify.diffs.length} differences`,
@@ -279,6 +305,8 @@ class VerifyFailed extends CliError {
   }
 }
 
+const SKIP_HOLES = 'fold across missing events of the log instead of refusing (exit 1, LOG_HOLE)';
+
 /**
  * Register `usage`, `audit`, `fairshare` and `replay` on `program`. Each reads the log through
  * the projection runner (resuming from the checkpoints in KV, which it never writes), prints one JSON document with
@@ -296,17 +324,20 @@ export function registerProjectionCommands(
     .option('--by <key>', 'user, name or pool', 'name')
     .option('--since <time>', 'ISO time, epoch ms, or 24h / 7d ago')
     .option('--json', 'print one JSON document')
+    .option('--skip-holes', SKIP_HOLES)
     .action(run(deps, usageCmd));
   program
     .command('audit')
     .description('every event of a job (with its tree), chunk, worker or node, in log order')
     .argument('<id>', 'job, chunk (<job>:<i>), worker (<job>:<i>:<attempt>) or node id')
     .option('--json', 'print one JSON document')
+    .option('--skip-holes', SKIP_HOLES)
     .action(run(deps, auditCmd));
   program
     .command('fairshare')
     .description('per user: weight, decayed usage, dominant share, running/pending, rank')
     .option('--json', 'print one JSON document')
+    .option('--skip-holes', SKIP_HOLES)
     .action(run(deps, fairshareCmd));
   program
     .command('replay')
@@ -314,6 +345,7 @@ export function registerProjectionCommands(
     .option('--until <seq|time>', 'a stream sequence or an ISO time')
     .option('--verify', 'compare the live projections with a rebuild from zero')
     .option('--json', 'print one JSON document')
+    .option('--skip-holes', SKIP_HOLES)
     .action(run(deps, replayCmd));
   return program;
 }

@@ -66,6 +66,7 @@ export {
 export type {
   ProjectionRunner,
   ProjectionRunnerOptions,
+  SeqRange,
   Until,
   VerifyResult,
 } from './projection-runner.jetstream.js';
