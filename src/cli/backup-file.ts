@@ -157,7 +157,8 @@ export async function readBackup(
 function parseLine(path: string, n: number, text: string): Record<string, unknown> {
   try {
     const v = JSON.parse(text) as unknown;
-    if (typeof v === 'object' && v !== null && !Array.isArray(v)) return v as Record<string, unknown>;
+    if (typeof v === 'object' && v !== null && !Array.isArray(v))
+      return v as Record<string, unknown>;
   } catch {
     // reported below
   }

@@ -56,7 +56,11 @@ export async function backupFarm(nc: NatsConnection, file: string): Promise<Back
     [REJECTED_STREAM, undefined],
   ] as const) {
     const st = await streamState(jsm, stream);
-    if (st) ranges[stream] = { firstSeq: Math.max(from ?? st.firstSeq, st.firstSeq), lastSeq: st.lastSeq };
+    if (st)
+      ranges[stream] = {
+        firstSeq: Math.max(from ?? st.firstSeq, st.firstSeq),
+        lastSeq: st.lastSeq,
+      };
   }
   const out = new BackupWriter(file);
   await out.header({
@@ -135,11 +139,17 @@ function summary(
   leaseEpoch: number | undefined,
 ): BackupSummary {
   const streams: BackupSummary['streams'] = {};
-  for (const [s, r] of Object.entries(ranges)) streams[s] = { ...r, messages: trailer.counts[s] ?? 0 };
+  for (const [s, r] of Object.entries(ranges))
+    streams[s] = { ...r, messages: trailer.counts[s] ?? 0 };
   const kv: Record<string, number> = {};
-  for (const [k, n] of Object.entries(trailer.counts))
-    if (k.startsWith('kv:')) kv[k.slice(3)] = n;
-  return { file, streams, kv, ...(leaseEpoch !== undefined && { leaseEpoch }), sha256: trailer.sha256 };
+  for (const [k, n] of Object.entries(trailer.counts)) if (k.startsWith('kv:')) kv[k.slice(3)] = n;
+  return {
+    file,
+    streams,
+    kv,
+    ...(leaseEpoch !== undefined && { leaseEpoch }),
+    sha256: trailer.sha256,
+  };
 }
 
 /**
@@ -231,7 +241,8 @@ async function restoreLease(kvm: Kvm, value: Uint8Array, replicas: number): Prom
   const kv = await kvm.create(LEASE_BUCKET, { history: 1, replicas });
   const backed = leaseEpochOf([[LEASE_KEY, value]]) ?? 0;
   const existing = await kv.get(LEASE_KEY);
-  const here = existing?.operation === 'PUT' ? (leaseEpochOf([[LEASE_KEY, existing.value]]) ?? 0) : 0;
+  const here =
+    existing?.operation === 'PUT' ? (leaseEpochOf([[LEASE_KEY, existing.value]]) ?? 0) : 0;
   const epoch = Math.max(backed, here);
   await kv.put(LEASE_KEY, JSON.stringify({ holder: 'drover restore', epoch, released: true }));
   return epoch;

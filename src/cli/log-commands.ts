@@ -15,7 +15,9 @@ import { ExitCodes } from './exit-codes.js';
 export function registerLogCommands(program: Command): void {
   program
     .command('verify')
-    .description('walk the event log: report holes, broken chains, duplicate events, undecodable messages')
+    .description(
+      'walk the event log: report holes, broken chains, duplicate events, undecodable messages',
+    )
     .option('--json', 'print one JSON document')
     .action(async (o: { json?: boolean }) => {
       const report = await withNats(o.json === true, (nc) => verifyEventLog(nc));
@@ -84,7 +86,8 @@ export function describeVerification(r: LogVerification): string {
     lines.push(`broken chain: ${b.subject} seq ${b.seq} follows ${b.prev}, found ${b.found}`);
   for (const d of r.duplicates)
     lines.push(`duplicate: event ${d.id} at seq ${d.firstSeq} and ${d.seq} (${d.subject})`);
-  for (const u of r.undecodable) lines.push(`undecodable: seq ${u.seq} on ${u.subject}: ${u.message}`);
+  for (const u of r.undecodable)
+    lines.push(`undecodable: seq ${u.seq} on ${u.subject}: ${u.message}`);
   const more = Object.entries(r.truncated).filter(([, n]) => n > 0);
   if (more.length) lines.push(`(not listed: ${more.map(([k, n]) => `${n} ${k}`).join(', ')})`);
   lines.push(

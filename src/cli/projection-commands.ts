@@ -233,8 +233,11 @@ function why(data: unknown): string {
 
 const fairshareCmd: Action<{ json?: boolean } & HoleOpts> = async (io, o) => {
   const start = { skipHoles: o.skipHoles };
-  const rows = await withRunner(io, [fairshareProjection as Projection<unknown>], start, async (r) =>
-    fairshare(r.state<FairshareState>('fairshare'), { now: io.now() }),
+  const rows = await withRunner(
+    io,
+    [fairshareProjection as Projection<unknown>],
+    start,
+    async (r) => fairshare(r.state<FairshareState>('fairshare'), { now: io.now() }),
   );
   if (o.json) return io.out(JSON.stringify(rows));
   const body = rows.map((x) => [

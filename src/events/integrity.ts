@@ -92,7 +92,9 @@ export interface IntegrityCheck {
  * A check of the log from `fromSeq` (default 1: the whole log). Reports are kept up to `limit`
  * per kind (counted beyond). Memory: one number per entity and one per event id (duplicates).
  */
-export function startIntegrityCheck(opts: { fromSeq?: number; limit?: number } = {}): IntegrityCheck {
+export function startIntegrityCheck(
+  opts: { fromSeq?: number; limit?: number } = {},
+): IntegrityCheck {
   const fromSeq = opts.fromSeq ?? 1;
   return {
     fromSeq,
@@ -179,8 +181,7 @@ export function finishIntegrityCheck(c: IntegrityCheck, lastSeq: number): Integr
     .slice(0, c.limit)
     .map((h) => ({ fromSeq: h.fromSeq, toSeq: h.toSeq, subjects: [...h.subjects].sort() }));
   const over = { ...c.over, holes: Math.max(0, c.holes.length - c.limit) };
-  const whole =
-    c.holes.length + c.breaks.length + c.duplicates.length + c.undecodable.length === 0;
+  const whole = c.holes.length + c.breaks.length + c.duplicates.length + c.undecodable.length === 0;
   return {
     whole,
     firstSeq: c.fromSeq,

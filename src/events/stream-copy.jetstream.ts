@@ -27,7 +27,9 @@ export async function* readStoredMessages(
   for await (const batch of readBatches(nc, jsm, stream, { ...range, headers: true })) {
     yield batch.map((m) => {
       const h = m.headers;
-      const pairs = h ? [...h.keys()].flatMap((k) => h.values(k).map((v): [string, string] => [k, v])) : [];
+      const pairs = h
+        ? [...h.keys()].flatMap((k) => h.values(k).map((v): [string, string] => [k, v]))
+        : [];
       return {
         seq: m.seq,
         subject: m.subject,
@@ -151,7 +153,8 @@ export class ExactStreamWriter {
 
 function checkOutcome(o: PublishOutcome, seq: number): void {
   if (o.kind === 'conflict') throw diverged(seq, `its entity's last sequence is ${o.actualSeq}`);
-  if (o.duplicate) throw diverged(seq, 'its event id was stored already (a duplicate in the source)');
+  if (o.duplicate)
+    throw diverged(seq, 'its event id was stored already (a duplicate in the source)');
   if (o.seq !== seq) throw diverged(seq, `stored at ${o.seq}`);
 }
 

@@ -325,7 +325,8 @@ class GapWatch {
 
   /** The replay ended: sequences up to `end` not seen are missing too. */
   end(end: number | undefined): void {
-    if (end !== undefined && end >= this.expected) this.onHole({ fromSeq: this.expected, toSeq: end });
+    if (end !== undefined && end >= this.expected)
+      this.onHole({ fromSeq: this.expected, toSeq: end });
   }
 }
 

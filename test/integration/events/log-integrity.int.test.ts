@@ -1,9 +1,5 @@
 import { jetstreamManager } from '@nats-io/jetstream';
 import type { NatsConnection } from '@nats-io/transport-node';
-import { spawn } from 'node:child_process';
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   EVENTS_STREAM,
@@ -12,30 +8,10 @@ import {
   type JetStreamEventLog,
   type LogVerification,
 } from '../../../src/events/index.js';
+import { drover, tempFile } from '../../support/drover-cli.js';
 import { ev, jobSpec, uid } from '../../support/events.js';
 import { connectTo } from '../../support/nats-client.js';
 import { startNatsServer, type NatsServer } from '../../support/nats-server.js';
-
-const MAIN = join(import.meta.dirname, '../../../src/cli/main.ts');
-
-/** Run the real `drover` CLI against a server; resolves with its exit code and output. */
-export function drover(
-  url: string,
-  args: string[],
-): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, ['--import', 'tsx', MAIN, ...args], {
-      env: { ...process.env, DROVER_NATS_URL: url, LOG_LEVEL: 'warn' },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
-    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
-    child.on('error', reject);
-    child.on('exit', (code) => resolve({ code, stdout, stderr }));
-  });
-}
 
 describe('drover verify', () => {
   let server: NatsServer;
@@ -124,9 +100,24 @@ describe('drover verify', () => {
     expect(report.undecodable[0]).toMatchObject({ seq });
     expect(report.undecodable[0]?.message).toMatch(/msgpack|not a map|unknown event type/);
   });
-});
 
-export async function tempFile(name: string): Promise<{ path: string; done: () => Promise<void> }> {
-  const dir = await mkdtemp(join(tmpdir(), 'drover-backup-'));
-  return { path: join(dir, name), done: () => rm(dir, { recursive: true, force: true }) };
-}
+  it('backs up a damaged log and restores it with the same holes at the same sequences', async () => {
+    const file = await tempFile('damaged.backup');
+    const copy = await startNatsServer();
+    try {
+      const source = await drover(server.url, ['verify', '--json']);
+      const backup = await drover(server.url, ['backup', file.path, '--json']);
+      expect(backup.code, backup.stderr).toBe(0);
+      const restore = await drover(copy.url, ['restore', file.path, '--json']);
+      expect(restore.code, restore.stderr).toBe(0);
+      const restored = await drover(copy.url, ['verify', '--json']);
+      expect(restored.code).toBe(1);
+      const { elapsedMs: _a, ...want } = JSON.parse(source.stdout) as LogVerification;
+      const { elapsedMs: _b, ...got } = JSON.parse(restored.stdout) as LogVerification;
+      expect(got).toEqual(want);
+    } finally {
+      await copy.stop();
+      await file.done();
+    }
+  });
+});
