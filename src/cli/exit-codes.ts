@@ -35,6 +35,7 @@ const EXIT_CODES: Readonly<Record<ErrorCode, ExitCode>> = {
   [ErrorCodes.InvalidSubmission]: ExitCodes.BadInput,
   [ErrorCodes.InvalidTransition]: ExitCodes.Refused,
   [ErrorCodes.Concurrency]: ExitCodes.Unavailable,
+  [ErrorCodes.LogHole]: ExitCodes.Failure,
 };
 
 /** The exit code of a failure's code. Pure. */

@@ -20,6 +20,7 @@ import { registerApiCommand, startApi } from './api-services.js';
 import { registerCalendarCommands } from './calendar-commands.js';
 import { registerCancelCommands } from './cancel-commands.js';
 import { registerJobCommands } from './job-commands.js';
+import { registerLogCommands } from './log-commands.js';
 import { registerNodeCommands } from './node-commands.js';
 import { registerSubmitCommand } from './submit-command.js';
 
@@ -129,5 +130,6 @@ registerNodeCommands(program);
 registerApiCommand(program);
 registerProjectionCommands(program);
 registerCalendarCommands(program);
+registerLogCommands(program);
 
 await program.parseAsync(process.argv);

@@ -1,7 +1,8 @@
 import type { NatsConnection } from '@nats-io/transport-node';
 import type { Command } from 'commander';
 import { findRejections } from '../api/index.js';
-import { createJetStreamEventLog } from '../events/index.js';
+import { SchedulerError, createJetStreamEventLog } from '../events/index.js';
+import { exitCodeOf } from './exit-codes.js';
 import { connectNats } from './connection.js';
 import { parseUntil } from './explain-at.js';
 import {
@@ -88,7 +89,7 @@ export function parseTime(text: string, now: number): number | undefined {
 async function withRunner<T>(
   io: Io,
   projections: Projection<unknown>[],
-  start: { until?: Until; fromZero?: boolean },
+  start: { until?: Until; fromZero?: boolean; skipHoles?: boolean | undefined },
   body: (r: ProjectionRunner, nc: NatsConnection) => Promise<T>,
 ): Promise<T> {
   let nc: NatsConnection;
@@ -104,13 +105,19 @@ async function withRunner<T>(
   try {
     const log = await createJetStreamEventLog(nc);
     const store = await openKvCheckpointReader(nc);
-    const runner = createProjectionRunner({ log, projections, store });
-    await runner.start(start);
+    const skipHoles = start.skipHoles === true;
+    const runner = createProjectionRunner({ log, projections, store, skipHoles });
+    await runner.start({
+      ...(start.until && { until: start.until }),
+      ...(start.fromZero && { fromZero: true }),
+    });
     const result = await body(runner, nc);
     await runner.stop();
     return result;
   } catch (err) {
     if (err instanceof CliError) throw err;
+    if (err instanceof SchedulerError)
+      throw new CliError(err.code, err.message, exitCodeOf(err.code));
     throw new CliError('UNAVAILABLE', (err as Error).message, 5);
   } finally {
     await nc.close().catch(() => undefined);
@@ -160,10 +167,11 @@ function run<O extends { json?: boolean }>(deps: ProjectionCommandDeps, action: 
   };
 }
 
-const usageCmd: Action<{ json?: boolean; by?: string; since?: string; until?: string }> = async (
-  io,
-  o,
-) => {
+type HoleOpts = { skipHoles?: boolean };
+
+const usageCmd: Action<
+  { json?: boolean; by?: string; since?: string; until?: string } & HoleOpts
+> = async (io, o) => {
   const by = (o.by ?? 'name') as UsageKeyKind;
   if (!['user', 'name', 'pool'].includes(by)) {
     throw new CliError('BAD_INPUT', `--by must be user, name or pool (got ${o.by})`, 2);
@@ -175,7 +183,7 @@ const usageCmd: Action<{ json?: boolean; by?: string; since?: string; until?: st
   const rows = await withRunner(
     io,
     [usageProjection as Projection<unknown>],
-    startOf(o.until),
+    { ...startOf(o.until), skipHoles: o.skipHoles },
     async (r) => usage(r.state<UsageState>('usage'), since === undefined ? { by } : { by, since }),
   );
   if (o.json) return io.out(JSON.stringify(rows));
@@ -195,10 +203,10 @@ const usageCmd: Action<{ json?: boolean; by?: string; since?: string; until?: st
   io.out(rows.length ? table([head, ...body]) : 'no usage recorded');
 };
 
-const auditCmd: Action<{ json?: boolean; until?: string }> = async (io, o, id) => {
+const auditCmd: Action<{ json?: boolean; until?: string } & HoleOpts> = async (io, o, id) => {
   if (!id) throw new CliError('BAD_INPUT', 'audit needs an id (job, chunk, worker or node)', 2);
   const proj = [auditProjection as Projection<unknown>];
-  const start = startOf(o.until);
+  const start = { ...startOf(o.until), skipHoles: o.skipHoles };
   const query = (fromZero: boolean) =>
     withRunner(io, proj, { fromZero, ...start }, async (r, nc) => {
       const plan = auditPlan(r.state<AuditState>('audit'), id);
@@ -248,8 +256,8 @@ async function nowOf(io: Io, start: { until?: Until }, nc: NatsConnection): Prom
   return events[0]?.at ?? io.now();
 }
 
-const fairshareCmd: Action<{ json?: boolean; until?: string }> = async (io, o) => {
-  const start = startOf(o.until);
+const fairshareCmd: Action<{ json?: boolean; until?: string } & HoleOpts> = async (io, o) => {
+  const start = { ...startOf(o.until), skipHoles: o.skipHoles };
   // As of a past point, decay is reckoned at that point's time (the last event's, or the ISO time).
   const rows = await withRunner(
     io,
@@ -273,21 +281,33 @@ const fairshareCmd: Action<{ json?: boolean; until?: string }> = async (io, o) =
   io.out(rows.length ? table([head, ...body]) : 'no users');
 };
 
-const replayCmd: Action<{ json?: boolean; until?: string; verify?: boolean }> = async (io, o) => {
+const replayCmd: Action<{ json?: boolean; until?: string; verify?: boolean } & HoleOpts> = async (
+  io,
+  o,
+) => {
   const until = startOf(o.until).until;
-  const start = o.verify ? {} : until ? { until } : { fromZero: true };
-  const result = await withRunner(io, allProjections(), start, async (r) => ({
-    until: r.seq,
-    events: r.events,
-    corrupt: r.corrupt,
-    restored: r.restored,
-    ...(o.verify ? { verify: await r.verify() } : {}),
-  }));
+  const start = {
+    ...(o.verify ? {} : until ? { until } : { fromZero: true }),
+    skipHoles: o.skipHoles,
+  };
+  const result = await withRunner(io, allProjections(), start, async (r) => {
+    const verify = o.verify ? { verify: await r.verify() } : {};
+    return {
+      until: r.seq,
+      events: r.events,
+      corrupt: r.corrupt,
+      restored: r.restored,
+      ...(r.holes.length ? { holes: r.holes } : {}),
+      ...verify,
+    };
+  });
   if (o.json) io.out(JSON.stringify(result));
   else {
     io.out(
       `replayed ${result.events} events up to seq ${result.until} (${result.corrupt} corrupt skipped)`,
     );
+    for (const h of result.holes ?? [])
+      io.out(`skipped a hole: seq ${h.fromSeq}..${h.toSeq} missing (see drover verify)`);
     if (result.verify) {
       io.out(
         result.verify.equal ? 'verify: equal' : `verify: ${result.verify.diffs.length} differences`,
@@ -308,6 +328,8 @@ class VerifyFailed extends CliError {
   }
 }
 
+const SKIP_HOLES = 'fold across missing events of the log instead of refusing (exit 1, LOG_HOLE)';
+
 /**
  * Register `usage`, `audit`, `fairshare` and `replay` on `program`. Each reads the log through
  * the projection runner (resuming from the checkpoints in KV, which it never writes), prints one JSON document with
@@ -326,6 +348,7 @@ export function registerProjectionCommands(
     .option('--since <time>', 'ISO time, epoch ms, or 24h / 7d ago')
     .option('--until <seq|time>', 'as of a log sequence or an ISO time')
     .option('--json', 'print one JSON document')
+    .option('--skip-holes', SKIP_HOLES)
     .action(run(deps, usageCmd));
   program
     .command('audit')
@@ -333,12 +356,14 @@ export function registerProjectionCommands(
     .argument('<id>', 'job, chunk (<job>:<i>), worker (<job>:<i>:<attempt>) or node id')
     .option('--until <seq|time>', 'only events up to a log sequence or an ISO time')
     .option('--json', 'print one JSON document')
+    .option('--skip-holes', SKIP_HOLES)
     .action(run(deps, auditCmd));
   program
     .command('fairshare')
     .description('per user: weight, decayed usage, dominant share, running/pending, rank')
     .option('--until <seq|time>', 'as of a log sequence or an ISO time')
     .option('--json', 'print one JSON document')
+    .option('--skip-holes', SKIP_HOLES)
     .action(run(deps, fairshareCmd));
   program
     .command('replay')
@@ -346,6 +371,7 @@ export function registerProjectionCommands(
     .option('--until <seq|time>', 'a stream sequence or an ISO time')
     .option('--verify', 'compare the live projections with a rebuild from zero')
     .option('--json', 'print one JSON document')
+    .option('--skip-holes', SKIP_HOLES)
     .action(run(deps, replayCmd));
   return program;
 }

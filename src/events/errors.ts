@@ -27,6 +27,8 @@ export const ErrorCodes = {
   InvalidSubmission: 'INVALID_SUBMISSION',
   InvalidTransition: 'INVALID_TRANSITION',
   Concurrency: 'CONCURRENCY',
+  /** The log misses stream sequences (`drover verify` names them); a fold refuses to cross. */
+  LogHole: 'LOG_HOLE',
 } as const;
 export type ErrorCode = (typeof ErrorCodes)[keyof typeof ErrorCodes];
 

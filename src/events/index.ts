@@ -77,6 +77,26 @@ export {
 } from './body-codec.js';
 export { LogRequestSchema } from './agent-logs.schema.js';
 export type { LogReply, LogRequest } from './agent-logs.schema.js';
+export {
+  checkLog,
+  finishIntegrityCheck,
+  gapBefore,
+  observeEntry,
+  startIntegrityCheck,
+} from './integrity.js';
+export type {
+  ChainBreak,
+  DuplicateEvent,
+  IntegrityCheck,
+  IntegrityReport,
+  LogEntry,
+  LogHole,
+  UndecodableMessage,
+} from './integrity.js';
+export { EXPECTED_SEQ_HEADER, toEntry, verifyEventLog } from './verify.jetstream.js';
+export type { LogVerification, VerifyLogOptions } from './verify.jetstream.js';
+export { ExactStreamWriter, readStoredMessages } from './stream-copy.jetstream.js';
+export type { StoredMessage } from './stream-copy.jetstream.js';
 export { isCorrupt } from './event-log.js';
 export type {
   AppendOptions,

@@ -8,6 +8,7 @@ import {
   createInbox,
   nanos,
   type Msg,
+  type MsgHdrs,
   type NatsConnection,
   type Subscription,
 } from '@nats-io/transport-node';
@@ -21,6 +22,8 @@ export interface RawMessage {
   /** Store time, epoch ms. */
   readonly time: number;
   readonly data: Uint8Array;
+  /** The stored headers, only when the range asked for them (`headers: true`). */
+  readonly headers?: MsgHdrs | undefined;
 }
 
 export interface ReadRange {
@@ -32,6 +35,8 @@ export interface ReadRange {
   /** Keep reading live after catching up (a tail) instead of stopping at the end. */
   readonly follow?: boolean;
   readonly signal?: AbortSignal;
+  /** Keep each message's headers (`drover verify` reads the expected-sequence chain). */
+  readonly headers?: boolean;
 }
 
 const BATCH = 4_096;
@@ -64,6 +69,7 @@ export async function* readBatches(
     let session: PullSession;
     try {
       session = await PullSession.open(nc, jsm, stream, range.filter, nextSeq, byTime);
+      session.withHeaders = range.headers === true;
     } catch (err) {
       // A closed connection never comes back: a tail ends, a bounded replay fails.
       if (nc.isClosed()) {
@@ -158,6 +164,7 @@ class PullSession {
   private received = 0;
   private lastActivity = Date.now();
   completed = false;
+  withHeaders = false;
 
   private constructor(
     private readonly nc: NatsConnection,
@@ -305,7 +312,11 @@ class PullSession {
 
   private onData(req: OpenPull | undefined, msg: Msg): void {
     const { seq, time } = parseAckReply(msg.reply as string);
-    this.buffer.push({ subject: msg.subject, seq, time, data: msg.data });
+    this.buffer.push(
+      this.withHeaders
+        ? { subject: msg.subject, seq, time, data: msg.data, headers: msg.headers }
+        : { subject: msg.subject, seq, time, data: msg.data },
+    );
     this.received++;
     if (!req) return;
     if (req.left > 0) {

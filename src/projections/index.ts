@@ -67,6 +67,7 @@ export {
 export type {
   ProjectionRunner,
   ProjectionRunnerOptions,
+  SeqRange,
   Until,
   VerifyResult,
 } from './projection-runner.jetstream.js';

@@ -1,4 +1,12 @@
-import { isCorrupt, type EventLog, type ReplayItem, type Tail } from '../events/index.js';
+import {
+  ErrorCodes,
+  SchedulerError,
+  gapBefore,
+  isCorrupt,
+  type EventLog,
+  type ReplayItem,
+  type Tail,
+} from '../events/index.js';
 import type { Projection } from './projection.js';
 import type { CheckpointReader, ProjectionStore } from './projection-store.jetstream.js';
 import {
@@ -29,6 +37,18 @@ export interface ProjectionRunnerOptions {
   readonly onSaveError?: (err: unknown) => void;
   /** While tailing, save checkpoints after this many events or this much time (defaults 10,000 / 30 s). */
   readonly checkpointEvery?: { readonly events?: number; readonly ms?: number };
+  /**
+   * Build across missing stream sequences instead of refusing (default false: a catch-up or a
+   * rebuild that meets a hole throws LOG_HOLE, since a projection folded over a log with an
+   * event missing is silently wrong). The holes crossed are listed in `holes`.
+   */
+  readonly skipHoles?: boolean;
+}
+
+/** Stream sequences a catch-up found missing. */
+export interface SeqRange {
+  readonly fromSeq: number;
+  readonly toSeq: number;
 }
 
 /** The verdict of `verify`: per projection, equal or the first differences. */
@@ -62,6 +82,8 @@ export interface ProjectionRunner {
   readonly corrupt: number;
   /** Slots restored from a checkpoint at start, by key. */
   readonly restored: readonly string[];
+  /** Holes crossed by `start` or `verify` (only with `skipHoles`; otherwise they throw). */
+  readonly holes: readonly SeqRange[];
 }
 
 /** Create a runner (no I/O until `start`). */
@@ -85,6 +107,7 @@ class ProjectionRunnerImpl implements ProjectionRunner {
   private failure: unknown;
   private waiters: { seq: number; resolve: () => void }[] = [];
   restored: string[] = [];
+  holes: SeqRange[] = [];
 
   constructor(private readonly opts: ProjectionRunnerOptions) {
     this.set = createProjectionSet(opts.projections);
@@ -123,9 +146,21 @@ class ProjectionRunnerImpl implements ProjectionRunner {
       ...(until && 'time' in until ? { untilTime: until.time } : {}),
       ...(last !== undefined ? { untilSeq: last } : {}),
     };
+    // The hole check needs the log's end, read before the replay too (the replay reads at least
+    // that far, so what is appended meanwhile is no false hole at the end).
+    const logEnd = until ? await this.opts.log.lastSeq().catch(() => undefined) : last;
+    const end =
+      until && 'time' in until
+        ? undefined
+        : Math.min(until && 'seq' in until ? until.seq : Infinity, logEnd ?? 0);
+    const gaps = new GapWatch(range.fromSeq, (h) => this.onHole(h));
     if (last === undefined || last > this.set.seq) {
-      for await (const batch of this.opts.log.replayBatches(range)) foldItems(this.set, batch);
+      for await (const batch of this.opts.log.replayBatches(range)) {
+        gaps.check(batch);
+        foldItems(this.set, batch);
+      }
     }
+    if (logEnd !== undefined) gaps.end(end);
     if (last !== undefined) this.set.seq = Math.max(this.set.seq, last);
   }
 
@@ -215,9 +250,16 @@ class ProjectionRunnerImpl implements ProjectionRunner {
     return this.saving;
   }
 
+  private onHole(h: SeqRange): void {
+    if (!this.opts.skipHoles) throw holeError(h);
+    this.holes.push(h);
+  }
+
   async verify(): Promise<VerifyResult> {
     const live = checkpointsOf(this.set);
-    const rebuilt = await rebuildTo(this.opts.log, this.opts.projections, live);
+    const rebuilt = await rebuildTo(this.opts.log, this.opts.projections, live, (h) =>
+      this.onHole(h),
+    );
     return compareCheckpoints(live, rebuilt);
   }
 
@@ -238,6 +280,9 @@ export async function rebuildTo(
   log: EventLog,
   projections: readonly Projection<unknown>[],
   at: readonly Checkpoint[],
+  onHole: (h: SeqRange) => void = (h) => {
+    throw holeError(h);
+  },
 ): Promise<Checkpoint[]> {
   const set = createProjectionSet(projections);
   const targets = projections.map((p) => at.find((c) => c.name === p.name)?.seq ?? 0);
@@ -258,16 +303,51 @@ export async function rebuildTo(
   take();
   const until = Math.max(0, ...targets);
   if (until > 0) {
+    const gaps = new GapWatch(1, onHole);
     for await (const batch of log.replayBatches({ fromSeq: 1, untilSeq: until })) {
+      gaps.check(batch);
       for (const item of batch) {
         foldItems(set, [item]);
         take();
       }
     }
+    gaps.end(until);
   }
   set.seq = until;
   take();
   return out as Checkpoint[];
+}
+
+/** Watches a replay's sequences for missing ones (the stream keeps every sequence). */
+class GapWatch {
+  constructor(
+    private expected: number,
+    private readonly onHole: (h: SeqRange) => void,
+  ) {}
+
+  check(batch: readonly ReplayItem[]): void {
+    for (const item of batch) {
+      const seq = isCorrupt(item) ? item.seq : item.recorded.seq;
+      const gap = gapBefore(this.expected, seq);
+      if (gap) this.onHole(gap);
+      if (seq >= this.expected) this.expected = seq + 1;
+    }
+  }
+
+  /** The replay ended: sequences up to `end` not seen are missing too. */
+  end(end: number | undefined): void {
+    if (end !== undefined && end >= this.expected)
+      this.onHole({ fromSeq: this.expected, toSeq: end });
+  }
+}
+
+function holeError(h: SeqRange): SchedulerError {
+  const at = h.fromSeq === h.toSeq ? `seq ${h.fromSeq}` : `seqs ${h.fromSeq}..${h.toSeq}`;
+  return new SchedulerError(
+    ErrorCodes.LogHole,
+    `the event log is missing ${at}: run 'drover verify' to name it; --skip-holes folds across it`,
+    { details: h },
+  );
 }
 
 /** Compare live checkpoints with rebuilt ones, projection by projection. Pure. */
