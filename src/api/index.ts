@@ -1,5 +1,7 @@
 export { startApiService } from './api.service.js';
 export type { ApiService, ApiServiceOptions } from './api.service.js';
+export { createApiMetrics, noApiMetrics } from './api-metrics.js';
+export type { ApiMetrics } from './api-metrics.js';
 export { createApiClient } from './client.js';
 export type { ApiClient, ApiClientOptions, LogEntry } from './client.js';
 export {

@@ -21,6 +21,7 @@ import { registerProjectionCommands } from './projection-commands.js';
 import { failWith } from './api-cli.js';
 import { contractParseErrors } from './parse-errors.js';
 import { registerApiCommand, startApi } from './api-services.js';
+import { parseMetricsPort, processMetrics, serveMetricsPort } from './metrics-services.js';
 import { registerCancelCommands } from './cancel-commands.js';
 import { registerJobCommands } from './job-commands.js';
 import { registerNodeCommands } from './node-commands.js';
@@ -60,13 +61,24 @@ program
       const warning = natsVersionWarning(natsVersion);
       if (warning) console.error(`drover: warning: ${warning}`);
       const logger = rootLogger('drover');
+      // One registry per service; the dashboard's /metrics shows them merged.
+      const metrics = processMetrics();
       const agents: Agent[] = [];
       for (let i = 1; i <= nodes; i++)
-        agents.push(await startAgentFromFlags(nc, logger, env.dataDir, { node: `node-${i}` }));
-      const api = await startApi(nc, logger);
-      const scheduler = await startSchedulerService(nc, logger);
+        agents.push(
+          await startAgentFromFlags(
+            nc,
+            logger,
+            env.dataDir,
+            { node: `node-${i}` },
+            metrics.agents(),
+          ),
+        );
+      const api = await startApi(nc, logger, metrics.api());
+      const scheduler = await startSchedulerService(nc, logger, metrics.scheduler());
       // A busy port must not take the farm down with it: warn, and run without the dashboard.
-      const dashboard = await startDashboard({ nc, logger, port: env.httpPort }).catch(
+      const registries = metrics.registries();
+      const dashboard = await startDashboard({ nc, logger, port: env.httpPort, registries }).catch(
         (err: unknown) => {
           logger.warn({ err, port: env.httpPort }, 'dashboard not started: set DROVER_HTTP_PORT');
           return undefined;
@@ -116,16 +128,31 @@ program
   .command('scheduler')
   .description('run a scheduler (many may run: one leads through a lease, the others stand by)')
   .option('--no-api', 'do not also serve the NATS API (drover.api.*)')
+  .option('--metrics-port <n>', 'serve Prometheus metrics on http://<host>:<n>/metrics')
   .option('--json', 'print one JSON document once leading')
-  .action(async (opts: { json?: boolean; api?: boolean }) => {
+  .action(async (opts: { json?: boolean; api?: boolean; metricsPort?: string }) => {
+    let port: number | undefined;
+    try {
+      port = parseMetricsPort(opts.metricsPort);
+    } catch (err) {
+      failWith(err, opts.json === true);
+    }
     try {
       const nc = await connectFarm();
       const logger = rootLogger('scheduler');
-      const api = opts.api === false ? undefined : await startApi(nc, logger);
-      const scheduler = await startSchedulerService(nc, logger);
-      if (opts.json) console.log(JSON.stringify({ epoch: scheduler.epoch }));
+      const metrics = processMetrics();
+      const api = opts.api === false ? undefined : await startApi(nc, logger, metrics.api());
+      // Served before the lease is won: a standby is scraped too (drover_scheduler_leader 0).
+      const schedulerMetrics = metrics.scheduler();
+      const served = await serveMetricsPort(port, metrics, logger);
+      const scheduler = await startSchedulerService(nc, logger, schedulerMetrics);
+      if (opts.json)
+        console.log(
+          JSON.stringify({ epoch: scheduler.epoch, ...(served && { metrics: served.url }) }),
+        );
       void scheduler.lost.then(() => process.exit(0));
       onInterrupt(async () => {
+        await served?.stop();
         await api?.stop();
         await scheduler.stop();
         await nc.close();
@@ -148,16 +175,28 @@ program
     (v: string, all: string[]) => [...all, v],
     [] as string[],
   )
+  .option('--metrics-port <n>', 'serve Prometheus metrics on http://<host>:<n>/metrics')
   .option('--json', 'print one JSON document once registered')
-  .action(async (opts: AgentFlags & { json?: boolean }) => {
+  .action(async (opts: AgentFlags & { json?: boolean; metricsPort?: string }) => {
     try {
       parseCapacity(opts); // a bad flag is BAD_INPUT (exit 2) before NATS is even asked
       parseLabels(opts.label);
+      const port = parseMetricsPort(opts.metricsPort);
       const nc = await connectFarm();
-      const agent = await startAgentFromFlags(nc, rootLogger('agent'), env.dataDir, opts);
+      const logger = rootLogger('agent');
+      const metrics = processMetrics();
+      const agent = await startAgentFromFlags(nc, logger, env.dataDir, opts, metrics.agents());
+      const served = await serveMetricsPort(port, metrics, logger);
       if (opts.json)
-        console.log(JSON.stringify({ node: agent.node, reconciled: agent.reconciled }));
+        console.log(
+          JSON.stringify({
+            node: agent.node,
+            reconciled: agent.reconciled,
+            ...(served && { metrics: served.url }),
+          }),
+        );
       onInterrupt(async (mode) => {
+        await served?.stop();
         await agent.stop(mode);
         await nc.close();
       });

@@ -45,6 +45,7 @@ import {
   type Placement,
   type ResourceVector,
 } from './policy/index.js';
+import { noSchedulerMetrics, type SchedulerMetrics } from './scheduler-metrics.js';
 import {
   chunkRules,
   clearChunks,
@@ -68,6 +69,8 @@ export interface SchedulerOptions {
   readonly backoff?: Backoff;
   readonly clock?: () => number;
   readonly signal?: AbortSignal;
+  /** Where rounds, placements and the tail are reported (default: nowhere). */
+  readonly metrics?: SchedulerMetrics;
 }
 
 export interface Scheduler {
@@ -90,6 +93,7 @@ const MAX_IN_FLIGHT = 8_192;
 export async function startScheduler(opts: SchedulerOptions): Promise<Scheduler> {
   const { nc, eventLog, logger } = opts;
   const clock = opts.clock ?? Date.now;
+  const metrics = opts.metrics ?? noSchedulerMetrics;
   const lease = await acquireLease(nc, {
     holder: opts.holder,
     logger,
@@ -265,6 +269,7 @@ export async function startScheduler(opts: SchedulerOptions): Promise<Scheduler>
     roundWanted = false;
     roundRunning = true;
     roundGeneration = index.generation;
+    const planStart = performance.now();
     const now = clock();
     const reasons = now - lastReasonsAt >= 1000;
     if (reasons) lastReasonsAt = now;
@@ -283,6 +288,11 @@ export async function startScheduler(opts: SchedulerOptions): Promise<Scheduler>
         reasons,
         maxPlacements: room,
       });
+      metrics.round(
+        (performance.now() - planStart) / 1000,
+        reasons ? out.pending : undefined,
+        peek.job,
+      );
       for (const p of out.placements) place(p);
       const ctx = ruleContext();
       const notes = [...out.pending].map(([jobId, note]) =>
@@ -331,6 +341,7 @@ export async function startScheduler(opts: SchedulerOptions): Promise<Scheduler>
         if (!lease.held() || stopped) return;
         const r = await runtime.execute(chunkBehaviour, task.id, command);
         if (!r.ok) return;
+        metrics.placed();
         changed('chunk', task.id, r.state, r.lastSeq);
         await publishLaunch(job.context.spec!, r.state, r.lastSeq, node, task.request);
         if (stateName(peek.job(task.jobId)!) === 'queued')
@@ -429,6 +440,7 @@ export async function startScheduler(opts: SchedulerOptions): Promise<Scheduler>
         }
       }
       const seq = isCorrupt(item) ? item.seq : item.recorded.seq;
+      metrics.applied(seq, isCorrupt(item) ? undefined : (item as RecordedEvent), live);
       if (!live && seq >= caughtUpAt) markCaughtUp();
     }
   })();
