@@ -15,7 +15,7 @@ export {
 export type { ApiErrorBody, ApiOp, ApiReply, Caller } from './protocol.js';
 export { applyEvent, applyHeartbeat, descendants, emptyReadModel } from './read-model.js';
 export type { ReadModel, WorkerEntry, HeartbeatEntry } from './read-model.js';
-export { JOB_STATES, jobList, jobView, nodeList, publicState } from './views.js';
+export { JOB_STATES, chunkView, jobList, jobView, nodeList, publicState } from './views.js';
 export type {
   AttemptView,
   ChunkView,

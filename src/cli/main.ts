@@ -25,6 +25,7 @@ import { parseMetricsPort, processMetrics, serveMetricsPort } from './metrics-se
 import { registerCancelCommands } from './cancel-commands.js';
 import { registerJobCommands } from './job-commands.js';
 import { registerNodeCommands } from './node-commands.js';
+import { registerSqlSinkCommand } from './sql-sink-command.js';
 import { registerSubmitCommand } from './submit-command.js';
 
 const program = contractParseErrors(
@@ -243,5 +244,6 @@ registerCancelCommands(program);
 registerNodeCommands(program);
 registerApiCommand(program);
 registerProjectionCommands(program);
+registerSqlSinkCommand(program);
 
 await program.parseAsync(process.argv);
