@@ -1,3 +1,6 @@
+import { spawn } from 'node:child_process';
+import { once } from 'node:events';
+import { createInterface } from 'node:readline';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Registry } from 'prom-client';
 import { stateName } from '../../../src/actors/index.js';
@@ -165,6 +168,30 @@ describe('/metrics of the scheduler, the agents, the API and the dashboard', () 
     for (const text of [scheduler, agents, apiText, page])
       for (const id of [ok.jobId, bad.jobId]) expect(text).not.toContain(id);
   }, 60_000);
+
+  it('drover api --metrics-port 0 serves its page (CONTRACT flag, a real child process)', async () => {
+    const child = spawn(
+      process.execPath,
+      ['--import', 'tsx', 'src/cli/main.ts', 'api', '--metrics-port', '0', '--json'],
+      {
+        env: { ...process.env, DROVER_NATS_URL: farm.server.url, LOG_LEVEL: 'silent' },
+        stdio: ['ignore', 'pipe', 'inherit'],
+      },
+    );
+    try {
+      const [line] = (await once(createInterface({ input: child.stdout! }), 'line')) as [string];
+      const { metrics } = JSON.parse(line) as { metrics: string };
+      const text = await scrape(metrics);
+      promtoolCheck(text);
+      expect(text).toContain('# TYPE drover_api_requests_total counter');
+      expect(text).toContain('# TYPE process_cpu_seconds_total counter');
+      expect(text).not.toContain('drover_scheduler_'); // only the services this process runs
+    } finally {
+      const exited = once(child, 'exit');
+      child.kill('SIGTERM');
+      await exited;
+    }
+  }, 30_000);
 
   it('answers only GET /metrics on a --metrics-port server', async () => {
     const res = await fetch(servers.api!.url.replace('/metrics', '/other'));
