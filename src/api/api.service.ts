@@ -16,6 +16,7 @@ import {
 } from '../events/index.js';
 import * as calendars from './api-calendars.service.js';
 import * as commands from './api-commands.service.js';
+import { noApiMetrics, type ApiMetrics } from './api-metrics.js';
 import type { ApiContext, Handler } from './api-context.js';
 import * as queries from './api-queries.service.js';
 import { createIntakePublisher } from './intake-publisher.jetstream.js';
@@ -57,6 +58,8 @@ export interface ApiServiceOptions {
   readonly eventLog?: EventLog;
   readonly clock?: () => number;
   readonly newId?: () => string;
+  /** Where requests are counted and timed (`createApiMetrics`); default nowhere. */
+  readonly metrics?: ApiMetrics;
 }
 
 /** A running API service. */
@@ -89,11 +92,15 @@ function errorBody(err: unknown): ApiErrorBody {
   return { code: ErrorCodes.Internal, message: (err as Error).message ?? String(err) };
 }
 
-async function handle(ctx: ApiContext, msg: Msg): Promise<void> {
+async function handle(ctx: ApiContext, msg: Msg, metrics: ApiMetrics): Promise<void> {
+  const started = performance.now();
   const type = msg.headers?.get('Content-Type') || undefined;
   let reply: unknown;
+  let op = 'unknown';
+  let outcome = 'ok';
   try {
     const caller = parseApiSubject(msg.subject);
+    if (caller && Object.hasOwn(HANDLERS, caller.op)) op = caller.op;
     const handler = caller && (HANDLERS as Record<string, Handler | undefined>)[caller.op];
     if (!caller || !handler)
       throw new SchedulerError(ErrorCodes.NotFound, `no API operation ${msg.subject}`);
@@ -106,8 +113,10 @@ async function handle(ctx: ApiContext, msg: Msg): Promise<void> {
       ctx.logger.error({ err, subject: msg.subject }, 'request failed');
     else ctx.logger.debug({ code: error.code, subject: msg.subject }, 'request refused');
     reply = { ok: false, error };
+    outcome = error.code;
   }
   if (msg.reply) msg.respond(encodeBody(reply, type));
+  metrics.request(op, outcome, (performance.now() - started) / 1000);
 }
 
 /**
@@ -140,7 +149,9 @@ export async function startApiService(opts: ApiServiceOptions): Promise<ApiServi
     queue: API_QUEUE,
     callback: (err, msg) => {
       if (err) return logger.warn({ err }, 'api subscription error');
-      const p = handle(ctx, msg).catch((e: unknown) => logger.error({ err: e }, 'reply failed'));
+      const p = handle(ctx, msg, opts.metrics ?? noApiMetrics).catch((e: unknown) =>
+        logger.error({ err: e }, 'reply failed'),
+      );
       inFlight.add(p);
       void p.finally(() => inFlight.delete(p));
     },

@@ -1,5 +1,7 @@
 export { startApiService } from './api.service.js';
 export type { ApiService, ApiServiceOptions } from './api.service.js';
+export { createApiMetrics, noApiMetrics } from './api-metrics.js';
+export type { ApiMetrics } from './api-metrics.js';
 export { createApiClient } from './client.js';
 export type { ApiClient, ApiClientOptions, LogEntry } from './client.js';
 export {
@@ -13,7 +15,7 @@ export {
 export type { ApiErrorBody, ApiOp, ApiReply, Caller } from './protocol.js';
 export { applyEvent, applyHeartbeat, descendants, emptyReadModel } from './read-model.js';
 export type { ReadModel, WorkerEntry, HeartbeatEntry } from './read-model.js';
-export { JOB_STATES, jobList, jobView, nodeList, publicState } from './views.js';
+export { JOB_STATES, chunkView, jobList, jobView, nodeList, publicState } from './views.js';
 export type {
   AttemptView,
   CalendarRow,

@@ -18,10 +18,12 @@ import { failWith } from './api-cli.js';
 import { contractParseErrors } from './parse-errors.js';
 import { registerApiCommand, startApi } from './api-services.js';
 import { registerCalendarCommands } from './calendar-commands.js';
+import { parseMetricsPort, processMetrics, serveMetricsPort } from './metrics-services.js';
 import { registerCancelCommands } from './cancel-commands.js';
 import { registerJobCommands } from './job-commands.js';
 import { registerLogCommands } from './log-commands.js';
 import { registerNodeCommands } from './node-commands.js';
+import { registerSqlSinkCommand } from './sql-sink-command.js';
 import { registerSubmitCommand } from './submit-command.js';
 
 /** package.json's version (src/cli and dist/cli are both two levels below it). */
@@ -41,16 +43,31 @@ program
   .command('scheduler')
   .description('run a scheduler (many may run: one leads through a lease, the others stand by)')
   .option('--no-api', 'do not also serve the NATS API (drover.api.*)')
+  .option('--metrics-port <n>', 'serve Prometheus metrics on http://<host>:<n>/metrics')
   .option('--json', 'print one JSON document once leading')
-  .action(async (opts: { json?: boolean; api?: boolean }) => {
+  .action(async (opts: { json?: boolean; api?: boolean; metricsPort?: string }) => {
+    let port: number | undefined;
+    try {
+      port = parseMetricsPort(opts.metricsPort);
+    } catch (err) {
+      failWith(err, opts.json === true);
+    }
     try {
       const nc = await connectFarm();
       const logger = rootLogger('scheduler');
-      const api = opts.api === false ? undefined : await startApi(nc, logger);
-      const scheduler = await startSchedulerService(nc, logger);
-      if (opts.json) console.log(JSON.stringify({ epoch: scheduler.epoch }));
+      const metrics = processMetrics();
+      const api = opts.api === false ? undefined : await startApi(nc, logger, metrics.api());
+      // Served before the lease is won: a standby is scraped too (drover_scheduler_leader 0).
+      const schedulerMetrics = metrics.scheduler();
+      const served = await serveMetricsPort(port, metrics, logger);
+      const scheduler = await startSchedulerService(nc, logger, schedulerMetrics);
+      if (opts.json)
+        console.log(
+          JSON.stringify({ epoch: scheduler.epoch, ...(served && { metrics: served.url }) }),
+        );
       void scheduler.lost.then(() => process.exit(0));
       onInterrupt(async () => {
+        await served?.stop();
         await api?.stop();
         await scheduler.stop();
         await nc.close();
@@ -73,16 +90,28 @@ program
     (v: string, all: string[]) => [...all, v],
     [] as string[],
   )
+  .option('--metrics-port <n>', 'serve Prometheus metrics on http://<host>:<n>/metrics')
   .option('--json', 'print one JSON document once registered')
-  .action(async (opts: AgentFlags & { json?: boolean }) => {
+  .action(async (opts: AgentFlags & { json?: boolean; metricsPort?: string }) => {
     try {
       parseCapacity(opts); // a bad flag is BAD_INPUT (exit 2) before NATS is even asked
       parseLabels(opts.label);
+      const port = parseMetricsPort(opts.metricsPort);
       const nc = await connectFarm();
-      const agent = await startAgentFromFlags(nc, rootLogger('agent'), env.dataDir, opts);
+      const logger = rootLogger('agent');
+      const metrics = processMetrics();
+      const agent = await startAgentFromFlags(nc, logger, env.dataDir, opts, metrics.agents());
+      const served = await serveMetricsPort(port, metrics, logger);
       if (opts.json)
-        console.log(JSON.stringify({ node: agent.node, reconciled: agent.reconciled }));
+        console.log(
+          JSON.stringify({
+            node: agent.node,
+            reconciled: agent.reconciled,
+            ...(served && { metrics: served.url }),
+          }),
+        );
       onInterrupt(async (mode) => {
+        await served?.stop();
         await agent.stop(mode);
         await nc.close();
       });
@@ -131,5 +160,6 @@ registerApiCommand(program);
 registerProjectionCommands(program);
 registerCalendarCommands(program);
 registerLogCommands(program);
+registerSqlSinkCommand(program);
 
 await program.parseAsync(process.argv);

@@ -2,8 +2,8 @@ import type { NatsConnection } from '@nats-io/transport-node';
 import { hostname } from 'node:os';
 import type { Logger } from 'pino';
 import { ErrorCodes, SchedulerError, parseMemoryMb, type Resources } from '../events/index.js';
-import { runAgent, type Agent } from '../node-agent/index.js';
-import { runScheduler, type Scheduler } from '../scheduler/main.js';
+import { runAgent, type Agent, type AgentMetricsFamily } from '../node-agent/index.js';
+import { runScheduler, type Scheduler, type SchedulerMetrics } from '../scheduler/main.js';
 
 export interface AgentFlags {
   node?: string;
@@ -79,9 +79,11 @@ export async function startAgentFromFlags(
   logger: Logger,
   dataDir: string,
   flags: AgentFlags,
+  metrics?: AgentMetricsFamily,
 ): Promise<Agent> {
   return runAgent({
     nc,
+    ...(metrics && { metrics }),
     logger,
     node: flags.node ?? hostname().replace(/[^A-Za-z0-9_-]/g, '-'),
     dataDir,
@@ -96,6 +98,7 @@ export async function startAgentFromFlags(
 export async function startSchedulerService(
   nc: NatsConnection,
   logger: Logger,
+  metrics?: SchedulerMetrics,
 ): Promise<Scheduler> {
   const leaseTtlMs = envMs('DROVER_LEASE_TTL_MS');
   const nodeLostMs = envMs('DROVER_NODE_LOST_MS');
@@ -103,6 +106,7 @@ export async function startSchedulerService(
   return runScheduler({
     nc,
     logger,
+    ...(metrics && { metrics }),
     ...(process.env.DROVER_SCHEDULER_ID && { holder: process.env.DROVER_SCHEDULER_ID }),
     ...(leaseTtlMs !== undefined && { leaseTtlMs }),
     ...(nodeLostMs !== undefined && { nodeLostMs }),

@@ -2,6 +2,7 @@ import type { Command } from 'commander';
 import type { Agent } from '../node-agent/main.js';
 import { startDashboard } from '../dashboard/index.js';
 import { startApi } from './api-services.js';
+import { processMetrics } from './metrics-services.js';
 import { connectFarm, env, fail, rootLogger } from './connection.js';
 import { submitDemo } from './demo.js';
 import { farmStopper } from './farm-stop.js';
@@ -61,18 +62,23 @@ async function runFarm(server: FarmServer, count: number, opts: UpOptions): Prom
   const warning = natsVersionWarning(natsVersion);
   if (warning) console.error(`drover: warning: ${warning}`);
   const logger = rootLogger('drover');
+  // One registry per service; the dashboard's /metrics shows them merged.
+  const metrics = processMetrics();
   const agents: Agent[] = [];
   for (const node of names)
-    agents.push(await startAgentFromFlags(nc, logger, env.dataDir, { node }));
-  const api = await startApi(nc, logger);
-  const scheduler = await startSchedulerService(nc, logger);
+    agents.push(await startAgentFromFlags(nc, logger, env.dataDir, { node }, metrics.agents()));
+  const api = await startApi(nc, logger, metrics.api());
+  const scheduler = await startSchedulerService(nc, logger, metrics.scheduler());
   // A busy port must not take the farm down with it: warn, and run without the dashboard.
-  const dashboard = await startDashboard({ nc, logger, port: env.httpPort }).catch(
-    (err: unknown) => {
-      logger.warn({ err, port: env.httpPort }, 'dashboard not started: set DROVER_HTTP_PORT');
-      return undefined;
-    },
-  );
+  const dashboard = await startDashboard({
+    nc,
+    logger,
+    port: env.httpPort,
+    registries: metrics.registries(),
+  }).catch((err: unknown) => {
+    logger.warn({ err, port: env.httpPort }, 'dashboard not started: set DROVER_HTTP_PORT');
+    return undefined;
+  });
   const demo = opts.demo ? await submitDemo(nc, env.user) : undefined;
   const status = {
     nats: server.url,

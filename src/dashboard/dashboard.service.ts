@@ -7,6 +7,7 @@ import type { AddressInfo } from 'node:net';
 import { extname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Logger } from 'pino';
+import type { Registry } from 'prom-client';
 import { createApiClient, type ApiClient } from '../api/index.js';
 import {
   ErrorCodes,
@@ -15,7 +16,14 @@ import {
   hasCode,
   type EventLog,
 } from '../events/index.js';
+import {
+  mergeRegistries,
+  processRegistry,
+  sendMetrics,
+  serviceRegistry,
+} from '../metrics/index.js';
 import { createEventFetcher } from '../projections/index.js';
+import { registerFarmMetrics } from './farm-metrics.js';
 import { startFeed, type Feed } from './feed.jetstream.js';
 import { route, sendError, sendJson, type RouteContext } from './routes.js';
 import { startSse } from './sse.service.js';
@@ -35,6 +43,12 @@ export interface DashboardOptions {
   readonly clock?: () => number;
   /** Minimum time between two pushes to the pages (ms); default 250. */
   readonly coalesceMs?: number;
+  /**
+   * The other registries of this process, shown on the dashboard's `/metrics` beside the farm's
+   * gauges (`drover up`: the scheduler's, the API's, the agents', the process's). Without it,
+   * the page has the farm's gauges and the process metrics.
+   */
+  readonly registries?: readonly Registry[];
 }
 
 /** A running dashboard: its URL, the feed it reads, `stop()`. */
@@ -101,6 +115,9 @@ export async function startDashboard(opts: DashboardOptions): Promise<Dashboard>
     clock,
     by: opts.by ?? 'dashboard',
   };
+  const farm = serviceRegistry();
+  registerFarmMetrics(farm, () => feed.model);
+  const metrics = mergeRegistries([farm, ...(opts.registries ?? [processRegistry()])]);
   const host = opts.host ?? '127.0.0.1';
   const loopback = host === '127.0.0.1' || host === 'localhost' || host === '::1';
   const dir = publicDir();
@@ -116,6 +133,7 @@ export async function startDashboard(opts: DashboardOptions): Promise<Dashboard>
     }
     const p = url.pathname;
     if (p === '/events') return sse.attach(req, res);
+    if (p === '/metrics' && req.method === 'GET') return sendMetrics(res, metrics);
     if (await route(ctx, req, res, url)) return;
     if (p === '/' || p === '/index.html') return sendFile(res, join(dir, 'index.html'));
     const file = /^\/static\/([a-z0-9-]+\.(?:js|css|png))$/.exec(p)?.[1];

@@ -15,7 +15,9 @@ import {
   type EventLog,
   type Heartbeat,
 } from '../events/index.js';
+import type { AgentMetricsFamily } from './agent-metrics.js';
 import type { NodeCapacity } from './capacity.js';
+import { startNodeSampler, type NodeSources } from './node-sampler.service.js';
 import { reconcile, type Reconciled } from './reconcile.js';
 import { consumeWork, processWork } from './work-queue.jetstream.js';
 import { workerRecords } from './worker-records.js';
@@ -34,6 +36,12 @@ export interface AgentOptions {
   readonly sampleMs?: number;
   readonly sampleLogMs?: number;
   readonly clock?: () => number;
+  /** Where launches, exits, the worker count and the node's readings go (absent: nowhere). */
+  readonly metrics?: AgentMetricsFamily;
+  /** Where the node is read from (default `/proc`); tests pass a recorded sequence. */
+  readonly nodeSources?: NodeSources;
+  /** Period of the node's memory, swap and load readings (default 5 s). */
+  readonly nodeSampleMs?: number;
 }
 
 /** How an agent stops: finish what runs, stop everything now, or just go (a crash, in tests). */
@@ -61,7 +69,7 @@ export async function startAgent(opts: AgentOptions): Promise<Agent> {
     cache: true,
     onAnomaly: (subject, a) => logger.warn({ subject, kind: a.kind }, 'history anomaly'),
   });
-  const ctx: WorkerContext = {
+  const ctx: { -readonly [K in keyof WorkerContext]: WorkerContext[K] } = {
     node,
     by,
     runtime,
@@ -74,6 +82,8 @@ export async function startAgent(opts: AgentOptions): Promise<Agent> {
     sampleMs: opts.sampleMs ?? 1000,
     sampleLogMs: opts.sampleLogMs ?? 5000,
   };
+  const sampler = startSampling(opts, () => ctx.live.size);
+  if (sampler) ctx.metrics = sampler.metrics;
   const incarnation = randomUUID();
   const nodeCommand = async (command: NodeCommand) => {
     const r = await runtime.execute(nodeBehaviour, node, command);
@@ -147,8 +157,24 @@ export async function startAgent(opts: AgentOptions): Promise<Agent> {
         data: { reason: mode === 'drain' ? 'agent stopped after draining' : 'agent terminated' },
       });
       clearInterval(timer);
+      sampler?.stop();
+      opts.metrics?.remove(node);
     },
   };
+}
+
+/** The node's metrics and its sampler, when the agent reports metrics at all. */
+function startSampling(opts: AgentOptions, workers: () => number) {
+  if (!opts.metrics) return undefined;
+  const metrics = opts.metrics.forNode(opts.node, workers);
+  const sampler = startNodeSampler({
+    logger: opts.logger,
+    onSample: metrics.sampled,
+    ...(opts.nodeSources && { sources: opts.nodeSources }),
+    ...(opts.nodeSampleMs !== undefined && { intervalMs: opts.nodeSampleMs }),
+    ...(opts.clock && { clock: opts.clock }),
+  });
+  return { metrics, stop: () => sampler.stop() };
 }
 
 function counts(r: Reconciled) {

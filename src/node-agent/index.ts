@@ -6,3 +6,9 @@
 export { runAgent, startAgent } from './main.js';
 export type { Agent, AgentMainOptions, AgentOptions, StopMode } from './main.js';
 export { answerLogRequest, serveLogs, MAX_LOG_REPLY_BYTES } from './log-server.service.js';
+export { createAgentMetrics } from './agent-metrics.js';
+export type { AgentMetrics, AgentMetricsFamily } from './agent-metrics.js';
+export { parseMeminfo, parseVmstat, swapRates, vmstatSwap } from './node-stats.js';
+export type { Meminfo, NodeStats, VmstatSwap } from './node-stats.js';
+export { procSources, startNodeSampler } from './node-sampler.service.js';
+export type { NodeSampler, NodeSources } from './node-sampler.service.js';

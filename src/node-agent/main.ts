@@ -2,6 +2,7 @@ import type { NatsConnection } from '@nats-io/transport-node';
 import { join } from 'node:path';
 import type { Logger } from 'pino';
 import { createJetStreamEventLog, type Resources } from '../events/index.js';
+import type { AgentMetricsFamily } from './agent-metrics.js';
 import { startAgent, type Agent } from './agent.service.js';
 import { detectCapacity } from './capacity.js';
 import { serveLogs } from './log-server.service.js';
@@ -15,6 +16,8 @@ export interface AgentMainOptions {
   readonly labels?: Readonly<Record<string, string>>;
   readonly heartbeatMs?: number;
   readonly sampleMs?: number;
+  /** Where the agent reports (`createAgentMetrics`); default nowhere. */
+  readonly metrics?: AgentMetricsFamily;
 }
 
 /** Composition root of one node agent: real capacity (or overrides), its state dir, the log. */
@@ -32,6 +35,7 @@ export async function runAgent(opts: AgentMainOptions): Promise<Agent> {
     logger: opts.logger.child({ component: 'agent', node: opts.node }),
     ...(opts.heartbeatMs !== undefined && { heartbeatMs: opts.heartbeatMs }),
     ...(opts.sampleMs !== undefined && { sampleMs: opts.sampleMs }),
+    ...(opts.metrics && { metrics: opts.metrics }),
   });
   // Logs stay on this machine; `drover logs` asks for them on drover.agent.<node>.logs.
   const logs = serveLogs(opts.nc, opts.node, stateDir);

@@ -28,6 +28,7 @@ import {
   type UsageSample,
 } from './supervisor/index.js';
 import { runDirOf, type WorkerRecord, type WorkerRecords } from './worker-records.js';
+import type { AgentMetrics } from './agent-metrics.js';
 
 /** What the worker-handling half of the agent shares with the service around it. */
 export interface WorkerContext {
@@ -45,6 +46,8 @@ export interface WorkerContext {
   readonly sampleMs: number;
   /** At most one usage sample per worker in this period, except on a new peak. */
   readonly sampleLogMs: number;
+  /** Where launches and exits are counted (absent: nowhere). */
+  readonly metrics?: AgentMetrics;
 }
 
 export interface LiveWorker {
@@ -135,6 +138,7 @@ export function hooksFor(ctx: WorkerContext, record: WorkerRecord): SupervisorHo
  * after its node looked lost), the process's end is still confirmed, so a cancel can finish.
  */
 export async function finish(ctx: WorkerContext, record: WorkerRecord, outcome: ProcessOutcome) {
+  ctx.metrics?.exited(outcome.cause);
   await ctx.queue.run(record.workerId, async () => {
     await reportEnd(ctx, record, outcome);
     await ctx.records.remove(record.workerId);
@@ -231,6 +235,7 @@ export async function launchWorker(ctx: WorkerContext, w: LaunchWork): Promise<v
     startedAt: ctx.clock(),
   };
   if (supervised.pid > 0) {
+    ctx.metrics?.launched();
     await ctx.records.save(started);
     await reportStarted(ctx, w, supervised.pid, supervised.pgid);
   }

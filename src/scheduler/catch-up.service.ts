@@ -8,6 +8,7 @@ import {
   type ReplayItem,
 } from '../events/index.js';
 import { observeEvent, type Change } from './entity-view.js';
+import type { SchedulerMetrics } from './scheduler-metrics.js';
 
 export interface FollowDeps {
   readonly eventLog: EventLog;
@@ -16,6 +17,8 @@ export interface FollowDeps {
   readonly changed: (c: Change) => void;
   /** Told of every event after its entity folded it (event-based folds: usage). */
   readonly event: (e: RecordedEvent) => void;
+  /** Told of every folded sequence, and whether it came after catch-up (live). */
+  readonly metrics?: SchedulerMetrics;
   readonly logger: Logger;
 }
 
@@ -46,7 +49,10 @@ export async function followLog(deps: FollowDeps): Promise<LogFollower> {
   if (caughtUpAt === 0) markCaughtUp();
   const folding = (async () => {
     for await (const item of tail) {
-      if (fold(deps, item) >= caughtUpAt) markCaughtUp();
+      const seq = fold(deps, item);
+      const event = isCorrupt(item) ? undefined : (item as RecordedEvent);
+      deps.metrics?.applied(seq, event, seq > caughtUpAt);
+      if (seq >= caughtUpAt) markCaughtUp();
     }
   })();
   return {

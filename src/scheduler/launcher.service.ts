@@ -19,6 +19,7 @@ import type { Change } from './entity-view.js';
 import type { FarmIndex } from './farm-index.js';
 import type { Action, Peek } from './rules.js';
 import { launchWork } from './work-messages.js';
+import type { SchedulerMetrics } from './scheduler-metrics.js';
 
 const packr = new Packr({ useRecords: false });
 
@@ -32,6 +33,8 @@ export interface LauncherDeps {
   readonly canWrite: () => boolean;
   readonly changed: (c: Change) => void;
   readonly run: (actions: Action[]) => void;
+  /** Told of every `chunk.assigned` this scheduler appended. */
+  readonly metrics?: SchedulerMetrics;
   readonly logger: Logger;
 }
 
@@ -69,6 +72,7 @@ export class Launcher {
       if (!this.deps.canWrite()) return;
       const r = await this.deps.runtime.execute(chunkBehaviour, task.id, command);
       if (!r.ok) return;
+      this.deps.metrics?.placed();
       this.deps.changed({ entity: 'chunk', id: task.id, state: r.state, seq: r.lastSeq });
       await this.publish(spec, r.state, r.lastSeq, node, task.request);
       this.startJob(task.jobId);

@@ -15,6 +15,7 @@ import { Launcher } from './launcher.service.js';
 import { PlacementLoop, type AdmissionStep } from './placement-loop.service.js';
 import { RulesPump } from './rules-pump.service.js';
 import type { Peek, RuleContext } from './rules.js';
+import type { SchedulerMetrics } from './scheduler-metrics.js';
 
 export interface LeaderInput {
   readonly nc: NatsConnection;
@@ -28,6 +29,7 @@ export interface LeaderInput {
   readonly canWrite: () => boolean;
   readonly backoff?: Backoff;
   readonly admission?: readonly AdmissionStep[];
+  readonly metrics?: SchedulerMetrics;
 }
 
 /** The leader's parts, wired to each other; the service adds the lease, log, intake and tick. */
@@ -84,6 +86,7 @@ export function wireLeader(o: LeaderInput): LeaderParts {
   const run = actions.run.bind(actions);
   const pump = new RulesPump({ peek, dependents: index.dependents, context, run });
   const launcher = new Launcher({
+    ...(o.metrics && { metrics: o.metrics }),
     runtime,
     queue,
     work,
@@ -98,6 +101,7 @@ export function wireLeader(o: LeaderInput): LeaderParts {
   const placement = new PlacementLoop({
     ...{ peek, index, config, clock, canWrite, context, run, logger },
     assign: (p) => launcher.assign(p),
+    ...(o.metrics && { metrics: o.metrics }),
     ...(o.admission && { admission: o.admission }),
   });
   const sweep = () => {

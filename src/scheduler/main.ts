@@ -3,6 +3,7 @@ import { hostname } from 'node:os';
 import type { Logger } from 'pino';
 import { createJetStreamEventLog } from '../events/index.js';
 import type { Backoff, FairShareConfig } from '../policy/index.js';
+import { noSchedulerMetrics, type SchedulerMetrics } from './scheduler-metrics.js';
 import { startScheduler, type Scheduler } from './scheduler.service.js';
 
 export interface SchedulerMainOptions {
@@ -14,6 +15,8 @@ export interface SchedulerMainOptions {
   readonly fairShare?: Partial<FairShareConfig>;
   readonly backoff?: Backoff;
   readonly signal?: AbortSignal;
+  /** Where the scheduler reports (`createSchedulerMetrics`); default nowhere. */
+  readonly metrics?: SchedulerMetrics;
 }
 
 /**
@@ -21,9 +24,14 @@ export interface SchedulerMainOptions {
  * stopped or deposed. Many may run; one leads.
  */
 export async function runScheduler(opts: SchedulerMainOptions): Promise<Scheduler> {
-  return startScheduler({
+  const eventLog = await createJetStreamEventLog(opts.nc);
+  const metrics = opts.metrics ?? noSchedulerMetrics;
+  metrics.leading(0, false);
+  metrics.watchHead(() => eventLog.lastSeq());
+  const scheduler = await startScheduler({
     nc: opts.nc,
-    eventLog: await createJetStreamEventLog(opts.nc),
+    eventLog,
+    metrics,
     logger: opts.logger.child({ component: 'scheduler' }),
     holder: opts.holder ?? `${hostname()}-${process.pid}`,
     ...(opts.leaseTtlMs !== undefined && { leaseTtlMs: opts.leaseTtlMs }),
@@ -32,8 +40,13 @@ export async function runScheduler(opts: SchedulerMainOptions): Promise<Schedule
     ...(opts.backoff && { backoff: opts.backoff }),
     ...(opts.signal && { signal: opts.signal }),
   });
+  metrics.leading(scheduler.epoch, true);
+  void scheduler.lost.then(() => metrics.leading(scheduler.epoch, false));
+  return scheduler;
 }
 
 export { ensureLeaseBucket } from './lease.jetstream.js';
 export { startScheduler } from './scheduler.service.js';
 export type { Scheduler, SchedulerOptions } from './scheduler.service.js';
+export { createSchedulerMetrics, noSchedulerMetrics, queueDepth } from './scheduler-metrics.js';
+export type { SchedulerMetrics } from './scheduler-metrics.js';

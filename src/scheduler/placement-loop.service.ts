@@ -2,6 +2,7 @@ import type { Logger } from 'pino';
 import type { FairShareConfig, Placement, ResourceVector } from '../policy/index.js';
 import type { FarmIndex } from './farm-index.js';
 import { planRound, type RoundOutput } from './placement-round.js';
+import type { SchedulerMetrics } from './scheduler-metrics.js';
 import type { Action, Peek, RuleContext } from './rules.js';
 import { pendingAction } from './work-messages.js';
 
@@ -33,6 +34,8 @@ export interface PlacementLoopDeps {
    */
   readonly assign: (p: Placement) => Promise<void> | undefined;
   readonly admission?: readonly AdmissionStep[];
+  /** Where each round's duration and reasons are reported. */
+  readonly metrics?: SchedulerMetrics;
   readonly logger: Logger;
 }
 
@@ -97,6 +100,7 @@ export class PlacementLoop {
 
   private plan(now: number, reasons: boolean): void {
     const { deps } = this;
+    const startedAt = performance.now();
     const out = planRound({
       peek: deps.peek,
       index: deps.index,
@@ -107,6 +111,8 @@ export class PlacementLoop {
       reasons,
       maxPlacements: MAX_IN_FLIGHT - this.inFlight.size,
     });
+    const seconds = (performance.now() - startedAt) / 1000;
+    deps.metrics?.round(seconds, reasons ? out.pending : undefined, deps.peek.job);
     let placements = out.placements;
     for (const admit of deps.admission ?? []) placements = admit({ ...out, placements }, now);
     for (const p of placements) this.place(p);

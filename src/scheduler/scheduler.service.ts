@@ -8,6 +8,7 @@ import { wireLeader } from './leader-parts.service.js';
 import { acquireLease } from './lease.jetstream.js';
 import { NodeWatch } from './node-watch.service.js';
 import type { AdmissionStep } from './placement-loop.service.js';
+import type { SchedulerMetrics } from './scheduler-metrics.js';
 import { startTicker, type TickStep } from './ticker.service.js';
 import { submissionSteps } from './work-messages.js';
 
@@ -29,6 +30,8 @@ export interface SchedulerOptions {
   readonly admission?: readonly AdmissionStep[];
   /** Steps added to the once-a-second tick (see `TickStep`: the timekeeper's seam). */
   readonly ticks?: readonly TickStep[];
+  /** Where rounds, placements and the tail are reported (default: nowhere). */
+  readonly metrics?: SchedulerMetrics;
 }
 
 export interface Scheduler {
@@ -62,6 +65,7 @@ export async function startScheduler(opts: SchedulerOptions): Promise<Scheduler>
     canWrite: () => lease.held() && !stopped,
     ...(opts.backoff && { backoff: opts.backoff }),
     ...(opts.admission && { admission: opts.admission }),
+    ...(opts.metrics && { metrics: opts.metrics }),
   });
   const { index, peek, actions, placement, context, sweep } = parts;
   let live = false;
@@ -88,6 +92,7 @@ export async function startScheduler(opts: SchedulerOptions): Promise<Scheduler>
     runtime: parts.runtime,
     changed: parts.changed,
     event: (e) => index.usage(e, userOf),
+    ...(opts.metrics && { metrics: opts.metrics }),
     logger,
   });
   await follower.caughtUp;

@@ -1,0 +1,3 @@
+export { sendMetrics, serveMetrics } from './metrics-http.service.js';
+export type { MetricsServer, MetricsServerOptions } from './metrics-http.service.js';
+export { mergeRegistries, processRegistry, serviceRegistry } from './registries.js';
