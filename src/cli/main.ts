@@ -32,8 +32,11 @@ const { version } = JSON.parse(
 ) as { version: string };
 
 const program = contractParseErrors(
+  // Positional: the program's own options (`--version`) come before a command, so a command's
+  // `--version N` (`calendar sessions`) is that command's, not a request for drover's version.
   new Command('drover')
     .description('Event-sourced scheduler for compute farms')
+    .enablePositionalOptions()
     .version(version, '-V, --version', 'print the version of drover'),
   process.argv.slice(2),
 );
