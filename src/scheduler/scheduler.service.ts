@@ -71,6 +71,7 @@ export async function startScheduler(opts: SchedulerOptions): Promise<Scheduler>
     [
       () => actions.missed && sweep(), // actions skipped while the lease renewal was late
       () => actions.run(watch.check(context(), index)),
+      () => parts.launcher.relaunch(index), // launches not acknowledged (an ack lost, say)
       () => placement.request(),
       ...(opts.ticks ?? []),
     ],
@@ -96,7 +97,7 @@ export async function startScheduler(opts: SchedulerOptions): Promise<Scheduler>
   live = true;
   parts.goLive();
   sweep();
-  parts.launcher.relaunchAssigned(index);
+  parts.launcher.relaunch(index);
   placement.start();
   logger.info(
     { epoch: lease.epoch, events: follower.caughtUpAt, openJobs: index.openJobs.size },
