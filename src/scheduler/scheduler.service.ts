@@ -69,7 +69,7 @@ export async function startScheduler(opts: SchedulerOptions): Promise<Scheduler>
   watch.listen(nc);
   const stopTicker = startTicker(
     [
-      () => actions.missed && sweep(), // actions skipped while the lease renewal was late
+      () => actions.missed && sweep(), // actions skipped (lease renewal late) or failed
       () => actions.run(watch.check(context(), index)),
       () => parts.launcher.relaunch(index), // launches not acknowledged (an ack lost, say)
       () => placement.request(),
