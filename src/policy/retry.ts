@@ -8,15 +8,22 @@ export const defaultBackoff: Backoff = Object.freeze({ baseMs: 10_000, maxMs: 60
 export const OOM_FACTOR = 1.5;
 
 /**
- * Causes whose node is avoided by later attempts of the same job (softly: used if nothing
- * else fits): the node-related failures, and the farm's own interruptions, which retry elsewhere.
+ * Causes whose node is avoided by later attempts of the same job (softly: used only if no other
+ * node fits): every ended attempt that failed, whatever the cause (POLICY: "the scheduler avoids
+ * nodes where an attempt of the same job failed, unless no other node fits"). A job's own fault
+ * (`ExitNonZero`, `OutOfMemory`, `TimeLimit`) may still be the node's (a missing library, a full
+ * scratch disk, a slow node), and a retry elsewhere tells which. Only `Succeeded` and `Cancelled`
+ * say nothing against the node.
  */
 export const NODE_AVOIDING_CAUSES: ReadonlySet<FailureCause> = new Set<FailureCause>([
+  'ExitNonZero',
+  'Signaled',
+  'OutOfMemory',
+  'TimeLimit',
   'NodeLost',
   'AgentRestarted',
-  'Preempted',
   'LaunchFailed',
-  'Signaled',
+  'Preempted',
 ]);
 
 /** What an exit code usually means (POLICY failure table). Pure. */
@@ -87,7 +94,8 @@ function outOfMemory(input: RetryInput): RetryDecision {
  * - `ExitNonZero`, `Signaled`, `TimeLimit`, `LaunchFailed` count and retry while
  *   `retriesUsed < retriesAllowed`, after `backoff` (exponential, default `defaultBackoff`).
  *
- * `avoidNodes` accumulates the nodes of this and earlier failures with a node-avoiding cause.
+ * `avoidNodes` accumulates the nodes of this and earlier failed attempts, whatever their cause
+ * (`NODE_AVOIDING_CAUSES`); placement uses them only if no other node fits.
  */
 export function retryDecision(input: RetryInput): RetryDecision {
   const { cause, node, attempt } = input;

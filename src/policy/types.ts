@@ -53,7 +53,7 @@ export interface Task {
   /** Constraints: a node's labels must include every `k=v` here. */
   labels: Readonly<Record<string, string>>;
   excludeNodes: readonly string[];
-  /** Nodes where an earlier attempt failed for a node-related cause: used only if nothing else fits. */
+  /** Nodes where an earlier attempt of the job failed (any cause): used only if nothing else fits. */
   avoidNodes: readonly string[];
   /** Retry backoff: not placeable before this time (ms). */
   notBefore?: number;

@@ -28,21 +28,25 @@ export interface ActionRunnerDeps {
 
 /**
  * Runs the actions the rules, the watch and the rounds ask for: entity commands through the one
- * write path, kills as work messages. While the lease is not held an action is skipped and
- * `missed` is set, so that the next sweep redoes it (rules are level-triggered).
+ * write path, kills as work messages. An action skipped while the lease is not held, or that
+ * failed (no ack, no stream: a leader change), sets `missed`, so that the next tick's sweep
+ * redoes whatever is still owed (rules are level-triggered; command ids dedupe what landed).
+ * Without it a failed action waited for its entity's next change, which may never come: the
+ * last chunk's settlement lost, and its job stays running.
  */
 export class ActionRunner {
-  /** Actions were skipped because the lease renewal was late; a sweep owes them. */
+  /** Actions were skipped (lease renewal late) or failed; a sweep owes them. */
   missed = false;
 
   constructor(private readonly deps: ActionRunnerDeps) {}
 
-  /** Fire and forget: failures are logged (the next sweep retries what is still owed). */
+  /** Fire and forget: failures are logged and owed to the next sweep. */
   run(actions: readonly Action[]): void {
     for (const a of actions)
-      this.exec(a).catch((err: unknown) =>
-        this.deps.logger.error({ err, a: a.entity }, 'action failed'),
-      );
+      this.exec(a).catch((err: unknown) => {
+        this.missed = true;
+        this.deps.logger.error({ err, a: a.entity }, 'action failed');
+      });
   }
 
   /** One action; resolves once it is appended or refused (or skipped when not leading). */

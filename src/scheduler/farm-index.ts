@@ -48,6 +48,12 @@ export class FarmIndex {
   readonly waiting = new Map<string, Set<number>>();
   readonly live = new Map<string, LiveChunk>();
   /**
+   * Live chunks in `assigned`: placed, and not yet reported started by their agent. Few at a time
+   * (a launch takes its agent well under a second), so the launcher can look at them every second
+   * for a launch that never went out.
+   */
+  readonly assigned = new Set<string>();
+  /**
    * Job id → what its live chunks hold together (a round ranks running work per job, not per
    * chunk), and the queue group its job belongs to (user, priority), kept until the job changes.
    */
@@ -135,6 +141,8 @@ export class FarmIndex {
       if (ofJob && --ofJob.chunks === 0) this.liveByJob.delete(prior.jobId);
       else if (ofJob) add(ofJob.held, prior.request, -1);
     }
+    if (isLive && state === 'assigned') this.assigned.add(id);
+    else this.assigned.delete(id);
     if (isLive) {
       const entry = { jobId, node, request, worker, state };
       this.live.set(id, entry);

@@ -55,6 +55,9 @@ function refersToEarlierIntake(spec: JobSpec, seq: number, peek: Peek): boolean 
   return [...(spec.parent ? [spec.parent] : []), ...spec.after].some(earlier);
 }
 
+/** How long one pull of the intake waits; its idle heartbeat is half of it. */
+export const INTAKE_PULL_EXPIRES_MS = 5_000;
+
 export interface Rejected {
   readonly seq: number;
   readonly msgId?: string;
@@ -86,7 +89,14 @@ export async function consumeIntake(
     max_ack_pending: 4096,
   });
   const consumer = await jetstream(nc).consumers.get(INTAKE_STREAM, 'scheduler');
-  const messages: ConsumerMessages = await consumer.consume({ max_messages: 1024 });
+  // A pull dies with the server leading the consumer (kill -9 on a cluster): the client notices
+  // after two missed idle heartbeats, half of `expires` each. At the default 30 s, submissions
+  // waited ~40 s after a server's loss (the three-server failover test: 'heartbeats_missed',
+  // then the first delivery); at 5 s they wait ~5 s, for one idle pull request every 5 s.
+  const messages: ConsumerMessages = await consumer.consume({
+    max_messages: 1024,
+    expires: INTAKE_PULL_EXPIRES_MS,
+  });
   const js = jetstream(nc);
   /** Recorded (acknowledged by DROVER_REJECTED) before the submission is acknowledged. */
   const reject = async (m: JsMsg, error: Rejected['error']) => {
@@ -128,8 +138,14 @@ export async function consumeIntake(
     await accept(jobIdOfIntake(m.seq), spec);
     return 'done';
   };
+  // What the consumer tells of its pulls (missed heartbeats: a pull lost with its server).
+  void (async () => {
+    for await (const s of messages.status())
+      if (s.type !== 'heartbeat' && s.type !== 'next') logger.debug({ status: s }, 'intake status');
+  })().catch(() => undefined);
   const loop = (async () => {
     for await (const m of messages) {
+      logger.debug({ seq: m.seq, delivery: m.info.deliveryCount }, 'submission taken');
       void handle(m).then(
         (outcome) => outcome !== 'later' && m.ack(),
         (err: unknown) => {

@@ -17,7 +17,7 @@ import {
 import type { Placement, ResourceVector } from '../policy/index.js';
 import type { Change } from './entity-view.js';
 import type { FarmIndex } from './farm-index.js';
-import type { Action, Peek } from './rules.js';
+import type { Peek } from './rules.js';
 import { launchWork } from './work-messages.js';
 import type { SchedulerMetrics } from './scheduler-metrics.js';
 
@@ -32,19 +32,30 @@ export interface LauncherDeps {
   readonly clock: () => number;
   readonly canWrite: () => boolean;
   readonly changed: (c: Change) => void;
-  readonly run: (actions: Action[]) => void;
   /** Told of every `chunk.assigned` this scheduler appended. */
   readonly metrics?: SchedulerMetrics;
   readonly logger: Logger;
 }
 
 /**
- * Turns placements into work: appends `chunk.assigned` (with the decision that chose the node),
- * publishes the launch to the node's agent, and starts a queued job on its first placement. Also
- * republishes the launches of assigned chunks after a takeover (the previous leader may have
- * appended the assignment and died before its launch went out; agents dedupe by worker id).
+ * Turns placements into work: appends `chunk.assigned` (with the decision that chose the node) and
+ * publishes the launch to the node's agent. Its own state is which launches it saw acknowledged
+ * by the work stream, and which chunks it is assigning now.
+ *
+ * Launching is level-triggered: an assigned chunk whose launch this leader has not seen
+ * acknowledged gets it (re)published by `relaunch`, every second and after a takeover. An append
+ * that landed but whose ack was lost (a stream leader change) fails `assign` while the tail
+ * brings the chunk in as assigned; a launch whose publish failed is the same case. Republishing
+ * is safe: the work stream dedupes `launch:<worker>` within its duplicate window, and an agent
+ * refuses the launch of a worker past `launching` (it runs or ran it). Starting the job on its
+ * first placement is a rule (`chunkRules`), not this part's.
  */
 export class Launcher {
+  /** Workers whose launch the work stream acknowledged (pruned once they leave `assigned`). */
+  private readonly launched = new Set<string>();
+  /** Chunks with an `assign` or a relaunch under way (the tick leaves them alone). */
+  private readonly busy = new Set<string>();
+
   constructor(private readonly deps: LauncherDeps) {}
 
   /** Assign one placement; undefined when its chunk or job is not folded (nothing to do). */
@@ -68,37 +79,51 @@ export class Launcher {
       by,
       data: { attempt, node, worker, request: task.request, decision },
     };
-    return this.deps.queue.run(`chunk:${task.id}`, async () => {
+    return this.exclusive(task.id, async () => {
       if (!this.deps.canWrite()) return;
       const r = await this.deps.runtime.execute(chunkBehaviour, task.id, command);
       if (!r.ok) return;
       this.deps.metrics?.placed();
       this.deps.changed({ entity: 'chunk', id: task.id, state: r.state, seq: r.lastSeq });
       await this.publish(spec, r.state, r.lastSeq, node, task.request);
-      this.startJob(task.jobId);
     });
   }
 
-  /** Republish the launch of every assigned chunk the index holds as live. */
-  relaunchAssigned(index: FarmIndex): void {
-    for (const [id, c] of index.live) {
-      const chunk = this.deps.peek.chunk(id);
-      const spec = this.deps.peek.job(c.jobId)?.context.spec;
-      const loaded = this.deps.runtime.peek(chunkBehaviour, id);
-      if (!chunk || !spec || !loaded || stateName(chunk) !== 'assigned') continue;
-      if (!chunk.context.worker) continue;
-      this.publish(spec, chunk, loaded.lastSeq, c.node, chunk.context.request!).catch(
-        (err: unknown) => this.deps.logger.error({ err, chunk: id }, 'relaunch not published'),
+  /**
+   * Publish the launch of every assigned chunk whose launch this leader has not seen
+   * acknowledged (all of them after a takeover: the previous leader may have appended the
+   * assignment and died before its launch went out). Failures are logged; the next call retries.
+   */
+  relaunch(index: FarmIndex): void {
+    if (!this.deps.canWrite()) return;
+    for (const w of this.launched) {
+      const cid = w.slice(0, w.lastIndexOf(':'));
+      if (!index.assigned.has(cid)) this.launched.delete(w);
+    }
+    for (const id of index.assigned) {
+      const worker = this.deps.peek.chunk(id)?.context.worker;
+      if (this.busy.has(id) || worker === undefined || this.launched.has(worker)) continue;
+      this.exclusive(id, () => this.relaunchOne(id)).catch((err: unknown) =>
+        this.deps.logger.error({ err, chunk: id }, 'relaunch not published'),
       );
     }
   }
 
-  private startJob(jobId: string): void {
-    const job = this.deps.peek.job(jobId);
-    if (!job || stateName(job) !== 'queued') return;
-    const { by, clock } = this.deps;
-    const command = { type: 'StartJob' as const, id: `start:${jobId}`, at: clock(), by };
-    this.deps.run([{ entity: 'job', id: jobId, command }]);
+  private async relaunchOne(id: string): Promise<void> {
+    const chunk = this.deps.peek.chunk(id);
+    const loaded = this.deps.runtime.peek(chunkBehaviour, id);
+    const c = chunk?.context;
+    const spec = c && this.deps.peek.job(c.jobId)?.context.spec;
+    if (!chunk || !loaded || !spec || stateName(chunk) !== 'assigned') return;
+    if (!c?.worker || !c.node || !c.request || this.launched.has(c.worker)) return;
+    this.deps.logger.debug({ chunk: id, worker: c.worker }, 'launch republished');
+    await this.publish(spec, chunk, loaded.lastSeq, c.node, c.request);
+  }
+
+  /** Run `fn` in the chunk's queue slot, marked busy until it settles. */
+  private exclusive(id: string, fn: () => Promise<void>): Promise<void> {
+    this.busy.add(id);
+    return this.deps.queue.run(`chunk:${id}`, fn).finally(() => this.busy.delete(id));
   }
 
   private async publish(
@@ -110,5 +135,6 @@ export class Launcher {
   ): Promise<void> {
     const launch = launchWork(spec, chunk, lastSeq, node, request);
     await this.deps.work.publish(workSubject(node), packr.pack(launch), `launch:${launch.worker}`);
+    this.launched.add(launch.worker);
   }
 }

@@ -51,7 +51,7 @@ export interface LeaderParts {
   goLive(): void;
 }
 
-type LauncherLike = Pick<Launcher, 'relaunchAssigned'>;
+type LauncherLike = Pick<Launcher, 'relaunch'>;
 
 /**
  * Wire the scheduler's parts: the entity runtime and the index it feeds, the action runner (the
@@ -95,7 +95,6 @@ export function wireLeader(o: LeaderInput): LeaderParts {
     clock,
     canWrite,
     changed,
-    run,
     logger,
   });
   const placement = new PlacementLoop({

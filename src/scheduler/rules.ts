@@ -64,9 +64,9 @@ export const meta = (ctx: RuleContext, id: string, cause?: string): CommandMeta 
 });
 
 /**
- * What a chunk's state asks of the scheduler (level-triggered, pure): tell its job when it
- * settles or quiesces, decide the retry of a failed attempt, and have its process killed when it
- * is being cancelled.
+ * What a chunk's state asks of the scheduler (level-triggered, pure): start its queued job once
+ * it is placed, tell its job when it settles or quiesces, decide the retry of a failed attempt,
+ * and have its process killed when it is being cancelled.
  */
 export function chunkRules(ctx: RuleContext, id: string): Action[] {
   const chunk = ctx.peek.chunk(id);
@@ -93,6 +93,16 @@ export function chunkRules(ctx: RuleContext, id: string): Action[] {
         command: { type: 'RecordChunksQuiesced', ...meta(ctx, `quiesced:${id}`), data },
       });
     }
+  }
+  if (job && (state === 'assigned' || state === 'running') && stateName(job) === 'queued') {
+    // A job starts with its first placement. A rule, not a step after the assignment's append:
+    // that append may land with its ack lost (a stream leader change), and the job must start
+    // all the same once the assignment is folded.
+    out.push({
+      entity: 'job',
+      id: c.jobId,
+      command: { type: 'StartJob', ...meta(ctx, `start:${c.jobId}`) },
+    });
   }
   if (state === 'retry_wait' && job?.context.spec && c.retry?.attempt !== c.attempt) {
     out.push(retryAction(ctx, id, chunk, job));

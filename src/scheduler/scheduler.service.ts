@@ -73,8 +73,9 @@ export async function startScheduler(opts: SchedulerOptions): Promise<Scheduler>
   watch.listen(nc);
   const stopTicker = startTicker(
     [
-      () => actions.missed && sweep(), // actions skipped while the lease renewal was late
+      () => actions.missed && sweep(), // actions skipped (lease renewal late) or failed
       () => actions.run(watch.check(context(), index)),
+      () => parts.launcher.relaunch(index), // launches not acknowledged (an ack lost, say)
       () => placement.request(),
       ...(opts.ticks ?? []),
     ],
@@ -101,7 +102,7 @@ export async function startScheduler(opts: SchedulerOptions): Promise<Scheduler>
   live = true;
   parts.goLive();
   sweep();
-  parts.launcher.relaunchAssigned(index);
+  parts.launcher.relaunch(index);
   placement.start();
   logger.info(
     { epoch: lease.epoch, events: follower.caughtUpAt, openJobs: index.openJobs.size },

@@ -50,6 +50,27 @@ describe('retries that learn', () => {
     expect(nodes[1]).not.toBe(nodes[0]);
   }, 90_000);
 
+  it('a job exiting non-zero on one node only is retried on the other, and succeeds there', async () => {
+    // Both nodes are idle: the first attempt goes to node-1 (ties go to the lowest id), and so
+    // would every retry if only node-fault causes were avoided (POLICY: any failure is).
+    const id = await farm.submit({
+      name: 'bad-node',
+      user: 'erin',
+      command: ['sh', '-c', 'test "$DROVER_NODE" != node-1'],
+      memMb: 32,
+      retries: 2,
+    });
+    const job = await farm.waitFor(id, undefined, 60_000);
+    const chunk = await farm.events('chunk', `${id}:0`);
+    const nodes = chunk.flatMap((e) => (e.type === 'chunk.assigned' ? [e.data.node] : []));
+    expect(nodes).toEqual(['node-1', 'node-2']);
+    const failed = chunk.filter((e) => e.type === 'chunk.attempt_failed');
+    expect(failed.map((e) => e.data)).toMatchObject([{ attempt: 1, cause: 'ExitNonZero' }]);
+    const retry = chunk.find((e) => e.type === 'chunk.retry_scheduled');
+    expect(retry?.type === 'chunk.retry_scheduled' && retry.data.avoidNodes).toEqual(['node-1']);
+    expect(stateName(job)).toBe('succeeded');
+  }, 90_000);
+
   it('a parent with chunked children succeeds once every child has, and runs after its dependency', async () => {
     const parent = await farm.submit({ name: 'sim', user: 'carol', command: ['sleep', '0.5'], memMb: 32 });
     const kids = [];

@@ -60,18 +60,15 @@ describe('retryDecision: the POLICY failure table', () => {
     },
   );
 
-  it('avoids the node after Signaled and LaunchFailed, not after ExitNonZero or TimeLimit', () => {
-    const avoid = (cause: RetryInput['cause']) => {
+  it.each(['ExitNonZero', 'Signaled', 'OutOfMemory', 'TimeLimit', 'LaunchFailed'] as const)(
+    'avoids the node after %s (POLICY: whatever the cause of the failure)',
+    (cause) => {
       const d = retryDecision(input({ cause }));
-      return d.retry ? d.avoidNodes : undefined;
-    };
-    expect(avoid('Signaled')).toEqual(['n1']);
-    expect(avoid('LaunchFailed')).toEqual(['n1']);
-    expect(avoid('ExitNonZero')).toEqual([]);
-    expect(avoid('TimeLimit')).toEqual([]);
-  });
+      expect(d.retry && d.avoidNodes).toEqual(['n1']);
+    },
+  );
 
-  it('accumulates avoided nodes from earlier node-related failures of the same job', () => {
+  it('accumulates avoided nodes from every earlier failure of the same job', () => {
     const d = retryDecision(
       input({
         cause: 'NodeLost',
@@ -83,7 +80,7 @@ describe('retryDecision: the POLICY failure table', () => {
         ],
       }),
     );
-    expect(d).toMatchObject({ retry: true, avoidNodes: ['n2', 'n3'] });
+    expect(d).toMatchObject({ retry: true, avoidNodes: ['n2', 'n3', 'n9'] });
   });
 
   it('OutOfMemory: memory = max(request, peak) × 1.5, even with no retries left', () => {
