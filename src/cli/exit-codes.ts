@@ -36,6 +36,7 @@ const EXIT_CODES: Readonly<Record<ErrorCode, ExitCode>> = {
   [ErrorCodes.InvalidTransition]: ExitCodes.Refused,
   [ErrorCodes.Concurrency]: ExitCodes.Unavailable,
   [ErrorCodes.LogHole]: ExitCodes.Failure,
+  [ErrorCodes.NotEqual]: ExitCodes.Failure,
 };
 
 /** The exit code of a failure's code. Pure. */

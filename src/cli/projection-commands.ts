@@ -1,7 +1,7 @@
 import type { NatsConnection } from '@nats-io/transport-node';
 import type { Command } from 'commander';
 import { findRejections } from '../api/index.js';
-import { SchedulerError, createJetStreamEventLog } from '../events/index.js';
+import { SchedulerError, createJetStreamEventLog, type ErrorCode } from '../events/index.js';
 import { exitCodeOf } from './exit-codes.js';
 import { connectNats } from './connection.js';
 import { parseUntil } from './explain-at.js';
@@ -36,13 +36,10 @@ export interface ProjectionCommandDeps {
   readonly exit?: (code: number) => void;
 }
 
-class CliError extends Error {
-  constructor(
-    readonly code: string,
-    message: string,
-    readonly exitCode: number,
-  ) {
-    super(message);
+/** A refusal of a projection command: its exit code is the code's (src/cli/exit-codes.ts). */
+class CliError extends SchedulerError {
+  constructor(code: ErrorCode, message: string) {
+    super(code, message);
     this.name = 'CliError';
   }
 }
@@ -96,11 +93,7 @@ async function withRunner<T>(
   try {
     nc = await connectNats(io.url, {}, io.env);
   } catch (err) {
-    throw new CliError(
-      'UNAVAILABLE',
-      `cannot reach NATS at ${io.url}: ${(err as Error).message}`,
-      5,
-    );
+    throw new CliError('UNAVAILABLE', `cannot reach NATS at ${io.url}: ${(err as Error).message}`);
   }
   try {
     const log = await createJetStreamEventLog(nc);
@@ -116,9 +109,8 @@ async function withRunner<T>(
     return result;
   } catch (err) {
     if (err instanceof CliError) throw err;
-    if (err instanceof SchedulerError)
-      throw new CliError(err.code, err.message, exitCodeOf(err.code));
-    throw new CliError('UNAVAILABLE', (err as Error).message, 5);
+    if (err instanceof SchedulerError) throw new CliError(err.code, err.message);
+    throw new CliError('UNAVAILABLE', (err as Error).message);
   } finally {
     await nc.close().catch(() => undefined);
   }
@@ -144,8 +136,7 @@ type Action<O> = (io: Io, opts: O, ...args: string[]) => Promise<void>;
 function startOf(until: string | undefined): { until?: Until } {
   if (until === undefined) return {};
   const parsed = parseUntil(until);
-  if (!parsed)
-    throw new CliError('BAD_INPUT', `--until: not a sequence or an ISO time: ${until}`, 2);
+  if (!parsed) throw new CliError('BAD_INPUT', `--until: not a sequence or an ISO time: ${until}`);
   return { until: parsed };
 }
 
@@ -159,10 +150,11 @@ function run<O extends { json?: boolean }>(deps: ProjectionCommandDeps, action: 
       await action(io, opts, ...strings);
       io.exit(0);
     } catch (err) {
-      const e = err instanceof CliError ? err : new CliError('INTERNAL', String(err), 1);
+      const e = err instanceof SchedulerError ? err : new CliError('INTERNAL', String(err));
+      // As every command (CONTRACT): the JSON error document with --json, else the error line.
       if (opts.json) io.out(JSON.stringify({ error: { code: e.code, message: e.message } }));
-      io.err(`error: ${e.code}: ${e.message}`);
-      io.exit(e.exitCode);
+      else io.err(`error: ${e.code}: ${e.message}`);
+      io.exit(exitCodeOf(e.code));
     }
   };
 }
@@ -174,11 +166,11 @@ const usageCmd: Action<
 > = async (io, o) => {
   const by = (o.by ?? 'name') as UsageKeyKind;
   if (!['user', 'name', 'pool'].includes(by)) {
-    throw new CliError('BAD_INPUT', `--by must be user, name or pool (got ${o.by})`, 2);
+    throw new CliError('BAD_INPUT', `--by must be user, name or pool (got ${o.by})`);
   }
   const since = o.since === undefined ? undefined : parseTime(o.since, io.now());
   if (o.since !== undefined && since === undefined) {
-    throw new CliError('BAD_INPUT', `--since: not a time: ${o.since}`, 2);
+    throw new CliError('BAD_INPUT', `--since: not a time: ${o.since}`);
   }
   const rows = await withRunner(
     io,
@@ -204,7 +196,7 @@ const usageCmd: Action<
 };
 
 const auditCmd: Action<{ json?: boolean; until?: string } & HoleOpts> = async (io, o, id) => {
-  if (!id) throw new CliError('BAD_INPUT', 'audit needs an id (job, chunk, worker or node)', 2);
+  if (!id) throw new CliError('BAD_INPUT', 'audit needs an id (job, chunk, worker or node)');
   const proj = [auditProjection as Projection<unknown>];
   const start = { ...startOf(o.until), skipHoles: o.skipHoles };
   const query = (fromZero: boolean) =>
@@ -216,7 +208,7 @@ const auditCmd: Action<{ json?: boolean; until?: string } & HoleOpts> = async (i
         // A submission the intake rejected never became a job: its record is in DROVER_REJECTED.
         const rejected = await findRejections(nc, id);
         if (rejected.length > 0) return rejected;
-        throw new CliError('NOT_FOUND', `no events for ${id}`, 3);
+        throw new CliError('NOT_FOUND', `no events for ${id}`);
       }
       const fetched = await (await createEventFetcher(nc)).fetch(plan.seqs);
       return auditEntries(fetched.events);
@@ -324,7 +316,7 @@ const replayCmd: Action<{ json?: boolean; until?: string; verify?: boolean } & H
 
 class VerifyFailed extends CliError {
   constructor() {
-    super('NOT_EQUAL', 'live projections differ from a rebuild from the log', 1);
+    super('NOT_EQUAL', 'live projections differ from a rebuild from the log');
   }
 }
 

@@ -29,6 +29,8 @@ export const ErrorCodes = {
   Concurrency: 'CONCURRENCY',
   /** The log misses stream sequences (`drover verify` names them); a fold refuses to cross. */
   LogHole: 'LOG_HOLE',
+  /** `replay --verify`: the live projections differ from a rebuild from the log. */
+  NotEqual: 'NOT_EQUAL',
 } as const;
 export type ErrorCode = (typeof ErrorCodes)[keyof typeof ErrorCodes];
 

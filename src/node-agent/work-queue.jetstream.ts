@@ -12,6 +12,8 @@ import type { Logger } from 'pino';
 import { WORK_STREAM, WorkSchema, type Work } from '../events/index.js';
 
 const unpackr = new Unpackr({ useRecords: false });
+/** How long one pull of the work queue waits before the server ends it (and the client re-pulls). */
+const WORK_PULL_EXPIRES_MS = 5_000;
 
 /** Decode a work message; JSON is accepted too, so other tools can enqueue work by hand. */
 export function decodeWork(m: JsMsg): Work {
@@ -37,7 +39,9 @@ export async function consumeWork(
     max_ack_pending: opts.maxAckPending,
   });
   const consumer = await jetstream(nc).consumers.get(WORK_STREAM, opts.name);
-  return consumer.consume({ max_messages: opts.batch });
+  // A pull lost with a killed server is noticed after two missed idle heartbeats of the pull's
+  // expiry: 5 s instead of the client's default 30 s (a launch waited ~30 s after a server kill).
+  return consumer.consume({ max_messages: opts.batch, expires: WORK_PULL_EXPIRES_MS });
 }
 
 /**

@@ -138,7 +138,15 @@ describe('projection commands connect like every command: user/pass and creds', 
       expect((JSON.parse(ok.stdout) as unknown[]).length).toBeGreaterThan(0);
       const anonymous = await drover(url, 'usage', '--json');
       expect(anonymous.code).toBe(5);
-      expect(anonymous.stderr).toMatch(/^error: UNAVAILABLE: .*authoriz/im);
+      // With --json the error is the JSON document on stdout (CONTRACT), as for every command.
+      const { error } = JSON.parse(anonymous.stdout) as {
+        error: { code: string; message: string };
+      };
+      expect(error.code).toBe('UNAVAILABLE');
+      expect(error.message).toMatch(/authoriz/i);
+      const plain = await drover(url, 'usage');
+      expect(plain.code).toBe(5);
+      expect(plain.stderr).toMatch(/^error: UNAVAILABLE: .*authoriz/im);
     } finally {
       await roles.server.stop();
     }
