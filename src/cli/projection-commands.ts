@@ -17,6 +17,7 @@ import {
   fairshareProjection,
   usage,
   usageProjection,
+  type AheadEntry,
   type AuditState,
   type FairshareState,
   type Projection,
@@ -263,15 +264,53 @@ const fairshareCmd: Action<{ json?: boolean; until?: string } & HoleOpts> = asyn
     x.rank,
     x.user,
     typeof x.weight === 'number' ? x.weight : JSON.stringify(x.weight),
+    x.nextDru === null ? '-' : round(x.nextDru, 4),
     round(x.dru, 4),
-    `${round(x.history.cpus, 0)} cpu-s, ${round(x.history.memMb, 0)} MB-s`,
+    allocation(x.history),
     x.running,
     x.pending,
-    x.ahead.map((a) => `${a.user} (${a.term} ${a.resource})`).join(', '),
+    x.nextDru === null ? 'nothing waiting' : x.ahead.map(aheadLabel).join(', '),
   ]);
-  const head = ['rank', 'user', 'weight', 'dru', 'history', 'running', 'pending', 'behind'];
-  io.out(rows.length ? table([head, ...body]) : 'no users');
+  const head = [
+    'rank',
+    'user',
+    'weight',
+    'next dru',
+    'share now',
+    'decayed history',
+    'running',
+    'pending',
+    'behind (why)',
+  ];
+  if (!rows.length) return io.out('no users');
+  io.out(table([head, ...body]));
+  io.out(FAIRSHARE_NOTE);
 };
+
+/** The legend under `drover fairshare`: what ranks, and what each column's unit is. */
+export const FAIRSHARE_NOTE = [
+  '',
+  'rank: by "next dru", the dominant resource share of the user\'s next waiting task in the global',
+  '  queue: (cpus/MB/GPUs of the tasks it runs + that task + decayed history / horizon) / (weight x',
+  '  capacity), max over resources. Ties: global front, earlier submission, then id. Users with',
+  '  nothing waiting come last, by "share now". "share now" is the same without the next task.',
+  'decayed history: allocated resource-seconds (alloc cpu-s, alloc MB-s), halved every half-life;',
+  '  `drover usage` cpu-s is CPU time used.',
+  'behind (why): users ranked ahead and the term of your next dru that exceeds theirs most.',
+].join('\n');
+
+/** Decayed allocation in one unit per word: "alloc cpu-s" is not `usage`'s CPU time used. */
+function allocation(h: { cpus: number; memMb: number; gpus: number }): string {
+  const parts = [`${round(h.cpus, 0)} alloc cpu-s`, `${round(h.memMb, 0)} alloc MB-s`];
+  if (h.gpus > 0) parts.push(`${round(h.gpus, 0)} alloc gpu-s`);
+  return parts.join(', ');
+}
+
+function aheadLabel(a: AheadEntry): string {
+  if (a.term === 'order') return `${a.user} (tie: earlier or moved to front)`;
+  const what = a.term === 'history' ? 'decayed history' : 'running + next task';
+  return `${a.user} (your ${what}, ${a.resource})`;
+}
 
 const replayCmd: Action<{ json?: boolean; until?: string; verify?: boolean } & HoleOpts> = async (
   io,
@@ -352,7 +391,9 @@ export function registerProjectionCommands(
     .action(run(deps, auditCmd));
   program
     .command('fairshare')
-    .description('per user: weight, decayed usage, dominant share, running/pending, rank')
+    .description(
+      "per user: rank by the next waiting task's dominant share, weight, decayed allocation, running/pending",
+    )
     .option('--until <seq|time>', 'as of a log sequence or an ISO time')
     .option('--json', 'print one JSON document')
     .option('--skip-holes', SKIP_HOLES)

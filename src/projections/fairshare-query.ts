@@ -19,10 +19,16 @@ const AHEAD_MAX = 10;
 /** Why one user is ahead of another: the term and resource that make the difference. */
 export interface AheadEntry {
   user: string;
+  /** The ahead user's ranking value (`nextDru`). */
   dru: number;
-  /** `current`: the running tasks' share; `history`: the decayed usage's share. */
-  term: 'current' | 'history';
-  /** The behind user's dominant resource, where the difference is measured. */
+  /**
+   * Which term of the behind user's next-task dru exceeds the ahead user's the most:
+   * `current`: the tasks it runs plus the next one's request; `history`: the decayed usage.
+   * `order`: the two values are equal (or the ahead task was moved to the global front), so
+   * the POLICY tie-breaks decide (global front, earlier submission, then id).
+   */
+  term: 'current' | 'history' | 'order';
+  /** The behind user's dominant resource in its next-task dru, where the difference is measured. */
   resource: ResourceKey;
 }
 
@@ -36,7 +42,18 @@ export interface FairshareRow {
   history: ResourceVector;
   running: number;
   pending: number;
-  /** 1-based: by the position of the user's first waiting task in the global queue. */
+  /**
+   * What ranks: the dru of the user's next waiting task in the global queue (POLICY §1: the
+   * requests of the tasks it runs and of that task, plus λ·history/horizon, over weight ×
+   * capacity); null when nothing waits. Not `dru`: it adds the next task's request and leaves
+   * out running tasks the user orders after it (lower priority).
+   */
+  nextDru: number | null;
+  /**
+   * 1-based: by the position of the user's next waiting task in the global queue, so ascending
+   * `nextDru` (ties by POLICY: global front, earlier submission, then id); users with nothing
+   * waiting come last, by ascending `dru`.
+   */
   rank: number;
   /** Position (0-based) of that task in the queue; null when nothing waits. */
   queueRank: number | null;
@@ -98,6 +115,8 @@ function share(v: number, w: number, cap: number): number {
 
 interface Draft extends Omit<FairshareRow, 'rank' | 'ahead'> {
   firstWaiting: number;
+  /** The next waiting task's dru split into its two terms, per resource (zero when none waits). */
+  next: { current: ResourceVector; history: ResourceVector; dominant: ResourceKey; front: boolean };
 }
 
 /**
@@ -146,33 +165,60 @@ export function fairshare(
       running,
       pending: mine.length - running,
       queueRank: null,
+      nextDru: null,
+      next: { current: { ...current }, history: terms.history, dominant, front: false },
       terms,
       dominant,
       facts: (s.facts.get(user) ?? []).slice(-FACTS_PER_ROW),
       firstWaiting: Infinity,
     });
   }
+  // The queue keeps each user's own order, so summing a user's requests up to its first
+  // waiting task gives that task's S_r, the current term of the value that ranks.
+  const sums = new Map<string, ResourceVector>();
   for (const r of queue) {
     const d = drafts.get(r.task.user);
-    if (d && !r.task.running && d.queueRank === null)
-      [d.queueRank, d.firstWaiting] = [r.rank, r.rank];
+    if (!d || d.queueRank !== null) continue;
+    const sum = sums.get(d.user) ?? { cpus: 0, memMb: 0, gpus: 0 };
+    for (const k of RESOURCE_KEYS) sum[k] += r.task.request[k];
+    sums.set(d.user, sum);
+    if (r.task.running) continue;
+    [d.queueRank, d.firstWaiting, d.nextDru] = [r.rank, r.rank, r.dru];
+    const w = weightOf(config, d.user);
+    let best = -1;
+    for (const k of RESOURCE_KEYS) {
+      d.next.current[k] = share(sum[k], w[k], capacity[k]);
+      const total = d.next.current[k] + d.next.history[k];
+      if (total > best) [best, d.next.dominant] = [total, k];
+    }
+    d.next.front = r.task.globalFront;
   }
   const ordered = [...drafts.values()].sort(
     (a, b) => a.firstWaiting - b.firstWaiting || a.dru - b.dru || (a.user < b.user ? -1 : 1),
   );
   return ordered.map((d, i) => {
-    const { firstWaiting: _f, ...row } = d;
-    const ahead = ordered.slice(Math.max(0, i - AHEAD_MAX), i).map((b) => aheadOf(d, b));
+    const { firstWaiting: _f, next: _n, ...row } = d;
+    // A user with nothing waiting is behind nobody: it ranks last because it asks for nothing.
+    const ahead =
+      d.nextDru === null
+        ? []
+        : ordered.slice(Math.max(0, i - AHEAD_MAX), i).map((b) => aheadOf(d, b));
     return { ...row, rank: i + 1, ahead };
   });
 }
 
 const FACTS_PER_ROW = 20;
 
-/** Which term puts `b` ahead of `a`: the one where `a` exceeds `b` the most. */
+/**
+ * Which term puts `b` (ranked ahead, with a waiting task) ahead of `a`: the term of `a`'s
+ * next-task dru that exceeds `b`'s the most, on `a`'s dominant resource; `order` on a tie.
+ */
 function aheadOf(a: Draft, b: Draft): AheadEntry {
-  const r = a.dominant;
-  const dc = a.terms.current[r] - b.terms.current[b.dominant];
-  const dh = a.terms.history[r] - b.terms.history[b.dominant];
-  return { user: b.user, dru: b.dru, term: dh > dc ? 'history' : 'current', resource: r };
+  const r = a.next.dominant;
+  const dru = b.nextDru ?? 0;
+  if (dru === a.nextDru || b.next.front !== a.next.front)
+    return { user: b.user, dru, term: 'order', resource: r };
+  const dc = a.next.current[r] - b.next.current[b.next.dominant];
+  const dh = a.next.history[r] - b.next.history[b.next.dominant];
+  return { user: b.user, dru, term: dh > dc ? 'history' : 'current', resource: r };
 }

@@ -98,6 +98,19 @@ describe('drover usage / audit / fairshare / replay (child process, --json)', ()
     expect(JSON.parse(u.stdout)).toMatchObject({ until: 5, events: 5 });
   });
 
+  it('fairshare and usage tables say what ranks, one unit per word', async () => {
+    const f = await drover('fairshare');
+    expect(f.code).toBe(0);
+    const [head] = f.stdout.split('\n');
+    expect(head).toMatch(/^rank\s+user\s+weight\s+next dru\s+share now\s+decayed history/);
+    expect(f.stdout).toContain('rank: by "next dru"');
+    expect(f.stdout).toMatch(/\d+ alloc cpu-s, \d+ alloc MB-s/);
+    expect(f.stdout).not.toMatch(/\d cpu-s/);
+    const u = await drover('usage', '--by', 'user');
+    expect(u.stdout).toMatch(/^user\s+runs\s+cpu-s\s/);
+    expect(u.stdout).not.toContain('alloc');
+  });
+
   it('exits 5 when NATS is unreachable', async () => {
     const child = await new Promise<{ code: number; stderr: string }>((resolve) => {
       const c = spawn(

@@ -46,7 +46,10 @@ describe('fairshare projection', () => {
     expect([ann.running, ann.pending, bobRow.running, bobRow.pending]).toEqual([0, 1, 0, 1]);
     expect(bobRow.rank).toBe(1);
     expect(ann.rank).toBe(2);
-    expect(ann.ahead).toEqual([{ user: 'bob', dru: 0, term: 'history', resource: ann.dominant }]);
+    // What ranks is the next waiting task's dru: bob's 2 of 8 cpus, ann's the same plus history.
+    expect(bobRow.nextDru).toBe(0.25);
+    expect(ann.nextDru).toBeGreaterThan(0.25);
+    expect(ann.ahead).toEqual([{ user: 'bob', dru: 0.25, term: 'history', resource: 'cpus' }]);
     expect(ann.facts).toEqual([
       {
         worker: 'A:0:1',
