@@ -1,0 +1,69 @@
+import { chmod, mkdtemp, readFile, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { drover, startApiFarm, type ApiFarm } from '../../support/api-farm.js';
+
+/**
+ * Issue 21: the README's "A tour of the CLI", run top to bottom as written against a real farm.
+ * The commands come from README.md between `<!-- tour:start` and `<!-- tour:end -->`, so the
+ * README and this test cannot drift. Placeholders: JOB is the id the first submit printed, an
+ * ISO time is the moment the line runs. Every line must exit 0, or N when its comment says
+ * `[exit N]` (the README's "(exit N)" notes say when a command would fail, not what it does here). The tour's scripts, `./simulate.sh`
+ * and `./report.py`, are the user's: the test writes small ones in the directory it submits from.
+ */
+async function tourLines(): Promise<{ line: string; exit: number }[]> {
+  const readme = await readFile(join(import.meta.dirname, '../../../README.md'), 'utf8');
+  const start = readme.indexOf('<!-- tour:start');
+  const end = readme.indexOf('<!-- tour:end -->');
+  expect(start).toBeGreaterThan(-1);
+  expect(end).toBeGreaterThan(start);
+  return readme
+    .slice(start, end)
+    .split('\n')
+    .filter((l) => l.startsWith('drover '))
+    .map((l) => ({
+      line: l.replace(/\s+#.*$/, '').trim(),
+      exit: Number(/\[exit (\d+)\]/.exec(l)?.[1] ?? 0),
+    }));
+}
+
+/** Split a tour line as sh would (the tour uses no quotes). */
+const words = (line: string) => line.split(/\s+/).slice(1);
+
+describe('the README tour works as written', () => {
+  let farm: ApiFarm;
+  let cwd: string;
+  beforeAll(async () => {
+    farm = await startApiFarm({ cpus: 4, memMb: 16384 });
+    cwd = await mkdtemp(join(tmpdir(), 'drover-tour-'));
+    await writeFile(join(cwd, 'simulate.sh'), '#!/bin/sh\necho "simulating chunk $DROVER_CHUNK"\n');
+    await writeFile(join(cwd, 'report.py'), '#!/usr/bin/env python3\nprint("report")\n');
+    await chmod(join(cwd, 'simulate.sh'), 0o755);
+    await chmod(join(cwd, 'report.py'), 0o755);
+  });
+  afterAll(async () => {
+    await farm?.stop();
+  });
+
+  it('runs every command of the tour top to bottom, each exiting as the README says', async () => {
+    const lines = await tourLines();
+    expect(lines.length).toBeGreaterThan(10);
+    let job: string | undefined;
+    for (const { line, exit } of lines) {
+      const args = words(line).map((w) => {
+        if (w === 'JOB') {
+          expect(job, `${line}: JOB before the first submit`).toBeDefined();
+          return job!;
+        }
+        return /^\d{4}-\d\d-\d\dT[\d:.]+Z$/.test(w) ? new Date().toISOString() : w;
+      });
+      const r = await drover(farm.server.url, args, { DROVER_USER: 'alice' }, 30_000, cwd);
+      expect(r.code, `${line}\nstdout: ${r.stdout}\nstderr: ${r.stderr}`).toBe(exit);
+      if (job === undefined && args[0] === 'submit') {
+        job = /\b(j\d+)\b/.exec(r.stdout)?.[1];
+        expect(job, `${line} printed no job id: ${r.stdout}`).toBeDefined();
+      }
+    }
+  });
+});
