@@ -16,9 +16,11 @@ import { createAgentMetrics } from '../src/node-agent/index.js';
 import { createSchedulerMetrics } from '../src/scheduler/main.js';
 import {
   SCHEMA,
+  SINK_COLUMNS,
   createPgSinkStore,
   sinkRows,
   startSqlSink,
+  type SinkColumn,
   type SinkRows,
 } from '../src/sql-sink/index.js';
 import { openEventLog } from '../test/support/nats-client.js';
@@ -78,92 +80,35 @@ const cell = (v: unknown): string =>
         .replace(/\n/g, '\\n')
         .replace(/\r/g, '\\r');
 const iso = (ms: number | null) => (ms === null ? null : new Date(ms).toISOString());
-const lines = <T>(rows: readonly T[], cols: ((r: T) => unknown)[]) =>
-  rows.map((r) => cols.map((c) => cell(c(r))).join('\t')).join('\n') + (rows.length ? '\n' : '');
+/** COPY text of `rows` in the sink's columns (times as ISO, as the sink's to_timestamp stores them). */
+const lines = <T>(rows: readonly T[], cols: readonly SinkColumn<T>[]) =>
+  rows
+    .map((r) =>
+      cols.map((c) => cell(c.time ? iso(c.get(r) as number | null) : c.get(r))).join('\t'),
+    )
+    .join('\n') + (rows.length ? '\n' : '');
+
+/** `COPY <table> (<the sink's columns>) FROM STDIN` of the rows: the raw ceiling of the sink. */
+const copyTable = <T>(
+  client: pg.Client,
+  table: string,
+  rows: readonly T[],
+  cols: readonly SinkColumn<T>[],
+) =>
+  copyIn(
+    client,
+    `COPY ${table} (${cols.map((c) => c.name).join(', ')}) FROM STDIN`,
+    lines(rows, cols),
+  );
 
 async function rawCopy(client: pg.Client, rows: SinkRows): Promise<number> {
   await client.query(SCHEMA);
   const t0 = performance.now();
   await client.query('BEGIN');
-  await copyIn(
-    client,
-    'COPY events (seq, subject, entity, entity_id, job_id, type, v, event_id, at, by_kind, by_id, data) FROM STDIN',
-    lines(rows.events, [
-      (r) => r.seq,
-      (r) => r.subject,
-      (r) => r.entity,
-      (r) => r.entityId,
-      (r) => r.jobId,
-      (r) => r.type,
-      (r) => r.v,
-      (r) => r.eventId,
-      (r) => iso(r.at),
-      (r) => r.byKind,
-      (r) => r.byId,
-      (r) => JSON.stringify(r.data ?? null),
-    ]),
-  );
-  await copyIn(
-    client,
-    'COPY jobs (id, name, user_name, pool, state, priority, parent, created_at, started_at, ended_at, cpus, mem_mb, gpus, chunks, retries, command, outcome_cause, outcome_message, results_cleared, last_seq) FROM STDIN',
-    lines(rows.jobs, [
-      (r) => r.id,
-      (r) => r.name,
-      (r) => r.user,
-      (r) => r.pool,
-      (r) => r.state,
-      (r) => r.priority,
-      (r) => r.parent,
-      (r) => iso(r.createdAt),
-      (r) => iso(r.startedAt),
-      (r) => iso(r.endedAt),
-      (r) => r.cpus,
-      (r) => r.memMb,
-      (r) => r.gpus,
-      (r) => r.chunks,
-      (r) => r.retries,
-      (r) => JSON.stringify(r.command),
-      (r) => r.outcomeCause,
-      (r) => r.outcomeMessage,
-      (r) => r.resultsCleared,
-      (r) => r.lastSeq,
-    ]),
-  );
-  await copyIn(
-    client,
-    'COPY attempts (job_id, chunk, attempt, worker, node, state, cause, exit_code, signal, peak_rss_mb, cpu_seconds, started_at, ended_at) FROM STDIN',
-    lines(rows.attempts, [
-      (r) => r.jobId,
-      (r) => r.chunk,
-      (r) => r.attempt,
-      (r) => r.worker,
-      (r) => r.node,
-      (r) => r.state,
-      (r) => r.cause,
-      (r) => r.exitCode,
-      (r) => r.signal,
-      (r) => r.peakRssMb,
-      (r) => r.cpuSeconds,
-      (r) => iso(r.startedAt),
-      (r) => iso(r.endedAt),
-    ]),
-  );
-  await copyIn(
-    client,
-    'COPY usage_samples (seq, worker, job_id, chunk, attempt, node, at, rss_mb, peak_rss_mb, cpu_seconds) FROM STDIN',
-    lines(rows.samples, [
-      (r) => r.seq,
-      (r) => r.worker,
-      (r) => r.jobId,
-      (r) => r.chunk,
-      (r) => r.attempt,
-      (r) => r.node,
-      (r) => iso(r.at),
-      (r) => r.rssMb,
-      (r) => r.peakRssMb,
-      (r) => r.cpuSeconds,
-    ]),
-  );
+  await copyTable(client, 'events', rows.events, SINK_COLUMNS.events);
+  await copyTable(client, 'jobs', rows.jobs, SINK_COLUMNS.jobs);
+  await copyTable(client, 'attempts', rows.attempts, SINK_COLUMNS.attempts);
+  await copyTable(client, 'usage_samples', rows.samples, SINK_COLUMNS.samples);
   await client.query('COMMIT');
   return (performance.now() - t0) / 1000;
 }

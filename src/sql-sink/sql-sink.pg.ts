@@ -1,6 +1,7 @@
 import type { ClientBase } from 'pg';
 import { ErrorCodes, SchedulerError } from '../events/index.js';
 import type { SinkRows } from './sink-rows.js';
+import { SINK_COLUMNS, type SinkColumn } from './sink-columns.js';
 
 /**
  * The tables, their indexes and the sink's position. Idempotent (`IF NOT EXISTS`), so every
@@ -136,9 +137,9 @@ FROM unnest($1::bigint[], $2::text[], $3::text[], $4::int[], $5::int[], $6::text
   $8::float8[], $9::float8[], $10::float8[])
   AS t(seq, worker, job_id, chunk, attempt, node, at_ms, rss_mb, peak_rss_mb, cpu_seconds)`;
 
-/** Columns of `rows` as arrays, in `keys` order (unnest takes one array per column). */
-function columns<T>(rows: readonly T[], keys: readonly ((r: T) => unknown)[]): unknown[][] {
-  return keys.map((k) => rows.map(k));
+/** Columns of `rows` as arrays, in the table's column order (unnest takes one array each). */
+function columns<T>(rows: readonly T[], cols: readonly SinkColumn<T>[]): unknown[][] {
+  return cols.map((c) => rows.map(c.get));
 }
 
 /** The sink's PostgreSQL side: schema, position, and one transaction per batch. */
@@ -193,83 +194,10 @@ export function createPgSinkStore(client: ClientBase): SinkStore {
 }
 
 async function writeRows(client: ClientBase, rows: SinkRows): Promise<void> {
-  if (rows.events.length > 0)
-    await client.query(
-      INSERT_EVENTS,
-      columns(rows.events, [
-        (r) => r.seq,
-        (r) => r.subject,
-        (r) => r.entity,
-        (r) => r.entityId,
-        (r) => r.jobId,
-        (r) => r.type,
-        (r) => r.v,
-        (r) => r.eventId,
-        (r) => r.at,
-        (r) => r.byKind,
-        (r) => r.byId,
-        (r) => JSON.stringify(r.data ?? null),
-      ]),
-    );
-  if (rows.jobs.length > 0)
-    await client.query(
-      UPSERT_JOBS,
-      columns(rows.jobs, [
-        (r) => r.id,
-        (r) => r.name,
-        (r) => r.user,
-        (r) => r.pool,
-        (r) => r.state,
-        (r) => r.priority,
-        (r) => r.parent,
-        (r) => r.createdAt,
-        (r) => r.startedAt,
-        (r) => r.endedAt,
-        (r) => r.cpus,
-        (r) => r.memMb,
-        (r) => r.gpus,
-        (r) => r.chunks,
-        (r) => r.retries,
-        (r) => JSON.stringify(r.command),
-        (r) => r.outcomeCause,
-        (r) => r.outcomeMessage,
-        (r) => r.resultsCleared,
-        (r) => r.lastSeq,
-      ]),
-    );
+  const c = SINK_COLUMNS;
+  if (rows.events.length > 0) await client.query(INSERT_EVENTS, columns(rows.events, c.events));
+  if (rows.jobs.length > 0) await client.query(UPSERT_JOBS, columns(rows.jobs, c.jobs));
   if (rows.attempts.length > 0)
-    await client.query(
-      UPSERT_ATTEMPTS,
-      columns(rows.attempts, [
-        (r) => r.jobId,
-        (r) => r.chunk,
-        (r) => r.attempt,
-        (r) => r.worker,
-        (r) => r.node,
-        (r) => r.state,
-        (r) => r.cause,
-        (r) => r.exitCode,
-        (r) => r.signal,
-        (r) => r.peakRssMb,
-        (r) => r.cpuSeconds,
-        (r) => r.startedAt,
-        (r) => r.endedAt,
-      ]),
-    );
-  if (rows.samples.length > 0)
-    await client.query(
-      INSERT_SAMPLES,
-      columns(rows.samples, [
-        (r) => r.seq,
-        (r) => r.worker,
-        (r) => r.jobId,
-        (r) => r.chunk,
-        (r) => r.attempt,
-        (r) => r.node,
-        (r) => r.at,
-        (r) => r.rssMb,
-        (r) => r.peakRssMb,
-        (r) => r.cpuSeconds,
-      ]),
-    );
+    await client.query(UPSERT_ATTEMPTS, columns(rows.attempts, c.attempts));
+  if (rows.samples.length > 0) await client.query(INSERT_SAMPLES, columns(rows.samples, c.samples));
 }
