@@ -21,8 +21,12 @@ export interface JobContext {
   };
   readonly resultsCleared: boolean;
   readonly holdReason?: string;
-  /** The scheduler's last noted reasons for waiting (empty once none apply). */
-  readonly pending?: EventOf<'job.pending_noted'>['data'];
+  /**
+   * The scheduler's last noted reasons for waiting (empty once none apply). Without the note's
+   * `ahead` list: it stays in the log (audit, decisions) but is not kept per waiting job, where
+   * twenty users per job were most of a queued job's memory in the scheduler.
+   */
+  readonly pending?: Omit<EventOf<'job.pending_noted'>['data'], 'ahead'>;
   readonly cancelReason?: string;
   readonly createdAt?: number;
   readonly startedAt?: number;
@@ -126,7 +130,10 @@ const jobSetup = setup({
       priority: ({ event }) => (event as EventOf<'job.priority_changed'>).data.priority,
     }),
     recordPending: assign({
-      pending: ({ event }) => (event as EventOf<'job.pending_noted'>).data,
+      pending: ({ event }) => {
+        const { ahead: _ahead, ...kept } = (event as EventOf<'job.pending_noted'>).data;
+        return kept;
+      },
     }),
     recordSuccess: assign({ endedAt: ({ event }) => event.at }),
     recordFailure: assign(({ event }) => ({

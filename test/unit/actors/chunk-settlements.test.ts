@@ -122,7 +122,10 @@ describe('chunk settlements of a 1,000,000-chunk job', () => {
     expect(JSON.parse(json).context.chunks).toEqual(job.context.chunks);
   });
 
-  it('settles chunks one event at a time: 20,000 events through the fold in under 2 s', () => {
+  // The bound guards the complexity, not the speed: a fold that copies the 1,000,000 chunks per
+  // event would take hours (2·10^10 steps); one that does not takes ~0.2 s alone. 20 s leaves
+  // room for a machine under heavy load (it took 2.5 s with a load average of 26 on 2 cores).
+  it('settles chunks one event at a time: 20,000 events through the fold without a copy per event', () => {
     const events = Array.from({ length: 20_000 }, (_, i) =>
       ev('job.chunks_settled', { chunks: [at((i * 7919) % N, 'succeeded', false)] }),
     );
@@ -130,7 +133,7 @@ describe('chunk settlements of a 1,000,000-chunk job', () => {
     const start = performance.now();
     const job = jobFold.foldEvents([...events, quiesced], submitted());
     const ms = performance.now() - start;
-    expect(ms, `${ms.toFixed(0)} ms`).toBeLessThan(2_000);
+    expect(ms, `${ms.toFixed(0)} ms`).toBeLessThan(20_000);
     expect(counters(job.context.chunks)).toEqual({
       total: N,
       settled: 20_000,
