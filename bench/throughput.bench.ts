@@ -39,7 +39,10 @@ interface SlotFarm extends BenchServer {
 }
 
 /** A server, the scheduler (with its API) and two agents, each a process as deployed. */
-async function slotFarm(cpusPerAgent: number, opts: { agents?: number } = {}): Promise<SlotFarm> {
+async function slotFarm(
+  cpusPerAgent: number,
+  opts: { agents?: number; apiProcess?: boolean } = {},
+): Promise<SlotFarm> {
   const s = await startBenchServer();
   const dataDir = await mkdtemp(join(tmpdir(), 'drover-bench-slots-'));
   const profile = process.env.BENCH_PROFILE_DIR;
@@ -65,8 +68,11 @@ async function slotFarm(cpusPerAgent: number, opts: { agents?: number } = {}): P
       nodeArgs,
     ),
   );
-  const scheduler = spawnDrover(['scheduler', '--json'], env, nodeArgs);
-  const processes = [scheduler, ...agents];
+  const scheduler = opts.apiProcess
+    ? spawnDrover(['scheduler', '--no-api', '--json'], env, nodeArgs)
+    : spawnDrover(['scheduler', '--json'], env, nodeArgs);
+  const api = opts.apiProcess ? [spawnDrover(['api', '--json'], env, nodeArgs)] : [];
+  const processes = [scheduler, ...api, ...agents];
   await Promise.all(
     processes.map((p) =>
       until(() => p.output().includes('{'), 60_000, 20).catch(() => {
@@ -192,9 +198,21 @@ async function bareRoundTrips(f: BenchServer, n: number): Promise<number[]> {
   return out.sort((a, b) => a - b);
 }
 
+/**
+ * The submit round trip with the API where `drover scheduler` serves it (sharing the leader's
+ * event loop) and in a `drover api` process of its own, each on a fresh farm.
+ */
 async function submitRoundTrip() {
+  const where = (process.env.BENCH_API ?? 'scheduler,process').split(',');
+  return {
+    ...(where.includes('scheduler') && { apiInScheduler: await submitRoundTripOn(false) }),
+    ...(where.includes('process') && { apiProcess: await submitRoundTripOn(true) }),
+  };
+}
+
+async function submitRoundTripOn(apiProcess: boolean) {
   const n = Math.max(50, Math.round(500 * scale));
-  const f = await slotFarm(4);
+  const f = await slotFarm(4, { apiProcess });
   try {
     const client = createApiClient(f.nc);
     // Background churn: one job of many chunks keeps the 8 slots turning over.

@@ -51,6 +51,22 @@ export function peekOf(runtime: EntityRuntime): Peek {
 }
 
 /**
+ * Seed the cache with an empty job or chunk when the scheduler holds nothing for it: an entity a
+ * submission creates. The scheduler folds the whole log, so a miss is almost always new, and the
+ * seed saves a read of an empty subject per entity (a job of 10,000 chunks made 10,000 reads at
+ * once and stalled the leader's event loop for seconds). Safe when it is not new after all (a
+ * re-delivered submission, a tail behind): the append's expected sequence 0 conflicts, and the
+ * runtime reads the entity and decides again.
+ */
+export function seedIfUnknown(runtime: EntityRuntime, a: EntityAction): void {
+  const empty = { lastSeq: 0, eventIds: new Set<string>() };
+  if (a.entity === 'chunk' && !runtime.peek(chunkBehaviour, a.id))
+    runtime.prime(chunkBehaviour, a.id, { ...empty, state: chunkBehaviour.initial() });
+  else if (a.entity === 'job' && !runtime.peek(jobBehaviour, a.id))
+    runtime.prime(jobBehaviour, a.id, { ...empty, state: jobBehaviour.initial() });
+}
+
+/**
  * Execute one entity action through the runtime (the one write path), with the command type its
  * entity's decider takes. Returns the change to fold when events were appended; a refusal is data.
  */

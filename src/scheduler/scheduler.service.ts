@@ -3,6 +3,7 @@ import type { Logger } from 'pino';
 import type { Actor, EventLog } from '../events/index.js';
 import { defaultFairShareConfig, type Backoff, type FairShareConfig } from '../policy/index.js';
 import { followLog } from './catch-up.service.js';
+import { seedIfUnknown } from './entity-view.js';
 import { consumeIntake } from './intake.jetstream.js';
 import { wireLeader } from './leader-parts.service.js';
 import { acquireLease } from './lease.jetstream.js';
@@ -114,6 +115,8 @@ export async function startScheduler(opts: SchedulerOptions): Promise<Scheduler>
     logger,
     async (jobId, spec) => {
       const { first, chunks } = submissionSteps(context(), jobId, spec);
+      for (const a of [...first, ...chunks])
+        if (a.entity !== 'kill') seedIfUnknown(parts.runtime, a);
       for (const a of first) await actions.step(a);
       await Promise.all(chunks.map((a) => actions.step(a)));
     },
