@@ -6,3 +6,4 @@ export { fairshareView, jobTree, jobsPage, overview, TIMELINE_CHUNKS } from './v
 export type { JobsQuery, Overview, QueueRow, RunningChunk } from './views.js';
 export { farmGauges, registerFarmMetrics } from './farm-metrics.js';
 export type { FarmGauges } from './farm-metrics.js';
+export { shellQuote, shellQuoteWord } from './shell-quote.js';
