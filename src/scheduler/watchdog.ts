@@ -5,7 +5,14 @@ import { meta, type Action, type RuleContext } from './rules.js';
 /** What the scheduler has heard from the agents (local receive times, by node). */
 export interface Heard {
   readonly at: ReadonlyMap<string, number>;
+  /** The incarnation (agent run) the node's last heartbeat came from. */
+  readonly incarnations: ReadonlyMap<string, string>;
   readonly workers: ReadonlyMap<string, ReadonlySet<string>>;
+  /**
+   * When this watch first saw each node's current incarnation in the log, for incarnations not
+   * heard from yet (kept across ticks).
+   */
+  readonly firstSeen: Map<string, { incarnation: string; at: number }>;
   /** Since when each worker has been missing from its node's heartbeats (kept across ticks). */
   readonly missingSince: Map<string, number>;
   /** When the scheduler started listening: nodes never heard from count from then. */
@@ -28,7 +35,7 @@ export function watchNodes(
     const n = ctx.peek.node(id);
     const state = n ? stateName(n) : 'none';
     if (['lost', 'offline', 'none'].includes(state)) continue;
-    const last = heard.at.get(id) ?? heard.since;
+    const last = lastSignOfLife(heard, id, n?.context.incarnation ?? '', ctx.now);
     if (ctx.now - last > lostAfterMs) {
       out.push(
         ...nodeLostActions(
@@ -63,6 +70,27 @@ export function watchNodes(
     }
   }
   return out;
+}
+
+/**
+ * When node `id`'s current incarnation last showed life. A heartbeat counts only for the
+ * incarnation that sent it: an agent registers, reconciles and turns ready before its first
+ * beat, and that gap (long on a loaded machine) once made a freshly registered node lost at the
+ * next tick, counted from the watch's start or from the last beat of the agent it replaces.
+ * An incarnation not heard from yet counts from when this watch first saw it (mutates
+ * `firstSeen`), and never from before the watch started.
+ */
+function lastSignOfLife(heard: Heard, id: string, incarnation: string, now: number): number {
+  const at = heard.at.get(id);
+  const beatOf = heard.incarnations.get(id);
+  if (at !== undefined && (beatOf === incarnation || beatOf === '')) {
+    heard.firstSeen.delete(id);
+    return at;
+  }
+  const seen = heard.firstSeen.get(id);
+  if (seen?.incarnation === incarnation) return seen.at;
+  heard.firstSeen.set(id, { incarnation, at: now });
+  return Math.max(now, heard.since);
 }
 
 /**
