@@ -17,6 +17,7 @@ export class NodeWatch {
   private readonly heard: Heard;
   private readonly at = new Map<string, number>();
   private readonly incarnations = new Map<string, string>();
+  private readonly draining = new Map<string, boolean>();
   private readonly workers = new Map<string, ReadonlySet<string>>();
   private sub: Subscription | undefined;
 
@@ -27,6 +28,7 @@ export class NodeWatch {
     this.heard = {
       at: this.at,
       incarnations: this.incarnations,
+      draining: this.draining,
       workers: this.workers,
       firstSeen: new Map(),
       missingSince: new Map(),
@@ -51,6 +53,7 @@ export class NodeWatch {
   hear(hb: Heartbeat): void {
     this.at.set(hb.node, this.clock());
     this.incarnations.set(hb.node, hb.incarnation ?? '');
+    this.draining.set(hb.node, hb.draining === true);
     this.workers.set(hb.node, new Set(hb.workers));
   }
 

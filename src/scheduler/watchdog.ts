@@ -7,6 +7,8 @@ export interface Heard {
   readonly at: ReadonlyMap<string, number>;
   /** The incarnation (agent run) the node's last heartbeat came from. */
   readonly incarnations: ReadonlyMap<string, string>;
+  /** Whether the node's last heartbeat said its agent is draining (stopping: it takes no work). */
+  readonly draining: ReadonlyMap<string, boolean>;
   readonly workers: ReadonlyMap<string, ReadonlySet<string>>;
   /**
    * When this watch first saw each node's current incarnation in the log, for incarnations not
@@ -35,7 +37,8 @@ export function watchNodes(
     const n = ctx.peek.node(id);
     const state = n ? stateName(n) : 'none';
     if (['lost', 'offline', 'none'].includes(state)) continue;
-    const last = lastSignOfLife(heard, id, n?.context.incarnation ?? '', ctx.now);
+    const incarnation = n?.context.incarnation ?? '';
+    const last = lastSignOfLife(heard, id, incarnation, ctx.now);
     if (ctx.now - last > lostAfterMs) {
       out.push(
         ...nodeLostActions(
@@ -58,6 +61,16 @@ export function watchNodes(
           heard.missingSince.delete(e.worker);
       }
       out.push(...hungActions(ctx, id, suspects, reported, heard.missingSince, lostAfterMs));
+    }
+    if (agentDraining(heard, id, incarnation) && (state === 'ready' || state === 'cordoned')) {
+      // Its agent is stopping and takes no work from its queue: a launch placed there would wait
+      // for an agent that is gone. Drain the node in the log, so placement passes it over.
+      const command = {
+        type: 'RequestDrain' as const,
+        ...meta(ctx, `agent-draining:${id}@${ctx.now}`),
+        data: { reason: 'its agent is stopping (draining): no new work' },
+      };
+      out.push({ entity: 'node', id, command });
     }
     if (state === 'draining' && index.liveOn(id).length === 0) {
       const command = {
@@ -91,6 +104,12 @@ function lastSignOfLife(heard: Heard, id: string, incarnation: string, now: numb
   if (seen?.incarnation === incarnation) return seen.at;
   heard.firstSeen.set(id, { incarnation, at: now });
   return Math.max(now, heard.since);
+}
+
+/** Whether the last heartbeat of node `id`'s current incarnation said it drains. */
+function agentDraining(heard: Heard, id: string, incarnation: string): boolean {
+  const beatOf = heard.incarnations.get(id);
+  return heard.draining.get(id) === true && (beatOf === incarnation || beatOf === '');
 }
 
 /**
