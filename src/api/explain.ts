@@ -131,6 +131,16 @@ function failureOf(
   return { failure, advice, source: { node: last.node, worker: last.worker } };
 }
 
+/** Whether some chunk of job `id` waits to be placed (pending, or waiting out a retry). */
+function chunksWaiting(model: ReadModel, id: string, total: number): boolean {
+  for (let i = 0; i < Math.min(total, 100_000); i++) {
+    const c = model.chunks.get(chunkId(id, i));
+    const s = c ? stateName(c) : 'pending';
+    if (s === 'pending' || s === 'retry_wait') return true;
+  }
+  return false;
+}
+
 const PENDING_ADVICE: Readonly<Record<string, string>> = {
   Unsatisfiable: 'lower the request (--cpus/--mem/--gpus) below the largest node, or add a node',
   Constraint: 'relax --label-constraint, or label a node that fits',
@@ -167,6 +177,10 @@ export function explainJob(
       const why = job.context.holdReason ?? '';
       reasons.push({ code: 'Held', message: `held: ${why}`, unblock: 'release' });
     }
+    // A running job's reasons are the scheduler's last note: they still apply only while some
+    // chunk waits (the same rule as the job view's `pending`), else they are stale.
+    if (state === 'running' && !chunksWaiting(model, id, job.context.spec.chunks))
+      reasons.length = 0;
     if (reasons.length > 0 || state !== 'running') explanation.pending = reasons;
     for (const r of reasons) {
       const advice = PENDING_ADVICE[r.code];

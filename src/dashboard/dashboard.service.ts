@@ -64,6 +64,7 @@ const TYPES: Record<string, string> = {
   '.js': 'text/javascript; charset=utf-8',
   '.css': 'text/css; charset=utf-8',
   '.png': 'image/png',
+  '.svg': 'image/svg+xml',
 };
 
 /** The browser files: next to this module in src/, or src/dashboard/public from dist/. */
@@ -136,7 +137,9 @@ export async function startDashboard(opts: DashboardOptions): Promise<Dashboard>
     if (p === '/metrics' && req.method === 'GET') return sendMetrics(res, metrics);
     if (await route(ctx, req, res, url)) return;
     if (p === '/' || p === '/index.html') return sendFile(res, join(dir, 'index.html'));
-    const file = /^\/static\/([a-z0-9-]+\.(?:js|css|png))$/.exec(p)?.[1];
+    // Browsers ask for /favicon.ico by themselves: the same icon, no 404 in any console.
+    if (p === '/favicon.ico') return sendFile(res, join(dir, 'favicon.svg'));
+    const file = /^\/static\/([a-z0-9-]+\.(?:js|css|png|svg))$/.exec(p)?.[1];
     if (file) return sendFile(res, join(dir, file));
     const vendored = /^\/vendor\/(uplot\.(?:js|css))$/.exec(p)?.[1];
     if (vendored && vendor[vendored]) return sendFile(res, vendor[vendored]);

@@ -2,7 +2,16 @@ export { startDashboard } from './dashboard.service.js';
 export type { Dashboard, DashboardOptions } from './dashboard.service.js';
 export { startFeed, sampleFairshare } from './feed.jetstream.js';
 export type { Changes, FailureNote, FairSample, Feed } from './feed.jetstream.js';
-export { fairshareView, jobTree, jobsPage, overview, TIMELINE_CHUNKS } from './views.js';
+export {
+  chartRange,
+  fairshareView,
+  jobTree,
+  jobsPage,
+  MIN_CHART_MINUTES,
+  overview,
+  TIMELINE_CHUNKS,
+} from './views.js';
 export type { JobsQuery, Overview, QueueRow, RunningChunk } from './views.js';
 export { farmGauges, registerFarmMetrics } from './farm-metrics.js';
 export type { FarmGauges } from './farm-metrics.js';
+export { shellQuote, shellQuoteWord } from './shell-quote.js';

@@ -3,6 +3,7 @@ import { JOB_STATES, type ApiClient, type JobState } from '../api/index.js';
 import { ErrorCodes, SchedulerError, type ErrorCode } from '../events/index.js';
 import { auditEntries, auditPlan, type EventFetcher } from '../projections/index.js';
 import type { Feed } from './feed.jetstream.js';
+import { shellQuote } from './shell-quote.js';
 import { fairshareView, jobTree, jobsPage, overview } from './views.js';
 
 /** What the JSON routes need: the feed to read, the API client to act and explain. */
@@ -15,8 +16,8 @@ export interface RouteContext {
   readonly by?: string;
 }
 
-/** Audit entries shown on a job page, at most (the newest). */
-const AUDIT_SHOWN = 500;
+/** Audit entries on one page of a job's audit trail (a big job's trail is paged, not 10,000 px). */
+export const AUDIT_PAGE = 50;
 const NODE_OPS = new Set(['drain', 'undrain', 'cordon', 'uncordon']);
 /** The HTTP status of a failure's code (500 for the rest). */
 const STATUS: Partial<Record<ErrorCode, number>> = {
@@ -72,7 +73,17 @@ function jobsQuery(params: URLSearchParams) {
   };
 }
 
-async function jobPage(ctx: RouteContext, id: string) {
+/** One page of the audit trail of job `id`'s tree, in log order, from entry `offset`. */
+async function auditPage(ctx: RouteContext, id: string, offset: number) {
+  const { seqs } = auditPlan(ctx.feed.audit, id);
+  // An offset past the end shows the last page (the trail only grows).
+  const lastPage = Math.max(0, Math.ceil(seqs.length / AUDIT_PAGE) - 1) * AUDIT_PAGE;
+  const from = Math.min(Math.max(0, offset), lastPage);
+  const fetched = await ctx.fetcher.fetch(seqs.slice(from, from + AUDIT_PAGE));
+  return { audit: auditEntries(fetched.events), auditTotal: seqs.length, auditOffset: from };
+}
+
+async function jobPage(ctx: RouteContext, id: string, auditOffset: number) {
   const tree = jobTree(ctx.feed.model, id);
   if (!tree) throw new SchedulerError(ErrorCodes.NotFound, `no job ${id}`);
   const explain = await ctx.client.explain(id).catch((err: unknown) => ({
@@ -81,9 +92,18 @@ async function jobPage(ctx: RouteContext, id: string) {
       message: (err as Error).message,
     },
   }));
-  const plan = auditPlan(ctx.feed.audit, id);
-  const fetched = await ctx.fetcher.fetch(plan.seqs.slice(-AUDIT_SHOWN));
-  return { ...tree, explain, audit: auditEntries(fetched.events), auditTotal: plan.seqs.length };
+  const commandLine = shellQuote(tree.jobs[0]?.command ?? []);
+  return { ...tree, commandLine, explain, ...(await auditPage(ctx, id, auditOffset)) };
+}
+
+/** A non-negative integer query parameter (0 when absent); anything else is refused, named. */
+function offsetParam(params: URLSearchParams, name: string): number {
+  const v = params.get(name);
+  if (v === null || v === '') return 0;
+  const n = Number(v);
+  if (!Number.isInteger(n) || n < 0)
+    throw new SchedulerError(ErrorCodes.BadInput, `${name} ${v}: expected an integer >= 0`);
+  return n;
 }
 
 /**
@@ -108,7 +128,10 @@ export async function route(
   } else if (get && what === 'jobs' && !id) {
     sendJson(res, 200, jobsPage(ctx.feed.model, jobsQuery(url.searchParams)));
   } else if (get && what === 'jobs' && id && !sub) {
-    sendJson(res, 200, await jobPage(ctx, id));
+    sendJson(res, 200, await jobPage(ctx, id, offsetParam(url.searchParams, 'auditOffset')));
+  } else if (get && what === 'jobs' && id && sub === 'audit') {
+    if (!ctx.feed.model.jobs.has(id)) throw new SchedulerError(ErrorCodes.NotFound, `no job ${id}`);
+    sendJson(res, 200, await auditPage(ctx, id, offsetParam(url.searchParams, 'offset')));
   } else if (get && what === 'jobs' && id && sub === 'cancel-plan') {
     sendJson(res, 200, await ctx.client.cancelPlan(id));
   } else if (post && what === 'jobs' && id && sub === 'cancel') {

@@ -51,13 +51,20 @@ export interface Overview {
   queue: QueueRow[];
   runningCount: number;
   running: RunningChunk[];
-  throughput: { node: ThroughputSeries[]; worker: ThroughputSeries[] };
+  /**
+   * Completed chunks per minute per node, over the minutes `[from, to]` (epoch ms) that the
+   * farm's data spans (a worker is one attempt of one chunk: per worker, every count is 1).
+   */
+  throughput: { node: ThroughputSeries[]; from: number; to: number };
   failures: { cause: string; count: number; recent: FailureNote[] }[];
 }
 
 const RUNNING_SHOWN = 100;
-const WORKER_SERIES = 8;
-const WINDOW_MS = 60 * 60_000;
+const MINUTE_MS = 60_000;
+/** The charts look back at most this far (the throughput projection keeps 24 h of minutes). */
+const WINDOW_MS = 24 * 60 * MINUTE_MS;
+/** The charts span at least this many minutes, so a fresh farm's first minute is not a spike. */
+export const MIN_CHART_MINUTES = 5;
 
 function queueRows(model: ReadModel, byState: Record<string, number>): Map<string, QueueRow> {
   const rows = new Map<string, QueueRow>();
@@ -103,12 +110,23 @@ function runningChunks(model: ReadModel, queue: Map<string, QueueRow>): RunningC
   return out;
 }
 
+/**
+ * The minutes a throughput chart spans: from the first minute with data (or `MIN_CHART_MINUTES`
+ * before `now`, if later) to `now`'s minute, as epoch ms of minute starts. Pure.
+ */
+export function chartRange(
+  series: readonly ThroughputSeries[],
+  now: number,
+): { from: number; to: number } {
+  const to = Math.floor(now / MINUTE_MS) * MINUTE_MS;
+  let from = to - (MIN_CHART_MINUTES - 1) * MINUTE_MS;
+  for (const s of series) for (const b of s.buckets) if (b.minute < from) from = b.minute;
+  return { from, to };
+}
+
 function throughputOf(s: ThroughputState, now: number): Overview['throughput'] {
-  const since = now - WINDOW_MS;
-  const workers = throughput(s, { by: 'worker', since })
-    .sort((a, b) => b.total - a.total)
-    .slice(0, WORKER_SERIES);
-  return { node: throughput(s, { by: 'node', since }), worker: workers };
+  const node = throughput(s, { by: 'node', since: now - WINDOW_MS });
+  return { node, ...chartRange(node, now) };
 }
 
 function failureGroups(failures: readonly FailureNote[]): Overview['failures'] {

@@ -16,6 +16,8 @@ export const NODE_LOST_MS = 10_000;
 export class NodeWatch {
   private readonly heard: Heard;
   private readonly at = new Map<string, number>();
+  private readonly incarnations = new Map<string, string>();
+  private readonly draining = new Map<string, boolean>();
   private readonly workers = new Map<string, ReadonlySet<string>>();
   private sub: Subscription | undefined;
 
@@ -23,7 +25,15 @@ export class NodeWatch {
     private readonly clock: () => number,
     private readonly lostAfterMs: number = NODE_LOST_MS,
   ) {
-    this.heard = { at: this.at, workers: this.workers, missingSince: new Map(), since: clock() };
+    this.heard = {
+      at: this.at,
+      incarnations: this.incarnations,
+      draining: this.draining,
+      workers: this.workers,
+      firstSeen: new Map(),
+      missingSince: new Map(),
+      since: clock(),
+    };
   }
 
   /** Start listening on `nc` (every node's heartbeat subject). */
@@ -42,6 +52,8 @@ export class NodeWatch {
   /** One heartbeat heard now: the node lives and runs these workers. */
   hear(hb: Heartbeat): void {
     this.at.set(hb.node, this.clock());
+    this.incarnations.set(hb.node, hb.incarnation ?? '');
+    this.draining.set(hb.node, hb.draining === true);
     this.workers.set(hb.node, new Set(hb.workers));
   }
 

@@ -5,7 +5,16 @@ import { meta, type Action, type RuleContext } from './rules.js';
 /** What the scheduler has heard from the agents (local receive times, by node). */
 export interface Heard {
   readonly at: ReadonlyMap<string, number>;
+  /** The incarnation (agent run) the node's last heartbeat came from. */
+  readonly incarnations: ReadonlyMap<string, string>;
+  /** Whether the node's last heartbeat said its agent is draining (stopping: it takes no work). */
+  readonly draining: ReadonlyMap<string, boolean>;
   readonly workers: ReadonlyMap<string, ReadonlySet<string>>;
+  /**
+   * When this watch first saw each node's current incarnation in the log, for incarnations not
+   * heard from yet (kept across ticks).
+   */
+  readonly firstSeen: Map<string, { incarnation: string; at: number }>;
   /** Since when each worker has been missing from its node's heartbeats (kept across ticks). */
   readonly missingSince: Map<string, number>;
   /** When the scheduler started listening: nodes never heard from count from then. */
@@ -28,7 +37,8 @@ export function watchNodes(
     const n = ctx.peek.node(id);
     const state = n ? stateName(n) : 'none';
     if (['lost', 'offline', 'none'].includes(state)) continue;
-    const last = heard.at.get(id) ?? heard.since;
+    const incarnation = n?.context.incarnation ?? '';
+    const last = lastSignOfLife(heard, id, incarnation, ctx.now);
     if (ctx.now - last > lostAfterMs) {
       out.push(
         ...nodeLostActions(
@@ -52,6 +62,16 @@ export function watchNodes(
       }
       out.push(...hungActions(ctx, id, suspects, reported, heard.missingSince, lostAfterMs));
     }
+    if (agentDraining(heard, id, incarnation) && (state === 'ready' || state === 'cordoned')) {
+      // Its agent is stopping and takes no work from its queue: a launch placed there would wait
+      // for an agent that is gone. Drain the node in the log, so placement passes it over.
+      const command = {
+        type: 'RequestDrain' as const,
+        ...meta(ctx, `agent-draining:${id}@${ctx.now}`),
+        data: { reason: 'its agent is stopping (draining): no new work' },
+      };
+      out.push({ entity: 'node', id, command });
+    }
     if (state === 'draining' && index.liveOn(id).length === 0) {
       const command = {
         type: 'ConfirmDrained' as const,
@@ -63,6 +83,33 @@ export function watchNodes(
     }
   }
   return out;
+}
+
+/**
+ * When node `id`'s current incarnation last showed life. A heartbeat counts only for the
+ * incarnation that sent it: an agent registers, reconciles and turns ready before its first
+ * beat, and that gap (long on a loaded machine) once made a freshly registered node lost at the
+ * next tick, counted from the watch's start or from the last beat of the agent it replaces.
+ * An incarnation not heard from yet counts from when this watch first saw it (mutates
+ * `firstSeen`), and never from before the watch started.
+ */
+function lastSignOfLife(heard: Heard, id: string, incarnation: string, now: number): number {
+  const at = heard.at.get(id);
+  const beatOf = heard.incarnations.get(id);
+  if (at !== undefined && (beatOf === incarnation || beatOf === '')) {
+    heard.firstSeen.delete(id);
+    return at;
+  }
+  const seen = heard.firstSeen.get(id);
+  if (seen?.incarnation === incarnation) return seen.at;
+  heard.firstSeen.set(id, { incarnation, at: now });
+  return Math.max(now, heard.since);
+}
+
+/** Whether the last heartbeat of node `id`'s current incarnation said it drains. */
+function agentDraining(heard: Heard, id: string, incarnation: string): boolean {
+  const beatOf = heard.incarnations.get(id);
+  return heard.draining.get(id) === true && (beatOf === incarnation || beatOf === '');
 }
 
 /**

@@ -73,15 +73,25 @@ function failuresHtml(o) {
     .join('');
 }
 
-/** Minute series of the last hour as uPlot data: [x seconds, ...one array per key]. */
-function series(list, now) {
-  const end = Math.floor(now / 60000);
-  const xs = Array.from({ length: 61 }, (_, i) => (end - 60 + i) * 60);
+/**
+ * Minute series over the minutes the farm's data spans (`from`..`to`, epoch ms, from the
+ * server) as uPlot data: [x seconds, ...one array per key]; `cumulative` sums as it goes.
+ */
+function series(list, { from, to }, cumulative = false) {
+  const xs = [];
+  for (let m = from; m <= to; m += 60000) xs.push(m / 1000);
   const ys = list.map((s) => {
     const by = new Map(s.buckets.map((b) => [b.minute / 1000, b.count]));
-    return xs.map((x) => by.get(x) ?? 0);
+    let sum = 0;
+    return xs.map((x) => (cumulative ? (sum += by.get(x) ?? 0) : (by.get(x) ?? 0)));
   });
   return { keys: list.map((s) => s.key), data: [xs, ...ys] };
+}
+
+function chart(el, list, range, cumulative) {
+  el.dataset.from = String(range.from);
+  el.dataset.to = String(range.to);
+  lineChart(el, series(list, range, cumulative));
 }
 
 /** Render (or update in place) the overview from `state.overview`. */
@@ -92,7 +102,7 @@ export async function renderOverview(root, { fresh }) {
     root.innerHTML = `<div id="overview">
       <section><h2>Nodes</h2><div id="ov-nodes"></div></section>
       <div class="grid2"><section><h2>Completed chunks / min per node</h2><div id="ov-tp-node"></div></section>
-      <section><h2>Completed chunks / min per worker (top 8)</h2><div id="ov-tp-worker"></div></section></div>
+      <section><h2>Completed chunks per node, running total</h2><div id="ov-tp-total"></div></section></div>
       <div class="grid2"><section><h2>Queue by user</h2><div id="ov-queue"></div></section>
       <section><h2>Recent failures by cause</h2><div id="ov-failures"></div></section></div>
       <section><h2>Running chunks</h2><div id="ov-running"></div></section></div>`;
@@ -103,8 +113,8 @@ export async function renderOverview(root, { fresh }) {
   root.querySelector('#ov-queue').innerHTML = queueHtml(o);
   root.querySelector('#ov-running').innerHTML = runningHtml(o);
   root.querySelector('#ov-failures').innerHTML = failuresHtml(o);
-  lineChart(root.querySelector('#ov-tp-node'), series(o.throughput.node, o.now));
-  lineChart(root.querySelector('#ov-tp-worker'), series(o.throughput.worker, o.now));
+  chart(root.querySelector('#ov-tp-node'), o.throughput.node, o.throughput, false);
+  chart(root.querySelector('#ov-tp-total'), o.throughput.node, o.throughput, true);
 }
 
 function onClick(ev) {

@@ -1,4 +1,4 @@
-import { chmod, mkdtemp, readFile, writeFile } from 'node:fs/promises';
+import { access, constants, cp, mkdtemp, readFile, readdir, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -9,8 +9,9 @@ import { drover, startApiFarm, type ApiFarm } from '../../support/api-farm.js';
  * The commands come from README.md between `<!-- tour:start` and `<!-- tour:end -->`, so the
  * README and this test cannot drift. Placeholders: JOB is the id the first submit printed, an
  * ISO time is the moment the line runs. Every line must exit 0, or N when its comment says
- * `[exit N]` (the README's "(exit N)" notes say when a command would fail, not what it does here). The tour's scripts, `./simulate.sh`
- * and `./report.py`, are the user's: the test writes small ones in the directory it submits from.
+ * `[exit N]` (the README's "(exit N)" notes say when a command would fail, not what it does here).
+ * The tour's scripts are the shipped ones in examples/: the test copies that folder as it is into
+ * a scratch checkout root and runs the tour there, as a person would from a fresh clone.
  */
 async function tourLines(): Promise<{ line: string; exit: number }[]> {
   const readme = await readFile(join(import.meta.dirname, '../../../README.md'), 'utf8');
@@ -28,6 +29,8 @@ async function tourLines(): Promise<{ line: string; exit: number }[]> {
     }));
 }
 
+const EXAMPLES = join(import.meta.dirname, '../../../examples');
+
 /** Split a tour line as sh would (the tour uses no quotes). */
 const words = (line: string) => line.split(/\s+/).slice(1);
 
@@ -37,19 +40,21 @@ describe('the README tour works as written', () => {
   beforeAll(async () => {
     farm = await startApiFarm({ cpus: 4, memMb: 16384 });
     cwd = await mkdtemp(join(tmpdir(), 'drover-tour-'));
-    await writeFile(join(cwd, 'simulate.sh'), '#!/bin/sh\necho "simulating chunk $DROVER_CHUNK"\n');
-    await writeFile(join(cwd, 'report.py'), '#!/usr/bin/env python3\nprint("report")\n');
-    await chmod(join(cwd, 'simulate.sh'), 0o755);
-    await chmod(join(cwd, 'report.py'), 0o755);
+    await cp(EXAMPLES, join(cwd, 'examples'), {
+      recursive: true,
+      filter: (src) => !src.startsWith(join(EXAMPLES, 'out')),
+    });
   });
   afterAll(async () => {
     await farm?.stop();
+    if (cwd) await rm(cwd, { recursive: true, force: true });
   });
 
   it('runs every command of the tour top to bottom, each exiting as the README says', async () => {
     const lines = await tourLines();
     expect(lines.length).toBeGreaterThan(10);
     let job: string | undefined;
+    let report: string | undefined;
     for (const { line, exit } of lines) {
       const args = words(line).map((w) => {
         if (w === 'JOB') {
@@ -60,10 +65,24 @@ describe('the README tour works as written', () => {
       });
       const r = await drover(farm.server.url, args, { DROVER_USER: 'alice' }, 30_000, cwd);
       expect(r.code, `${line}\nstdout: ${r.stdout}\nstderr: ${r.stderr}`).toBe(exit);
-      if (job === undefined && args[0] === 'submit') {
-        job = /\b(j\d+)\b/.exec(r.stdout)?.[1];
-        expect(job, `${line} printed no job id: ${r.stdout}`).toBeDefined();
+      if (args[0] === 'submit') {
+        const id = /\b(j\d+)\b/.exec(r.stdout)?.[1];
+        expect(id, `${line} printed no job id: ${r.stdout}`).toBeDefined();
+        if (job === undefined) job = id;
+        else report ??= id;
       }
     }
+    // The shipped scripts did their work: every chunk wrote its part, the report summed them.
+    expect(await readdir(join(cwd, 'examples/out', job!))).toHaveLength(8);
+    const shown = await drover(farm.server.url, ['show', report!, '--json'], {}, 30_000, cwd);
+    const result = JSON.parse(shown.stdout).chunks[0].result;
+    expect(result).toMatchObject({ chunks: 8, darts: 8 * 200_000 });
+    expect(result.pi).toBeGreaterThan(3.1);
+    expect(result.pi).toBeLessThan(3.18);
+  }, 240_000); // 18 CLI processes, each a cold start (seconds apiece under load): an upper bound
+
+  it('ships the scripts executable, as a fresh clone has them', async () => {
+    for (const f of ['simulate.sh', 'report.py'])
+      await expect(access(join(EXAMPLES, f), constants.X_OK)).resolves.toBeUndefined();
   });
 });

@@ -26,6 +26,8 @@ describe('node loss', () => {
     const env = { DROVER_NATS_URL: farm.server.url, DROVER_DATA_DIR: farm.dataDir, DROVER_HEARTBEAT_MS: '250' };
     agent = spawnDrover(['agent', '--node', 'doomed', '--cpus', '8', '--mem', '2G'], env);
     for (let i = 0; i < 200 && !(await farm.events('node', 'doomed')).some((e) => e.type === 'node.ready'); i++) await sleep(100);
+    // Ready and not lost before it beat once (the flaky run: lost in that gap, it took no work).
+    expect((await farm.events('node', 'doomed')).map((e) => e.type)).toEqual(['node.registered', 'node.ready']);
     const script = 'if [ -n "$DROVER_CHECKPOINT" ]; then echo "{\\"result\\":\\"resumed from $DROVER_CHECKPOINT\\"}" >> "$DROVER_REPORT"; exit 0; fi; ' +
       'echo "{\\"progress\\":0.5,\\"checkpoint\\":\\"half\\"}" >> "$DROVER_REPORT"; sleep 30';
     const id = await farm.submit({ name: 'resumable', user: 'alice', command: ['sh', '-c', script], memMb: 16, retries: 0 });
@@ -34,6 +36,8 @@ describe('node loss', () => {
       if (chunk.some((e) => e.type === 'chunk.progressed' && e.data.checkpoint === 'half')) break;
       await sleep(100);
     }
+    const checkpointed = (await farm.events('chunk', `${id}:0`)).some((e) => e.type === 'chunk.progressed' && e.data.checkpoint === 'half');
+    expect(checkpointed, 'attempt 1 recorded its checkpoint on doomed before the kill').toBe(true);
     await agent.kill9();
     await farm.startAgent('spare');
     const job = await farm.waitFor(id, undefined, 30_000);
