@@ -25,6 +25,7 @@ export {
   reachesInto,
   reservationGate,
   reservationReason,
+  verdictReasons,
   windowAt,
 } from './reservations.js';
 export type {

@@ -96,7 +96,12 @@ export interface GateJob {
 export interface GateVerdict {
   readonly blocked: readonly PendingReason[];
   readonly exclude: readonly string[];
-  readonly reasons: readonly PendingReason[];
+  /**
+   * The reservations that keep the job off their nodes, with the window that does. Reasons are
+   * built from them only for jobs that wait (`explain`): a verdict is cheap to make.
+   */
+  readonly keptOff: readonly { readonly r: HeldReservation; readonly w: Window }[];
+  readonly limitMs: number;
 }
 
 /** A reservation with the nodes it holds this round. */
@@ -104,7 +109,9 @@ export interface HeldReservation extends Reservation {
   readonly held: readonly string[];
 }
 
-const OPEN: GateVerdict = { blocked: [], exclude: [], reasons: [] };
+const OPEN: GateVerdict = { blocked: [], exclude: [], keptOff: [], limitMs: Infinity };
+/** Reservations named in a job's reasons at most (the soonest windows; the rest are counted). */
+const MAX_NAMED = 3;
 
 function list(xs: readonly string[], max = 5): string {
   const head = xs.slice(0, max).join(', ');
@@ -183,7 +190,7 @@ export function gateJob(
 ): GateVerdict {
   const limitMs = job.timeoutS !== undefined ? job.timeoutS * 1000 : Infinity;
   const exclude = new Set<string>();
-  const reasons: PendingReason[] = [];
+  const keptOff: { r: HeldReservation; w: Window }[] = [];
   if (job.reservation !== undefined) {
     const own = reservations.find((r) => r.name === job.reservation);
     const w = ownWindow(job, own, now);
@@ -196,11 +203,11 @@ export function gateJob(
     if (r.users.includes(job.user) && !r.flags.includes('maint')) continue;
     if (!reachesInto(r, now, limitMs)) continue;
     for (const n of r.held) exclude.add(n);
-    reasons.push(reservationReason(r, windowAt(r, now)!, limitMs));
+    keptOff.push({ r, w: windowAt(r, now)! });
   }
-  return exclude.size === 0 && reasons.length === 0
+  return exclude.size === 0 && keptOff.length === 0
     ? OPEN
-    : { blocked: [], exclude: [...exclude], reasons };
+    : { blocked: [], exclude: [...exclude], keptOff, limitMs };
 }
 
 /** A round's reservation gate: verdicts per job and the reasons merged with the round's. */
@@ -228,6 +235,12 @@ export function reservationGate(
     .map((r) => ({ ...r, held: heldNodes(r, nodes) }));
   const ids = nodes.map((n) => n.id);
   const memo = new Map<string, GateVerdict>();
+  const built = new WeakMap<GateVerdict, PendingReason[]>();
+  const reasonsOf = (v: GateVerdict): PendingReason[] => {
+    let out = built.get(v);
+    if (!out) built.set(v, (out = verdictReasons(v)));
+    return out;
+  };
   return {
     check(job) {
       if (live.length === 0 && job.reservation === undefined) return OPEN;
@@ -242,7 +255,28 @@ export function reservationGate(
       const byGate = (r: PendingReason) =>
         r.code === 'Excluded' &&
         ((r.details?.excluded as string[] | undefined) ?? []).every((n) => gated.has(n));
-      return [...verdict.reasons, ...reasons.filter((r) => !byGate(r))];
+      return [...reasonsOf(verdict), ...reasons.filter((r) => !byGate(r))];
     },
   };
+}
+
+/**
+ * The `Reservation` reasons of a verdict: one per window that keeps the job off, the soonest
+ * first, at most three named (the last says how many more). Pure.
+ */
+export function verdictReasons(v: GateVerdict): PendingReason[] {
+  const sorted = [...v.keptOff].sort(
+    (a, b) => a.w.start - b.w.start || (a.r.name < b.r.name ? -1 : 1),
+  );
+  const out = sorted.slice(0, MAX_NAMED).map(({ r, w }) => reservationReason(r, w, v.limitMs));
+  const more = sorted.length - out.length;
+  const last = out[out.length - 1];
+  if (more > 0 && last) {
+    out[out.length - 1] = {
+      ...last,
+      message: `${last.message}; and ${more} more reservations`,
+      details: { ...last.details, more },
+    };
+  }
+  return out;
 }

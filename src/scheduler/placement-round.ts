@@ -203,7 +203,11 @@ export function planRound(input: RoundInput): RoundOutput {
     for (const i of waiting ?? []) {
       if (input.inFlight.has(chunkId(jobId, i))) continue;
       const t = taskOf(peek, index, jobId, job, i, false);
-      if (t && verdict?.exclude.length) t.excludeNodes = [...t.excludeNodes, ...verdict.exclude];
+      if (t && verdict?.exclude.length) {
+        // The verdict's own array when the job excludes nothing itself: shared, keyed once a round.
+        const own = t.excludeNodes;
+        t.excludeNodes = own.length === 0 ? verdict.exclude : [...own, ...verdict.exclude];
+      }
       if (t) tasks.push(t);
     }
   }

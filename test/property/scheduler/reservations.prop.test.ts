@@ -6,10 +6,10 @@ import {
   heldNodes,
   periodOf,
   reservationGate,
+  verdictReasons,
   windowAt,
   type HeldReservation,
   type NodeState,
-  type PendingReason,
   type Reservation,
 } from '../../../src/policy/index.js';
 import { reservationSpecArb } from '../../support/reservation-arbitraries.js';
@@ -133,13 +133,14 @@ describe('the reservation gate', () => {
         const outsideOwn = job.reservation !== undefined && !own!.held.includes(n);
         expect(excluded).toBe(byOthers || outsideOwn);
       }
-      const named = v.reasons.map((x: PendingReason) => x.details?.reservation);
-      expect(named.sort()).toEqual(
-        live
-          .filter(keptOff)
-          .map((r) => r.name)
-          .sort(),
-      );
+      const expected = live.filter(keptOff).map((r) => r.name);
+      expect(v.keptOff.map((k) => k.r.name).sort()).toEqual([...expected].sort());
+      // Reasons name the soonest windows, at most three, and count the rest.
+      const reasons = verdictReasons(v);
+      expect(reasons.length).toBe(Math.min(3, expected.length));
+      const more = expected.length - reasons.length;
+      if (more > 0) expect(reasons.at(-1)!.details?.more).toBe(more);
+      for (const x of reasons) expect(expected).toContain(x.details?.reservation);
     },
   );
 
