@@ -180,18 +180,23 @@ export function reservationRow(
   };
 }
 
-/** `drover.api.reservation.list`: every reservation not deleted, by start then name. */
-export const reservationList: Handler = async (ctx, req) => {
-  parseRequest('reservation list request', RequestSchemas['reservation.list'], req.body);
-  const now = ctx.clock();
-  const nodes = policyNodes(ctx.live.model);
+/** Every reservation of a read model not deleted, as rows at `now`, by start then name. Pure. */
+export function reservationRows(model: ReadModel, now: number): ReservationRow[] {
+  const nodes = policyNodes(model);
   const rows: ReservationRow[] = [];
-  for (const s of ctx.live.model.reservations.values()) {
+  for (const s of model.reservations.values()) {
     const row = reservationRow(s, nodes, now);
     if (row) rows.push(row);
   }
-  rows.sort((a, b) => (a.start < b.start ? -1 : a.start > b.start ? 1 : a.name < b.name ? -1 : 1));
-  return { reservations: rows };
+  return rows.sort((a, b) =>
+    a.start < b.start ? -1 : a.start > b.start ? 1 : a.name < b.name ? -1 : 1,
+  );
+}
+
+/** `drover.api.reservation.list`: every reservation not deleted, by start then name. */
+export const reservationList: Handler = async (ctx, req) => {
+  parseRequest('reservation list request', RequestSchemas['reservation.list'], req.body);
+  return { reservations: reservationRows(ctx.live.model, ctx.clock()) };
 };
 
 /**
