@@ -28,6 +28,8 @@ export {
   verdictReasons,
   windowAt,
 } from './reservations.js';
+export { admitPromise, fitsThroughout } from './promises.js';
+export type { Admission, FarmModel, Hold, PromiseAsk } from './promises.js';
 export type {
   GateJob,
   GateVerdict,
