@@ -220,6 +220,37 @@ describe('drover reservation (real farm, CLI processes)', () => {
       /^reservation: bob is not a user of win/,
     );
 
+    // node-2 runs bob's job without a time limit: a window there is refused unless ignore-jobs.
+    const later = ['--start', iso(start + 5 * hour), '--end', iso(start + 6 * hour)];
+    const busy = await ada(
+      'reservation',
+      'create',
+      'over',
+      ...later,
+      '--nodes',
+      'node-2',
+      '--users',
+      'ada',
+      '--json',
+    );
+    expect(busy.code).toBe(4);
+    expect(json<{ error: { message: string } }>(busy).error.message).toContain(long1);
+    const anyway = await ada(
+      'reservation',
+      'create',
+      'over',
+      ...later,
+      '--nodes',
+      'node-2',
+      '--users',
+      'ada',
+      '--flags',
+      'ignore-jobs,weekly',
+    );
+    expect(anyway.code, anyway.stderr).toBe(0);
+    expect(stateName(await farm.job(long1))).toBe('running');
+    expect((await ada('reservation', 'delete', 'over')).code).toBe(0);
+
     const deleted = await ada('reservation', 'delete', 'win', '--reason', 'test over', '--json');
     expect(deleted.code, deleted.stderr).toBe(0);
     await farm.waitFor(long2, ['running'], 60_000);
