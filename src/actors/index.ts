@@ -40,6 +40,19 @@ export type {
 export { calendarFold, calendarGuardDocs, calendarMachine } from './calendar.machine.js';
 export type { CalendarContext, CalendarSnapshot } from './calendar.machine.js';
 export { calendarBehaviour, decideCalendar, latestCalendar } from './calendar.decide.js';
+export {
+  reservationFold,
+  reservationGuardDocs,
+  reservationMachine,
+} from './reservation.machine.js';
+export type { ReservationContext, ReservationSnapshot } from './reservation.machine.js';
+export { decideReservation, reservationBehaviour } from './reservation.decide.js';
+export type {
+  ReservationCommand,
+  ReservationCommandData,
+  ReservationCommandOf,
+  ReservationCommandType,
+} from './reservation.decide.js';
 export type {
   CalendarCommand,
   CalendarCommandData,

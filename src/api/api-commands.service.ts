@@ -17,6 +17,7 @@ import {
 } from './api-context.js';
 import { cancelPlan, clearPlan } from './plans.js';
 import { RequestSchemas, parseRequest } from './protocol.js';
+import { refuseBadReservation } from './api-reservations.service.js';
 import { refuseUnknownReferences } from './references.js';
 import { TERMINAL_STATES, publicState } from './views.js';
 
@@ -59,6 +60,7 @@ export const submit: Handler = async (ctx, req) => {
     }
   }
   await refuseUnknownReferences(ctx, spec);
+  refuseBadReservation(ctx, spec);
   const msgID = req.headers?.get('Nats-Msg-Id') || `api-${ctx.newId()}`;
   const ack = await ctx.intake.publish(spec, msgID);
   return { jobId: jobIdOfIntake(ack.seq), ...(ack.duplicate && { duplicate: true }) };

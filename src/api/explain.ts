@@ -7,7 +7,7 @@ import { publicState } from './views.js';
 export interface Explanation {
   id: string;
   state: string;
-  pending?: { code: string; message: string; unblock: string }[];
+  pending?: { code: string; message: string; unblock: string; details?: Record<string, unknown> }[];
   failure?: {
     cause: string;
     exitCode?: number;
@@ -146,6 +146,7 @@ const PENDING_ADVICE: Readonly<Record<string, string>> = {
   Constraint: 'relax --label-constraint, or label a node that fits',
   Excluded: 'remove an --exclude-node, or wait for the remaining nodes',
   DependencyFailed: 'this job will never run: resubmit once the dependency succeeds',
+  Reservation: 'give the job a --timeout that ends before the window opens, or wait for it to end',
 };
 
 /**
@@ -168,11 +169,15 @@ export function explainJob(
     return { explanation, ...(source && { source }) };
   }
   if (state === 'queued' || state === 'held' || state === 'running') {
-    const reasons = (job.context.pending?.reasons ?? []).map(({ code, message, unblock }) => ({
-      code,
-      message,
-      unblock,
-    }));
+    // A Reservation reason keeps its details (window, nodes, users): what `explain` shows of it.
+    const reasons = (job.context.pending?.reasons ?? []).map(
+      ({ code, message, unblock, details }) => ({
+        code,
+        message,
+        unblock,
+        ...(code === 'Reservation' && details && { details }),
+      }),
+    );
     if (reasons.length === 0 && state === 'held') {
       const why = job.context.holdReason ?? '';
       reasons.push({ code: 'Held', message: `held: ${why}`, unblock: 'release' });

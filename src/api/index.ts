@@ -33,3 +33,5 @@ export { cancelPlan, clearPlan } from './plans.js';
 export type { CancelPlan, ClearBlocker, ClearPlan, ProcessRef } from './plans.js';
 export { findRejections } from './rejections.jetstream.js';
 export type { RejectionEntry } from './rejections.jetstream.js';
+export { reservationRows } from './api-reservations.service.js';
+export type { ReservationRow } from './api-reservations.service.js';

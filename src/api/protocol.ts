@@ -1,5 +1,11 @@
 import { z } from 'zod';
-import { EntityIdSchema, IsoDateSchema, badInput, type ErrorCode } from '../events/index.js';
+import {
+  EntityIdSchema,
+  IsoDateSchema,
+  RESERVATION_FLAGS,
+  badInput,
+  type ErrorCode,
+} from '../events/index.js';
 import { JOB_STATES } from './views.js';
 
 /**
@@ -37,6 +43,9 @@ export const API_OPS = [
   'calendar.import',
   'calendar.list',
   'calendar.sessions',
+  'reservation.create',
+  'reservation.list',
+  'reservation.delete',
 ] as const;
 export type ApiOp = (typeof API_OPS)[number];
 
@@ -120,6 +129,20 @@ export const RequestSchemas = {
     to: IsoDateSchema,
     version: z.number().int().positive().optional(),
   }),
+  'reservation.create': z.strictObject({
+    name: Id,
+    start: z.string().max(64),
+    end: z.string().max(64),
+    nodes: z.array(Id).max(10_000).optional(),
+    cpus: z.number().nonnegative().max(1_000_000).optional(),
+    memMb: z.number().int().nonnegative().max(1_000_000_000).optional(),
+    gpus: z.number().int().nonnegative().max(100_000).optional(),
+    users: z.array(z.string().min(1).max(64)).min(1).max(1000),
+    flags: z.array(z.enum(RESERVATION_FLAGS)).max(8).optional(),
+    by: By.optional(),
+  }),
+  'reservation.list': z.strictObject({}),
+  'reservation.delete': z.strictObject({ name: Id, reason: Reason.optional(), by: By.optional() }),
 } as const;
 
 export type CancelRequest = z.infer<(typeof RequestSchemas)['cancel']>;
@@ -128,6 +151,7 @@ export type JobsListRequest = z.infer<(typeof RequestSchemas)['jobs.list']>;
 export type LogsRequest = z.infer<(typeof RequestSchemas)['logs']>;
 export type NodeRequest = z.infer<(typeof RequestSchemas)['node']>;
 export type PriorityRequest = z.infer<(typeof RequestSchemas)['priority']>;
+export type ReservationCreateRequest = z.infer<(typeof RequestSchemas)['reservation.create']>;
 export type CalendarSessionsRequest = z.infer<(typeof RequestSchemas)['calendar.sessions']>;
 
 /** Parse a request body against its schema; BAD_INPUT naming the fields otherwise. Pure. */

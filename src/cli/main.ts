@@ -18,6 +18,7 @@ import { failWith } from './api-cli.js';
 import { contractParseErrors } from './parse-errors.js';
 import { registerApiCommand, startApi } from './api-services.js';
 import { registerCalendarCommands } from './calendar-commands.js';
+import { registerReservationCommands } from './reservation-commands.js';
 import { parseMetricsPort, processMetrics, serveMetricsPort } from './metrics-services.js';
 import { registerCancelCommands } from './cancel-commands.js';
 import { registerJobCommands } from './job-commands.js';
@@ -162,6 +163,7 @@ registerNodeCommands(program);
 registerApiCommand(program);
 registerProjectionCommands(program);
 registerCalendarCommands(program);
+registerReservationCommands(program);
 registerLogCommands(program);
 registerSqlSinkCommand(program);
 

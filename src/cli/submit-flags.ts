@@ -34,6 +34,7 @@ export function submitOptions(cmd: Command): Command {
       [] as string[],
     )
     .option('--cwd <dir>', 'working directory of the process (default: where submit runs)')
+    .option('--reservation <name>', "run inside this reservation's window, on its resources")
     .option('--json', 'print one JSON document');
 }
 
@@ -88,6 +89,7 @@ export function parseSubmitFlags(
   if ((o.excludeNode as string[]).length) body.excludeNodes = o.excludeNode;
   if (o.priority !== undefined) body.priority = num('--priority', o.priority);
   if ((o.env as string[]).length) body.env = parseLabels(o.env as string[], '--env');
+  if (o.reservation !== undefined) body.reservation = o.reservation;
   body.cwd = o.cwd === undefined ? here : resolve(here, String(o.cwd));
   return body;
 }

@@ -1,5 +1,5 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { JOB_STATES, type ApiClient, type JobState } from '../api/index.js';
+import { JOB_STATES, reservationRows, type ApiClient, type JobState } from '../api/index.js';
 import { ErrorCodes, SchedulerError, type ErrorCode } from '../events/index.js';
 import { auditEntries, auditPlan, type EventFetcher } from '../projections/index.js';
 import type { Feed } from './feed.jetstream.js';
@@ -140,6 +140,13 @@ export async function route(
   } else if (post && what === 'nodes' && id && sub && NODE_OPS.has(sub) && !extra) {
     const op = sub as 'drain' | 'undrain' | 'cordon' | 'uncordon';
     sendJson(res, 200, await ctx.client.node(op, id, { reason: 'from the dashboard', ...by }));
+  } else if (get && what === 'reservations' && !id) {
+    const now = ctx.clock();
+    sendJson(res, 200, {
+      now,
+      seq: ctx.feed.model.seq,
+      rows: reservationRows(ctx.feed.model, now),
+    });
   } else if (get && what === 'fairshare' && !id) {
     sendJson(res, 200, fairshareView(ctx.feed, ctx.clock()));
   } else {

@@ -91,6 +91,8 @@ export const JobSpecSchema = z.object({
   priority: z.number().int().min(-1_000_000).max(1_000_000),
   env: z.record(z.string().min(1).max(256), z.string().max(65_536)),
   cwd: z.string().min(1).max(4096).optional(),
+  /** `submit --reservation NAME`: runs inside that reservation's window, on its resources. */
+  reservation: EntityIdSchema.optional(),
 });
 export type JobSpec = z.infer<typeof JobSpecSchema>;
 

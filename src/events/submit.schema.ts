@@ -29,6 +29,7 @@ export const SubmitBodySchema = z.strictObject({
   priority: spec.priority.optional(),
   env: spec.env.optional(),
   cwd: spec.cwd,
+  reservation: spec.reservation,
 });
 export type SubmitBody = z.infer<typeof SubmitBodySchema>;
 

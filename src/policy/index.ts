@@ -16,6 +16,28 @@ export { placeRound } from './placement.js';
 export { jobReasons } from './job-reasons.js';
 export type { JobReasonInput, QuotaReached, ActiveReservation } from './job-reasons.js';
 export { formatResources } from './reasons.js';
+export {
+  DAY_MS,
+  WEEK_MS,
+  gateJob,
+  heldNodes,
+  periodOf,
+  reachesInto,
+  reservationGate,
+  reservationReason,
+  verdictReasons,
+  windowAt,
+} from './reservations.js';
+export { admitPromise, fitsThroughout } from './promises.js';
+export type { Admission, FarmModel, Hold, PromiseAsk } from './promises.js';
+export type {
+  GateJob,
+  GateVerdict,
+  HeldReservation,
+  Reservation,
+  ReservationGate,
+  Window,
+} from './reservations.js';
 export { RESOURCE_KEYS } from './types.js';
 export type {
   Backoff,

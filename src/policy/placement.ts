@@ -20,6 +20,8 @@ class Misses {
   private readonly plain: ResourceVector[] = [];
   private bound: ResourceVector;
   private readonly labelKeys = new WeakMap<object, string>();
+  /** Exclusion lists are often one shared array (a reservation gate's verdict): joined once. */
+  private readonly excludeKeys = new WeakMap<readonly string[], string>();
 
   constructor(private readonly farm: Farm) {
     this.bound = farm.maxFree();
@@ -37,7 +39,11 @@ class Misses {
 
   key(t: Task, labelKey: string): string {
     const q = t.request;
-    const ex = t.excludeNodes.length === 0 ? '' : t.excludeNodes.join('\u0000');
+    let ex = t.excludeNodes.length === 0 ? '' : this.excludeKeys.get(t.excludeNodes);
+    if (ex === undefined) {
+      ex = t.excludeNodes.join('\u0000');
+      this.excludeKeys.set(t.excludeNodes, ex);
+    }
     return `${q.cpus}|${q.memMb}|${q.gpus}|${labelKey}|${ex}`;
   }
 

@@ -3,12 +3,14 @@ import {
   chunkBehaviour,
   jobBehaviour,
   nodeBehaviour,
+  reservationBehaviour,
   workerBehaviour,
   type CalendarSnapshot,
   type ChunkSnapshot,
   type EntityRuntime,
   type JobSnapshot,
   type NodeSnapshot,
+  type ReservationSnapshot,
   type WorkerSnapshot,
 } from '../actors/index.js';
 import type { Entity, RecordedEvent } from '../events/index.js';
@@ -22,6 +24,8 @@ export interface EntityStates {
   node: NodeSnapshot;
   /** Folded for the timekeeper (schedules on trading calendars); no rule reacts to it yet. */
   calendar: CalendarSnapshot;
+  /** Folded for the placement round's reservation gate. */
+  reservation: ReservationSnapshot;
 }
 
 /** A new state of one entity, typed by its kind (`seq`: the log position when it matters). */
@@ -136,6 +140,10 @@ export function observeEvent(
     }
     case 'calendar': {
       const seen = runtime.observe(calendarBehaviour, id, e);
+      return seen && { entity, id, state: seen.after };
+    }
+    case 'reservation': {
+      const seen = runtime.observe(reservationBehaviour, id, e);
       return seen && { entity, id, state: seen.after };
     }
     default: {

@@ -13,6 +13,7 @@ import { changeOf, peekOf, type Change } from './entity-view.js';
 import { FarmIndex } from './farm-index.js';
 import { Launcher } from './launcher.service.js';
 import { PlacementLoop, type AdmissionStep } from './placement-loop.service.js';
+import { ReservationBook } from './reservation-book.js';
 import { RulesPump } from './rules-pump.service.js';
 import type { Peek, RuleContext } from './rules.js';
 import type { SchedulerMetrics } from './scheduler-metrics.js';
@@ -97,8 +98,10 @@ export function wireLeader(o: LeaderInput): LeaderParts {
     changed,
     logger,
   });
+  const reservations = new ReservationBook();
   const placement = new PlacementLoop({
     ...{ peek, index, config, clock, canWrite, context, run, logger },
+    gate: (now) => reservations.gate(peek, index, now),
     assign: (p) => launcher.assign(p),
     ...(o.metrics && { metrics: o.metrics }),
     ...(o.admission && { admission: o.admission }),
@@ -113,6 +116,7 @@ export function wireLeader(o: LeaderInput): LeaderParts {
     if (c.entity === 'job') index.job(c.id, c.state, c.seq);
     else if (c.entity === 'chunk') index.chunk(c.id, c.state);
     else if (c.entity === 'node') index.node(c.id, c.state);
+    reservations.observe(c);
     pump.mark(c);
     placement.requestIfChanged();
     if (live) pump.schedule();

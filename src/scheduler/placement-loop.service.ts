@@ -1,5 +1,10 @@
 import type { Logger } from 'pino';
-import type { FairShareConfig, Placement, ResourceVector } from '../policy/index.js';
+import type {
+  FairShareConfig,
+  Placement,
+  ReservationGate,
+  ResourceVector,
+} from '../policy/index.js';
 import type { FarmIndex } from './farm-index.js';
 import { planRound, type RoundOutput } from './placement-round.js';
 import type { SchedulerMetrics } from './scheduler-metrics.js';
@@ -34,6 +39,8 @@ export interface PlacementLoopDeps {
    */
   readonly assign: (p: Placement) => Promise<void> | undefined;
   readonly admission?: readonly AdmissionStep[];
+  /** The reservation gate of a round at `now` (none: nothing reserved). */
+  readonly gate?: (now: number) => ReservationGate | undefined;
   /** Where each round's duration and reasons are reported. */
   readonly metrics?: SchedulerMetrics;
   readonly logger: Logger;
@@ -110,6 +117,7 @@ export class PlacementLoop {
       inFlight: this.inFlight,
       reasons,
       maxPlacements: MAX_IN_FLIGHT - this.inFlight.size,
+      gate: deps.gate?.(now),
     });
     const seconds = (performance.now() - startedAt) / 1000;
     deps.metrics?.round(seconds, reasons ? out.pending : undefined, deps.peek.job);

@@ -11,6 +11,8 @@ import {
   type NodeLifecycle,
   type NodeState,
   type Placement,
+  type GateVerdict,
+  type ReservationGate,
   type ResourceVector,
   type Task,
 } from '../policy/index.js';
@@ -28,6 +30,8 @@ export interface RoundInput {
   readonly reasons: boolean;
   /** Stop after this many placements (the service bounds placements awaiting their append). */
   readonly maxPlacements?: number;
+  /** Keeps jobs off reserved nodes (reservations); none: every job may use every node. */
+  readonly gate?: ReservationGate;
 }
 
 export interface RoundOutput {
@@ -180,6 +184,7 @@ export function planRound(input: RoundInput): RoundOutput {
   const { peek, index, now } = input;
   const tasks: Task[] = [];
   const pending: RoundOutput['pending'] = new Map();
+  const verdicts = new Map<string, GateVerdict>();
   // Only jobs with waiting chunks give tasks or reasons here: most open jobs of a busy farm
   // only run, and the running ones count below, one sum per user and priority.
   for (const jobId of index.waiting.keys()) {
@@ -188,6 +193,9 @@ export function planRound(input: RoundInput): RoundOutput {
     if (!job?.context.spec || !['queued', 'running', 'held'].includes(state)) continue;
     const waiting = index.waiting.get(jobId);
     const blocked = waiting?.size ? blockers(peek, job, now) : [];
+    const verdict = waiting?.size ? input.gate?.check(job.context.spec) : undefined;
+    if (verdict) verdicts.set(jobId, verdict);
+    if (verdict?.blocked.length) blocked.push(...verdict.blocked);
     if (blocked.length > 0) {
       pending.set(jobId, { reasons: blocked, ahead: [] });
       continue;
@@ -195,6 +203,11 @@ export function planRound(input: RoundInput): RoundOutput {
     for (const i of waiting ?? []) {
       if (input.inFlight.has(chunkId(jobId, i))) continue;
       const t = taskOf(peek, index, jobId, job, i, false);
+      if (t && verdict?.exclude.length) {
+        // The verdict's own array when the job excludes nothing itself: shared, keyed once a round.
+        const own = t.excludeNodes;
+        t.excludeNodes = own.length === 0 ? verdict.exclude : [...own, ...verdict.exclude];
+      }
       if (t) tasks.push(t);
     }
   }
@@ -225,8 +238,9 @@ export function planRound(input: RoundInput): RoundOutput {
       const jobId = taskId.slice(0, taskId.lastIndexOf(':'));
       if (pending.has(jobId)) continue;
       const a = aheadOf.get(taskId);
+      const verdict = verdicts.get(jobId);
       pending.set(jobId, {
-        reasons,
+        reasons: verdict && input.gate ? input.gate.explain(verdict, reasons) : reasons,
         ...(a && { rank: a.rank }),
         ahead: a?.ahead ?? [],
       });

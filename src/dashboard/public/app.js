@@ -5,6 +5,7 @@ import { renderOverview } from './overview.js';
 import { renderJobs } from './jobs.js';
 import { renderJob } from './job.js';
 import { renderFairshare } from './fairshare.js';
+import { renderReservations } from './reservations.js';
 
 export const state = { overview: null, seq: 0 };
 const app = document.getElementById('app');
@@ -51,6 +52,7 @@ const routes = [
   [/^#\/jobs$/, () => renderJobs],
   [/^#\/job\/([^/]+)$/, () => renderJob],
   [/^#\/fairshare$/, () => renderFairshare],
+  [/^#\/reservations$/, () => renderReservations],
 ];
 
 let current = null;

@@ -217,3 +217,18 @@ export const calendarVariants: Variants<CalendarContext> = (type, c) => {
   const at = (version: number) => ev(type as 'calendar.imported', { version, calendar });
   return [...(n < 3 ? [at(n + 1)] : []), at(n + 2), ...(n > 0 ? [at(n)] : [])];
 };
+
+const reservation = {
+  name: 'PROBE',
+  start: 1_000,
+  end: 2_000,
+  nodes: ['n1'],
+  users: ['ada'],
+  flags: [],
+};
+
+/** A well-formed reservation (guard holds), one ending before it starts (fails), a delete. */
+export const reservationVariants: Variants<unknown> = (type) =>
+  type === 'reservation.created'
+    ? [ev(type, { reservation }), ev(type, { reservation: { ...reservation, end: 500 } })]
+    : [ev(type as 'reservation.deleted', { reason: 'r' })];
