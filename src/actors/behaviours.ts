@@ -1,5 +1,6 @@
 import type { Entity } from '../events/index.js';
 import type { EntityBehaviour } from './behaviour.js';
+import { alertBehaviour } from './alert.decide.js';
 import { calendarBehaviour } from './calendar.decide.js';
 import { chunkBehaviour } from './chunk.decide.js';
 import { jobBehaviour } from './job.decide.js';
@@ -16,4 +17,5 @@ export const behaviours = {
   worker: workerBehaviour,
   node: nodeBehaviour,
   calendar: calendarBehaviour,
+  alert: alertBehaviour,
 } as unknown as Readonly<Record<Entity, EntityBehaviour<unknown, unknown>>>;

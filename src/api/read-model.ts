@@ -1,10 +1,12 @@
 import {
+  alertFold,
   calendarFold,
   chunkFold,
   jobFold,
   nodeFold,
   stateName,
   workerFold,
+  type AlertSnapshot,
   type CalendarSnapshot,
   type ChunkSnapshot,
   type JobSnapshot,
@@ -41,6 +43,8 @@ export interface ReadModel {
   readonly heartbeats: Map<string, HeartbeatEntry>;
   /** Calendars by name, every version of each. */
   readonly calendars: Map<string, CalendarSnapshot>;
+  /** Alerts by id, every occurrence (the evaluator's and `drover alerts`'). */
+  readonly alerts: Map<string, AlertSnapshot>;
   /** Chunks with a live attempt (`assigned`, `running`, `cancelling`) → their node. */
   readonly liveChunks: Map<string, string>;
   /** Events the machines refused (the deciders never append those; counted, then skipped). */
@@ -57,6 +61,7 @@ export function emptyReadModel(): ReadModel {
     nodes: new Map(),
     heartbeats: new Map(),
     calendars: new Map(),
+    alerts: new Map(),
     liveChunks: new Map(),
     skipped: 0,
   };
@@ -128,6 +133,9 @@ export function applyEvent(model: ReadModel, event: RecordedEvent): ReadModel {
       break;
     case 'calendar':
       ok = evolveInto(model.calendars, target.id, calendarFold, event) !== undefined;
+      break;
+    case 'alert':
+      ok = evolveInto(model.alerts, target.id, alertFold, event) !== undefined;
       break;
     default: {
       const _exhaustive: never = target.entity;

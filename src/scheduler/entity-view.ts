@@ -1,9 +1,11 @@
 import {
+  alertBehaviour,
   calendarBehaviour,
   chunkBehaviour,
   jobBehaviour,
   nodeBehaviour,
   workerBehaviour,
+  type AlertSnapshot,
   type CalendarSnapshot,
   type ChunkSnapshot,
   type EntityRuntime,
@@ -22,6 +24,8 @@ export interface EntityStates {
   node: NodeSnapshot;
   /** Folded for the timekeeper (schedules on trading calendars); no rule reacts to it yet. */
   calendar: CalendarSnapshot;
+  /** Alerts are the evaluator's (it runs beside the API); the scheduler only keeps the fold. */
+  alert: AlertSnapshot;
 }
 
 /** A new state of one entity, typed by its kind (`seq`: the log position when it matters). */
@@ -120,6 +124,10 @@ export function observeEvent(
     }
     case 'calendar': {
       const seen = runtime.observe(calendarBehaviour, id, e);
+      return seen && { entity, id, state: seen.after };
+    }
+    case 'alert': {
+      const seen = runtime.observe(alertBehaviour, id, e);
       return seen && { entity, id, state: seen.after };
     }
     default: {

@@ -1,4 +1,10 @@
-import type { CalendarContext, ChunkContext, Fold, JobContext } from '../../../src/actors/index.js';
+import type {
+  AlertContext,
+  CalendarContext,
+  ChunkContext,
+  Fold,
+  JobContext,
+} from '../../../src/actors/index.js';
 import { stateName } from '../../../src/actors/index.js';
 import type {
   DroverEvent,
@@ -216,4 +222,26 @@ export const calendarVariants: Variants<CalendarContext> = (type, c) => {
   const n = c.versions.length;
   const at = (version: number) => ev(type as 'calendar.imported', { version, calendar });
   return [...(n < 3 ? [at(n + 1)] : []), at(n + 2), ...(n > 0 ? [at(n)] : [])];
+};
+
+/**
+ * Alert events with fixed data; an ack by a person (guard holds, once, to keep the space finite)
+ * and by the scheduler (guard fails: acknowledging is for people).
+ */
+export const alertVariants: Variants<AlertContext> = (type, c) => {
+  const shown = { summary: 's', details: { n: 1 } };
+  switch (type) {
+    case 'alert.opened':
+      return [ev(type, { rule: 'node-lost', key: 'n1', ...shown })];
+    case 'alert.fired':
+    case 'alert.resolved':
+      return [ev(type, shown)];
+    case 'alert.withdrawn':
+      return [ev(type, { reason: 'cleared' })];
+    default: {
+      const ack = ev(type as 'alert.acknowledged', {});
+      const person = { ...ack, by: { kind: 'user' as const, id: 'ann' } };
+      return c.acks.length < 1 ? [person, ack] : [ack];
+    }
+  }
 };

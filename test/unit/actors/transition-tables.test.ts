@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import {
+  alertFold,
   calendarFold,
   chunkFold,
   jobFold,
@@ -16,6 +17,7 @@ import type { Fold } from '../../../src/actors/index.js';
 import { eventTypesOf } from '../../../src/events/index.js';
 import type { Entity } from '../../../src/events/index.js';
 import {
+  alertVariants,
   calendarVariants,
   chunkVariants,
   explore,
@@ -35,6 +37,7 @@ const probes: Record<Entity, Probe> = {
   worker: { fold: workerFold as Fold<never>, variants: workerVariants as Variants<never> },
   node: { fold: nodeFold as Fold<never>, variants: nodeVariants as Variants<never> },
   calendar: { fold: calendarFold as Fold<never>, variants: calendarVariants as Variants<never> },
+  alert: { fold: alertFold as Fold<never>, variants: alertVariants as Variants<never> },
 };
 
 describe('docs/transitions', () => {
