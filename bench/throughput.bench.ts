@@ -1,0 +1,315 @@
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { performance } from 'node:perf_hooks';
+import { jetstream } from '@nats-io/jetstream';
+import { createApiClient } from '../src/api/index.js';
+import type { RecordedEvent } from '../src/events/index.js';
+import {
+  percentile,
+  seedQueuedJobs,
+  startBenchServer,
+  submitToIntake,
+  until,
+  watchLog,
+  type BenchServer,
+} from '../test/support/bench-farm.js';
+import { spawnDrover, type DroverProcess } from '../test/support/drover-process.js';
+import { pipelined, ratio } from './support.js';
+import { slotTurnarounds, type AttemptTimes } from './slot-timeline.js';
+
+/**
+ * `npm run bench:throughput` (issue 22): throughput on a real farm's shape, each figure beside a
+ * same-run reference. Parts (BENCH_ONLY, default all):
+ * - `slots`: 2 agents × 4 one-CPU slots against the same agents with room for everything
+ *   (unbounded), for N one-CPU `true` jobs and for one job of N chunks: slot-bound / unbounded,
+ *   and where a freed slot's time goes until its next process starts (from the log's `at`s).
+ * - `submit`: one client submitting one job at a time over the API while the 8 slots churn,
+ *   against a bare JetStream publish round trip in the same run.
+ * - `memory`: the scheduler's and the API's RSS with N pending jobs against an empty farm.
+ * Sizes scale with BENCH_SCALE (N = 2,000 jobs, 100,000 pending at scale 1).
+ */
+const scale = Number(process.env.BENCH_SCALE ?? 1);
+const ONLY = (process.env.BENCH_ONLY ?? 'slots,submit,memory').split(',');
+const round = (x: number, d = 1) => Math.round(x * 10 ** d) / 10 ** d;
+
+interface SlotFarm extends BenchServer {
+  readonly processes: DroverProcess[];
+  close(): Promise<void>;
+}
+
+/** A server, the scheduler (with its API) and two agents, each a process as deployed. */
+async function slotFarm(cpusPerAgent: number, opts: { agents?: number } = {}): Promise<SlotFarm> {
+  const s = await startBenchServer();
+  const dataDir = await mkdtemp(join(tmpdir(), 'drover-bench-slots-'));
+  const profile = process.env.BENCH_PROFILE_DIR;
+  const nodeArgs = profile ? ['--cpu-prof', `--cpu-prof-dir=${profile}`] : [];
+  const env = {
+    DROVER_NATS_URL: s.server.url,
+    DROVER_DATA_DIR: dataDir,
+    LOG_LEVEL: process.env.LOG_LEVEL ?? 'silent',
+  };
+  const agents = Array.from({ length: opts.agents ?? 2 }, (_, i) =>
+    spawnDrover(
+      [
+        'agent',
+        '--node',
+        `node-${i + 1}`,
+        '--cpus',
+        String(cpusPerAgent),
+        '--mem',
+        '64G',
+        '--json',
+      ],
+      env,
+      nodeArgs,
+    ),
+  );
+  const scheduler = spawnDrover(['scheduler', '--json'], env, nodeArgs);
+  const processes = [scheduler, ...agents];
+  await Promise.all(
+    processes.map((p) =>
+      until(() => p.output().includes('{'), 60_000, 20).catch(() => {
+        throw new Error(`bench farm did not start:\n${p.output()}`);
+      }),
+    ),
+  );
+  return {
+    ...s,
+    processes,
+    async close() {
+      for (const p of processes) await p.stop().catch(() => undefined);
+      await s.stop();
+      await rm(dataDir, { recursive: true, force: true });
+    },
+  };
+}
+
+const oneCpu = (i: number, tag: string, chunks = 1) => ({
+  name: `slot-${tag}-${i}`,
+  user: `u${i % 4}`,
+  command: ['true'],
+  cpus: 1,
+  memMb: 16,
+  chunks,
+});
+
+/** Per-attempt times from the log (chunk and worker events), for the slot timeline. */
+function collectAttempts(f: SlotFarm, fromSeq: number) {
+  const byChunk = new Map<string, AttemptTimes>();
+  const chunkOfWorker = new Map<string, string>();
+  let ended = 0;
+  const get = (chunk: string) => {
+    let a = byChunk.get(chunk);
+    if (!a) byChunk.set(chunk, (a = { chunk }));
+    return a;
+  };
+  const onChunk = (e: RecordedEvent, id: string) => {
+    if (e.type === 'chunk.assigned') {
+      const d = e.data as { node: string; worker: string };
+      Object.assign(get(id), { node: d.node, assignedAt: e.at });
+      chunkOfWorker.set(d.worker, id);
+    } else if (e.type === 'chunk.succeeded' || e.type === 'chunk.failed') {
+      get(id).endedAt = e.at;
+      ended++;
+    }
+  };
+  const onWorker = (e: RecordedEvent, id: string) => {
+    const chunk = chunkOfWorker.get(id);
+    if (!chunk) return;
+    if (e.type === 'worker.launching') get(chunk).launchingAt = e.at;
+    else if (e.type === 'worker.started') get(chunk).startedAt = e.at;
+    else if (e.type === 'worker.exited') get(chunk).exitedAt = e.at;
+  };
+  const watchers = [
+    watchLog(f.log, fromSeq, 'chunk', onChunk),
+    watchLog(f.log, fromSeq, 'worker', onWorker),
+  ];
+  return {
+    ended: () => ended,
+    attempts: () => [...byChunk.values()],
+    stop: () => Promise.all(watchers.map((w) => w.stop())),
+  };
+}
+
+/** N one-CPU jobs (or one job of N chunks) from the first submit to the last chunk's end. */
+async function churn(f: SlotFarm, n: number, shape: 'jobs' | 'chunks', tag: string) {
+  const fromSeq = (await f.log.lastSeq()) + 1;
+  const seen = collectAttempts(f, fromSeq);
+  const t0 = performance.now();
+  if (shape === 'jobs')
+    await pipelined(n, 256, (i) => submitToIntake(f.nc, oneCpu(i, tag), `${tag}-${i}`));
+  else await submitToIntake(f.nc, oneCpu(0, tag, n), `${tag}-one`);
+  await until(() => seen.ended() >= n, 900_000, 10);
+  const seconds = (performance.now() - t0) / 1000;
+  // The last worker events may trail the chunk's end on the tail by a moment.
+  await new Promise((r) => setTimeout(r, 300));
+  await seen.stop();
+  return { perSec: Math.round(n / seconds), attempts: seen.attempts() };
+}
+
+async function slots() {
+  const n = Math.max(50, Math.round(2_000 * scale));
+  const out: Record<string, unknown> = { jobs: n, slotsPerAgent: 4, agents: 2 };
+  for (const shape of ['jobs', 'chunks'] as const) {
+    const bound = await slotFarm(4);
+    let boundRun;
+    try {
+      await churn(bound, 20, 'jobs', `warm-${shape}`);
+      boundRun = await churn(bound, n, shape, `bound-${shape}`);
+    } finally {
+      await bound.close();
+    }
+    const open = await slotFarm(Math.max(64, n));
+    let openRun;
+    try {
+      await churn(open, 20, 'jobs', `warm-${shape}`);
+      openRun = await churn(open, n, shape, `open-${shape}`);
+    } finally {
+      await open.close();
+    }
+    out[shape] = {
+      slotBoundPerSec: boundRun.perSec,
+      unboundedPerSec: openRun.perSec,
+      slotBoundVsUnbounded: ratio(boundRun.perSec, openRun.perSec),
+      goal: 0.8,
+      goalMet: ratio(boundRun.perSec, openRun.perSec) >= 0.8,
+      exitToNextStartMs: slotTurnarounds(boundRun.attempts, 4),
+    };
+  }
+  return out;
+}
+
+/** Sequential awaited JetStream publishes to a subject no stream keeps... of the intake's size. */
+async function bareRoundTrips(f: BenchServer, n: number): Promise<number[]> {
+  const js = jetstream(f.nc);
+  const out: number[] = [];
+  for (let i = 0; i < n; i++) {
+    const t = performance.now();
+    await js.publish(`drover.work.nobody-${i % 10}`, JSON.stringify(oneCpu(i, 'bare')));
+    out.push(performance.now() - t);
+  }
+  return out.sort((a, b) => a - b);
+}
+
+async function submitRoundTrip() {
+  const n = Math.max(50, Math.round(500 * scale));
+  const f = await slotFarm(4);
+  try {
+    const client = createApiClient(f.nc);
+    // Background churn: one job of many chunks keeps the 8 slots turning over.
+    await submitToIntake(f.nc, oneCpu(0, 'churn', Math.round(100_000 * scale)), 'churn');
+    await new Promise((r) => setTimeout(r, 2_000));
+    const samples: { api: number[]; bare: number[] } = { api: [], bare: [] };
+    for (let block = 0; block < 5; block++) {
+      samples.bare.push(...(await bareRoundTrips(f, Math.ceil(n / 5))));
+      for (let i = 0; i < Math.ceil(n / 5); i++) {
+        const t = performance.now();
+        await client.submit(oneCpu(i, `rt${block}`));
+        samples.api.push(performance.now() - t);
+      }
+    }
+    const api = [...samples.api].sort((a, b) => a - b);
+    const bare = [...samples.bare].sort((a, b) => a - b);
+    const p = (xs: number[], q: number) => round(percentile(xs, q), 2);
+    return {
+      submits: api.length,
+      apiSubmitMs: { p50: p(api, 50), p99: p(api, 99) },
+      bareJsPublishMs: { p50: p(bare, 50), p99: p(bare, 99) },
+      p50VsBare: ratio(percentile(api, 50), percentile(bare, 50)),
+      p99VsBare: ratio(percentile(api, 99), percentile(bare, 99)),
+      goal: 3,
+      goalMet: ratio(percentile(api, 50), percentile(bare, 50)) <= 3,
+    };
+  } finally {
+    await f.close();
+  }
+}
+
+/** Resident memory of a process from /proc (KiB), the kernel's figure, not the process's own. */
+async function rssKib(pid: number): Promise<number> {
+  const status = await readFile(`/proc/${pid}/status`, 'utf8');
+  return Number(/VmRSS:\s+(\d+)/.exec(status)?.[1] ?? NaN);
+}
+
+/** RSS once it stops moving (three samples a second apart within 2%), after `ready`. */
+async function settledRss(pid: number): Promise<number> {
+  let last = await rssKib(pid);
+  for (let stable = 0, i = 0; stable < 3 && i < 120; i++) {
+    await new Promise((r) => setTimeout(r, 1_000));
+    const now = await rssKib(pid);
+    stable = Math.abs(now - last) <= last * 0.02 ? stable + 1 : 0;
+    last = now;
+  }
+  return last;
+}
+
+/** Scheduler and API RSS on a farm of `pending` queued one-chunk jobs and no nodes. */
+async function farmRss(pending: number) {
+  const s = await startBenchServer();
+  const dataDir = await mkdtemp(join(tmpdir(), 'drover-bench-mem-'));
+  try {
+    if (pending > 0)
+      await seedQueuedJobs(s.log, {
+        jobs: pending,
+        chunks: 1,
+        users: 50,
+        cpus: 1,
+        memMb: 256,
+        window: 64,
+      });
+    const env = { DROVER_NATS_URL: s.server.url, DROVER_DATA_DIR: dataDir, LOG_LEVEL: 'silent' };
+    const scheduler = spawnDrover(['scheduler', '--no-api', '--json'], env);
+    const apiProc = spawnDrover(['api', '--json'], env);
+    try {
+      await until(
+        () => scheduler.output().includes('{') && apiProc.output().includes('{'),
+        120_000,
+        20,
+      );
+      const [sched, api] = await Promise.all([
+        settledRss(scheduler.child.pid!),
+        settledRss(apiProc.child.pid!),
+      ]);
+      return { schedulerKib: sched, apiKib: api };
+    } finally {
+      await scheduler.stop();
+      await apiProc.stop();
+    }
+  } finally {
+    await s.stop();
+    await rm(dataDir, { recursive: true, force: true });
+  }
+}
+
+async function memory() {
+  const pending = Math.max(1_000, Math.round(100_000 * scale));
+  const empty = await farmRss(0);
+  const full = await farmRss(pending);
+  const perJob = (full: number, empty: number) => round(((full - empty) * 1024) / pending, 0);
+  const schedulerBytesPerJob = perJob(full.schedulerKib, empty.schedulerKib);
+  return {
+    pendingJobs: pending,
+    emptyFarm: empty,
+    withPending: full,
+    schedulerBytesPerPendingJob: schedulerBytesPerJob,
+    apiBytesPerPendingJob: perJob(full.apiKib, empty.apiKib),
+    goalBytesPerJob: 2048,
+    goalMet: schedulerBytesPerJob <= 2048,
+  };
+}
+
+const parts: Record<string, () => Promise<unknown>> = {
+  slots,
+  submit: submitRoundTrip,
+  memory,
+};
+
+const results: Record<string, unknown> = { scale };
+for (const name of ONLY) {
+  const part = parts[name];
+  if (!part) throw new Error(`unknown part ${name}; one of ${Object.keys(parts).join(', ')}`);
+  results[name] = await part();
+}
+process.stdout.write(JSON.stringify(results, null, 2) + '\n');
+process.exit(0);

@@ -1,0 +1,16 @@
+export {
+  DEFAULT_RETRY_POLICY,
+  delayBeforeRetry,
+  isRetryableStatus,
+  parseRetryAfter,
+} from './retry-schedule.js';
+export type { RetryPolicy } from './retry-schedule.js';
+export { escapeSlack, withSlackText } from './slack-text.js';
+export { createWebhookSender } from './webhook-sender.service.js';
+export type {
+  WebhookAttempt,
+  WebhookDelivery,
+  WebhookOutcome,
+  WebhookSender,
+  WebhookSenderOptions,
+} from './webhook-sender.service.js';
