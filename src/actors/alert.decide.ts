@@ -13,6 +13,7 @@ export interface AlertCommandData {
   ResolveAlert: EventData<'alert.resolved'>;
   WithdrawAlert: EventData<'alert.withdrawn'>;
   AcknowledgeAlert: EventData<'alert.acknowledged'>;
+  RecordNotification: EventData<'alert.notified'>;
 }
 export type AlertCommandType = keyof AlertCommandData;
 export type AlertCommandOf<T extends AlertCommandType> = Command<T, AlertCommandData[T]>;
@@ -26,6 +27,7 @@ const alertEventOf = {
   ResolveAlert: 'alert.resolved',
   WithdrawAlert: 'alert.withdrawn',
   AcknowledgeAlert: 'alert.acknowledged',
+  RecordNotification: 'alert.notified',
 } as const satisfies Record<AlertCommandType, AlertEvent['type']>;
 
 /**

@@ -24,6 +24,12 @@ export interface AlertContext {
   readonly firedAt?: number;
   readonly endedAt?: number;
   readonly acks: readonly AlertAck[];
+  /**
+   * Webhook deliveries by `<event> <url>`: `trying` after a failed attempt with a retry to
+   * come, `delivered` or `failed` (last attempt) once ended. The evaluator's outbox: what is
+   * missing or still trying when it starts is sent again, with the same idempotency key.
+   */
+  readonly notified: Readonly<Record<string, 'trying' | 'delivered' | 'failed'>>;
 }
 
 type Guard = (args: { context: AlertContext; event: AlertEvent }) => boolean;
@@ -63,6 +69,12 @@ const alertSetup = setup({
         ? { summary: event.data.summary, details: event.data.details, endedAt: event.at }
         : { endedAt: event.at },
     ),
+    recordNotified: assign(({ context, event }) => {
+      if (event.type !== 'alert.notified') return {};
+      const d = event.data;
+      const status = d.ok ? 'delivered' : d.retryInMs !== undefined ? 'trying' : 'failed';
+      return { notified: { ...context.notified, [`${d.event} ${d.url}`]: status } };
+    }),
     recordAck: assign(({ context, event }) => ({
       acks: [
         ...context.acks,
@@ -80,18 +92,20 @@ const alertSetup = setup({
 const ack = {
   'alert.acknowledged': { guard: 'byPerson', actions: 'recordAck' },
 } as const;
+const notified = { 'alert.notified': { actions: 'recordNotified' } } as const;
 
 /**
  * The alert machine (DESIGN "wave-2 parts"). Pure. `pending` when a rule's condition starts to
  * hold; `firing` once it held for the rule's `for`; `resolved` by itself once the condition was
  * clear for the rule's `clearFor` — no person is needed; `withdrawn` when it cleared before
  * firing. Resolved and withdrawn are final: a new occurrence is a new alert. A person may
- * acknowledge it in any state but withdrawn; that is recorded and changes no state.
+ * acknowledge it in any state but withdrawn; that is recorded and changes no state. Webhook
+ * deliveries of a firing or resolved alert are recorded on it too (`alert.notified`).
  */
 export const alertMachine = alertSetup.createMachine({
   id: 'alert',
   initial: 'none',
-  context: { summary: '', details: {}, acks: [] },
+  context: { summary: '', details: {}, acks: [], notified: {} },
   states: {
     none: { on: { 'alert.opened': { target: 'pending', actions: 'recordOpened' } } },
     pending: {
@@ -102,9 +116,13 @@ export const alertMachine = alertSetup.createMachine({
       },
     },
     firing: {
-      on: { 'alert.resolved': { target: 'resolved', actions: 'recordEnded' }, ...ack },
+      on: {
+        'alert.resolved': { target: 'resolved', actions: 'recordEnded' },
+        ...ack,
+        ...notified,
+      },
     },
-    resolved: { on: { ...ack } },
+    resolved: { on: { ...ack, ...notified } },
     withdrawn: {},
   },
 });

@@ -37,6 +37,8 @@ export const API_OPS = [
   'calendar.import',
   'calendar.list',
   'calendar.sessions',
+  'alerts.list',
+  'alerts.ack',
 ] as const;
 export type ApiOp = (typeof API_OPS)[number];
 
@@ -120,6 +122,8 @@ export const RequestSchemas = {
     to: IsoDateSchema,
     version: z.number().int().positive().optional(),
   }),
+  'alerts.list': z.strictObject({ all: z.boolean().optional() }),
+  'alerts.ack': z.strictObject({ id: Id, note: Reason.optional(), by: By.optional() }),
 } as const;
 
 export type CancelRequest = z.infer<(typeof RequestSchemas)['cancel']>;

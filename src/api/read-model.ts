@@ -13,7 +13,12 @@ import {
   type NodeSnapshot,
   type WorkerSnapshot,
 } from '../actors/index.js';
-import { parseEventSubject, type Heartbeat, type RecordedEvent } from '../events/index.js';
+import {
+  parseEventSubject,
+  type Heartbeat,
+  type NodeReading,
+  type RecordedEvent,
+} from '../events/index.js';
 
 /** A worker as the read API needs it: its folded state plus when it started and ended. */
 export interface WorkerEntry {
@@ -26,6 +31,8 @@ export interface WorkerEntry {
 export interface HeartbeatEntry {
   readonly at: number;
   readonly workers: number;
+  /** The node's last memory and swap reading, when its agent sends one. */
+  readonly reading?: NodeReading;
 }
 
 /**
@@ -150,7 +157,12 @@ export function applyEvent(model: ReadModel, event: RecordedEvent): ReadModel {
 export function applyHeartbeat(model: ReadModel, hb: Heartbeat): ReadModel {
   const prior = model.heartbeats.get(hb.node);
   if (!prior || prior.at <= hb.at) {
-    model.heartbeats.set(hb.node, { at: hb.at, workers: hb.workers.length });
+    const reading = hb.reading ?? prior?.reading;
+    model.heartbeats.set(hb.node, {
+      at: hb.at,
+      workers: hb.workers.length,
+      ...(reading && { reading }),
+    });
   }
   return model;
 }

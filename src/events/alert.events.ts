@@ -58,12 +58,32 @@ export const AlertAcknowledgedSchema = eventSchema(
   z.object({ note: z.string().max(1000).optional() }),
 );
 
+/**
+ * One webhook delivery attempt of a firing or resolved alert (`notify` in alerts.yaml), as the
+ * sender reported it: every delivery is an event, failures included.
+ */
+export const AlertNotifiedSchema = eventSchema(
+  'alert.notified',
+  1,
+  z.object({
+    event: z.enum(['firing', 'resolved']),
+    url: z.string().min(1).max(2000),
+    attempt: z.number().int().positive(),
+    ok: z.boolean(),
+    status: z.number().int().optional(),
+    error: z.string().max(1000).optional(),
+    /** Absent on a failed attempt: it was the last one (rejected or out of attempts). */
+    retryInMs: z.number().int().nonnegative().optional(),
+  }),
+);
+
 export const alertEventSchemas = [
   AlertOpenedSchema,
   AlertFiredSchema,
   AlertResolvedSchema,
   AlertWithdrawnSchema,
   AlertAcknowledgedSchema,
+  AlertNotifiedSchema,
 ] as const;
 
 export type AlertEvent = z.infer<(typeof alertEventSchemas)[number]>;

@@ -54,8 +54,14 @@ export {
   REJECTED_SUBJECT,
   jobIdOfIntake,
 } from './subjects.js';
-export { HeartbeatSchema, KillWorkSchema, LaunchWorkSchema, WorkSchema } from './work.schemas.js';
-export type { Heartbeat, KillWork, LaunchWork, Work } from './work.schemas.js';
+export {
+  HeartbeatSchema,
+  NodeReadingSchema,
+  KillWorkSchema,
+  LaunchWorkSchema,
+  WorkSchema,
+} from './work.schemas.js';
+export type { Heartbeat, NodeReading, KillWork, LaunchWork, Work } from './work.schemas.js';
 export {
   ConcurrencyError,
   DecodeError,

@@ -404,6 +404,18 @@ const dataArbs: { [T in EventType]: fc.Arbitrary<EventData<T>> } = {
   'alert.resolved': rec({ summary: textArb(1000, 1), details: alertDetailsArb }),
   'alert.withdrawn': reason(),
   'alert.acknowledged': rec({ note: textArb(1000) }, []),
+  'alert.notified': rec(
+    {
+      event: fc.constantFrom('firing', 'resolved'),
+      url: textArb(2000, 1),
+      attempt: attemptArb,
+      ok: fc.boolean(),
+      status: anyIntArb,
+      error: textArb(1000),
+      retryInMs: natArb,
+    },
+    ['event', 'url', 'attempt', 'ok'],
+  ),
 };
 
 /** Envelope ids: uuids as the shells make them, or any text the schema allows. */

@@ -64,7 +64,23 @@ export const AlertRulesSchema = z.strictObject({
       'no-leader': z.strictObject(timing('15s', '10s')).prefault({}),
     })
     .prefault({}),
+  /** Webhooks told of alerts that fire and resolve (through src/notify, each delivery an event). */
+  notify: z
+    .array(
+      z.strictObject({
+        url: z.url({ protocol: /^https?$/ }),
+        on: z
+          .array(z.enum(['firing', 'resolved']))
+          .min(1)
+          .default(['firing', 'resolved']),
+      }),
+    )
+    .max(20)
+    .default([]),
 });
+
+/** A webhook of the rules file. */
+export type AlertNotifyTarget = z.infer<typeof AlertRulesSchema>['notify'][number];
 
 /** The rules with every default filled in (durations in milliseconds). */
 export type AlertRules = z.infer<typeof AlertRulesSchema>['rules'];
@@ -103,7 +119,9 @@ const pathOf = (path: readonly PropertyKey[]) =>
  */
 export function parseAlertRules(
   input: unknown,
-): { ok: true; rules: AlertRules } | { ok: false; issues: RuleIssue[] } {
+):
+  | { ok: true; rules: AlertRules; notify: AlertNotifyTarget[] }
+  | { ok: false; issues: RuleIssue[] } {
   const parsed = AlertRulesSchema.safeParse(input ?? {});
   if (!parsed.success) {
     const issues = parsed.error.issues.map((i) => ({
@@ -119,5 +137,5 @@ export function parseAlertRules(
       issues: [{ path: 'rules.swapping.clearShare', message: 'must be ≤ rules.swapping.share' }],
     };
   }
-  return { ok: true, rules: parsed.data.rules };
+  return { ok: true, rules: parsed.data.rules, notify: parsed.data.notify };
 }

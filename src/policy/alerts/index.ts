@@ -11,7 +11,7 @@ export {
   parseAlertRules,
   timingOf,
 } from './alert-rules.js';
-export type { AlertRules, RuleIssue, RuleTiming } from './alert-rules.js';
+export type { AlertNotifyTarget, AlertRules, RuleIssue, RuleTiming } from './alert-rules.js';
 export { observeAlerts, percentile } from './alert-conditions.js';
 export type {
   AlertInputs,

@@ -238,6 +238,8 @@ export const alertVariants: Variants<AlertContext> = (type, c) => {
       return [ev(type, shown)];
     case 'alert.withdrawn':
       return [ev(type, { reason: 'cleared' })];
+    case 'alert.notified':
+      return [ev(type, { event: 'firing', url: 'http://x', attempt: 1, ok: true })];
     default: {
       const ack = ev(type as 'alert.acknowledged', {});
       const person = { ...ack, by: { kind: 'user' as const, id: 'ann' } };

@@ -113,7 +113,11 @@ describe('alerts.yaml (parseAlertRules)', () => {
     expect(r.ok && r.rules.swapping).toMatchObject({ share: 0.3, for: 90_000, clearFor: 120_000 });
     expect(r.ok && r.rules['queue-wait'].p95).toBe(600_000);
     expect(r.ok && r.rules['no-leader']).toEqual({ enabled: true, for: 15_000, clearFor: 10_000 });
-    expect(parseAlertRules(null)).toEqual({ ok: true, rules: defaultAlertRules() });
+    expect(parseAlertRules(null)).toEqual({ ok: true, rules: defaultAlertRules(), notify: [] });
+    const hooks = parseAlertRules({
+      notify: [{ url: 'http://127.0.0.1:9/h' }, { url: 'ftp://x' }],
+    });
+    expect(hooks.ok ? [] : hooks.issues.map((i) => i.path)).toEqual(['notify[1].url']);
   });
 
   it('names the path of every problem', () => {
