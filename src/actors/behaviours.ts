@@ -1,5 +1,6 @@
 import type { Entity } from '../events/index.js';
 import type { EntityBehaviour } from './behaviour.js';
+import { alertBehaviour } from './alert.decide.js';
 import { calendarBehaviour } from './calendar.decide.js';
 import { chunkBehaviour } from './chunk.decide.js';
 import { jobBehaviour } from './job.decide.js';
@@ -18,4 +19,5 @@ export const behaviours = {
   node: nodeBehaviour,
   calendar: calendarBehaviour,
   reservation: reservationBehaviour,
+  alert: alertBehaviour,
 } as unknown as Readonly<Record<Entity, EntityBehaviour<unknown, unknown>>>;

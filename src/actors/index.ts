@@ -59,6 +59,10 @@ export type {
   CalendarCommandOf,
   CalendarCommandType,
 } from './calendar.decide.js';
+export { alertFold, alertGuardDocs, alertMachine } from './alert.machine.js';
+export type { AlertAck, AlertContext, AlertSnapshot } from './alert.machine.js';
+export { alertBehaviour, decideAlert } from './alert.decide.js';
+export type { AlertCommand, AlertCommandData, AlertCommandType } from './alert.decide.js';
 export { decideNode, nodeBehaviour } from './node.decide.js';
 export type {
   NodeCommand,

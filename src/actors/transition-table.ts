@@ -1,6 +1,7 @@
 import type { AnyStateMachine } from 'xstate';
 import { ENTITIES, eventTypesOf } from '../events/index.js';
 import type { Entity } from '../events/index.js';
+import { alertGuardDocs, alertMachine } from './alert.machine.js';
 import { calendarGuardDocs, calendarMachine } from './calendar.machine.js';
 import { reservationGuardDocs, reservationMachine } from './reservation.machine.js';
 import { chunkGuardDocs, chunkMachine } from './chunk.machine.js';
@@ -39,6 +40,7 @@ export const machineDescriptions: readonly MachineDescription[] = [
   { entity: 'node', machine: nodeMachine, guardDocs: nodeGuardDocs },
   { entity: 'calendar', machine: calendarMachine, guardDocs: calendarGuardDocs },
   { entity: 'reservation', machine: reservationMachine, guardDocs: reservationGuardDocs },
+  { entity: 'alert', machine: alertMachine, guardDocs: alertGuardDocs },
 ];
 
 /** The states of a flat machine, in definition order. */

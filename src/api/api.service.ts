@@ -14,6 +14,7 @@ import {
   type ErrorCode,
   type EventLog,
 } from '../events/index.js';
+import * as alerts from './api-alerts.service.js';
 import * as calendars from './api-calendars.service.js';
 import * as commands from './api-commands.service.js';
 import { noApiMetrics, type ApiMetrics } from './api-metrics.js';
@@ -53,6 +54,8 @@ const HANDLERS: Readonly<Record<ApiOp, Handler>> = {
   'reservation.create': reservations.reservationCreate,
   'reservation.list': reservations.reservationList,
   'reservation.delete': reservations.reservationDelete,
+  'alerts.list': alerts.alertsList,
+  'alerts.ack': alerts.alertsAck,
 };
 
 export interface ApiServiceOptions {

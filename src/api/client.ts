@@ -21,6 +21,7 @@ import {
   type LogsRequest,
 } from './protocol.js';
 import { RequestMux, type RequestFailureKind } from './request-mux.js';
+import type { AlertView } from './alert-views.js';
 import type { CalendarRow, JobRow, JobView, NodeView, SessionView } from './views.js';
 
 export interface ApiClientOptions {
@@ -89,6 +90,10 @@ export interface ApiClient {
     to: string,
     opts?: { version?: number },
   ): Promise<{ name: string; version: number; sessions: SessionView[] }>;
+  /** Alerts that fired: firing ones, or with `all` the resolved ones too. */
+  alerts(opts?: { all?: boolean }): Promise<AlertView[]>;
+  /** A person acknowledges an alert (audited; not needed for it to resolve). */
+  alertAck(id: string, opts?: { note?: string; by?: string }): Promise<AlertView>;
   /** A raw call: any operation, any body (the fuzz tests use it). */
   call<T = Record<string, unknown>>(op: ApiOp, body: unknown, timeoutMs?: number): Promise<T>;
 }
@@ -192,6 +197,9 @@ export function createApiClient(nc: NatsConnection, opts: ApiClientOptions = {})
       );
       return { name: r.name, version: r.version, sessions: r.sessions };
     },
+    alerts: async (x = {}) => (await call<{ alerts: AlertView[] }>('alerts.list', x)).alerts,
+    alertAck: async (id, x = {}) =>
+      (await command<{ alert: AlertView }>('alerts.ack', { id, ...x })).alert,
     call: (o, body, timeoutMs) => call(o, body, timeoutMs),
   };
 }

@@ -46,6 +46,8 @@ export const API_OPS = [
   'reservation.create',
   'reservation.list',
   'reservation.delete',
+  'alerts.list',
+  'alerts.ack',
 ] as const;
 export type ApiOp = (typeof API_OPS)[number];
 
@@ -143,6 +145,8 @@ export const RequestSchemas = {
   }),
   'reservation.list': z.strictObject({}),
   'reservation.delete': z.strictObject({ name: Id, reason: Reason.optional(), by: By.optional() }),
+  'alerts.list': z.strictObject({ all: z.boolean().optional() }),
+  'alerts.ack': z.strictObject({ id: Id, note: Reason.optional(), by: By.optional() }),
 } as const;
 
 export type CancelRequest = z.infer<(typeof RequestSchemas)['cancel']>;

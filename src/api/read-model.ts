@@ -1,4 +1,5 @@
 import {
+  alertFold,
   calendarFold,
   chunkFold,
   jobFold,
@@ -6,6 +7,7 @@ import {
   reservationFold,
   stateName,
   workerFold,
+  type AlertSnapshot,
   type CalendarSnapshot,
   type ChunkSnapshot,
   type JobSnapshot,
@@ -13,7 +15,12 @@ import {
   type ReservationSnapshot,
   type WorkerSnapshot,
 } from '../actors/index.js';
-import { parseEventSubject, type Heartbeat, type RecordedEvent } from '../events/index.js';
+import {
+  parseEventSubject,
+  type Heartbeat,
+  type NodeReading,
+  type RecordedEvent,
+} from '../events/index.js';
 
 /** A worker as the read API needs it: its folded state plus when it started and ended. */
 export interface WorkerEntry {
@@ -26,6 +33,8 @@ export interface WorkerEntry {
 export interface HeartbeatEntry {
   readonly at: number;
   readonly workers: number;
+  /** The node's last memory and swap reading, when its agent sends one. */
+  readonly reading?: NodeReading;
 }
 
 /**
@@ -45,6 +54,8 @@ export interface ReadModel {
   readonly calendars: Map<string, CalendarSnapshot>;
   /** Reservations by name (deleted ones too: names are not reused). */
   readonly reservations: Map<string, ReservationSnapshot>;
+  /** Alerts by id, every occurrence (the evaluator's and `drover alerts`'). */
+  readonly alerts: Map<string, AlertSnapshot>;
   /** Chunks with a live attempt (`assigned`, `running`, `cancelling`) → their node. */
   readonly liveChunks: Map<string, string>;
   /** Events the machines refused (the deciders never append those; counted, then skipped). */
@@ -62,6 +73,7 @@ export function emptyReadModel(): ReadModel {
     heartbeats: new Map(),
     calendars: new Map(),
     reservations: new Map(),
+    alerts: new Map(),
     liveChunks: new Map(),
     skipped: 0,
   };
@@ -137,6 +149,9 @@ export function applyEvent(model: ReadModel, event: RecordedEvent): ReadModel {
     case 'reservation':
       ok = evolveInto(model.reservations, target.id, reservationFold, event) !== undefined;
       break;
+    case 'alert':
+      ok = evolveInto(model.alerts, target.id, alertFold, event) !== undefined;
+      break;
     default: {
       const _exhaustive: never = target.entity;
       return _exhaustive;
@@ -150,7 +165,12 @@ export function applyEvent(model: ReadModel, event: RecordedEvent): ReadModel {
 export function applyHeartbeat(model: ReadModel, hb: Heartbeat): ReadModel {
   const prior = model.heartbeats.get(hb.node);
   if (!prior || prior.at <= hb.at) {
-    model.heartbeats.set(hb.node, { at: hb.at, workers: hb.workers.length });
+    const reading = hb.reading ?? prior?.reading;
+    model.heartbeats.set(hb.node, {
+      at: hb.at,
+      workers: hb.workers.length,
+      ...(reading && { reading }),
+    });
   }
   return model;
 }

@@ -1,9 +1,11 @@
 import type { NatsConnection } from '@nats-io/transport-node';
 import type { Command } from 'commander';
 import type { Logger } from 'pino';
-import { ErrorCodes } from '../events/index.js';
+import { ErrorCodes, SchedulerError, createJetStreamEventLog } from '../events/index.js';
 import { startApiService, type ApiMetrics, type ApiService } from '../api/index.js';
+import { loadAlertRules, startAlerting } from '../alerts/index.js';
 import { startCheckpointWriter } from '../projections/index.js';
+import { failWith } from './api-cli.js';
 import { connectFarm, fail, rootLogger } from './connection.js';
 import { parseMetricsPort, processMetrics, serveMetricsPort } from './metrics-services.js';
 import { onInterrupt } from './services.js';
@@ -18,16 +20,32 @@ export async function startApi(
   logger: Logger,
   metrics?: ApiMetrics,
 ): Promise<ApiService> {
+  // A bad alerts.yaml stops the service before it starts (BAD_INPUT, the file and field named).
+  const loaded = await loadAlertRules();
   const api = await startApiService({ nc, logger, ...(metrics && { metrics }) });
   const checkpoints = await startCheckpointWriter({ nc, logger }).catch(async (err: unknown) => {
     await api.stop();
     throw err;
   });
+  // The alert evaluator runs wherever the API does (src/alerts: why not in the scheduler).
+  const eventLog = await createJetStreamEventLog(nc);
+  const interval = Number(process.env.DROVER_ALERT_INTERVAL_MS) || undefined;
+  const alerting = startAlerting({
+    nc,
+    eventLog,
+    live: api.live,
+    loaded,
+    logger,
+    ...(interval && { intervalMs: interval }),
+    leaseStaleMs: 2 * (Number(process.env.DROVER_LEASE_TTL_MS) || 5000),
+  });
   return {
     live: api.live,
     async stop() {
+      await alerting.stop();
       await checkpoints.stop();
       await api.stop();
+      await eventLog.close();
     },
   };
 }
@@ -63,6 +81,7 @@ export function registerApiCommand(program: Command): void {
           await nc.close();
         });
       } catch (err) {
+        if (err instanceof SchedulerError) failWith(err, json);
         fail('UNAVAILABLE', (err as Error).message, opts.json === true);
       }
     });

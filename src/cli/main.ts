@@ -17,6 +17,7 @@ import { registerProjectionCommands } from './projection-commands.js';
 import { failWith } from './api-cli.js';
 import { contractParseErrors } from './parse-errors.js';
 import { registerApiCommand, startApi } from './api-services.js';
+import { registerAlertCommands } from './alert-commands.js';
 import { registerCalendarCommands } from './calendar-commands.js';
 import { registerReservationCommands } from './reservation-commands.js';
 import { parseMetricsPort, processMetrics, serveMetricsPort } from './metrics-services.js';
@@ -166,5 +167,6 @@ registerCalendarCommands(program);
 registerReservationCommands(program);
 registerLogCommands(program);
 registerSqlSinkCommand(program);
+registerAlertCommands(program);
 
 await program.parseAsync(process.argv);

@@ -25,6 +25,7 @@ export * from './worker.events.js';
 export * from './node.events.js';
 export * from './calendar.events.js';
 export * from './reservation.events.js';
+export * from './alert.events.js';
 export { allEventSchemas, currentVersion, eventCatalog, eventTypesOf } from './schemas.js';
 export type { DroverEvent, EventCatalogEntry, EventData, EventOf, EventType } from './schemas.js';
 export { decodeEvent, encodeEvent, toFieldIssues, validateEvent, wasValidated } from './codec.js';
@@ -54,8 +55,14 @@ export {
   REJECTED_SUBJECT,
   jobIdOfIntake,
 } from './subjects.js';
-export { HeartbeatSchema, KillWorkSchema, LaunchWorkSchema, WorkSchema } from './work.schemas.js';
-export type { Heartbeat, KillWork, LaunchWork, Work } from './work.schemas.js';
+export {
+  HeartbeatSchema,
+  NodeReadingSchema,
+  KillWorkSchema,
+  LaunchWorkSchema,
+  WorkSchema,
+} from './work.schemas.js';
+export type { Heartbeat, NodeReading, KillWork, LaunchWork, Work } from './work.schemas.js';
 export {
   ConcurrencyError,
   DecodeError,

@@ -1,4 +1,5 @@
 import type { z } from 'zod';
+import { alertEventSchemas } from './alert.events.js';
 import { calendarEventSchemas } from './calendar.events.js';
 import { chunkEventSchemas } from './chunk.events.js';
 import type { Entity } from './envelope.js';
@@ -15,6 +16,7 @@ export const allEventSchemas = [
   ...nodeEventSchemas,
   ...calendarEventSchemas,
   ...reservationEventSchemas,
+  ...alertEventSchemas,
 ] as const;
 
 type AnyEventSchema = (typeof allEventSchemas)[number];

@@ -46,6 +46,22 @@ export type KillWork = z.infer<typeof KillWorkSchema>;
 export const WorkSchema = z.discriminatedUnion('kind', [LaunchWorkSchema, KillWorkSchema]);
 export type Work = z.infer<typeof WorkSchema>;
 
+/**
+ * The node's last memory and swap reading, as its agent samples them (`/proc/meminfo`, and the
+ * `pswpin`/`pswpout` counters of `/proc/vmstat` as rates between two readings). Not an event:
+ * a reading is not a change of state; an alert that swapping causes records what it saw.
+ */
+export const NodeReadingSchema = z.object({
+  swapInPerSecond: z.number().nonnegative(),
+  swapOutPerSecond: z.number().nonnegative(),
+  memTotalBytes: z.number().nonnegative().optional(),
+  memAvailableBytes: z.number().nonnegative().optional(),
+  swapUsedBytes: z.number().nonnegative().optional(),
+  /** When the sample was taken (epoch ms). */
+  at: z.number(),
+});
+export type NodeReading = z.infer<typeof NodeReadingSchema>;
+
 /** An agent's heartbeat (core NATS, about once a second): alive, and what it runs. */
 export const HeartbeatSchema = z.object({
   node: EntityIdSchema,
@@ -53,5 +69,7 @@ export const HeartbeatSchema = z.object({
   at: z.number(),
   workers: z.array(WorkerIdSchema),
   draining: z.boolean().default(false),
+  /** The node's last reading (absent before the first sample, or from older agents). */
+  reading: NodeReadingSchema.optional(),
 });
 export type Heartbeat = z.infer<typeof HeartbeatSchema>;

@@ -14,10 +14,12 @@ import {
   type Actor,
   type EventLog,
   type Heartbeat,
+  type NodeReading,
 } from '../events/index.js';
 import type { AgentMetricsFamily } from './agent-metrics.js';
 import type { NodeCapacity } from './capacity.js';
 import { startNodeSampler, type NodeSources } from './node-sampler.service.js';
+import { readingOf } from './node-stats.js';
 import { reconcile, type Reconciled } from './reconcile.js';
 import { consumeWork, processWork } from './work-queue.jetstream.js';
 import { workerRecords } from './worker-records.js';
@@ -82,8 +84,9 @@ export async function startAgent(opts: AgentOptions): Promise<Agent> {
     sampleMs: opts.sampleMs ?? 1000,
     sampleLogMs: opts.sampleLogMs ?? 5000,
   };
-  const sampler = startSampling(opts, () => ctx.live.size);
-  if (sampler) ctx.metrics = sampler.metrics;
+  let reading: NodeReading | undefined;
+  const sampler = startSampling(opts, () => ctx.live.size, (r) => (reading = r));
+  if (sampler.metrics) ctx.metrics = sampler.metrics;
   const incarnation = randomUUID();
   const nodeCommand = async (command: NodeCommand) => {
     const r = await runtime.execute(nodeBehaviour, node, command);
@@ -116,6 +119,7 @@ export async function startAgent(opts: AgentOptions): Promise<Agent> {
       at: clock(),
       workers: [...ctx.live.keys()],
       draining,
+      ...(reading && { reading }),
     };
     // A timer's publish: never throws on a closed connection (during a reconnect it buffers).
     if (!nc.isClosed()) nc.publish(heartbeatSubject(node), JSON.stringify(hb));
@@ -157,19 +161,29 @@ export async function startAgent(opts: AgentOptions): Promise<Agent> {
         data: { reason: mode === 'drain' ? 'agent stopped after draining' : 'agent terminated' },
       });
       clearInterval(timer);
-      sampler?.stop();
+      sampler.stop();
       opts.metrics?.remove(node);
     },
   };
 }
 
-/** The node's metrics and its sampler, when the agent reports metrics at all. */
-function startSampling(opts: AgentOptions, workers: () => number) {
-  if (!opts.metrics) return undefined;
-  const metrics = opts.metrics.forNode(opts.node, workers);
+/**
+ * The node's sampler: each reading goes to the heartbeat (the alert evaluator's swap rule reads
+ * it there) and to the node's metrics when the agent reports metrics.
+ */
+function startSampling(
+  opts: AgentOptions,
+  workers: () => number,
+  onReading: (r: NodeReading) => void,
+) {
+  const metrics = opts.metrics?.forNode(opts.node, workers);
+  const clock = opts.clock ?? Date.now;
   const sampler = startNodeSampler({
     logger: opts.logger,
-    onSample: metrics.sampled,
+    onSample: (stats) => {
+      metrics?.sampled(stats);
+      onReading(readingOf(stats, clock()));
+    },
     ...(opts.nodeSources && { sources: opts.nodeSources }),
     ...(opts.nodeSampleMs !== undefined && { intervalMs: opts.nodeSampleMs }),
     ...(opts.clock && { clock: opts.clock }),

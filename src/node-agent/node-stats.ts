@@ -1,3 +1,5 @@
+import type { NodeReading } from '../events/index.js';
+
 /**
  * The node's memory and swap as the agent reports them: parsed from `/proc/vmstat` and
  * `/proc/meminfo` text, with swap activity as rates between two readings. Pure: the text comes
@@ -78,5 +80,22 @@ export function swapRates(
   return {
     swapInPerSecond: rate(prev.pswpin, cur.pswpin),
     swapOutPerSecond: rate(prev.pswpout, cur.pswpout),
+  };
+}
+
+/**
+ * A sample as the heartbeat carries it (`NodeReading`): swap rates, memory in bytes, when. Pure.
+ */
+export function readingOf(stats: NodeStats, at: number): NodeReading {
+  const m = stats.memory;
+  return {
+    swapInPerSecond: stats.swapInPerSecond,
+    swapOutPerSecond: stats.swapOutPerSecond,
+    ...(m && {
+      memTotalBytes: m.totalBytes,
+      memAvailableBytes: m.availableBytes,
+      swapUsedBytes: Math.max(0, m.swapTotalBytes - m.swapFreeBytes),
+    }),
+    at,
   };
 }

@@ -1,10 +1,12 @@
 import {
+  alertBehaviour,
   calendarBehaviour,
   chunkBehaviour,
   jobBehaviour,
   nodeBehaviour,
   reservationBehaviour,
   workerBehaviour,
+  type AlertSnapshot,
   type CalendarSnapshot,
   type ChunkSnapshot,
   type EntityRuntime,
@@ -26,6 +28,8 @@ export interface EntityStates {
   calendar: CalendarSnapshot;
   /** Folded for the placement round's reservation gate. */
   reservation: ReservationSnapshot;
+  /** Alerts are the evaluator's (it runs beside the API); the scheduler only keeps the fold. */
+  alert: AlertSnapshot;
 }
 
 /** A new state of one entity, typed by its kind (`seq`: the log position when it matters). */
@@ -144,6 +148,10 @@ export function observeEvent(
     }
     case 'reservation': {
       const seen = runtime.observe(reservationBehaviour, id, e);
+      return seen && { entity, id, state: seen.after };
+    }
+    case 'alert': {
+      const seen = runtime.observe(alertBehaviour, id, e);
       return seen && { entity, id, state: seen.after };
     }
     default: {

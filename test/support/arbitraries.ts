@@ -1,5 +1,6 @@
 import fc from 'fast-check';
 import {
+  AlertRuleIdSchema,
   chunkId,
   eventCatalog,
   workerId,
@@ -210,6 +211,10 @@ const failureCauseArb = fc.constantFrom(
 const jobFailureCauseArb = fc.oneof(failureCauseArb, fc.constant('DependencyFailed' as const));
 const settledArb = fc.constantFrom('succeeded', 'failed', 'cancelled');
 const empty = fc.constant({});
+const alertDetailsArb = fc.dictionary(keyArb(100), jsonValueArb, {
+  maxKeys: 4,
+  noNullPrototype: true,
+});
 const reason = (max = 1000) => rec({ reason: textArb(max) });
 const rejected = rec({ command: textArb(64), code: textArb(64), message: textArb(4000) });
 const signalArb = textArb(16);
@@ -392,6 +397,28 @@ const dataArbs: { [T in EventType]: fc.Arbitrary<EventData<T>> } = {
   'calendar.imported': rec({ version: posIntUpTo(10_000), calendar: calendarArb }),
   'reservation.created': rec({ reservation: reservationSpecArb }),
   'reservation.deleted': rec({ reason: textArb(1000) }, ['reason']),
+  'alert.opened': rec({
+    rule: fc.constantFrom(...AlertRuleIdSchema.options),
+    key: textArb(200, 1),
+    summary: textArb(1000, 1),
+    details: alertDetailsArb,
+  }),
+  'alert.fired': rec({ summary: textArb(1000, 1), details: alertDetailsArb }),
+  'alert.resolved': rec({ summary: textArb(1000, 1), details: alertDetailsArb }),
+  'alert.withdrawn': reason(),
+  'alert.acknowledged': rec({ note: textArb(1000) }, []),
+  'alert.notified': rec(
+    {
+      event: fc.constantFrom('firing', 'resolved'),
+      url: textArb(2000, 1),
+      attempt: attemptArb,
+      ok: fc.boolean(),
+      status: anyIntArb,
+      error: textArb(1000),
+      retryInMs: natArb,
+    },
+    ['event', 'url', 'attempt', 'ok'],
+  ),
 };
 
 /** Envelope ids: uuids as the shells make them, or any text the schema allows. */

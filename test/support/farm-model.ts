@@ -1,4 +1,5 @@
 import type {
+  AlertCommand,
   CalendarCommand,
   ChunkCommand,
   ChunkSnapshot,
@@ -59,6 +60,7 @@ interface CommandOf {
   node: NodeCommand;
   calendar: CalendarCommand;
   reservation: ReservationCommand;
+  alert: AlertCommand;
 }
 
 export const JOBS = { P: 2, C1: 1, C2: 2 } as const;
@@ -160,6 +162,7 @@ export function createFarm(onAppend: Farm['onAppend'] = () => {}): Farm {
       node: new Map(),
       calendar: new Map(),
       reservation: new Map(),
+      alert: new Map(),
     },
     ...{ log: [], ids: new Set(), outbox: [], violations: [], onAppend, seq: 0 },
   };

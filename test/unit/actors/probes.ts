@@ -1,4 +1,10 @@
-import type { CalendarContext, ChunkContext, Fold, JobContext } from '../../../src/actors/index.js';
+import type {
+  AlertContext,
+  CalendarContext,
+  ChunkContext,
+  Fold,
+  JobContext,
+} from '../../../src/actors/index.js';
 import { stateName } from '../../../src/actors/index.js';
 import type {
   DroverEvent,
@@ -232,3 +238,26 @@ export const reservationVariants: Variants<unknown> = (type) =>
   type === 'reservation.created'
     ? [ev(type, { reservation }), ev(type, { reservation: { ...reservation, end: 500 } })]
     : [ev(type as 'reservation.deleted', { reason: 'r' })];
+/**
+ * Alert events with fixed data; an ack by a person (guard holds, once, to keep the space finite)
+ * and by the scheduler (guard fails: acknowledging is for people).
+ */
+export const alertVariants: Variants<AlertContext> = (type, c) => {
+  const shown = { summary: 's', details: { n: 1 } };
+  switch (type) {
+    case 'alert.opened':
+      return [ev(type, { rule: 'node-lost', key: 'n1', ...shown })];
+    case 'alert.fired':
+    case 'alert.resolved':
+      return [ev(type, shown)];
+    case 'alert.withdrawn':
+      return [ev(type, { reason: 'cleared' })];
+    case 'alert.notified':
+      return [ev(type, { event: 'firing', url: 'http://x', attempt: 1, ok: true })];
+    default: {
+      const ack = ev(type as 'alert.acknowledged', {});
+      const person = { ...ack, by: { kind: 'user' as const, id: 'ann' } };
+      return c.acks.length < 1 ? [person, ack] : [ack];
+    }
+  }
+};

@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import {
+  alertFold,
   calendarFold,
   chunkFold,
   jobFold,
@@ -17,6 +18,7 @@ import type { Fold } from '../../../src/actors/index.js';
 import { eventTypesOf } from '../../../src/events/index.js';
 import type { Entity } from '../../../src/events/index.js';
 import {
+  alertVariants,
   calendarVariants,
   chunkVariants,
   explore,
@@ -41,6 +43,7 @@ const probes: Record<Entity, Probe> = {
     fold: reservationFold as Fold<never>,
     variants: reservationVariants as Variants<never>,
   },
+  alert: { fold: alertFold as Fold<never>, variants: alertVariants as Variants<never> },
 };
 
 describe('docs/transitions', () => {
