@@ -46,6 +46,15 @@ export type {
   CalendarCommandOf,
   CalendarCommandType,
 } from './calendar.decide.js';
+export { runbookFold, runbookGuardDocs, runbookMachine } from './runbook.machine.js';
+export type { RunbookContext, RunbookSnapshot, RunbookStepRecord } from './runbook.machine.js';
+export { RUNBOOK_COMMANDS, decideRunbook, runbookBehaviour } from './runbook.decide.js';
+export type {
+  RunbookCommand,
+  RunbookCommandData,
+  RunbookCommandOf,
+  RunbookCommandType,
+} from './runbook.decide.js';
 export { decideNode, nodeBehaviour } from './node.decide.js';
 export type {
   NodeCommand,

@@ -9,6 +9,7 @@ import {
   type EntityRuntime,
   type JobSnapshot,
   type NodeSnapshot,
+  type RunbookSnapshot,
   type WorkerSnapshot,
 } from '../actors/index.js';
 import type { Entity, RecordedEvent } from '../events/index.js';
@@ -22,6 +23,8 @@ export interface EntityStates {
   node: NodeSnapshot;
   /** Folded for the timekeeper (schedules on trading calendars); no rule reacts to it yet. */
   calendar: CalendarSnapshot;
+  /** Runbook runs are people's procedures: the scheduler never folds them. */
+  runbook: RunbookSnapshot;
 }
 
 /** A new state of one entity, typed by its kind (`seq`: the log position when it matters). */
@@ -122,6 +125,8 @@ export function observeEvent(
       const seen = runtime.observe(calendarBehaviour, id, e);
       return seen && { entity, id, state: seen.after };
     }
+    case 'runbook':
+      return undefined;
     default: {
       const _exhaustive: never = entity;
       return _exhaustive;
