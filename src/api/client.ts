@@ -21,7 +21,16 @@ import {
   type LogsRequest,
 } from './protocol.js';
 import { RequestMux, type RequestFailureKind } from './request-mux.js';
+import type { RunbookRunView } from './runbook-views.js';
 import type { CalendarRow, JobRow, JobView, NodeView, SessionView } from './views.js';
+
+/**
+ * A command sent again after an interruption: the same `requestId` makes the service apply it
+ * once (a resumed runbook repeats its step's action with the id of the first try).
+ */
+export interface Retried {
+  readonly requestId?: string;
+}
 
 export interface ApiClientOptions {
   /** Act on a user's own surface (`drover.api.as.<user>.*`): required where roles are enforced. */
@@ -59,16 +68,16 @@ export interface ApiClient {
   cancelPlan(id: string): Promise<CancelPlan>;
   cancel(
     id: string,
-    opts?: { reason?: string; wait?: boolean; waitMs?: number; by?: string },
+    opts?: { reason?: string; wait?: boolean; waitMs?: number; by?: string } & Retried,
   ): Promise<{ plan: CancelPlan; state: string }>;
   clearPlan(id: string): Promise<ClearPlan>;
-  clear(id: string, opts?: { by?: string }): Promise<{ plan: ClearPlan }>;
+  clear(id: string, opts?: { by?: string } & Retried): Promise<{ plan: ClearPlan }>;
   logs(req: LogsRequest): Promise<LogEntry[]>;
   nodes(): Promise<NodeView[]>;
   node(
     op: 'drain' | 'undrain' | 'cordon' | 'uncordon',
     node: string,
-    opts?: { reason?: string; by?: string },
+    opts?: { reason?: string; by?: string } & Retried,
   ): Promise<{ node: string; state: string }>;
   priority(
     id: string,
@@ -89,6 +98,22 @@ export interface ApiClient {
     to: string,
     opts?: { version?: number },
   ): Promise<{ name: string; version: number; sessions: SessionView[] }>;
+  /** Start a run of a runbook (the definition as read from its file) with its arguments. */
+  runbookStart(
+    definition: unknown,
+    args: Record<string, string>,
+    opts?: { by?: string },
+  ): Promise<RunbookRunView>;
+  /** Record one step of a run (`StartStep`, `RecordAnswer`, ...) through its machine. */
+  runbookRecord(
+    id: string,
+    command: string,
+    data: Record<string, unknown>,
+    opts?: { by?: string } & Retried,
+  ): Promise<RunbookRunView>;
+  runbookGet(id: string): Promise<RunbookRunView>;
+  /** Runs in progress (with `all`, every run), newest first. */
+  runbookRuns(opts?: { all?: boolean }): Promise<RunbookRunView[]>;
   /** A raw call: any operation, any body (the fuzz tests use it). */
   call<T = Record<string, unknown>>(op: ApiOp, body: unknown, timeoutMs?: number): Promise<T>;
 }
@@ -151,8 +176,12 @@ export function createApiClient(nc: NatsConnection, opts: ApiClientOptions = {})
     if (!reply.ok) throw refusal(reply.error);
     return reply as T;
   };
-  const command = <T>(op: ApiOp, body: unknown, timeoutMs?: number) =>
-    call<T>(op, body, timeoutMs, { 'Drover-Request-Id': randomUUID() });
+  const command = <T>(op: ApiOp, body: unknown, timeoutMs?: number) => {
+    const { requestId, ...rest } = body as Retried & Record<string, unknown>;
+    return call<T>(op, rest, timeoutMs, { 'Drover-Request-Id': requestId ?? randomUUID() });
+  };
+  const run = async (op: ApiOp, body: unknown) =>
+    (await command<{ run: RunbookRunView }>(op, body)).run;
   return {
     submit: (body, o = {}) =>
       call('submit', body, undefined, { 'Nats-Msg-Id': o.msgId ?? `cli-${randomUUID()}` }),
@@ -192,6 +221,10 @@ export function createApiClient(nc: NatsConnection, opts: ApiClientOptions = {})
       );
       return { name: r.name, version: r.version, sessions: r.sessions };
     },
+    runbookStart: (definition, args, x = {}) => run('runbook.start', { definition, args, ...x }),
+    runbookRecord: (id, c, data, x = {}) => run('runbook.record', { id, command: c, data, ...x }),
+    runbookGet: async (id) => (await call<{ run: RunbookRunView }>('runbook.get', { id })).run,
+    runbookRuns: async (x = {}) => (await call<{ runs: RunbookRunView[] }>('runbook.runs', x)).runs,
     call: (o, body, timeoutMs) => call(o, body, timeoutMs),
   };
 }

@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { EntityIdSchema, IsoDateSchema, badInput, type ErrorCode } from '../events/index.js';
+import { RUNBOOK_COMMANDS } from '../actors/index.js';
 import { JOB_STATES } from './views.js';
 
 /**
@@ -37,6 +38,10 @@ export const API_OPS = [
   'calendar.import',
   'calendar.list',
   'calendar.sessions',
+  'runbook.start',
+  'runbook.record',
+  'runbook.get',
+  'runbook.runs',
 ] as const;
 export type ApiOp = (typeof API_OPS)[number];
 
@@ -120,6 +125,21 @@ export const RequestSchemas = {
     to: IsoDateSchema,
     version: z.number().int().positive().optional(),
   }),
+  /** The definition is checked by `parseRunbook` (its own paths: `steps[2].timeout`). */
+  'runbook.start': z.strictObject({
+    definition: z.unknown(),
+    args: z.record(z.string().max(64), z.string().max(4000)).optional(),
+    by: By.optional(),
+  }),
+  /** The data is checked against the event's schema when the command is decided. */
+  'runbook.record': z.strictObject({
+    id: Id,
+    command: z.enum(RUNBOOK_COMMANDS),
+    data: z.record(z.string(), z.unknown()),
+    by: By.optional(),
+  }),
+  'runbook.get': z.strictObject({ id: Id }),
+  'runbook.runs': z.strictObject({ all: z.boolean().optional() }),
 } as const;
 
 export type CancelRequest = z.infer<(typeof RequestSchemas)['cancel']>;

@@ -23,6 +23,7 @@ import { registerCancelCommands } from './cancel-commands.js';
 import { registerJobCommands } from './job-commands.js';
 import { registerLogCommands } from './log-commands.js';
 import { registerNodeCommands } from './node-commands.js';
+import { registerRunbookCommands } from './runbook-commands.js';
 import { registerSqlSinkCommand } from './sql-sink-command.js';
 import { registerSubmitCommand } from './submit-command.js';
 
@@ -164,5 +165,6 @@ registerProjectionCommands(program);
 registerCalendarCommands(program);
 registerLogCommands(program);
 registerSqlSinkCommand(program);
+registerRunbookCommands(program);
 
 await program.parseAsync(process.argv);
