@@ -129,7 +129,9 @@ function fold(feed: FeedState, e: RecordedEvent): void {
   feed.dirty = true;
   if (!target) return;
   if (target.entity === 'worker') noteFailure(feed, e, target.id);
-  if (target.entity === 'node' || target.entity === 'calendar' || feed.many) return;
+  if (target.entity === 'node' || target.entity === 'calendar' || target.entity === 'runbook')
+    return;
+  if (feed.many) return;
   feed.changed.add(jobOfEntity(target.id));
   if (feed.changed.size > CHANGED_JOBS_MAX) [feed.many, feed.changed] = [true, new Set()];
 }
