@@ -1,7 +1,13 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { ApiClient, RunbookRunView } from '../api/index.js';
 import { ErrorCodes, SchedulerError, type RunbookStep } from '../events/index.js';
-import { durationMs, evaluateCondition, fill, matchesPattern } from '../policy/runbook/index.js';
+import {
+  durationMs,
+  evaluateCondition,
+  fill,
+  fillCondition,
+  matchesPattern,
+} from '../policy/runbook/index.js';
 import { performAct, readFacts, runQuery } from './runbook-queries.js';
 import type { RunbookPerson } from './runbook-terminal.js';
 
@@ -122,7 +128,8 @@ class Runner {
     const target = fill(step.target, vars);
     const reason = step.reason === undefined ? undefined : fill(step.reason, vars);
     if (step.when) {
-      const verdict = evaluateCondition(step.when, await readFacts(this.o.api, step.when, vars));
+      const when = fillCondition(step.when, vars);
+      const verdict = evaluateCondition(when, await readFacts(this.o.api, when, vars));
       if (!verdict.holds) return { complete: 'skipped', note: `not needed: ${verdict.why}` };
     }
     if (step.dangerous && this.run.steps[i]?.answer === undefined) {
@@ -174,7 +181,8 @@ class Runner {
     const deadline = Date.now() + durationMs(step.timeout);
     let last = '';
     for (;;) {
-      const verdict = evaluateCondition(step.until, await readFacts(this.o.api, step.until, vars));
+      const until = fillCondition(step.until, vars);
+      const verdict = evaluateCondition(until, await readFacts(this.o.api, until, vars));
       if (verdict.holds) {
         this.o.person.say(`ok: ${verdict.why}`);
         return { complete: 'done', note: verdict.why };

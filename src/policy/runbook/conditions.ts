@@ -1,4 +1,5 @@
 import type { RunbookCondition } from '../../events/index.js';
+import { fill } from './templates.js';
 
 /** What the shell read of the node or job a condition names (undefined: it does not exist). */
 export interface ConditionFacts {
@@ -42,4 +43,16 @@ export function describeCondition(c: RunbookCondition): string {
   if (c.idle) parts.push('is idle');
   if (c.clearable) parts.push('is clearable');
   return parts.join(', ');
+}
+
+/** A condition with its node or job template filled in from the run's variables. Pure. */
+export function fillCondition(
+  c: RunbookCondition,
+  vars: Readonly<Record<string, string>>,
+): RunbookCondition {
+  return {
+    ...c,
+    ...(c.node !== undefined && { node: fill(c.node, vars) }),
+    ...(c.job !== undefined && { job: fill(c.job, vars) }),
+  };
 }

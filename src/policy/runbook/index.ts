@@ -6,5 +6,5 @@
 export { matchesPattern, parseRunbook, runbookProblems } from './runbook-file.js';
 export type { ParsedRunbook } from './runbook-file.js';
 export { durationMs, fill, variablesOf } from './templates.js';
-export { describeCondition, evaluateCondition } from './conditions.js';
+export { describeCondition, evaluateCondition, fillCondition } from './conditions.js';
 export type { ConditionFacts, ConditionVerdict } from './conditions.js';

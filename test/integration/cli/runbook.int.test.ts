@@ -159,4 +159,30 @@ describe('drover runbook (real farm, CLI on a pty)', () => {
     const byAda = events.filter((e) => e.by.id === 'ada').map((e) => e.type);
     expect(byAda).toEqual(['node.drain_requested', 'node.cordoned', 'node.uncordoned']);
   }, 180_000);
+  it('updates the agent on a node: drain, stop, start, back to ready (the old procedure)', async () => {
+    const t = ptyDrover(
+      farm.server.url,
+      ['runbook', 'run', 'update-agent', '--arg', 'node=node-2'],
+      env,
+    );
+    await t.waitFor(/node\.drain node-2\?/);
+    t.type('y\r');
+    await t.waitFor(/Stop the drover agent on node-2/);
+    const agent = farm.agents.find((a) => a.node === 'node-2');
+    await agent?.stop('drain');
+    t.type('y\r');
+    await t.waitFor(/ok: node node-2 is offline\|lost/);
+    await t.waitFor(/start its agent again/);
+    await farm.startAgent('node-2');
+    t.type('y\r');
+    expect(await t.exited, t.screen()).toBe(0);
+    // The agent registered again and came back ready: the undrain step had nothing to do.
+    expect(t.screen()).toMatch(/ok: node node-2 is ready/);
+    const rows = await audit(runIdOf(t.screen()));
+    const undrain = rows.find(
+      (r) => r.type === 'runbook.step_completed' && r.data.id === 'undrain',
+    );
+    expect(undrain?.data.outcome).toBe('skipped');
+    expect(await nodeState('node-2')).toBe('node.ready');
+  }, 180_000);
 });

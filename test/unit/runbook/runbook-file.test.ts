@@ -2,7 +2,12 @@ import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parse as parseYaml } from 'yaml';
 import { describe, expect, it } from 'vitest';
-import { evaluateCondition, fill, parseRunbook } from '../../../src/policy/runbook/index.js';
+import {
+  evaluateCondition,
+  fill,
+  fillCondition,
+  parseRunbook,
+} from '../../../src/policy/runbook/index.js';
 
 const base = {
   name: 'probe',
@@ -92,6 +97,14 @@ describe('templates and conditions', () => {
     expect(fill('drain {{node}} ({{ why }}) {{nope}}', { node: 'n1', why: 'disk' })).toBe(
       'drain n1 (disk) {{nope}}',
     );
+  });
+
+  it('a condition is filled in before it is told (it once said "node {{node}} is idle")', () => {
+    const c = fillCondition({ node: '{{node}}', idle: true }, { node: 'n2' });
+    expect(evaluateCondition(c, { node: { state: 'drained', workers: 0, usedCpus: 0 } })).toEqual({
+      holds: true,
+      why: 'node n2 is idle',
+    });
   });
 
   it('a condition says why it does not hold', () => {
