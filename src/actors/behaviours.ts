@@ -6,6 +6,7 @@ import { chunkBehaviour } from './chunk.decide.js';
 import { jobBehaviour } from './job.decide.js';
 import { nodeBehaviour } from './node.decide.js';
 import { reservationBehaviour } from './reservation.decide.js';
+import { runbookBehaviour } from './runbook.decide.js';
 import { workerBehaviour } from './worker.decide.js';
 
 /**
@@ -20,4 +21,5 @@ export const behaviours = {
   calendar: calendarBehaviour,
   reservation: reservationBehaviour,
   alert: alertBehaviour,
+  runbook: runbookBehaviour,
 } as unknown as Readonly<Record<Entity, EntityBehaviour<unknown, unknown>>>;

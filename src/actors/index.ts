@@ -63,6 +63,15 @@ export { alertFold, alertGuardDocs, alertMachine } from './alert.machine.js';
 export type { AlertAck, AlertContext, AlertSnapshot } from './alert.machine.js';
 export { alertBehaviour, decideAlert } from './alert.decide.js';
 export type { AlertCommand, AlertCommandData, AlertCommandType } from './alert.decide.js';
+export { runbookFold, runbookGuardDocs, runbookMachine } from './runbook.machine.js';
+export type { RunbookContext, RunbookSnapshot, RunbookStepRecord } from './runbook.machine.js';
+export { RUNBOOK_COMMANDS, decideRunbook, runbookBehaviour } from './runbook.decide.js';
+export type {
+  RunbookCommand,
+  RunbookCommandData,
+  RunbookCommandOf,
+  RunbookCommandType,
+} from './runbook.decide.js';
 export { decideNode, nodeBehaviour } from './node.decide.js';
 export type {
   NodeCommand,

@@ -36,6 +36,7 @@ const offline = { target: 'offline', actions: 'recordReason' } as const;
 const down = { 'node.lost': lose, 'node.offline': offline } as const;
 const drain = { target: 'draining', actions: 'recordReason' } as const;
 const ready = { target: 'ready', actions: 'clearReason' } as const;
+const cordon = { target: 'cordoned', actions: 'recordReason' } as const;
 
 /**
  * The node machine. Pure. `node.registered` is accepted in every state (a root transition): an
@@ -53,11 +54,15 @@ export const nodeMachine = nodeSetup.createMachine({
       on: {
         ...down,
         'node.drain_requested': drain,
-        'node.cordoned': { target: 'cordoned', actions: 'recordReason' },
+        'node.cordoned': cordon,
       },
     },
-    draining: { on: { ...down, 'node.drained': 'drained', 'node.undrained': ready } },
-    drained: { on: { ...down, 'node.undrained': ready } },
+    // Cordoning a draining or drained node keeps it out after the drain (a node handed over
+    // for repair): its reason says why, and only uncordon brings it back.
+    draining: {
+      on: { ...down, 'node.drained': 'drained', 'node.undrained': ready, 'node.cordoned': cordon },
+    },
+    drained: { on: { ...down, 'node.undrained': ready, 'node.cordoned': cordon } },
     cordoned: { on: { ...down, 'node.drain_requested': drain, 'node.uncordoned': ready } },
     lost: { on: { 'node.offline': offline } },
     offline: {},

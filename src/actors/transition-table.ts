@@ -6,6 +6,7 @@ import { calendarGuardDocs, calendarMachine } from './calendar.machine.js';
 import { reservationGuardDocs, reservationMachine } from './reservation.machine.js';
 import { chunkGuardDocs, chunkMachine } from './chunk.machine.js';
 import { guardName, transitionsFrom } from './evolve.js';
+import { runbookGuardDocs, runbookMachine } from './runbook.machine.js';
 import type { GuardDocs } from './evolve.js';
 import { jobGuardDocs, jobMachine } from './job.machine.js';
 import { nodeGuardDocs, nodeMachine } from './node.machine.js';
@@ -41,6 +42,7 @@ export const machineDescriptions: readonly MachineDescription[] = [
   { entity: 'calendar', machine: calendarMachine, guardDocs: calendarGuardDocs },
   { entity: 'reservation', machine: reservationMachine, guardDocs: reservationGuardDocs },
   { entity: 'alert', machine: alertMachine, guardDocs: alertGuardDocs },
+  { entity: 'runbook', machine: runbookMachine, guardDocs: runbookGuardDocs },
 ];
 
 /** The states of a flat machine, in definition order. */

@@ -21,6 +21,7 @@ import { noApiMetrics, type ApiMetrics } from './api-metrics.js';
 import type { ApiContext, Handler } from './api-context.js';
 import * as queries from './api-queries.service.js';
 import * as reservations from './api-reservations.service.js';
+import * as runbooks from './api-runbooks.service.js';
 import { createIntakePublisher } from './intake-publisher.jetstream.js';
 import { startLiveModel, type LiveModel } from './live-model.jetstream.js';
 import {
@@ -56,6 +57,10 @@ const HANDLERS: Readonly<Record<ApiOp, Handler>> = {
   'reservation.delete': reservations.reservationDelete,
   'alerts.list': alerts.alertsList,
   'alerts.ack': alerts.alertsAck,
+  'runbook.start': runbooks.runbookStart,
+  'runbook.record': runbooks.runbookRecord,
+  'runbook.get': runbooks.runbookGet,
+  'runbook.runs': runbooks.runbookRuns,
 };
 
 export interface ApiServiceOptions {

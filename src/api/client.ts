@@ -22,7 +22,16 @@ import {
 } from './protocol.js';
 import { RequestMux, type RequestFailureKind } from './request-mux.js';
 import type { AlertView } from './alert-views.js';
+import type { RunbookRunView } from './runbook-views.js';
 import type { CalendarRow, JobRow, JobView, NodeView, SessionView } from './views.js';
+
+/**
+ * A command sent again after an interruption: the same `requestId` makes the service apply it
+ * once (a resumed runbook repeats its step's action with the id of the first try).
+ */
+export interface Retried {
+  readonly requestId?: string;
+}
 
 export interface ApiClientOptions {
   /** Act on a user's own surface (`drover.api.as.<user>.*`): required where roles are enforced. */
@@ -60,16 +69,16 @@ export interface ApiClient {
   cancelPlan(id: string): Promise<CancelPlan>;
   cancel(
     id: string,
-    opts?: { reason?: string; wait?: boolean; waitMs?: number; by?: string },
+    opts?: { reason?: string; wait?: boolean; waitMs?: number; by?: string } & Retried,
   ): Promise<{ plan: CancelPlan; state: string }>;
   clearPlan(id: string): Promise<ClearPlan>;
-  clear(id: string, opts?: { by?: string }): Promise<{ plan: ClearPlan }>;
+  clear(id: string, opts?: { by?: string } & Retried): Promise<{ plan: ClearPlan }>;
   logs(req: LogsRequest): Promise<LogEntry[]>;
   nodes(): Promise<NodeView[]>;
   node(
     op: 'drain' | 'undrain' | 'cordon' | 'uncordon',
     node: string,
-    opts?: { reason?: string; by?: string },
+    opts?: { reason?: string; by?: string } & Retried,
   ): Promise<{ node: string; state: string }>;
   priority(
     id: string,
@@ -94,6 +103,22 @@ export interface ApiClient {
   alerts(opts?: { all?: boolean }): Promise<AlertView[]>;
   /** A person acknowledges an alert (audited; not needed for it to resolve). */
   alertAck(id: string, opts?: { note?: string; by?: string }): Promise<AlertView>;
+  /** Start a run of a runbook (the definition as read from its file) with its arguments. */
+  runbookStart(
+    definition: unknown,
+    args: Record<string, string>,
+    opts?: { by?: string },
+  ): Promise<RunbookRunView>;
+  /** Record one step of a run (`StartStep`, `RecordAnswer`, ...) through its machine. */
+  runbookRecord(
+    id: string,
+    command: string,
+    data: Record<string, unknown>,
+    opts?: { by?: string } & Retried,
+  ): Promise<RunbookRunView>;
+  runbookGet(id: string): Promise<RunbookRunView>;
+  /** Runs in progress (with `all`, every run), newest first. */
+  runbookRuns(opts?: { all?: boolean }): Promise<RunbookRunView[]>;
   /** A raw call: any operation, any body (the fuzz tests use it). */
   call<T = Record<string, unknown>>(op: ApiOp, body: unknown, timeoutMs?: number): Promise<T>;
 }
@@ -156,8 +181,12 @@ export function createApiClient(nc: NatsConnection, opts: ApiClientOptions = {})
     if (!reply.ok) throw refusal(reply.error);
     return reply as T;
   };
-  const command = <T>(op: ApiOp, body: unknown, timeoutMs?: number) =>
-    call<T>(op, body, timeoutMs, { 'Drover-Request-Id': randomUUID() });
+  const command = <T>(op: ApiOp, body: unknown, timeoutMs?: number) => {
+    const { requestId, ...rest } = body as Retried & Record<string, unknown>;
+    return call<T>(op, rest, timeoutMs, { 'Drover-Request-Id': requestId ?? randomUUID() });
+  };
+  const run = async (op: ApiOp, body: unknown) =>
+    (await command<{ run: RunbookRunView }>(op, body)).run;
   return {
     submit: (body, o = {}) =>
       call('submit', body, undefined, { 'Nats-Msg-Id': o.msgId ?? `cli-${randomUUID()}` }),
@@ -200,6 +229,10 @@ export function createApiClient(nc: NatsConnection, opts: ApiClientOptions = {})
     alerts: async (x = {}) => (await call<{ alerts: AlertView[] }>('alerts.list', x)).alerts,
     alertAck: async (id, x = {}) =>
       (await command<{ alert: AlertView }>('alerts.ack', { id, ...x })).alert,
+    runbookStart: (definition, args, x = {}) => run('runbook.start', { definition, args, ...x }),
+    runbookRecord: (id, c, data, x = {}) => run('runbook.record', { id, command: c, data, ...x }),
+    runbookGet: async (id) => (await call<{ run: RunbookRunView }>('runbook.get', { id })).run,
+    runbookRuns: async (x = {}) => (await call<{ runs: RunbookRunView[] }>('runbook.runs', x)).runs,
     call: (o, body, timeoutMs) => call(o, body, timeoutMs),
   };
 }

@@ -6,7 +6,7 @@ export type { AlertView } from './alert-views.js';
 export { createApiMetrics, noApiMetrics } from './api-metrics.js';
 export type { ApiMetrics } from './api-metrics.js';
 export { createApiClient } from './client.js';
-export type { ApiClient, ApiClientOptions, LogEntry } from './client.js';
+export type { ApiClient, ApiClientOptions, LogEntry, Retried } from './client.js';
 export {
   API_OPS,
   API_PREFIX,
@@ -31,6 +31,8 @@ export type {
   SessionView,
 } from './views.js';
 export { explainJob, suggestedMemMb } from './explain.js';
+export { runbookView } from './runbook-views.js';
+export type { RunbookRunView, RunbookStepView } from './runbook-views.js';
 export type { Explanation, LogSource } from './explain.js';
 export { cancelPlan, clearPlan } from './plans.js';
 export type { CancelPlan, ClearBlocker, ClearPlan, ProcessRef } from './plans.js';

@@ -6,6 +6,7 @@ import {
   badInput,
   type ErrorCode,
 } from '../events/index.js';
+import { RUNBOOK_COMMANDS } from '../actors/index.js';
 import { JOB_STATES } from './views.js';
 
 /**
@@ -48,6 +49,10 @@ export const API_OPS = [
   'reservation.delete',
   'alerts.list',
   'alerts.ack',
+  'runbook.start',
+  'runbook.record',
+  'runbook.get',
+  'runbook.runs',
 ] as const;
 export type ApiOp = (typeof API_OPS)[number];
 
@@ -147,6 +152,21 @@ export const RequestSchemas = {
   'reservation.delete': z.strictObject({ name: Id, reason: Reason.optional(), by: By.optional() }),
   'alerts.list': z.strictObject({ all: z.boolean().optional() }),
   'alerts.ack': z.strictObject({ id: Id, note: Reason.optional(), by: By.optional() }),
+  /** The definition is checked by `parseRunbook` (its own paths: `steps[2].timeout`). */
+  'runbook.start': z.strictObject({
+    definition: z.unknown(),
+    args: z.record(z.string().max(64), z.string().max(4000)).optional(),
+    by: By.optional(),
+  }),
+  /** The data is checked against the event's schema when the command is decided. */
+  'runbook.record': z.strictObject({
+    id: Id,
+    command: z.enum(RUNBOOK_COMMANDS),
+    data: z.record(z.string(), z.unknown()),
+    by: By.optional(),
+  }),
+  'runbook.get': z.strictObject({ id: Id }),
+  'runbook.runs': z.strictObject({ all: z.boolean().optional() }),
 } as const;
 
 export type CancelRequest = z.infer<(typeof RequestSchemas)['cancel']>;

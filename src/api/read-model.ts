@@ -5,6 +5,7 @@ import {
   jobFold,
   nodeFold,
   reservationFold,
+  runbookFold,
   stateName,
   workerFold,
   type AlertSnapshot,
@@ -13,6 +14,7 @@ import {
   type JobSnapshot,
   type NodeSnapshot,
   type ReservationSnapshot,
+  type RunbookSnapshot,
   type WorkerSnapshot,
 } from '../actors/index.js';
 import {
@@ -56,6 +58,8 @@ export interface ReadModel {
   readonly reservations: Map<string, ReservationSnapshot>;
   /** Alerts by id, every occurrence (the evaluator's and `drover alerts`'). */
   readonly alerts: Map<string, AlertSnapshot>;
+  /** Runbook runs by id (the dashboard shows those in progress). */
+  readonly runbooks: Map<string, RunbookSnapshot>;
   /** Chunks with a live attempt (`assigned`, `running`, `cancelling`) → their node. */
   readonly liveChunks: Map<string, string>;
   /** Events the machines refused (the deciders never append those; counted, then skipped). */
@@ -74,6 +78,7 @@ export function emptyReadModel(): ReadModel {
     calendars: new Map(),
     reservations: new Map(),
     alerts: new Map(),
+    runbooks: new Map(),
     liveChunks: new Map(),
     skipped: 0,
   };
@@ -151,6 +156,9 @@ export function applyEvent(model: ReadModel, event: RecordedEvent): ReadModel {
       break;
     case 'alert':
       ok = evolveInto(model.alerts, target.id, alertFold, event) !== undefined;
+      break;
+    case 'runbook':
+      ok = evolveInto(model.runbooks, target.id, runbookFold, event) !== undefined;
       break;
     default: {
       const _exhaustive: never = target.entity;

@@ -11,7 +11,8 @@ interface Opts {
   timeout?: string;
 }
 
-function cancelListing(p: CancelPlan): string {
+/** What a cancel touches, in lines (also shown by runbooks before a dangerous cancel). */
+export function cancelListing(p: CancelPlan): string {
   const lines = [`cancel ${p.id} (${p.state}) touches:`];
   lines.push(
     `  jobs (${p.jobs.length}): ${p.jobs.map((j) => `${j.id} ${j.state}`).join(', ') || '-'}`,
@@ -27,7 +28,8 @@ function cancelListing(p: CancelPlan): string {
   return lines.join('\n');
 }
 
-function clearListing(p: ClearPlan): string {
+/** What a clear clears and what blocks it, in lines (also shown by runbooks). */
+export function clearListing(p: ClearPlan): string {
   const lines = [`clear ${p.id} (${p.state}) clears the results of:`];
   lines.push(`  jobs (${p.jobs.length}): ${p.jobs.join(', ')}`);
   lines.push(

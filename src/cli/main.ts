@@ -25,6 +25,7 @@ import { registerCancelCommands } from './cancel-commands.js';
 import { registerJobCommands } from './job-commands.js';
 import { registerLogCommands } from './log-commands.js';
 import { registerNodeCommands } from './node-commands.js';
+import { registerRunbookCommands } from './runbook-commands.js';
 import { registerSqlSinkCommand } from './sql-sink-command.js';
 import { registerSubmitCommand } from './submit-command.js';
 
@@ -168,5 +169,6 @@ registerReservationCommands(program);
 registerLogCommands(program);
 registerSqlSinkCommand(program);
 registerAlertCommands(program);
+registerRunbookCommands(program);
 
 await program.parseAsync(process.argv);

@@ -19,6 +19,7 @@ import {
   type ThroughputState,
 } from '../projections/index.js';
 import type { FailureNote, FairSample, Feed } from './feed.jetstream.js';
+import { runbooksInProgress, type RunbookPanelRow } from './runbook-runs.js';
 
 /** Queue depth of one user: jobs by state and chunks waiting or running. */
 export interface QueueRow {
@@ -57,6 +58,8 @@ export interface Overview {
    */
   throughput: { node: ThroughputSeries[]; from: number; to: number };
   failures: { cause: string; count: number; recent: FailureNote[] }[];
+  /** Runbook runs in progress and their steps. */
+  runbooks: RunbookPanelRow[];
 }
 
 const RUNNING_SHOWN = 100;
@@ -155,6 +158,7 @@ export function overview(feed: Feed, now: number): Overview {
     running,
     throughput: throughputOf(feed.throughput, now),
     failures: failureGroups(feed.failures),
+    runbooks: runbooksInProgress(feed.model),
   };
 }
 

@@ -10,6 +10,7 @@ export const ENTITIES = [
   'calendar',
   'reservation',
   'alert',
+  'runbook',
 ] as const;
 export type Entity = (typeof ENTITIES)[number];
 

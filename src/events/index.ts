@@ -26,6 +26,7 @@ export * from './node.events.js';
 export * from './calendar.events.js';
 export * from './reservation.events.js';
 export * from './alert.events.js';
+export * from './runbook.events.js';
 export { allEventSchemas, currentVersion, eventCatalog, eventTypesOf } from './schemas.js';
 export type { DroverEvent, EventCatalogEntry, EventData, EventOf, EventType } from './schemas.js';
 export { decodeEvent, encodeEvent, toFieldIssues, validateEvent, wasValidated } from './codec.js';

@@ -6,6 +6,7 @@ import type { Entity } from './envelope.js';
 import { jobEventSchemas } from './job.events.js';
 import { nodeEventSchemas } from './node.events.js';
 import { reservationEventSchemas } from './reservation.events.js';
+import { runbookEventSchemas } from './runbook.events.js';
 import { workerEventSchemas } from './worker.events.js';
 
 /** Every event schema of the vocabulary, at its current version. Pure. */
@@ -17,6 +18,7 @@ export const allEventSchemas = [
   ...calendarEventSchemas,
   ...reservationEventSchemas,
   ...alertEventSchemas,
+  ...runbookEventSchemas,
 ] as const;
 
 type AnyEventSchema = (typeof allEventSchemas)[number];

@@ -13,6 +13,7 @@ import {
   type JobSnapshot,
   type NodeSnapshot,
   type ReservationSnapshot,
+  type RunbookSnapshot,
   type WorkerSnapshot,
 } from '../actors/index.js';
 import type { Entity, RecordedEvent } from '../events/index.js';
@@ -30,6 +31,8 @@ export interface EntityStates {
   reservation: ReservationSnapshot;
   /** Alerts are the evaluator's (it runs beside the API); the scheduler only keeps the fold. */
   alert: AlertSnapshot;
+  /** Runbook runs are people's procedures: the scheduler never folds them. */
+  runbook: RunbookSnapshot;
 }
 
 /** A new state of one entity, typed by its kind (`seq`: the log position when it matters). */
@@ -154,6 +157,8 @@ export function observeEvent(
       const seen = runtime.observe(alertBehaviour, id, e);
       return seen && { entity, id, state: seen.after };
     }
+    case 'runbook':
+      return undefined;
     default: {
       const _exhaustive: never = entity;
       return _exhaustive;

@@ -12,9 +12,11 @@ import {
   type EventType,
   type JobSpec,
   type Resources,
+  RUNBOOK_OPS,
 } from '../../src/events/index.js';
 import { calendarArb } from './calendar-arbitraries.js';
 import { reservationSpecArb } from './reservation-arbitraries.js';
+import { runbookArb } from './runbook-arbitraries.js';
 
 /**
  * fast-check arbitraries for the whole event vocabulary. Every value they produce is a fixed
@@ -78,6 +80,8 @@ export const entityIdArb: fc.Arbitrary<string> = fc.oneof(
   },
 );
 
+const stepIndexArb = fc.integer({ min: 0, max: 1000 });
+const stepIdArb = fc.stringMatching(/^[a-z][a-z0-9_]{0,8}$/);
 const indexArb = fc.oneof(fc.integer({ min: 0, max: 999_999 }), fc.constant(0));
 const attemptArb = fc.oneof(fc.integer({ min: 1, max: 20 }), fc.integer({ min: 1, max: MAX_SAFE }));
 const natArb = fc.oneof(fc.nat(), fc.integer({ min: 0, max: MAX_SAFE }));
@@ -419,6 +423,44 @@ const dataArbs: { [T in EventType]: fc.Arbitrary<EventData<T>> } = {
     },
     ['event', 'url', 'attempt', 'ok'],
   ),
+  'runbook.started': rec({
+    definition: runbookArb,
+    args: fc.dictionary(fc.stringMatching(/^[a-z][a-z0-9_]{0,8}$/), textArb(4000), {
+      noNullPrototype: true,
+    }),
+  }),
+  'runbook.step_started': rec({ index: stepIndexArb, id: stepIdArb }),
+  'runbook.answered': rec({
+    index: stepIndexArb,
+    id: stepIdArb,
+    value: fc.oneof(textArb(4000), fc.boolean()),
+    how: fc.constantFrom('terminal', 'flag', 'default'),
+  }),
+  'runbook.acted': rec(
+    {
+      index: stepIndexArb,
+      id: stepIdArb,
+      op: fc.constantFrom(...RUNBOOK_OPS),
+      target: textArb(4000),
+      ok: fc.boolean(),
+      result: textArb(4000),
+      error: rec({ code: textArb(64), message: textArb(4000) }),
+    },
+    ['index', 'id', 'op', 'target', 'ok'],
+  ),
+  'runbook.step_completed': rec(
+    {
+      index: stepIndexArb,
+      id: stepIdArb,
+      outcome: fc.constantFrom('done', 'skipped', 'timed_out'),
+      note: textArb(4000),
+    },
+    ['index', 'id', 'outcome'],
+  ),
+  'runbook.finished': rec({
+    outcome: fc.constantFrom('succeeded', 'aborted', 'failed'),
+    reason: textArb(4000),
+  }),
 };
 
 /** Envelope ids: uuids as the shells make them, or any text the schema allows. */

@@ -1,6 +1,7 @@
 import type {
   AlertCommand,
   CalendarCommand,
+  RunbookCommand,
   ChunkCommand,
   ChunkSnapshot,
   CommandMeta,
@@ -61,6 +62,7 @@ interface CommandOf {
   calendar: CalendarCommand;
   reservation: ReservationCommand;
   alert: AlertCommand;
+  runbook: RunbookCommand;
 }
 
 export const JOBS = { P: 2, C1: 1, C2: 2 } as const;
@@ -163,6 +165,7 @@ export function createFarm(onAppend: Farm['onAppend'] = () => {}): Farm {
       calendar: new Map(),
       reservation: new Map(),
       alert: new Map(),
+      runbook: new Map(),
     },
     ...{ log: [], ids: new Set(), outbox: [], violations: [], onAppend, seq: 0 },
   };

@@ -2,6 +2,7 @@
 // failures by cause. Everything comes from the overview pushed over SSE: no fetch here.
 import { state, esc, badge, when, act, confirmDialog } from './app.js';
 import { lineChart } from './charts.js';
+import { runbooksHtml } from './runbooks.js';
 
 const pct = (used, cap) => (cap > 0 ? Math.min(100, Math.round((100 * used) / cap)) : 0);
 const bar = (used, cap, unit = '') =>
@@ -105,7 +106,8 @@ export async function renderOverview(root, { fresh }) {
       <section><h2>Completed chunks per node, running total</h2><div id="ov-tp-total"></div></section></div>
       <div class="grid2"><section><h2>Queue by user</h2><div id="ov-queue"></div></section>
       <section><h2>Recent failures by cause</h2><div id="ov-failures"></div></section></div>
-      <section><h2>Running chunks</h2><div id="ov-running"></div></section></div>`;
+      <section><h2>Running chunks</h2><div id="ov-running"></div></section>
+      <section><h2>Runbook runs in progress</h2><div id="ov-runbooks"></div></section></div>`;
     root.onclick = onClick;
   }
   root.querySelector('#overview').dataset.seq = String(o.seq);
@@ -115,6 +117,7 @@ export async function renderOverview(root, { fresh }) {
   root.querySelector('#ov-failures').innerHTML = failuresHtml(o);
   chart(root.querySelector('#ov-tp-node'), o.throughput.node, o.throughput, false);
   chart(root.querySelector('#ov-tp-total'), o.throughput.node, o.throughput, true);
+  root.querySelector('#ov-runbooks').innerHTML = runbooksHtml(o.runbooks);
 }
 
 function onClick(ev) {

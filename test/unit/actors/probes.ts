@@ -4,6 +4,7 @@ import type {
   ChunkContext,
   Fold,
   JobContext,
+  RunbookContext,
 } from '../../../src/actors/index.js';
 import { stateName } from '../../../src/actors/index.js';
 import type {
@@ -259,5 +260,54 @@ export const alertVariants: Variants<AlertContext> = (type, c) => {
       const person = { ...ack, by: { kind: 'user' as const, id: 'ann' } };
       return c.acks.length < 1 ? [person, ack] : [ack];
     }
+  }
+};
+
+const probeRunbook = {
+  name: 'probe',
+  summary: 'two steps',
+  args: [],
+  steps: [
+    { kind: 'show' as const, id: 'look', query: 'nodes' as const },
+    {
+      kind: 'act' as const,
+      id: 'drain',
+      op: 'node.drain' as const,
+      target: 'n1',
+      dangerous: true,
+    },
+  ],
+};
+
+/**
+ * Runbook probes over a two-step procedure: the next step and a wrong one (started), the
+ * current step and another (answered, acted ok or failed, completed), and every outcome of
+ * finishing (succeeded holds only after the last step).
+ */
+export const runbookVariants: Variants<RunbookContext> = (type, c) => {
+  const at = (index: number) => ({ index, id: probeRunbook.steps[index]?.id ?? 'nope' });
+  const here = c.current ?? c.next;
+  switch (type) {
+    case 'runbook.started':
+      return [ev(type, { definition: probeRunbook, args: {} })];
+    case 'runbook.step_started':
+      return [ev(type, at(c.next)), ev(type, at(c.next + 1))];
+    case 'runbook.answered':
+      return [ev(type, { ...at(here), value: true, how: 'terminal' })];
+    case 'runbook.acted':
+      return [true, false].map((ok) =>
+        ev(type, { ...at(here), op: 'node.drain', target: 'n1', ok }),
+      );
+    case 'runbook.step_completed':
+      return [
+        ev(type, { ...at(here), outcome: 'done' }),
+        ev(type, { ...at(here + 1), outcome: 'done' }),
+      ];
+    case 'runbook.finished':
+      return (['succeeded', 'aborted', 'failed'] as const).map((outcome) =>
+        ev(type, { outcome, reason: 'probe' }),
+      );
+    default:
+      return [];
   }
 };

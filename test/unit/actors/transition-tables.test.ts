@@ -3,6 +3,7 @@ import { describe, expect, it } from 'vitest';
 import {
   alertFold,
   calendarFold,
+  runbookFold,
   chunkFold,
   jobFold,
   machineDescriptions,
@@ -25,6 +26,7 @@ import {
   jobVariants,
   nodeVariants,
   reservationVariants,
+  runbookVariants,
   workerVariants,
 } from './probes.js';
 import type { Variants } from './probes.js';
@@ -44,6 +46,7 @@ const probes: Record<Entity, Probe> = {
     variants: reservationVariants as Variants<never>,
   },
   alert: { fold: alertFold as Fold<never>, variants: alertVariants as Variants<never> },
+  runbook: { fold: runbookFold as Fold<never>, variants: runbookVariants as Variants<never> },
 };
 
 describe('docs/transitions', () => {
