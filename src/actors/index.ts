@@ -46,6 +46,15 @@ export type {
   CalendarCommandOf,
   CalendarCommandType,
 } from './calendar.decide.js';
+export { sessionFold, sessionGuardDocs, sessionMachine } from './session.machine.js';
+export type { SessionContext, SessionPlacement, SessionSnapshot } from './session.machine.js';
+export { decideSession, sessionBehaviour } from './session.decide.js';
+export type {
+  SessionCommand,
+  SessionCommandData,
+  SessionCommandOf,
+  SessionCommandType,
+} from './session.decide.js';
 export { decideNode, nodeBehaviour } from './node.decide.js';
 export type {
   NodeCommand,

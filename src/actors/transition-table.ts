@@ -4,6 +4,7 @@ import type { Entity } from '../events/index.js';
 import { calendarGuardDocs, calendarMachine } from './calendar.machine.js';
 import { chunkGuardDocs, chunkMachine } from './chunk.machine.js';
 import { guardName, transitionsFrom } from './evolve.js';
+import { sessionGuardDocs, sessionMachine } from './session.machine.js';
 import type { GuardDocs } from './evolve.js';
 import { jobGuardDocs, jobMachine } from './job.machine.js';
 import { nodeGuardDocs, nodeMachine } from './node.machine.js';
@@ -37,6 +38,7 @@ export const machineDescriptions: readonly MachineDescription[] = [
   { entity: 'worker', machine: workerMachine, guardDocs: workerGuardDocs },
   { entity: 'node', machine: nodeMachine, guardDocs: nodeGuardDocs },
   { entity: 'calendar', machine: calendarMachine, guardDocs: calendarGuardDocs },
+  { entity: 'session', machine: sessionMachine, guardDocs: sessionGuardDocs },
 ];
 
 /** The states of a flat machine, in definition order. */

@@ -24,6 +24,8 @@ export * from './chunk.events.js';
 export * from './worker.events.js';
 export * from './node.events.js';
 export * from './calendar.events.js';
+export * from './session.events.js';
+export * from './session-wire.js';
 export { allEventSchemas, currentVersion, eventCatalog, eventTypesOf } from './schemas.js';
 export type { DroverEvent, EventCatalogEntry, EventData, EventOf, EventType } from './schemas.js';
 export { decodeEvent, encodeEvent, toFieldIssues, validateEvent, wasValidated } from './codec.js';
@@ -52,6 +54,8 @@ export {
   REJECTED_STREAM,
   REJECTED_SUBJECT,
   jobIdOfIntake,
+  sessionInSubject,
+  sessionOutSubject,
 } from './subjects.js';
 export { HeartbeatSchema, KillWorkSchema, LaunchWorkSchema, WorkSchema } from './work.schemas.js';
 export type { Heartbeat, KillWork, LaunchWork, Work } from './work.schemas.js';

@@ -3,12 +3,14 @@ import {
   chunkBehaviour,
   jobBehaviour,
   nodeBehaviour,
+  sessionBehaviour,
   workerBehaviour,
   type CalendarSnapshot,
   type ChunkSnapshot,
   type EntityRuntime,
   type JobSnapshot,
   type NodeSnapshot,
+  type SessionSnapshot,
   type WorkerSnapshot,
 } from '../actors/index.js';
 import type { Entity, RecordedEvent } from '../events/index.js';
@@ -22,6 +24,8 @@ export interface EntityStates {
   node: NodeSnapshot;
   /** Folded for the timekeeper (schedules on trading calendars); no rule reacts to it yet. */
   calendar: CalendarSnapshot;
+  /** Folded like every kind; placement sees a session only as the job that carries it. */
+  session: SessionSnapshot;
 }
 
 /** A new state of one entity, typed by its kind (`seq`: the log position when it matters). */
@@ -120,6 +124,10 @@ export function observeEvent(
     }
     case 'calendar': {
       const seen = runtime.observe(calendarBehaviour, id, e);
+      return seen && { entity, id, state: seen.after };
+    }
+    case 'session': {
+      const seen = runtime.observe(sessionBehaviour, id, e);
       return seen && { entity, id, state: seen.after };
     }
     default: {

@@ -65,6 +65,7 @@ export class RulesPump {
         break;
       case 'node':
       case 'calendar':
+      case 'session':
         break;
     }
   }

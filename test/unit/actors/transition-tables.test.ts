@@ -2,6 +2,7 @@ import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import {
   calendarFold,
+  sessionFold,
   chunkFold,
   jobFold,
   machineDescriptions,
@@ -21,6 +22,7 @@ import {
   explore,
   jobVariants,
   nodeVariants,
+  sessionVariants,
   workerVariants,
 } from './probes.js';
 import type { Variants } from './probes.js';
@@ -35,6 +37,7 @@ const probes: Record<Entity, Probe> = {
   worker: { fold: workerFold as Fold<never>, variants: workerVariants as Variants<never> },
   node: { fold: nodeFold as Fold<never>, variants: nodeVariants as Variants<never> },
   calendar: { fold: calendarFold as Fold<never>, variants: calendarVariants as Variants<never> },
+  session: { fold: sessionFold as Fold<never>, variants: sessionVariants as Variants<never> },
 };
 
 describe('docs/transitions', () => {
