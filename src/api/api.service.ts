@@ -19,6 +19,7 @@ import * as commands from './api-commands.service.js';
 import { noApiMetrics, type ApiMetrics } from './api-metrics.js';
 import type { ApiContext, Handler } from './api-context.js';
 import * as queries from './api-queries.service.js';
+import * as sessions from './api-sessions.service.js';
 import { createIntakePublisher } from './intake-publisher.jetstream.js';
 import { startLiveModel, type LiveModel } from './live-model.jetstream.js';
 import {
@@ -49,6 +50,11 @@ const HANDLERS: Readonly<Record<ApiOp, Handler>> = {
   'calendar.import': calendars.calendarImport,
   'calendar.list': calendars.calendarList,
   'calendar.sessions': calendars.calendarSessions,
+  'session.open': sessions.sessionOpen,
+  'session.resize': sessions.sessionResize,
+  'session.stop': sessions.sessionStop,
+  'session.get': sessions.sessionGet,
+  'sessions.list': sessions.sessionsList,
 };
 
 export interface ApiServiceOptions {

@@ -27,6 +27,8 @@ export type {
   NodeView,
   SessionView,
 } from './views.js';
+export { sessionRow, sessionRows } from './session-views.js';
+export type { SessionRow } from './session-views.js';
 export { explainJob, suggestedMemMb } from './explain.js';
 export type { Explanation, LogSource } from './explain.js';
 export { cancelPlan, clearPlan } from './plans.js';

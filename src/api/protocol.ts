@@ -37,6 +37,11 @@ export const API_OPS = [
   'calendar.import',
   'calendar.list',
   'calendar.sessions',
+  'session.open',
+  'session.resize',
+  'session.stop',
+  'session.get',
+  'sessions.list',
 ] as const;
 export type ApiOp = (typeof API_OPS)[number];
 

@@ -25,6 +25,7 @@ import { registerLogCommands } from './log-commands.js';
 import { registerNodeCommands } from './node-commands.js';
 import { registerSqlSinkCommand } from './sql-sink-command.js';
 import { registerSubmitCommand } from './submit-command.js';
+import { registerRunCommand } from './run-command.js';
 
 /** package.json's version (src/cli and dist/cli are both two levels below it). */
 const { version } = JSON.parse(
@@ -156,6 +157,7 @@ program
   });
 
 registerSubmitCommand(program);
+registerRunCommand(program);
 registerJobCommands(program);
 registerCancelCommands(program);
 registerNodeCommands(program);

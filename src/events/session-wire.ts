@@ -40,8 +40,11 @@ const DATA_KINDS: ReadonlySet<number> = new Set([
 
 /** A decoded frame. */
 export type Frame =
-  | { kind: typeof FrameKinds.Stdout | typeof FrameKinds.Stderr | typeof FrameKinds.Stdin;
-      offset: number; bytes: Uint8Array }
+  | {
+      kind: typeof FrameKinds.Stdout | typeof FrameKinds.Stderr | typeof FrameKinds.Stdin;
+      offset: number;
+      bytes: Uint8Array;
+    }
   | { kind: Exclude<FrameKind, 1 | 2 | 3>; body: Record<string, unknown> };
 
 /** A data frame: `bytes` at `offset` of its stream. Pure. */
