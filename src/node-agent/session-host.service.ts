@@ -78,7 +78,9 @@ export function createSessionHost(o: SessionHostOptions): SessionHost {
       const started = await launchAttached(spec, attach, hooks, opts);
       if ('problem' in started) {
         const failed = failedLaunch(spec, started.problem);
-        void failed.done.then((out) => endSession(o, id, out, command, meta));
+        void failed.done
+          .then((out) => endSession(o, id, out, command, meta))
+          .catch((err: unknown) => o.logger.warn({ err, session: id }, 'session end'));
         return failed;
       }
       const { supervised, io } = started;
@@ -155,22 +157,26 @@ function attend(
     () => {
       if (exited || o.clock() - lastSeen <= o.graceMs) return;
       exited = true; // one stop: the process's end is recorded as for any stop
-      void clientLost(o, id, supervised, command, meta);
+      clientLost(o, id, supervised, command, meta).catch((err: unknown) =>
+        o.logger.warn({ err, session: id }, 'session stop not recorded'),
+      );
     },
     Math.max(50, o.graceMs / 4),
   );
-  void supervised.done.then(async (outcome) => {
-    // Every byte the process wrote reaches the client before its exit code does, unless the
-    // client is gone (then there is nobody to wait for).
-    await Promise.race([pump.drained(), untilLost(o, () => lastSeen)]);
-    exited = true;
-    clearInterval(watchdog);
-    exitBody = { exitCode: outcome.exitCode, signal: outcome.signal, message: outcome.message };
-    pump.control(FrameKinds.Exit, exitBody);
-    await endSession(o, id, outcome, command, meta);
-    // Stay a little for a client that missed the exit frame and asks again, then let go.
-    setTimeout(() => void sub.drain().catch(() => undefined), Math.min(o.graceMs, 5000));
-  });
+  void supervised.done
+    .then(async (outcome) => {
+      // Every byte the process wrote reaches the client before its exit code does, unless the
+      // client is gone (then there is nobody to wait for).
+      await Promise.race([pump.drained(), untilLost(o, () => lastSeen)]);
+      exited = true;
+      clearInterval(watchdog);
+      exitBody = { exitCode: outcome.exitCode, signal: outcome.signal, message: outcome.message };
+      pump.control(FrameKinds.Exit, exitBody);
+      await endSession(o, id, outcome, command, meta);
+      // Stay a little for a client that missed the exit frame and asks again, then let go.
+      setTimeout(() => void sub.drain().catch(() => undefined), Math.min(o.graceMs, 5000));
+    })
+    .catch((err: unknown) => o.logger.warn({ err, session: id }, 'session end not recorded'));
 }
 
 async function untilLost(o: SessionHostOptions, lastSeen: () => number): Promise<void> {

@@ -185,6 +185,9 @@ function startPty(
   } catch (err) {
     return { problem: (err as Error).message };
   }
+  // Held until the session's pump listens: node-pty emits its output at once, and a prompt
+  // printed before anyone listens would be lost.
+  term.pause();
   const ends: (() => void)[] = [];
   let exited: ((code: number | null, signal: string | null) => void) | undefined;
   // node-pty reports the exit only once the terminal's output is closed (read to the end):
@@ -194,7 +197,10 @@ function startPty(
     exited?.(signal ? null : exitCode, signal ? signalName(signal) : null);
   });
   const io: AttachedIo = {
-    onOutput: (cb) => void term.onData((d) => cb('stdout', d as unknown as Buffer)),
+    onOutput(cb) {
+      term.onData((d) => cb('stdout', d as unknown as Buffer));
+      term.resume();
+    },
     onOutputEnd: (cb) => void ends.push(cb),
     pause: () => term.pause(),
     resume: () => term.resume(),
