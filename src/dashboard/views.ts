@@ -4,12 +4,14 @@ import {
   jobList,
   jobView,
   nodeList,
+  sessionRows,
   publicState,
   type JobRow,
   type JobState,
   type JobView,
   type NodeView,
   type ReadModel,
+  type SessionRow,
 } from '../api/index.js';
 import {
   fairshare,
@@ -53,6 +55,8 @@ export interface Overview {
   running: RunningChunk[];
   throughput: { node: ThroughputSeries[]; worker: ThroughputSeries[] };
   failures: { cause: string; count: number; recent: FailureNote[] }[];
+  /** Interactive sessions not yet exited: who, where, since when. */
+  sessions: SessionRow[];
 }
 
 const RUNNING_SHOWN = 100;
@@ -137,6 +141,7 @@ export function overview(feed: Feed, now: number): Overview {
     running,
     throughput: throughputOf(feed.throughput, now),
     failures: failureGroups(feed.failures),
+    sessions: sessionRows(feed.model.sessions),
   };
 }
 

@@ -21,7 +21,7 @@ const cliEnv = (url: string, extra: Record<string, string> = {}) => ({
 export function droverPiped(
   url: string,
   args: string[],
-  input?: Buffer | string,
+  input?: Buffer | string | null,
 ): { child: ChildProcess; done: Promise<{ code: number | null; stdout: Buffer; stderr: string }> } {
   const child = spawn(process.execPath, ['--import', TSX, MAIN, ...args], {
     env: cliEnv(url),
@@ -31,8 +31,9 @@ export function droverPiped(
   let stderr = '';
   child.stdout?.on('data', (b: Buffer) => out.push(b));
   child.stderr?.on('data', (b: Buffer) => (stderr += b.toString()));
-  if (input !== undefined) child.stdin?.end(input);
-  else child.stdin?.end();
+  // `input` undefined: stdin stays open for the caller (`child.stdin`); null: closed at once.
+  if (typeof input === 'string' || Buffer.isBuffer(input)) child.stdin?.end(input);
+  else if (input === null) child.stdin?.end();
   const done = new Promise<{ code: number | null; stdout: Buffer; stderr: string }>(
     (resolve, reject) => {
       child.once('error', reject);

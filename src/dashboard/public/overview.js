@@ -2,6 +2,7 @@
 // failures by cause. Everything comes from the overview pushed over SSE: no fetch here.
 import { state, esc, badge, when, act, confirmDialog } from './app.js';
 import { lineChart } from './charts.js';
+import { sessionsHtml } from './sessions.js';
 
 const pct = (used, cap) => (cap > 0 ? Math.min(100, Math.round((100 * used) / cap)) : 0);
 const bar = (used, cap, unit = '') =>
@@ -95,7 +96,8 @@ export async function renderOverview(root, { fresh }) {
       <section><h2>Completed chunks / min per worker (top 8)</h2><div id="ov-tp-worker"></div></section></div>
       <div class="grid2"><section><h2>Queue by user</h2><div id="ov-queue"></div></section>
       <section><h2>Recent failures by cause</h2><div id="ov-failures"></div></section></div>
-      <section><h2>Running chunks</h2><div id="ov-running"></div></section></div>`;
+      <section><h2>Running chunks</h2><div id="ov-running"></div></section>
+      <section><h2>Live sessions</h2><div id="ov-sessions"></div></section></div>`;
     root.onclick = onClick;
   }
   root.querySelector('#overview').dataset.seq = String(o.seq);
@@ -103,6 +105,7 @@ export async function renderOverview(root, { fresh }) {
   root.querySelector('#ov-queue').innerHTML = queueHtml(o);
   root.querySelector('#ov-running').innerHTML = runningHtml(o);
   root.querySelector('#ov-failures').innerHTML = failuresHtml(o);
+  root.querySelector('#ov-sessions').innerHTML = sessionsHtml(o.sessions);
   lineChart(root.querySelector('#ov-tp-node'), series(o.throughput.node, o.now));
   lineChart(root.querySelector('#ov-tp-worker'), series(o.throughput.worker, o.now));
 }

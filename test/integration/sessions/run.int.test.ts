@@ -19,8 +19,11 @@ describe('drover run (pipes)', () => {
   afterAll(() => farm?.stop());
 
   it("exits with the command's exit code, its output on the right stream", async () => {
-    const r = await droverPiped(url, ['run', '--', 'sh', '-c', 'echo out; echo err >&2; exit 7'])
-      .done;
+    const r = await droverPiped(
+      url,
+      ['run', '--', 'sh', '-c', 'echo out; echo err >&2; exit 7'],
+      null,
+    ).done;
     expect(r.stderr).toContain('err');
     expect(r.stdout.toString()).toBe('out\n');
     expect(r.code).toBe(7);
@@ -28,25 +31,32 @@ describe('drover run (pipes)', () => {
 
   it('pipes stdin to the remote command and its output back', async () => {
     const input = Array.from({ length: 5000 }, (_, i) => `line ${i}`).join('\n') + '\n';
-    const r = await droverPiped(url, ['run', '--json', '--', 'sh', '-c', 'wc -l; tr a-z A-Z'], input)
-      .done;
+    const r = await droverPiped(
+      url,
+      ['run', '--json', '--', 'sh', '-c', 'wc -l; tr a-z A-Z'],
+      input,
+    ).done;
     expect(r.code).toBe(0);
     const doc = JSON.parse(r.stdout.toString()) as { sessionId: string; exitCode: number };
     expect(doc.exitCode).toBe(0);
     // --json: the command's output went to stderr, the one document to stdout
     expect(r.stderr).toMatch(/^5000\n/);
     const { events } = await farm.log.read('session', doc.sessionId);
-    expect(events.map((e) => e.type)).toEqual(['session.opened', 'session.placed', 'session.exited']);
+    expect(events.map((e) => e.type)).toEqual([
+      'session.opened',
+      'session.placed',
+      'session.exited',
+    ]);
     // Only sizes and codes in the log, never the bytes
     expect(JSON.stringify(events)).not.toContain('LINE 4999');
     expect(stateName(sessionFold.foldEvents(events))).toBe('exited');
   }, 60_000);
 
   it('names a bad flag (exit 2) and an unknown node (exit 3)', async () => {
-    const bad = await droverPiped(url, ['run', '--mem', '12X', '--', 'true']).done;
+    const bad = await droverPiped(url, ['run', '--mem', '12X', '--', 'true'], null).done;
     expect(bad.code).toBe(2);
     expect(bad.stderr).toContain('--mem 12X');
-    const missing = await droverPiped(url, ['run', '--node', 'nowhere', '--', 'true']).done;
+    const missing = await droverPiped(url, ['run', '--node', 'nowhere', '--', 'true'], null).done;
     expect(missing.stderr).toContain('node: no node nowhere');
     expect(missing.code).toBe(3);
   }, 60_000);
