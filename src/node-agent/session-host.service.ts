@@ -102,7 +102,8 @@ type Meta = (id: string, tag: string) => { id: string; at: number; by: Actor };
 /**
  * The session as the log has it, when `jobId` may attach to it: opened for this very job and not
  * placed yet. The API appends `session.opened` right after the job's submission is acknowledged,
- * so a launch may overtake it by a little: asked again for a few seconds before giving up.
+ * so a launch may overtake it (on a loaded machine, by seconds): asked again for up to a minute
+ * before the launch is treated as an ordinary job's.
  */
 async function claimable(
   runtime: EntityRuntime,
@@ -110,7 +111,7 @@ async function claimable(
   id: string,
   jobId: string,
 ): Promise<SessionSnapshot | undefined> {
-  for (let tries = 0; tries < 50; tries++) {
+  for (let tries = 0; tries < 600; tries++) {
     const { state } = await runtime.load(sessionBehaviour, id);
     const opened = state.context.opened;
     if (opened) {

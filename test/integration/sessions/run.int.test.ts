@@ -50,6 +50,14 @@ describe('drover run (pipes)', () => {
     // Only sizes and codes in the log, never the bytes
     expect(JSON.stringify(events)).not.toContain('LINE 4999');
     expect(stateName(sessionFold.foldEvents(events))).toBe('exited');
+    // `drover sessions` shows live ones only; --all also the ended, with how they ended.
+    const live = await droverPiped(url, ['sessions', '--json'], null).done;
+    expect(JSON.parse(live.stdout.toString())).toEqual([]);
+    const all = await droverPiped(url, ['sessions', '--all', '--json'], null).done;
+    const row = (JSON.parse(all.stdout.toString()) as { id: string }[]).find(
+      (s) => s.id === doc.sessionId,
+    );
+    expect(row).toMatchObject({ state: 'exited', exitCode: 0, tty: false, kind: 'run' });
   }, 60_000);
 
   it('names a bad flag (exit 2) and an unknown node (exit 3)', async () => {
