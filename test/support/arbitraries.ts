@@ -241,9 +241,7 @@ const sessionDataArbs = {
   'session.placed': rec(
     {
       node: entityIdArb,
-      worker: fc
-        .tuple(entityIdArb, indexArb, attemptArb)
-        .map(([j, i, a]) => workerId(j, i, a)),
+      worker: fc.tuple(entityIdArb, indexArb, attemptArb).map(([j, i, a]) => workerId(j, i, a)),
       pid: fc.nat(),
     },
     ['node'],
