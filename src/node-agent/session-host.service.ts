@@ -69,8 +69,15 @@ export function createSessionHost(o: SessionHostOptions): SessionHost {
     async launch(w, spec, hooks, opts) {
       const id = w.env[SESSION_ENV];
       if (id === undefined) return undefined;
-      const session = await claimable(runtime, o.logger, id, w.jobId);
-      if (!session) return undefined;
+      const claim = await claimable(runtime, id, w.jobId);
+      if (claim === 'unknown') return undefined;
+      if (typeof claim === 'string') {
+        // A retry of a session's job (out of memory, a lost node) or a launch naming another's
+        // session: its command never runs detached from the client that asked for it.
+        o.logger.warn({ session: id, jobId: w.jobId, why: claim }, 'session launch refused');
+        return failedLaunch(spec, claim);
+      }
+      const session = claim;
       const opened = session.context.opened;
       const attach = opened?.tty
         ? { tty: true as const, cols: session.context.cols ?? 80, rows: session.context.rows ?? 24 }
@@ -84,13 +91,16 @@ export function createSessionHost(o: SessionHostOptions): SessionHost {
         return failed;
       }
       const { supervised, io } = started;
-      const placed = await command(id, {
+      // Attached before anything is awaited: node-pty drops the output of a command that ends
+      // while nobody reads it (it closes the terminal 200 ms after the exit).
+      const placing = command(id, {
         type: 'PlaceSession',
         ...meta(id, `placed@${w.worker}`),
         data: { node: o.node, worker: w.worker, pid: supervised.pid },
       });
+      attend(o, id, supervised, io, placing, command, meta);
+      const placed = await placing;
       if (!placed.ok) o.logger.warn({ session: id, why: placed.rejection }, 'session placement');
-      attend(o, id, supervised, io, command, meta);
       return supervised;
     },
   };
@@ -101,27 +111,28 @@ type Meta = (id: string, tag: string) => { id: string; at: number; by: Actor };
 
 /**
  * The session as the log has it, when `jobId` may attach to it: opened for this very job and not
- * placed yet. The API appends `session.opened` right after the job's submission is acknowledged,
- * so a launch may overtake it (on a loaded machine, by seconds): asked again for up to a minute
- * before the launch is treated as an ordinary job's.
+ * placed yet. Otherwise why not (placed or ended already, another job's), or `unknown` when no
+ * such session was ever opened (then `DROVER_SESSION` is just a variable of an ordinary job). The
+ * API appends `session.opened` right after the job's submission is acknowledged, so a launch may
+ * overtake it (on a loaded machine, by seconds): asked again for up to a minute.
  */
 async function claimable(
   runtime: EntityRuntime,
-  logger: Logger,
   id: string,
   jobId: string,
-): Promise<SessionSnapshot | undefined> {
+): Promise<SessionSnapshot | string> {
   for (let tries = 0; tries < 600; tries++) {
     const { state } = await runtime.load(sessionBehaviour, id);
     const opened = state.context.opened;
+    if (opened?.jobId !== undefined && opened.jobId !== jobId)
+      return `session ${id} belongs to job ${opened.jobId}, not ${jobId}`;
     if (opened) {
-      const ok = opened.jobId === jobId && stateName(state) === 'opened';
-      if (!ok) logger.warn({ session: id, jobId }, 'launch names a session not its own');
-      return ok ? state : undefined;
+      const now = stateName(state);
+      return now === 'opened' ? state : `session ${id} is ${now}: its command runs only once`;
     }
     await sleep(100);
   }
-  return undefined;
+  return 'unknown';
 }
 
 /** Serve one running session: its frames, its client's heartbeat, its end. */
@@ -130,6 +141,7 @@ function attend(
   id: string,
   supervised: Supervised,
   io: AttachedIo,
+  placing: Promise<unknown>,
   command: Command,
   meta: Meta,
 ): void {
@@ -173,6 +185,7 @@ function attend(
       clearInterval(watchdog);
       exitBody = { exitCode: outcome.exitCode, signal: outcome.signal, message: outcome.message };
       pump.control(FrameKinds.Exit, exitBody);
+      await placing; // the log says placed before it says exited
       await endSession(o, id, outcome, command, meta);
       // Stay a little for a client that missed the exit frame and asks again, then let go.
       setTimeout(() => void sub.drain().catch(() => undefined), Math.min(o.graceMs, 5000));

@@ -126,7 +126,7 @@ function startPipes(
   let open = 2;
   const ends: (() => void)[] = [];
   const ended = () => {
-    if (--open === 0) for (const cb of ends) cb();
+    if (--open === 0) for (const cb of ends.splice(0)) cb();
   };
   stdout.once('close', ended);
   stderr.once('close', ended);
@@ -135,7 +135,8 @@ function startPipes(
       stdout.on('data', (b: Buffer) => cb('stdout', b));
       stderr.on('data', (b: Buffer) => cb('stderr', b));
     },
-    onOutputEnd: (cb) => void ends.push(cb),
+    // A fast command's pipes may close before anyone asks: then at once.
+    onOutputEnd: (cb) => (open === 0 ? cb() : void ends.push(cb)),
     pause() {
       stdout.pause();
       stderr.pause();
@@ -192,8 +193,10 @@ function startPty(
   let exited: ((code: number | null, signal: string | null) => void) | undefined;
   // node-pty reports the exit only once the terminal's output is closed (read to the end):
   // that is both "no more output" and "the leader is gone".
+  let closed = false;
   term.onExit(({ exitCode, signal }) => {
-    for (const cb of ends) cb();
+    closed = true;
+    for (const cb of ends.splice(0)) cb();
     exited?.(signal ? null : exitCode, signal ? signalName(signal) : null);
   });
   const io: AttachedIo = {
@@ -201,7 +204,7 @@ function startPty(
       term.onData((d) => cb('stdout', d as unknown as Buffer));
       term.resume();
     },
-    onOutputEnd: (cb) => void ends.push(cb),
+    onOutputEnd: (cb) => (closed ? cb() : void ends.push(cb)),
     pause: () => term.pause(),
     resume: () => term.resume(),
     write(bytes, done) {

@@ -1,3 +1,6 @@
+import { existsSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { sessionFold, stateName } from '../../../src/actors/index.js';
 import { startApiFarm, type ApiFarm } from '../../support/api-farm.js';
@@ -58,6 +61,19 @@ describe('drover run (pipes)', () => {
       (s) => s.id === doc.sessionId,
     );
     expect(row).toMatchObject({ state: 'exited', exitCode: 0, tty: false, kind: 'run' });
+
+    // A job naming that (ended) session, as a retry of it would: refused, never run detached.
+    const marker = join(tmpdir(), `drover-ran-${doc.sessionId}`);
+    const jobId = await farm.submit({
+      name: 'again',
+      user: 'ada',
+      command: ['touch', marker],
+      env: { DROVER_SESSION: doc.sessionId },
+    });
+    const job = await farm.waitFor(jobId);
+    expect(stateName(job)).toBe('failed');
+    expect(job.context.outcome).toMatchObject({ cause: 'LaunchFailed' });
+    expect(existsSync(marker)).toBe(false);
   }, 60_000);
 
   it('names a bad flag (exit 2) and an unknown node (exit 3)', async () => {
