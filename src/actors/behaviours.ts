@@ -7,6 +7,7 @@ import { jobBehaviour } from './job.decide.js';
 import { nodeBehaviour } from './node.decide.js';
 import { reservationBehaviour } from './reservation.decide.js';
 import { runbookBehaviour } from './runbook.decide.js';
+import { sessionBehaviour } from './session.decide.js';
 import { workerBehaviour } from './worker.decide.js';
 
 /**
@@ -22,4 +23,5 @@ export const behaviours = {
   reservation: reservationBehaviour,
   alert: alertBehaviour,
   runbook: runbookBehaviour,
+  session: sessionBehaviour,
 } as unknown as Readonly<Record<Entity, EntityBehaviour<unknown, unknown>>>;

@@ -72,6 +72,15 @@ export type {
   RunbookCommandOf,
   RunbookCommandType,
 } from './runbook.decide.js';
+export { sessionFold, sessionGuardDocs, sessionMachine } from './session.machine.js';
+export type { SessionContext, SessionPlacement, SessionSnapshot } from './session.machine.js';
+export { decideSession, sessionBehaviour } from './session.decide.js';
+export type {
+  SessionCommand,
+  SessionCommandData,
+  SessionCommandOf,
+  SessionCommandType,
+} from './session.decide.js';
 export { decideNode, nodeBehaviour } from './node.decide.js';
 export type {
   NodeCommand,

@@ -7,6 +7,7 @@ import { reservationGuardDocs, reservationMachine } from './reservation.machine.
 import { chunkGuardDocs, chunkMachine } from './chunk.machine.js';
 import { guardName, transitionsFrom } from './evolve.js';
 import { runbookGuardDocs, runbookMachine } from './runbook.machine.js';
+import { sessionGuardDocs, sessionMachine } from './session.machine.js';
 import type { GuardDocs } from './evolve.js';
 import { jobGuardDocs, jobMachine } from './job.machine.js';
 import { nodeGuardDocs, nodeMachine } from './node.machine.js';
@@ -43,6 +44,7 @@ export const machineDescriptions: readonly MachineDescription[] = [
   { entity: 'reservation', machine: reservationMachine, guardDocs: reservationGuardDocs },
   { entity: 'alert', machine: alertMachine, guardDocs: alertGuardDocs },
   { entity: 'runbook', machine: runbookMachine, guardDocs: runbookGuardDocs },
+  { entity: 'session', machine: sessionMachine, guardDocs: sessionGuardDocs },
 ];
 
 /** The states of a flat machine, in definition order. */

@@ -22,6 +22,7 @@ import type { ApiContext, Handler } from './api-context.js';
 import * as queries from './api-queries.service.js';
 import * as reservations from './api-reservations.service.js';
 import * as runbooks from './api-runbooks.service.js';
+import * as sessions from './api-sessions.service.js';
 import { createIntakePublisher } from './intake-publisher.jetstream.js';
 import { startLiveModel, type LiveModel } from './live-model.jetstream.js';
 import {
@@ -61,6 +62,11 @@ const HANDLERS: Readonly<Record<ApiOp, Handler>> = {
   'runbook.record': runbooks.runbookRecord,
   'runbook.get': runbooks.runbookGet,
   'runbook.runs': runbooks.runbookRuns,
+  'session.open': sessions.sessionOpen,
+  'session.resize': sessions.sessionResize,
+  'session.stop': sessions.sessionStop,
+  'session.get': sessions.sessionGet,
+  'sessions.list': sessions.sessionsList,
 };
 
 export interface ApiServiceOptions {

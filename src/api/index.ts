@@ -30,6 +30,8 @@ export type {
   NodeView,
   SessionView,
 } from './views.js';
+export { sessionRow, sessionRows } from './session-views.js';
+export type { SessionRow } from './session-views.js';
 export { explainJob, suggestedMemMb } from './explain.js';
 export { runbookView } from './runbook-views.js';
 export type { RunbookRunView, RunbookStepView } from './runbook-views.js';

@@ -53,6 +53,11 @@ export const API_OPS = [
   'runbook.record',
   'runbook.get',
   'runbook.runs',
+  'session.open',
+  'session.resize',
+  'session.stop',
+  'session.get',
+  'sessions.list',
 ] as const;
 export type ApiOp = (typeof API_OPS)[number];
 

@@ -6,6 +6,7 @@ import {
   nodeFold,
   reservationFold,
   runbookFold,
+  sessionFold,
   stateName,
   workerFold,
   type AlertSnapshot,
@@ -15,6 +16,7 @@ import {
   type NodeSnapshot,
   type ReservationSnapshot,
   type RunbookSnapshot,
+  type SessionSnapshot,
   type WorkerSnapshot,
 } from '../actors/index.js';
 import {
@@ -60,6 +62,8 @@ export interface ReadModel {
   readonly alerts: Map<string, AlertSnapshot>;
   /** Runbook runs by id (the dashboard shows those in progress). */
   readonly runbooks: Map<string, RunbookSnapshot>;
+  /** Interactive sessions and allocations by id (`drover sessions`, the dashboard's panel). */
+  readonly sessions: Map<string, SessionSnapshot>;
   /** Chunks with a live attempt (`assigned`, `running`, `cancelling`) → their node. */
   readonly liveChunks: Map<string, string>;
   /** Events the machines refused (the deciders never append those; counted, then skipped). */
@@ -79,6 +83,7 @@ export function emptyReadModel(): ReadModel {
     reservations: new Map(),
     alerts: new Map(),
     runbooks: new Map(),
+    sessions: new Map(),
     liveChunks: new Map(),
     skipped: 0,
   };
@@ -159,6 +164,9 @@ export function applyEvent(model: ReadModel, event: RecordedEvent): ReadModel {
       break;
     case 'runbook':
       ok = evolveInto(model.runbooks, target.id, runbookFold, event) !== undefined;
+      break;
+    case 'session':
+      ok = evolveInto(model.sessions, target.id, sessionFold, event) !== undefined;
       break;
     default: {
       const _exhaustive: never = target.entity;

@@ -28,6 +28,8 @@ import { registerNodeCommands } from './node-commands.js';
 import { registerRunbookCommands } from './runbook-commands.js';
 import { registerSqlSinkCommand } from './sql-sink-command.js';
 import { registerSubmitCommand } from './submit-command.js';
+import { registerRunCommand } from './run-command.js';
+import { registerSessionsCommand } from './sessions-command.js';
 
 /** package.json's version (src/cli and dist/cli are both two levels below it). */
 const { version } = JSON.parse(
@@ -159,6 +161,8 @@ program
   });
 
 registerSubmitCommand(program);
+registerRunCommand(program);
+registerSessionsCommand(program);
 registerJobCommands(program);
 registerCancelCommands(program);
 registerNodeCommands(program);

@@ -4,12 +4,14 @@ import {
   jobList,
   jobView,
   nodeList,
+  sessionRows,
   publicState,
   type JobRow,
   type JobState,
   type JobView,
   type NodeView,
   type ReadModel,
+  type SessionRow,
 } from '../api/index.js';
 import {
   fairshare,
@@ -60,6 +62,8 @@ export interface Overview {
   failures: { cause: string; count: number; recent: FailureNote[] }[];
   /** Runbook runs in progress and their steps. */
   runbooks: RunbookPanelRow[];
+  /** Interactive sessions not yet exited: who, where, since when. */
+  sessions: SessionRow[];
 }
 
 const RUNNING_SHOWN = 100;
@@ -159,6 +163,7 @@ export function overview(feed: Feed, now: number): Overview {
     throughput: throughputOf(feed.throughput, now),
     failures: failureGroups(feed.failures),
     runbooks: runbooksInProgress(feed.model),
+    sessions: sessionRows(feed.model.sessions),
   };
 }
 

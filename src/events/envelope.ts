@@ -11,6 +11,7 @@ export const ENTITIES = [
   'reservation',
   'alert',
   'runbook',
+  'session',
 ] as const;
 export type Entity = (typeof ENTITIES)[number];
 

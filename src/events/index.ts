@@ -27,6 +27,8 @@ export * from './calendar.events.js';
 export * from './reservation.events.js';
 export * from './alert.events.js';
 export * from './runbook.events.js';
+export * from './session.events.js';
+export * from './session-wire.js';
 export { allEventSchemas, currentVersion, eventCatalog, eventTypesOf } from './schemas.js';
 export type { DroverEvent, EventCatalogEntry, EventData, EventOf, EventType } from './schemas.js';
 export { decodeEvent, encodeEvent, toFieldIssues, validateEvent, wasValidated } from './codec.js';
@@ -55,6 +57,8 @@ export {
   REJECTED_STREAM,
   REJECTED_SUBJECT,
   jobIdOfIntake,
+  sessionInSubject,
+  sessionOutSubject,
 } from './subjects.js';
 export {
   HeartbeatSchema,

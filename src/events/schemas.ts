@@ -7,6 +7,7 @@ import { jobEventSchemas } from './job.events.js';
 import { nodeEventSchemas } from './node.events.js';
 import { reservationEventSchemas } from './reservation.events.js';
 import { runbookEventSchemas } from './runbook.events.js';
+import { sessionEventSchemas } from './session.events.js';
 import { workerEventSchemas } from './worker.events.js';
 
 /** Every event schema of the vocabulary, at its current version. Pure. */
@@ -19,6 +20,7 @@ export const allEventSchemas = [
   ...reservationEventSchemas,
   ...alertEventSchemas,
   ...runbookEventSchemas,
+  ...sessionEventSchemas,
 ] as const;
 
 type AnyEventSchema = (typeof allEventSchemas)[number];

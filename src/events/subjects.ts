@@ -73,3 +73,11 @@ export const REJECTED_SUBJECT = 'drover.events.rejected';
 
 /** The job id of the intake message at stream sequence `seq`: idempotent across re-deliveries. */
 export const jobIdOfIntake = (seq: number): string => `j${seq}`;
+
+/**
+ * A session's bytes and controls (core NATS, never stored): `out` carries the command's output
+ * and the agent's controls to the client, `in` carries stdin, credit and the client's heartbeat
+ * (and resizes, from the API) to the agent.
+ */
+export const sessionOutSubject = (id: string): string => `drover.session.${id}.out`;
+export const sessionInSubject = (id: string): string => `drover.session.${id}.in`;

@@ -21,6 +21,7 @@ import type { NodeCapacity } from './capacity.js';
 import { startNodeSampler, type NodeSources } from './node-sampler.service.js';
 import { readingOf } from './node-stats.js';
 import { reconcile, type Reconciled } from './reconcile.js';
+import { createSessionHost } from './session-host.service.js';
 import { consumeWork, processWork } from './work-queue.jetstream.js';
 import { workerRecords } from './worker-records.js';
 import { killWorker, launchWorker, metaOf, type WorkerContext } from './workers.js';
@@ -44,6 +45,8 @@ export interface AgentOptions {
   readonly nodeSources?: NodeSources;
   /** Period of the node's memory, swap and load readings (default 5 s). */
   readonly nodeSampleMs?: number;
+  /** How long a session's client may be silent before its process is stopped (default 10 s). */
+  readonly sessionGraceMs?: number;
 }
 
 /** How an agent stops: finish what runs, stop everything now, or just go (a crash, in tests). */
@@ -83,6 +86,15 @@ export async function startAgent(opts: AgentOptions): Promise<Agent> {
     logger,
     sampleMs: opts.sampleMs ?? 1000,
     sampleLogMs: opts.sampleLogMs ?? 5000,
+    sessions: createSessionHost({
+      nc,
+      eventLog: opts.eventLog,
+      node,
+      by,
+      clock,
+      logger,
+      graceMs: opts.sessionGraceMs ?? 10_000,
+    }),
   };
   let reading: NodeReading | undefined;
   const sampler = startSampling(opts, () => ctx.live.size, (r) => (reading = r));

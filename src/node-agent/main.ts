@@ -18,6 +18,8 @@ export interface AgentMainOptions {
   readonly sampleMs?: number;
   /** Where the agent reports (`createAgentMetrics`); default nowhere. */
   readonly metrics?: AgentMetricsFamily;
+  /** Grace of a silent session client (default `DROVER_SESSION_GRACE_MS`, else 10 s). */
+  readonly sessionGraceMs?: number;
 }
 
 /** Composition root of one node agent: real capacity (or overrides), its state dir, the log. */
@@ -25,6 +27,9 @@ export async function runAgent(opts: AgentMainOptions): Promise<Agent> {
   const capacity = await detectCapacity(opts.capacity);
   const eventLog = await createJetStreamEventLog(opts.nc);
   const stateDir = join(opts.dataDir, 'agents', opts.node);
+  const graceEnv = Number(process.env.DROVER_SESSION_GRACE_MS);
+  const sessionGraceMs =
+    opts.sessionGraceMs ?? (Number.isFinite(graceEnv) && graceEnv > 0 ? graceEnv : undefined);
   const agent = await startAgent({
     nc: opts.nc,
     eventLog,
@@ -36,6 +41,7 @@ export async function runAgent(opts: AgentMainOptions): Promise<Agent> {
     ...(opts.heartbeatMs !== undefined && { heartbeatMs: opts.heartbeatMs }),
     ...(opts.sampleMs !== undefined && { sampleMs: opts.sampleMs }),
     ...(opts.metrics && { metrics: opts.metrics }),
+    ...(sessionGraceMs !== undefined && { sessionGraceMs }),
   });
   // Logs stay on this machine; `drover logs` asks for them on drover.agent.<node>.logs.
   const logs = serveLogs(opts.nc, opts.node, stateDir);

@@ -29,6 +29,7 @@ import {
 } from './supervisor/index.js';
 import { runDirOf, type WorkerRecord, type WorkerRecords } from './worker-records.js';
 import type { AgentMetrics } from './agent-metrics.js';
+import type { SessionHost } from './session-host.service.js';
 
 /** What the worker-handling half of the agent shares with the service around it. */
 export interface WorkerContext {
@@ -48,6 +49,8 @@ export interface WorkerContext {
   readonly sampleLogMs: number;
   /** Where launches and exits are counted (absent: nowhere). */
   readonly metrics?: AgentMetrics;
+  /** Attaches the launches of interactive sessions to their clients (absent: none are). */
+  readonly sessions?: SessionHost;
 }
 
 export interface LiveWorker {
@@ -227,7 +230,11 @@ export async function launchWorker(ctx: WorkerContext, w: LaunchWork): Promise<v
     ...(w.cwd !== undefined && { cwd: w.cwd }),
     ...(w.timeoutS !== undefined && { timeoutS: w.timeoutS }),
   };
-  const supervised = await launch(spec, hooksFor(ctx, record), { sampleMs: ctx.sampleMs });
+  const hooks = hooksFor(ctx, record);
+  const opts = { sampleMs: ctx.sampleMs };
+  // A session's process is the same attempt with its stdio on the session's subjects.
+  const supervised =
+    (await ctx.sessions?.launch(w, spec, hooks, opts)) ?? (await launch(spec, hooks, opts));
   const started = {
     ...record,
     pid: supervised.pid,

@@ -5,6 +5,7 @@ import {
   jobBehaviour,
   nodeBehaviour,
   reservationBehaviour,
+  sessionBehaviour,
   workerBehaviour,
   type AlertSnapshot,
   type CalendarSnapshot,
@@ -14,6 +15,7 @@ import {
   type NodeSnapshot,
   type ReservationSnapshot,
   type RunbookSnapshot,
+  type SessionSnapshot,
   type WorkerSnapshot,
 } from '../actors/index.js';
 import type { Entity, RecordedEvent } from '../events/index.js';
@@ -33,6 +35,8 @@ export interface EntityStates {
   alert: AlertSnapshot;
   /** Runbook runs are people's procedures: the scheduler never folds them. */
   runbook: RunbookSnapshot;
+  /** Folded like every kind; placement sees a session only as the job that carries it. */
+  session: SessionSnapshot;
 }
 
 /** A new state of one entity, typed by its kind (`seq`: the log position when it matters). */
@@ -159,6 +163,10 @@ export function observeEvent(
     }
     case 'runbook':
       return undefined;
+    case 'session': {
+      const seen = runtime.observe(sessionBehaviour, id, e);
+      return seen && { entity, id, state: seen.after };
+    }
     default: {
       const _exhaustive: never = entity;
       return _exhaustive;

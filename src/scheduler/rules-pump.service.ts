@@ -67,6 +67,7 @@ export class RulesPump {
       case 'calendar':
       case 'reservation':
       case 'alert':
+      case 'session':
         break;
     }
   }

@@ -228,6 +228,43 @@ const usage = {
   wallSeconds: nonNegDoubleArb,
 };
 
+const cellsArb = fc.integer({ min: 1, max: 10_000 });
+const sessionDataArbs = {
+  'session.opened': rec(
+    {
+      kind: fc.constantFrom('run' as const, 'alloc' as const),
+      user: textArb(64, 1),
+      command: listArb(textArb(16_384), 0, 4096),
+      tty: fc.boolean(),
+      cols: cellsArb,
+      rows: cellsArb,
+      cpus: cpusArb,
+      memMb: memMbArb,
+      nodes: fc.integer({ min: 1, max: 10_000 }),
+      node: entityIdArb,
+      alloc: entityIdArb,
+      timeS: posIntUpTo(365 * 24 * 3600),
+      jobId: entityIdArb,
+    },
+    ['kind', 'user', 'command', 'tty', 'cpus', 'memMb', 'nodes'],
+  ),
+  'session.placed': rec(
+    {
+      node: entityIdArb,
+      worker: fc.tuple(entityIdArb, indexArb, attemptArb).map(([j, i, a]) => workerId(j, i, a)),
+      pid: fc.nat(),
+    },
+    ['node'],
+  ),
+  'session.resized': rec({ cols: cellsArb, rows: cellsArb }),
+  'session.stop_requested': reason(),
+  'session.exited': rec({
+    exitCode: fc.option(anyIntArb, { nil: null }),
+    signal: fc.option(textArb(32), { nil: null }),
+    message: textArb(4000),
+  }),
+} as const;
+
 /** The `data` of every event type; a missing or mistyped entry fails to compile. */
 const dataArbs: { [T in EventType]: fc.Arbitrary<EventData<T>> } = {
   'job.submitted': jobSpecArb,
@@ -461,6 +498,7 @@ const dataArbs: { [T in EventType]: fc.Arbitrary<EventData<T>> } = {
     outcome: fc.constantFrom('succeeded', 'aborted', 'failed'),
     reason: textArb(4000),
   }),
+  ...sessionDataArbs,
 };
 
 /** Envelope ids: uuids as the shells make them, or any text the schema allows. */

@@ -2,6 +2,7 @@ import type {
   AlertCommand,
   CalendarCommand,
   RunbookCommand,
+  SessionCommand,
   ChunkCommand,
   ChunkSnapshot,
   CommandMeta,
@@ -63,6 +64,7 @@ interface CommandOf {
   reservation: ReservationCommand;
   alert: AlertCommand;
   runbook: RunbookCommand;
+  session: SessionCommand;
 }
 
 export const JOBS = { P: 2, C1: 1, C2: 2 } as const;
@@ -166,6 +168,7 @@ export function createFarm(onAppend: Farm['onAppend'] = () => {}): Farm {
       reservation: new Map(),
       alert: new Map(),
       runbook: new Map(),
+      session: new Map(),
     },
     ...{ log: [], ids: new Set(), outbox: [], violations: [], onAppend, seq: 0 },
   };

@@ -3,6 +3,7 @@
 import { state, esc, badge, when, act, confirmDialog } from './app.js';
 import { lineChart } from './charts.js';
 import { runbooksHtml } from './runbooks.js';
+import { sessionsHtml } from './sessions.js';
 
 const pct = (used, cap) => (cap > 0 ? Math.min(100, Math.round((100 * used) / cap)) : 0);
 const bar = (used, cap, unit = '') =>
@@ -107,7 +108,8 @@ export async function renderOverview(root, { fresh }) {
       <div class="grid2"><section><h2>Queue by user</h2><div id="ov-queue"></div></section>
       <section><h2>Recent failures by cause</h2><div id="ov-failures"></div></section></div>
       <section><h2>Running chunks</h2><div id="ov-running"></div></section>
-      <section><h2>Runbook runs in progress</h2><div id="ov-runbooks"></div></section></div>`;
+      <section><h2>Runbook runs in progress</h2><div id="ov-runbooks"></div></section>
+      <section><h2>Live sessions</h2><div id="ov-sessions"></div></section></div>`;
     root.onclick = onClick;
   }
   root.querySelector('#overview').dataset.seq = String(o.seq);
@@ -118,6 +120,7 @@ export async function renderOverview(root, { fresh }) {
   chart(root.querySelector('#ov-tp-node'), o.throughput.node, o.throughput, false);
   chart(root.querySelector('#ov-tp-total'), o.throughput.node, o.throughput, true);
   root.querySelector('#ov-runbooks').innerHTML = runbooksHtml(o.runbooks);
+  root.querySelector('#ov-sessions').innerHTML = sessionsHtml(o.sessions);
 }
 
 function onClick(ev) {

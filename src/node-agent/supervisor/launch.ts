@@ -18,7 +18,7 @@ import type {
 import { preflight, wrapperArgs } from './wrapper.js';
 
 /** A launch that never started: `done` is already settled with `LaunchFailed`. */
-function failedLaunch(spec: LaunchSpec, problem: string): Supervised {
+export function failedLaunch(spec: LaunchSpec, problem: string): Supervised {
   const outcome: ProcessOutcome = {
     exitCode: null,
     signal: null,

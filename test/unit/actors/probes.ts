@@ -5,6 +5,7 @@ import type {
   Fold,
   JobContext,
   RunbookContext,
+  SessionContext,
 } from '../../../src/actors/index.js';
 import { stateName } from '../../../src/actors/index.js';
 import type {
@@ -309,5 +310,36 @@ export const runbookVariants: Variants<RunbookContext> = (type, c) => {
       );
     default:
       return [];
+  }
+};
+
+/**
+ * A run and an allocation of two nodes, with and without a pty (so both sides of `isTty` are
+ * seen); placements on a fresh node and on one already held (both sides of the room guard).
+ */
+export const sessionVariants: Variants<SessionContext> = (type, c) => {
+  const opened = (kind: 'run' | 'alloc', tty: boolean) =>
+    ev('session.opened', {
+      kind,
+      user: 'u',
+      command: ['sh'],
+      tty,
+      cpus: 1,
+      memMb: 64,
+      nodes: kind === 'alloc' ? 2 : 1,
+    });
+  switch (type) {
+    case 'session.opened':
+      return [opened('run', true), opened('run', false), opened('alloc', false)];
+    case 'session.placed': {
+      const n = c.placements.length;
+      return [ev(type, { node: `n${n}` }), ...(n > 0 ? [ev(type, { node: 'n0' })] : [])];
+    }
+    case 'session.resized':
+      return [ev(type, { cols: 80, rows: 24 })];
+    case 'session.stop_requested':
+      return [ev(type, { reason: 'r' })];
+    default:
+      return [ev(type as 'session.exited', { exitCode: 0, signal: null, message: 'm' })];
   }
 };

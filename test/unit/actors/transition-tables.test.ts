@@ -4,6 +4,7 @@ import {
   alertFold,
   calendarFold,
   runbookFold,
+  sessionFold,
   chunkFold,
   jobFold,
   machineDescriptions,
@@ -27,6 +28,7 @@ import {
   nodeVariants,
   reservationVariants,
   runbookVariants,
+  sessionVariants,
   workerVariants,
 } from './probes.js';
 import type { Variants } from './probes.js';
@@ -47,6 +49,7 @@ const probes: Record<Entity, Probe> = {
   },
   alert: { fold: alertFold as Fold<never>, variants: alertVariants as Variants<never> },
   runbook: { fold: runbookFold as Fold<never>, variants: runbookVariants as Variants<never> },
+  session: { fold: sessionFold as Fold<never>, variants: sessionVariants as Variants<never> },
 };
 
 describe('docs/transitions', () => {

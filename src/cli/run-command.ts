@@ -1,0 +1,131 @@
+import type { Command } from 'commander';
+import { randomUUID } from 'node:crypto';
+import { ErrorCodes, FrameKinds, SchedulerError, parseMemoryMb } from '../events/index.js';
+import type { ApiClient } from '../api/index.js';
+import { printJson, withApi } from './api-cli.js';
+import { env, fail } from './connection.js';
+import { SessionClient, shellExitCode, type SessionEnd } from './session-attach.js';
+
+/** The flags of `drover run` as commander gives them. */
+export interface RunFlags {
+  cpus?: string;
+  mem?: string;
+  node?: string;
+  alloc?: string;
+  interactive?: boolean;
+  tty?: boolean;
+  json?: boolean;
+}
+
+/** A new session id: one subject token, short enough to type into `drover audit`. */
+export const newSessionId = (): string => `s${randomUUID().replace(/-/g, '').slice(0, 12)}`;
+
+/** The `session.open` body of the flags (their syntax checked here, the rest by the API). */
+export function openBody(id: string, command: string[], o: RunFlags, tty: boolean) {
+  const body: Record<string, unknown> = { id, user: env.user, command, tty, cwd: process.cwd() };
+  if (o.cpus !== undefined) {
+    const cpus = Number(o.cpus);
+    if (!Number.isFinite(cpus)) throw new Error(`--cpus ${o.cpus}: expected a number`);
+    body.cpus = cpus;
+  }
+  if (o.mem !== undefined) {
+    const memMb = parseMemoryMb(o.mem);
+    if (memMb === undefined) throw new Error(`--mem ${o.mem}: expected a size like 512M or 8G`);
+    body.memMb = memMb;
+  }
+  if (o.node !== undefined) body.node = o.node;
+  if (tty) Object.assign(body, terminalSize());
+  return body;
+}
+
+function terminalSize(): { cols: number; rows: number } {
+  return { cols: process.stdout.columns || 80, rows: process.stdout.rows || 24 };
+}
+
+/**
+ * With a pty: the local terminal in raw mode (every key, Ctrl-C included, goes to the remote
+ * terminal, whose line discipline turns it into SIGINT for the remote foreground group) and
+ * its size changes sent on (debounced: a dragged window sends a storm of SIGWINCH). Returns
+ * the undo.
+ */
+function takeTerminal(api: ApiClient, id: string): () => void {
+  const stdin = process.stdin;
+  const raw = stdin.isTTY === true;
+  if (raw) stdin.setRawMode(true);
+  let timer: NodeJS.Timeout | undefined;
+  const onResize = () => {
+    clearTimeout(timer);
+    timer = setTimeout(() => {
+      api.call('session.resize', { id, ...terminalSize() }).catch(() => undefined);
+    }, 50);
+  };
+  process.on('SIGWINCH', onResize);
+  return () => {
+    process.off('SIGWINCH', onResize);
+    clearTimeout(timer);
+    if (raw) stdin.setRawMode(false);
+  };
+}
+
+/**
+ * Without a pty, signals the CLI gets are the remote process's (as `ssh host cmd` does): while
+ * it runs they are forwarded to its process group; before it started they stop the session.
+ */
+function forwardSignals(api: ApiClient, client: SessionClient): void {
+  for (const sig of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) {
+    process.on(sig, () => {
+      if (client.node !== undefined) client.send(FrameKinds.Signal, { signal: sig });
+      else void api.call('session.stop', { id: client.id, reason: `client got ${sig}` });
+    });
+  }
+}
+
+/** Register `drover run`. */
+export function registerRunCommand(program: Command): void {
+  program
+    .command('run')
+    .description('run a command on the farm with its stdin/stdout/stderr attached')
+    .option('--cpus <n>', 'CPUs (default 1)')
+    .option('--mem <size>', 'memory, e.g. 512M (default 512M)')
+    .option('--node <node>', 'run on this node')
+    .option('-i, --interactive', 'keep stdin attached (it always is; for docker habits)')
+    .option('-t, --tty', 'a pseudo-terminal: raw mode, window size, Ctrl-C to the remote group')
+    .option('--json', "one JSON document on stdout at the end; the command's output on stderr")
+    .argument('<command...>', 'the command and its arguments (after --)')
+    .action(async (command: string[], o: RunFlags) => {
+      const json = o.json === true;
+      const tty = o.tty === true;
+      const id = newSessionId();
+      let body;
+      try {
+        body = openBody(id, command, o, tty);
+      } catch (err) {
+        fail('BAD_INPUT', (err as Error).message, json);
+      }
+      await withApi(json, async (api, nc) => {
+        const io = {
+          stdin: process.stdin,
+          stdout: json ? process.stderr : process.stdout,
+          stderr: process.stderr,
+        };
+        const client = new SessionClient(nc, api, id, io);
+        const undo = tty ? takeTerminal(api, id) : () => undefined;
+        if (!tty) forwardSignals(api, client);
+        let end: SessionEnd;
+        try {
+          const opened = await api.call<{ jobId: string }>('session.open', body);
+          end = await client.ended;
+          if (json) printJson({ sessionId: id, jobId: opened.jobId, ...end });
+        } catch (err) {
+          throw err instanceof SchedulerError
+            ? err
+            : new SchedulerError(ErrorCodes.Unavailable, (err as Error).message, { cause: err });
+        } finally {
+          undo();
+          client.close();
+        }
+        if (end.exitCode === null && !json) process.stderr.write(`drover run: ${end.message}\n`);
+        process.exitCode = shellExitCode(end);
+      });
+    });
+}
