@@ -60,7 +60,11 @@ export interface ChaosReport extends LogFindings {
 
 const stats = (xs: number[]): Stats => {
   const s = [...xs].sort((a, b) => a - b);
-  return { p50: s.length ? s[Math.floor((s.length - 1) / 2)]! : null, max: s.at(-1) ?? null, n: s.length };
+  return {
+    p50: s.length ? s[Math.floor((s.length - 1) / 2)]! : null,
+    max: s.at(-1) ?? null,
+    n: s.length,
+  };
 };
 
 /** A drover service the driver may kill, pause and start again under the same name. */
@@ -153,7 +157,9 @@ export async function runChaos(opts: ChaosOptions): Promise<ChaosReport> {
       90_000,
       'services up',
     ).catch((err: Error) => {
-      throw new Error(`${err.message}: ${services.map((s) => `${s.name}: ${s.proc.output().slice(-500)}`).join(' | ')}`);
+      throw new Error(
+        `${err.message}: ${services.map((s) => `${s.name}: ${s.proc.output().slice(-500)}`).join(' | ')}`,
+      );
     });
     if (opts.rssEveryMs)
       sampler = (async () => {
@@ -186,9 +192,13 @@ export async function runChaos(opts: ChaosOptions): Promise<ChaosReport> {
       const id = entry.split(':')[0]!;
       const types = (await farm.events('job', id)).map((e) => `${e.recorded.seq}:${e.type}`);
       say(`stuck ${entry}: ${types.join(' ')}`);
-      const chunk = (await farm.events('chunk', `${id}:0`)).map((e) => `${e.recorded.seq}:${e.type}`);
+      const chunk = (await farm.events('chunk', `${id}:0`)).map(
+        (e) => `${e.recorded.seq}:${e.type}`,
+      );
       say(`  chunk 0: ${chunk.join(' ')}`);
-      const w = (await farm.events('worker', `${id}:0:1`)).map((e) => `${e.recorded.seq}:${e.type}`);
+      const w = (await farm.events('worker', `${id}:0:1`)).map(
+        (e) => `${e.recorded.seq}:${e.type}`,
+      );
       say(`  worker 1: ${w.join(' ')}`);
     }
     await sampler;
@@ -198,7 +208,8 @@ export async function runChaos(opts: ChaosOptions): Promise<ChaosReport> {
     Object.assign(report, await checkLog(farm.log, submitted));
     const verify = await drover(cluster.url, ['replay', '--verify', '--json']);
     report.replayEqual =
-      verify.code === 0 && (JSON.parse(verify.stdout) as { verify?: { equal?: boolean } }).verify?.equal === true;
+      verify.code === 0 &&
+      (JSON.parse(verify.stdout) as { verify?: { equal?: boolean } }).verify?.equal === true;
   } finally {
     stop = true;
     await Promise.all(services.map((s) => s.proc.stop().catch(() => undefined)));
@@ -245,7 +256,8 @@ export async function runChaos(opts: ChaosOptions): Promise<ChaosReport> {
   async function killLeader(): Promise<void> {
     const epoch = await leaseEpoch();
     const leader = services.find(
-      (s) => s.kind === 'scheduler' && alive(s.proc) && s.proc.output().includes(`"epoch":${epoch}`),
+      (s) =>
+        s.kind === 'scheduler' && alive(s.proc) && s.proc.output().includes(`"epoch":${epoch}`),
     );
     if (!leader) return;
     const t0 = Date.now();
@@ -315,7 +327,7 @@ export async function runChaos(opts: ChaosOptions): Promise<ChaosReport> {
     const kv = await new Kvm(farm.nc).open('drover_scheduler');
     const entry = await kv.get('leader');
     if (!entry?.value.length) return 0;
-    return (entry.json<{ epoch: number }>()).epoch;
+    return entry.json<{ epoch: number }>().epoch;
   }
 }
 
@@ -350,14 +362,17 @@ async function settle(
       if (!['succeeded', 'failed', 'cancelled'].includes(state)) {
         next.push(id);
         stuck.push(`${id}:${state}`);
-      }
-      else if (state !== (submitted.cancelled.has(id) ? 'cancelled' : 'succeeded'))
+      } else if (state !== (submitted.cancelled.has(id) ? 'cancelled' : 'succeeded'))
         unexpected.push(`${id}:${state}`);
     }
     pending = next;
     if (pending.length) await sleep(500);
   }
-  return { notTerminal: pending.length, unexpected: unexpected.slice(0, 20), stuck: stuck.slice(0, 20) };
+  return {
+    notTerminal: pending.length,
+    unexpected: unexpected.slice(0, 20),
+    stuck: stuck.slice(0, 20),
+  };
 }
 
 /** Processes whose command line carries the run's marker (every workload command does). */

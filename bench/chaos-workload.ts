@@ -67,7 +67,9 @@ export async function submitMix(
         );
     } else if (kind === 7) {
       const retried = sh('test "$DROVER_ATTEMPT" -ge 2');
-      out.all.push(await farm.submit({ ...base, name: 'retried', user, retries: 2, command: retried }));
+      out.all.push(
+        await farm.submit({ ...base, name: 'retried', user, retries: 2, command: retried }),
+      );
     } else {
       const id = await farm.submit({ ...base, name: 'long', user, command: sh('sleep 120') });
       out.all.push(id);

@@ -81,14 +81,7 @@ const COMMANDS: Record<string, (c: Ctx, user: string) => string[]> = {
   backup: (c, u) => ['backup', `${c.backup}-${u}`, '--json'],
 };
 
-const READS = [
-  'usage',
-  'audit',
-  'fairshare',
-  'replay --verify',
-  'verify',
-  'explain --at',
-];
+const READS = ['usage', 'audit', 'fairshare', 'replay --verify', 'verify', 'explain --at'];
 const PERSON = ['submit', 'jobs', 'show', 'explain', 'nodes', 'calendar list', ...READS];
 
 /**
@@ -140,12 +133,18 @@ describe('every CLI command, as every role of nats.roles.conf', () => {
     await ensureCheckpointBucket(admin);
     const sched = await connect('scheduler');
     api = await startApiService({ nc: sched, logger: quietLogger });
-    scheduler = await runScheduler({ nc: sched, logger: quietLogger, holder: 'rc', leaseTtlMs: 1500 });
+    scheduler = await runScheduler({
+      nc: sched,
+      logger: quietLogger,
+      holder: 'rc',
+      leaseTtlMs: 1500,
+    });
     alice = createApiClient(await connect('alice', { inboxPrefix: '_INBOX_alice' }), {
       as: 'alice',
     });
-    ctx.job = (await alice.submit({ name: 'mine', user: 'alice', command: ['true'], memMb: 64 }))
-      .jobId;
+    ctx.job = (
+      await alice.submit({ name: 'mine', user: 'alice', command: ['true'], memMb: 64 })
+    ).jobId;
     const deadline = Date.now() + 30_000;
     while (!(await alice.job(ctx.job).catch(() => undefined))) {
       if (Date.now() > deadline) throw new Error(`job ${ctx.job} never appeared`);
@@ -161,7 +160,11 @@ describe('every CLI command, as every role of nats.roles.conf', () => {
           const names = Object.keys(COMMANDS).filter(
             (n) => !(user === 'pipeline' && ['show', 'explain'].includes(n)),
           );
-          const runs = await droverAs(server.url, user, names.map((n) => COMMANDS[n]!(ctx, user)));
+          const runs = await droverAs(
+            server.url,
+            user,
+            names.map((n) => COMMANDS[n]!(ctx, user)),
+          );
           names.forEach((n, k) => results.set(`${user} ${n}`, runs[k] as Run));
         }),
       );
