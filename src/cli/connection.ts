@@ -62,6 +62,21 @@ export async function connectNats(
 }
 
 /**
+ * The inbox of a command run by a person or a role where the server enforces roles
+ * (nats.roles.conf): `_INBOX_<DROVER_NATS_USER>`, the only inbox each role may subscribe to
+ * besides the services' own, so nobody reads another's replies (JetStream's replies and
+ * deliveries included). Admins on the trusted surface (`DROVER_API_SCOPE=admin`) and a farm
+ * without users keep the default `_INBOX`. The same rule as the API surface (`apiScope`).
+ */
+export function readerInbox(
+  vars: Readonly<Record<string, string | undefined>> = process.env,
+): Partial<ConnectionOptions> {
+  const user = vars.DROVER_NATS_USER;
+  if (!user || vars.DROVER_API_SCOPE === 'admin') return {};
+  return { inboxPrefix: `_INBOX_${user}` };
+}
+
+/**
  * Connect and make sure the farm's streams and KV buckets (scheduler lease, projection
  * checkpoints) exist, with `DROVER_REPLICAS` (`farmReplicas`): created with it, raised to it,
  * never lowered. Where roles are enforced only admins and the scheduler may create or update

@@ -1,4 +1,4 @@
-import { ErrorCodes, SchedulerError, type ErrorCode } from '../events/index.js';
+import { ErrorCodes, SchedulerError, fromNatsError, type ErrorCode } from '../events/index.js';
 
 /** The exit codes of the `drover` command (CONTRACT.md "Names"). */
 export const ExitCodes = {
@@ -45,11 +45,15 @@ export function exitCodeOf(code: ErrorCode): ExitCode {
 }
 
 /**
- * How the CLI reports any error: a Drover error keeps its code; anything else is UNAVAILABLE
- * (the CLI's failures that are not refusals are the farm not answering). Pure.
+ * How the CLI reports any error: a Drover error keeps its code; a NATS failure gets its code
+ * from the one mapper (a permission the server denied is FORBIDDEN, exit 4, not "unavailable");
+ * anything else is UNAVAILABLE (the CLI's failures that are not refusals are the farm not
+ * answering). Pure.
  */
 export function asCliError(err: unknown): SchedulerError {
   if (err instanceof SchedulerError) return err;
+  const nats = fromNatsError(err);
+  if (nats) return nats;
   return new SchedulerError(ErrorCodes.Unavailable, (err as Error)?.message ?? String(err), {
     cause: err,
   });

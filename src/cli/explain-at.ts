@@ -1,6 +1,6 @@
 import { applyEvent, emptyReadModel, explainJob, type Explanation } from '../api/index.js';
 import { createJetStreamEventLog, isCorrupt } from '../events/index.js';
-import { connectNats, env } from './connection.js';
+import { connectNats, env, readerInbox } from './connection.js';
 
 /** Where a replay stops: a stream sequence or an epoch-ms time. */
 export type Until = { readonly seq: number } | { readonly time: number };
@@ -22,7 +22,7 @@ export function parseUntil(text: string): Until | undefined {
  * not fetched: logs are today's files, not the past's.
  */
 export async function explainAt(id: string, at: Until): Promise<Explanation | undefined> {
-  const nc = await connectNats(env.natsUrl);
+  const nc = await connectNats(env.natsUrl, readerInbox());
   try {
     const log = await createJetStreamEventLog(nc);
     const model = emptyReadModel();

@@ -3,7 +3,7 @@ import type { Command } from 'commander';
 import { verifyEventLog, type LogVerification } from '../events/index.js';
 import { failWith } from './api-cli.js';
 import { backupFarm, restoreFarm, type BackupSummary } from './backup.js';
-import { connectNats, env } from './connection.js';
+import { connectNats, env, readerInbox } from './connection.js';
 import { ExitCodes } from './exit-codes.js';
 
 /**
@@ -50,7 +50,7 @@ async function withNats<T>(json: boolean, body: (nc: NatsConnection) => Promise<
   let nc: NatsConnection | undefined;
   let result: T;
   try {
-    nc = await connectNats(env.natsUrl);
+    nc = await connectNats(env.natsUrl, readerInbox());
     result = await body(nc);
   } catch (err) {
     await nc?.close().catch(() => undefined);

@@ -2,8 +2,8 @@ import type { NatsConnection } from '@nats-io/transport-node';
 import type { Command } from 'commander';
 import { findRejections } from '../api/index.js';
 import { SchedulerError, createJetStreamEventLog, type ErrorCode } from '../events/index.js';
-import { exitCodeOf } from './exit-codes.js';
-import { connectNats } from './connection.js';
+import { asCliError, exitCodeOf } from './exit-codes.js';
+import { connectNats, readerInbox } from './connection.js';
 import { parseUntil } from './explain-at.js';
 import {
   allProjections,
@@ -92,7 +92,7 @@ async function withRunner<T>(
 ): Promise<T> {
   let nc: NatsConnection;
   try {
-    nc = await connectNats(io.url, {}, io.env);
+    nc = await connectNats(io.url, readerInbox(io.env), io.env);
   } catch (err) {
     throw new CliError('UNAVAILABLE', `cannot reach NATS at ${io.url}: ${(err as Error).message}`);
   }
@@ -110,8 +110,8 @@ async function withRunner<T>(
     return result;
   } catch (err) {
     if (err instanceof CliError) throw err;
-    if (err instanceof SchedulerError) throw new CliError(err.code, err.message);
-    throw new CliError('UNAVAILABLE', (err as Error).message);
+    const e = asCliError(err);
+    throw new CliError(e.code, e.message);
   } finally {
     await nc.close().catch(() => undefined);
   }

@@ -1,4 +1,5 @@
 import {
+  createInbox,
   AuthorizationError,
   ClosedConnectionError,
   ConnectionError,
@@ -7,6 +8,7 @@ import {
   PermissionViolationError,
   RequestError,
   TimeoutError,
+  type NatsConnection,
 } from '@nats-io/transport-node';
 import { ErrorCodes, SchedulerError, type ErrorCode } from './errors.js';
 
@@ -44,4 +46,14 @@ export function fromNatsError(err: unknown, what?: string): SchedulerError | und
   return new SchedulerError(code, what === undefined ? message : `${what}: ${message}`, {
     cause: err,
   });
+}
+
+/**
+ * A fresh inbox under the connection's own `inboxPrefix` (as nats.js's JetStream consumers do):
+ * where roles are enforced a person may subscribe only to `_INBOX_<name>.>`, so a reader or
+ * publisher that made its reply subjects under the default `_INBOX` was denied its subscription.
+ */
+export function inboxOf(nc: NatsConnection): string {
+  const prefix = (nc as { options?: { inboxPrefix?: string } }).options?.inboxPrefix;
+  return createInbox(prefix);
 }

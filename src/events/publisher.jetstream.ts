@@ -1,11 +1,11 @@
 import {
-  createInbox,
   headers,
   type Msg,
   type NatsConnection,
   type Subscription,
 } from '@nats-io/transport-node';
 import { ErrorCodes, SchedulerError } from './errors.js';
+import { inboxOf } from './nats-errors.jetstream.js';
 
 /** What the stream answered for one publish. */
 export type PublishOutcome =
@@ -35,7 +35,7 @@ const decoder = new TextDecoder();
  * and an error with a stack trace per message). Timeouts are swept, not timed per message.
  */
 export class JetStreamPublisher {
-  private readonly prefix = createInbox();
+  private readonly prefix: string;
   private readonly waiters = new Map<string, Waiter>();
   private readonly sub: Subscription;
   private readonly sweeper: NodeJS.Timeout;
@@ -54,6 +54,7 @@ export class JetStreamPublisher {
     private readonly timeoutMs = 5_000,
     private readonly maxInFlight = 1_024,
   ) {
+    this.prefix = inboxOf(nc);
     this.sub = nc.subscribe(`${this.prefix}.*`, { callback: (err, msg) => this.onAck(err, msg) });
     this.sweeper = setInterval(() => this.sweep(), Math.min(1_000, timeoutMs)).unref();
   }

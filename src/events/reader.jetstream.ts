@@ -5,7 +5,6 @@ import {
   type JetStreamManager,
 } from '@nats-io/jetstream';
 import {
-  createInbox,
   nanos,
   type Msg,
   type MsgHdrs,
@@ -14,6 +13,7 @@ import {
 } from '@nats-io/transport-node';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { ErrorCodes, SchedulerError } from './errors.js';
+import { inboxOf } from './nats-errors.jetstream.js';
 
 /** One stored message as read, before decoding. */
 export interface RawMessage {
@@ -137,7 +137,7 @@ interface OpenPull {
 
 /** One ephemeral consumer and its pull requests. */
 class PullSession {
-  private readonly inbox = createInbox();
+  private readonly inbox: string;
   /**
    * One subscription for every request's reply subject: a request given up as gone may still
    * deliver (a server slowed by syncing every write to disk answered after the client's expiry
@@ -172,7 +172,9 @@ class PullSession {
     private readonly stream: string,
     private readonly consumer: string,
     readonly initialPending: number,
-  ) {}
+  ) {
+    this.inbox = inboxOf(nc);
+  }
 
   static async open(
     nc: NatsConnection,

@@ -110,7 +110,18 @@ export function chunkRules(ctx: RuleContext, id: string): Action[] {
   if (state === 'cancelling' && c.worker && c.node) {
     const worker = ctx.peek.worker(c.worker);
     const ws = worker ? stateName(worker) : 'none';
-    if (worker && ['launching', 'running'].includes(ws) && !worker.context.killRequested) {
+    if (ws === 'exited') {
+      // The process ended by itself (or was settled from its status file by an agent that came
+      // back after a kill -9) with an exit the agent reports as a result or a failed attempt,
+      // which a cancelling chunk refuses: it stayed `cancelling` for ever (the chaos run, issue
+      // 23). The worker's stored end is the confirmation that the process is gone.
+      const data = { attempt: c.attempt, confirmed: true };
+      out.push({
+        entity: 'chunk',
+        id,
+        command: { type: 'ConfirmCancelled', ...meta(ctx, `cancelled:${id}`), data },
+      });
+    } else if (worker && ['launching', 'running'].includes(ws) && !worker.context.killRequested) {
       // The kill goes out once its request is stored (this rule fires again then), carrying the
       // worker as stored: the agent reports the end without a conflict and a read per worker.
       const data = { reason: 'cancel' as const, signal: 'SIGTERM' };

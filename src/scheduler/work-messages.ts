@@ -69,8 +69,15 @@ export function pendingAction(
 }
 
 /**
- * The commands that take a submission in, in order: the job (by its user), its place among its
- * parent's children, its queueing, then its chunks (these may go in parallel). Pure.
+ * The commands that take a submission in, in order: its place among its parent's children, the
+ * job (by its user), its queueing, then its chunks (these may go in parallel). Pure.
+ *
+ * The parent's `child_added` comes first: once it is in, the parent cannot end before the child
+ * settles. The other way round a parent could end between the child's `job.submitted` and its
+ * `child_added` (a leader killed between the two, the intake's redelivery then finding the parent
+ * ended): the child, accepted, stayed `submitted` for ever (found by the chaos run, issue 23).
+ * Now a parent that ended first refuses `child_added` and nothing of the child is written: the
+ * redelivered submission is rejected, recorded, as any other whose parent has ended.
  */
 export function submissionSteps(
   ctx: RuleContext,
@@ -81,11 +88,6 @@ export function submissionSteps(
   const by = ctx.by;
   const user = { kind: 'user' as const, id: spec.user };
   const first: Action[] = [
-    {
-      entity: 'job',
-      id: jobId,
-      command: { type: 'SubmitJob', id: `submit:${jobId}`, at, by: user, data: spec },
-    },
     ...(spec.parent
       ? [
           {
@@ -101,6 +103,11 @@ export function submissionSteps(
           },
         ]
       : []),
+    {
+      entity: 'job',
+      id: jobId,
+      command: { type: 'SubmitJob', id: `submit:${jobId}`, at, by: user, data: spec },
+    },
     { entity: 'job', id: jobId, command: { type: 'QueueJob', id: `queue:${jobId}`, at, by } },
   ];
   const chunks: Action[] = Array.from({ length: spec.chunks }, (_, index) => ({

@@ -59,4 +59,18 @@ describe('chunk rules: the kill of a cancelled chunk', () => {
     });
     expect(rulesFor([...running, killAsked, killed])).toEqual([]);
   });
+
+  it('confirms the cancel itself when the worker exited (its agent reported an exit instead)', () => {
+    // Regression of the chaos run (issue 23): lost with its agent, then settled from its status
+    // file by the agent that came back; the agent's failed attempt was refused by the chunk.
+    const exited = ev('worker.exited', {
+      exitCode: null,
+      signal: 'SIGTERM',
+      cause: 'Signaled',
+      peakRssMb: 1,
+      cpuSeconds: 0,
+      wallSeconds: 1,
+    });
+    expect(rulesFor([...running, killAsked, lost, exited])).toEqual(['chunk ConfirmCancelled']);
+  });
 });

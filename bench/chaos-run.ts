@@ -1,0 +1,396 @@
+import { Kvm } from '@nats-io/kv';
+import { readdir, readFile, mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { stateName } from '../src/actors/index.js';
+import { createApiClient, type ApiClient } from '../src/api/index.js';
+import { connectFarm } from '../src/cli/connection.js';
+import { EVENTS_STREAM } from '../src/events/index.js';
+import { spawnDrover, type DroverProcess } from '../test/support/drover-process.js';
+import { drover } from '../test/support/drover-cli.js';
+import { startFarm, type Farm } from '../test/support/farm.js';
+import {
+  startNatsCluster,
+  streamLeader,
+  type ClusterMember,
+  type NatsCluster,
+} from '../test/support/nats-cluster.js';
+import { checkLog, type LogFindings } from './chaos-checks.js';
+import { submitMix, type Submitted } from './chaos-workload.js';
+
+export interface ChaosOptions {
+  /** Jobs to submit (a parent with its children counts each). */
+  readonly jobs: number;
+  /** Pause between two chaos actions, and how long a killed part stays down. */
+  readonly actionEveryMs?: number;
+  readonly downMs?: number;
+  /** Give up waiting for every job to end after this long (a lost job shows as not terminal). */
+  readonly settleMs?: number;
+  /** Keep the chaos going at least this long from the start (it also lasts the submissions). */
+  readonly chaosMs?: number;
+  /** Sample the RSS of each service this often (the soak mode), 0 = never. */
+  readonly rssEveryMs?: number;
+  readonly log?: (line: string) => void;
+}
+
+interface Stats {
+  p50: number | null;
+  max: number | null;
+  n: number;
+}
+
+export interface ChaosReport extends LogFindings {
+  jobs: number;
+  elapsedS: number;
+  kills: { scheduler: number; agent: number; natsServer: number };
+  pauses: number;
+  /** Services that ended by themselves and were started again (a scheduler deposed while paused). */
+  restarts: number;
+  takeoverMs: { scheduler: Stats; agentReadoption: Stats; streamLeader: Stats };
+  notTerminal: number;
+  /** Jobs that ended otherwise than planned (failed, or cancelled without a cancel), up to 20. */
+  unexpected: string[];
+  /** Jobs not ended, with their state, up to 20. */
+  stuck: string[];
+  processesLeft: number;
+  replayEqual: boolean;
+  rss?: { service: string; mb: number[] }[];
+}
+
+const stats = (xs: number[]): Stats => {
+  const s = [...xs].sort((a, b) => a - b);
+  return {
+    p50: s.length ? s[Math.floor((s.length - 1) / 2)]! : null,
+    max: s.at(-1) ?? null,
+    n: s.length,
+  };
+};
+
+/** A drover service the driver may kill, pause and start again under the same name. */
+interface Service {
+  readonly name: string;
+  readonly kind: 'scheduler' | 'agent';
+  proc: DroverProcess;
+  start(): DroverProcess;
+  /** Killed on purpose and waiting out its pause: the supervisor leaves it down. */
+  down?: boolean;
+}
+
+const alive = (p: DroverProcess) => p.child.exitCode === null && p.child.signalCode === null;
+
+/**
+ * The chaos run of issue 23 point 3: a three-server cluster at R3, two schedulers and three
+ * agents as real processes, a mixed workload, and a driver that kills (SIGKILL) the leading
+ * scheduler, an agent and one nats-server at a time (each started again after a pause) and
+ * pauses processes (SIGSTOP/SIGCONT), until every accepted job has ended. Then the findings are
+ * read from the log (chaos-checks.ts) and the farm is stopped.
+ */
+export async function runChaos(opts: ChaosOptions): Promise<ChaosReport> {
+  const say = opts.log ?? (() => undefined);
+  const actionEveryMs = opts.actionEveryMs ?? 4_000;
+  const downMs = opts.downMs ?? 2_000;
+  const started = Date.now();
+  const cluster = await startNatsCluster(3);
+  await (await connectFarm(cluster.url, { DROVER_REPLICAS: '3' })).close();
+  const farm = await startFarm({ cluster, agents: 0, scheduler: false });
+  const marker = `chaos${process.pid}x${Date.now().toString(36)}`;
+  const dataDir = await mkdtemp(join(tmpdir(), 'drover-chaos-'));
+  const env = (extra: Record<string, string>) => ({
+    DROVER_NATS_URL: cluster.url,
+    DROVER_DATA_DIR: dataDir,
+    DROVER_LEASE_TTL_MS: '1500',
+    DROVER_NODE_LOST_MS: '4000',
+    DROVER_HEARTBEAT_MS: '500',
+    DROVER_RETRY_BACKOFF_MS: '100',
+    LOG_LEVEL: 'error',
+    ...extra,
+  });
+  const services: Service[] = [];
+  for (const id of ['sched-a', 'sched-b']) {
+    const svc: Service = {
+      name: id,
+      kind: 'scheduler',
+      start: () => spawnDrover(['scheduler', '--json'], env({ DROVER_SCHEDULER_ID: id })),
+      proc: undefined as unknown as DroverProcess,
+    };
+    svc.proc = svc.start();
+    services.push(svc);
+  }
+  for (const node of ['node-1', 'node-2', 'node-3']) {
+    const svc: Service = {
+      name: node,
+      kind: 'agent',
+      start: () =>
+        spawnDrover(['agent', '--node', node, '--cpus', '4', '--mem', '4G', '--json'], env({})),
+      proc: undefined as unknown as DroverProcess,
+    };
+    svc.proc = svc.start();
+    services.push(svc);
+  }
+  const api = createApiClient(farm.nc);
+  const report: ChaosReport = {
+    jobs: 0,
+    elapsedS: 0,
+    kills: { scheduler: 0, agent: 0, natsServer: 0 },
+    pauses: 0,
+    restarts: 0,
+    takeoverMs: { scheduler: stats([]), agentReadoption: stats([]), streamLeader: stats([]) },
+    notTerminal: 0,
+    unexpected: [],
+    stuck: [],
+    processesLeft: 0,
+    replayEqual: false,
+    doubleSuccess: 0,
+    resultsAfterClear: 0,
+    events: 0,
+  };
+  const takeovers = { scheduler: [] as number[], agent: [] as number[], leader: [] as number[] };
+  const rss = new Map<string, number[]>();
+  let stop = false;
+  let sampler: Promise<void> = Promise.resolve();
+  try {
+    // A standby scheduler prints its line only once it leads: one leader and every agent.
+    const up = (s: Service) => s.proc.output().includes('{');
+    await waitFor(
+      () => services.filter((s) => s.kind === 'agent').every(up) && services.some(up),
+      90_000,
+      'services up',
+    ).catch((err: Error) => {
+      throw new Error(
+        `${err.message}: ${services.map((s) => `${s.name}: ${s.proc.output().slice(-500)}`).join(' | ')}`,
+      );
+    });
+    if (opts.rssEveryMs)
+      sampler = (async () => {
+        while (!stop) {
+          for (const s of services) {
+            const mb = await rssMb(s.proc.child.pid);
+            if (mb !== undefined) rss.set(s.name, [...(rss.get(s.name) ?? []), mb]);
+          }
+          await sleep(opts.rssEveryMs!);
+        }
+      })();
+    const chaosFrom = Date.now();
+    const work = submitMix(farm, api, opts.jobs, marker, () => stop);
+    const driver = drive();
+    const submitted = await work;
+    report.jobs = submitted.all.length;
+    say(`submitted ${report.jobs} jobs`);
+    await submitted.followUps;
+    // The chaos lasts at least `chaosMs`; then the farm gets a quiet spell to finish: a job
+    // that does not end then was lost, not slowed down.
+    await sleep(Math.max(0, chaosFrom + (opts.chaosMs ?? 0) - Date.now()));
+    stop = true;
+    await driver;
+    say(`chaos over after ${Math.round((Date.now() - started) / 1000)} s`);
+    const end = await settle(farm, submitted, opts.settleMs ?? 300_000);
+    report.notTerminal = end.notTerminal;
+    report.unexpected = end.unexpected;
+    report.stuck = end.stuck;
+    for (const entry of end.stuck.slice(0, 5)) {
+      const id = entry.split(':')[0]!;
+      const types = (await farm.events('job', id)).map((e) => `${e.recorded.seq}:${e.type}`);
+      say(`stuck ${entry}: ${types.join(' ')}`);
+      const chunk = (await farm.events('chunk', `${id}:0`)).map(
+        (e) => `${e.recorded.seq}:${e.type}`,
+      );
+      say(`  chunk 0: ${chunk.join(' ')}`);
+      const w = (await farm.events('worker', `${id}:0:1`)).map(
+        (e) => `${e.recorded.seq}:${e.type}`,
+      );
+      say(`  worker 1: ${w.join(' ')}`);
+    }
+    await sampler;
+    say(`settled: ${report.notTerminal} not terminal`);
+    await Promise.all(services.map((s) => s.proc.stop()));
+    report.processesLeft = await processesWith(marker);
+    Object.assign(report, await checkLog(farm.log, submitted));
+    const verify = await drover(cluster.url, ['replay', '--verify', '--json']);
+    report.replayEqual =
+      verify.code === 0 &&
+      (JSON.parse(verify.stdout) as { verify?: { equal?: boolean } }).verify?.equal === true;
+  } finally {
+    stop = true;
+    await Promise.all(services.map((s) => s.proc.stop().catch(() => undefined)));
+    await farm.stop();
+    await cluster.stop();
+    await rm(dataDir, { recursive: true, force: true });
+  }
+  report.takeoverMs = {
+    scheduler: stats(takeovers.scheduler),
+    agentReadoption: stats(takeovers.agent),
+    streamLeader: stats(takeovers.leader),
+  };
+  report.elapsedS = Math.round((Date.now() - started) / 100) / 10;
+  if (opts.rssEveryMs) report.rss = [...rss].map(([service, mb]) => ({ service, mb }));
+  return report;
+
+  /** Round robin over the four kinds of trouble, whole rounds, until told to stop. */
+  async function drive(): Promise<void> {
+    const actions = [killLeader, killAgent, killServer, pauseOne];
+    for (let i = 0; !(stop && i % actions.length === 0); i++) {
+      await sleep(actionEveryMs);
+      supervise();
+      try {
+        await actions[i % actions.length]!();
+      } catch (err) {
+        say(`chaos action failed: ${(err as Error).message}`);
+      }
+    }
+  }
+
+  /**
+   * As systemd would: a service that ended by itself is started again (a scheduler that lost
+   * its lease, e.g. while paused, exits so that a fresh process stands by).
+   */
+  function supervise(): void {
+    for (const s of services)
+      if (!s.down && !alive(s.proc)) {
+        say(`${s.name} exited by itself; starting it again`);
+        report.restarts++;
+        s.proc = s.start();
+      }
+  }
+
+  async function killLeader(): Promise<void> {
+    const epoch = await leaseEpoch();
+    const leader = services.find(
+      (s) =>
+        s.kind === 'scheduler' && alive(s.proc) && s.proc.output().includes(`"epoch":${epoch}`),
+    );
+    if (!leader) return;
+    const t0 = Date.now();
+    leader.down = true;
+    await leader.proc.kill9();
+    report.kills.scheduler++;
+    supervise();
+    await waitFor(async () => (await leaseEpoch()) > epoch, 60_000, 'scheduler takeover');
+    takeovers.scheduler.push(Date.now() - t0);
+    await sleep(downMs);
+    leader.proc = leader.start();
+    leader.down = false;
+  }
+
+  async function killAgent(): Promise<void> {
+    const agents = services.filter((s) => s.kind === 'agent' && alive(s.proc));
+    const victim = agents[report.kills.agent % agents.length];
+    if (!victim) return;
+    victim.down = true;
+    await victim.proc.kill9();
+    report.kills.agent++;
+    await sleep(downMs);
+    const t0 = Date.now();
+    victim.proc = victim.start();
+    victim.down = false;
+    const proc = victim.proc;
+    await waitFor(() => proc.output().includes('{'), 60_000, 'agent re-adoption');
+    takeovers.agent.push(Date.now() - t0);
+  }
+
+  async function killServer(): Promise<void> {
+    const leader = await streamLeader(farm.nc, EVENTS_STREAM).catch(() => undefined);
+    const victim: ClusterMember | undefined =
+      cluster.members.find((m) => m.name === leader && m.running) ??
+      cluster.members.find((m) => m.running);
+    if (!victim) return;
+    const t0 = Date.now();
+    await victim.kill();
+    report.kills.natsServer++;
+    if (victim.name === leader) {
+      await waitFor(
+        async () => {
+          const now = await streamLeader(farm.nc, EVENTS_STREAM).catch(() => undefined);
+          return now !== undefined && now !== victim.name;
+        },
+        60_000,
+        'stream leader',
+      );
+      takeovers.leader.push(Date.now() - t0);
+    }
+    await sleep(downMs);
+    await victim.start();
+    await cluster.ready(60_000);
+  }
+
+  async function pauseOne(): Promise<void> {
+    const live = services.filter((s) => alive(s.proc));
+    const victim = live[report.pauses % live.length];
+    if (!victim?.proc.child.pid) return;
+    victim.proc.child.kill('SIGSTOP');
+    report.pauses++;
+    await sleep(Math.min(downMs, 1_500));
+    victim.proc.child.kill('SIGCONT');
+  }
+
+  async function leaseEpoch(): Promise<number> {
+    const kv = await new Kvm(farm.nc).open('drover_scheduler');
+    const entry = await kv.get('leader');
+    if (!entry?.value.length) return 0;
+    return entry.json<{ epoch: number }>().epoch;
+  }
+}
+
+async function waitFor(
+  check: () => boolean | Promise<boolean>,
+  ms: number,
+  what: string,
+): Promise<void> {
+  const deadline = Date.now() + ms;
+  for (;;) {
+    if (await Promise.resolve(check()).catch(() => false)) return;
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await sleep(100);
+  }
+}
+
+/** Until every submitted job has ended (or `ms` passed): how many have not, and odd endings. */
+async function settle(
+  farm: Farm,
+  submitted: Submitted,
+  ms: number,
+): Promise<{ notTerminal: number; unexpected: string[]; stuck: string[] }> {
+  const deadline = Date.now() + ms;
+  let pending = [...submitted.all];
+  const unexpected: string[] = [];
+  let stuck: string[] = [];
+  while (pending.length && Date.now() < deadline) {
+    const next: string[] = [];
+    stuck = [];
+    for (const id of pending) {
+      const state = await farm.job(id).then(stateName, () => 'unknown');
+      if (!['succeeded', 'failed', 'cancelled'].includes(state)) {
+        next.push(id);
+        stuck.push(`${id}:${state}`);
+      } else if (state !== (submitted.cancelled.has(id) ? 'cancelled' : 'succeeded'))
+        unexpected.push(`${id}:${state}`);
+    }
+    pending = next;
+    if (pending.length) await sleep(500);
+  }
+  return {
+    notTerminal: pending.length,
+    unexpected: unexpected.slice(0, 20),
+    stuck: stuck.slice(0, 20),
+  };
+}
+
+/** Processes whose command line carries the run's marker (every workload command does). */
+async function processesWith(marker: string): Promise<number> {
+  let n = 0;
+  for (const pid of await readdir('/proc')) {
+    if (!/^\d+$/.test(pid)) continue;
+    const cmd = await readFile(`/proc/${pid}/cmdline`, 'utf8').catch(() => '');
+    if (cmd.includes(marker)) n++;
+  }
+  return n;
+}
+
+async function rssMb(pid: number | undefined): Promise<number | undefined> {
+  if (!pid) return undefined;
+  const status = await readFile(`/proc/${pid}/status`, 'utf8').catch(() => '');
+  const kb = /VmRSS:\s+(\d+)/.exec(status)?.[1];
+  return kb === undefined ? undefined : Math.round(Number(kb) / 1024);
+}
+
+export type { ApiClient, NatsCluster };

@@ -1,0 +1,95 @@
+import { setTimeout as sleep } from 'node:timers/promises';
+import { stateName } from '../src/actors/index.js';
+import type { ApiClient } from '../src/api/index.js';
+import type { Farm } from '../test/support/farm.js';
+
+/** What the chaos workload submitted, and what it will do to some of them. */
+export interface Submitted {
+  readonly all: string[];
+  /** Jobs cancelled mid-run; those also in `cleared` have their results cleared once ended. */
+  readonly cancelled: Set<string>;
+  readonly cleared: Set<string>;
+  /** Cancels and clears still being sent (the harness waits for them before checking). */
+  followUps: Promise<void>;
+}
+
+/** Retry `op` through leader changes and killed servers (the API answers from any scheduler). */
+async function patiently<T>(op: () => Promise<T>, ms = 120_000): Promise<T | undefined> {
+  const deadline = Date.now() + ms;
+  for (;;) {
+    try {
+      return await op();
+    } catch (err) {
+      if (Date.now() > deadline) throw err;
+      await sleep(250);
+    }
+  }
+}
+
+/**
+ * The mix of issue 23 point 3, by index mod 10: tiny (4 in 10), chunked x4 (2), a parent with two
+ * children (1), failing on its first attempt and retried (1), cancelled mid-run (1), cancelled
+ * and then cleared (1). Every command carries `marker` (as `$0` of `sh -c`), so processes left
+ * behind can be found by it. Submits through the durable intake, as a client would.
+ */
+export async function submitMix(
+  farm: Farm,
+  api: ApiClient,
+  jobs: number,
+  marker: string,
+  stopped: () => boolean,
+): Promise<Submitted> {
+  const out: Submitted = {
+    all: [],
+    cancelled: new Set(),
+    cleared: new Set(),
+    followUps: Promise.resolve(),
+  };
+  const sh = (script: string) => ['sh', '-c', script, marker];
+  const base = { memMb: 16, cpus: 0.25 };
+  const toCancel: string[] = [];
+  const follow: Promise<void>[] = [];
+  for (let i = 0; out.all.length < jobs && !stopped(); i++) {
+    const user = ['alice', 'bob', 'carol'][i % 3]!;
+    const kind = i % 10;
+    if (kind <= 3) {
+      out.all.push(await farm.submit({ ...base, name: 'tiny', user, command: sh('exit 0') }));
+    } else if (kind <= 5) {
+      out.all.push(
+        await farm.submit({ ...base, name: 'chunked', user, chunks: 4, command: sh('sleep 0.2') }),
+      );
+    } else if (kind === 6) {
+      const parent = await farm.submit({ ...base, name: 'parent', user, command: sh('sleep 0.3') });
+      out.all.push(parent);
+      for (let c = 0; c < 2; c++)
+        out.all.push(
+          await farm.submit({ ...base, name: 'child', user, parent, command: sh('sleep 0.2') }),
+        );
+    } else if (kind === 7) {
+      const retried = sh('test "$DROVER_ATTEMPT" -ge 2');
+      out.all.push(
+        await farm.submit({ ...base, name: 'retried', user, retries: 2, command: retried }),
+      );
+    } else {
+      const id = await farm.submit({ ...base, name: 'long', user, command: sh('sleep 120') });
+      out.all.push(id);
+      out.cancelled.add(id);
+      if (kind === 9) out.cleared.add(id);
+      toCancel.push(id);
+    }
+    // Cancel what was submitted a while ago: some are running by now, some still queued.
+    if (toCancel.length > 4) follow.push(cancelThenClear(farm, api, toCancel.shift()!, out));
+  }
+  follow.push(...toCancel.map((id) => cancelThenClear(farm, api, id, out)));
+  out.followUps = Promise.all(follow).then(() => undefined);
+  return out;
+}
+
+async function cancelThenClear(farm: Farm, api: ApiClient, id: string, s: Submitted) {
+  await patiently(() => api.cancel(id, { reason: 'chaos: cancelled mid-run' }));
+  if (!s.cleared.has(id)) return;
+  await patiently(async () => {
+    if (stateName(await farm.job(id)) !== 'cancelled') throw new Error('not yet cancelled');
+    await api.clear(id);
+  });
+}
