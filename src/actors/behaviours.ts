@@ -4,6 +4,7 @@ import { calendarBehaviour } from './calendar.decide.js';
 import { chunkBehaviour } from './chunk.decide.js';
 import { jobBehaviour } from './job.decide.js';
 import { nodeBehaviour } from './node.decide.js';
+import { policyBehaviour } from './policy.decide.js';
 import { workerBehaviour } from './worker.decide.js';
 
 /**
@@ -16,4 +17,5 @@ export const behaviours = {
   worker: workerBehaviour,
   node: nodeBehaviour,
   calendar: calendarBehaviour,
+  policy: policyBehaviour,
 } as unknown as Readonly<Record<Entity, EntityBehaviour<unknown, unknown>>>;

@@ -2,6 +2,7 @@ import type { AnyStateMachine } from 'xstate';
 import { ENTITIES, eventTypesOf } from '../events/index.js';
 import type { Entity } from '../events/index.js';
 import { calendarGuardDocs, calendarMachine } from './calendar.machine.js';
+import { policyGuardDocs, policyMachine } from './policy.machine.js';
 import { chunkGuardDocs, chunkMachine } from './chunk.machine.js';
 import { guardName, transitionsFrom } from './evolve.js';
 import type { GuardDocs } from './evolve.js';
@@ -37,6 +38,7 @@ export const machineDescriptions: readonly MachineDescription[] = [
   { entity: 'worker', machine: workerMachine, guardDocs: workerGuardDocs },
   { entity: 'node', machine: nodeMachine, guardDocs: nodeGuardDocs },
   { entity: 'calendar', machine: calendarMachine, guardDocs: calendarGuardDocs },
+  { entity: 'policy', machine: policyMachine, guardDocs: policyGuardDocs },
 ];
 
 /** The states of a flat machine, in definition order. */

@@ -16,6 +16,7 @@ import {
 } from '../events/index.js';
 import * as calendars from './api-calendars.service.js';
 import * as commands from './api-commands.service.js';
+import * as policy from './api-policy.service.js';
 import { noApiMetrics, type ApiMetrics } from './api-metrics.js';
 import type { ApiContext, Handler } from './api-context.js';
 import * as queries from './api-queries.service.js';
@@ -49,6 +50,11 @@ const HANDLERS: Readonly<Record<ApiOp, Handler>> = {
   'calendar.import': calendars.calendarImport,
   'calendar.list': calendars.calendarList,
   'calendar.sessions': calendars.calendarSessions,
+  'fairshare.weight': policy.fairshareWeight,
+  'fairshare.config': policy.fairshareConfig,
+  'quota.set': policy.quotaSet,
+  'quota.clear': policy.quotaClear,
+  'quota.list': policy.quotaList,
 };
 
 export interface ApiServiceOptions {

@@ -3,6 +3,8 @@ export type { ApiService, ApiServiceOptions } from './api.service.js';
 export { createApiMetrics, noApiMetrics } from './api-metrics.js';
 export type { ApiMetrics } from './api-metrics.js';
 export { createApiClient } from './client.js';
+export { policyClient } from './policy-client.js';
+export type { FairshareConfigView, QuotaRow } from './policy-client.js';
 export type { ApiClient, ApiClientOptions, LogEntry } from './client.js';
 export {
   API_OPS,

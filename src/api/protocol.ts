@@ -37,6 +37,11 @@ export const API_OPS = [
   'calendar.import',
   'calendar.list',
   'calendar.sessions',
+  'fairshare.weight',
+  'fairshare.config',
+  'quota.set',
+  'quota.clear',
+  'quota.list',
 ] as const;
 export type ApiOp = (typeof API_OPS)[number];
 

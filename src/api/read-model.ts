@@ -3,12 +3,14 @@ import {
   chunkFold,
   jobFold,
   nodeFold,
+  policyFold,
   stateName,
   workerFold,
   type CalendarSnapshot,
   type ChunkSnapshot,
   type JobSnapshot,
   type NodeSnapshot,
+  type PolicySnapshot,
   type WorkerSnapshot,
 } from '../actors/index.js';
 import { parseEventSubject, type Heartbeat, type RecordedEvent } from '../events/index.js';
@@ -41,6 +43,8 @@ export interface ReadModel {
   readonly heartbeats: Map<string, HeartbeatEntry>;
   /** Calendars by name, every version of each. */
   readonly calendars: Map<string, CalendarSnapshot>;
+  /** Policy entities by domain (`fairshare`, `quotas`): the version in force of each. */
+  readonly policies: Map<string, PolicySnapshot>;
   /** Chunks with a live attempt (`assigned`, `running`, `cancelling`) → their node. */
   readonly liveChunks: Map<string, string>;
   /** Events the machines refused (the deciders never append those; counted, then skipped). */
@@ -57,6 +61,7 @@ export function emptyReadModel(): ReadModel {
     nodes: new Map(),
     heartbeats: new Map(),
     calendars: new Map(),
+    policies: new Map(),
     liveChunks: new Map(),
     skipped: 0,
   };
@@ -128,6 +133,9 @@ export function applyEvent(model: ReadModel, event: RecordedEvent): ReadModel {
       break;
     case 'calendar':
       ok = evolveInto(model.calendars, target.id, calendarFold, event) !== undefined;
+      break;
+    case 'policy':
+      ok = evolveInto(model.policies, target.id, policyFold, event) !== undefined;
       break;
     default: {
       const _exhaustive: never = target.entity;

@@ -23,6 +23,7 @@ import { registerCancelCommands } from './cancel-commands.js';
 import { registerJobCommands } from './job-commands.js';
 import { registerLogCommands } from './log-commands.js';
 import { registerNodeCommands } from './node-commands.js';
+import { registerPolicyCommands } from './policy-commands.js';
 import { registerSqlSinkCommand } from './sql-sink-command.js';
 import { registerSubmitCommand } from './submit-command.js';
 
@@ -161,6 +162,7 @@ registerCancelCommands(program);
 registerNodeCommands(program);
 registerApiCommand(program);
 registerProjectionCommands(program);
+registerPolicyCommands(program);
 registerCalendarCommands(program);
 registerLogCommands(program);
 registerSqlSinkCommand(program);

@@ -129,7 +129,8 @@ function fold(feed: FeedState, e: RecordedEvent): void {
   feed.dirty = true;
   if (!target) return;
   if (target.entity === 'worker') noteFailure(feed, e, target.id);
-  if (target.entity === 'node' || target.entity === 'calendar' || feed.many) return;
+  const jobless = ['node', 'calendar', 'policy'].includes(target.entity);
+  if (jobless || feed.many) return;
   feed.changed.add(jobOfEntity(target.id));
   if (feed.changed.size > CHANGED_JOBS_MAX) [feed.many, feed.changed] = [true, new Set()];
 }

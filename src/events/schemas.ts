@@ -4,6 +4,7 @@ import { chunkEventSchemas } from './chunk.events.js';
 import type { Entity } from './envelope.js';
 import { jobEventSchemas } from './job.events.js';
 import { nodeEventSchemas } from './node.events.js';
+import { policyEventSchemas } from './policy.events.js';
 import { workerEventSchemas } from './worker.events.js';
 
 /** Every event schema of the vocabulary, at its current version. Pure. */
@@ -13,6 +14,7 @@ export const allEventSchemas = [
   ...workerEventSchemas,
   ...nodeEventSchemas,
   ...calendarEventSchemas,
+  ...policyEventSchemas,
 ] as const;
 
 type AnyEventSchema = (typeof allEventSchemas)[number];

@@ -10,6 +10,8 @@ export { emptyHistory, addUsage, historyAt, decayFactor, defaultFairShareConfig 
 export type { UsageHistory } from './usage.js';
 export { emptyLedger, foldUsage } from './usage-ledger.js';
 export type { HeldWorker, UsageCharge, UsageLedger } from './usage-ledger.js';
+export { fairShareConfigOf } from './fairshare-params.js';
+export type { FairShareParams, VersionedConfig } from './fairshare-params.js';
 export { queueOrder, compareWithinUser, weightOf } from './queue.js';
 export type { QueueContext } from './queue.js';
 export { placeRound } from './placement.js';

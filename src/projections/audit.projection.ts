@@ -102,13 +102,13 @@ export const auditProjection: Projection<AuditState> = {
 
 /**
  * The entity kinds an id may name: ids with `:` are chunks (one) or workers (two); others a job,
- * a node or a calendar. Pure.
+ * a node, a calendar or a policy domain (`fairshare`, `quotas`). Pure.
  */
 export function entitiesOfId(id: string): Entity[] {
   const colons = id.split(':').length - 1;
   if (colons === 1) return ['chunk'];
   if (colons === 2) return ['worker'];
-  return ['job', 'node', 'calendar'];
+  return ['job', 'node', 'calendar', 'policy'];
 }
 
 function collectJob(s: AuditState, job: string, out: Set<string>, seen: Set<string>): void {

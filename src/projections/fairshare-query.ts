@@ -10,7 +10,7 @@ import {
   type ResourceVector,
   type Task,
 } from '../policy/index.js';
-import type { FairshareState, UsageFact } from './fairshare.projection.js';
+import { configOfState, type FairshareState, type UsageFact } from './fairshare.projection.js';
 import { jobOf } from './projection.js';
 
 /** Users listed in `ahead` per row, at most. */
@@ -63,6 +63,11 @@ export interface FairshareRow {
   dominant: ResourceKey;
   /** The most recent usage facts behind `history` (worker, seq, time, resource-seconds). */
   facts: UsageFact[];
+  /**
+   * The version of the fair-share policy (weights, half-life, λ) this row was computed with: the
+   * log's `drover.ev.policy.fairshare` version at the point read (0: POLICY defaults, never set).
+   */
+  policyVersion: number;
 }
 
 function capacityOf(s: FairshareState): ResourceVector {
@@ -129,7 +134,8 @@ export function fairshare(
   s: FairshareState,
   q: { now: number; config?: FairShareConfig },
 ): FairshareRow[] {
-  const config = q.config ?? defaultFairShareConfig;
+  const inForce = configOfState(s, defaultFairShareConfig);
+  const config = q.config ?? inForce.config;
   const capacity = capacityOf(s);
   const hist = (u: string) => historyAt(s.history, u, q.now, config.halfLifeS);
   const tasks = fairshareTasks(s);
@@ -170,6 +176,7 @@ export function fairshare(
       terms,
       dominant,
       facts: (s.facts.get(user) ?? []).slice(-FACTS_PER_ROW),
+      policyVersion: inForce.version,
       firstWaiting: Infinity,
     });
   }

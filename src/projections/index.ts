@@ -14,6 +14,7 @@ export type { AuditEntry, AuditPlan, AuditState } from './audit.projection.js';
 export {
   createFairshareProjection,
   fairshareProjection,
+  configOfState,
   FACTS_PER_USER,
 } from './fairshare.projection.js';
 export type { FairChunk, FairJob, FairshareState, UsageFact } from './fairshare.projection.js';

@@ -3,12 +3,14 @@ import {
   chunkBehaviour,
   jobBehaviour,
   nodeBehaviour,
+  policyBehaviour,
   workerBehaviour,
   type CalendarSnapshot,
   type ChunkSnapshot,
   type EntityRuntime,
   type JobSnapshot,
   type NodeSnapshot,
+  type PolicySnapshot,
   type WorkerSnapshot,
 } from '../actors/index.js';
 import type { Entity, RecordedEvent } from '../events/index.js';
@@ -22,6 +24,8 @@ export interface EntityStates {
   node: NodeSnapshot;
   /** Folded for the timekeeper (schedules on trading calendars); no rule reacts to it yet. */
   calendar: CalendarSnapshot;
+  /** Folded for the placement loop: fair-share parameters and quotas in force. */
+  policy: PolicySnapshot;
 }
 
 /** A new state of one entity, typed by its kind (`seq`: the log position when it matters). */
@@ -120,6 +124,10 @@ export function observeEvent(
     }
     case 'calendar': {
       const seen = runtime.observe(calendarBehaviour, id, e);
+      return seen && { entity, id, state: seen.after };
+    }
+    case 'policy': {
+      const seen = runtime.observe(policyBehaviour, id, e);
       return seen && { entity, id, state: seen.after };
     }
     default: {

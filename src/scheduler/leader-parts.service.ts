@@ -3,11 +3,12 @@ import type { Logger } from 'pino';
 import {
   createEntityRuntime,
   createKeyedQueue,
+  policyBehaviour,
   type EntityRuntime,
   type KeyedQueue,
 } from '../actors/index.js';
-import { JetStreamPublisher, type Actor, type EventLog } from '../events/index.js';
-import type { Backoff, FairShareConfig } from '../policy/index.js';
+import { JetStreamPublisher, POLICY_IDS, type Actor, type EventLog } from '../events/index.js';
+import { fairShareConfigOf, type Backoff, type FairShareConfig } from '../policy/index.js';
 import { ActionRunner } from './action-runner.service.js';
 import { changeOf, peekOf, type Change } from './entity-view.js';
 import { FarmIndex } from './farm-index.js';
@@ -97,8 +98,12 @@ export function wireLeader(o: LeaderInput): LeaderParts {
     changed,
     logger,
   });
+  // The fair-share policy in force: the log's latest version over the start-up config.
+  const policyNow = () =>
+    fairShareConfigOf(runtime.peek(policyBehaviour, POLICY_IDS.fairshare)?.state.context, config);
   const placement = new PlacementLoop({
     ...{ peek, index, config, clock, canWrite, context, run, logger },
+    configNow: () => policyNow().config,
     assign: (p) => launcher.assign(p),
     ...(o.metrics && { metrics: o.metrics }),
     ...(o.admission && { admission: o.admission }),
@@ -113,6 +118,11 @@ export function wireLeader(o: LeaderInput): LeaderParts {
     if (c.entity === 'job') index.job(c.id, c.state, c.seq);
     else if (c.entity === 'chunk') index.chunk(c.id, c.state);
     else if (c.entity === 'node') index.node(c.id, c.state);
+    else if (c.entity === 'policy' && c.id === POLICY_IDS.fairshare) {
+      const now = policyNow();
+      index.policyChanged(now.config.halfLifeS);
+      logger.info({ version: now.version }, 'fair-share policy version in force');
+    }
     pump.mark(c);
     placement.requestIfChanged();
     if (live) pump.schedule();

@@ -22,6 +22,8 @@ export interface PlacementLoopDeps {
   readonly peek: Peek;
   readonly index: FarmIndex;
   readonly config: FairShareConfig;
+  /** The config in force now (the log's policy version over `config`); default `config`. */
+  readonly configNow?: () => FairShareConfig;
   readonly clock: () => number;
   /** True while this scheduler leads and runs. */
   readonly canWrite: () => boolean;
@@ -104,7 +106,7 @@ export class PlacementLoop {
     const out = planRound({
       peek: deps.peek,
       index: deps.index,
-      config: deps.config,
+      config: deps.configNow?.() ?? deps.config,
       now,
       reserved: this.reserved,
       inFlight: this.inFlight,

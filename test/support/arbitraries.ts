@@ -13,6 +13,7 @@ import {
   type Resources,
 } from '../../src/events/index.js';
 import { calendarArb } from './calendar-arbitraries.js';
+import { policyDataArbs } from './policy-event-arbitraries.js';
 
 /**
  * fast-check arbitraries for the whole event vocabulary. Every value they produce is a fixed
@@ -389,6 +390,7 @@ const dataArbs: { [T in EventType]: fc.Arbitrary<EventData<T>> } = {
   'node.lost': rec({ reason: textArb(1000), lastHeartbeatAt: natArb }, ['reason']),
   'node.offline': reason(),
   'calendar.imported': rec({ version: posIntUpTo(10_000), calendar: calendarArb }),
+  ...policyDataArbs,
 };
 
 /** Envelope ids: uuids as the shells make them, or any text the schema allows. */

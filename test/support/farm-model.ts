@@ -1,5 +1,6 @@
 import type {
   CalendarCommand,
+  PolicyCommand,
   ChunkCommand,
   ChunkSnapshot,
   CommandMeta,
@@ -57,6 +58,7 @@ interface CommandOf {
   worker: WorkerCommand;
   node: NodeCommand;
   calendar: CalendarCommand;
+  policy: PolicyCommand;
 }
 
 export const JOBS = { P: 2, C1: 1, C2: 2 } as const;
@@ -157,6 +159,7 @@ export function createFarm(onAppend: Farm['onAppend'] = () => {}): Farm {
       worker: new Map(),
       node: new Map(),
       calendar: new Map(),
+      policy: new Map(),
     },
     ...{ log: [], ids: new Set(), outbox: [], violations: [], onAppend, seq: 0 },
   };

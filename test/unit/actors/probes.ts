@@ -1,4 +1,10 @@
-import type { CalendarContext, ChunkContext, Fold, JobContext } from '../../../src/actors/index.js';
+import type {
+  CalendarContext,
+  ChunkContext,
+  Fold,
+  JobContext,
+  PolicyContext,
+} from '../../../src/actors/index.js';
 import { stateName } from '../../../src/actors/index.js';
 import type {
   DroverEvent,
@@ -215,5 +221,24 @@ const calendar = {
 export const calendarVariants: Variants<CalendarContext> = (type, c) => {
   const n = c.versions.length;
   const at = (version: number) => ev(type as 'calendar.imported', { version, calendar });
+  return [...(n < 3 ? [at(n + 1)] : []), at(n + 2), ...(n > 0 ? [at(n)] : [])];
+};
+
+/** Policy changes: the next version (guard holds, up to three), a gap and a rewrite (guard fails). */
+export const policyVariants: Variants<PolicyContext> = (type, c) => {
+  const n = c.version;
+  const data = (version: number) => {
+    switch (type) {
+      case 'policy.weight_set':
+        return { version, user: 'alice', weight: version };
+      case 'policy.fairshare_configured':
+        return { version, halfLifeS: 3600 * version, lambda: 1 };
+      case 'policy.quota_set':
+        return { version, user: 'alice', limits: { cpus: version } };
+      default:
+        return { version, user: 'alice' };
+    }
+  };
+  const at = (version: number) => ev(type as 'policy.quota_cleared', data(version) as never);
   return [...(n < 3 ? [at(n + 1)] : []), at(n + 2), ...(n > 0 ? [at(n)] : [])];
 };

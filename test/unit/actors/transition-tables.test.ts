@@ -6,6 +6,7 @@ import {
   jobFold,
   machineDescriptions,
   nodeFold,
+  policyFold,
   stateName,
   statesOf,
   transitionRows,
@@ -21,6 +22,7 @@ import {
   explore,
   jobVariants,
   nodeVariants,
+  policyVariants,
   workerVariants,
 } from './probes.js';
 import type { Variants } from './probes.js';
@@ -35,6 +37,7 @@ const probes: Record<Entity, Probe> = {
   worker: { fold: workerFold as Fold<never>, variants: workerVariants as Variants<never> },
   node: { fold: nodeFold as Fold<never>, variants: nodeVariants as Variants<never> },
   calendar: { fold: calendarFold as Fold<never>, variants: calendarVariants as Variants<never> },
+  policy: { fold: policyFold as Fold<never>, variants: policyVariants as Variants<never> },
 };
 
 describe('docs/transitions', () => {
