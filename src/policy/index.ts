@@ -15,6 +15,13 @@ export type { FairShareParams, VersionedConfig } from './fairshare-params.js';
 export { queueOrder, compareWithinUser, weightOf } from './queue.js';
 export type { QueueContext } from './queue.js';
 export { placeRound } from './placement.js';
+export {
+  LAUNCH_WINDOW_MS,
+  createQuotaGate,
+  launchQuotaReason,
+  resourceQuotaReason,
+} from './quotas.js';
+export type { QuotaInput, QuotaLimits as QuotaLimitsOf } from './quotas.js';
 export { jobReasons } from './job-reasons.js';
 export type { JobReasonInput, QuotaReached, ActiveReservation } from './job-reasons.js';
 export { formatResources } from './reasons.js';
@@ -32,6 +39,7 @@ export type {
   ResourceVector,
   RetryDecision,
   RetryInput,
+  RoundGate,
   RoundOptions,
   RoundResult,
   SkipReason,

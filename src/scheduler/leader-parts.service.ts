@@ -14,6 +14,7 @@ import { changeOf, peekOf, type Change } from './entity-view.js';
 import { FarmIndex } from './farm-index.js';
 import { Launcher } from './launcher.service.js';
 import { PlacementLoop, type AdmissionStep } from './placement-loop.service.js';
+import { LaunchWindow, quotaGateFor } from './quota-gate.js';
 import { RulesPump } from './rules-pump.service.js';
 import type { Peek, RuleContext } from './rules.js';
 import type { SchedulerMetrics } from './scheduler-metrics.js';
@@ -43,6 +44,8 @@ export interface LeaderParts {
   readonly pump: RulesPump;
   readonly placement: PlacementLoop;
   readonly launcher: LauncherLike;
+  /** Users' launches in the last minute (fed from the tail: the launch throttle's count). */
+  readonly launches: LaunchWindow;
   readonly context: () => RuleContext;
   /** Fold a new state into the index and tell the pump and the loop. */
   changed(c: Change): void;
@@ -101,9 +104,11 @@ export function wireLeader(o: LeaderInput): LeaderParts {
   // The fair-share policy in force: the log's latest version over the start-up config.
   const policyNow = () =>
     fairShareConfigOf(runtime.peek(policyBehaviour, POLICY_IDS.fairshare)?.state.context, config);
+  const launches = new LaunchWindow();
   const placement = new PlacementLoop({
     ...{ peek, index, config, clock, canWrite, context, run, logger },
     configNow: () => policyNow().config,
+    gate: (now, inFlight) => quotaGateFor({ peek, index, runtime, launches }, inFlight, now),
     assign: (p) => launcher.assign(p),
     ...(o.metrics && { metrics: o.metrics }),
     ...(o.admission && { admission: o.admission }),
@@ -122,7 +127,7 @@ export function wireLeader(o: LeaderInput): LeaderParts {
       const now = policyNow();
       index.policyChanged(now.config.halfLifeS);
       logger.info({ version: now.version }, 'fair-share policy version in force');
-    }
+    } else if (c.entity === 'policy') index.generation++; // quotas: held work may now fit
     pump.mark(c);
     placement.requestIfChanged();
     if (live) pump.schedule();
@@ -130,6 +135,7 @@ export function wireLeader(o: LeaderInput): LeaderParts {
 
   return {
     ...{ runtime, index, peek, queue, actions, pump, placement, launcher, context, changed, sweep },
+    launches,
     goLive: () => {
       live = true;
     },

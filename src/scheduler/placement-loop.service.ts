@@ -1,5 +1,5 @@
 import type { Logger } from 'pino';
-import type { FairShareConfig, Placement, ResourceVector } from '../policy/index.js';
+import type { FairShareConfig, Placement, ResourceVector, RoundGate } from '../policy/index.js';
 import type { FarmIndex } from './farm-index.js';
 import { planRound, type RoundOutput } from './placement-round.js';
 import type { SchedulerMetrics } from './scheduler-metrics.js';
@@ -36,6 +36,11 @@ export interface PlacementLoopDeps {
    */
   readonly assign: (p: Placement) => Promise<void> | undefined;
   readonly admission?: readonly AdmissionStep[];
+  /**
+   * The round's gate (quotas): holds tasks back inside the plan, before they take capacity, which
+   * an admission step after the plan cannot do. Given the chunks in flight; none by default.
+   */
+  readonly gate?: (now: number, inFlight: ReadonlySet<string>) => RoundGate | undefined;
   /** Where each round's duration and reasons are reported. */
   readonly metrics?: SchedulerMetrics;
   readonly logger: Logger;
@@ -103,7 +108,9 @@ export class PlacementLoop {
   private plan(now: number, reasons: boolean): void {
     const { deps } = this;
     const startedAt = performance.now();
+    const gate = deps.gate?.(now, this.inFlight);
     const out = planRound({
+      ...(gate && { gate }),
       peek: deps.peek,
       index: deps.index,
       config: deps.configNow?.() ?? deps.config,

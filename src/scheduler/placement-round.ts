@@ -12,6 +12,7 @@ import {
   type NodeState,
   type Placement,
   type ResourceVector,
+  type RoundGate,
   type Task,
 } from '../policy/index.js';
 import type { Peek } from './rules.js';
@@ -28,6 +29,8 @@ export interface RoundInput {
   readonly reasons: boolean;
   /** Stop after this many placements (the service bounds placements awaiting their append). */
   readonly maxPlacements?: number;
+  /** Holds tasks back before placement (quotas: `createQuotaGate`); none by default. */
+  readonly gate?: RoundGate;
 }
 
 export interface RoundOutput {
@@ -218,6 +221,7 @@ export function planRound(input: RoundInput): RoundOutput {
   const round = placeRound(ranked, nodes, now, {
     reasons: input.reasons,
     ...(input.maxPlacements !== undefined && { maxPlacements: input.maxPlacements }),
+    ...(input.gate && { gate: input.gate }),
   });
   if (input.reasons) {
     const rankOf = new Map(ranked.map((r) => [r.task.id, r] as const));
