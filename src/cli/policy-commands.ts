@@ -188,12 +188,42 @@ function registerQuota(program: Command): void {
     });
 }
 
+function registerPriority(program: Command): void {
+  program
+    .command('priority')
+    .description("override a job's priority (admins): lists the waiting jobs it delays")
+    .argument('<job>', 'job id')
+    .argument('<priority>', "new priority (higher runs first among the user's jobs)")
+    .option('--reason <text>', 'why (required; recorded in the log with the delayed jobs)')
+    .option('--global', 'move it to the global front, not only the front of its user')
+    .option('--json', 'print one JSON document')
+    .action(async (job: string, n: string, o: Json & { reason?: string; global?: boolean }) => {
+      const json = o.json === true;
+      const priority = Number(n);
+      if (!/^-?\d+$/.test(n.trim()) || Math.abs(priority) > 1_000_000)
+        fail('BAD_INPUT', `priority ${n}: expected an integer from -1000000 to 1000000`, json);
+      if (o.reason === undefined || o.reason.trim() === '')
+        fail('BAD_INPUT', '--reason is required: say why the priority changes', json);
+      await withApi(json, async (api) => {
+        const r = await api.priority(job, priority, o.reason!, {
+          by: env.user,
+          ...(o.global && { global: true }),
+        });
+        const out = { jobId: r.jobId, priority: r.priority, delayed: r.delayed };
+        if (json) return printJson(out);
+        const delayed = out.delayed.length ? `delays ${out.delayed.join(', ')}` : 'delays no job';
+        console.log(`${job}: priority ${priority}; ${delayed}`);
+      });
+    });
+}
+
 /**
- * Register `fairshare weight|config` and `quota set|clear|list` (CONTRACT "Capacity"): the
+ * Register `fairshare weight|config`, `quota set|clear|list` and `priority` (CONTRACT "Capacity"): the
  * scheduling policy as data in the log, changed by admins (the API refuses users), each change
  * an event with who and why (`drover audit fairshare`, `drover audit quotas`).
  */
 export function registerPolicyCommands(program: Command): void {
   registerFairshareParams(program);
   registerQuota(program);
+  registerPriority(program);
 }

@@ -70,7 +70,8 @@ export interface FairshareRow {
   policyVersion: number;
 }
 
-function capacityOf(s: FairshareState): ResourceVector {
+/** C_r: the capacity of the nodes that are up, as the queue ranks against it. Pure. */
+export function capacityOf(s: FairshareState): ResourceVector {
   const c = { cpus: 0, memMb: 0, gpus: 0 };
   for (const n of s.nodes.values()) {
     if (!n.up) continue;

@@ -18,7 +18,7 @@ export {
   FACTS_PER_USER,
 } from './fairshare.projection.js';
 export type { FairChunk, FairJob, FairshareState, UsageFact } from './fairshare.projection.js';
-export { fairshare, fairshareTasks } from './fairshare-query.js';
+export { capacityOf, fairshare, fairshareTasks } from './fairshare-query.js';
 export type { AheadEntry, FairshareRow } from './fairshare-query.js';
 export { decisionsAt, decisionsProjection } from './decisions.projection.js';
 export type {

@@ -233,11 +233,15 @@ const dataArbs: { [T in EventType]: fc.Arbitrary<EventData<T>> } = {
     chunks: listArb(rec({ index: indexArb, state: settledArb, quiescent: fc.boolean() }), 1, 1000),
   }),
   'job.chunks_quiesced': rec({ indices: listArb(indexArb, 1, 1000) }),
-  'job.priority_changed': rec({
-    priority: fc.integer({ min: -1_000_000, max: 1_000_000 }),
-    reason: textArb(1000),
-    global: fc.boolean(),
-  }),
+  'job.priority_changed': rec(
+    {
+      priority: fc.integer({ min: -1_000_000, max: 1_000_000 }),
+      reason: textArb(1000),
+      global: fc.boolean(),
+      delayed: listArb(entityIdArb, 0, 1000),
+    },
+    ['priority', 'reason', 'global'],
+  ),
   'job.pending_noted': rec(
     {
       reasons: listArb(
