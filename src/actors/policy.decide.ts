@@ -14,6 +14,8 @@ export interface PolicyCommandData {
   ConfigureFairshare: { readonly halfLifeS: number; readonly lambda: number } & Why;
   SetQuota: { readonly user: string; readonly limits: QuotaLimits } & Why;
   ClearQuota: { readonly user: string } & Why;
+  AddExclusion: { readonly user: string; readonly node: string } & Why;
+  RemoveExclusion: { readonly user: string; readonly node: string } & Why;
 }
 export type PolicyCommandType = keyof PolicyCommandData;
 export type PolicyCommandOf<T extends PolicyCommandType> = Command<T, PolicyCommandData[T]>;
@@ -60,6 +62,15 @@ function draftOf(
     case 'ClearQuota': {
       if (own(ctx.quotas, c.data.user) === undefined) return undefined;
       return { type: 'policy.quota_cleared', data: { version, user: c.data.user, ...reason } };
+    }
+    case 'AddExclusion':
+    case 'RemoveExclusion': {
+      const { user, node } = c.data;
+      const has = (own(ctx.exclusions, user) ?? []).includes(node);
+      const adding = c.type === 'AddExclusion';
+      if (has === adding) return undefined;
+      const type = adding ? 'policy.exclusion_added' : 'policy.exclusion_removed';
+      return { type, data: { version, user, node, ...reason } };
     }
     default: {
       const _exhaustive: never = c;

@@ -19,6 +19,8 @@ export interface PolicyContext {
   readonly lambda?: number;
   /** Quota limits per user (absent: no quota). */
   readonly quotas: Readonly<Record<string, QuotaLimits>>;
+  /** Standing exclusions: nodes per user that never get the user's jobs (sorted). */
+  readonly exclusions: Readonly<Record<string, readonly string[]>>;
 }
 
 type Guard = (args: { context: PolicyContext; event: PolicyEvent }) => boolean;
@@ -65,6 +67,17 @@ const policySetup = setup({
           };
         case 'policy.quota_cleared':
           return { ...context, version, quotas: without(context.quotas, event.data.user) };
+        case 'policy.exclusion_added':
+        case 'policy.exclusion_removed': {
+          const { user, node } = event.data;
+          const before = Object.hasOwn(context.exclusions, user) ? context.exclusions[user]! : [];
+          const rest = before.filter((n) => n !== node);
+          const nodes = event.type === 'policy.exclusion_added' ? [...rest, node].sort() : rest;
+          const exclusions = nodes.length
+            ? { ...context.exclusions, [user]: nodes }
+            : without(context.exclusions, user);
+          return { ...context, version, exclusions };
+        }
         default: {
           const _exhaustive: never = event;
           return _exhaustive;
@@ -80,6 +93,8 @@ const on = {
   'policy.fairshare_configured': change,
   'policy.quota_set': change,
   'policy.quota_cleared': change,
+  'policy.exclusion_added': change,
+  'policy.exclusion_removed': change,
 } as const;
 
 /**
@@ -90,7 +105,7 @@ const on = {
 export const policyMachine = policySetup.createMachine({
   id: 'policy',
   initial: 'none',
-  context: { version: 0, weights: {}, quotas: {} },
+  context: { version: 0, weights: {}, quotas: {}, exclusions: {} },
   states: { none: { on }, active: { on } },
 });
 

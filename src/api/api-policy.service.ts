@@ -1,6 +1,12 @@
 import { z } from 'zod';
 import { policyBehaviour, stateName, type PolicyCommand } from '../actors/index.js';
-import { ErrorCodes, POLICY_IDS, QuotaLimitsSchema, SchedulerError } from '../events/index.js';
+import {
+  EntityIdSchema,
+  ErrorCodes,
+  POLICY_IDS,
+  QuotaLimitsSchema,
+  SchedulerError,
+} from '../events/index.js';
 import { defaultFairShareConfig, fairShareConfigOf } from '../policy/index.js';
 import { actorOf, metaOf, requireAdmin, type ApiContext, type Handler } from './api-context.js';
 import { parseRequest } from './protocol.js';
@@ -32,6 +38,8 @@ export const PolicyRequestSchemas = {
   'quota.set': z.strictObject({ user: User, limits: QuotaLimitsSchema, reason: Reason, by: By }),
   'quota.clear': z.strictObject({ user: User, reason: Reason, by: By }),
   'quota.list': z.strictObject({}),
+  exclusion: z.strictObject({ user: User, node: EntityIdSchema, reason: Reason, by: By }),
+  'exclusions.list': z.strictObject({}),
 } as const;
 
 /** Run a policy command on one policy entity (admins only); the state after and whether it changed. */
@@ -157,4 +165,28 @@ export const quotaList: Handler = async (ctx, req) => {
       used: used.get(user) ?? { cpus: 0, memMb: 0, gpus: 0 },
     }));
   return { quotas: rows, version: policy?.context.version ?? 0 };
+};
+
+/** `drover.api.exclusions.add|remove` (admins): a user's standing exclusion of a node. */
+export function exclusionOp(op: 'add' | 'remove'): Handler {
+  return async (ctx, req) => {
+    requireAdmin(req.caller, `exclusions ${op}`);
+    const r = parseRequest(`exclusions ${op} request`, PolicyRequestSchemas.exclusion, req.body);
+    const { context, changed } = await change(ctx, POLICY_IDS.exclusions, {
+      type: op === 'add' ? 'AddExclusion' : 'RemoveExclusion',
+      ...metaOf(ctx, req, actorOf(req.caller, r.by), `exclusion-${op}`),
+      data: { user: r.user, node: r.node, ...reasonOf(r) },
+    });
+    return { user: r.user, node: r.node, version: context.version, changed };
+  };
+}
+
+/** `drover.api.exclusions.list`: `[{ user, node }]`, by user then node. */
+export const exclusionsList: Handler = async (ctx, req) => {
+  parseRequest('exclusions list request', PolicyRequestSchemas['exclusions.list'], req.body);
+  const policy = ctx.live.model.policies.get(POLICY_IDS.exclusions);
+  const rows = Object.entries(policy?.context.exclusions ?? {})
+    .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))
+    .flatMap(([user, nodes]) => nodes.map((node) => ({ user, node })));
+  return { exclusions: rows, version: policy?.context.version ?? 0 };
 };

@@ -55,6 +55,9 @@ const HANDLERS: Readonly<Record<ApiOp, Handler>> = {
   'quota.set': policy.quotaSet,
   'quota.clear': policy.quotaClear,
   'quota.list': policy.quotaList,
+  'exclusions.add': policy.exclusionOp('add'),
+  'exclusions.remove': policy.exclusionOp('remove'),
+  'exclusions.list': policy.exclusionsList,
 };
 
 export interface ApiServiceOptions {

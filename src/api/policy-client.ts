@@ -39,6 +39,14 @@ export function policyClient(api: ApiClient) {
       }),
     quotaClear: (user: string, o: Who = {}) =>
       api.call<{ user: string; version: number; changed: boolean }>('quota.clear', { user, ...o }),
+    exclusion: (op: 'add' | 'remove', user: string, node: string, o: Who = {}) =>
+      api.call<{ user: string; node: string; version: number; changed: boolean }>(
+        `exclusions.${op}`,
+        { user, node, ...o },
+      ),
+    exclusions: async () =>
+      (await api.call<{ exclusions: { user: string; node: string }[] }>('exclusions.list', {}))
+        .exclusions,
     quotas: async () =>
       (await api.call<{ quotas: QuotaRow[]; version: number }>('quota.list', {})).quotas,
   };

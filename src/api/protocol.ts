@@ -42,6 +42,9 @@ export const API_OPS = [
   'quota.set',
   'quota.clear',
   'quota.list',
+  'exclusions.add',
+  'exclusions.remove',
+  'exclusions.list',
 ] as const;
 export type ApiOp = (typeof API_OPS)[number];
 

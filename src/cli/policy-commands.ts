@@ -217,6 +217,46 @@ function registerPriority(program: Command): void {
     });
 }
 
+function registerExclusions(program: Command): void {
+  const ex = program
+    .command('exclusions')
+    .description("standing exclusions: nodes that never get a user's jobs");
+  for (const op of ['add', 'remove'] as const) {
+    ex.command(op)
+      .description(`${op} a standing exclusion (admins)`)
+      .option('--user <user>', 'whose jobs')
+      .option('--node <node>', 'which node')
+      .option('--reason <text>', 'why (recorded in the log)')
+      .option('--json', 'print one JSON document')
+      .action(async (o: Json & { user?: string; node?: string; reason?: string }) => {
+        const json = o.json === true;
+        if (!o.user) fail('BAD_INPUT', `exclusions ${op}: --user is required`, json);
+        if (!o.node) fail('BAD_INPUT', `exclusions ${op}: --node is required`, json);
+        await withApi(json, async (api) => {
+          const r = await policyClient(api).exclusion(op, o.user!, o.node!, {
+            by: env.user,
+            ...(o.reason !== undefined && { reason: o.reason }),
+          });
+          const out = { user: r.user, node: r.node, version: r.version, changed: r.changed };
+          if (json) return printJson(out);
+          const what = op === 'add' ? 'never gets' : 'may get again';
+          console.log(`${r.node} ${what} ${r.user}'s jobs (exclusions v${r.version})`);
+        });
+      });
+  }
+  ex.command('list')
+    .description('standing exclusions by user')
+    .option('--json', 'print one JSON document')
+    .action(async (o: Json) => {
+      await withApi(o.json === true, async (api) => {
+        const rows = await policyClient(api).exclusions();
+        if (o.json) return printJson(rows);
+        const body = rows.map((r) => [r.user, r.node]);
+        console.log(rows.length ? table([['user', 'node'], ...body]) : 'no exclusions');
+      });
+    });
+}
+
 /**
  * Register `fairshare weight|config`, `quota set|clear|list` and `priority` (CONTRACT "Capacity"): the
  * scheduling policy as data in the log, changed by admins (the API refuses users), each change
@@ -226,4 +266,5 @@ export function registerPolicyCommands(program: Command): void {
   registerFairshareParams(program);
   registerQuota(program);
   registerPriority(program);
+  registerExclusions(program);
 }

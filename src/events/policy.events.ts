@@ -12,7 +12,11 @@ import { eventSchema } from './envelope.js';
  */
 
 /** The ids of the policy entities (one per domain). */
-export const POLICY_IDS = { fairshare: 'fairshare', quotas: 'quotas' } as const;
+export const POLICY_IDS = {
+  fairshare: 'fairshare',
+  quotas: 'quotas',
+  exclusions: 'exclusions',
+} as const;
 
 const Version = z.number().int().positive();
 const User = z.string().min(1).max(64);
@@ -69,11 +73,33 @@ export const PolicyQuotaClearedSchema = eventSchema(
   z.object({ version: Version, user: User, reason: Reason }),
 );
 
+const Node = z
+  .string()
+  .min(1)
+  .max(128)
+  .regex(/^[A-Za-z0-9_-]+$/, 'letters, digits, "_" and "-" only');
+
+/** A standing exclusion: the placement never puts `user`'s jobs on `node`. */
+export const PolicyExclusionAddedSchema = eventSchema(
+  'policy.exclusion_added',
+  1,
+  z.object({ version: Version, user: User, node: Node, reason: Reason }),
+);
+
+/** A standing exclusion was lifted. */
+export const PolicyExclusionRemovedSchema = eventSchema(
+  'policy.exclusion_removed',
+  1,
+  z.object({ version: Version, user: User, node: Node, reason: Reason }),
+);
+
 export const policyEventSchemas = [
   PolicyWeightSetSchema,
   PolicyFairshareConfiguredSchema,
   PolicyQuotaSetSchema,
   PolicyQuotaClearedSchema,
+  PolicyExclusionAddedSchema,
+  PolicyExclusionRemovedSchema,
 ] as const;
 
 export type PolicyEvent = z.infer<(typeof policyEventSchemas)[number]>;

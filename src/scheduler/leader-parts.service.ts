@@ -109,6 +109,10 @@ export function wireLeader(o: LeaderInput): LeaderParts {
     ...{ peek, index, config, clock, canWrite, context, run, logger },
     configNow: () => policyNow().config,
     gate: (now, inFlight) => quotaGateFor({ peek, index, runtime, launches }, inFlight, now),
+    standingExclusions: (user) => {
+      const ex = runtime.peek(policyBehaviour, POLICY_IDS.exclusions)?.state.context.exclusions;
+      return ex && Object.hasOwn(ex, user) ? ex[user] : undefined;
+    },
     assign: (p) => launcher.assign(p),
     ...(o.metrics && { metrics: o.metrics }),
     ...(o.admission && { admission: o.admission }),

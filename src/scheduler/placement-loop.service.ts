@@ -41,6 +41,8 @@ export interface PlacementLoopDeps {
    * an admission step after the plan cannot do. Given the chunks in flight; none by default.
    */
   readonly gate?: (now: number, inFlight: ReadonlySet<string>) => RoundGate | undefined;
+  /** A user's standing exclusions in force (the log's `policy` entity `exclusions`). */
+  readonly standingExclusions?: (user: string) => readonly string[] | undefined;
   /** Where each round's duration and reasons are reported. */
   readonly metrics?: SchedulerMetrics;
   readonly logger: Logger;
@@ -111,6 +113,7 @@ export class PlacementLoop {
     const gate = deps.gate?.(now, this.inFlight);
     const out = planRound({
       ...(gate && { gate }),
+      ...(deps.standingExclusions && { standingExclusions: deps.standingExclusions }),
       peek: deps.peek,
       index: deps.index,
       config: deps.configNow?.() ?? deps.config,

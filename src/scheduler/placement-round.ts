@@ -31,6 +31,8 @@ export interface RoundInput {
   readonly maxPlacements?: number;
   /** Holds tasks back before placement (quotas: `createQuotaGate`); none by default. */
   readonly gate?: RoundGate;
+  /** A user's standing exclusions (`drover exclusions`): nodes never given the user's jobs. */
+  readonly standingExclusions?: (user: string) => readonly string[] | undefined;
 }
 
 export interface RoundOutput {
@@ -198,6 +200,8 @@ export function planRound(input: RoundInput): RoundOutput {
     for (const i of waiting ?? []) {
       if (input.inFlight.has(chunkId(jobId, i))) continue;
       const t = taskOf(peek, index, jobId, job, i, false);
+      const standing = t && input.standingExclusions?.(t.user);
+      if (t && standing?.length) t.excludeNodes = [...new Set([...t.excludeNodes, ...standing])];
       if (t) tasks.push(t);
     }
   }

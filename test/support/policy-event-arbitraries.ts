@@ -9,6 +9,8 @@ const user = fc.oneof(
   fc.string({ minLength: 1, maxLength: 64 }),
   fc.constantFrom('alice', 'bob', '__proto__', 'a.b c'),
 );
+/** Node ids: one subject token. */
+const node = fc.stringMatching(/^[A-Za-z0-9_-]{1,20}$/);
 const reason = fc.option(fc.string({ maxLength: 1000 }), { nil: undefined });
 const limits = fc.record(
   {
@@ -29,6 +31,8 @@ export const policyDataArbs: {
   'policy.fairshare_configured': fc.Arbitrary<EventData<'policy.fairshare_configured'>>;
   'policy.quota_set': fc.Arbitrary<EventData<'policy.quota_set'>>;
   'policy.quota_cleared': fc.Arbitrary<EventData<'policy.quota_cleared'>>;
+  'policy.exclusion_added': fc.Arbitrary<EventData<'policy.exclusion_added'>>;
+  'policy.exclusion_removed': fc.Arbitrary<EventData<'policy.exclusion_removed'>>;
 } = {
   'policy.weight_set': withReason(
     fc.record(
@@ -48,4 +52,6 @@ export const policyDataArbs: {
   ),
   'policy.quota_set': withReason(fc.record({ version, user, limits }, plain)),
   'policy.quota_cleared': withReason(fc.record({ version, user }, plain)),
+  'policy.exclusion_added': withReason(fc.record({ version, user, node }, plain)),
+  'policy.exclusion_removed': withReason(fc.record({ version, user, node }, plain)),
 };

@@ -235,6 +235,9 @@ export const policyVariants: Variants<PolicyContext> = (type, c) => {
         return { version, halfLifeS: 3600 * version, lambda: 1 };
       case 'policy.quota_set':
         return { version, user: 'alice', limits: { cpus: version } };
+      case 'policy.exclusion_added':
+      case 'policy.exclusion_removed':
+        return { version, user: 'alice', node: 'n1' };
       default:
         return { version, user: 'alice' };
     }
