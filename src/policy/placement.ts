@@ -135,7 +135,7 @@ export function placeRound(
       waiting.set(t.id, []);
       continue;
     }
-    const held = opts.gate?.check(t);
+    const held = opts.gate?.check(t, explain);
     if (held) {
       waiting.set(t.id, explain ? [held] : []);
       if (explain) ahead.note(r);

@@ -15,6 +15,9 @@ export const LAUNCH_WINDOW_MS = 60_000;
 /** Floating-point slack: 0.1 + 0.2 cpus fit a 0.3 quota. */
 const EPS = 1e-9;
 
+/** The hold of the fast path (no words asked for): one shared object, never shown. */
+const HELD: PendingReason = Object.freeze({ code: 'Quota', message: '', unblock: '' });
+
 /** What a round's quota gate starts from: limits, running use and recent launches per user. */
 export interface QuotaInput {
   readonly quotas: Readonly<Record<string, QuotaLimits>>;
@@ -93,18 +96,18 @@ export function createQuotaGate(input: QuotaInput): RoundGate {
     return r;
   };
   return {
-    check(t: Task): PendingReason | undefined {
+    check(t: Task, explain = true): PendingReason | undefined {
       const q = own(input.quotas, t.user);
       if (!q) return undefined;
       const u = usedOf(t.user);
       for (const r of ['cpus', 'memMb', 'gpus'] as const) {
         const max = q[r];
         if (max !== undefined && u[r] + t.request[r] > max + EPS)
-          return resourceQuotaReason(t.user, r, max, u[r], t.request[r]);
+          return explain ? resourceQuotaReason(t.user, r, max, u[r], t.request[r]) : HELD;
       }
       const perMin = q.launchesPerMin;
       if (perMin !== undefined && recentOf(t.user).length >= perMin)
-        return launchQuotaReason(t.user, perMin, recentOf(t.user));
+        return explain ? launchQuotaReason(t.user, perMin, recentOf(t.user)) : HELD;
       return undefined;
     },
     take(t: Task): void {

@@ -137,7 +137,8 @@ export interface RoundResult {
  * `take` tells it a task was placed. Owned by one round.
  */
 export interface RoundGate {
-  check(t: Task): PendingReason | undefined;
+  /** `explain` false (the fast path): any non-undefined value holds; words are not needed. */
+  check(t: Task, explain?: boolean): PendingReason | undefined;
   take(t: Task): void;
 }
 
