@@ -8,6 +8,7 @@ import { nodeBehaviour } from './node.decide.js';
 import { reservationBehaviour } from './reservation.decide.js';
 import { runbookBehaviour } from './runbook.decide.js';
 import { sessionBehaviour } from './session.decide.js';
+import { policyBehaviour } from './policy.decide.js';
 import { workerBehaviour } from './worker.decide.js';
 
 /**
@@ -24,4 +25,5 @@ export const behaviours = {
   alert: alertBehaviour,
   runbook: runbookBehaviour,
   session: sessionBehaviour,
+  policy: policyBehaviour,
 } as unknown as Readonly<Record<Entity, EntityBehaviour<unknown, unknown>>>;

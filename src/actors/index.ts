@@ -81,6 +81,10 @@ export type {
   SessionCommandOf,
   SessionCommandType,
 } from './session.decide.js';
+export { policyFold, policyGuardDocs, policyMachine } from './policy.machine.js';
+export type { PolicyContext, PolicySnapshot } from './policy.machine.js';
+export { decidePolicy, policyBehaviour } from './policy.decide.js';
+export type { PolicyCommand, PolicyCommandData, PolicyCommandType } from './policy.decide.js';
 export { decideNode, nodeBehaviour } from './node.decide.js';
 export type {
   NodeCommand,

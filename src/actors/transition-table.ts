@@ -4,6 +4,7 @@ import type { Entity } from '../events/index.js';
 import { alertGuardDocs, alertMachine } from './alert.machine.js';
 import { calendarGuardDocs, calendarMachine } from './calendar.machine.js';
 import { reservationGuardDocs, reservationMachine } from './reservation.machine.js';
+import { policyGuardDocs, policyMachine } from './policy.machine.js';
 import { chunkGuardDocs, chunkMachine } from './chunk.machine.js';
 import { guardName, transitionsFrom } from './evolve.js';
 import { runbookGuardDocs, runbookMachine } from './runbook.machine.js';
@@ -45,6 +46,7 @@ export const machineDescriptions: readonly MachineDescription[] = [
   { entity: 'alert', machine: alertMachine, guardDocs: alertGuardDocs },
   { entity: 'runbook', machine: runbookMachine, guardDocs: runbookGuardDocs },
   { entity: 'session', machine: sessionMachine, guardDocs: sessionGuardDocs },
+  { entity: 'policy', machine: policyMachine, guardDocs: policyGuardDocs },
 ];
 
 /** The states of a flat machine, in definition order. */

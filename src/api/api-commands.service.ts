@@ -15,7 +15,10 @@ import {
   type ApiRequest,
   type Handler,
 } from './api-context.js';
+import { defaultFairShareConfig } from '../policy/index.js';
+import { configOfState } from '../projections/index.js';
 import { cancelPlan, clearPlan } from './plans.js';
+import { delayedBy } from './priority-delays.js';
 import { RequestSchemas, parseRequest } from './protocol.js';
 import { refuseBadReservation } from './api-reservations.service.js';
 import { refuseUnknownReferences } from './references.js';
@@ -152,18 +155,25 @@ export const clear: Handler = async (ctx, req) => {
   return { plan };
 };
 
-/** `drover.api.priority` (admins only): `job.priority_changed` with who and why. */
+/**
+ * `drover.api.priority` (admins only): `job.priority_changed` with who and why, and the waiting
+ * jobs it delays (`delayedBy`, from the queue as the read model stands once it holds the job).
+ */
 export const priority: Handler = async (ctx, req) => {
   requireAdmin(req.caller, 'a priority override');
   const r = parseRequest('priority request', RequestSchemas.priority, req.body);
-  await loadOwnJob(ctx, req.caller, r.id);
+  const { lastSeq } = await loadOwnJob(ctx, req.caller, r.id);
+  await ctx.live.reach(lastSeq);
+  const change = { jobId: r.id, priority: r.priority, global: r.global ?? false };
+  const config = configOfState(ctx.live.fairshare, defaultFairShareConfig).config;
+  const delayed = delayedBy(ctx.live.fairshare, change, ctx.clock(), config);
   const out = await ctx.runtime.execute(jobBehaviour, r.id, {
     type: 'ChangePriority',
     ...metaOf(ctx, req, actorOf(req.caller, r.by), 'priority'),
-    data: { priority: r.priority, reason: r.reason, global: r.global ?? false },
+    data: { priority: r.priority, reason: r.reason, global: change.global, delayed },
   });
   if (!out.ok) throw new SchedulerError(ErrorCodes.Refused, out.rejection.message);
-  return { id: r.id, priority: r.priority };
+  return { id: r.id, jobId: r.id, priority: r.priority, delayed };
 };
 
 const NODE_COMMANDS = {

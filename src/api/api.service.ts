@@ -17,6 +17,7 @@ import {
 import * as alerts from './api-alerts.service.js';
 import * as calendars from './api-calendars.service.js';
 import * as commands from './api-commands.service.js';
+import * as policy from './api-policy.service.js';
 import { noApiMetrics, type ApiMetrics } from './api-metrics.js';
 import type { ApiContext, Handler } from './api-context.js';
 import * as queries from './api-queries.service.js';
@@ -67,6 +68,14 @@ const HANDLERS: Readonly<Record<ApiOp, Handler>> = {
   'session.stop': sessions.sessionStop,
   'session.get': sessions.sessionGet,
   'sessions.list': sessions.sessionsList,
+  'fairshare.weight': policy.fairshareWeight,
+  'fairshare.config': policy.fairshareConfig,
+  'quota.set': policy.quotaSet,
+  'quota.clear': policy.quotaClear,
+  'quota.list': policy.quotaList,
+  'exclusions.add': policy.exclusionOp('add'),
+  'exclusions.remove': policy.exclusionOp('remove'),
+  'exclusions.list': policy.exclusionsList,
 };
 
 export interface ApiServiceOptions {

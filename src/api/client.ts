@@ -85,7 +85,7 @@ export interface ApiClient {
     priority: number,
     reason: string,
     opts?: { global?: boolean; by?: string },
-  ): Promise<{ id: string; priority: number }>;
+  ): Promise<{ id: string; jobId: string; priority: number; delayed: string[] }>;
   /** Import a calendar (admins): its version after, and whether this import changed it. */
   calendarImport(
     calendar: unknown,

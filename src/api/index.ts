@@ -7,6 +7,8 @@ export { createApiMetrics, noApiMetrics } from './api-metrics.js';
 export type { ApiMetrics } from './api-metrics.js';
 export { createApiClient } from './client.js';
 export type { ApiClient, ApiClientOptions, LogEntry, Retried } from './client.js';
+export { policyClient } from './policy-client.js';
+export type { FairshareConfigView, QuotaRow } from './policy-client.js';
 export {
   API_OPS,
   API_PREFIX,

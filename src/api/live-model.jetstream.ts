@@ -10,11 +10,14 @@ import {
   type EventLog,
   type Tail,
 } from '../events/index.js';
+import { fairshareProjection, type FairshareState } from '../projections/index.js';
 import { applyEvent, applyHeartbeat, emptyReadModel, type ReadModel } from './read-model.js';
 
 /** The read model kept current: replayed from the log's start, then fed by its live tail. */
 export interface LiveModel {
   readonly model: ReadModel;
+  /** The fair-share queue's state (the projection `drover fairshare` folds): priority overrides list what they delay from it. */
+  readonly fairshare: FairshareState;
   /** Resolves once everything up to stream sequence `seq` is folded in (or rejects on timeout). */
   reach(seq: number, timeoutMs?: number): Promise<void>;
   /** Polls `predicate` on the model until it holds; false on timeout. */
@@ -34,13 +37,17 @@ export async function startLiveModel(
   logger: Logger,
 ): Promise<LiveModel> {
   const model = emptyReadModel();
+  const fairshare = fairshareProjection.initial();
   const tail: Tail = eventLog.tail({ fromSeq: 1 });
   const loop = (async () => {
     for await (const item of tail) {
       if (isCorrupt(item)) {
         model.seq = Math.max(model.seq, item.seq);
         logger.warn({ seq: item.seq, subject: item.subject }, 'corrupt event skipped');
-      } else applyEvent(model, item);
+      } else {
+        applyEvent(model, item);
+        fairshareProjection.apply(fairshare, item);
+      }
     }
   })().catch((err: unknown) => logger.error({ err }, 'read model tail failed'));
   const hb: Subscription = nc.subscribe(HEARTBEAT_WILDCARD, {
@@ -60,6 +67,7 @@ export async function startLiveModel(
   };
   const live: LiveModel = {
     model,
+    fairshare,
     until,
     async reach(seq, timeoutMs = 10_000) {
       if (!(await until((m) => m.seq >= seq, timeoutMs))) {

@@ -58,6 +58,14 @@ export const API_OPS = [
   'session.stop',
   'session.get',
   'sessions.list',
+  'fairshare.weight',
+  'fairshare.config',
+  'quota.set',
+  'quota.clear',
+  'quota.list',
+  'exclusions.add',
+  'exclusions.remove',
+  'exclusions.list',
 ] as const;
 export type ApiOp = (typeof API_OPS)[number];
 

@@ -7,6 +7,7 @@ import {
   reservationFold,
   runbookFold,
   sessionFold,
+  policyFold,
   stateName,
   workerFold,
   type AlertSnapshot,
@@ -17,6 +18,7 @@ import {
   type ReservationSnapshot,
   type RunbookSnapshot,
   type SessionSnapshot,
+  type PolicySnapshot,
   type WorkerSnapshot,
 } from '../actors/index.js';
 import {
@@ -64,6 +66,8 @@ export interface ReadModel {
   readonly runbooks: Map<string, RunbookSnapshot>;
   /** Interactive sessions and allocations by id (`drover sessions`, the dashboard's panel). */
   readonly sessions: Map<string, SessionSnapshot>;
+  /** Policy entities by domain (`fairshare`, `quotas`): the version in force of each. */
+  readonly policies: Map<string, PolicySnapshot>;
   /** Chunks with a live attempt (`assigned`, `running`, `cancelling`) → their node. */
   readonly liveChunks: Map<string, string>;
   /** Events the machines refused (the deciders never append those; counted, then skipped). */
@@ -84,6 +88,7 @@ export function emptyReadModel(): ReadModel {
     alerts: new Map(),
     runbooks: new Map(),
     sessions: new Map(),
+    policies: new Map(),
     liveChunks: new Map(),
     skipped: 0,
   };
@@ -167,6 +172,9 @@ export function applyEvent(model: ReadModel, event: RecordedEvent): ReadModel {
       break;
     case 'session':
       ok = evolveInto(model.sessions, target.id, sessionFold, event) !== undefined;
+      break;
+    case 'policy':
+      ok = evolveInto(model.policies, target.id, policyFold, event) !== undefined;
       break;
     default: {
       const _exhaustive: never = target.entity;

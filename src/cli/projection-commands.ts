@@ -5,6 +5,7 @@ import { SchedulerError, createJetStreamEventLog, type ErrorCode } from '../even
 import { asCliError, exitCodeOf } from './exit-codes.js';
 import { connectNats, readerInbox } from './connection.js';
 import { parseUntil } from './explain-at.js';
+import { fairsharePolicyLine } from './policy-format.js';
 import {
   allProjections,
   auditEntries,
@@ -252,14 +253,18 @@ async function nowOf(io: Io, start: { until?: Until }, nc: NatsConnection): Prom
 const fairshareCmd: Action<{ json?: boolean; until?: string } & HoleOpts> = async (io, o) => {
   const start = { ...startOf(o.until), skipHoles: o.skipHoles };
   // As of a past point, decay is reckoned at that point's time (the last event's, or the ISO time).
+  let policy = '';
   const rows = await withRunner(
     io,
     [fairshareProjection as Projection<unknown>],
     start,
-    async (r, nc) =>
-      fairshare(r.state<FairshareState>('fairshare'), { now: await nowOf(io, start, nc) }),
+    async (r, nc) => {
+      policy = fairsharePolicyLine(r.state<FairshareState>('fairshare'));
+      return fairshare(r.state<FairshareState>('fairshare'), { now: await nowOf(io, start, nc) });
+    },
   );
   if (o.json) return io.out(JSON.stringify(rows));
+  io.out(policy);
   const body = rows.map((x) => [
     x.rank,
     x.user,

@@ -131,7 +131,7 @@ function fold(feed: FeedState, e: RecordedEvent): void {
   if (target.entity === 'worker') noteFailure(feed, e, target.id);
   if (target.entity === 'node' || target.entity === 'calendar' || feed.many) return;
   // Shown by their own panels and pages, not a job page.
-  if (['reservation', 'alert', 'runbook', 'session'].includes(target.entity)) return;
+  if (['reservation', 'alert', 'runbook', 'session', 'policy'].includes(target.entity)) return;
   feed.changed.add(jobOfEntity(target.id));
   if (feed.changed.size > CHANGED_JOBS_MAX) [feed.many, feed.changed] = [true, new Set()];
 }

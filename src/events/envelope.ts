@@ -12,6 +12,7 @@ export const ENTITIES = [
   'alert',
   'runbook',
   'session',
+  'policy',
 ] as const;
 export type Entity = (typeof ENTITIES)[number];
 

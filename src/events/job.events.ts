@@ -62,6 +62,12 @@ export const JobPriorityChangedSchema = eventSchema(
     reason: z.string().max(1000),
     /** Move to the global front, not only the front of the user's own order (POLICY.md). */
     global: z.boolean().default(false),
+    /**
+     * The waiting jobs that were ahead of this one in the global queue and come after it with
+     * the new priority (POLICY §3: "lists which jobs they delayed"), as the queue stood when the
+     * override was decided. Absent on overrides recorded before it was kept.
+     */
+    delayed: z.array(EntityIdSchema).max(1000).optional(),
   }),
 );
 /** One reason a job waits (POLICY.md pending reason codes), with what would unblock it. */

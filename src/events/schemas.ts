@@ -8,6 +8,7 @@ import { nodeEventSchemas } from './node.events.js';
 import { reservationEventSchemas } from './reservation.events.js';
 import { runbookEventSchemas } from './runbook.events.js';
 import { sessionEventSchemas } from './session.events.js';
+import { policyEventSchemas } from './policy.events.js';
 import { workerEventSchemas } from './worker.events.js';
 
 /** Every event schema of the vocabulary, at its current version. Pure. */
@@ -21,6 +22,7 @@ export const allEventSchemas = [
   ...alertEventSchemas,
   ...runbookEventSchemas,
   ...sessionEventSchemas,
+  ...policyEventSchemas,
 ] as const;
 
 type AnyEventSchema = (typeof allEventSchemas)[number];

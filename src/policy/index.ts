@@ -10,9 +10,18 @@ export { emptyHistory, addUsage, historyAt, decayFactor, defaultFairShareConfig 
 export type { UsageHistory } from './usage.js';
 export { emptyLedger, foldUsage } from './usage-ledger.js';
 export type { HeldWorker, UsageCharge, UsageLedger } from './usage-ledger.js';
+export { fairShareConfigOf } from './fairshare-params.js';
+export type { FairShareParams, VersionedConfig } from './fairshare-params.js';
 export { queueOrder, compareWithinUser, weightOf } from './queue.js';
 export type { QueueContext } from './queue.js';
 export { placeRound } from './placement.js';
+export {
+  LAUNCH_WINDOW_MS,
+  createQuotaGate,
+  launchQuotaReason,
+  resourceQuotaReason,
+} from './quotas.js';
+export type { QuotaInput, QuotaLimits as QuotaLimitsOf } from './quotas.js';
 export { jobReasons } from './job-reasons.js';
 export type { JobReasonInput, QuotaReached, ActiveReservation } from './job-reasons.js';
 export { formatResources } from './reasons.js';
@@ -52,6 +61,7 @@ export type {
   ResourceVector,
   RetryDecision,
   RetryInput,
+  RoundGate,
   RoundOptions,
   RoundResult,
   SkipReason,

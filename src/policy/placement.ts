@@ -141,9 +141,16 @@ export function placeRound(
       waiting.set(t.id, []);
       continue;
     }
+    const held = opts.gate?.check(t, explain);
+    if (held) {
+      waiting.set(t.id, explain ? [held] : []);
+      if (explain) ahead.note(r);
+      continue;
+    }
     const { at, cands, key } = findNode(t, farm, misses);
     if (cands && at >= 0 && !backoff) {
       farm.take(at, t.request);
+      opts.gate?.take(t);
       const skipped = farm.skipped(t, cands, at, explain);
       if (explain) skipped.push(...notReady.slice(0, 8 - skipped.length));
       placements.push({ task: t, node: farm.ids[at]!, dru: r.dru, rank: r.rank, skipped });

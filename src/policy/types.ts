@@ -131,8 +131,21 @@ export interface RoundResult {
   waiting: Map<string, PendingReason[]>;
 }
 
+/**
+ * A per-task admission check inside a round (quotas): `check` holds a task back with its reason
+ * before any node is looked at, so a held task takes no capacity from the tasks behind it;
+ * `take` tells it a task was placed. Owned by one round.
+ */
+export interface RoundGate {
+  /** `explain` false (the fast path): any non-undefined value holds; words are not needed. */
+  check(t: Task, explain?: boolean): PendingReason | undefined;
+  take(t: Task): void;
+}
+
 /** Options of one round. */
 export interface RoundOptions {
+  /** Holds tasks back before placement (quotas); none by default. */
+  gate?: RoundGate;
   /** Stop after this many placements; later tasks are not looked at. */
   maxPlacements?: number;
   /** Build pending reasons and full skip lists (default true); false is the fast path. */

@@ -102,13 +102,14 @@ export const auditProjection: Projection<AuditState> = {
 
 /**
  * The entity kinds an id may name: ids with `:` are chunks (one) or workers (two); others a job,
- * a node, a calendar, a reservation, an alert, a runbook run or a session. Pure.
+ * a node, a calendar, a reservation, an alert, a runbook run, a session or a policy domain
+ * (`fairshare`, `quotas`, `exclusions`). Pure.
  */
 export function entitiesOfId(id: string): Entity[] {
   const colons = id.split(':').length - 1;
   if (colons === 1) return ['chunk'];
   if (colons === 2) return ['worker'];
-  return ['job', 'node', 'calendar', 'reservation', 'alert', 'runbook', 'session'];
+  return ['job', 'node', 'calendar', 'reservation', 'alert', 'runbook', 'session', 'policy'];
 }
 
 function collectJob(s: AuditState, job: string, out: Set<string>, seen: Set<string>): void {

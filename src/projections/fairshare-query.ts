@@ -10,7 +10,7 @@ import {
   type ResourceVector,
   type Task,
 } from '../policy/index.js';
-import type { FairshareState, UsageFact } from './fairshare.projection.js';
+import { configOfState, type FairshareState, type UsageFact } from './fairshare.projection.js';
 import { jobOf } from './projection.js';
 
 /** Users listed in `ahead` per row, at most. */
@@ -63,9 +63,15 @@ export interface FairshareRow {
   dominant: ResourceKey;
   /** The most recent usage facts behind `history` (worker, seq, time, resource-seconds). */
   facts: UsageFact[];
+  /**
+   * The version of the fair-share policy (weights, half-life, λ) this row was computed with: the
+   * log's `drover.ev.policy.fairshare` version at the point read (0: POLICY defaults, never set).
+   */
+  policyVersion: number;
 }
 
-function capacityOf(s: FairshareState): ResourceVector {
+/** C_r: the capacity of the nodes that are up, as the queue ranks against it. Pure. */
+export function capacityOf(s: FairshareState): ResourceVector {
   const c = { cpus: 0, memMb: 0, gpus: 0 };
   for (const n of s.nodes.values()) {
     if (!n.up) continue;
@@ -129,7 +135,8 @@ export function fairshare(
   s: FairshareState,
   q: { now: number; config?: FairShareConfig },
 ): FairshareRow[] {
-  const config = q.config ?? defaultFairShareConfig;
+  const inForce = configOfState(s, defaultFairShareConfig);
+  const config = q.config ?? inForce.config;
   const capacity = capacityOf(s);
   const hist = (u: string) => historyAt(s.history, u, q.now, config.halfLifeS);
   const tasks = fairshareTasks(s);
@@ -170,6 +177,7 @@ export function fairshare(
       terms,
       dominant,
       facts: (s.facts.get(user) ?? []).slice(-FACTS_PER_ROW),
+      policyVersion: inForce.version,
       firstWaiting: Infinity,
     });
   }

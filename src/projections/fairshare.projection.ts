@@ -1,9 +1,20 @@
-import type { RecordedEvent, Resources } from '../events/index.js';
+import {
+  fromPlain,
+  policyFold,
+  policyMachine,
+  toPlain,
+  type PlainSnapshot,
+  type PolicyContext,
+  type PolicySnapshot,
+} from '../actors/index.js';
+import { POLICY_IDS, type RecordedEvent, type Resources } from '../events/index.js';
 import {
   defaultFairShareConfig,
   emptyHistory,
+  fairShareConfigOf,
   foldUsage,
   type FairShareConfig,
+  type VersionedConfig,
   type HeldWorker,
   type UsageHistory,
   type UsageLedger,
@@ -63,10 +74,27 @@ export interface FairshareState extends UsageLedger {
   chunks: Map<string, FairChunk>;
   nodes: Map<string, { capacity: Resources; up: boolean }>;
   facts: Map<string, UsageFact[]>;
+  /**
+   * The `policy` entity `fairshare` folded through its machine (weights, half-life, λ and their
+   * version): the same fold the scheduler keeps, so both read the same version at each point.
+   */
+  policy: PolicySnapshot;
+}
+
+/** The fair-share config in force in `s`: the log's policy version over `base`. Pure. */
+export function configOfState(s: FairshareState, base: FairShareConfig): VersionedConfig {
+  return fairShareConfigOf(s.policy.context, base);
+}
+
+function policyChange(s: FairshareState, e: RecordedEvent): void {
+  if (idOf(e.recorded.subject) !== POLICY_IDS.fairshare) return;
+  s.policy = policyFold.tryEvolve(s.policy, e) ?? s.policy;
 }
 
 /** Fold a worker's start or end into the usage ledger; keep a charge as a fact for provenance. */
-function usage(s: FairshareState, e: RecordedEvent, halfLifeS: number): void {
+function usage(s: FairshareState, e: RecordedEvent, baseHalfLifeS: number): void {
+  // The half-life in force at this point of the log (as the scheduler's index folds it).
+  const halfLifeS = s.policy.context.halfLifeS ?? baseHalfLifeS;
   const c = foldUsage(s, e, (jobId) => s.jobs.get(jobId)?.user, halfLifeS);
   if (!c) return;
   let facts = s.facts.get(c.user);
@@ -150,6 +178,8 @@ function handlers(halfLifeS: number): Handlers<FairshareState> {
     'node.ready': (s, e) => setUp(s, idOf(e.recorded.subject), true),
     'node.lost': (s, e) => setUp(s, idOf(e.recorded.subject), false),
     'node.offline': (s, e) => setUp(s, idOf(e.recorded.subject), false),
+    'policy.weight_set': policyChange,
+    'policy.fairshare_configured': policyChange,
   };
 }
 
@@ -170,7 +200,8 @@ export function createFairshareProjection(
   const table = handlers(config.halfLifeS);
   return {
     name: 'fairshare',
-    version: 1,
+    // 2: the policy entity joined the state (older checkpoints lack it: rebuilt from the log).
+    version: 2,
     initial: () => ({
       jobs: new Map(),
       chunks: new Map(),
@@ -178,6 +209,7 @@ export function createFairshareProjection(
       nodes: new Map(),
       history: emptyHistory(),
       facts: new Map(),
+      policy: policyFold.initial(),
     }),
     apply: applyWith(table),
     handlers: table,
@@ -188,6 +220,7 @@ export function createFairshareProjection(
       nodes: mapToJson(s.nodes, (n) => copyJson(n) as unknown as Json),
       history: copyJson(s.history) as unknown as Json,
       facts: mapToJson(s.facts, (f) => copyJson(f) as unknown as Json),
+      policy: copyJson(toPlain(s.policy)) as unknown as Json,
     }),
     restore: (j) => {
       const o = obj(j);
@@ -199,6 +232,9 @@ export function createFairshareProjection(
         nodes: mapFromJson(o.nodes, as<{ capacity: Resources; up: boolean }>),
         history: o.history ? as<UsageHistory>(o.history) : emptyHistory(),
         facts: mapFromJson(o.facts, as<UsageFact[]>),
+        policy: o.policy
+          ? fromPlain(policyMachine, as<PlainSnapshot<PolicyContext>>(o.policy))
+          : policyFold.initial(),
       };
     },
   };

@@ -14,10 +14,11 @@ export type { AuditEntry, AuditPlan, AuditState } from './audit.projection.js';
 export {
   createFairshareProjection,
   fairshareProjection,
+  configOfState,
   FACTS_PER_USER,
 } from './fairshare.projection.js';
 export type { FairChunk, FairJob, FairshareState, UsageFact } from './fairshare.projection.js';
-export { fairshare, fairshareTasks } from './fairshare-query.js';
+export { capacityOf, fairshare, fairshareTasks } from './fairshare-query.js';
 export type { AheadEntry, FairshareRow } from './fairshare-query.js';
 export { decisionsAt, decisionsProjection } from './decisions.projection.js';
 export type {

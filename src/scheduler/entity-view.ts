@@ -6,6 +6,7 @@ import {
   nodeBehaviour,
   reservationBehaviour,
   sessionBehaviour,
+  policyBehaviour,
   workerBehaviour,
   type AlertSnapshot,
   type CalendarSnapshot,
@@ -16,6 +17,7 @@ import {
   type ReservationSnapshot,
   type RunbookSnapshot,
   type SessionSnapshot,
+  type PolicySnapshot,
   type WorkerSnapshot,
 } from '../actors/index.js';
 import type { Entity, RecordedEvent } from '../events/index.js';
@@ -37,6 +39,8 @@ export interface EntityStates {
   runbook: RunbookSnapshot;
   /** Folded like every kind; placement sees a session only as the job that carries it. */
   session: SessionSnapshot;
+  /** Folded for the placement loop: fair-share parameters and quotas in force. */
+  policy: PolicySnapshot;
 }
 
 /** A new state of one entity, typed by its kind (`seq`: the log position when it matters). */
@@ -165,6 +169,10 @@ export function observeEvent(
       return undefined;
     case 'session': {
       const seen = runtime.observe(sessionBehaviour, id, e);
+      return seen && { entity, id, state: seen.after };
+    }
+    case 'policy': {
+      const seen = runtime.observe(policyBehaviour, id, e);
       return seen && { entity, id, state: seen.after };
     }
     default: {

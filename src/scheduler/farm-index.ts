@@ -78,7 +78,17 @@ export class FarmIndex {
   /** Job id → its state and priority as the last round-relevant change saw them. */
   private readonly jobSig = new Map<string, string>();
 
-  constructor(private readonly halfLifeS: number) {}
+  constructor(private halfLifeS: number) {}
+
+  /**
+   * A new fair-share policy version is in force (`policy.*` on `fairshare`, folded from the tail
+   * in log order): usage from here on decays with its half-life, and a round is due (weights
+   * change the queue's order). Replays apply it at the same log position: deterministic.
+   */
+  policyChanged(halfLifeS: number): void {
+    this.halfLifeS = halfLifeS;
+    this.generation++;
+  }
 
   job(id: string, job: JobSnapshot, seq?: number): void {
     const live = this.liveByJob.get(id);

@@ -3,17 +3,19 @@ import type { Logger } from 'pino';
 import {
   createEntityRuntime,
   createKeyedQueue,
+  policyBehaviour,
   type EntityRuntime,
   type KeyedQueue,
 } from '../actors/index.js';
-import { JetStreamPublisher, type Actor, type EventLog } from '../events/index.js';
-import type { Backoff, FairShareConfig } from '../policy/index.js';
+import { JetStreamPublisher, POLICY_IDS, type Actor, type EventLog } from '../events/index.js';
+import { fairShareConfigOf, type Backoff, type FairShareConfig } from '../policy/index.js';
 import { ActionRunner } from './action-runner.service.js';
 import { changeOf, peekOf, type Change } from './entity-view.js';
 import { FarmIndex } from './farm-index.js';
 import { Launcher } from './launcher.service.js';
 import { PlacementLoop, type AdmissionStep } from './placement-loop.service.js';
 import { ReservationBook } from './reservation-book.js';
+import { LaunchWindow, quotaGateFor } from './quota-gate.js';
 import { RulesPump } from './rules-pump.service.js';
 import type { Peek, RuleContext } from './rules.js';
 import type { SchedulerMetrics } from './scheduler-metrics.js';
@@ -43,6 +45,8 @@ export interface LeaderParts {
   readonly pump: RulesPump;
   readonly placement: PlacementLoop;
   readonly launcher: LauncherLike;
+  /** Users' launches in the last minute (fed from the tail: the launch throttle's count). */
+  readonly launches: LaunchWindow;
   readonly context: () => RuleContext;
   /** Fold a new state into the index and tell the pump and the loop. */
   changed(c: Change): void;
@@ -99,9 +103,19 @@ export function wireLeader(o: LeaderInput): LeaderParts {
     logger,
   });
   const reservations = new ReservationBook();
+  // The fair-share policy in force: the log's latest version over the start-up config.
+  const policyNow = () =>
+    fairShareConfigOf(runtime.peek(policyBehaviour, POLICY_IDS.fairshare)?.state.context, config);
+  const launches = new LaunchWindow();
   const placement = new PlacementLoop({
     ...{ peek, index, config, clock, canWrite, context, run, logger },
+    configNow: () => policyNow().config,
     gate: (now) => reservations.gate(peek, index, now),
+    quotaGate: (now, inFlight) => quotaGateFor({ peek, index, runtime, launches }, inFlight, now),
+    standingExclusions: (user) => {
+      const ex = runtime.peek(policyBehaviour, POLICY_IDS.exclusions)?.state.context.exclusions;
+      return ex && Object.hasOwn(ex, user) ? ex[user] : undefined;
+    },
     assign: (p) => launcher.assign(p),
     ...(o.metrics && { metrics: o.metrics }),
     ...(o.admission && { admission: o.admission }),
@@ -116,6 +130,11 @@ export function wireLeader(o: LeaderInput): LeaderParts {
     if (c.entity === 'job') index.job(c.id, c.state, c.seq);
     else if (c.entity === 'chunk') index.chunk(c.id, c.state);
     else if (c.entity === 'node') index.node(c.id, c.state);
+    else if (c.entity === 'policy' && c.id === POLICY_IDS.fairshare) {
+      const now = policyNow();
+      index.policyChanged(now.config.halfLifeS);
+      logger.info({ version: now.version }, 'fair-share policy version in force');
+    } else if (c.entity === 'policy') index.generation++; // quotas: held work may now fit
     reservations.observe(c);
     pump.mark(c);
     placement.requestIfChanged();
@@ -124,6 +143,7 @@ export function wireLeader(o: LeaderInput): LeaderParts {
 
   return {
     ...{ runtime, index, peek, queue, actions, pump, placement, launcher, context, changed, sweep },
+    launches,
     goLive: () => {
       live = true;
     },

@@ -4,6 +4,7 @@ import type {
   Placement,
   ReservationGate,
   ResourceVector,
+  RoundGate,
 } from '../policy/index.js';
 import type { FarmIndex } from './farm-index.js';
 import { planRound, type RoundOutput } from './placement-round.js';
@@ -27,6 +28,8 @@ export interface PlacementLoopDeps {
   readonly peek: Peek;
   readonly index: FarmIndex;
   readonly config: FairShareConfig;
+  /** The config in force now (the log's policy version over `config`); default `config`. */
+  readonly configNow?: () => FairShareConfig;
   readonly clock: () => number;
   /** True while this scheduler leads and runs. */
   readonly canWrite: () => boolean;
@@ -41,6 +44,13 @@ export interface PlacementLoopDeps {
   readonly admission?: readonly AdmissionStep[];
   /** The reservation gate of a round at `now` (none: nothing reserved). */
   readonly gate?: (now: number) => ReservationGate | undefined;
+  /**
+   * The round's gate (quotas): holds tasks back inside the plan, before they take capacity, which
+   * an admission step after the plan cannot do. Given the chunks in flight; none by default.
+   */
+  readonly quotaGate?: (now: number, inFlight: ReadonlySet<string>) => RoundGate | undefined;
+  /** A user's standing exclusions in force (the log's `policy` entity `exclusions`). */
+  readonly standingExclusions?: (user: string) => readonly string[] | undefined;
   /** Where each round's duration and reasons are reported. */
   readonly metrics?: SchedulerMetrics;
   readonly logger: Logger;
@@ -108,16 +118,20 @@ export class PlacementLoop {
   private plan(now: number, reasons: boolean): void {
     const { deps } = this;
     const startedAt = performance.now();
+    const quotaGate = deps.quotaGate?.(now, this.inFlight);
+    const reservationGate = deps.gate?.(now);
     const out = planRound({
+      ...(quotaGate && { quotaGate }),
+      ...(reservationGate && { gate: reservationGate }),
+      ...(deps.standingExclusions && { standingExclusions: deps.standingExclusions }),
       peek: deps.peek,
       index: deps.index,
-      config: deps.config,
+      config: deps.configNow?.() ?? deps.config,
       now,
       reserved: this.reserved,
       inFlight: this.inFlight,
       reasons,
       maxPlacements: MAX_IN_FLIGHT - this.inFlight.size,
-      gate: deps.gate?.(now),
     });
     const seconds = (performance.now() - startedAt) / 1000;
     deps.metrics?.round(seconds, reasons ? out.pending : undefined, deps.peek.job);

@@ -14,6 +14,7 @@ import {
   type GateVerdict,
   type ReservationGate,
   type ResourceVector,
+  type RoundGate,
   type Task,
 } from '../policy/index.js';
 import type { Peek } from './rules.js';
@@ -32,6 +33,10 @@ export interface RoundInput {
   readonly maxPlacements?: number;
   /** Keeps jobs off reserved nodes (reservations); none: every job may use every node. */
   readonly gate?: ReservationGate;
+  /** Holds tasks back before placement (quotas: `createQuotaGate`); none by default. */
+  readonly quotaGate?: RoundGate;
+  /** A user's standing exclusions (`drover exclusions`): nodes never given the user's jobs. */
+  readonly standingExclusions?: (user: string) => readonly string[] | undefined;
 }
 
 export interface RoundOutput {
@@ -208,6 +213,8 @@ export function planRound(input: RoundInput): RoundOutput {
         const own = t.excludeNodes;
         t.excludeNodes = own.length === 0 ? verdict.exclude : [...own, ...verdict.exclude];
       }
+      const standing = t && input.standingExclusions?.(t.user);
+      if (t && standing?.length) t.excludeNodes = [...new Set([...t.excludeNodes, ...standing])];
       if (t) tasks.push(t);
     }
   }
@@ -231,6 +238,7 @@ export function planRound(input: RoundInput): RoundOutput {
   const round = placeRound(ranked, nodes, now, {
     reasons: input.reasons,
     ...(input.maxPlacements !== undefined && { maxPlacements: input.maxPlacements }),
+    ...(input.quotaGate && { gate: input.quotaGate }),
   });
   if (input.reasons) {
     const aheadOf = aheadByTask(ranked, round.waiting);

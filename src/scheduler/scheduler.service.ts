@@ -93,7 +93,10 @@ export async function startScheduler(opts: SchedulerOptions): Promise<Scheduler>
     eventLog,
     runtime: parts.runtime,
     changed: parts.changed,
-    event: (e) => index.usage(e, userOf),
+    event: (e) => {
+      index.usage(e, userOf);
+      parts.launches.note(e, userOf);
+    },
     ...(opts.metrics && { metrics: opts.metrics }),
     logger,
   });

@@ -17,6 +17,7 @@ import {
 import { calendarArb } from './calendar-arbitraries.js';
 import { reservationSpecArb } from './reservation-arbitraries.js';
 import { runbookArb } from './runbook-arbitraries.js';
+import { policyDataArbs } from './policy-event-arbitraries.js';
 
 /**
  * fast-check arbitraries for the whole event vocabulary. Every value they produce is a fixed
@@ -279,11 +280,15 @@ const dataArbs: { [T in EventType]: fc.Arbitrary<EventData<T>> } = {
     chunks: listArb(rec({ index: indexArb, state: settledArb, quiescent: fc.boolean() }), 1, 1000),
   }),
   'job.chunks_quiesced': rec({ indices: listArb(indexArb, 1, 1000) }),
-  'job.priority_changed': rec({
-    priority: fc.integer({ min: -1_000_000, max: 1_000_000 }),
-    reason: textArb(1000),
-    global: fc.boolean(),
-  }),
+  'job.priority_changed': rec(
+    {
+      priority: fc.integer({ min: -1_000_000, max: 1_000_000 }),
+      reason: textArb(1000),
+      global: fc.boolean(),
+      delayed: listArb(entityIdArb, 0, 1000),
+    },
+    ['priority', 'reason', 'global'],
+  ),
   'job.pending_noted': rec(
     {
       reasons: listArb(
@@ -499,6 +504,7 @@ const dataArbs: { [T in EventType]: fc.Arbitrary<EventData<T>> } = {
     reason: textArb(4000),
   }),
   ...sessionDataArbs,
+  ...policyDataArbs,
 };
 
 /** Envelope ids: uuids as the shells make them, or any text the schema allows. */

@@ -3,6 +3,7 @@ import type {
   CalendarCommand,
   RunbookCommand,
   SessionCommand,
+  PolicyCommand,
   ChunkCommand,
   ChunkSnapshot,
   CommandMeta,
@@ -65,6 +66,7 @@ interface CommandOf {
   alert: AlertCommand;
   runbook: RunbookCommand;
   session: SessionCommand;
+  policy: PolicyCommand;
 }
 
 export const JOBS = { P: 2, C1: 1, C2: 2 } as const;
@@ -169,6 +171,7 @@ export function createFarm(onAppend: Farm['onAppend'] = () => {}): Farm {
       alert: new Map(),
       runbook: new Map(),
       session: new Map(),
+      policy: new Map(),
     },
     ...{ log: [], ids: new Set(), outbox: [], violations: [], onAppend, seq: 0 },
   };

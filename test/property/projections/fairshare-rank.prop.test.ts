@@ -2,7 +2,11 @@ import { test } from '@fast-check/vitest';
 import fc from 'fast-check';
 import { describe, expect } from 'vitest';
 import { defaultFairShareConfig, type FairShareConfig } from '../../../src/policy/index.js';
-import { fairshare, type FairshareState } from '../../../src/projections/index.js';
+import {
+  fairshare,
+  fairshareProjection,
+  type FairshareState,
+} from '../../../src/projections/index.js';
 
 /**
  * Issue 21 point 8: `drover fairshare` showed a user at dru 0.0002 ranked behind users at 0.25
@@ -59,6 +63,7 @@ function stateOf(
     chunks: new Map(),
     nodes: new Map([['n0', { capacity: { cpus: 16, memMb: 32768, gpus: 2 }, up: true }]]),
     facts: new Map(),
+    policy: fairshareProjection.initial().policy,
   };
   jobs.forEach((j, i) => {
     const id = `j${i + 1}`;

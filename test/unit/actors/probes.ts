@@ -6,6 +6,7 @@ import type {
   JobContext,
   RunbookContext,
   SessionContext,
+  PolicyContext,
 } from '../../../src/actors/index.js';
 import { stateName } from '../../../src/actors/index.js';
 import type {
@@ -342,4 +343,26 @@ export const sessionVariants: Variants<SessionContext> = (type, c) => {
     default:
       return [ev(type as 'session.exited', { exitCode: 0, signal: null, message: 'm' })];
   }
+};
+
+/** Policy changes: the next version (guard holds, up to three), a gap and a rewrite (guard fails). */
+export const policyVariants: Variants<PolicyContext> = (type, c) => {
+  const n = c.version;
+  const data = (version: number) => {
+    switch (type) {
+      case 'policy.weight_set':
+        return { version, user: 'alice', weight: version };
+      case 'policy.fairshare_configured':
+        return { version, halfLifeS: 3600 * version, lambda: 1 };
+      case 'policy.quota_set':
+        return { version, user: 'alice', limits: { cpus: version } };
+      case 'policy.exclusion_added':
+      case 'policy.exclusion_removed':
+        return { version, user: 'alice', node: 'n1' };
+      default:
+        return { version, user: 'alice' };
+    }
+  };
+  const at = (version: number) => ev(type as 'policy.quota_cleared', data(version) as never);
+  return [...(n < 3 ? [at(n + 1)] : []), at(n + 2), ...(n > 0 ? [at(n)] : [])];
 };

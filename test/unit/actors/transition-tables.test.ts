@@ -10,6 +10,7 @@ import {
   machineDescriptions,
   nodeFold,
   reservationFold,
+  policyFold,
   stateName,
   statesOf,
   transitionRows,
@@ -29,6 +30,7 @@ import {
   reservationVariants,
   runbookVariants,
   sessionVariants,
+  policyVariants,
   workerVariants,
 } from './probes.js';
 import type { Variants } from './probes.js';
@@ -50,6 +52,7 @@ const probes: Record<Entity, Probe> = {
   alert: { fold: alertFold as Fold<never>, variants: alertVariants as Variants<never> },
   runbook: { fold: runbookFold as Fold<never>, variants: runbookVariants as Variants<never> },
   session: { fold: sessionFold as Fold<never>, variants: sessionVariants as Variants<never> },
+  policy: { fold: policyFold as Fold<never>, variants: policyVariants as Variants<never> },
 };
 
 describe('docs/transitions', () => {
