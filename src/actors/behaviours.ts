@@ -4,7 +4,9 @@ import { calendarBehaviour } from './calendar.decide.js';
 import { chunkBehaviour } from './chunk.decide.js';
 import { jobBehaviour } from './job.decide.js';
 import { nodeBehaviour } from './node.decide.js';
+import { runBehaviour } from './run.decide.js';
 import { workerBehaviour } from './worker.decide.js';
+import { workflowBehaviour } from './workflow.decide.js';
 
 /**
  * The behaviour of each entity kind, for code that handles events of every kind (folds over the
@@ -16,4 +18,6 @@ export const behaviours = {
   worker: workerBehaviour,
   node: nodeBehaviour,
   calendar: calendarBehaviour,
+  workflow: workflowBehaviour,
+  run: runBehaviour,
 } as unknown as Readonly<Record<Entity, EntityBehaviour<unknown, unknown>>>;

@@ -46,6 +46,14 @@ export type {
   CalendarCommandOf,
   CalendarCommandType,
 } from './calendar.decide.js';
+export { workflowFold, workflowGuardDocs, workflowMachine } from './workflow.machine.js';
+export type { WorkflowContext, WorkflowSnapshot } from './workflow.machine.js';
+export { decideWorkflow, latestWorkflow, workflowBehaviour } from './workflow.decide.js';
+export type { WorkflowCommand, WorkflowCommandData, WorkflowCommandType } from './workflow.decide.js';
+export { runFold, runGuardDocs, runMachine } from './run.machine.js';
+export type { RunContext, RunSnapshot, RunTaskRecord } from './run.machine.js';
+export { decideRun, runBehaviour } from './run.decide.js';
+export type { RunCommand, RunCommandData, RunCommandOf, RunCommandType } from './run.decide.js';
 export { decideNode, nodeBehaviour } from './node.decide.js';
 export type {
   NodeCommand,

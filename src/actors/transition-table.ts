@@ -3,6 +3,8 @@ import { ENTITIES, eventTypesOf } from '../events/index.js';
 import type { Entity } from '../events/index.js';
 import { calendarGuardDocs, calendarMachine } from './calendar.machine.js';
 import { chunkGuardDocs, chunkMachine } from './chunk.machine.js';
+import { runGuardDocs, runMachine } from './run.machine.js';
+import { workflowGuardDocs, workflowMachine } from './workflow.machine.js';
 import { guardName, transitionsFrom } from './evolve.js';
 import type { GuardDocs } from './evolve.js';
 import { jobGuardDocs, jobMachine } from './job.machine.js';
@@ -37,6 +39,8 @@ export const machineDescriptions: readonly MachineDescription[] = [
   { entity: 'worker', machine: workerMachine, guardDocs: workerGuardDocs },
   { entity: 'node', machine: nodeMachine, guardDocs: nodeGuardDocs },
   { entity: 'calendar', machine: calendarMachine, guardDocs: calendarGuardDocs },
+  { entity: 'workflow', machine: workflowMachine, guardDocs: workflowGuardDocs },
+  { entity: 'run', machine: runMachine, guardDocs: runGuardDocs },
 ];
 
 /** The states of a flat machine, in definition order. */

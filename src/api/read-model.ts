@@ -1,5 +1,9 @@
 import {
   calendarFold,
+  runFold,
+  workflowFold,
+  type RunSnapshot,
+  type WorkflowSnapshot,
   chunkFold,
   jobFold,
   nodeFold,
@@ -41,6 +45,9 @@ export interface ReadModel {
   readonly heartbeats: Map<string, HeartbeatEntry>;
   /** Calendars by name, every version of each. */
   readonly calendars: Map<string, CalendarSnapshot>;
+  /** Workflows by name (every version) and runs by id (`NAME@DATE`). */
+  readonly workflows: Map<string, WorkflowSnapshot>;
+  readonly runs: Map<string, RunSnapshot>;
   /** Chunks with a live attempt (`assigned`, `running`, `cancelling`) → their node. */
   readonly liveChunks: Map<string, string>;
   /** Events the machines refused (the deciders never append those; counted, then skipped). */
@@ -57,6 +64,8 @@ export function emptyReadModel(): ReadModel {
     nodes: new Map(),
     heartbeats: new Map(),
     calendars: new Map(),
+    workflows: new Map(),
+    runs: new Map(),
     liveChunks: new Map(),
     skipped: 0,
   };
@@ -128,6 +137,12 @@ export function applyEvent(model: ReadModel, event: RecordedEvent): ReadModel {
       break;
     case 'calendar':
       ok = evolveInto(model.calendars, target.id, calendarFold, event) !== undefined;
+      break;
+    case 'workflow':
+      ok = evolveInto(model.workflows, target.id, workflowFold, event) !== undefined;
+      break;
+    case 'run':
+      ok = evolveInto(model.runs, target.id, runFold, event) !== undefined;
       break;
     default: {
       const _exhaustive: never = target.entity;

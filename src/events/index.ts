@@ -24,6 +24,8 @@ export * from './chunk.events.js';
 export * from './worker.events.js';
 export * from './node.events.js';
 export * from './calendar.events.js';
+export * from './workflow.events.js';
+export * from './run.events.js';
 export { allEventSchemas, currentVersion, eventCatalog, eventTypesOf } from './schemas.js';
 export type { DroverEvent, EventCatalogEntry, EventData, EventOf, EventType } from './schemas.js';
 export { decodeEvent, encodeEvent, toFieldIssues, validateEvent, wasValidated } from './codec.js';

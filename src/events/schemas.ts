@@ -4,7 +4,9 @@ import { chunkEventSchemas } from './chunk.events.js';
 import type { Entity } from './envelope.js';
 import { jobEventSchemas } from './job.events.js';
 import { nodeEventSchemas } from './node.events.js';
+import { runEventSchemas } from './run.events.js';
 import { workerEventSchemas } from './worker.events.js';
+import { workflowEventSchemas } from './workflow.events.js';
 
 /** Every event schema of the vocabulary, at its current version. Pure. */
 export const allEventSchemas = [
@@ -13,6 +15,8 @@ export const allEventSchemas = [
   ...workerEventSchemas,
   ...nodeEventSchemas,
   ...calendarEventSchemas,
+  ...workflowEventSchemas,
+  ...runEventSchemas,
 ] as const;
 
 type AnyEventSchema = (typeof allEventSchemas)[number];

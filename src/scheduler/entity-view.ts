@@ -1,5 +1,9 @@
 import {
   calendarBehaviour,
+  runBehaviour,
+  workflowBehaviour,
+  type RunSnapshot,
+  type WorkflowSnapshot,
   chunkBehaviour,
   jobBehaviour,
   nodeBehaviour,
@@ -22,6 +26,9 @@ export interface EntityStates {
   node: NodeSnapshot;
   /** Folded for the timekeeper (schedules on trading calendars); no rule reacts to it yet. */
   calendar: CalendarSnapshot;
+  /** Folded for the timekeeper: workflows and their runs. */
+  workflow: WorkflowSnapshot;
+  run: RunSnapshot;
 }
 
 /** A new state of one entity, typed by its kind (`seq`: the log position when it matters). */
@@ -120,6 +127,14 @@ export function observeEvent(
     }
     case 'calendar': {
       const seen = runtime.observe(calendarBehaviour, id, e);
+      return seen && { entity, id, state: seen.after };
+    }
+    case 'workflow': {
+      const seen = runtime.observe(workflowBehaviour, id, e);
+      return seen && { entity, id, state: seen.after };
+    }
+    case 'run': {
+      const seen = runtime.observe(runBehaviour, id, e);
       return seen && { entity, id, state: seen.after };
     }
     default: {

@@ -13,6 +13,7 @@ import {
   type Resources,
 } from '../../src/events/index.js';
 import { calendarArb } from './calendar-arbitraries.js';
+import { runDataArb, taskNameArb, workflowArb } from './pipeline-arbitraries.js';
 
 /**
  * fast-check arbitraries for the whole event vocabulary. Every value they produce is a fixed
@@ -389,6 +390,20 @@ const dataArbs: { [T in EventType]: fc.Arbitrary<EventData<T>> } = {
   'node.lost': rec({ reason: textArb(1000), lastHeartbeatAt: natArb }, ['reason']),
   'node.offline': reason(),
   'calendar.imported': rec({ version: posIntUpTo(10_000), calendar: calendarArb }),
+  'workflow.applied': rec({ version: posIntUpTo(10_000), workflow: workflowArb }),
+  'workflow.paused': rec({ reason: textArb(1000) }, []),
+  'workflow.resumed': empty,
+  'run.scheduled': runDataArb,
+  'run.task_submitted': rec({ task: taskNameArb, jobId: taskNameArb }),
+  'run.task_skipped': rec({
+    task: taskNameArb,
+    state: fc.constantFrom('skipped', 'upstream_failed' as const),
+    reason: textArb(1000),
+  }),
+  'run.succeeded': empty,
+  'run.failed': rec({ tasks: listArb(taskNameArb, 0, 200) }),
+  'run.cancelled': empty,
+  'run.skipped': reason(),
 };
 
 /** Envelope ids: uuids as the shells make them, or any text the schema allows. */

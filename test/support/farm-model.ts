@@ -1,5 +1,7 @@
 import type {
   CalendarCommand,
+  RunCommand,
+  WorkflowCommand,
   ChunkCommand,
   ChunkSnapshot,
   CommandMeta,
@@ -57,6 +59,8 @@ interface CommandOf {
   worker: WorkerCommand;
   node: NodeCommand;
   calendar: CalendarCommand;
+  workflow: WorkflowCommand;
+  run: RunCommand;
 }
 
 export const JOBS = { P: 2, C1: 1, C2: 2 } as const;
@@ -157,6 +161,8 @@ export function createFarm(onAppend: Farm['onAppend'] = () => {}): Farm {
       worker: new Map(),
       node: new Map(),
       calendar: new Map(),
+      workflow: new Map(),
+      run: new Map(),
     },
     ...{ log: [], ids: new Set(), outbox: [], violations: [], onAppend, seq: 0 },
   };

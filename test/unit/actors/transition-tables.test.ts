@@ -2,6 +2,8 @@ import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import {
   calendarFold,
+  runFold,
+  workflowFold,
   chunkFold,
   jobFold,
   machineDescriptions,
@@ -21,7 +23,9 @@ import {
   explore,
   jobVariants,
   nodeVariants,
+  runVariants,
   workerVariants,
+  workflowVariants,
 } from './probes.js';
 import type { Variants } from './probes.js';
 
@@ -35,6 +39,8 @@ const probes: Record<Entity, Probe> = {
   worker: { fold: workerFold as Fold<never>, variants: workerVariants as Variants<never> },
   node: { fold: nodeFold as Fold<never>, variants: nodeVariants as Variants<never> },
   calendar: { fold: calendarFold as Fold<never>, variants: calendarVariants as Variants<never> },
+  workflow: { fold: workflowFold as Fold<never>, variants: workflowVariants as Variants<never> },
+  run: { fold: runFold as Fold<never>, variants: runVariants as Variants<never> },
 };
 
 describe('docs/transitions', () => {
