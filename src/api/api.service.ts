@@ -19,6 +19,7 @@ import * as commands from './api-commands.service.js';
 import { noApiMetrics, type ApiMetrics } from './api-metrics.js';
 import type { ApiContext, Handler } from './api-context.js';
 import * as queries from './api-queries.service.js';
+import { WORKFLOW_HANDLERS } from './api-workflows.service.js';
 import { createIntakePublisher } from './intake-publisher.jetstream.js';
 import { startLiveModel, type LiveModel } from './live-model.jetstream.js';
 import {
@@ -49,6 +50,7 @@ const HANDLERS: Readonly<Record<ApiOp, Handler>> = {
   'calendar.import': calendars.calendarImport,
   'calendar.list': calendars.calendarList,
   'calendar.sessions': calendars.calendarSessions,
+  ...WORKFLOW_HANDLERS,
 };
 
 export interface ApiServiceOptions {

@@ -33,3 +33,4 @@ export { cancelPlan, clearPlan } from './plans.js';
 export type { CancelPlan, ClearBlocker, ClearPlan, ProcessRef } from './plans.js';
 export { findRejections } from './rejections.jetstream.js';
 export type { RejectionEntry } from './rejections.jetstream.js';
+export type { RunTaskView, RunView, WorkflowRow } from './workflow-views.js';

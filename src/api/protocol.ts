@@ -2,6 +2,18 @@ import { z } from 'zod';
 import { EntityIdSchema, IsoDateSchema, badInput, type ErrorCode } from '../events/index.js';
 import { JOB_STATES } from './views.js';
 
+/** The operations of workflows and runs (issue 17; handlers in api-workflows.service.ts). */
+export const WORKFLOW_OPS = [
+  'workflow.apply',
+  'workflow.list',
+  'workflow.next',
+  'workflow.pause',
+  'workflow.resume',
+  'workflow.trigger',
+  'workflow.backfill',
+  'runs.list',
+] as const;
+
 /**
  * The wire of the NATS API (CONTRACT.md "NATS API"): subjects, request schemas, reply envelope
  * (the body codec is the vocabulary's, `events/body-codec.ts`). Pure.
@@ -37,6 +49,7 @@ export const API_OPS = [
   'calendar.import',
   'calendar.list',
   'calendar.sessions',
+  ...WORKFLOW_OPS,
 ] as const;
 export type ApiOp = (typeof API_OPS)[number];
 

@@ -25,6 +25,7 @@ import { registerLogCommands } from './log-commands.js';
 import { registerNodeCommands } from './node-commands.js';
 import { registerSqlSinkCommand } from './sql-sink-command.js';
 import { registerSubmitCommand } from './submit-command.js';
+import { registerWorkflowCommands } from './workflow-commands.js';
 
 /** package.json's version (src/cli and dist/cli are both two levels below it). */
 const { version } = JSON.parse(
@@ -162,6 +163,7 @@ registerNodeCommands(program);
 registerApiCommand(program);
 registerProjectionCommands(program);
 registerCalendarCommands(program);
+registerWorkflowCommands(program);
 registerLogCommands(program);
 registerSqlSinkCommand(program);
 

@@ -1,8 +1,18 @@
 import { z } from 'zod';
-import { IsoDateSchema } from './calendar.events.js';
+import { isIsoDate } from './calendar.events.js';
 import { EntityIdSchema } from './common.schemas.js';
 import { eventSchema } from './envelope.js';
 import { WorkflowNameSchema } from './workflow.events.js';
+
+/**
+ * A run's logical date: `YYYY-MM-DD` in the schedule's zone, or `YYYY-MM-DDTHHMMSS` (local wall
+ * time, no colons: it is part of subjects and job ids) for a schedule that fires more than once a
+ * day. Strings of either form sort in time order.
+ */
+export const LogicalDateSchema = z
+  .string()
+  .regex(/^\d{4}-\d{2}-\d{2}(T\d{6})?$/, 'expected YYYY-MM-DD or YYYY-MM-DDTHHMMSS')
+  .refine((s) => isIsoDate(s.slice(0, 10)), 'not a calendar date');
 
 /** How a run came to be: the timekeeper's schedule, `workflow trigger`, or `workflow backfill`. */
 export const RunTriggerSchema = z.enum(['schedule', 'manual', 'backfill']);
@@ -19,7 +29,7 @@ export const RunScheduledSchema = eventSchema(
   1,
   z.object({
     workflow: WorkflowNameSchema,
-    date: IsoDateSchema,
+    date: LogicalDateSchema,
     workflowVersion: z.number().int().positive(),
     calendarVersion: z.number().int().positive().optional(),
     trigger: RunTriggerSchema,

@@ -11,6 +11,8 @@ export const WorkflowNameSchema = z
   .max(60)
   .regex(/^[A-Za-z0-9_-]+$/, 'letters, digits, "_" and "-" only');
 const NameSchema = WorkflowNameSchema;
+/** Task ids are shorter: a task's job id is `<workflow>_<date>_<task>` (at most 128 characters). */
+const TaskIdSchema = WorkflowNameSchema.max(40);
 
 /** Trigger rules of a task (CONTRACT "Workflows and schedules"), over its `after` tasks. */
 export const TRIGGER_RULES = ['all_success', 'all_done', 'one_failed', 'none_failed'] as const;
@@ -23,10 +25,10 @@ export const NOTIFY_EVENTS = ['retry', 'failure', 'success', 'missed'] as const;
  * waits (a sensor, a join): it runs `true`. `mem` ("4G") is read into `memMb` by `parseWorkflow`.
  */
 export const TaskSchema = z.strictObject({
-  id: NameSchema,
+  id: TaskIdSchema,
   command: spec.command.optional(),
   waitUntil: WallTimeSchema.optional(),
-  after: z.array(NameSchema).max(200).default([]),
+  after: z.array(TaskIdSchema).max(200).default([]),
   trigger: z.enum(TRIGGER_RULES).default('all_success'),
   when: z
     .string()

@@ -30,6 +30,8 @@ export interface LeaderInput {
   readonly backoff?: Backoff;
   readonly admission?: readonly AdmissionStep[];
   readonly metrics?: SchedulerMetrics;
+  /** Told of every new state after the index folded it (the timekeeper's index of runs). */
+  readonly observe?: (c: Change) => void;
 }
 
 /** The leader's parts, wired to each other; the service adds the lease, log, intake and tick. */
@@ -113,6 +115,7 @@ export function wireLeader(o: LeaderInput): LeaderParts {
     if (c.entity === 'job') index.job(c.id, c.state, c.seq);
     else if (c.entity === 'chunk') index.chunk(c.id, c.state);
     else if (c.entity === 'node') index.node(c.id, c.state);
+    o.observe?.(c);
     pump.mark(c);
     placement.requestIfChanged();
     if (live) pump.schedule();
