@@ -49,7 +49,11 @@ export type {
 export { workflowFold, workflowGuardDocs, workflowMachine } from './workflow.machine.js';
 export type { WorkflowContext, WorkflowSnapshot } from './workflow.machine.js';
 export { decideWorkflow, latestWorkflow, workflowBehaviour } from './workflow.decide.js';
-export type { WorkflowCommand, WorkflowCommandData, WorkflowCommandType } from './workflow.decide.js';
+export type {
+  WorkflowCommand,
+  WorkflowCommandData,
+  WorkflowCommandType,
+} from './workflow.decide.js';
 export { runFold, runGuardDocs, runMachine } from './run.machine.js';
 export type { RunContext, RunSnapshot, RunTaskRecord } from './run.machine.js';
 export { decideRun, runBehaviour } from './run.decide.js';
