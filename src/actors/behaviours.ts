@@ -9,7 +9,9 @@ import { reservationBehaviour } from './reservation.decide.js';
 import { runbookBehaviour } from './runbook.decide.js';
 import { sessionBehaviour } from './session.decide.js';
 import { policyBehaviour } from './policy.decide.js';
+import { runBehaviour } from './run.decide.js';
 import { workerBehaviour } from './worker.decide.js';
+import { workflowBehaviour } from './workflow.decide.js';
 
 /**
  * The behaviour of each entity kind, for code that handles events of every kind (folds over the
@@ -26,4 +28,6 @@ export const behaviours = {
   runbook: runbookBehaviour,
   session: sessionBehaviour,
   policy: policyBehaviour,
+  workflow: workflowBehaviour,
+  run: runBehaviour,
 } as unknown as Readonly<Record<Entity, EntityBehaviour<unknown, unknown>>>;

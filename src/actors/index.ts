@@ -85,6 +85,18 @@ export { policyFold, policyGuardDocs, policyMachine } from './policy.machine.js'
 export type { PolicyContext, PolicySnapshot } from './policy.machine.js';
 export { decidePolicy, policyBehaviour } from './policy.decide.js';
 export type { PolicyCommand, PolicyCommandData, PolicyCommandType } from './policy.decide.js';
+export { workflowFold, workflowGuardDocs, workflowMachine } from './workflow.machine.js';
+export type { WorkflowContext, WorkflowSnapshot } from './workflow.machine.js';
+export { decideWorkflow, latestWorkflow, workflowBehaviour } from './workflow.decide.js';
+export type {
+  WorkflowCommand,
+  WorkflowCommandData,
+  WorkflowCommandType,
+} from './workflow.decide.js';
+export { runFold, runGuardDocs, runMachine } from './run.machine.js';
+export type { RunContext, RunSnapshot, RunTaskRecord } from './run.machine.js';
+export { decideRun, runBehaviour } from './run.decide.js';
+export type { RunCommand, RunCommandData, RunCommandOf, RunCommandType } from './run.decide.js';
 export { decideNode, nodeBehaviour } from './node.decide.js';
 export type {
   NodeCommand,

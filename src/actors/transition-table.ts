@@ -6,6 +6,8 @@ import { calendarGuardDocs, calendarMachine } from './calendar.machine.js';
 import { reservationGuardDocs, reservationMachine } from './reservation.machine.js';
 import { policyGuardDocs, policyMachine } from './policy.machine.js';
 import { chunkGuardDocs, chunkMachine } from './chunk.machine.js';
+import { runGuardDocs, runMachine } from './run.machine.js';
+import { workflowGuardDocs, workflowMachine } from './workflow.machine.js';
 import { guardName, transitionsFrom } from './evolve.js';
 import { runbookGuardDocs, runbookMachine } from './runbook.machine.js';
 import { sessionGuardDocs, sessionMachine } from './session.machine.js';
@@ -47,6 +49,8 @@ export const machineDescriptions: readonly MachineDescription[] = [
   { entity: 'runbook', machine: runbookMachine, guardDocs: runbookGuardDocs },
   { entity: 'session', machine: sessionMachine, guardDocs: sessionGuardDocs },
   { entity: 'policy', machine: policyMachine, guardDocs: policyGuardDocs },
+  { entity: 'workflow', machine: workflowMachine, guardDocs: workflowGuardDocs },
+  { entity: 'run', machine: runMachine, guardDocs: runGuardDocs },
 ];
 
 /** The states of a flat machine, in definition order. */

@@ -24,6 +24,7 @@ import * as queries from './api-queries.service.js';
 import * as reservations from './api-reservations.service.js';
 import * as runbooks from './api-runbooks.service.js';
 import * as sessions from './api-sessions.service.js';
+import { WORKFLOW_HANDLERS } from './api-workflows.service.js';
 import { createIntakePublisher } from './intake-publisher.jetstream.js';
 import { startLiveModel, type LiveModel } from './live-model.jetstream.js';
 import {
@@ -76,6 +77,7 @@ const HANDLERS: Readonly<Record<ApiOp, Handler>> = {
   'exclusions.add': policy.exclusionOp('add'),
   'exclusions.remove': policy.exclusionOp('remove'),
   'exclusions.list': policy.exclusionsList,
+  ...WORKFLOW_HANDLERS,
 };
 
 export interface ApiServiceOptions {

@@ -44,3 +44,4 @@ export { findRejections } from './rejections.jetstream.js';
 export type { RejectionEntry } from './rejections.jetstream.js';
 export { reservationRows } from './api-reservations.service.js';
 export type { ReservationRow } from './api-reservations.service.js';
+export type { RunTaskView, RunView, WorkflowRow } from './workflow-views.js';

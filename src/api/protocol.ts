@@ -9,6 +9,18 @@ import {
 import { RUNBOOK_COMMANDS } from '../actors/index.js';
 import { JOB_STATES } from './views.js';
 
+/** The operations of workflows and runs (issue 17; handlers in api-workflows.service.ts). */
+export const WORKFLOW_OPS = [
+  'workflow.apply',
+  'workflow.list',
+  'workflow.next',
+  'workflow.pause',
+  'workflow.resume',
+  'workflow.trigger',
+  'workflow.backfill',
+  'runs.list',
+] as const;
+
 /**
  * The wire of the NATS API (CONTRACT.md "NATS API"): subjects, request schemas, reply envelope
  * (the body codec is the vocabulary's, `events/body-codec.ts`). Pure.
@@ -66,6 +78,7 @@ export const API_OPS = [
   'exclusions.add',
   'exclusions.remove',
   'exclusions.list',
+  ...WORKFLOW_OPS,
 ] as const;
 export type ApiOp = (typeof API_OPS)[number];
 

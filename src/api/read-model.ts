@@ -1,6 +1,10 @@
 import {
   alertFold,
   calendarFold,
+  runFold,
+  workflowFold,
+  type RunSnapshot,
+  type WorkflowSnapshot,
   chunkFold,
   jobFold,
   nodeFold,
@@ -68,6 +72,9 @@ export interface ReadModel {
   readonly sessions: Map<string, SessionSnapshot>;
   /** Policy entities by domain (`fairshare`, `quotas`): the version in force of each. */
   readonly policies: Map<string, PolicySnapshot>;
+  /** Workflows by name (every version) and runs by id (`NAME@DATE`). */
+  readonly workflows: Map<string, WorkflowSnapshot>;
+  readonly runs: Map<string, RunSnapshot>;
   /** Chunks with a live attempt (`assigned`, `running`, `cancelling`) → their node. */
   readonly liveChunks: Map<string, string>;
   /** Events the machines refused (the deciders never append those; counted, then skipped). */
@@ -89,6 +96,8 @@ export function emptyReadModel(): ReadModel {
     runbooks: new Map(),
     sessions: new Map(),
     policies: new Map(),
+    workflows: new Map(),
+    runs: new Map(),
     liveChunks: new Map(),
     skipped: 0,
   };
@@ -175,6 +184,12 @@ export function applyEvent(model: ReadModel, event: RecordedEvent): ReadModel {
       break;
     case 'policy':
       ok = evolveInto(model.policies, target.id, policyFold, event) !== undefined;
+      break;
+    case 'workflow':
+      ok = evolveInto(model.workflows, target.id, workflowFold, event) !== undefined;
+      break;
+    case 'run':
+      ok = evolveInto(model.runs, target.id, runFold, event) !== undefined;
       break;
     default: {
       const _exhaustive: never = target.entity;

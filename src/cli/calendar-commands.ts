@@ -11,7 +11,7 @@ import { env, fail } from './connection.js';
  * `2016-01-01` stay strings). Unreadable or unparsable files are BAD_INPUT (exit 2) naming the
  * file and, for YAML, the line. Validation of the content is the API's (`parseCalendar`).
  */
-async function readCalendarFile(file: string, json: boolean): Promise<unknown> {
+export async function readCalendarFile(file: string, json: boolean): Promise<unknown> {
   let text: string;
   try {
     text = await readFile(file, 'utf8');

@@ -31,6 +31,7 @@ import { registerSqlSinkCommand } from './sql-sink-command.js';
 import { registerSubmitCommand } from './submit-command.js';
 import { registerRunCommand } from './run-command.js';
 import { registerSessionsCommand } from './sessions-command.js';
+import { registerWorkflowCommands } from './workflow-commands.js';
 
 /** package.json's version (src/cli and dist/cli are both two levels below it). */
 const { version } = JSON.parse(
@@ -172,6 +173,7 @@ registerProjectionCommands(program);
 registerPolicyCommands(program);
 registerCalendarCommands(program);
 registerReservationCommands(program);
+registerWorkflowCommands(program);
 registerLogCommands(program);
 registerSqlSinkCommand(program);
 registerAlertCommands(program);

@@ -13,6 +13,8 @@ export const ENTITIES = [
   'runbook',
   'session',
   'policy',
+  'workflow',
+  'run',
 ] as const;
 export type Entity = (typeof ENTITIES)[number];
 

@@ -9,7 +9,9 @@ import { reservationEventSchemas } from './reservation.events.js';
 import { runbookEventSchemas } from './runbook.events.js';
 import { sessionEventSchemas } from './session.events.js';
 import { policyEventSchemas } from './policy.events.js';
+import { runEventSchemas } from './run.events.js';
 import { workerEventSchemas } from './worker.events.js';
+import { workflowEventSchemas } from './workflow.events.js';
 
 /** Every event schema of the vocabulary, at its current version. Pure. */
 export const allEventSchemas = [
@@ -23,6 +25,8 @@ export const allEventSchemas = [
   ...runbookEventSchemas,
   ...sessionEventSchemas,
   ...policyEventSchemas,
+  ...workflowEventSchemas,
+  ...runEventSchemas,
 ] as const;
 
 type AnyEventSchema = (typeof allEventSchemas)[number];

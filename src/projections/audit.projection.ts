@@ -102,14 +102,25 @@ export const auditProjection: Projection<AuditState> = {
 
 /**
  * The entity kinds an id may name: ids with `:` are chunks (one) or workers (two); others a job,
- * a node, a calendar, a reservation, an alert, a runbook run, a session or a policy domain
- * (`fairshare`, `quotas`, `exclusions`). Pure.
+ * a node, a calendar, a reservation, an alert, a runbook run, a session, a workflow or a policy
+ * domain (`fairshare`, `quotas`, `exclusions`); with `@`, a run. Pure.
  */
 export function entitiesOfId(id: string): Entity[] {
   const colons = id.split(':').length - 1;
   if (colons === 1) return ['chunk'];
   if (colons === 2) return ['worker'];
-  return ['job', 'node', 'calendar', 'reservation', 'alert', 'runbook', 'session', 'policy'];
+  if (id.includes('@')) return ['run'];
+  return [
+    'job',
+    'node',
+    'calendar',
+    'reservation',
+    'alert',
+    'runbook',
+    'session',
+    'policy',
+    'workflow',
+  ];
 }
 
 function collectJob(s: AuditState, job: string, out: Set<string>, seen: Set<string>): void {
@@ -138,6 +149,9 @@ export function auditPlan(s: AuditState, id: string): AuditPlan {
     if (entity === 'job') {
       if (s.seqs.has(subject) || s.children.has(id)) collectJob(s, id, subjects, new Set());
     } else if (s.seqs.has(subject)) subjects.add(subject);
+    // A run's job is `<workflow>_<date>` for run `<workflow>@<date>`: its tree is the run's tasks.
+    if (entity === 'run' && s.seqs.has(subject))
+      collectJob(s, id.replace('@', '_'), subjects, new Set());
     if (entity === 'chunk') {
       const prefix = eventSubject('worker', `${id}:`);
       for (const k of s.seqs.keys()) if (k.startsWith(prefix)) subjects.add(k);

@@ -1,6 +1,10 @@
 import {
   alertBehaviour,
   calendarBehaviour,
+  runBehaviour,
+  workflowBehaviour,
+  type RunSnapshot,
+  type WorkflowSnapshot,
   chunkBehaviour,
   jobBehaviour,
   nodeBehaviour,
@@ -41,6 +45,9 @@ export interface EntityStates {
   session: SessionSnapshot;
   /** Folded for the placement loop: fair-share parameters and quotas in force. */
   policy: PolicySnapshot;
+  /** Folded for the timekeeper: workflows and their runs. */
+  workflow: WorkflowSnapshot;
+  run: RunSnapshot;
 }
 
 /** A new state of one entity, typed by its kind (`seq`: the log position when it matters). */
@@ -173,6 +180,14 @@ export function observeEvent(
     }
     case 'policy': {
       const seen = runtime.observe(policyBehaviour, id, e);
+      return seen && { entity, id, state: seen.after };
+    }
+    case 'workflow': {
+      const seen = runtime.observe(workflowBehaviour, id, e);
+      return seen && { entity, id, state: seen.after };
+    }
+    case 'run': {
+      const seen = runtime.observe(runBehaviour, id, e);
       return seen && { entity, id, state: seen.after };
     }
     default: {

@@ -33,6 +33,8 @@ export interface LeaderInput {
   readonly backoff?: Backoff;
   readonly admission?: readonly AdmissionStep[];
   readonly metrics?: SchedulerMetrics;
+  /** Told of every new state after the index folded it (the timekeeper's index of runs). */
+  readonly observe?: (c: Change) => void;
 }
 
 /** The leader's parts, wired to each other; the service adds the lease, log, intake and tick. */
@@ -136,6 +138,7 @@ export function wireLeader(o: LeaderInput): LeaderParts {
       logger.info({ version: now.version }, 'fair-share policy version in force');
     } else if (c.entity === 'policy') index.generation++; // quotas: held work may now fit
     reservations.observe(c);
+    o.observe?.(c);
     pump.mark(c);
     placement.requestIfChanged();
     if (live) pump.schedule();

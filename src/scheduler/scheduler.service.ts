@@ -11,6 +11,7 @@ import { NodeWatch } from './node-watch.service.js';
 import type { AdmissionStep } from './placement-loop.service.js';
 import type { SchedulerMetrics } from './scheduler-metrics.js';
 import { startTicker, type TickStep } from './ticker.service.js';
+import { PipelineIndex, Timekeeper } from './timekeeper.service.js';
 import { submissionSteps } from './work-messages.js';
 
 export interface SchedulerOptions {
@@ -61,7 +62,9 @@ export async function startScheduler(opts: SchedulerOptions): Promise<Scheduler>
   const by: Actor = { kind: 'scheduler', id: opts.holder, epoch: lease.epoch };
   const config: FairShareConfig = { ...defaultFairShareConfig, ...opts.fairShare };
   let stopped = false;
+  const pipelines = new PipelineIndex();
   const parts = wireLeader({
+    observe: (c) => pipelines.note(c),
     ...{ nc, eventLog, logger, clock, by, config },
     canWrite: () => lease.held() && !stopped,
     ...(opts.backoff && { backoff: opts.backoff }),
@@ -71,6 +74,12 @@ export async function startScheduler(opts: SchedulerOptions): Promise<Scheduler>
   const { index, peek, actions, placement, context, sweep } = parts;
   let live = false;
   const watch = new NodeWatch(clock, opts.nodeLostMs);
+  const timekeeper = new Timekeeper({
+    ...{ runtime: parts.runtime, queue: parts.queue, index: pipelines, peek, context, logger },
+    step: (a) => actions.step(a),
+    canWrite: () => lease.held() && !stopped,
+    changed: parts.changed,
+  });
   watch.listen(nc);
   const stopTicker = startTicker(
     [
@@ -78,6 +87,7 @@ export async function startScheduler(opts: SchedulerOptions): Promise<Scheduler>
       () => actions.run(watch.check(context(), index)),
       () => parts.launcher.relaunch(index), // launches not acknowledged (an ack lost, say)
       () => placement.request(),
+      timekeeper.step, // fires due runs and moves open runs on (issue 17)
       ...(opts.ticks ?? []),
     ],
     {

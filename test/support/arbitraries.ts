@@ -18,6 +18,7 @@ import { calendarArb } from './calendar-arbitraries.js';
 import { reservationSpecArb } from './reservation-arbitraries.js';
 import { runbookArb } from './runbook-arbitraries.js';
 import { policyDataArbs } from './policy-event-arbitraries.js';
+import { runDataArb, taskNameArb, workflowArb } from './pipeline-arbitraries.js';
 
 /**
  * fast-check arbitraries for the whole event vocabulary. Every value they produce is a fixed
@@ -505,6 +506,20 @@ const dataArbs: { [T in EventType]: fc.Arbitrary<EventData<T>> } = {
   }),
   ...sessionDataArbs,
   ...policyDataArbs,
+  'workflow.applied': rec({ version: posIntUpTo(10_000), workflow: workflowArb }),
+  'workflow.paused': rec({ reason: textArb(1000) }, []),
+  'workflow.resumed': empty,
+  'run.scheduled': runDataArb,
+  'run.task_submitted': rec({ task: taskNameArb, jobId: taskNameArb }),
+  'run.task_skipped': rec({
+    task: taskNameArb,
+    state: fc.constantFrom('skipped', 'upstream_failed' as const),
+    reason: textArb(1000),
+  }),
+  'run.succeeded': empty,
+  'run.failed': rec({ tasks: listArb(taskNameArb, 0, 200) }),
+  'run.cancelled': empty,
+  'run.skipped': reason(),
 };
 
 /** Envelope ids: uuids as the shells make them, or any text the schema allows. */

@@ -4,6 +4,8 @@ import type {
   RunbookCommand,
   SessionCommand,
   PolicyCommand,
+  RunCommand,
+  WorkflowCommand,
   ChunkCommand,
   ChunkSnapshot,
   CommandMeta,
@@ -67,6 +69,8 @@ interface CommandOf {
   runbook: RunbookCommand;
   session: SessionCommand;
   policy: PolicyCommand;
+  workflow: WorkflowCommand;
+  run: RunCommand;
 }
 
 export const JOBS = { P: 2, C1: 1, C2: 2 } as const;
@@ -172,6 +176,8 @@ export function createFarm(onAppend: Farm['onAppend'] = () => {}): Farm {
       runbook: new Map(),
       session: new Map(),
       policy: new Map(),
+      workflow: new Map(),
+      run: new Map(),
     },
     ...{ log: [], ids: new Set(), outbox: [], violations: [], onAppend, seq: 0 },
   };

@@ -7,6 +7,8 @@ import type {
   RunbookContext,
   SessionContext,
   PolicyContext,
+  RunContext,
+  WorkflowContext,
 } from '../../../src/actors/index.js';
 import { stateName } from '../../../src/actors/index.js';
 import type {
@@ -365,4 +367,48 @@ export const policyVariants: Variants<PolicyContext> = (type, c) => {
   };
   const at = (version: number) => ev(type as 'policy.quota_cleared', data(version) as never);
   return [...(n < 3 ? [at(n + 1)] : []), at(n + 2), ...(n > 0 ? [at(n)] : [])];
+};
+const workflow = {
+  name: 'PROBE',
+  tasks: [{ id: 'a', after: [], trigger: 'all_success' as const }],
+  notify: [],
+};
+
+/** The next version (up to three), a gap and a rewrite; pause and resume. */
+export const workflowVariants: Variants<WorkflowContext> = (type, c) => {
+  if (type === 'workflow.paused') return [ev(type, { reason: 'probe' })];
+  if (type === 'workflow.resumed') return [ev(type, {})];
+  const n = c.versions.length;
+  const at = (version: number) => ev('workflow.applied', { version, workflow });
+  return [...(n < 3 ? [at(n + 1)] : []), at(n + 2), ...(n > 0 ? [at(n)] : [])];
+};
+
+/** Tasks `a` and `b`: a new one (the guard holds) and one decided already (it fails). */
+export const runVariants: Variants<RunContext> = (type, c) => {
+  const fresh = ['a', 'b'].filter((t) => !(t in c.tasks));
+  const decided = Object.keys(c.tasks).slice(0, 1);
+  const pick = [...fresh.slice(0, 1), ...decided];
+  switch (type) {
+    case 'run.scheduled':
+      return [
+        ev(type, {
+          workflow: 'PROBE',
+          date: '2016-03-24',
+          workflowVersion: 1,
+          trigger: 'schedule',
+          fireAt: 1,
+          jobId: 'PROBE_2016-03-24',
+        }),
+      ];
+    case 'run.task_submitted':
+      return pick.map((task) => ev(type, { task, jobId: `J-${task}` }));
+    case 'run.task_skipped':
+      return pick.map((task) => ev(type, { task, state: 'skipped', reason: 'probe' }));
+    case 'run.failed':
+      return [ev(type, { tasks: [] })];
+    case 'run.skipped':
+      return [ev(type, { reason: 'probe' })];
+    default:
+      return [ev(type as 'run.succeeded', {})];
+  }
 };

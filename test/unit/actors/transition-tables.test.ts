@@ -5,6 +5,8 @@ import {
   calendarFold,
   runbookFold,
   sessionFold,
+  runFold,
+  workflowFold,
   chunkFold,
   jobFold,
   machineDescriptions,
@@ -31,7 +33,9 @@ import {
   runbookVariants,
   sessionVariants,
   policyVariants,
+  runVariants,
   workerVariants,
+  workflowVariants,
 } from './probes.js';
 import type { Variants } from './probes.js';
 
@@ -53,6 +57,8 @@ const probes: Record<Entity, Probe> = {
   runbook: { fold: runbookFold as Fold<never>, variants: runbookVariants as Variants<never> },
   session: { fold: sessionFold as Fold<never>, variants: sessionVariants as Variants<never> },
   policy: { fold: policyFold as Fold<never>, variants: policyVariants as Variants<never> },
+  workflow: { fold: workflowFold as Fold<never>, variants: workflowVariants as Variants<never> },
+  run: { fold: runFold as Fold<never>, variants: runVariants as Variants<never> },
 };
 
 describe('docs/transitions', () => {
