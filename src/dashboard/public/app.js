@@ -5,6 +5,7 @@ import { renderOverview } from './overview.js';
 import { renderJobs } from './jobs.js';
 import { renderJob } from './job.js';
 import { renderFairshare } from './fairshare.js';
+import { renderWorkflows, renderWorkflow } from './workflows.js';
 
 export const state = { overview: null, seq: 0 };
 const app = document.getElementById('app');
@@ -51,6 +52,8 @@ const routes = [
   [/^#\/jobs$/, () => renderJobs],
   [/^#\/job\/([^/]+)$/, () => renderJob],
   [/^#\/fairshare$/, () => renderFairshare],
+  [/^#\/workflows$/, () => renderWorkflows],
+  [/^#\/workflow\/([^/]+)$/, () => renderWorkflow],
 ];
 
 let current = null;
