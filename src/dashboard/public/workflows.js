@@ -123,16 +123,18 @@ function drawGantt(root, page) {
     tr.classList.toggle('selected', tr.dataset.run === run);
 }
 
-/** Render one workflow's page (`#/workflow/NAME`): refetched on every push. */
+/** Render one workflow's page (`#/workflow/NAME[?runs=N]`, 25 runs by default): refetched on every push. */
 export async function renderWorkflow(root, { arg, fresh }) {
-  const page = await api(`/api/workflows/${encodeURIComponent(arg)}?limit=25`);
+  const asked = Number(new URLSearchParams(location.hash.split('?')[1] ?? '').get('runs'));
+  const limit = asked > 0 ? Math.trunc(asked) : 25;
+  const page = await api(`/api/workflows/${encodeURIComponent(arg)}?limit=${limit}`);
   lastPage = page;
   if (fresh || !root.querySelector('#workflow')) {
     root.innerHTML = `<section id="workflow"><h2></h2><div id="wf-head"></div></section>
       <section><h2>Runs</h2><p class="note">Newest first; a cell is a task of a run, coloured by its
       state; click it for the task's job, click a run's date for its Gantt.</p><div id="wf-runs"></div></section>
       <section><h2>Gantt</h2><div id="wf-gantt"></div></section>
-      <section><h2>Task durations (s), last runs</h2><div id="wf-durations"></div></section>
+      <section><h2>Task durations (s), last <span id="wf-count"></span> runs</h2><div id="wf-durations"></div></section>
       <section><h2>Landing times (hour of day, ${esc(page.zone)})</h2><div id="wf-landing"></div></section>`;
   }
   const head = root.querySelector('#workflow');
@@ -145,6 +147,7 @@ export async function renderWorkflow(root, { arg, fresh }) {
      <h3>Next fires</h3><ul id="wf-next" class="wf-next">${nextList(page.next)}</ul>`;
   wire(root.querySelector('#wf-head'), () => lastPage);
   root.querySelector('#wf-runs').innerHTML = gridHtml(page.grid);
+  root.querySelector('#wf-count').textContent = String(page.grid.rows.length);
   for (const b of root.querySelectorAll('#wf-grid .wf-run'))
     b.onclick = () => {
       selected.set(page.name, b.dataset.run);
