@@ -6,6 +6,7 @@ import {
   runGrid,
   taskSeries,
   triggerDate,
+  workflowCatchup,
   workflowZone,
   type JobTimes,
 } from './workflow-views.js';
@@ -25,7 +26,8 @@ async function workflowList(ctx: RouteContext) {
       workflows.map(async (w) => {
         const zone = workflowZone(ctx.feed.model, w.name);
         const next = await nextOf(ctx, w.name, NEXT_LISTED);
-        return { ...w, zone, next, triggerDate: triggerDate(zone, now) };
+        const catchup = workflowCatchup(ctx.feed.model, w.name);
+        return { ...w, zone, catchup, next, triggerDate: triggerDate(zone, now) };
       }),
     ),
   };
@@ -60,6 +62,7 @@ async function workflowPage(ctx: RouteContext, name: string, params: URLSearchPa
   return {
     ...row,
     zone,
+    catchup: workflowCatchup(ctx.feed.model, name),
     now: ctx.clock(),
     triggerDate: triggerDate(zone, ctx.clock()),
     next: await nextOf(ctx, name, NEXT_SHOWN),
@@ -69,7 +72,12 @@ async function workflowPage(ctx: RouteContext, name: string, params: URLSearchPa
   };
 }
 
-async function workflowAction(ctx: RouteContext, name: string, op: string, params: URLSearchParams) {
+async function workflowAction(
+  ctx: RouteContext,
+  name: string,
+  op: string,
+  params: URLSearchParams,
+) {
   const by = ctx.by === undefined ? {} : { by: ctx.by };
   if (op === 'pause')
     return ctx.client.call('workflow.pause', { name, reason: 'paused from the dashboard', ...by });

@@ -71,10 +71,7 @@ export function runGrid(runs: readonly RunView[]): RunGrid {
 }
 
 /** A run's Gantt: one bar per task in workflow order, from its job's start and end. Pure. */
-export function runGantt(
-  run: RunView,
-  times: (jobId: string) => JobTimes | undefined,
-): GanttBar[] {
+export function runGantt(run: RunView, times: (jobId: string) => JobTimes | undefined): GanttBar[] {
   return run.tasks.map((t) => {
     const tm = t.jobId === null ? undefined : times(t.jobId);
     return {
@@ -135,6 +132,12 @@ export function workflowZone(model: ReadModel, name: string): string {
   const latest = snap ? latestCalendar(snap) : undefined;
   const cal = latest?.calendar ? { version: latest.version, calendar: latest.calendar } : undefined;
   return scheduleZone(w, cal);
+}
+
+/** What a workflow's schedule does with fires missed (while paused or down): CONTRACT default `all`. Pure. */
+export function workflowCatchup(model: ReadModel, name: string): 'all' | 'latest' | 'none' {
+  const wf = model.workflows.get(name);
+  return (wf && latestWorkflow(wf).workflow?.schedule?.catchup) ?? 'all';
 }
 
 /** The logical date a manual trigger without a date runs now: today in the schedule's zone. Pure. */

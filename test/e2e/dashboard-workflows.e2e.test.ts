@@ -129,7 +129,9 @@ describe('dashboard workflows page in a real browser (real farm)', () => {
     await page.goto(`${dash.url}/#/workflow/${NAME}`);
     await page.waitForSelector(`#workflow[data-name="${NAME}"][data-paused=false]`);
     await page.click('#wf-head .wf-pause');
-    expect(await page.locator('#confirm-what').textContent()).toContain('fires no new');
+    const what = await page.locator('#confirm-what').textContent();
+    expect(what).toContain('fires no new');
+    expect(what).toContain('catchup: none');
     await page.click('#confirm-no');
     const listed = async () =>
       (await client.call<{ workflows: { name: string; paused: boolean }[] }>('workflow.list', {}))

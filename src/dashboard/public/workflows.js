@@ -10,10 +10,19 @@ const selected = new Map();
 let lastPage = null;
 
 const wfPath = (name, rest = '') => `/api/workflows/${encodeURIComponent(name)}${rest}`;
-const nextList = (next) =>
-  next.length
+const nextList = (next, paused) =>
+  (paused ? '<li class="muted">paused: none fires until resumed</li>' : '') +
+  (next.length
     ? next.map((t) => `<li><time>${esc(t)}</time></li>`).join('')
-    : '<li class="muted">no schedule</li>';
+    : '<li class="muted">no schedule</li>');
+
+/** What happens to the fires missed while paused, by the schedule's catchup policy. */
+const missed = (catchup) =>
+  ({
+    all: 'Fires missed while paused run on resume, every one, in date order (catchup: all).',
+    latest: 'Of the fires missed while paused, only the latest runs on resume (catchup: latest).',
+    none: 'Fires missed while paused do not run (catchup: none).',
+  })[catchup] ?? '';
 
 function buttons(w) {
   const toggle = w.paused
@@ -34,14 +43,14 @@ function wire(root, byName) {
           `Pause workflow ${w.name}?`,
           `<p id="confirm-what">Pause <b>${esc(w.name)}</b> (v${w.version}): its schedule fires no new
           runs until it is resumed${w.next[0] ? ` (the next fire was ${esc(w.next[0])})` : ''}.
-          Runs already created keep going.</p>`,
+          Runs already created keep going. ${missed(w.catchup)}</p>`,
           () => act(wfPath(w.name, '/pause')),
         );
       } else if (b.classList.contains('wf-resume')) {
         confirmDialog(
           `Resume workflow ${w.name}?`,
           `<p id="confirm-what">Resume <b>${esc(w.name)}</b> (v${w.version}): its schedule fires
-          runs again${w.next[0] ? `, next at ${esc(w.next[0])}` : ''}.</p>`,
+          runs again${w.next[0] ? `, next at ${esc(w.next[0])}` : ''}. ${missed(w.catchup)}</p>`,
           () => act(wfPath(w.name, '/resume')),
         );
       } else {
@@ -65,7 +74,7 @@ export async function renderWorkflows(root) {
     (w) => `<tr data-workflow="${esc(w.name)}" data-paused="${w.paused}">
       <td><a href="#/workflow/${encodeURIComponent(w.name)}">${esc(w.name)}</a></td>
       <td>v${w.version}</td><td class="wf-paused">${w.paused ? badge('paused') : badge('active')}</td>
-      <td><ul class="wf-next">${nextList(w.next)}</ul></td><td>${buttons(w)}</td></tr>`,
+      <td><ul class="wf-next">${nextList(w.next, w.paused)}</ul></td><td>${buttons(w)}</td></tr>`,
   );
   root.innerHTML = `<section><h2>Workflows</h2><table id="workflows"><thead><tr><th>name</th>
     <th>version</th><th>state</th><th>next fires</th><th></th></tr></thead>
@@ -144,7 +153,7 @@ export async function renderWorkflow(root, { arg, fresh }) {
     `Workflow ${esc(page.name)} <span class="muted">v${page.version}</span> ${page.paused ? badge('paused') : badge('active')}`;
   root.querySelector('#wf-head').innerHTML =
     `<p>${buttons(page)} <span class="muted">zone ${esc(page.zone)}</span></p>
-     <h3>Next fires</h3><ul id="wf-next" class="wf-next">${nextList(page.next)}</ul>`;
+     <h3>Next fires</h3><ul id="wf-next" class="wf-next">${nextList(page.next, page.paused)}</ul>`;
   wire(root.querySelector('#wf-head'), () => lastPage);
   root.querySelector('#wf-runs').innerHTML = gridHtml(page.grid);
   root.querySelector('#wf-count').textContent = String(page.grid.rows.length);

@@ -6,6 +6,7 @@ import {
   runGrid,
   taskSeries,
   triggerDate,
+  workflowCatchup,
   workflowZone,
   type JobTimes,
 } from '../../../src/dashboard/workflow-views.js';
@@ -115,8 +116,8 @@ describe('hourOfDay and triggerDate', () => {
   });
 });
 
-describe('workflowZone', () => {
-  it("is the schedule's zone, UTC without a schedule or an unknown workflow", () => {
+describe('workflowZone and workflowCatchup', () => {
+  it("is the schedule's zone (UTC without a schedule or workflow); catchup defaults to all", () => {
     const model = emptyReadModel();
     let seq = 0;
     const apply = (name: string, def: unknown) => {
@@ -137,5 +138,12 @@ describe('workflowZone', () => {
     expect(workflowZone(model, 'ny')).toBe('America/New_York');
     expect(workflowZone(model, 'bare')).toBe('UTC');
     expect(workflowZone(model, 'nope')).toBe('UTC');
+    expect(workflowCatchup(model, 'ny')).toBe('all');
+    apply('late', {
+      name: 'late',
+      schedule: { cron: '0 6 * * *', catchup: 'latest' },
+      tasks: [{ id: 'a' }],
+    });
+    expect(workflowCatchup(model, 'late')).toBe('latest');
   });
 });
