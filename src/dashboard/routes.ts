@@ -5,6 +5,7 @@ import { auditEntries, auditPlan, type EventFetcher } from '../projections/index
 import type { Feed } from './feed.jetstream.js';
 import { shellQuote } from './shell-quote.js';
 import { fairshareView, jobTree, jobsPage, overview } from './views.js';
+import { workflowRoute } from './workflow-routes.js';
 
 /** What the JSON routes need: the feed to read, the API client to act and explain. */
 export interface RouteContext {
@@ -123,6 +124,11 @@ export async function route(
   const get = req.method === 'GET';
   const post = req.method === 'POST';
   const by = ctx.by === undefined ? {} : { by: ctx.by };
+  const wf = await workflowRoute(ctx, req.method, url, parts);
+  if (wf) {
+    sendJson(res, 200, wf.body);
+    return true;
+  }
   if (get && what === 'overview' && !id) {
     sendJson(res, 200, overview(ctx.feed, ctx.clock()));
   } else if (get && what === 'jobs' && !id) {

@@ -6,6 +6,7 @@ import { renderJobs } from './jobs.js';
 import { renderJob } from './job.js';
 import { renderFairshare } from './fairshare.js';
 import { renderReservations } from './reservations.js';
+import { renderWorkflows, renderWorkflow } from './workflows.js';
 
 export const state = { overview: null, seq: 0 };
 const app = document.getElementById('app');
@@ -53,6 +54,8 @@ const routes = [
   [/^#\/job\/([^/]+)$/, () => renderJob],
   [/^#\/fairshare$/, () => renderFairshare],
   [/^#\/reservations$/, () => renderReservations],
+  [/^#\/workflows$/, () => renderWorkflows],
+  [/^#\/workflow\/([^/]+)$/, () => renderWorkflow],
 ];
 
 let current = null;
