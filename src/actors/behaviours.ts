@@ -4,6 +4,7 @@ import { calendarBehaviour } from './calendar.decide.js';
 import { chunkBehaviour } from './chunk.decide.js';
 import { jobBehaviour } from './job.decide.js';
 import { nodeBehaviour } from './node.decide.js';
+import { promiseBehaviour } from './promise.decide.js';
 import { reservationBehaviour } from './reservation.decide.js';
 import { workerBehaviour } from './worker.decide.js';
 
@@ -18,4 +19,5 @@ export const behaviours = {
   node: nodeBehaviour,
   calendar: calendarBehaviour,
   reservation: reservationBehaviour,
+  promise: promiseBehaviour,
 } as unknown as Readonly<Record<Entity, EntityBehaviour<unknown, unknown>>>;

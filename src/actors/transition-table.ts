@@ -3,6 +3,7 @@ import { ENTITIES, eventTypesOf } from '../events/index.js';
 import type { Entity } from '../events/index.js';
 import { calendarGuardDocs, calendarMachine } from './calendar.machine.js';
 import { reservationGuardDocs, reservationMachine } from './reservation.machine.js';
+import { promiseGuardDocs, promiseMachine } from './promise.machine.js';
 import { chunkGuardDocs, chunkMachine } from './chunk.machine.js';
 import { guardName, transitionsFrom } from './evolve.js';
 import type { GuardDocs } from './evolve.js';
@@ -39,6 +40,7 @@ export const machineDescriptions: readonly MachineDescription[] = [
   { entity: 'node', machine: nodeMachine, guardDocs: nodeGuardDocs },
   { entity: 'calendar', machine: calendarMachine, guardDocs: calendarGuardDocs },
   { entity: 'reservation', machine: reservationMachine, guardDocs: reservationGuardDocs },
+  { entity: 'promise', machine: promiseMachine, guardDocs: promiseGuardDocs },
 ];
 
 /** The states of a flat machine, in definition order. */

@@ -3,6 +3,7 @@ import {
   chunkFold,
   jobFold,
   nodeFold,
+  promiseFold,
   reservationFold,
   stateName,
   workerFold,
@@ -10,6 +11,7 @@ import {
   type ChunkSnapshot,
   type JobSnapshot,
   type NodeSnapshot,
+  type PromiseSnapshot,
   type ReservationSnapshot,
   type WorkerSnapshot,
 } from '../actors/index.js';
@@ -45,6 +47,8 @@ export interface ReadModel {
   readonly calendars: Map<string, CalendarSnapshot>;
   /** Reservations by name (deleted ones too: names are not reused). */
   readonly reservations: Map<string, ReservationSnapshot>;
+  /** Start-by promises by job id, with the sequence of their `promise.accepted` (the proof). */
+  readonly promises: Map<string, PromiseEntry>;
   /** Chunks with a live attempt (`assigned`, `running`, `cancelling`) → their node. */
   readonly liveChunks: Map<string, string>;
   /** Events the machines refused (the deciders never append those; counted, then skipped). */
@@ -62,6 +66,7 @@ export function emptyReadModel(): ReadModel {
     heartbeats: new Map(),
     calendars: new Map(),
     reservations: new Map(),
+    promises: new Map(),
     liveChunks: new Map(),
     skipped: 0,
   };
@@ -109,6 +114,20 @@ function applyWorker(model: ReadModel, id: string, event: RecordedEvent): boolea
   return true;
 }
 
+/** A promise in the read model: its fold and the sequence of its acceptance. */
+export interface PromiseEntry {
+  readonly snapshot: PromiseSnapshot;
+  readonly acceptedSeq: number;
+}
+
+function applyPromise(model: ReadModel, id: string, event: RecordedEvent): boolean {
+  const prior = model.promises.get(id);
+  const snapshot = promiseFold.tryEvolve(prior?.snapshot ?? promiseFold.initial(), event);
+  if (!snapshot) return false;
+  model.promises.set(id, { snapshot, acceptedSeq: prior?.acceptedSeq ?? event.recorded.seq });
+  return true;
+}
+
 /**
  * Fold one recorded event into the model. Events the entity's machine refuses are skipped and
  * counted (they cannot come from Drover's own writers). Pure; mutates `model`.
@@ -136,6 +155,9 @@ export function applyEvent(model: ReadModel, event: RecordedEvent): ReadModel {
       break;
     case 'reservation':
       ok = evolveInto(model.reservations, target.id, reservationFold, event) !== undefined;
+      break;
+    case 'promise':
+      ok = applyPromise(model, target.id, event);
       break;
     default: {
       const _exhaustive: never = target.entity;

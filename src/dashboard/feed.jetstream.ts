@@ -130,7 +130,7 @@ function fold(feed: FeedState, e: RecordedEvent): void {
   if (!target) return;
   if (target.entity === 'worker') noteFailure(feed, e, target.id);
   if (target.entity === 'node' || target.entity === 'calendar' || feed.many) return;
-  if (target.entity === 'reservation') return;
+  if (target.entity === 'reservation' || target.entity === 'promise') return;
   feed.changed.add(jobOfEntity(target.id));
   if (feed.changed.size > CHANGED_JOBS_MAX) [feed.many, feed.changed] = [true, new Set()];
 }

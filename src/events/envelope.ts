@@ -2,7 +2,7 @@ import { z } from 'zod';
 import { ActorSchema, type Actor } from './common.schemas.js';
 
 /** The entities whose transitions are logged, one subject each: `drover.ev.<entity>.<id>`. */
-export const ENTITIES = ['job', 'chunk', 'worker', 'node', 'calendar', 'reservation'] as const;
+export const ENTITIES = ['job', 'chunk', 'worker', 'node', 'calendar', 'reservation', 'promise'] as const;
 export type Entity = (typeof ENTITIES)[number];
 
 /**

@@ -25,6 +25,7 @@ export * from './worker.events.js';
 export * from './node.events.js';
 export * from './calendar.events.js';
 export * from './reservation.events.js';
+export * from './promise.events.js';
 export { allEventSchemas, currentVersion, eventCatalog, eventTypesOf } from './schemas.js';
 export type { DroverEvent, EventCatalogEntry, EventData, EventOf, EventType } from './schemas.js';
 export { decodeEvent, encodeEvent, toFieldIssues, validateEvent, wasValidated } from './codec.js';

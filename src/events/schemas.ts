@@ -4,6 +4,7 @@ import { chunkEventSchemas } from './chunk.events.js';
 import type { Entity } from './envelope.js';
 import { jobEventSchemas } from './job.events.js';
 import { nodeEventSchemas } from './node.events.js';
+import { promiseEventSchemas } from './promise.events.js';
 import { reservationEventSchemas } from './reservation.events.js';
 import { workerEventSchemas } from './worker.events.js';
 
@@ -15,6 +16,7 @@ export const allEventSchemas = [
   ...nodeEventSchemas,
   ...calendarEventSchemas,
   ...reservationEventSchemas,
+  ...promiseEventSchemas,
 ] as const;
 
 type AnyEventSchema = (typeof allEventSchemas)[number];

@@ -102,13 +102,13 @@ export const auditProjection: Projection<AuditState> = {
 
 /**
  * The entity kinds an id may name: ids with `:` are chunks (one) or workers (two); others a job,
- * a node, a calendar or a reservation. Pure.
+ * a node, a calendar, a reservation or a promise (named by its job's id). Pure.
  */
 export function entitiesOfId(id: string): Entity[] {
   const colons = id.split(':').length - 1;
   if (colons === 1) return ['chunk'];
   if (colons === 2) return ['worker'];
-  return ['job', 'node', 'calendar', 'reservation'];
+  return ['job', 'node', 'calendar', 'reservation', 'promise'];
 }
 
 function collectJob(s: AuditState, job: string, out: Set<string>, seen: Set<string>): void {

@@ -3,6 +3,7 @@ import {
   chunkBehaviour,
   jobBehaviour,
   nodeBehaviour,
+  promiseBehaviour,
   reservationBehaviour,
   workerBehaviour,
   type CalendarSnapshot,
@@ -10,6 +11,7 @@ import {
   type EntityRuntime,
   type JobSnapshot,
   type NodeSnapshot,
+  type PromiseSnapshot,
   type ReservationSnapshot,
   type WorkerSnapshot,
 } from '../actors/index.js';
@@ -26,6 +28,8 @@ export interface EntityStates {
   calendar: CalendarSnapshot;
   /** Folded for the placement round's reservation gate. */
   reservation: ReservationSnapshot;
+  /** Folded for keeping start-by promises (promised jobs first; kept or broken). */
+  promise: PromiseSnapshot;
 }
 
 /** A new state of one entity, typed by its kind (`seq`: the log position when it matters). */
@@ -145,6 +149,10 @@ export function observeEvent(
     case 'reservation': {
       const seen = runtime.observe(reservationBehaviour, id, e);
       return seen && { entity, id, state: seen.after };
+    }
+    case 'promise': {
+      const seen = runtime.observe(promiseBehaviour, id, e);
+      return seen && { entity, id, state: seen.after, seq: e.recorded.seq };
     }
     default: {
       const _exhaustive: never = entity;

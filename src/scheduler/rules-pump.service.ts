@@ -66,6 +66,7 @@ export class RulesPump {
       case 'node':
       case 'calendar':
       case 'reservation':
+      case 'promise':
         break;
     }
   }

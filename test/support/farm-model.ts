@@ -7,6 +7,7 @@ import type {
   JobCommand,
   JobSnapshot,
   NodeCommand,
+  PromiseCommand,
   ReservationCommand,
   WorkerCommand,
   WorkerSnapshot,
@@ -59,6 +60,7 @@ interface CommandOf {
   node: NodeCommand;
   calendar: CalendarCommand;
   reservation: ReservationCommand;
+  promise: PromiseCommand;
 }
 
 export const JOBS = { P: 2, C1: 1, C2: 2 } as const;
@@ -160,6 +162,7 @@ export function createFarm(onAppend: Farm['onAppend'] = () => {}): Farm {
       node: new Map(),
       calendar: new Map(),
       reservation: new Map(),
+      promise: new Map(),
     },
     ...{ log: [], ids: new Set(), outbox: [], violations: [], onAppend, seq: 0 },
   };

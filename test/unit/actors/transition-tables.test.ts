@@ -6,6 +6,7 @@ import {
   jobFold,
   machineDescriptions,
   nodeFold,
+  promiseFold,
   reservationFold,
   stateName,
   statesOf,
@@ -22,6 +23,7 @@ import {
   explore,
   jobVariants,
   nodeVariants,
+  promiseVariants,
   reservationVariants,
   workerVariants,
 } from './probes.js';
@@ -41,6 +43,7 @@ const probes: Record<Entity, Probe> = {
     fold: reservationFold as Fold<never>,
     variants: reservationVariants as Variants<never>,
   },
+  promise: { fold: promiseFold as Fold<never>, variants: promiseVariants as Variants<never> },
 };
 
 describe('docs/transitions', () => {
