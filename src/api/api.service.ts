@@ -20,6 +20,7 @@ import { noApiMetrics, type ApiMetrics } from './api-metrics.js';
 import type { ApiContext, Handler } from './api-context.js';
 import * as queries from './api-queries.service.js';
 import * as reservations from './api-reservations.service.js';
+import { promisesList } from './api-promises.service.js';
 import { createIntakePublisher } from './intake-publisher.jetstream.js';
 import { startLiveModel, type LiveModel } from './live-model.jetstream.js';
 import {
@@ -53,6 +54,7 @@ const HANDLERS: Readonly<Record<ApiOp, Handler>> = {
   'reservation.create': reservations.reservationCreate,
   'reservation.list': reservations.reservationList,
   'reservation.delete': reservations.reservationDelete,
+  promises: promisesList,
 };
 
 export interface ApiServiceOptions {

@@ -46,6 +46,7 @@ export const API_OPS = [
   'reservation.create',
   'reservation.list',
   'reservation.delete',
+  'promises',
 ] as const;
 export type ApiOp = (typeof API_OPS)[number];
 
@@ -143,6 +144,7 @@ export const RequestSchemas = {
   }),
   'reservation.list': z.strictObject({}),
   'reservation.delete': z.strictObject({ name: Id, reason: Reason.optional(), by: By.optional() }),
+  promises: z.strictObject({ user: z.string().min(1).max(64).optional() }),
 } as const;
 
 export type CancelRequest = z.infer<(typeof RequestSchemas)['cancel']>;

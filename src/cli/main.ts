@@ -18,6 +18,7 @@ import { failWith } from './api-cli.js';
 import { contractParseErrors } from './parse-errors.js';
 import { registerApiCommand, startApi } from './api-services.js';
 import { registerCalendarCommands } from './calendar-commands.js';
+import { registerPromisesCommand } from './promises-commands.js';
 import { registerReservationCommands } from './reservation-commands.js';
 import { parseMetricsPort, processMetrics, serveMetricsPort } from './metrics-services.js';
 import { registerCancelCommands } from './cancel-commands.js';
@@ -164,6 +165,7 @@ registerApiCommand(program);
 registerProjectionCommands(program);
 registerCalendarCommands(program);
 registerReservationCommands(program);
+registerPromisesCommand(program);
 registerLogCommands(program);
 registerSqlSinkCommand(program);
 

@@ -34,7 +34,7 @@ export interface EntityStates {
 
 /** A new state of one entity, typed by its kind (`seq`: the log position when it matters). */
 export type Change = {
-  [E in Entity]: { entity: E; id: string; state: EntityStates[E]; seq?: number };
+  [E in Entity]: { entity: E; id: string; state: EntityStates[E]; seq?: number; at?: number };
 }[Entity];
 
 /** An action that is a command for an entity (not a kill for an agent). */
@@ -132,7 +132,7 @@ export function observeEvent(
     }
     case 'chunk': {
       const seen = runtime.observe(chunkBehaviour, id, e);
-      return seen && { entity, id, state: seen.after };
+      return seen && { entity, id, state: seen.after, seq: e.recorded.seq, at: e.at };
     }
     case 'worker': {
       const seen = runtime.observe(workerBehaviour, id, e);

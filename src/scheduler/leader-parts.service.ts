@@ -14,6 +14,7 @@ import { FarmIndex } from './farm-index.js';
 import { Launcher } from './launcher.service.js';
 import { PlacementLoop, type AdmissionStep } from './placement-loop.service.js';
 import { ReservationBook } from './reservation-book.js';
+import { PromiseKeeper, type BrokenPromise } from './promise-keeper.js';
 import { RulesPump } from './rules-pump.service.js';
 import type { Peek, RuleContext } from './rules.js';
 import type { SchedulerMetrics } from './scheduler-metrics.js';
@@ -30,6 +31,8 @@ export interface LeaderInput {
   readonly canWrite: () => boolean;
   readonly backoff?: Backoff;
   readonly admission?: readonly AdmissionStep[];
+  /** Told of start-by promises the leader broke (see `onPromiseBroken`). */
+  readonly onPromiseBroken?: (broken: readonly BrokenPromise[]) => void;
   readonly metrics?: SchedulerMetrics;
 }
 
@@ -42,6 +45,8 @@ export interface LeaderParts {
   readonly actions: ActionRunner;
   readonly pump: RulesPump;
   readonly placement: PlacementLoop;
+  /** Start-by promises: promised jobs first, kept or broken on the tick. */
+  readonly promises: PromiseKeeper;
   readonly launcher: LauncherLike;
   readonly context: () => RuleContext;
   /** Fold a new state into the index and tell the pump and the loop. */
@@ -99,9 +104,14 @@ export function wireLeader(o: LeaderInput): LeaderParts {
     logger,
   });
   const reservations = new ReservationBook();
+  const promises = new PromiseKeeper({
+    ...{ runtime, by, canWrite, logger },
+    ...(o.onPromiseBroken && { onPromiseBroken: o.onPromiseBroken }),
+  });
   const placement = new PlacementLoop({
     ...{ peek, index, config, clock, canWrite, context, run, logger },
     gate: (now) => reservations.gate(peek, index, now),
+    promised: () => promises.promised(),
     assign: (p) => launcher.assign(p),
     ...(o.metrics && { metrics: o.metrics }),
     ...(o.admission && { admission: o.admission }),
@@ -117,6 +127,7 @@ export function wireLeader(o: LeaderInput): LeaderParts {
     else if (c.entity === 'chunk') index.chunk(c.id, c.state);
     else if (c.entity === 'node') index.node(c.id, c.state);
     reservations.observe(c);
+    promises.observe(c);
     pump.mark(c);
     placement.requestIfChanged();
     if (live) pump.schedule();
@@ -124,6 +135,7 @@ export function wireLeader(o: LeaderInput): LeaderParts {
 
   return {
     ...{ runtime, index, peek, queue, actions, pump, placement, launcher, context, changed, sweep },
+    promises,
     goLive: () => {
       live = true;
     },

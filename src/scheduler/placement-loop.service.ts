@@ -41,6 +41,8 @@ export interface PlacementLoopDeps {
   readonly admission?: readonly AdmissionStep[];
   /** The reservation gate of a round at `now` (none: nothing reserved). */
   readonly gate?: (now: number) => ReservationGate | undefined;
+  /** Jobs with a pending start-by promise (placed first). */
+  readonly promised?: () => ReadonlySet<string>;
   /** Where each round's duration and reasons are reported. */
   readonly metrics?: SchedulerMetrics;
   readonly logger: Logger;
@@ -118,6 +120,7 @@ export class PlacementLoop {
       reasons,
       maxPlacements: MAX_IN_FLIGHT - this.inFlight.size,
       gate: deps.gate?.(now),
+      ...(deps.promised && { promised: deps.promised() }),
     });
     const seconds = (performance.now() - startedAt) / 1000;
     deps.metrics?.round(seconds, reasons ? out.pending : undefined, deps.peek.job);

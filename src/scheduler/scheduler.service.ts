@@ -11,6 +11,7 @@ import { NodeWatch } from './node-watch.service.js';
 import type { AdmissionStep } from './placement-loop.service.js';
 import type { SchedulerMetrics } from './scheduler-metrics.js';
 import { startTicker, type TickStep } from './ticker.service.js';
+import type { BrokenPromise } from './promise-keeper.js';
 import { submissionSteps } from './work-messages.js';
 
 export interface SchedulerOptions {
@@ -31,6 +32,8 @@ export interface SchedulerOptions {
   readonly admission?: readonly AdmissionStep[];
   /** Steps added to the once-a-second tick (see `TickStep`: the timekeeper's seam). */
   readonly ticks?: readonly TickStep[];
+  /** Told of start-by promises the leader broke (alerts and notifications plug in here). */
+  readonly onPromiseBroken?: (broken: readonly BrokenPromise[]) => void;
   /** Where rounds, placements and the tail are reported (default: nowhere). */
   readonly metrics?: SchedulerMetrics;
 }
@@ -67,6 +70,7 @@ export async function startScheduler(opts: SchedulerOptions): Promise<Scheduler>
     ...(opts.backoff && { backoff: opts.backoff }),
     ...(opts.admission && { admission: opts.admission }),
     ...(opts.metrics && { metrics: opts.metrics }),
+    ...(opts.onPromiseBroken && { onPromiseBroken: opts.onPromiseBroken }),
   });
   const { index, peek, actions, placement, context, sweep } = parts;
   let live = false;
@@ -78,6 +82,7 @@ export async function startScheduler(opts: SchedulerOptions): Promise<Scheduler>
       () => actions.run(watch.check(context(), index)),
       () => parts.launcher.relaunch(index), // launches not acknowledged (an ack lost, say)
       () => placement.request(),
+      (now) => parts.promises.tick(now),
       ...(opts.ticks ?? []),
     ],
     {
