@@ -79,14 +79,43 @@ describe('submit --start-by and drover promises (real farm)', () => {
       type: 'chunk.started',
       subject: `drover.ev.chunk.${out.jobId}:0`,
     });
-    await farm.waitFor(out.jobId);
+    await farm.waitFor(out.jobId, undefined, 120_000);
   }, 180_000);
+
+  it('places a promised job ahead of jobs queued before it (fair-share order)', async () => {
+    const fillers = [];
+    for (let i = 0; i < 2; i++)
+      fillers.push((await submit('--cpus', '1', '--timeout', '15s', '--', 'sleep', '600')).jobId);
+    for (const id of fillers) await farm.waitFor(id, ['running'], 120_000);
+    const plain = [];
+    for (let i = 0; i < 2; i++)
+      plain.push((await submit('--cpus', '1', '--timeout', '1h', '--', 'sleep', '600')).jobId);
+    const out = await submit(
+      '--cpus',
+      '1',
+      '--timeout',
+      '60',
+      '--start-by',
+      '+3m',
+      '--',
+      'sleep',
+      '600',
+    );
+    expect(out.promise?.accepted).toBe(true);
+    await promiseOf(out.jobId, 'kept');
+    // Kept at all proves the order: both plain jobs, queued first, would hold both cpus for an
+    // hour. When it started, at least one of them was still waiting.
+    const states = await Promise.all(plain.map(async (id) => (await farm.job(id)).value));
+    expect(states.filter((st) => st === 'queued').length).toBeGreaterThanOrEqual(1);
+    for (const id of [...plain, out.jobId]) expect((await ada('cancel', id, '--yes')).code).toBe(0);
+    for (const id of [...fillers, ...plain, out.jobId]) await farm.waitFor(id, undefined, 120_000);
+  }, 240_000);
 
   it('breaks a promise whose node is cordoned after acceptance, and calls the hook', async () => {
     const fillers = [];
     for (let i = 0; i < 2; i++)
       fillers.push((await submit('--cpus', '1', '--timeout', '20s', '--', 'sleep', '600')).jobId);
-    for (const id of fillers) await farm.waitFor(id, ['running']);
+    for (const id of fillers) await farm.waitFor(id, ['running'], 120_000);
     // Booked when the fillers' time limits end (~20 s), start-by later: accepted.
     const out = await submit('--cpus', '1', '--timeout', '30', '--start-by', '+45s', '--', 'true');
     expect(out.promise?.accepted).toBe(true);
@@ -94,8 +123,8 @@ describe('submit --start-by and drover promises (real farm)', () => {
     const row = await promiseOf(out.jobId, 'broken');
     expect(row.proof.startedSeq).toBeUndefined();
     await until('the hook', async () => (broken.includes(out.jobId) ? true : undefined));
-    await ada('cancel', out.jobId);
-    for (const id of fillers) await farm.waitFor(id);
+    expect((await ada('cancel', out.jobId, '--yes')).code).toBe(0);
+    for (const id of fillers) await farm.waitFor(id, undefined, 120_000);
     expect((await ada('node', 'uncordon', 'node-1')).code).toBe(0);
   }, 240_000);
 
@@ -104,7 +133,7 @@ describe('submit --start-by and drover promises (real farm)', () => {
     const long = [];
     for (let i = 0; i < 2; i++)
       long.push((await submit('--cpus', '1', '--timeout', '1h', '--', 'sleep', '600')).jobId);
-    for (const id of long) await farm.waitFor(id, ['running']);
+    for (const id of long) await farm.waitFor(id, ['running'], 120_000);
     const r = await ada(
       'submit',
       '--cpus',
@@ -132,25 +161,32 @@ describe('submit --start-by and drover promises (real farm)', () => {
     const body = { name: 'p', user: 'ada', command: ['true'], timeoutS: 60 };
     const lat = async (n: number, startBy: string, cpus: number) => {
       const ms: number[] = [];
+      const outcomes: Record<string, number> = {};
       for (let i = 0; i < n; i++) {
         const t = performance.now();
-        await api.submit({ ...body, cpus, startBy }).catch(() => undefined);
+        const how = await api.submit({ ...body, cpus, startBy }).then(
+          (r) => (r.promise?.accepted ? 'accepted' : 'other'),
+          (err: { code?: string }) => err.code ?? 'error',
+        );
         ms.push(performance.now() - t);
+        outcomes[how] = (outcomes[how] ?? 0) + 1;
       }
       ms.sort((a, b) => a - b);
-      return { p50: ms[Math.floor(n / 2)]!, p99: ms[Math.floor(n * 0.99)]! };
+      return { p50: ms[Math.floor(n / 2)]!, p99: ms[Math.floor(n * 0.99)]!, outcomes };
     };
     const refused = await lat(300, '+5m', 1);
+    expect(refused.outcomes).toEqual({ REFUSED: 300 });
     await farm.startAgent('node-2', { cpus: 64 });
     await until('node-2 ready', async () =>
       (await api.nodes()).some((n) => n.id === 'node-2' && n.state === 'ready') ? true : undefined,
     );
     const accepted = await lat(200, '+1h', 0.1);
+    expect(accepted.outcomes).toEqual({ accepted: 200 });
     console.log(
       `admission latency submit --start-by: refused p50 ${refused.p50.toFixed(1)} ms p99 ${refused.p99.toFixed(1)} ms (300); accepted p50 ${accepted.p50.toFixed(1)} ms p99 ${accepted.p99.toFixed(1)} ms (200)`,
     );
     expect(refused.p99).toBeLessThan(10_000);
     expect(accepted.p99).toBeLessThan(10_000);
-    for (const id of long) await ada('cancel', id);
+    for (const id of long) expect((await ada('cancel', id, '--yes')).code).toBe(0);
   }, 400_000);
 });
