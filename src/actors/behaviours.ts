@@ -5,6 +5,7 @@ import { calendarBehaviour } from './calendar.decide.js';
 import { chunkBehaviour } from './chunk.decide.js';
 import { jobBehaviour } from './job.decide.js';
 import { nodeBehaviour } from './node.decide.js';
+import { promiseBehaviour } from './promise.decide.js';
 import { reservationBehaviour } from './reservation.decide.js';
 import { runbookBehaviour } from './runbook.decide.js';
 import { sessionBehaviour } from './session.decide.js';
@@ -30,4 +31,5 @@ export const behaviours = {
   policy: policyBehaviour,
   workflow: workflowBehaviour,
   run: runBehaviour,
+  promise: promiseBehaviour,
 } as unknown as Readonly<Record<Entity, EntityBehaviour<unknown, unknown>>>;

@@ -47,6 +47,15 @@ export {
 } from './reservation.machine.js';
 export type { ReservationContext, ReservationSnapshot } from './reservation.machine.js';
 export { decideReservation, reservationBehaviour } from './reservation.decide.js';
+export { promiseFold, promiseGuardDocs, promiseMachine } from './promise.machine.js';
+export type { PromiseContext, PromiseSnapshot } from './promise.machine.js';
+export { decidePromise, promiseBehaviour } from './promise.decide.js';
+export type {
+  PromiseCommand,
+  PromiseCommandData,
+  PromiseCommandOf,
+  PromiseCommandType,
+} from './promise.decide.js';
 export type {
   ReservationCommand,
   ReservationCommandData,

@@ -5,6 +5,7 @@ import { alertGuardDocs, alertMachine } from './alert.machine.js';
 import { calendarGuardDocs, calendarMachine } from './calendar.machine.js';
 import { reservationGuardDocs, reservationMachine } from './reservation.machine.js';
 import { policyGuardDocs, policyMachine } from './policy.machine.js';
+import { promiseGuardDocs, promiseMachine } from './promise.machine.js';
 import { chunkGuardDocs, chunkMachine } from './chunk.machine.js';
 import { runGuardDocs, runMachine } from './run.machine.js';
 import { workflowGuardDocs, workflowMachine } from './workflow.machine.js';
@@ -51,6 +52,7 @@ export const machineDescriptions: readonly MachineDescription[] = [
   { entity: 'policy', machine: policyMachine, guardDocs: policyGuardDocs },
   { entity: 'workflow', machine: workflowMachine, guardDocs: workflowGuardDocs },
   { entity: 'run', machine: runMachine, guardDocs: runGuardDocs },
+  { entity: 'promise', machine: promiseMachine, guardDocs: promiseGuardDocs },
 ];
 
 /** The states of a flat machine, in definition order. */

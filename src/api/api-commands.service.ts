@@ -21,6 +21,7 @@ import { cancelPlan, clearPlan } from './plans.js';
 import { delayedBy } from './priority-delays.js';
 import { RequestSchemas, parseRequest } from './protocol.js';
 import { refuseBadReservation } from './api-reservations.service.js';
+import { submitPromised, splitStartBy } from './api-promises.service.js';
 import { refuseUnknownReferences } from './references.js';
 import { TERMINAL_STATES, publicState } from './views.js';
 
@@ -31,9 +32,10 @@ import { TERMINAL_STATES, publicState } from './views.js';
  * `user` must be the caller, and a `parent` must be the caller's own job.
  */
 export const submit: Handler = async (ctx, req) => {
+  const { body, startBy } = splitStartBy(req.body);
   let spec;
   try {
-    spec = toJobSpec(req.body, 'drover.api.submit');
+    spec = toJobSpec(body, 'drover.api.submit');
   } catch (err) {
     if (!(err instanceof DecodeError)) throw err;
     throw new SchedulerError(ErrorCodes.BadInput, err.message, {
@@ -64,6 +66,7 @@ export const submit: Handler = async (ctx, req) => {
   }
   await refuseUnknownReferences(ctx, spec);
   refuseBadReservation(ctx, spec);
+  if (startBy !== undefined) return submitPromised(ctx, req, spec, startBy);
   const msgID = req.headers?.get('Nats-Msg-Id') || `api-${ctx.newId()}`;
   const ack = await ctx.intake.publish(spec, msgID);
   return { jobId: jobIdOfIntake(ack.seq), ...(ack.duplicate && { duplicate: true }) };

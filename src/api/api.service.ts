@@ -25,6 +25,7 @@ import * as reservations from './api-reservations.service.js';
 import * as runbooks from './api-runbooks.service.js';
 import * as sessions from './api-sessions.service.js';
 import { WORKFLOW_HANDLERS } from './api-workflows.service.js';
+import { promisesList } from './api-promises.service.js';
 import { createIntakePublisher } from './intake-publisher.jetstream.js';
 import { startLiveModel, type LiveModel } from './live-model.jetstream.js';
 import {
@@ -78,6 +79,7 @@ const HANDLERS: Readonly<Record<ApiOp, Handler>> = {
   'exclusions.remove': policy.exclusionOp('remove'),
   'exclusions.list': policy.exclusionsList,
   ...WORKFLOW_HANDLERS,
+  promises: promisesList,
 };
 
 export interface ApiServiceOptions {

@@ -57,10 +57,15 @@ export interface LogEntry {
 
 /** The typed client of the NATS API, used by the CLI and by any TypeScript service. */
 export interface ApiClient {
+  /** `startBy` (ISO or `+DURATION`): a start-by promise, admitted or refused (REFUSED). */
   submit(
-    body: SubmitBody,
+    body: SubmitBody & { startBy?: string },
     opts?: { msgId?: string },
-  ): Promise<{ jobId: string; duplicate?: boolean }>;
+  ): Promise<{
+    jobId: string;
+    duplicate?: boolean;
+    promise?: { startBy: string; accepted: boolean };
+  }>;
   job(id: string, opts?: { chunks?: boolean }): Promise<JobView>;
   /** The job without its chunk list, with chunks settled / total (cheap for progress bars). */
   status(id: string): Promise<{ job: JobView; progress: { total: number; done: number } }>;

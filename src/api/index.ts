@@ -19,7 +19,7 @@ export {
 } from './protocol.js';
 export type { ApiErrorBody, ApiOp, ApiReply, Caller } from './protocol.js';
 export { applyEvent, applyHeartbeat, descendants, emptyReadModel } from './read-model.js';
-export type { ReadModel, WorkerEntry, HeartbeatEntry } from './read-model.js';
+export type { ReadModel, WorkerEntry, HeartbeatEntry, PromiseEntry } from './read-model.js';
 export { JOB_STATES, chunkView, jobList, jobView, nodeList, publicState } from './views.js';
 export type {
   AttemptView,

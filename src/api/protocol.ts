@@ -79,6 +79,7 @@ export const API_OPS = [
   'exclusions.remove',
   'exclusions.list',
   ...WORKFLOW_OPS,
+  'promises',
 ] as const;
 export type ApiOp = (typeof API_OPS)[number];
 
@@ -193,6 +194,7 @@ export const RequestSchemas = {
   }),
   'runbook.get': z.strictObject({ id: Id }),
   'runbook.runs': z.strictObject({ all: z.boolean().optional() }),
+  promises: z.strictObject({ user: z.string().min(1).max(64).optional() }),
 } as const;
 
 export type CancelRequest = z.infer<(typeof RequestSchemas)['cancel']>;

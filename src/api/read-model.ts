@@ -8,6 +8,7 @@ import {
   chunkFold,
   jobFold,
   nodeFold,
+  promiseFold,
   reservationFold,
   runbookFold,
   sessionFold,
@@ -19,6 +20,7 @@ import {
   type ChunkSnapshot,
   type JobSnapshot,
   type NodeSnapshot,
+  type PromiseSnapshot,
   type ReservationSnapshot,
   type RunbookSnapshot,
   type SessionSnapshot,
@@ -75,6 +77,8 @@ export interface ReadModel {
   /** Workflows by name (every version) and runs by id (`NAME@DATE`). */
   readonly workflows: Map<string, WorkflowSnapshot>;
   readonly runs: Map<string, RunSnapshot>;
+  /** Start-by promises by job id, with the sequence of their `promise.accepted` (the proof). */
+  readonly promises: Map<string, PromiseEntry>;
   /** Chunks with a live attempt (`assigned`, `running`, `cancelling`) → their node. */
   readonly liveChunks: Map<string, string>;
   /** Events the machines refused (the deciders never append those; counted, then skipped). */
@@ -98,6 +102,7 @@ export function emptyReadModel(): ReadModel {
     policies: new Map(),
     workflows: new Map(),
     runs: new Map(),
+    promises: new Map(),
     liveChunks: new Map(),
     skipped: 0,
   };
@@ -142,6 +147,20 @@ function applyWorker(model: ReadModel, id: string, event: RecordedEvent): boolea
   }
   if (event.type === 'worker.exited' || event.type === 'worker.killed') entry.endedAt = event.at;
   model.workers.set(id, entry);
+  return true;
+}
+
+/** A promise in the read model: its fold and the sequence of its acceptance. */
+export interface PromiseEntry {
+  readonly snapshot: PromiseSnapshot;
+  readonly acceptedSeq: number;
+}
+
+function applyPromise(model: ReadModel, id: string, event: RecordedEvent): boolean {
+  const prior = model.promises.get(id);
+  const snapshot = promiseFold.tryEvolve(prior?.snapshot ?? promiseFold.initial(), event);
+  if (!snapshot) return false;
+  model.promises.set(id, { snapshot, acceptedSeq: prior?.acceptedSeq ?? event.recorded.seq });
   return true;
 }
 
@@ -190,6 +209,9 @@ export function applyEvent(model: ReadModel, event: RecordedEvent): ReadModel {
       break;
     case 'run':
       ok = evolveInto(model.runs, target.id, runFold, event) !== undefined;
+      break;
+    case 'promise':
+      ok = applyPromise(model, target.id, event);
       break;
     default: {
       const _exhaustive: never = target.entity;

@@ -96,10 +96,13 @@ export function registerSubmitCommand(program: Command): void {
       await withApi(json, async (api, nc) => {
         const msgId = `cli-${randomUUID()}`;
         let jobId: string;
+        let promise: { startBy: string; accepted: boolean } | undefined;
         try {
-          jobId = (await api.submit(body, { msgId })).jobId;
+          ({ jobId, promise } = await api.submit(body, { msgId }));
         } catch (err) {
           if (!(err instanceof SchedulerError) || err.code !== 'UNAVAILABLE') throw err;
+          // A start-by needs the API's admission: the intake alone cannot promise anything.
+          if ('startBy' in body) throw err;
           // No API service: the durable intake still takes it (same msg id). Nobody would answer
           // a mistake now, so it is checked here, where it leaves the CLI (exit 2, field named).
           let spec: ValidJobSpec;
@@ -110,7 +113,10 @@ export function registerSubmitCommand(program: Command): void {
           }
           jobId = await publishSubmission(nc, spec, msgId);
         }
-        if (!opts.wait) return json ? printJson({ jobId }) : console.log(jobId);
+        if (!opts.wait)
+          return json
+            ? printJson({ jobId, ...(promise && { promise }) })
+            : console.log(jobId);
         if (!json) console.log(jobId);
         const state = await waitForJob(api, nc, jobId, json);
         const code = state === 'failed' ? failedExitCode(await api.job(jobId)) : undefined;

@@ -35,6 +35,7 @@ export function submitOptions(cmd: Command): Command {
     )
     .option('--cwd <dir>', 'working directory of the process (default: where submit runs)')
     .option('--reservation <name>', "run inside this reservation's window, on its resources")
+    .option('--start-by <time>', 'promise a start by ISO time or +DURATION (needs --timeout)')
     .option('--json', 'print one JSON document');
 }
 
@@ -90,6 +91,7 @@ export function parseSubmitFlags(
   if (o.priority !== undefined) body.priority = num('--priority', o.priority);
   if ((o.env as string[]).length) body.env = parseLabels(o.env as string[], '--env');
   if (o.reservation !== undefined) body.reservation = o.reservation;
+  if (o.startBy !== undefined) body.startBy = String(o.startBy);
   body.cwd = o.cwd === undefined ? here : resolve(here, String(o.cwd));
   return body;
 }

@@ -131,7 +131,8 @@ function fold(feed: FeedState, e: RecordedEvent): void {
   if (target.entity === 'worker') noteFailure(feed, e, target.id);
   if (target.entity === 'node' || target.entity === 'calendar' || feed.many) return;
   // Shown by their own panels and pages, not a job page.
-  if (['reservation', 'alert', 'runbook', 'session', 'policy'].includes(target.entity)) return;
+  const own = ['reservation', 'alert', 'runbook', 'session', 'policy', 'promise'];
+  if (own.includes(target.entity)) return;
   feed.changed.add(jobOfEntity(target.id));
   if (feed.changed.size > CHANGED_JOBS_MAX) [feed.many, feed.changed] = [true, new Set()];
 }

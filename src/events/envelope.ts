@@ -15,6 +15,7 @@ export const ENTITIES = [
   'policy',
   'workflow',
   'run',
+  'promise',
 ] as const;
 export type Entity = (typeof ENTITIES)[number];
 

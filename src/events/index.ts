@@ -32,6 +32,7 @@ export * from './session-wire.js';
 export * from './policy.events.js';
 export * from './workflow.events.js';
 export * from './run.events.js';
+export * from './promise.events.js';
 export { allEventSchemas, currentVersion, eventCatalog, eventTypesOf } from './schemas.js';
 export type { DroverEvent, EventCatalogEntry, EventData, EventOf, EventType } from './schemas.js';
 export { decodeEvent, encodeEvent, toFieldIssues, validateEvent, wasValidated } from './codec.js';

@@ -5,6 +5,7 @@ import { chunkEventSchemas } from './chunk.events.js';
 import type { Entity } from './envelope.js';
 import { jobEventSchemas } from './job.events.js';
 import { nodeEventSchemas } from './node.events.js';
+import { promiseEventSchemas } from './promise.events.js';
 import { reservationEventSchemas } from './reservation.events.js';
 import { runbookEventSchemas } from './runbook.events.js';
 import { sessionEventSchemas } from './session.events.js';
@@ -27,6 +28,7 @@ export const allEventSchemas = [
   ...policyEventSchemas,
   ...workflowEventSchemas,
   ...runEventSchemas,
+  ...promiseEventSchemas,
 ] as const;
 
 type AnyEventSchema = (typeof allEventSchemas)[number];

@@ -103,7 +103,8 @@ export const auditProjection: Projection<AuditState> = {
 /**
  * The entity kinds an id may name: ids with `:` are chunks (one) or workers (two); others a job,
  * a node, a calendar, a reservation, an alert, a runbook run, a session, a workflow or a policy
- * domain (`fairshare`, `quotas`, `exclusions`); with `@`, a run. Pure.
+ * domain (`fairshare`, `quotas`, `exclusions`) or a promise (named by its job's id); with `@`, a
+ * run. Pure.
  */
 export function entitiesOfId(id: string): Entity[] {
   const colons = id.split(':').length - 1;
@@ -120,6 +121,7 @@ export function entitiesOfId(id: string): Entity[] {
     'session',
     'policy',
     'workflow',
+    'promise',
   ];
 }
 

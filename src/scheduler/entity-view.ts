@@ -8,6 +8,7 @@ import {
   chunkBehaviour,
   jobBehaviour,
   nodeBehaviour,
+  promiseBehaviour,
   reservationBehaviour,
   sessionBehaviour,
   policyBehaviour,
@@ -18,6 +19,7 @@ import {
   type EntityRuntime,
   type JobSnapshot,
   type NodeSnapshot,
+  type PromiseSnapshot,
   type ReservationSnapshot,
   type RunbookSnapshot,
   type SessionSnapshot,
@@ -48,11 +50,13 @@ export interface EntityStates {
   /** Folded for the timekeeper: workflows and their runs. */
   workflow: WorkflowSnapshot;
   run: RunSnapshot;
+  /** Folded for keeping start-by promises (promised jobs first; kept or broken). */
+  promise: PromiseSnapshot;
 }
 
 /** A new state of one entity, typed by its kind (`seq`: the log position when it matters). */
 export type Change = {
-  [E in Entity]: { entity: E; id: string; state: EntityStates[E]; seq?: number };
+  [E in Entity]: { entity: E; id: string; state: EntityStates[E]; seq?: number; at?: number };
 }[Entity];
 
 /** An action that is a command for an entity (not a kill for an agent). */
@@ -150,7 +154,7 @@ export function observeEvent(
     }
     case 'chunk': {
       const seen = runtime.observe(chunkBehaviour, id, e);
-      return seen && { entity, id, state: seen.after };
+      return seen && { entity, id, state: seen.after, seq: e.recorded.seq, at: e.at };
     }
     case 'worker': {
       const seen = runtime.observe(workerBehaviour, id, e);
@@ -189,6 +193,10 @@ export function observeEvent(
     case 'run': {
       const seen = runtime.observe(runBehaviour, id, e);
       return seen && { entity, id, state: seen.after };
+    }
+    case 'promise': {
+      const seen = runtime.observe(promiseBehaviour, id, e);
+      return seen && { entity, id, state: seen.after, seq: e.recorded.seq };
     }
     default: {
       const _exhaustive: never = entity;

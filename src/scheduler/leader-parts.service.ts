@@ -16,6 +16,7 @@ import { Launcher } from './launcher.service.js';
 import { PlacementLoop, type AdmissionStep } from './placement-loop.service.js';
 import { ReservationBook } from './reservation-book.js';
 import { LaunchWindow, quotaGateFor } from './quota-gate.js';
+import { PromiseKeeper, type BrokenPromise } from './promise-keeper.js';
 import { RulesPump } from './rules-pump.service.js';
 import type { Peek, RuleContext } from './rules.js';
 import type { SchedulerMetrics } from './scheduler-metrics.js';
@@ -32,6 +33,8 @@ export interface LeaderInput {
   readonly canWrite: () => boolean;
   readonly backoff?: Backoff;
   readonly admission?: readonly AdmissionStep[];
+  /** Told of start-by promises the leader broke (see `onPromiseBroken`). */
+  readonly onPromiseBroken?: (broken: readonly BrokenPromise[]) => void;
   readonly metrics?: SchedulerMetrics;
   /** Told of every new state after the index folded it (the timekeeper's index of runs). */
   readonly observe?: (c: Change) => void;
@@ -46,6 +49,8 @@ export interface LeaderParts {
   readonly actions: ActionRunner;
   readonly pump: RulesPump;
   readonly placement: PlacementLoop;
+  /** Start-by promises: promised jobs first, kept or broken on the tick. */
+  readonly promises: PromiseKeeper;
   readonly launcher: LauncherLike;
   /** Users' launches in the last minute (fed from the tail: the launch throttle's count). */
   readonly launches: LaunchWindow;
@@ -109,6 +114,10 @@ export function wireLeader(o: LeaderInput): LeaderParts {
   const policyNow = () =>
     fairShareConfigOf(runtime.peek(policyBehaviour, POLICY_IDS.fairshare)?.state.context, config);
   const launches = new LaunchWindow();
+  const promises = new PromiseKeeper({
+    ...{ runtime, by, canWrite, logger },
+    ...(o.onPromiseBroken && { onPromiseBroken: o.onPromiseBroken }),
+  });
   const placement = new PlacementLoop({
     ...{ peek, index, config, clock, canWrite, context, run, logger },
     configNow: () => policyNow().config,
@@ -118,6 +127,7 @@ export function wireLeader(o: LeaderInput): LeaderParts {
       const ex = runtime.peek(policyBehaviour, POLICY_IDS.exclusions)?.state.context.exclusions;
       return ex && Object.hasOwn(ex, user) ? ex[user] : undefined;
     },
+    promised: () => promises.promised(),
     assign: (p) => launcher.assign(p),
     ...(o.metrics && { metrics: o.metrics }),
     ...(o.admission && { admission: o.admission }),
@@ -139,6 +149,7 @@ export function wireLeader(o: LeaderInput): LeaderParts {
     } else if (c.entity === 'policy') index.generation++; // quotas: held work may now fit
     reservations.observe(c);
     o.observe?.(c);
+    promises.observe(c);
     pump.mark(c);
     placement.requestIfChanged();
     if (live) pump.schedule();
@@ -147,6 +158,7 @@ export function wireLeader(o: LeaderInput): LeaderParts {
   return {
     ...{ runtime, index, peek, queue, actions, pump, placement, launcher, context, changed, sweep },
     launches,
+    promises,
     goLive: () => {
       live = true;
     },

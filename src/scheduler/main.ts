@@ -1,3 +1,4 @@
+import type { BrokenPromise } from './promise-keeper.js';
 import type { NatsConnection } from '@nats-io/transport-node';
 import { hostname } from 'node:os';
 import type { Logger } from 'pino';
@@ -17,6 +18,8 @@ export interface SchedulerMainOptions {
   readonly signal?: AbortSignal;
   /** Where the scheduler reports (`createSchedulerMetrics`); default nowhere. */
   readonly metrics?: SchedulerMetrics;
+  /** Told of start-by promises the leader broke (alerts and notifications plug in here). */
+  readonly onPromiseBroken?: (broken: readonly BrokenPromise[]) => void;
 }
 
 /**
@@ -39,6 +42,7 @@ export async function runScheduler(opts: SchedulerMainOptions): Promise<Schedule
     ...(opts.fairShare && { fairShare: opts.fairShare }),
     ...(opts.backoff && { backoff: opts.backoff }),
     ...(opts.signal && { signal: opts.signal }),
+    ...(opts.onPromiseBroken && { onPromiseBroken: opts.onPromiseBroken }),
   });
   metrics.leading(scheduler.epoch, true);
   void scheduler.lost.then(() => metrics.leading(scheduler.epoch, false));

@@ -51,6 +51,8 @@ export interface PlacementLoopDeps {
   readonly quotaGate?: (now: number, inFlight: ReadonlySet<string>) => RoundGate | undefined;
   /** A user's standing exclusions in force (the log's `policy` entity `exclusions`). */
   readonly standingExclusions?: (user: string) => readonly string[] | undefined;
+  /** Jobs with a pending start-by promise (placed first). */
+  readonly promised?: () => ReadonlySet<string>;
   /** Where each round's duration and reasons are reported. */
   readonly metrics?: SchedulerMetrics;
   readonly logger: Logger;
@@ -132,6 +134,7 @@ export class PlacementLoop {
       inFlight: this.inFlight,
       reasons,
       maxPlacements: MAX_IN_FLIGHT - this.inFlight.size,
+      ...(deps.promised && { promised: deps.promised() }),
     });
     const seconds = (performance.now() - startedAt) / 1000;
     deps.metrics?.round(seconds, reasons ? out.pending : undefined, deps.peek.job);

@@ -37,6 +37,8 @@ export interface RoundInput {
   readonly quotaGate?: RoundGate;
   /** A user's standing exclusions (`drover exclusions`): nodes never given the user's jobs. */
   readonly standingExclusions?: (user: string) => readonly string[] | undefined;
+  /** Jobs with a pending start-by promise: placed first, ahead of fair-share order. */
+  readonly promised?: ReadonlySet<string>;
 }
 
 export interface RoundOutput {
@@ -230,11 +232,16 @@ export function planRound(input: RoundInput): RoundOutput {
       }),
       { cpus: 0, memMb: 0, gpus: 0 },
     );
-  const ranked = queueOrder(tasks, {
+  let ranked = queueOrder(tasks, {
     capacity,
     history: (u) => historyAt(index.history, u, now, input.config.halfLifeS),
     config: input.config,
   });
+  const promised = input.promised;
+  if (promised?.size) {
+    const first = ranked.filter((t) => promised.has(t.task.jobId));
+    if (first.length > 0) ranked = [...first, ...ranked.filter((t) => !promised.has(t.task.jobId))];
+  }
   const round = placeRound(ranked, nodes, now, {
     reasons: input.reasons,
     ...(input.maxPlacements !== undefined && { maxPlacements: input.maxPlacements }),

@@ -68,6 +68,7 @@ export class RulesPump {
       case 'reservation':
       case 'alert':
       case 'session':
+      case 'promise':
         break;
     }
   }

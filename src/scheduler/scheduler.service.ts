@@ -12,6 +12,7 @@ import type { AdmissionStep } from './placement-loop.service.js';
 import type { SchedulerMetrics } from './scheduler-metrics.js';
 import { startTicker, type TickStep } from './ticker.service.js';
 import { PipelineIndex, Timekeeper } from './timekeeper.service.js';
+import type { BrokenPromise } from './promise-keeper.js';
 import { submissionSteps } from './work-messages.js';
 
 export interface SchedulerOptions {
@@ -32,6 +33,8 @@ export interface SchedulerOptions {
   readonly admission?: readonly AdmissionStep[];
   /** Steps added to the once-a-second tick (see `TickStep`: the timekeeper's seam). */
   readonly ticks?: readonly TickStep[];
+  /** Told of start-by promises the leader broke (alerts and notifications plug in here). */
+  readonly onPromiseBroken?: (broken: readonly BrokenPromise[]) => void;
   /** Where rounds, placements and the tail are reported (default: nowhere). */
   readonly metrics?: SchedulerMetrics;
 }
@@ -70,6 +73,7 @@ export async function startScheduler(opts: SchedulerOptions): Promise<Scheduler>
     ...(opts.backoff && { backoff: opts.backoff }),
     ...(opts.admission && { admission: opts.admission }),
     ...(opts.metrics && { metrics: opts.metrics }),
+    ...(opts.onPromiseBroken && { onPromiseBroken: opts.onPromiseBroken }),
   });
   const { index, peek, actions, placement, context, sweep } = parts;
   let live = false;
@@ -88,6 +92,7 @@ export async function startScheduler(opts: SchedulerOptions): Promise<Scheduler>
       () => parts.launcher.relaunch(index), // launches not acknowledged (an ack lost, say)
       () => placement.request(),
       timekeeper.step, // fires due runs and moves open runs on (issue 17)
+      (now) => parts.promises.tick(now),
       ...(opts.ticks ?? []),
     ],
     {

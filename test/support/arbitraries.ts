@@ -520,6 +520,27 @@ const dataArbs: { [T in EventType]: fc.Arbitrary<EventData<T>> } = {
   'run.failed': rec({ tasks: listArb(taskNameArb, 0, 200) }),
   'run.cancelled': empty,
   'run.skipped': reason(),
+  'promise.accepted': rec({
+    jobId: fc.constantFrom('42', 'j-1'),
+    user: fc.constantFrom('ada', 'bob'),
+    startBy: fc.integer({ min: 0, max: 8.64e15 }),
+    timeoutS: fc.integer({ min: 1, max: 31_536_000 }),
+    request: rec({
+      cpus: fc.integer({ min: 0, max: 64 }),
+      memMb: fc.integer({ min: 0, max: 65_536 }),
+      gpus: fc.integer({ min: 0, max: 8 }),
+    }),
+    booking: rec({
+      node: fc.constantFrom('n1', 'node-2'),
+      startAt: fc.integer({ min: 0, max: 8.64e15 }),
+    }),
+  }),
+  'promise.kept': rec({
+    startedSeq: fc.integer({ min: 1, max: 1_000_000 }),
+    startedAt: fc.integer({ min: 0, max: 8.64e15 }),
+    chunk: fc.constantFrom('42:0', 'j-1:3'),
+  }),
+  'promise.broken': rec({ why: textArb(1000).filter((s) => s.length > 0) }),
 };
 
 /** Envelope ids: uuids as the shells make them, or any text the schema allows. */

@@ -13,6 +13,7 @@ import type {
   JobCommand,
   JobSnapshot,
   NodeCommand,
+  PromiseCommand,
   ReservationCommand,
   WorkerCommand,
   WorkerSnapshot,
@@ -71,6 +72,7 @@ interface CommandOf {
   policy: PolicyCommand;
   workflow: WorkflowCommand;
   run: RunCommand;
+  promise: PromiseCommand;
 }
 
 export const JOBS = { P: 2, C1: 1, C2: 2 } as const;
@@ -178,6 +180,7 @@ export function createFarm(onAppend: Farm['onAppend'] = () => {}): Farm {
       policy: new Map(),
       workflow: new Map(),
       run: new Map(),
+      promise: new Map(),
     },
     ...{ log: [], ids: new Set(), outbox: [], violations: [], onAppend, seq: 0 },
   };

@@ -55,6 +55,8 @@ export interface FarmOptions {
   readonly cluster?: NatsCluster;
   /** Lease TTL of the scheduler (default 1500 ms). */
   readonly leaseTtlMs?: number;
+  /** The scheduler's hook for broken start-by promises. */
+  readonly onPromiseBroken?: (broken: readonly { jobId: string; why: string }[]) => void;
 }
 
 export const TERMINAL = ['succeeded', 'failed', 'cancelled'] as const;
@@ -153,6 +155,7 @@ export async function startFarm(opts: FarmOptions = {}): Promise<Farm> {
       nodeLostMs: opts.nodeLostMs ?? 3000,
       fairShare: { weights: opts.weights ?? {} },
       backoff: { baseMs: 100, maxMs: 1000 },
+      ...(opts.onPromiseBroken && { onPromiseBroken: opts.onPromiseBroken }),
     });
   }
   return farm;

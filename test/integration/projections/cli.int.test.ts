@@ -101,7 +101,9 @@ describe('drover usage / audit / fairshare / replay (child process, --json)', ()
   it('fairshare and usage tables say what ranks, one unit per word', async () => {
     const f = await drover('fairshare');
     expect(f.code).toBe(0);
-    const [head] = f.stdout.split('\n');
+    // The policy version in force first (issue 18: parameters as data), then the table.
+    const [policy, head] = f.stdout.split('\n');
+    expect(policy).toMatch(/^fair-share (policy v\d+|defaults)/);
     expect(head).toMatch(/^rank\s+user\s+weight\s+next dru\s+share now\s+decayed history/);
     expect(f.stdout).toContain('rank: by "next dru"');
     expect(f.stdout).toMatch(/\d+ alloc cpu-s, \d+ alloc MB-s/);

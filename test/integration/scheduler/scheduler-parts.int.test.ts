@@ -37,6 +37,8 @@ describe('the node watch (heartbeats on a real server)', () => {
     index.node(silent, ready);
     const peek = { node: () => ready } as unknown as Peek;
     const ctx = (): RuleContext => ({ peek, by, now, largestNode: { cpus: 1, memMb: 1, gpus: 0 } });
+    // The watch sees both nodes now (a node never heard is timed from when it is first seen).
+    expect(watch.check(ctx(), index).filter((a) => a.entity === 'node')).toEqual([]);
     now += 20_000;
     farm.nc.publish(heartbeatSubject(heard), JSON.stringify({ node: heard, workers: [] }));
     farm.nc.publish(heartbeatSubject(heard), 'not json'); // no sign of life, no failure either

@@ -238,6 +238,26 @@ const reservation = {
   flags: [],
 };
 
+const promise = {
+  jobId: '7',
+  user: 'ada',
+  startBy: 5_000,
+  timeoutS: 60,
+  request: { cpus: 1, memMb: 64, gpus: 0 },
+  booking: { node: 'n1', startAt: 1_000 },
+};
+
+/** An acceptance, a start in time (guard holds) and a late one (fails), a break. */
+export const promiseVariants: Variants<unknown> = (type) =>
+  type === 'promise.accepted'
+    ? [ev(type, promise)]
+    : type === 'promise.kept'
+      ? [
+          ev(type, { startedSeq: 9, startedAt: 4_000, chunk: '7:0' }),
+          ev(type, { startedSeq: 9, startedAt: 6_000, chunk: '7:0' }),
+        ]
+      : [ev(type as 'promise.broken', { why: 'start-by passed' })];
+
 /** A well-formed reservation (guard holds), one ending before it starts (fails), a delete. */
 export const reservationVariants: Variants<unknown> = (type) =>
   type === 'reservation.created'

@@ -11,6 +11,7 @@ import {
   jobFold,
   machineDescriptions,
   nodeFold,
+  promiseFold,
   reservationFold,
   policyFold,
   stateName,
@@ -29,6 +30,7 @@ import {
   explore,
   jobVariants,
   nodeVariants,
+  promiseVariants,
   reservationVariants,
   runbookVariants,
   sessionVariants,
@@ -59,6 +61,7 @@ const probes: Record<Entity, Probe> = {
   policy: { fold: policyFold as Fold<never>, variants: policyVariants as Variants<never> },
   workflow: { fold: workflowFold as Fold<never>, variants: workflowVariants as Variants<never> },
   run: { fold: runFold as Fold<never>, variants: runVariants as Variants<never> },
+  promise: { fold: promiseFold as Fold<never>, variants: promiseVariants as Variants<never> },
 };
 
 describe('docs/transitions', () => {
