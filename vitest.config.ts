@@ -49,6 +49,8 @@ function chaosLane(): TestProjectInlineConfiguration[] {
 export default defineConfig({
   test: {
     globals: false,
+    // Tests spawn the compiled CLI (test/support/cli-main.ts): build dist/ when src/ is newer.
+    globalSetup: ['test/support/build-cli.ts'],
     testTimeout: 60_000,
     hookTimeout: 30_000,
     // Integration files each start their own nats-server; two cores: keep the fan-out small.

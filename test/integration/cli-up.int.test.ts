@@ -13,6 +13,7 @@ import { EVENTS_STREAM, createJetStreamEventLog } from '../../src/events/index.j
 import { findNatsServer } from '../../src/cli/nats-binary.js';
 import { reachable } from '../../src/cli/nats-process.js';
 import { serverPid } from '../support/up-process.js';
+import { droverArgv } from '../support/cli-main.js';
 
 async function freePort(): Promise<number> {
   const srv = createServer().listen(0, '127.0.0.1');
@@ -29,7 +30,7 @@ describe('drover up --demo (npm start)', () => {
     const httpPort = await freePort();
     const child = spawn(
       process.execPath,
-      ['--import', 'tsx', 'src/cli/main.ts', 'up', '--demo', '--json'],
+      droverArgv(['up', '--demo', '--json']),
       {
         env: {
           ...process.env,

@@ -1,7 +1,7 @@
 import { spawn } from 'node:child_process';
-import { join } from 'node:path';
 import { startApiService, type ApiService } from '../../src/api/index.js';
 import { quietLogger, startFarm, type Farm, type FarmOptions } from './farm.js';
+import { droverArgv } from './cli-main.js';
 
 /** A real farm (nats-server, scheduler, agents, each serving its logs) plus the API service. */
 export interface ApiFarm extends Farm {
@@ -27,9 +27,6 @@ export interface CliResult {
   stderr: string;
 }
 
-const MAIN = join(import.meta.dirname, '../../src/cli/main.ts');
-/** tsx by URL: `--import tsx` would be looked up from the child's cwd. */
-const TSX = import.meta.resolve('tsx');
 
 /** Run `drover ...` as a child process against `url`, as a person would (in `cwd` if given). */
 export function drover(
@@ -40,7 +37,7 @@ export function drover(
   cwd?: string,
 ): Promise<CliResult> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, ['--import', TSX, MAIN, ...args], {
+    const child = spawn(process.execPath, droverArgv(args), {
       env: { ...process.env, DROVER_NATS_URL: url, LOG_LEVEL: 'silent', ...env },
       stdio: ['ignore', 'pipe', 'pipe'],
       ...(cwd !== undefined && { cwd }),

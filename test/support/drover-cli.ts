@@ -2,8 +2,8 @@ import { spawn } from 'node:child_process';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { droverArgv } from './cli-main.js';
 
-const MAIN = join(import.meta.dirname, '../../src/cli/main.ts');
 
 /** Run the real `drover` CLI against a server; resolves with its exit code and output. */
 export function drover(
@@ -11,7 +11,7 @@ export function drover(
   args: string[],
 ): Promise<{ code: number | null; stdout: string; stderr: string }> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, ['--import', 'tsx', MAIN, ...args], {
+    const child = spawn(process.execPath, droverArgv(args), {
       env: { ...process.env, DROVER_NATS_URL: url, LOG_LEVEL: 'warn' },
       stdio: ['ignore', 'pipe', 'pipe'],
     });

@@ -1,6 +1,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
 import { join } from 'node:path';
+import { droverArgv } from './cli-main.js';
 
 const ROOT = join(import.meta.dirname, '../..');
 
@@ -17,8 +18,7 @@ export function spawnDrover(
   env: Record<string, string>,
   nodeArgs: readonly string[] = [],
 ): DroverProcess {
-  const main = join(ROOT, 'src/cli/main.ts');
-  const child = spawn(process.execPath, [...nodeArgs, '--import', 'tsx', main, ...args], {
+  const child = spawn(process.execPath, [...nodeArgs, ...droverArgv(args)], {
     cwd: ROOT,
     env: { ...process.env, LOG_LEVEL: process.env.LOG_LEVEL ?? 'warn', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],

@@ -1,8 +1,7 @@
 import { spawn as spawnPty, type IPty } from 'node-pty';
 import { join } from 'node:path';
+import { droverArgv } from './cli-main.js';
 
-const MAIN = join(import.meta.dirname, '../../src/cli/main.ts');
-const TSX = import.meta.resolve('tsx');
 
 /** The `drover` CLI on a real pseudo-terminal, driven as a person would drive it. */
 export interface PtyDrover {
@@ -24,7 +23,7 @@ export function ptyDrover(
   args: string[],
   env: Record<string, string> = {},
 ): PtyDrover {
-  const pty = spawnPty(process.execPath, ['--import', TSX, MAIN, ...args], {
+  const pty = spawnPty(process.execPath, droverArgv(args), {
     name: 'xterm-color',
     cols: 160,
     rows: 50,

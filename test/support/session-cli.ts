@@ -1,13 +1,11 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createRequire } from 'node:module';
-import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { IPty } from 'node-pty';
 import type * as NodePty from 'node-pty';
+import { droverArgv } from './cli-main.js';
 
 const require = createRequire(import.meta.url);
-const MAIN = join(import.meta.dirname, '../../src/cli/main.ts');
-const TSX = import.meta.resolve('tsx');
 
 /** The environment of a CLI child against `url`: quiet logs, a short heartbeat grace agent-side. */
 const cliEnv = (url: string, extra: Record<string, string> = {}) => ({
@@ -23,7 +21,7 @@ export function droverPiped(
   args: string[],
   input?: Buffer | string | null,
 ): { child: ChildProcess; done: Promise<{ code: number | null; stdout: Buffer; stderr: string }> } {
-  const child = spawn(process.execPath, ['--import', TSX, MAIN, ...args], {
+  const child = spawn(process.execPath, droverArgv(args), {
     env: cliEnv(url),
     stdio: ['pipe', 'pipe', 'pipe'],
   });
@@ -58,7 +56,7 @@ export interface PtyCli {
 
 export function droverPty(url: string, args: string[], size = { cols: 100, rows: 30 }): PtyCli {
   const pty = require('node-pty') as typeof NodePty;
-  const term = pty.spawn(process.execPath, ['--import', TSX, MAIN, ...args], {
+  const term = pty.spawn(process.execPath, droverArgv(args), {
     name: 'xterm-256color',
     cols: size.cols,
     rows: size.rows,

@@ -4,6 +4,7 @@ import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { droverArgv } from './cli-main.js';
 
 /** A port nobody listens on right now. */
 export async function freePort(): Promise<number> {
@@ -41,7 +42,7 @@ export async function startUp(args: string[] = [], extra: Record<string, string>
   };
   const child = spawn(
     process.execPath,
-    ['--import', 'tsx', 'src/cli/main.ts', 'up', '--json', ...args],
+    droverArgv(['up', '--json', ...args]),
     {
       env: { ...process.env, ...env },
       stdio: ['ignore', 'pipe', 'pipe'],

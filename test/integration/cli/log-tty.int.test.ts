@@ -4,8 +4,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startNatsServer, type NatsServer } from '../../support/nats-server.js';
+import { DROVER_MAIN } from '../../support/cli-main.js';
 
-const AGENT = `${process.execPath} --import tsx src/cli/main.ts agent --node tty-1 --cpus 1 --mem 256M`;
+const AGENT = `${process.execPath} ${DROVER_MAIN} agent --node tty-1 --cpus 1 --mem 256M`;
 
 /** Run `drover agent` until its 'reconciled' line, through a real pty (`script`) or a pipe. */
 function agentOutput(url: string, dir: string, tty: boolean, format?: string): Promise<string> {

@@ -22,6 +22,7 @@ import { createAgentMetrics, runAgent } from '../../../src/node-agent/index.js';
 import { createSchedulerMetrics, runScheduler } from '../../../src/scheduler/main.js';
 import { quietLogger, startFarm, type Farm } from '../../support/farm.js';
 import { promtoolCheck, samples, scrape, valueOf } from '../../support/prometheus.js';
+import { droverArgv } from '../../support/cli-main.js';
 
 /**
  * Every /metrics endpoint of a farm in one process, as `drover up` wires it (one registry per
@@ -172,7 +173,7 @@ describe('/metrics of the scheduler, the agents, the API and the dashboard', () 
   it('drover api --metrics-port 0 serves its page (CONTRACT flag, a real child process)', async () => {
     const child = spawn(
       process.execPath,
-      ['--import', 'tsx', 'src/cli/main.ts', 'api', '--metrics-port', '0', '--json'],
+      droverArgv(['api', '--metrics-port', '0', '--json']),
       {
         env: { ...process.env, DROVER_NATS_URL: farm.server.url, LOG_LEVEL: 'silent' },
         stdio: ['ignore', 'pipe', 'inherit'],

@@ -11,12 +11,13 @@ import { startFarm, type Farm } from '../../support/farm.js';
 import { appendAll } from '../../support/projection-fixture.js';
 import { farmHistory } from '../../support/projection-history.js';
 import { startPostgres, type TestPostgres } from '../../support/postgres.js';
+import { droverArgv } from '../../support/cli-main.js';
 
 /** `drover sql-sink --pg URL` as a real child process, logging every committed batch. */
 function sink(farm: Farm, url: string): { child: ChildProcess; commits: () => number } {
   const child = spawn(
     process.execPath,
-    ['--import', 'tsx', 'src/cli/main.ts', 'sql-sink', '--pg', url],
+    droverArgv(['sql-sink', '--pg', url]),
     {
       env: {
         ...process.env,

@@ -9,12 +9,11 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startApiFarm, type ApiFarm } from '../../support/api-farm.js';
 import { drover } from '../../support/api-farm.js';
 import { droverPiped } from '../../support/session-cli.js';
+import { droverArgv } from '../../support/cli-main.js';
 
 // The agents of this file's farm stop a session whose client is silent for 3 s (default 10 s).
 process.env.DROVER_SESSION_GRACE_MS = '3000';
 
-const MAIN = join(import.meta.dirname, '../../../src/cli/main.ts');
-const TSX = import.meta.resolve('tsx');
 
 /** Resident memory of a live process in MB (VmRSS), or undefined once it is gone. */
 function rssMb(pid: number): number | undefined {
@@ -52,7 +51,7 @@ describe('drover run: big output, dropped clients', () => {
   it('100 MB of output arrives intact, the CLI bounded while its reader stalls', async () => {
     const file = join(dir, 'random');
     const cmd = `head -c 100000000 /dev/urandom > ${file} && cat ${file}`;
-    const child = spawn(process.execPath, ['--import', TSX, MAIN, 'run', '--', 'sh', '-c', cmd], {
+    const child = spawn(process.execPath, droverArgv(['run', '--', 'sh', '-c', cmd]), {
       env: { ...process.env, DROVER_NATS_URL: farm.server.url, LOG_LEVEL: 'silent' },
       stdio: ['ignore', 'pipe', 'pipe'],
     });
