@@ -13,6 +13,7 @@ import { ActionRunner } from './action-runner.service.js';
 import { changeOf, peekOf, type Change } from './entity-view.js';
 import { FarmIndex } from './farm-index.js';
 import { Launcher } from './launcher.service.js';
+import { PendingNotes } from './pending-notes.js';
 import { PlacementLoop, type AdmissionStep } from './placement-loop.service.js';
 import { ReservationBook } from './reservation-book.js';
 import { LaunchWindow, quotaGateFor } from './quota-gate.js';
@@ -118,8 +119,10 @@ export function wireLeader(o: LeaderInput): LeaderParts {
     ...{ runtime, by, canWrite, logger },
     ...(o.onPromiseBroken && { onPromiseBroken: o.onPromiseBroken }),
   });
+  const notes = new PendingNotes({ peek, exec: (a) => actions.exec(a), logger });
   const placement = new PlacementLoop({
-    ...{ peek, index, config, clock, canWrite, context, run, logger },
+    ...{ peek, index, config, clock, canWrite, context, logger },
+    run: (a) => notes.offer(a),
     configNow: () => policyNow().config,
     gate: (now) => reservations.gate(peek, index, now),
     quotaGate: (now, inFlight) => quotaGateFor({ peek, index, runtime, launches }, inFlight, now),

@@ -39,6 +39,14 @@ export interface PendingNote {
   readonly ahead: { user: string; dru: number }[];
 }
 
+/** Whether a note's reasons differ from those the job holds (by code, in order). Pure. */
+export function notesDiffer(
+  held: readonly { code: string }[] | undefined,
+  noted: readonly { code: string }[],
+): boolean {
+  return held?.map((r) => r.code).join(',') !== noted.map((r) => r.code).join(',');
+}
+
 /**
  * `job.pending_noted` when the set of reasons differs from the last one noted (not every round:
  * the log records changes, which is what "why was it pending at 09:14?" needs). Pure.
@@ -50,10 +58,7 @@ export function pendingAction(
   queueLength: number,
 ): Action | undefined {
   const job = ctx.peek.job(jobId);
-  if (!job) return undefined;
-  const before = job.context.pending?.reasons.map((r) => r.code).join(',');
-  const after = note.reasons.map((r) => r.code).join(',');
-  if (before === after) return undefined;
+  if (!job || !notesDiffer(job.context.pending?.reasons, note.reasons)) return undefined;
   const data = {
     reasons: note.reasons.slice(0, 20),
     ahead: note.ahead,
