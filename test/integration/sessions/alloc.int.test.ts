@@ -41,9 +41,10 @@ describe('drover alloc: resources held across distinct nodes, runs inside them',
     await farm?.stop();
   });
 
-  it('holds two distinct nodes, runs on both, keeps others waiting until its time runs out', async () => {
+  it('holds two distinct nodes and runs on both; released, its job is cancelled', async () => {
     const url = farm.server.url;
-    const args = ['alloc', '--nodes', '2', '--cpus', '2', '--time', '14s', '--wait', '--json'];
+    // Long enough that a slow CLI start on a loaded machine never sees it expire.
+    const args = ['alloc', '--nodes', '2', '--cpus', '2', '--time', '10m', '--wait', '--json'];
     const alloc = await drover(url, args, { DROVER_USER: 'ann' });
     expect(alloc.stderr).toMatch(/holding node-\d, node-\d until/);
     expect(alloc.code).toBe(0);
@@ -51,69 +52,68 @@ describe('drover alloc: resources held across distinct nodes, runs inside them',
     const row = await session(allocId);
     expect(row.kind).toBe('alloc');
     expect([...row.nodes].sort()).toEqual(['node-1', 'node-2']);
-    const jobId = row.jobId!;
 
+    const cmd = 'echo "on $DROVER_NODE in $DROVER_ALLOC"; [ "$DROVER_NODE" = node-1 ] || exit 3';
+    const run = await drover(url, ['run', '--alloc', allocId, '--', 'sh', '-c', cmd], {
+      DROVER_USER: 'ann',
+    });
+    expect(run.stderr).not.toMatch(/error/);
+    expect(run.stdout).toContain(`[node-1] on node-1 in ${allocId}\n`);
+    expect(run.stdout).toContain(`[node-2] on node-2 in ${allocId}\n`);
+    expect(run.code).toBe(3); // node-2's exit code: the first node that failed
+    // Nothing of the runs inside was queued: the allocation's job is still its two chunks.
+    expect((await api.job(row.jobId!)).chunks!.length).toBe(2);
+
+    const rel = await drover(url, ['alloc', 'release', allocId, '--json'], { DROVER_USER: 'ann' });
+    expect(rel.code).toBe(0);
+    expect(JSON.parse(rel.stdout)).toEqual({ allocId, state: 'stopping' });
+    const released = await until('released', async () => {
+      const s = await session(allocId);
+      return s.state === 'exited' ? s : undefined;
+    });
+    expect(released.stopReason).toMatch(/released by ann/);
+    await farm.waitFor(row.jobId!, ['cancelled']);
+  }, 120_000);
+
+  it('keeps others waiting while it holds; its time runs out, the run inside is stopped and they start', async () => {
+    await api.call('session.alloc', { id: 'aexp1', user: 'ann', nodes: 2, cpus: 2, timeS: 10 });
+    const row = await held('aexp1');
     // Another user's job that would fit node-1 but for the 2 cpus the allocation holds.
     const bob = await farm.submit({ name: 'bob', user: 'bob', command: ['true'], cpus: 7 });
     // A run inside the allocation that outlives it: stopped when the time runs out.
-    const longId = `s${allocId.slice(1)}l`;
     const out = new PassThrough();
-    const long = new SessionClient(farm.nc, api, longId, {
+    const long = new SessionClient(farm.nc, api, 'sexp1', {
       stdin: new PassThrough(),
       stdout: out,
       stderr: new PassThrough(),
     });
     out.resume();
     const opened = await api.call<{ node: string }>('session.open', {
-      id: longId,
+      id: 'sexp1',
       user: 'ann',
       command: ['sleep', '120'],
-      alloc: allocId,
+      alloc: 'aexp1',
       node: 'node-1',
     });
     expect(opened.node).toBe('node-1');
-
-    const cmd = 'echo "on $DROVER_NODE in $DROVER_ALLOC"; [ "$DROVER_NODE" = node-1 ] || exit 3';
-    const run = await drover(url, ['run', '--alloc', allocId, '--', 'sh', '-c', cmd], {
-      DROVER_USER: 'ann',
-    });
-    expect(run.stdout).toContain(`[node-1] on node-1 in ${allocId}\n`);
-    expect(run.stdout).toContain(`[node-2] on node-2 in ${allocId}\n`);
-    expect(run.code).toBe(3); // node-2's exit code: the first node that failed
-
     const waiting = await until('bob pending', async () => {
       const v = await api.job(bob);
       return v.pending?.length ? v : undefined;
     });
     expect(waiting.state).toBe('queued');
     expect(waiting.pending!.map((r) => r.code)).toContain('Resources');
-    // Nothing of the runs inside was queued: the allocation's job is still its two chunks.
-    expect((await api.job(jobId)).chunks!.length).toBe(2);
 
-    // The time runs out: the run inside is stopped (audited), the resources go to bob.
     const end = await long.ended;
     long.close();
     expect(end.exitCode).not.toBe(0);
-    const longRow = await session(longId);
-    expect(longRow.stopReason).toMatch(new RegExp(`allocation ${allocId} ended on node-1`));
+    const longRow = await session('sexp1');
+    expect(longRow.stopReason).toMatch(/allocation aexp1 ended on node-1: its time ran out/);
     await farm.waitFor(bob, ['succeeded'], 30_000);
-    expect((await session(allocId)).state).toBe('exited');
-    expect((await api.job(jobId)).state).toBe('succeeded');
+    expect((await session('aexp1')).state).toBe('exited');
+    expect((await api.job(row.jobId!)).state).toBe('succeeded');
   }, 120_000);
 
-  it('release stops it at once, cancel of its job too; bad requests name the field', async () => {
-    await api.call('session.alloc', { id: 'arel1', user: 'ann', nodes: 2, timeS: 600 });
-    await held('arel1');
-    const rel = await drover(farm.server.url, ['alloc', 'release', 'arel1', '--json']);
-    expect(rel.code).toBe(0);
-    expect(JSON.parse(rel.stdout)).toEqual({ allocId: 'arel1', state: 'stopping' });
-    const released = await until('released', async () => {
-      const s = await session('arel1');
-      return s.state === 'exited' ? s : undefined;
-    });
-    expect(released.stopReason).toMatch(/released by/);
-    await farm.waitFor(released.jobId!, ['cancelled']);
-
+  it('cancel of its job ends it too; bad requests name the field', async () => {
     await api.call('session.alloc', { id: 'acan1', user: 'ann', timeS: 600 });
     const c = await held('acan1');
     await api.cancel(c.jobId!, { wait: true });
