@@ -10,6 +10,7 @@ import {
   type Actor,
 } from '../events/index.js';
 import { actorOf, metaOf, type ApiContext, type ApiRequest, type Handler } from './api-context.js';
+import { openInAlloc } from './api-alloc.service.js';
 import { cancel, submit } from './api-commands.service.js';
 import type { Caller } from './protocol.js';
 import { parseRequest } from './protocol.js';
@@ -35,6 +36,8 @@ export const SessionRequestSchemas = {
       .max(64 * 1024 * 1024)
       .optional(),
     node: EntityIdSchema.optional(),
+    /** Run inside this allocation (`drover run --alloc`): on its node, without queueing again. */
+    alloc: EntityIdSchema.optional(),
     cwd: z.string().min(1).max(4096).optional(),
     env: z.record(z.string().min(1).max(256), z.string().max(65_536)).optional(),
     timeoutS: z
@@ -86,6 +89,7 @@ export const sessionOpen: Handler = async (ctx, req) => {
   const r = parseRequest('session open request', SessionRequestSchemas['session.open'], req.body);
   if (stateName((await ctx.runtime.load(sessionBehaviour, r.id)).state) !== 'none')
     throw new SchedulerError(ErrorCodes.Refused, `id: session ${r.id} exists already`);
+  if (r.alloc !== undefined) return openInAlloc(ctx, req, { ...r, alloc: r.alloc });
   const body = {
     name: `run ${r.command.join(' ')}`.slice(0, 200),
     user: r.user,

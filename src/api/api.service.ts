@@ -23,6 +23,7 @@ import type { ApiContext, Handler } from './api-context.js';
 import * as queries from './api-queries.service.js';
 import * as reservations from './api-reservations.service.js';
 import * as runbooks from './api-runbooks.service.js';
+import { sessionAlloc } from './api-alloc.service.js';
 import * as sessions from './api-sessions.service.js';
 import { WORKFLOW_HANDLERS } from './api-workflows.service.js';
 import { promisesList } from './api-promises.service.js';
@@ -66,6 +67,7 @@ const HANDLERS: Readonly<Record<ApiOp, Handler>> = {
   'runbook.get': runbooks.runbookGet,
   'runbook.runs': runbooks.runbookRuns,
   'session.open': sessions.sessionOpen,
+  'session.alloc': sessionAlloc,
   'session.resize': sessions.sessionResize,
   'session.stop': sessions.sessionStop,
   'session.get': sessions.sessionGet,

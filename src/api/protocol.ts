@@ -66,6 +66,7 @@ export const API_OPS = [
   'runbook.get',
   'runbook.runs',
   'session.open',
+  'session.alloc',
   'session.resize',
   'session.stop',
   'session.get',

@@ -11,7 +11,10 @@ export interface SessionRow {
   state: string;
   command: string[];
   tty: boolean;
+  /** The nodes it runs or holds on, as placed so far. */
   nodes: string[];
+  /** How many nodes it asked for (an allocation's `--nodes`; 1 for a run). */
+  nodeCount: number;
   cpus: number;
   memMb: number;
   openedAt: string;
@@ -19,7 +22,7 @@ export interface SessionRow {
   endedAt?: string;
   jobId?: string;
   alloc?: string;
-  /** For an allocation: when it is released at the latest. */
+  /** For an allocation: when it is released at the latest (its time counts from its first node). */
   until?: string;
   exitCode?: number | null;
   signal?: string | null;
@@ -41,6 +44,7 @@ export function sessionRow(id: string, s: SessionSnapshot): SessionRow | undefin
     command: opened.command,
     tty: opened.tty,
     nodes: placements.map((p) => p.node),
+    nodeCount: opened.nodes,
     cpus: opened.cpus,
     memMb: opened.memMb,
     openedAt: iso(openedAt),
@@ -48,7 +52,9 @@ export function sessionRow(id: string, s: SessionSnapshot): SessionRow | undefin
     ...(exit && { endedAt: iso(exit.at), exitCode: exit.exitCode, signal: exit.signal }),
     ...(opened.jobId !== undefined && { jobId: opened.jobId }),
     ...(opened.alloc !== undefined && { alloc: opened.alloc }),
-    ...(opened.timeS !== undefined && { until: iso(openedAt + opened.timeS * 1000) }),
+    ...(opened.timeS !== undefined && {
+      until: iso((first?.at ?? openedAt) + opened.timeS * 1000),
+    }),
     ...(stopReason !== undefined && { stopReason }),
   };
 }

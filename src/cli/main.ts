@@ -30,6 +30,7 @@ import { registerRunbookCommands } from './runbook-commands.js';
 import { registerPolicyCommands } from './policy-commands.js';
 import { registerSqlSinkCommand } from './sql-sink-command.js';
 import { registerSubmitCommand } from './submit-command.js';
+import { registerAllocCommand } from './alloc-command.js';
 import { registerRunCommand } from './run-command.js';
 import { registerSessionsCommand } from './sessions-command.js';
 import { registerWorkflowCommands } from './workflow-commands.js';
@@ -165,6 +166,7 @@ program
 
 registerSubmitCommand(program);
 registerRunCommand(program);
+registerAllocCommand(program);
 registerSessionsCommand(program);
 registerJobCommands(program);
 registerCancelCommands(program);

@@ -4,6 +4,8 @@ import { ErrorCodes, FrameKinds, SchedulerError, parseMemoryMb } from '../events
 import type { ApiClient } from '../api/index.js';
 import { printJson, withApi } from './api-cli.js';
 import { env, fail } from './connection.js';
+import type { NatsConnection } from '@nats-io/transport-node';
+import { allocNodes, combinedExitCode, runOnNodes } from './run-alloc.js';
 import { SessionClient, shellExitCode, type SessionEnd } from './session-attach.js';
 
 /** The flags of `drover run` as commander gives them. */
@@ -34,6 +36,13 @@ export function openBody(id: string, command: string[], o: RunFlags, tty: boolea
     body.memMb = memMb;
   }
   if (o.node !== undefined) body.node = o.node;
+  if (o.alloc !== undefined) {
+    if (o.cpus !== undefined || o.mem !== undefined)
+      throw new Error(
+        '--alloc: a run inside an allocation uses its cpus and memory (no --cpus/--mem)',
+      );
+    body.alloc = o.alloc;
+  }
   if (tty) Object.assign(body, terminalSize());
   return body;
 }
@@ -80,6 +89,31 @@ function forwardSignals(api: ApiClient, client: SessionClient): void {
   }
 }
 
+/**
+ * `drover run --alloc ID` on every node the allocation holds: output labelled per node, the
+ * exit code of the first node (in order) that failed, else 0.
+ */
+async function runEverywhere(
+  api: ApiClient,
+  nc: NatsConnection,
+  alloc: string,
+  nodes: readonly string[],
+  body: Record<string, unknown>,
+  json: boolean,
+): Promise<void> {
+  const open = (node: string) => {
+    const id = newSessionId();
+    return { id, body: { ...body, id, node } };
+  };
+  const out = { stdout: json ? process.stderr : process.stdout, stderr: process.stderr };
+  const runs = await runOnNodes(api, nc, nodes, open, out);
+  const exitCode = combinedExitCode(runs);
+  if (json) printJson({ alloc, exitCode, runs });
+  for (const r of runs)
+    if (r.exitCode === null && !json) process.stderr.write(`drover run: ${r.node}: ${r.message}\n`);
+  process.exitCode = exitCode;
+}
+
 /** Register `drover run`. */
 export function registerRunCommand(program: Command): void {
   program
@@ -87,7 +121,8 @@ export function registerRunCommand(program: Command): void {
     .description('run a command on the farm with its stdin/stdout/stderr attached')
     .option('--cpus <n>', 'CPUs (default 1)')
     .option('--mem <size>', 'memory, e.g. 512M (default 512M)')
-    .option('--node <node>', 'run on this node')
+    .option('--node <node>', 'run on this node (with --alloc: on this node of the allocation)')
+    .option('--alloc <id>', 'run inside an allocation (drover alloc): on every node it holds')
     .option('-i, --interactive', 'keep stdin attached (it always is; for docker habits)')
     .option('-t, --tty', 'a pseudo-terminal: raw mode, window size, Ctrl-C to the remote group')
     .option('--json', "one JSON document on stdout at the end; the command's output on stderr")
@@ -103,6 +138,18 @@ export function registerRunCommand(program: Command): void {
         fail('BAD_INPUT', (err as Error).message, json);
       }
       await withApi(json, async (api, nc) => {
+        if (o.alloc !== undefined) {
+          const nodes = await allocNodes(api, o.alloc, o.node);
+          if (nodes.length > 1) {
+            if (tty)
+              throw new SchedulerError(
+                ErrorCodes.BadInput,
+                `-t: a pty runs on one node; allocation ${o.alloc} holds ${nodes.join(', ')} (pick one with --node)`,
+              );
+            return runEverywhere(api, nc, o.alloc, nodes, body, json);
+          }
+          body.node = nodes[0];
+        }
         const io = {
           stdin: process.stdin,
           stdout: json ? process.stderr : process.stdout,
@@ -113,9 +160,15 @@ export function registerRunCommand(program: Command): void {
         if (!tty) forwardSignals(api, client);
         let end: SessionEnd;
         try {
-          const opened = await api.call<{ jobId: string }>('session.open', body);
+          const opened = await api.call<{ jobId?: string }>('session.open', body);
           end = await client.ended;
-          if (json) printJson({ sessionId: id, jobId: opened.jobId, ...end });
+          if (json)
+            printJson({
+              sessionId: id,
+              ...(opened.jobId !== undefined && { jobId: opened.jobId }),
+              ...(o.alloc !== undefined && { alloc: o.alloc }),
+              ...end,
+            });
         } catch (err) {
           throw err instanceof SchedulerError
             ? err

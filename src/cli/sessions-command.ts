@@ -6,7 +6,7 @@ import { printJson, table, withApi } from './api-cli.js';
 export function registerSessionsCommand(program: Command): void {
   program
     .command('sessions')
-    .description('interactive sessions (drover run) still running, newest first')
+    .description('interactive sessions (drover run) and allocations (drover alloc), newest first')
     .option('--all', 'also the ones that ended')
     .option('--json', 'print one JSON document')
     .action(async (o: { all?: boolean; json?: boolean }) => {
@@ -19,16 +19,19 @@ export function registerSessionsCommand(program: Command): void {
         if (!sessions.length) return console.log('No live sessions');
         const rows = sessions.map((s) => [
           s.id,
+          s.kind === 'alloc' ? 'alloc' : s.alloc !== undefined ? `run in ${s.alloc}` : 'run',
           s.user,
-          s.nodes.join(',') || '-',
+          (s.nodes.join(',') || '-') +
+            (s.nodes.length < s.nodeCount ? ` (${s.nodeCount} asked)` : ''),
           s.placedAt ?? s.openedAt,
           s.state + (s.exitCode !== undefined ? ` (exit ${s.exitCode ?? s.signal})` : ''),
-          s.tty ? 'pty' : 'pipes',
-          s.command.join(' '),
+          s.kind === 'alloc' ? '-' : s.tty ? 'pty' : 'pipes',
+          s.kind === 'alloc'
+            ? `holds ${s.cpus} cpus ${s.memMb} MB a node until ${s.until ?? '-'}`
+            : s.command.join(' '),
         ]);
-        console.log(
-          table([['SESSION', 'USER', 'NODE', 'SINCE', 'STATE', 'STDIO', 'COMMAND'], ...rows]),
-        );
+        const head = ['SESSION', 'KIND', 'USER', 'NODE', 'SINCE', 'STATE', 'STDIO', 'COMMAND'];
+        console.log(table([head, ...rows]));
       });
     });
 }

@@ -93,6 +93,8 @@ export const JobSpecSchema = z.object({
   cwd: z.string().min(1).max(4096).optional(),
   /** `submit --reservation NAME`: runs inside that reservation's window, on its resources. */
   reservation: EntityIdSchema.optional(),
+  /** One chunk per node: no two chunks of the job ever share a node (`drover alloc --nodes`). */
+  spread: z.boolean().optional(),
 });
 export type JobSpec = z.infer<typeof JobSpecSchema>;
 

@@ -55,6 +55,7 @@ export {
   workSubject,
   heartbeatSubject,
   agentLogsSubject,
+  agentSessionSubject,
   HEARTBEAT_WILDCARD,
   INTAKE_STREAM,
   INTAKE_SUBJECT,

@@ -64,6 +64,12 @@ export const HEARTBEAT_WILDCARD = 'drover.hb.*';
 /** The subject of a node agent's log server (the API asks it for a process's output). */
 export const agentLogsSubject = (node: string): string => `drover.agent.${node}.logs`;
 
+/**
+ * Where the API asks a node agent to start a run inside an allocation it holds (`drover run
+ * --alloc`): such a run takes the allocation's held resources, so it never enters the queue.
+ */
+export const agentSessionSubject = (node: string): string => `drover.agent.${node}.session`;
+
 /** The durable intake of submissions (CONTRACT.md). */
 export const INTAKE_STREAM = 'DROVER_INTAKE';
 export const INTAKE_SUBJECT = 'drover.intake.submit';

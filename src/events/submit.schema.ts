@@ -30,6 +30,7 @@ export const SubmitBodySchema = z.strictObject({
   env: spec.env.optional(),
   cwd: spec.cwd,
   reservation: spec.reservation,
+  spread: spec.spread,
 });
 export type SubmitBody = z.infer<typeof SubmitBodySchema>;
 

@@ -94,6 +94,7 @@ export async function startAgent(opts: AgentOptions): Promise<Agent> {
       clock,
       logger,
       graceMs: opts.sessionGraceMs ?? 10_000,
+      stateDir: opts.stateDir,
     }),
   };
   let reading: NodeReading | undefined;
@@ -173,6 +174,7 @@ export async function startAgent(opts: AgentOptions): Promise<Agent> {
         data: { reason: mode === 'drain' ? 'agent stopped after draining' : 'agent terminated' },
       });
       clearInterval(timer);
+      ctx.sessions?.close();
       sampler.stop();
       opts.metrics?.remove(node);
     },

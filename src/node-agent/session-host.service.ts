@@ -17,6 +17,7 @@ import {
   type EventLog,
   type LaunchWork,
 } from '../events/index.js';
+import { createAllocHost } from './alloc-host.service.js';
 import { SessionPump } from './session-pump.js';
 import {
   failedLaunch,
@@ -44,9 +45,11 @@ export interface SessionHostOptions {
   /** How long a client may go without a heartbeat before its process is stopped. */
   readonly graceMs: number;
   readonly windowBytes?: number;
+  /** Where runs inside an allocation keep their run directories (`<stateDir>/sessions/<id>`). */
+  readonly stateDir?: string;
 }
 
-/** The agent's side of interactive sessions (`drover run`). */
+/** The agent's side of interactive sessions (`drover run`) and allocations (`drover alloc`). */
 export interface SessionHost {
   /**
    * Start `w` attached to its session when it is one: its `DROVER_SESSION` names a session
@@ -58,6 +61,8 @@ export interface SessionHost {
     hooks: SupervisorHooks,
     opts: SupervisorOptions,
   ): Promise<Supervised | undefined>;
+  /** Stop answering requests for runs inside allocations. */
+  close(): void;
 }
 
 export function createSessionHost(o: SessionHostOptions): SessionHost {
@@ -65,8 +70,14 @@ export function createSessionHost(o: SessionHostOptions): SessionHost {
   const runtime = createEntityRuntime({ eventLog: o.eventLog });
   const command = (id: string, c: SessionCommand) => runtime.execute(sessionBehaviour, id, c);
   const meta = (id: string, tag: string) => ({ id: `${id}>${tag}`, at: o.clock(), by: o.by });
+  const allocs = createAllocHost(o, runtime, command, meta, {
+    attend: (id, supervised, io, placing) => attend(o, id, supervised, io, placing, command, meta),
+  });
   return {
+    close: () => allocs.close(),
     async launch(w, spec, hooks, opts) {
+      const hold = await allocs.launchHold(w, spec, hooks, opts);
+      if (hold) return hold;
       const id = w.env[SESSION_ENV];
       if (id === undefined) return undefined;
       const claim = await claimable(runtime, id, w.jobId);

@@ -65,6 +65,34 @@ class Misses {
   }
 }
 
+/**
+ * Nodes each spread job (`Task.spread`) holds in this round: where its running chunks are and
+ * where the round placed its others. A spread task gets them as exclusions, so no two chunks of
+ * the job share a node, and the usual `Excluded` reason when no other node fits.
+ */
+class SpreadNodes {
+  private readonly byJob = new Map<string, string[]>();
+
+  constructor(ranked: readonly Ranked[]) {
+    for (const { task: t } of ranked) if (t.spread && t.running && t.node) this.took(t, t.node);
+  }
+
+  /** `t`, or a copy excluding the nodes its job holds already. */
+  constrain(t: Task): Task {
+    if (!t.spread || t.running) return t;
+    const held = this.byJob.get(t.jobId);
+    if (!held?.length) return t;
+    return { ...t, excludeNodes: [...new Set([...t.excludeNodes, ...held])] };
+  }
+
+  took(t: Task, node: string): void {
+    if (!t.spread) return;
+    const held = this.byJob.get(t.jobId);
+    if (held) held.push(node);
+    else this.byJob.set(t.jobId, [node]);
+  }
+}
+
 /** Who is ahead in the queue so far, for `Priority` reasons. */
 class AheadTracker {
   private readonly perUser = new Map<string, Ahead>();
@@ -102,7 +130,8 @@ class AheadTracker {
  * lowest max-dimension utilisation after placing, ties to the lowest node id; nodes in
  * `avoidNodes` are used only if nothing else fits. A task that does not fit is skipped, not
  * blocking smaller ones behind it (backfill), and gets all its pending reasons. Tasks in backoff
- * are not placed. `maxPlacements` ends the walk; tasks after that point are not looked at.
+ * are not placed. A spread task (`Task.spread`) never goes to a node another chunk of its job
+ * holds (running there, or placed there earlier in the round): it waits instead. `maxPlacements` ends the walk; tasks after that point are not looked at.
  *
  * Speed: the best node is found with per-size search trees (`NodeTree`), O(log nodes) a
  * placement on farms of a few node sizes; a request shape (with its constraints) that fits
@@ -129,9 +158,10 @@ export function placeRound(
   const fitMemo = new Map<string, PendingReason[]>();
   const placements: Placement[] = [];
   const waiting = new Map<string, PendingReason[]>();
+  const spread = new SpreadNodes(ranked);
   for (const r of ranked) {
     if (placements.length >= max) break;
-    const t = r.task;
+    const t = spread.constrain(r.task);
     if (t.running) {
       if (explain) ahead.note(r);
       continue;
@@ -151,6 +181,7 @@ export function placeRound(
     if (cands && at >= 0 && !backoff) {
       farm.take(at, t.request);
       opts.gate?.take(t);
+      spread.took(t, farm.ids[at]!);
       const skipped = farm.skipped(t, cands, at, explain);
       if (explain) skipped.push(...notReady.slice(0, 8 - skipped.length));
       placements.push({ task: t, node: farm.ids[at]!, dru: r.dru, rank: r.rank, skipped });

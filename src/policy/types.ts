@@ -59,6 +59,12 @@ export interface Task {
   notBefore?: number;
   /** Has a checkpoint from a lost or preempted attempt: goes before fresh chunks of its job. */
   partial?: boolean;
+  /**
+   * One chunk of the job per node (an allocation over several nodes): never placed on a node
+   * where another chunk of its job runs (a running task of the job with `node`, or one placed
+   * earlier in the round); it waits rather than doubling up.
+   */
+  spread?: boolean;
 }
 
 /** Node lifecycle states; only `ready` nodes receive work. */

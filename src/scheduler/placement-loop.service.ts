@@ -68,6 +68,8 @@ export interface PlacementLoopDeps {
 export class PlacementLoop {
   readonly reserved = new Map<string, ResourceVector>();
   readonly inFlight = new Set<string>();
+  /** Where each chunk in flight goes: a spread job's next chunk keeps off that node. */
+  readonly inFlightNodes = new Map<string, string>();
   private wanted = false;
   private running = false;
   private live = false;
@@ -132,6 +134,7 @@ export class PlacementLoop {
       now,
       reserved: this.reserved,
       inFlight: this.inFlight,
+      inFlightNodes: this.inFlightNodes,
       reasons,
       maxPlacements: MAX_IN_FLIGHT - this.inFlight.size,
       ...(deps.promised && { promised: deps.promised() }),
@@ -153,11 +156,13 @@ export class PlacementLoop {
     const assigned = this.deps.assign(p);
     if (!assigned) return;
     this.inFlight.add(task.id);
+    this.inFlightNodes.set(task.id, node);
     this.reserve(node, task.request, 1);
     assigned
       .catch((err: unknown) => this.deps.logger.error({ err, chunk: task.id }, 'placement failed'))
       .finally(() => {
         this.inFlight.delete(task.id);
+        this.inFlightNodes.delete(task.id);
         this.reserve(node, task.request, -1);
         this.request();
       });

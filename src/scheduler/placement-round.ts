@@ -28,6 +28,8 @@ export interface RoundInput {
   readonly reserved: ReadonlyMap<string, ResourceVector>;
   /** Chunks being placed right now (skip them). */
   readonly inFlight: ReadonlySet<string>;
+  /** The node each chunk in flight goes to (a spread job's other chunks keep off it). */
+  readonly inFlightNodes?: ReadonlyMap<string, string>;
   readonly reasons: boolean;
   /** Stop after this many placements (the service bounds placements awaiting their append). */
   readonly maxPlacements?: number;
@@ -130,7 +132,31 @@ function taskOf(
     avoidNodes: avoid,
     ...(c.retry && { notBefore: c.retry.notBefore }),
     partial: c.checkpoint !== undefined,
+    ...(spec.spread && { spread: true }),
   };
+}
+
+const HOLDS_NODE = new Set(['assigned', 'running', 'cancelling']);
+
+/**
+ * The nodes a spread job's other chunks hold (live there, or being placed there): its waiting
+ * chunks keep off them. Spread jobs are allocations of a few chunks, so reading each is cheap.
+ */
+function spreadHeld(
+  peek: Peek,
+  jobId: string,
+  job: JobSnapshot,
+  inFlightNodes: ReadonlyMap<string, string> | undefined,
+): string[] {
+  const out: string[] = [];
+  for (let i = 0; i < job.context.spec!.chunks; i++) {
+    const id = chunkId(jobId, i);
+    const flying = inFlightNodes?.get(id);
+    if (flying !== undefined) out.push(flying);
+    const c = peek.chunk(id);
+    if (c && c.context.node !== undefined && HOLDS_NODE.has(stateName(c))) out.push(c.context.node);
+  }
+  return out;
 }
 
 /**
@@ -217,6 +243,8 @@ export function planRound(input: RoundInput): RoundOutput {
       }
       const standing = t && input.standingExclusions?.(t.user);
       if (t && standing?.length) t.excludeNodes = [...new Set([...t.excludeNodes, ...standing])];
+      const held = t?.spread ? spreadHeld(peek, jobId, job, input.inFlightNodes) : [];
+      if (t && held.length) t.excludeNodes = [...new Set([...t.excludeNodes, ...held])];
       if (t) tasks.push(t);
     }
   }
