@@ -59,7 +59,7 @@ describe('spread placement (one chunk of a job per node)', () => {
       const fits = nodes.filter(
         (n) =>
           n.state === 'ready' &&
-          !job.running.includes(n.id) &&
+          !(job.running as readonly string[]).includes(n.id) &&
           n.capacity.cpus - n.used.cpus >= job.cpus - 1e-9 &&
           n.capacity.memMb - n.used.memMb >= 512,
       ).length;
