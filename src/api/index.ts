@@ -3,6 +3,8 @@ export type { ApiService, ApiServiceOptions } from './api.service.js';
 export type { LiveModel } from './live-model.jetstream.js';
 export { alertList, alertView } from './alert-views.js';
 export type { AlertView } from './alert-views.js';
+export { promiseRow } from './api-promises.service.js';
+export type { PromiseRow } from './api-promises.service.js';
 export { createApiMetrics, noApiMetrics } from './api-metrics.js';
 export type { ApiMetrics } from './api-metrics.js';
 export { createApiClient } from './client.js';

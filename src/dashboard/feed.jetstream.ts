@@ -9,9 +9,11 @@ import {
   isCorrupt,
   parseEventSubject,
   type EventLog,
+  type NodeReading,
   type RecordedEvent,
   type Tail,
 } from '../events/index.js';
+import { noteReading } from './ops-views.js';
 import {
   auditProjection,
   fairshare,
@@ -61,6 +63,8 @@ export interface Feed {
   readonly failures: FailureNote[];
   /** Per user, fair-share samples over time (one per minute of log time, then live). */
   readonly fairHistory: Map<string, FairSample[]>;
+  /** Per node, its recent memory and swap readings from the heartbeats (oldest first). */
+  readonly readings: Map<string, NodeReading[]>;
   /** Whether log events or heartbeats arrived since the last `drain()` (no reset). */
   peek(): { events: boolean; heartbeats: boolean };
   /** Take and reset what changed since the previous call. */
@@ -155,6 +159,7 @@ export async function startFeed(
     audit: auditProjection.initial(),
     failures: [],
     fairHistory: new Map(),
+    readings: new Map(),
     lastSampleSlot: 0,
     changed: new Set(),
     many: false,
@@ -190,6 +195,7 @@ export async function startFeed(
       const parsed = HeartbeatSchema.safeParse(safeJson(msg.string()));
       if (!parsed.success) return;
       applyHeartbeat(feed.model, parsed.data);
+      if (parsed.data.reading) noteReading(feed.readings, parsed.data.node, parsed.data.reading);
       feed.hbDirty = true;
     },
   });

@@ -15,3 +15,13 @@ export type { JobsQuery, Overview, QueueRow, RunningChunk } from './views.js';
 export { farmGauges, registerFarmMetrics } from './farm-metrics.js';
 export type { FarmGauges } from './farm-metrics.js';
 export { shellQuote, shellQuoteWord } from './shell-quote.js';
+export {
+  ALERTS_SHOWN,
+  alertsPanel,
+  nodeMemoryRows,
+  noteReading,
+  promisesPanel,
+  READINGS_KEPT,
+  RECENT_RESOLVED_MS,
+} from './ops-views.js';
+export type { NodeMemoryRow, PromisePanelRow } from './ops-views.js';

@@ -4,6 +4,7 @@ import { ErrorCodes, SchedulerError, type ErrorCode } from '../events/index.js';
 import { auditEntries, auditPlan, type EventFetcher } from '../projections/index.js';
 import type { Feed } from './feed.jetstream.js';
 import { shellQuote } from './shell-quote.js';
+import { nodeMemoryRows, promisesPanel } from './ops-views.js';
 import { fairshareView, jobTree, jobsPage, overview } from './views.js';
 import { workflowRoute } from './workflow-routes.js';
 
@@ -153,6 +154,11 @@ export async function route(
       seq: ctx.feed.model.seq,
       rows: reservationRows(ctx.feed.model, now),
     });
+  } else if (get && what === 'memory' && !id) {
+    const rows = nodeMemoryRows(ctx.feed.model, ctx.feed.readings);
+    sendJson(res, 200, { seq: ctx.feed.model.seq, now: ctx.clock(), rows });
+  } else if (get && what === 'promises' && !id) {
+    sendJson(res, 200, { seq: ctx.feed.model.seq, rows: promisesPanel(ctx.feed.model) });
   } else if (get && what === 'fairshare' && !id) {
     sendJson(res, 200, fairshareView(ctx.feed, ctx.clock()));
   } else {

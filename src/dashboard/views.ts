@@ -11,6 +11,7 @@ import {
   type JobView,
   type NodeView,
   type ReadModel,
+  type AlertView,
   type SessionRow,
 } from '../api/index.js';
 import {
@@ -21,6 +22,7 @@ import {
   type ThroughputState,
 } from '../projections/index.js';
 import type { FailureNote, FairSample, Feed } from './feed.jetstream.js';
+import { alertsPanel } from './ops-views.js';
 import { runbooksInProgress, type RunbookPanelRow } from './runbook-runs.js';
 
 /** Queue depth of one user: jobs by state and chunks waiting or running. */
@@ -64,6 +66,8 @@ export interface Overview {
   runbooks: RunbookPanelRow[];
   /** Interactive sessions not yet exited: who, where, since when. */
   sessions: SessionRow[];
+  /** Firing alerts and those resolved in the last day (bounded: `ALERTS_SHOWN`). */
+  alerts: AlertView[];
 }
 
 const RUNNING_SHOWN = 100;
@@ -164,6 +168,7 @@ export function overview(feed: Feed, now: number): Overview {
     failures: failureGroups(feed.failures),
     runbooks: runbooksInProgress(feed.model),
     sessions: sessionRows(feed.model.sessions),
+    alerts: alertsPanel(feed.model, now),
   };
 }
 

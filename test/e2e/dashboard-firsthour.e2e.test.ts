@@ -1,14 +1,14 @@
-import { mkdir } from 'node:fs/promises';
-import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
+import type { Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createApiClient, type ApiClient } from '../../src/api/index.js';
-import { MIN_CHART_MINUTES, shellQuote } from '../../src/dashboard/index.js';
-import { startDashboard, type Dashboard } from '../../src/dashboard/index.js';
-import { startApiFarm, type ApiFarm } from '../support/api-farm.js';
-import { quietLogger } from '../support/farm.js';
-
-const ARTIFACTS = 'test-artifacts';
-const CHROMIUM = '/usr/bin/chromium';
+import type { ApiClient } from '../../src/api/index.js';
+import { MIN_CHART_MINUTES, shellQuote, type Dashboard } from '../../src/dashboard/index.js';
+import type { ApiFarm } from '../support/api-farm.js';
+import {
+  openBrowserPage,
+  startDashboardFarm,
+  type BrowserPage,
+  type DashboardFarm,
+} from '../support/browser.js';
 const HOUR_S = 3600;
 
 type Box = { x: number; y: number; width: number; height: number };
@@ -22,16 +22,13 @@ const overlaps = (a: Box, b: Box) =>
  * favicon on every page).
  */
 describe('dashboard: the first hour (real farm, real browser)', () => {
+  let df: DashboardFarm;
   let farm: ApiFarm;
   let dash: Dashboard;
-  let browser: Browser;
-  let context: BrowserContext;
+  let b: BrowserPage;
   let page: Page;
   let client: ApiClient;
-  /** Every failed response and console error of every page, for the favicon check. */
-  const failures: string[] = [];
-  const shot = (name: string) =>
-    page.screenshot({ path: `${ARTIFACTS}/dashboard-firsthour-${name}.png`, fullPage: true });
+  const shot = (name: string) => b.shot(`dashboard-firsthour-${name}`);
   const submit = (over: Record<string, unknown>) =>
     client.submit({ name: 'fh', user: 'ada', command: ['true'], memMb: 64, ...over });
   const openJob = async (id: string) => {
@@ -40,28 +37,17 @@ describe('dashboard: the first hour (real farm, real browser)', () => {
   };
 
   beforeAll(async () => {
-    await mkdir(ARTIFACTS, { recursive: true });
-    farm = await startApiFarm({ agents: 2, cpus: 2 });
-    client = createApiClient(farm.nc);
-    dash = await startDashboard({ nc: farm.nc, logger: quietLogger, port: 0, coalesceMs: 100 });
-    browser = await chromium.launch({
-      executablePath: CHROMIUM,
-      args: ['--no-sandbox', '--headless=new'],
+    df = await startDashboardFarm({ agents: 2, cpus: 2 });
+    ({ farm, dash, client } = df);
+    b = await openBrowserPage({
+      viewport: { width: 1280, height: 900 },
+      grant: { permissions: ['clipboard-read', 'clipboard-write'], origin: dash.url },
     });
-    context = await browser.newContext({ viewport: { width: 1280, height: 900 } });
-    await context.grantPermissions(['clipboard-read', 'clipboard-write'], { origin: dash.url });
-    page = await context.newPage();
-    page.on('response', (r) => {
-      if (r.status() >= 400) failures.push(`${r.status()} ${r.url()}`);
-    });
-    page.on('console', (m) => {
-      if (m.type() === 'error') failures.push(`console: ${m.text()}`);
-    });
+    page = b.page;
   }, 60_000);
   afterAll(async () => {
-    await browser?.close();
-    await dash?.stop();
-    await farm?.stop();
+    await b?.close();
+    await df?.stop();
   }, 60_000);
 
   it('a running job shows no pending reasons; the command is a quoted line that copies', async () => {
@@ -197,6 +183,7 @@ describe('dashboard: the first hour (real farm, real browser)', () => {
     });
     expect(icon).toEqual({ status: 200, type: 'image/svg+xml' });
     expect(await page.getAttribute('link[rel=icon]', 'href')).toBe('/static/favicon.svg');
-    expect(failures).toEqual([]);
+    // Every failed response and console error of the page (the favicon check among them).
+    expect(b.failures).toEqual([]);
   }, 60_000);
 });

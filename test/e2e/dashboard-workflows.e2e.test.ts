@@ -1,13 +1,13 @@
-import { mkdir } from 'node:fs/promises';
-import { chromium, type Browser, type Page } from 'playwright-core';
+import type { Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createApiClient, type ApiClient, type RunView } from '../../src/api/index.js';
-import { startDashboard, type Dashboard } from '../../src/dashboard/index.js';
-import { startApiFarm, type ApiFarm } from '../support/api-farm.js';
-import { quietLogger } from '../support/farm.js';
-
-const ARTIFACTS = 'test-artifacts';
-const CHROMIUM = '/usr/bin/chromium';
+import type { ApiClient, RunView } from '../../src/api/index.js';
+import type { Dashboard } from '../../src/dashboard/index.js';
+import {
+  openBrowserPage,
+  startDashboardFarm,
+  type BrowserPage,
+  type DashboardFarm,
+} from '../support/browser.js';
 const NAME = 'nightly';
 
 /** A small workflow: a → (b, c), with a daily schedule far from now so only the trigger runs. */
@@ -34,29 +34,22 @@ async function until<T>(f: () => Promise<T | undefined>, what: string, ms = 60_0
 
 /** Headless Chromium on the workflows page against a real farm (scheduler with its timekeeper). */
 describe('dashboard workflows page in a real browser (real farm)', () => {
-  let farm: ApiFarm;
+  let df: DashboardFarm;
   let dash: Dashboard;
-  let browser: Browser;
+  let b: BrowserPage;
   let page: Page;
   let client: ApiClient;
-  const shot = (name: string) =>
-    page.screenshot({ path: `${ARTIFACTS}/dashboard-workflows-${name}.png`, fullPage: true });
+  const shot = (name: string) => b.shot(`dashboard-workflows-${name}`);
 
   beforeAll(async () => {
-    await mkdir(ARTIFACTS, { recursive: true });
-    farm = await startApiFarm({ agents: 2, cpus: 4 });
-    client = createApiClient(farm.nc);
-    dash = await startDashboard({ nc: farm.nc, logger: quietLogger, port: 0, coalesceMs: 100 });
-    browser = await chromium.launch({
-      executablePath: CHROMIUM,
-      args: ['--no-sandbox', '--headless=new'],
-    });
-    page = await browser.newPage({ viewport: { width: 1280, height: 1000 } });
+    df = await startDashboardFarm({ agents: 2, cpus: 4 });
+    ({ dash, client } = df);
+    b = await openBrowserPage({ viewport: { width: 1280, height: 1000 } });
+    page = b.page;
   }, 60_000);
   afterAll(async () => {
-    await browser?.close();
-    await dash?.stop();
-    await farm?.stop();
+    await b?.close();
+    await df?.stop();
   }, 60_000);
 
   it('lists the workflow with its next fires; a trigger confirmed names its date and runs', async () => {

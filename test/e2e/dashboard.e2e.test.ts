@@ -1,9 +1,9 @@
-import { mkdir } from 'node:fs/promises';
-import { chromium, type Browser, type Page } from 'playwright-core';
+import type { Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createApiClient, type ApiClient } from '../../src/api/index.js';
+import type { ApiClient } from '../../src/api/index.js';
 import { startDashboard, type Dashboard } from '../../src/dashboard/index.js';
-import { startApiFarm, type ApiFarm } from '../support/api-farm.js';
+import type { ApiFarm } from '../support/api-farm.js';
+import { openBrowserPage, startDashboardFarm, type BrowserPage } from '../support/browser.js';
 import { quietLogger } from '../support/farm.js';
 
 /** Retry `f` until it resolves (the API answers again once NATS is back), for up to 20 s. */
@@ -19,18 +19,14 @@ async function retry<T>(f: () => Promise<T>): Promise<T> {
   }
 }
 
-const ARTIFACTS = 'test-artifacts';
-const CHROMIUM = '/usr/bin/chromium';
-
 /** Headless Chromium against a real farm: nats-server, scheduler, agents, API and dashboard. */
 describe('dashboard in a real browser (real farm)', () => {
   let farm: ApiFarm;
   let dash: Dashboard;
-  let browser: Browser;
+  let b: BrowserPage;
   let page: Page;
   let client: ApiClient;
-  const shot = (name: string) =>
-    page.screenshot({ path: `${ARTIFACTS}/dashboard-${name}.png`, fullPage: true });
+  const shot = (name: string) => b.shot(`dashboard-${name}`);
   const submit = (over: Record<string, unknown>) =>
     client.submit({
       name: 'e2e',
@@ -41,18 +37,13 @@ describe('dashboard in a real browser (real farm)', () => {
     });
 
   beforeAll(async () => {
-    await mkdir(ARTIFACTS, { recursive: true });
-    farm = await startApiFarm({ agents: 2, cpus: 2 });
-    client = createApiClient(farm.nc);
-    dash = await startDashboard({ nc: farm.nc, logger: quietLogger, port: 0, coalesceMs: 100 });
-    browser = await chromium.launch({
-      executablePath: CHROMIUM,
-      args: ['--no-sandbox', '--headless=new'],
-    });
-    page = await browser.newPage({ viewport: { width: 1280, height: 900 } });
+    ({ farm, dash, client } = await startDashboardFarm({ agents: 2, cpus: 2 }));
+    b = await openBrowserPage({ viewport: { width: 1280, height: 900 } });
+    page = b.page;
   }, 60_000);
   afterAll(async () => {
-    await browser?.close();
+    await b?.close();
+    // The last test restarts the dashboard: stop the one running now, then the farm.
     await dash?.stop();
     await farm?.stop();
   }, 60_000);

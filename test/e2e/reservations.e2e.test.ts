@@ -1,20 +1,21 @@
-import { mkdir } from 'node:fs/promises';
-import { chromium, type Browser, type Page } from 'playwright-core';
+import type { Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createApiClient, type ApiClient } from '../../src/api/index.js';
-import { startDashboard, type Dashboard } from '../../src/dashboard/index.js';
-import { startApiFarm, type ApiFarm } from '../support/api-farm.js';
-import { quietLogger } from '../support/farm.js';
+import type { ApiClient } from '../../src/api/index.js';
+import type { Dashboard } from '../../src/dashboard/index.js';
+import {
+  openBrowserPage,
+  startDashboardFarm,
+  type BrowserPage,
+  type DashboardFarm,
+} from '../support/browser.js';
 
-const ARTIFACTS = 'test-artifacts';
-const CHROMIUM = '/usr/bin/chromium';
 const HOUR = 3_600_000;
 
 /** The reservations page in headless Chromium against a real farm, API and dashboard. */
 describe('dashboard reservations (real browser, real farm)', () => {
-  let farm: ApiFarm;
+  let df: DashboardFarm;
   let dash: Dashboard;
-  let browser: Browser;
+  let b: BrowserPage;
   let page: Page;
   let client: ApiClient;
   const create = (name: string, startIn: number, flags: string[] = []) => {
@@ -31,20 +32,14 @@ describe('dashboard reservations (real browser, real farm)', () => {
   };
 
   beforeAll(async () => {
-    await mkdir(ARTIFACTS, { recursive: true });
-    farm = await startApiFarm({ agents: 1, cpus: 2 });
-    client = createApiClient(farm.nc);
-    dash = await startDashboard({ nc: farm.nc, logger: quietLogger, port: 0, coalesceMs: 100 });
-    browser = await chromium.launch({
-      executablePath: CHROMIUM,
-      args: ['--no-sandbox', '--headless=new'],
-    });
-    page = await browser.newPage({ viewport: { width: 1280, height: 700 } });
+    df = await startDashboardFarm({ agents: 1, cpus: 2 });
+    ({ dash, client } = df);
+    b = await openBrowserPage({ viewport: { width: 1280, height: 700 } });
+    page = b.page;
   }, 60_000);
   afterAll(async () => {
-    await browser?.close();
-    await dash?.stop();
-    await farm?.stop();
+    await b?.close();
+    await df?.stop();
   }, 60_000);
 
   it('shows each window on the week timeline and in the table, new ones without a reload', async () => {
@@ -71,6 +66,6 @@ describe('dashboard reservations (real browser, real farm)', () => {
     expect(await page.evaluate(() => (globalThis as unknown as { marker?: number }).marker)).toBe(
       7,
     );
-    await page.screenshot({ path: `${ARTIFACTS}/dashboard-reservations.png`, fullPage: true });
+    await b.shot('dashboard-reservations');
   }, 60_000);
 });

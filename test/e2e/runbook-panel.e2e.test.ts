@@ -1,32 +1,32 @@
-import { chromium, type Browser, type Page } from 'playwright-core';
+import type { Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startDashboard, type Dashboard } from '../../src/dashboard/index.js';
-import { drover, startApiFarm, type ApiFarm } from '../support/api-farm.js';
-import { quietLogger } from '../support/farm.js';
-
-const CHROMIUM = '/usr/bin/chromium';
+import type { Dashboard } from '../../src/dashboard/index.js';
+import { drover, type ApiFarm } from '../support/api-farm.js';
+import {
+  openBrowserPage,
+  startDashboardFarm,
+  type BrowserPage,
+  type DashboardFarm,
+} from '../support/browser.js';
 
 /** Issue 20 point 4: the overview's panel of runbook runs in progress, in headless Chromium. */
 describe('dashboard: runbook runs in progress (real farm, real browser)', () => {
+  let df: DashboardFarm;
   let farm: ApiFarm;
   let dash: Dashboard;
-  let browser: Browser;
+  let b: BrowserPage;
   let page: Page;
   const cli = (...args: string[]) => drover(farm.server.url, args, { DROVER_USER: 'ada' });
 
   beforeAll(async () => {
-    farm = await startApiFarm({ agents: 1 });
-    dash = await startDashboard({ nc: farm.nc, logger: quietLogger, port: 0, coalesceMs: 100 });
-    browser = await chromium.launch({
-      executablePath: CHROMIUM,
-      args: ['--no-sandbox', '--headless=new'],
-    });
-    page = await browser.newPage({ viewport: { width: 1280, height: 900 } });
+    df = await startDashboardFarm({ agents: 1 });
+    ({ farm, dash } = df);
+    b = await openBrowserPage({ viewport: { width: 1280, height: 900 } });
+    page = b.page;
   }, 60_000);
   afterAll(async () => {
-    await browser?.close();
-    await dash?.stop();
-    await farm?.stop();
+    await b?.close();
+    await df?.stop();
   }, 60_000);
 
   it('shows a run, who runs it and its steps, live, and drops it once it ends', async () => {

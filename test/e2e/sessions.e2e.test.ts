@@ -1,13 +1,14 @@
-import { mkdir } from 'node:fs/promises';
-import { chromium, type Browser, type Page } from 'playwright-core';
+import type { Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startDashboard, type Dashboard } from '../../src/dashboard/index.js';
-import { startApiFarm, type ApiFarm } from '../support/api-farm.js';
-import { quietLogger } from '../support/farm.js';
+import type { Dashboard } from '../../src/dashboard/index.js';
+import type { ApiFarm } from '../support/api-farm.js';
+import {
+  openBrowserPage,
+  startDashboardFarm,
+  type BrowserPage,
+  type DashboardFarm,
+} from '../support/browser.js';
 import { droverPiped } from '../support/session-cli.js';
-
-const ARTIFACTS = 'test-artifacts';
-const CHROMIUM = '/usr/bin/chromium';
 
 /**
  * The overview's live sessions panel in headless Chromium against a real farm: a `drover run`
@@ -15,25 +16,21 @@ const CHROMIUM = '/usr/bin/chromium';
  * the panel when its command ends.
  */
 describe('dashboard: live sessions (real browser, real farm)', () => {
+  let df: DashboardFarm;
   let farm: ApiFarm;
   let dash: Dashboard;
-  let browser: Browser;
+  let b: BrowserPage;
   let page: Page;
 
   beforeAll(async () => {
-    await mkdir(ARTIFACTS, { recursive: true });
-    farm = await startApiFarm({ agents: 2 });
-    dash = await startDashboard({ nc: farm.nc, logger: quietLogger, port: 0, coalesceMs: 100 });
-    browser = await chromium.launch({
-      executablePath: CHROMIUM,
-      args: ['--no-sandbox', '--headless=new'],
-    });
-    page = await browser.newPage({ viewport: { width: 1280, height: 1200 } });
+    df = await startDashboardFarm({ agents: 2 });
+    ({ farm, dash } = df);
+    b = await openBrowserPage({ viewport: { width: 1280, height: 1200 } });
+    page = b.page;
   }, 60_000);
   afterAll(async () => {
-    await browser?.close();
-    await dash?.stop();
-    await farm?.stop();
+    await b?.close();
+    await df?.stop();
   }, 60_000);
 
   it('a running session shows who, where, since when; it leaves when it ends', async () => {
@@ -49,7 +46,7 @@ describe('dashboard: live sessions (real browser, real farm)', () => {
     expect(cells[3]).toMatch(/\d/); // since: a time
     expect(cells[4]).toBe('running');
     expect(cells[6]).toBe('head -n 1');
-    await page.screenshot({ path: `${ARTIFACTS}/dashboard-sessions.png`, fullPage: true });
+    await b.shot('dashboard-sessions');
     run.child.stdin?.end('bye\n');
     const r = await run.done;
     expect(r.code).toBe(0);

@@ -7,6 +7,8 @@ import { renderJob } from './job.js';
 import { renderFairshare } from './fairshare.js';
 import { renderReservations } from './reservations.js';
 import { renderWorkflows, renderWorkflow } from './workflows.js';
+import { renderMemory } from './memory.js';
+import { renderPromises } from './promises.js';
 
 export const state = { overview: null, seq: 0 };
 const app = document.getElementById('app');
@@ -54,6 +56,8 @@ const routes = [
   [/^#\/job\/([^/]+)$/, () => renderJob],
   [/^#\/fairshare$/, () => renderFairshare],
   [/^#\/reservations$/, () => renderReservations],
+  [/^#\/promises$/, () => renderPromises],
+  [/^#\/nodes$/, () => renderMemory],
   [/^#\/workflows$/, () => renderWorkflows],
   [/^#\/workflow\/([^/]+)$/, () => renderWorkflow],
 ];

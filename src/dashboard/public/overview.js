@@ -1,7 +1,8 @@
-// Overview: nodes (bars, state, actions), queue by user, running chunks, throughput charts,
+// Overview: alerts, nodes (bars, state, actions), queue by user, running chunks, throughput charts,
 // failures by cause. Everything comes from the overview pushed over SSE: no fetch here.
 import { state, esc, badge, when, act, confirmDialog } from './app.js';
 import { lineChart } from './charts.js';
+import { alertsHtml } from './alerts.js';
 import { runbooksHtml } from './runbooks.js';
 import { sessionsHtml } from './sessions.js';
 
@@ -102,6 +103,7 @@ export async function renderOverview(root, { fresh }) {
   if (!o) return;
   if (fresh || !root.querySelector('#overview')) {
     root.innerHTML = `<div id="overview">
+      <section><h2>Alerts</h2><div id="ov-alerts"></div></section>
       <section><h2>Nodes</h2><div id="ov-nodes"></div></section>
       <div class="grid2"><section><h2>Completed chunks / min per node</h2><div id="ov-tp-node"></div></section>
       <section><h2>Completed chunks per node, running total</h2><div id="ov-tp-total"></div></section></div>
@@ -113,6 +115,7 @@ export async function renderOverview(root, { fresh }) {
     root.onclick = onClick;
   }
   root.querySelector('#overview').dataset.seq = String(o.seq);
+  root.querySelector('#ov-alerts').innerHTML = alertsHtml(o.alerts);
   root.querySelector('#ov-nodes').innerHTML = nodesHtml(o.nodes);
   root.querySelector('#ov-queue').innerHTML = queueHtml(o);
   root.querySelector('#ov-running').innerHTML = runningHtml(o);

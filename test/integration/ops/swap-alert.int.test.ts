@@ -1,46 +1,13 @@
-import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startAlerting, type Alerting } from '../../../src/alerts/index.js';
-import { startAgent, type Agent, type NodeSources } from '../../../src/node-agent/index.js';
+import { startAgent, type Agent } from '../../../src/node-agent/index.js';
 import { parseAlertRules } from '../../../src/policy/alerts/index.js';
 import { drover, startApiFarm, type ApiFarm } from '../../support/api-farm.js';
 import { quietLogger } from '../../support/farm.js';
+import { swapStorm, type VmstatReplay } from '../../support/vmstat-replay.js';
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-const FIXTURES = join(import.meta.dirname, '../../fixtures/vmstat');
-
-/**
- * A recorded /proc/vmstat sequence played to the agent's sampler: while `storming`, each read
- * is the next recorded reading (the recording loops, its counters carried on so they only grow);
- * once calm, the last reading is read again and again (no page moves: a rate of 0).
- */
-function playVmstat(frames: readonly string[], meminfo: string) {
-  const counter = (text: string, name: string) =>
-    Number(new RegExp(`^${name} (\\d+)$`, 'm').exec(text)?.[1]);
-  const first = frames[0]!;
-  const last = frames[frames.length - 1]!;
-  const span = (name: string) => counter(last, name) - counter(first, name) + 1000;
-  let i = 0;
-  let current = first;
-  let storming = true;
-  const sources: NodeSources = {
-    vmstat: async () => {
-      if (storming) {
-        const cycle = Math.floor(i / frames.length);
-        const frame = frames[i++ % frames.length]!;
-        current = frame.replace(
-          /^(pswpin|pswpout) (\d+)$/gm,
-          (_, name: string, n: string) => `${name} ${Number(n) + cycle * span(name)}`,
-        );
-      }
-      return current;
-    },
-    meminfo: async () => meminfo,
-    load: () => [0.5, 0.4, 0.3],
-  };
-  return { sources, calm: () => (storming = false), reads: () => i };
-}
 
 interface AlertJson {
   id: string;
@@ -60,14 +27,12 @@ describe('swap alert from a recorded /proc/vmstat sequence', () => {
   let farm: ApiFarm;
   let alerting: Alerting;
   const agents: Agent[] = [];
-  let storm: ReturnType<typeof playVmstat>;
+  let storm: VmstatReplay;
 
   beforeAll(async () => {
-    const frames = (await readFile(join(FIXTURES, 'swap-storm.vmstat'), 'utf8')).split('---\n');
-    const meminfo = await readFile(join(FIXTURES, 'swap-storm.meminfo'), 'utf8');
-    storm = playVmstat(frames, meminfo);
-    const quiet = playVmstat([frames[0]!], meminfo);
-    quiet.calm();
+    const played = await swapStorm();
+    storm = played.storm;
+    const quiet = played.quiet;
     farm = await startApiFarm({ agents: 0 });
     for (const [node, sources] of [
       ['swapper', storm.sources],
