@@ -1,13 +1,21 @@
 import type { NatsConnection } from '@nats-io/transport-node';
 import type { Command } from 'commander';
-import { verifyEventLog, type LogVerification } from '../events/index.js';
+import {
+  ErrorCodes,
+  SchedulerError,
+  compactLog,
+  verifyEventLog,
+  type CompactionReport,
+  type LogVerification,
+} from '../events/index.js';
 import { failWith } from './api-cli.js';
 import { backupFarm, restoreFarm, type BackupSummary } from './backup.js';
 import { connectNats, env, readerInbox } from './connection.js';
 import { ExitCodes } from './exit-codes.js';
 
 /**
- * Register `verify` (is the log whole?), `backup FILE` and `restore FILE`. They talk to the
+ * Register `verify` (is the log whole?), `compact` (move done job trees to the archive),
+ * `backup FILE` and `restore FILE`. They talk to the
  * streams directly (read-only for `verify` and `backup`: no stream is created or updated), print
  * one JSON document with `--json`, and fail with the contract's error line and exit codes.
  * `verify` exits 1 when the log is not whole.
@@ -24,6 +32,27 @@ export function registerLogCommands(program: Command): void {
       if (o.json) console.log(JSON.stringify(report));
       else console.log(describeVerification(report));
       process.exitCode = report.whole ? 0 : ExitCodes.Failure;
+    });
+  program
+    .command('compact')
+    .description(
+      'move job trees done for longer than the retention to the archive stream (DROVER_ARCHIVE)',
+    )
+    .option('--older-than <duration>', 'retention: 30d, 12h, 90m, 3600s', '30d')
+    .option('--dry-run', 'say what would move, move nothing')
+    .option('--json', 'print one JSON document')
+    .action(async (o: { olderThan: string; dryRun?: boolean; json?: boolean }) => {
+      const json = o.json === true;
+      const replicas = Number(process.env.DROVER_REPLICAS ?? 1) || 1;
+      const report = await withNats(json, async (nc) =>
+        compactLog(nc, {
+          olderThanMs: parseRetentionMs(o.olderThan),
+          now: Date.now(),
+          dryRun: o.dryRun === true,
+          replicas,
+        }),
+      );
+      console.log(json ? JSON.stringify(report) : describeCompaction(report));
     });
   program
     .command('backup')
@@ -70,6 +99,28 @@ function print(s: BackupSummary, json: boolean, verb: string): void {
     .join(', ');
   const epoch = s.leaseEpoch !== undefined ? `, lease epoch ${s.leaseEpoch}` : '';
   console.log(`${verb} ${s.file}: ${streams}${kv ? `, ${kv}` : ''}${epoch}; sha256 ${s.sha256}`);
+}
+
+/** `--older-than`: `30d`, `12h`, `90m`, `3600s` (or plain seconds) as ms; bad input names the flag. */
+export function parseRetentionMs(text: string): number {
+  const m = /^(\d+)\s*(s|m|h|d)?$/.exec(text.trim());
+  if (!m) {
+    throw new SchedulerError(
+      ErrorCodes.BadInput,
+      `--older-than ${text}: expected a duration like 30d, 12h, 90m or 3600s`,
+    );
+  }
+  const unit = { s: 1, m: 60, h: 3600, d: 86400 }[(m[2] ?? 's') as 's'];
+  return Number(m[1]) * unit * 1000;
+}
+
+/** The human report of `drover compact`. Pure. */
+export function describeCompaction(r: CompactionReport): string {
+  const what = `${r.roots} job trees (${r.jobs} jobs, ${r.subjects} entities, ${r.messages} events) done before ${r.cutoff}`;
+  const scanned = `scanned ${r.scanned.messages} live events up to seq ${r.scanned.lastSeq} in ${r.elapsedMs} ms`;
+  if (r.dryRun) return `would move ${what}; ${scanned}`;
+  if (!r.run) return `nothing to move (${what}); ${scanned}`;
+  return `moved ${what} to DROVER_ARCHIVE seq ${r.run.fromSeq}..${r.run.toSeq}; ${scanned}`;
 }
 
 /** The human report of `drover verify`. Pure. */

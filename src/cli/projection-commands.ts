@@ -212,7 +212,7 @@ const auditCmd: Action<{ json?: boolean; until?: string } & HoleOpts> = async (i
         if (rejected.length > 0) return rejected;
         throw new CliError('NOT_FOUND', `no events for ${id}`);
       }
-      const fetched = await (await createEventFetcher(nc)).fetch(plan.seqs);
+      const fetched = await (await createEventFetcher(nc)).fetch(plan.seqs, plan.subjects);
       return auditEntries(fetched.events);
     });
   const entries = (await query(false)) ?? (await query(true)) ?? [];

@@ -15,6 +15,8 @@ import type {
 } from './event-log.js';
 import { isCorrupt } from './event-log.js';
 import { JetStreamPublisher } from './publisher.jetstream.js';
+import { readArchivedSubject, readWithArchive } from './archive.jetstream.js';
+import { archiveSubjectOf } from './archive.js';
 import { readBatches, type RawMessage, type ReadRange } from './reader.jetstream.js';
 import { eventCatalog, type DroverEvent } from './schemas.js';
 import { EVENTS_STREAM, eventSubject, eventWildcard } from './subjects.js';
@@ -24,6 +26,11 @@ export interface JetStreamEventLogOptions {
   readonly stream?: string;
   /** How long an append waits for its ack before failing with TIMEOUT. */
   readonly ackTimeoutMs?: number;
+  /**
+   * `read` of an entity with no live events looks in the archive (a compacted entity's
+   * history). Off by default: the write path reads every new entity, and needs no archive.
+   */
+  readonly readArchive?: boolean;
 }
 
 /** The event log plus the means to release its subscription. */
@@ -46,6 +53,7 @@ export async function createJetStreamEventLog(
     jsm,
     opts.stream ?? EVENTS_STREAM,
     opts.ackTimeoutMs ?? 5_000,
+    opts.readArchive === true,
   );
 }
 
@@ -57,6 +65,7 @@ class JetStreamEventLogImpl implements JetStreamEventLog {
     private readonly jsm: JetStreamManager,
     private readonly stream: string,
     ackTimeoutMs: number,
+    private readonly readArchive: boolean,
   ) {
     this.publisher = new JetStreamPublisher(nc, ackTimeoutMs);
   }
@@ -126,7 +135,11 @@ class JetStreamEventLogImpl implements JetStreamEventLog {
     const last = await this.jsm.direct.getMessage(this.stream, {
       last_by_subj: eventSubject(entity, id),
     });
-    if (last === null) return { events: [], lastSeq: 0, corrupt: [] };
+    if (last === null) {
+      return this.readArchive
+        ? this.readArchived(entity, id)
+        : { events: [], lastSeq: 0, corrupt: [] };
+    }
     const events: RecordedEvent[] = [];
     const corrupt: EntityHistory['corrupt'][number][] = [];
     let lastSeq = 0;
@@ -140,15 +153,35 @@ class JetStreamEventLogImpl implements JetStreamEventLog {
     return { events, lastSeq, corrupt };
   }
 
+  /**
+   * A compacted entity's history, from the archive (empty when it was never compacted). Its
+   * `lastSeq` is the last original sequence, so an append to it conflicts (archived entities are
+   * done: nothing is written to them again).
+   */
+  private async readArchived(entity: Entity, id: string): Promise<EntityHistory> {
+    const archived = await readArchivedSubject(
+      this.nc,
+      this.jsm,
+      archiveSubjectOf(eventSubject(entity, id)),
+    );
+    const items = archived.map(decodeRaw);
+    return {
+      events: items.filter((i): i is RecordedEvent => !isCorrupt(i)),
+      corrupt: items.filter(isCorrupt),
+      lastSeq: archived.length ? (archived[archived.length - 1] as RawMessage).seq : 0,
+    };
+  }
+
   async *replay(range: ReplayRange = {}): AsyncIterable<ReplayItem> {
     for await (const batch of this.replayBatches(range)) yield* batch;
   }
 
+  /** Merged with the archive: a replay sees the log as if nothing had been compacted. */
   replayBatches(range: ReplayRange = {}): AsyncIterable<ReplayItem[]> {
-    return this.batches({ ...range, filter: eventWildcard(range.entity) });
+    return this.batches({ ...range, filter: eventWildcard(range.entity) }, true);
   }
 
-  tail(opts: { fromSeq?: number; entity?: Entity } = {}): Tail {
+  tail(opts: { fromSeq?: number; entity?: Entity; archive?: boolean } = {}): Tail {
     const abort = new AbortController();
     const iterable = this.tailItems(opts, abort.signal);
     return {
@@ -160,12 +193,12 @@ class JetStreamEventLogImpl implements JetStreamEventLog {
   }
 
   private async *tailItems(
-    opts: { fromSeq?: number; entity?: Entity },
+    opts: { fromSeq?: number; entity?: Entity; archive?: boolean },
     signal: AbortSignal,
   ): AsyncGenerator<ReplayItem> {
     const fromSeq = opts.fromSeq ?? (await this.lastSeq()) + 1;
     const range = { filter: eventWildcard(opts.entity), fromSeq, follow: true, signal };
-    for await (const batch of this.batches(range)) yield* batch;
+    for await (const batch of this.batches(range, opts.archive === true)) yield* batch;
   }
 
   async lastSeq(): Promise<number> {
@@ -176,8 +209,9 @@ class JetStreamEventLogImpl implements JetStreamEventLog {
     await this.publisher.close();
   }
 
-  private async *batches(range: ReadRange): AsyncGenerator<ReplayItem[]> {
-    for await (const raw of readBatches(this.nc, this.jsm, this.stream, range)) {
+  private async *batches(range: ReadRange, archive = false): AsyncGenerator<ReplayItem[]> {
+    const read = archive ? readWithArchive : readBatches;
+    for await (const raw of read(this.nc, this.jsm, this.stream, range)) {
       yield raw.map(decodeRaw);
     }
   }

@@ -70,12 +70,16 @@ export interface EventLog {
    * messages are reported apart; `lastSeq` counts them, so an append after a read still races.
    */
   read(entity: Entity, id: string): Promise<EntityHistory>;
-  /** The whole log (or a range), in order, as a fast async iterator. */
+  /** The whole log (or a range), in order, as a fast async iterator, archive merged in. */
   replay(range?: ReplayRange): AsyncIterable<ReplayItem>;
   /** The same in batches: the fast path for folds over millions of events. */
   replayBatches(range?: ReplayRange): AsyncIterable<ReplayItem[]>;
-  /** Live events from `fromSeq` (default: the next one), until stopped. */
-  tail(opts?: { fromSeq?: number; entity?: Entity }): Tail;
+  /**
+   * Live events from `fromSeq` (default: the next one), until stopped. Compacted history is
+   * left out unless `archive` (services that hold only what is live start from the live log:
+   * their start-up time follows the farm's recent work, not the age of the log).
+   */
+  tail(opts?: { fromSeq?: number; entity?: Entity; archive?: boolean }): Tail;
   /** The stream's last sequence now. */
   lastSeq(): Promise<number>;
 }

@@ -141,3 +141,25 @@ export { SUBMIT_DEFAULTS, SubmitBodySchema, toJobSpec } from './submit.schema.js
 export type { SubmitBody, ValidJobSpec } from './submit.schema.js';
 export { JetStreamPublisher } from './publisher.jetstream.js';
 export type { PublishOutcome } from './publisher.jetstream.js';
+export {
+  ARCHIVE_STREAM,
+  ARCHIVE_RUN_SUBJECT,
+  archiveSubjectOf,
+  liveSubjectOf,
+  type ArchiveRun,
+} from './archive.js';
+export {
+  ensureArchiveStream,
+  loadArchiveRuns,
+  readArchivedSubject,
+  readWithArchive,
+} from './archive.jetstream.js';
+export { compactLog } from './compactor.jetstream.js';
+export type { CompactOptions, CompactionReport } from './compactor.jetstream.js';
+export {
+  createCompactionSelector,
+  observeForCompaction,
+  planCompaction,
+} from './compaction.js';
+export type { CompactionPlan, CompactionSelector } from './compaction.js';
+export { mergeBySeq } from './merge.js';

@@ -2,7 +2,8 @@
  * Proof that the log is whole. Pure: no I/O, no clock.
  *
  * Two facts make a hole visible without any field in the envelope:
- * - `DROVER_EVENTS` keeps every message forever (no limits, `deny_delete`, `deny_purge`), so its
+ * - `DROVER_EVENTS` keeps every message (no limits, `deny_delete`; a compaction moves whole
+ *   entities to `DROVER_ARCHIVE` and readers merge them back at their sequences), so its
  *   stream sequences run 1, 2, 3, … with no gap; a missing sequence is a lost message.
  * - Every append is conditional: it carries `Nats-Expected-Last-Subject-Sequence`, the stream
  *   sequence of the entity's previous event, and JetStream stores that header with the message

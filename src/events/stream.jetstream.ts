@@ -25,8 +25,12 @@ export interface EventStreamOptions {
 }
 
 /**
- * The `DROVER_EVENTS` stream: every event forever, file storage, no deletes or purges (the log
- * is the truth), direct get for fast "last of subject" reads, duplicate window for idempotency.
+ * The `DROVER_EVENTS` stream: every event, file storage, no deletes (the log is the truth),
+ * direct get for fast "last of subject" reads, duplicate window for idempotency. Purges are
+ * allowed for one purpose: `drover compact` moves done entities to `DROVER_ARCHIVE` (copied and
+ * checked first) and purges them by subject; who may purge is a permission (nats.roles.conf: the
+ * admin). A stream created before compaction existed keeps its `deny_purge`, which JetStream
+ * never lifts: such a farm is simply not compacted (`drover compact` says how to migrate).
  */
 export function eventStreamConfig(opts: EventStreamOptions = {}): Partial<StreamConfig> {
   return {
@@ -43,16 +47,16 @@ export function eventStreamConfig(opts: EventStreamOptions = {}): Partial<Stream
     duplicate_window: nanos(opts.duplicateWindowMs ?? 120_000),
     allow_direct: true,
     deny_delete: true,
-    deny_purge: true,
+    deny_purge: false,
   };
 }
 
 /** What the log's guarantees rest on: enforced on an existing event stream, the rest is tunable. */
-const EVENT_STREAM_REQUIRED = ['subjects', 'allow_direct', 'deny_delete', 'deny_purge'] as const;
+const EVENT_STREAM_REQUIRED = ['subjects', 'allow_direct', 'deny_delete'] as const;
 
 /**
  * Create the stream, or make an existing one keep what the log relies on (its subject, direct
- * get, no deletes or purges) and at least `opts.replicas`. Settings an operator may tune (limits,
+ * get, no deletes) and at least `opts.replicas`. Settings an operator may tune (limits,
  * duplicate window, message size, replicas above the asked) are left as found. Idempotent.
  */
 export async function ensureEventStream(

@@ -8,7 +8,8 @@ import {
   type IntegrityReport,
   type LogEntry,
 } from './integrity.js';
-import { readBatches, type RawMessage } from './reader.jetstream.js';
+import { readWithArchive } from './archive.jetstream.js';
+import type { RawMessage } from './reader.jetstream.js';
 import { EVENTS_STREAM } from './subjects.js';
 
 /** The header every Drover append carries: the entity's previous stream sequence. */
@@ -43,7 +44,9 @@ export async function verifyEventLog(
   const check = startIntegrityCheck(opts.limit !== undefined ? { limit: opts.limit } : {});
   const range = { fromSeq: 1, untilSeq: lastSeq, headers: true };
   if (lastSeq > 0) {
-    for await (const batch of readBatches(nc, jsm, stream, range)) {
+    // Compacted entities are read back from the archive at their original sequences: a move
+    // leaves no hole, and an archived entity's chain is checked as any other.
+    for await (const batch of readWithArchive(nc, jsm, stream, range)) {
       for (const m of batch) observeEntry(check, toEntry(m));
     }
   }

@@ -2,7 +2,17 @@ import { jetstreamManager, type JetStreamManager } from '@nats-io/jetstream';
 import { Kvm, type KV } from '@nats-io/kv';
 import type { NatsConnection } from '@nats-io/transport-node';
 import { Packr } from 'msgpackr';
-import { EVENTS_STREAM, decodeEvent, raiseReplicas, type RecordedEvent } from '../events/index.js';
+import {
+  EVENTS_STREAM,
+  archiveSubjectOf,
+  decodeEvent,
+  isCorrupt,
+  raiseReplicas,
+  readArchivedSubject,
+  type DecodeError,
+  type RecordedEvent,
+  type ReplayItem,
+} from '../events/index.js';
 import { decodeCheckpoint, encodeCheckpoint, type Checkpoint } from './runner.js';
 
 /** The KV bucket of projection checkpoints. */
@@ -157,7 +167,14 @@ class KvProjectionStoreImpl implements ProjectionStore {
 
 /** Fetches events by stream sequence (for `drover audit`); corrupt ones are counted, not thrown. */
 export interface EventFetcher {
-  fetch(seqs: readonly number[]): Promise<{ events: RecordedEvent[]; corrupt: number[] }>;
+  /**
+   * `subjects`: the entities the sequences belong to; a sequence no longer in the live log (its
+   * entity was compacted) is then read from the archive.
+   */
+  fetch(
+    seqs: readonly number[],
+    subjects?: readonly string[],
+  ): Promise<{ events: RecordedEvent[]; corrupt: number[] }>;
 }
 
 /**
@@ -172,15 +189,19 @@ export async function createEventFetcher(
   const stream = opts.stream ?? EVENTS_STREAM;
   const window = opts.window ?? 64;
   return {
-    async fetch(seqs) {
+    async fetch(seqs, subjects = []) {
       const events: RecordedEvent[] = [];
       const corrupt: number[] = [];
+      const missing = new Set<number>();
       let next = 0;
       const lane = async () => {
         while (next < seqs.length) {
           const seq = seqs[next++] as number;
           const m = await jsm.direct.getMessage(stream, { seq });
-          if (!m) continue;
+          if (!m) {
+            missing.add(seq);
+            continue;
+          }
           try {
             const e = decodeEvent(m.data, { subject: m.subject, seq: m.seq }) as RecordedEvent;
             (e as { recorded: RecordedEvent['recorded'] }).recorded = {
@@ -194,8 +215,40 @@ export async function createEventFetcher(
         }
       };
       await Promise.all(Array.from({ length: Math.min(window, seqs.length) }, lane));
+      if (missing.size > 0) {
+        for (const item of await fetchArchived(nc, jsm, subjects, missing)) {
+          if (isCorrupt(item)) corrupt.push(item.seq);
+          else events.push(item);
+        }
+      }
       events.sort((a, b) => a.recorded.seq - b.recorded.seq);
       return { events, corrupt: corrupt.sort((a, b) => a - b) };
     },
   };
+}
+
+/** The archived events at `seqs` (original sequences) of `subjects` (live subjects). */
+async function fetchArchived(
+  nc: NatsConnection,
+  jsm: JetStreamManager,
+  subjects: readonly string[],
+  seqs: ReadonlySet<number>,
+): Promise<ReplayItem[]> {
+  const out: ReplayItem[] = [];
+  for (const subject of subjects) {
+    for (const m of await readArchivedSubject(nc, jsm, archiveSubjectOf(subject))) {
+      if (!seqs.has(m.seq)) continue;
+      try {
+        const e = decodeEvent(m.data, { subject: m.subject, seq: m.seq }) as RecordedEvent;
+        (e as { recorded: RecordedEvent['recorded'] }).recorded = {
+          subject: m.subject,
+          seq: m.seq,
+        };
+        out.push(e);
+      } catch (err) {
+        out.push({ corrupt: true, subject: m.subject, seq: m.seq, error: err as DecodeError });
+      }
+    }
+  }
+  return out;
 }

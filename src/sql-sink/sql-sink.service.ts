@@ -43,7 +43,8 @@ export async function startSqlSink(opts: SqlSinkOptions): Promise<SqlSink> {
   logger.info({ seq: committed, jobs: model.jobs.size }, 'sql sink resumes');
 
   const waiters: { seq: number; resolve: () => void; reject: (e: unknown) => void }[] = [];
-  const tail = eventLog.tail({ fromSeq: committed + 1 });
+  // The sink keeps every event: a sink behind a compaction reads the moved ones from the archive.
+  const tail = eventLog.tail({ fromSeq: committed + 1, archive: true });
   const buffer: ReplayItem[] = [];
   let wake: (() => void) | undefined;
   let stopped = false;

@@ -62,7 +62,8 @@ describe('drover up --demo (npm start)', () => {
       expect(page.status).toBe(200); // the dashboard is up too
       const nc = await connect({ servers: url });
       const info = await (await jetstreamManager(nc)).streams.info(EVENTS_STREAM);
-      expect(info.config.deny_delete && info.config.deny_purge).toBe(true);
+      // No deletes ever; purges only by `drover compact` (an admin permission on a roles farm).
+      expect([info.config.deny_delete, info.config.deny_purge]).toEqual([true, false]);
       const log = await createJetStreamEventLog(nc);
       const { parent, outOfMemory, nodeFailure, children } = status.demo;
       for (const id of [parent!, outOfMemory!, nodeFailure!, ...children!.split(',')]) {
