@@ -2,6 +2,7 @@ import { chmod, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createApiClient, type ApiClient } from '../../../src/api/index.js';
 import { drover, startApiFarm, type ApiFarm } from '../../support/api-farm.js';
 
 interface Row {
@@ -34,6 +35,7 @@ while :; do sleep 0.2; done
 describe('preemption keeps a start-by promise (real farm)', () => {
   let farm: ApiFarm;
   let dir: string;
+  let api: ApiClient;
   const as =
     (user: string) =>
     (...args: string[]) =>
@@ -54,6 +56,7 @@ describe('preemption keeps a start-by promise (real farm)', () => {
     await writeFile(join(dir, 'work.sh'), SCRIPT);
     await chmod(join(dir, 'work.sh'), 0o755);
     farm = await startApiFarm({ agents: 1, cpus: 2, preemption: { leadMs: 15_000 } });
+    api = createApiClient(farm.nc);
   }, 120_000);
   afterAll(async () => {
     await farm?.stop();
@@ -83,7 +86,8 @@ describe('preemption keeps a start-by promise (real farm)', () => {
       state: string;
       chunks: { checkpoint?: string; attempts: { cause?: string }[] }[];
     };
-    const show = async (id: string) => json<Shown>(await bob('show', id, '--json'));
+    // Polled through the API client (a CLI process per poll is slow on a busy machine).
+    const show = async (id: string) => (await api.job(id, { chunks: true })) as unknown as Shown;
     for (const id of victims)
       await until(`${id} checkpointed`, async () =>
         (await show(id)).chunks[0]?.checkpoint === 'step-3' ? true : undefined,
@@ -106,6 +110,9 @@ describe('preemption keeps a start-by promise (real farm)', () => {
     const promised = json<{ jobId: string; promise: { accepted: boolean } }>(r);
     expect(promised.promise.accepted).toBe(true);
 
+    await until('promised job started', async () =>
+      ['running', 'succeeded'].includes((await show(promised.jobId)).state) ? true : undefined,
+    );
     const kept = await until('promise kept', async () =>
       json<Row[]>(await ada('promises', '--json')).find(
         (p) => p.jobId === promised.jobId && p.state === 'kept',
