@@ -164,14 +164,14 @@ function eligibleNodes(need: PromiseNeed, nodes: readonly NodeState[]): NodeStat
 /** Free capacity of `n` counting what is asked to stop as gone. */
 function freeOf(
   n: NodeState,
-  running: readonly RunningWork[],
+  running: readonly RunningWork[] = [],
   stopping: ReadonlySet<string>,
   claimed: ReadonlyMap<string, ResourceVector>,
 ) {
   const free = { cpus: 0, memMb: 0, gpus: 0 };
   const c = claimed.get(n.id);
   for (const k of RESOURCE_KEYS) free[k] = n.capacity[k] - n.used[k] - (c?.[k] ?? 0);
-  for (const r of running) if (r.node === n.id && stopping.has(r.chunk)) addTo(free, r.request, 1);
+  for (const r of running) if (stopping.has(r.chunk)) addTo(free, r.request, 1);
   return free;
 }
 
@@ -206,6 +206,13 @@ export function planPreemptions(input: PreemptionInput): Preemption[] {
   const capacity = zero();
   for (const n of ready) addTo(capacity, n.capacity, 1);
   const live = input.running.filter((r) => !input.stopping.has(r.chunk));
+  // Per node, once: a need looks only at its nodes' work (10,000 needs on a big farm).
+  const byNode = new Map<string, RunningWork[]>();
+  for (const r of input.running) {
+    const list = byNode.get(r.node);
+    if (list) list.push(r);
+    else byNode.set(r.node, [r]);
+  }
   const shares = new Shares(capacity, input.weight, live, [
     ...input.waitingUsers,
     ...input.needs.map((n) => n.user),
@@ -221,10 +228,10 @@ export function planPreemptions(input: PreemptionInput): Preemption[] {
   for (const need of needs) {
     if (budget <= 0) break;
     const nodes = eligibleNodes(need, input.nodes);
-    const frees = nodes.map((n) => ({ n, free: freeOf(n, input.running, stopping, claimed) }));
+    const frees = nodes.map((n) => ({ n, free: freeOf(n, byNode.get(n.id), stopping, claimed) }));
     if (frees.some((x) => fitsIn(need.request, x.free))) continue;
     const by = need.startBy - params.leadMs;
-    const onNode = (id: string) => live.filter((r) => r.node === id && !stopping.has(r.chunk));
+    const onNode = (id: string) => (byNode.get(id) ?? []).filter((r) => !stopping.has(r.chunk));
     if (frees.some((x) => freesBy(need, x.free, onNode(x.n.id), by))) continue;
     let best: { node: string; victims: RunningWork[] } | undefined;
     for (const { n, free } of frees) {
