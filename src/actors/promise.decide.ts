@@ -11,6 +11,7 @@ export interface PromiseCommandData {
   AcceptPromise: EventData<'promise.accepted'>;
   KeepPromise: EventData<'promise.kept'>;
   BreakPromise: EventData<'promise.broken'>;
+  PreemptForPromise: EventData<'promise.preempted'>;
 }
 export type PromiseCommandType = keyof PromiseCommandData;
 export type PromiseCommandOf<T extends PromiseCommandType> = Command<T, PromiseCommandData[T]>;
@@ -27,7 +28,8 @@ export function decidePromise(state: PromiseSnapshot, command: PromiseCommand): 
   const now = stateName(state);
   switch (command.type) {
     case 'AcceptPromise': {
-      if (now !== 'none') return refused(`job ${command.data.jobId} already has a promise (${now})`);
+      if (now !== 'none')
+        return refused(`job ${command.data.jobId} already has a promise (${now})`);
       const draft = { type: 'promise.accepted' as const, data: command.data };
       return decideDrafts(promiseFold, state, command, [draft], undefined);
     }
@@ -39,6 +41,11 @@ export function decidePromise(state: PromiseSnapshot, command: PromiseCommand): 
     case 'BreakPromise': {
       if (now !== 'pending') return refused(`promise is ${now}`);
       const draft = { type: 'promise.broken' as const, data: command.data };
+      return decideDrafts(promiseFold, state, command, [draft], undefined);
+    }
+    case 'PreemptForPromise': {
+      if (now !== 'pending') return refused(`promise is ${now}: nothing to preempt for`);
+      const draft = { type: 'promise.preempted' as const, data: command.data };
       return decideDrafts(promiseFold, state, command, [draft], undefined);
     }
     default: {

@@ -13,6 +13,11 @@ export interface PromiseContext {
   readonly acceptedAt?: number;
   readonly kept?: EventData<'promise.kept'>;
   readonly brokenWhy?: string;
+  /** Jobs stopped to keep it (each once, in order), and every victim attempt with its node. */
+  readonly preempted?: readonly string[];
+  readonly victims?: readonly (EventData<'promise.preempted'>['victims'][number] & {
+    node: string;
+  })[];
   readonly endedAt?: number;
 }
 
@@ -41,6 +46,16 @@ const promiseSetup = setup({
     recordKept: assign(({ event }) =>
       event.type === 'promise.kept' ? { kept: event.data, endedAt: event.at } : {},
     ),
+    recordPreempted: assign(({ context, event }) => {
+      if (event.type !== 'promise.preempted') return {};
+      const jobs = [...(context.preempted ?? [])];
+      for (const v of event.data.victims) if (!jobs.includes(v.jobId)) jobs.push(v.jobId);
+      const victims = [
+        ...(context.victims ?? []),
+        ...event.data.victims.map((v) => ({ ...v, node: event.data.node })),
+      ];
+      return { preempted: jobs, victims };
+    }),
     recordBroken: assign(({ event }) =>
       event.type === 'promise.broken' ? { brokenWhy: event.data.why, endedAt: event.at } : {},
     ),
@@ -50,7 +65,7 @@ const promiseSetup = setup({
 /**
  * The promise machine. Pure. `none` until admission accepts it, `pending` until the job starts
  * by its start-by (`kept`) or start-by passes without a start (`broken`); both are final: a
- * promise is judged once.
+ * promise is judged once. Preemptions to keep it are recorded while it is pending.
  */
 export const promiseMachine = promiseSetup.createMachine({
   id: 'promise',
@@ -62,6 +77,7 @@ export const promiseMachine = promiseSetup.createMachine({
       on: {
         'promise.kept': { target: 'kept', guard: 'startedByStartBy', actions: 'recordKept' },
         'promise.broken': { target: 'broken', actions: 'recordBroken' },
+        'promise.preempted': { actions: 'recordPreempted' },
       },
     },
     kept: { type: 'final' },

@@ -10,9 +10,9 @@ import type {
 } from '../policy/alerts/index.js';
 
 /**
- * Where the rules about pipelines and promises get their input: the pipelines' timekeeper
- * (run deadlines) and the capacity work (broken start-by promises) are being built beside this;
- * each plugs a function in here. Until then both lists are empty and the two rules are quiet.
+ * Where the rules about pipelines and promises get their input: the pipelines' timekeeper (run
+ * deadlines) plugs a function in here; broken start-by promises come from the promise entities'
+ * `promise.broken` in the read model by default (`brokenPromisesOf`), a feed given here replaces it.
  */
 export interface AlertFeeds {
   readonly runDeadlines?: (model: ReadModel, now: number) => readonly RunDeadline[];
@@ -67,8 +67,28 @@ export function alertInputsOf(
       : [],
     leader,
     runDeadlines: feeds.runDeadlines?.(model, now) ?? [],
-    brokenPromises: feeds.brokenPromises?.(model, now) ?? [],
+    brokenPromises: (feeds.brokenPromises ?? brokenPromisesOf)(model, now),
   };
+}
+
+const ENDED = new Set(['succeeded', 'failed', 'cancelled']);
+
+/**
+ * Broken start-by promises whose job has neither started nor ended: the "broken start-by
+ * promise" rule's input, from the log (`promise.broken` on the promise entity). The alert fires
+ * when the leader breaks a promise and resolves by itself once the job starts late or ends
+ * (cancelled, say): then nobody is waiting on it any more. Pure.
+ */
+export function brokenPromisesOf(model: ReadModel, _now: number): BrokenPromise[] {
+  const out: BrokenPromise[] = [];
+  for (const [jobId, p] of model.promises) {
+    const a = p.snapshot.context.accepted;
+    if (!a || stateName(p.snapshot) !== 'broken') continue;
+    const job = model.jobs.get(jobId);
+    if (job && (job.context.startedAt !== undefined || ENDED.has(stateName(job)))) continue;
+    out.push({ jobId, startBy: a.startBy, user: a.user });
+  }
+  return out;
 }
 
 /** The occurrence number in an alert id (`node-lost-n1-3` → 3). */

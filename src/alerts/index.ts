@@ -12,7 +12,7 @@ export type {
   AlertEvaluatorOptions,
   RoundReport,
 } from './alert-evaluator.service.js';
-export { alertInputsOf, occurrencesOf, queueWaits } from './alert-inputs.js';
+export { alertInputsOf, brokenPromisesOf, occurrencesOf, queueWaits } from './alert-inputs.js';
 export type { AlertFeeds } from './alert-inputs.js';
 export { dueDeliveries, startAlertNotifier } from './alert-notifier.service.js';
 export type { AlertNotifier } from './alert-notifier.service.js';

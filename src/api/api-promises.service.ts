@@ -1,14 +1,18 @@
 import { promiseBehaviour, stateName } from '../actors/index.js';
 import {
   ErrorCodes,
+  POLICY_IDS,
   SchedulerError,
+  chunkId as chunkIdOf,
   jobIdOfIntake,
   type JobSpec,
   type ValidJobSpec,
 } from '../events/index.js';
 import {
+  DEFAULT_PREEMPTION,
   admitPromise,
   heldNodes,
+  preemptibleHolds,
   type Admission,
   type FarmModel,
   type HeldReservation,
@@ -77,17 +81,31 @@ function policyNodes(model: ReadModel): NodeState[] {
 export function farmModelOf(model: ReadModel, now: number): FarmModel {
   const nodes = policyNodes(model);
   const holds: Hold[] = [];
+  const preempted = new Map<string, number>();
   for (const [chunkId, node] of model.liveChunks) {
     const chunk = model.chunks.get(chunkId)?.context;
     if (!chunk?.request) continue;
-    const job = model.jobs.get(chunkId.slice(0, chunkId.lastIndexOf(':')))?.context;
+    const jobId = chunkId.slice(0, chunkId.lastIndexOf(':'));
+    const job = model.jobs.get(jobId)?.context;
     const from = job?.startedAt ?? now;
     const t = job?.spec?.timeoutS;
+    if (job?.spec && !preempted.has(jobId)) preempted.set(jobId, preemptionsOf(model, jobId));
     holds.push({
       node,
       request: chunk.request,
       from,
       until: t !== undefined ? from + t * 1000 : Infinity,
+      // A promised job is never a victim: admission does not count it as stoppable.
+      ...(job?.spec &&
+        !model.promises.has(jobId) && {
+          owner: {
+            chunk: chunkId,
+            jobId,
+            user: job.spec.user,
+            priority: job.priority,
+            preemptions: preempted.get(jobId) ?? 0,
+          },
+        }),
     });
   }
   for (const p of model.promises.values()) {
@@ -105,7 +123,21 @@ export function farmModelOf(model: ReadModel, now: number): FarmModel {
   return { now, nodes, holds, reservations };
 }
 
-/** Admission of a start-by for a valid spec at `now`: REFUSED (exit 4) with the reason. Pure. */
+/** Attempts of a job's chunks that ended `Preempted` (the guard's "preempted at most M times"). */
+function preemptionsOf(model: ReadModel, jobId: string): number {
+  const total = model.jobs.get(jobId)?.context.chunks.total ?? 0;
+  let n = 0;
+  for (let i = 0; i < total; i++)
+    for (const a of model.chunks.get(chunkIdOf(jobId, i))?.context.attempts ?? [])
+      if (a.cause === 'Preempted') n++;
+  return n;
+}
+
+/**
+ * Admission of a start-by for a valid spec at `now`: REFUSED (exit 4) with the reason. Pure.
+ * Running work the preemption guards would let the scheduler stop for this job counts as ending
+ * once stopped (a kept promise may need preemption).
+ */
 export function admit(model: ReadModel, spec: JobSpec, startBy: number, now: number): Admission {
   if (spec.timeoutS === undefined)
     throw new SchedulerError(
@@ -120,11 +152,23 @@ export function admit(model: ReadModel, spec: JobSpec, startBy: number, now: num
       timeoutS: spec.timeoutS,
       startBy,
     },
-    farmModelOf(model, now),
+    withPreemption(model, spec, farmModelOf(model, now)),
   );
   if (!a.accepted)
     throw new SchedulerError(ErrorCodes.Refused, `startBy: cannot be kept: ${a.reason}`);
   return a;
+}
+
+function withPreemption(model: ReadModel, spec: JobSpec, farm: FarmModel): FarmModel {
+  const weights = model.policies.get(POLICY_IDS.fairshare)?.context.weights ?? {};
+  const weight = (u: string) => (Object.hasOwn(weights, u) ? (weights[u] as number) : 1);
+  const ask = {
+    user: spec.user,
+    priority: spec.priority,
+    request: { cpus: spec.cpus, memMb: spec.memMb, gpus: spec.gpus },
+  };
+  const holds = preemptibleHolds(ask, farm.holds, farm.nodes, weight, DEFAULT_PREEMPTION);
+  return { ...farm, holds };
 }
 
 const queues = new WeakMap<ApiContext, Promise<unknown>>();
@@ -182,7 +226,7 @@ export function promiseRow(jobId: string, p: PromiseEntry): PromiseRow | undefin
     proof: {
       acceptedSeq: p.acceptedSeq,
       ...(kept && { startedSeq: kept.startedSeq }),
-      preempted: [],
+      preempted: [...(p.snapshot.context.preempted ?? [])],
     },
   };
 }

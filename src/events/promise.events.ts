@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { ChunkIdSchema, EntityIdSchema } from './common.schemas.js';
+import { ChunkIdSchema, EntityIdSchema, WorkerIdSchema } from './common.schemas.js';
 import { eventSchema } from './envelope.js';
 
 const Millis = z.number().int().nonnegative().max(8.64e15);
@@ -41,10 +41,38 @@ export const PromiseBrokenSchema = eventSchema(
   z.object({ why: z.string().min(1).max(1000) }),
 );
 
+/**
+ * The leading scheduler stopped running work to keep this promise (preemption): the job could
+ * not otherwise start by its start-by. Each victim is one attempt of a chunk on `node`, asked
+ * to stop (SIGTERM, its grace) and requeued from its checkpoint with the cause `Preempted`.
+ * Written before the kills: the log says why a process was stopped before it is.
+ */
+export const PromisePreemptedSchema = eventSchema(
+  'promise.preempted',
+  1,
+  z.object({
+    node: EntityIdSchema,
+    victims: z
+      .array(
+        z.object({
+          jobId: EntityIdSchema,
+          chunk: ChunkIdSchema,
+          worker: WorkerIdSchema,
+          attempt: z.number().int().positive(),
+          user: z.string().min(1).max(64),
+        }),
+      )
+      .min(1)
+      .max(64),
+    why: z.string().min(1).max(1000),
+  }),
+);
+
 export const promiseEventSchemas = [
   PromiseAcceptedSchema,
   PromiseKeptSchema,
   PromiseBrokenSchema,
+  PromisePreemptedSchema,
 ] as const;
 
 export type PromiseEvent = z.infer<(typeof promiseEventSchemas)[number]>;

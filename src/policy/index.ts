@@ -38,6 +38,20 @@ export {
   windowAt,
 } from './reservations.js';
 export { admitPromise, fitsThroughout } from './promises.js';
+export {
+  DEFAULT_PREEMPTION,
+  Shares,
+  planPreemptions,
+  preemptibleHolds,
+  victimRefusal,
+} from './preemption.js';
+export type {
+  Preemption,
+  PreemptionInput,
+  PreemptionParams,
+  PromiseNeed,
+  RunningWork,
+} from './preemption.js';
 export type { Admission, FarmModel, Hold, PromiseAsk } from './promises.js';
 export type {
   GateJob,

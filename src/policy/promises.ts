@@ -13,6 +13,19 @@ export interface Hold {
   readonly request: ResourceVector;
   readonly from: number;
   readonly until: number;
+  /**
+   * The running work holding it, when known: admission may count it as stopped (preemption)
+   * if the guards would allow stopping it for this promise (`preemptibleHolds`).
+   */
+  readonly owner?: {
+    readonly chunk: string;
+    readonly jobId: string;
+    readonly user: string;
+    readonly priority: number;
+    readonly preemptions: number;
+  };
+  /** Preemption may stop it for the promise being admitted: it ends `stopMs` after now. */
+  readonly preemptible?: boolean;
 }
 
 /** What a start-by promise asks for. */
@@ -32,6 +45,8 @@ export interface FarmModel {
   readonly nodes: readonly NodeState[];
   readonly holds: readonly Hold[];
   readonly reservations: readonly HeldReservation[];
+  /** How long stopping preemptible work takes (its grace; default 10 s). */
+  readonly stopMs?: number;
 }
 
 /** Admission's answer: a booking that keeps the promise, or why none exists. */
@@ -70,7 +85,8 @@ export function fitsThroughout(
  * Decide a start-by promise under the farm's own model. Pure. The job is booked on the first
  * node (in id order) and earliest time `t ≤ startBy` at which, by the time limits of what holds
  * the node (running jobs and earlier promises) and by the reservations, it fits from `t` for its
- * whole time limit. Times tried: now and every moment a hold on the node ends. It never accepts
+ * whole time limit. Times tried: now and every moment a hold on the node ends (a hold marked
+ * `preemptible` ends `stopMs` after now: preemption will stop it). It never accepts
  * a promise the model cannot keep; the scheduler keeps the model true by placing promised jobs
  * first and holding booked capacity for them.
  */
@@ -91,8 +107,11 @@ export function admitPromise(ask: PromiseAsk, farm: FarmModel): Admission {
       accepted: false,
       reason: `no ready node fits ${formatResources(ask.request)} with its labels`,
     };
+  const stopAt = now + (farm.stopMs ?? 10_000);
   for (const n of nodes) {
-    const holds = farm.holds.filter((h) => h.node === n.id);
+    const holds = farm.holds
+      .filter((h) => h.node === n.id)
+      .map((h) => (h.preemptible && h.until > stopAt ? { ...h, until: stopAt } : h));
     const times = [now, ...holds.map((h) => h.until).filter((t) => t > now && t <= ask.startBy)];
     for (const t of [...new Set(times)].sort((a, b) => a - b)) {
       const job = { user: ask.user, ...(ask.timeoutS !== undefined && { timeoutS: ask.timeoutS }) };

@@ -8,7 +8,13 @@ import {
   type KeyedQueue,
 } from '../actors/index.js';
 import { JetStreamPublisher, POLICY_IDS, type Actor, type EventLog } from '../events/index.js';
-import { fairShareConfigOf, type Backoff, type FairShareConfig } from '../policy/index.js';
+import {
+  DEFAULT_PREEMPTION,
+  fairShareConfigOf,
+  type Backoff,
+  type FairShareConfig,
+  type PreemptionParams,
+} from '../policy/index.js';
 import { ActionRunner } from './action-runner.service.js';
 import { changeOf, peekOf, type Change } from './entity-view.js';
 import { FarmIndex } from './farm-index.js';
@@ -18,6 +24,7 @@ import { PlacementLoop, type AdmissionStep } from './placement-loop.service.js';
 import { ReservationBook } from './reservation-book.js';
 import { LaunchWindow, quotaGateFor } from './quota-gate.js';
 import { PromiseKeeper, type BrokenPromise } from './promise-keeper.js';
+import { Preemptor } from './preemptor.js';
 import { RulesPump } from './rules-pump.service.js';
 import type { Peek, RuleContext } from './rules.js';
 import type { SchedulerMetrics } from './scheduler-metrics.js';
@@ -36,6 +43,8 @@ export interface LeaderInput {
   readonly admission?: readonly AdmissionStep[];
   /** Told of start-by promises the leader broke (see `onPromiseBroken`). */
   readonly onPromiseBroken?: (broken: readonly BrokenPromise[]) => void;
+  /** Preemption's guards (default `DEFAULT_PREEMPTION`). */
+  readonly preemption?: Partial<PreemptionParams>;
   readonly metrics?: SchedulerMetrics;
   /** Told of every new state after the index folded it (the timekeeper's index of runs). */
   readonly observe?: (c: Change) => void;
@@ -52,6 +61,8 @@ export interface LeaderParts {
   readonly placement: PlacementLoop;
   /** Start-by promises: promised jobs first, kept or broken on the tick. */
   readonly promises: PromiseKeeper;
+  /** Stops lower-priority work over its share when a promise could not otherwise be kept. */
+  readonly preemptor: Preemptor;
   readonly launcher: LauncherLike;
   /** Users' launches in the last minute (fed from the tail: the launch throttle's count). */
   readonly launches: LaunchWindow;
@@ -120,20 +131,31 @@ export function wireLeader(o: LeaderInput): LeaderParts {
     ...(o.onPromiseBroken && { onPromiseBroken: o.onPromiseBroken }),
   });
   const notes = new PendingNotes({ peek, exec: (a) => actions.exec(a), logger });
+  const standingExclusions = (user: string) => {
+    const ex = runtime.peek(policyBehaviour, POLICY_IDS.exclusions)?.state.context.exclusions;
+    return ex && Object.hasOwn(ex, user) ? ex[user] : undefined;
+  };
   const placement = new PlacementLoop({
     ...{ peek, index, config, clock, canWrite, context, logger },
     run: (a) => notes.offer(a),
     configNow: () => policyNow().config,
     gate: (now) => reservations.gate(peek, index, now),
     quotaGate: (now, inFlight) => quotaGateFor({ peek, index, runtime, launches }, inFlight, now),
-    standingExclusions: (user) => {
-      const ex = runtime.peek(policyBehaviour, POLICY_IDS.exclusions)?.state.context.exclusions;
-      return ex && Object.hasOwn(ex, user) ? ex[user] : undefined;
-    },
+    standingExclusions,
     promised: () => promises.promised(),
     assign: (p) => launcher.assign(p),
     ...(o.metrics && { metrics: o.metrics }),
     ...(o.admission && { admission: o.admission }),
+  });
+  const preemption = { ...DEFAULT_PREEMPTION, ...o.preemption };
+  const preemptor = new Preemptor({
+    ...{ peek, index, runtime, by, canWrite, logger, standingExclusions },
+    pending: () => promises.waitingStart(),
+    reserved: () => placement.reserved,
+    inFlight: () => placement.inFlight,
+    config: () => policyNow().config,
+    params: () => preemption,
+    exec: (a) => actions.exec(a),
   });
   const sweep = () => {
     actions.missed = false;
@@ -162,6 +184,7 @@ export function wireLeader(o: LeaderInput): LeaderParts {
     ...{ runtime, index, peek, queue, actions, pump, placement, launcher, context, changed, sweep },
     launches,
     promises,
+    preemptor,
     goLive: () => {
       live = true;
     },

@@ -3,7 +3,7 @@ import type { NatsConnection } from '@nats-io/transport-node';
 import { hostname } from 'node:os';
 import type { Logger } from 'pino';
 import { createJetStreamEventLog } from '../events/index.js';
-import type { Backoff, FairShareConfig } from '../policy/index.js';
+import type { Backoff, FairShareConfig, PreemptionParams } from '../policy/index.js';
 import { noSchedulerMetrics, type SchedulerMetrics } from './scheduler-metrics.js';
 import { startScheduler, type Scheduler } from './scheduler.service.js';
 
@@ -20,6 +20,8 @@ export interface SchedulerMainOptions {
   readonly metrics?: SchedulerMetrics;
   /** Told of start-by promises the leader broke (alerts and notifications plug in here). */
   readonly onPromiseBroken?: (broken: readonly BrokenPromise[]) => void;
+  /** Preemption's guards (default `DEFAULT_PREEMPTION`). */
+  readonly preemption?: Partial<PreemptionParams>;
 }
 
 /**
@@ -43,6 +45,7 @@ export async function runScheduler(opts: SchedulerMainOptions): Promise<Schedule
     ...(opts.backoff && { backoff: opts.backoff }),
     ...(opts.signal && { signal: opts.signal }),
     ...(opts.onPromiseBroken && { onPromiseBroken: opts.onPromiseBroken }),
+    ...(opts.preemption && { preemption: opts.preemption }),
   });
   metrics.leading(scheduler.epoch, true);
   void scheduler.lost.then(() => metrics.leading(scheduler.epoch, false));

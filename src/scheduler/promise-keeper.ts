@@ -63,6 +63,11 @@ export class PromiseKeeper {
     if (p && !p.started) p.started = { seq: c.seq, at: c.at ?? 0, chunk: c.id };
   }
 
+  /** Pending promises whose job has not started yet (preemption's candidates). */
+  *waitingStart(): Iterable<{ jobId: string; startBy: number }> {
+    for (const [jobId, p] of this.pending) if (!p.started) yield { jobId, startBy: p.startBy };
+  }
+
   /** Jobs with a pending promise: placed ahead of fair-share order. */
   promised(): ReadonlySet<string> {
     return this.jobs;

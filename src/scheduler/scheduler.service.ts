@@ -1,7 +1,12 @@
 import type { NatsConnection } from '@nats-io/transport-node';
 import type { Logger } from 'pino';
 import type { Actor, EventLog } from '../events/index.js';
-import { defaultFairShareConfig, type Backoff, type FairShareConfig } from '../policy/index.js';
+import {
+  defaultFairShareConfig,
+  type Backoff,
+  type FairShareConfig,
+  type PreemptionParams,
+} from '../policy/index.js';
 import { followLog } from './catch-up.service.js';
 import { seedIfUnknown } from './entity-view.js';
 import { consumeIntake } from './intake.jetstream.js';
@@ -35,6 +40,8 @@ export interface SchedulerOptions {
   readonly ticks?: readonly TickStep[];
   /** Told of start-by promises the leader broke (alerts and notifications plug in here). */
   readonly onPromiseBroken?: (broken: readonly BrokenPromise[]) => void;
+  /** Preemption's guards (default `DEFAULT_PREEMPTION`). */
+  readonly preemption?: Partial<PreemptionParams>;
   /** Where rounds, placements and the tail are reported (default: nowhere). */
   readonly metrics?: SchedulerMetrics;
 }
@@ -74,6 +81,7 @@ export async function startScheduler(opts: SchedulerOptions): Promise<Scheduler>
     ...(opts.admission && { admission: opts.admission }),
     ...(opts.metrics && { metrics: opts.metrics }),
     ...(opts.onPromiseBroken && { onPromiseBroken: opts.onPromiseBroken }),
+    ...(opts.preemption && { preemption: opts.preemption }),
   });
   const { index, peek, actions, placement, context, sweep } = parts;
   let live = false;
@@ -93,6 +101,7 @@ export async function startScheduler(opts: SchedulerOptions): Promise<Scheduler>
       () => placement.request(),
       timekeeper.step, // fires due runs and moves open runs on (issue 17)
       (now) => parts.promises.tick(now),
+      (now) => parts.preemptor.tick(now), // one decision round a second
       ...(opts.ticks ?? []),
     ],
     {

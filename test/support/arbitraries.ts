@@ -541,6 +541,21 @@ const dataArbs: { [T in EventType]: fc.Arbitrary<EventData<T>> } = {
     chunk: fc.constantFrom('42:0', 'j-1:3'),
   }),
   'promise.broken': rec({ why: textArb(1000).filter((s) => s.length > 0) }),
+  'promise.preempted': rec({
+    node: fc.constantFrom('n1', 'node-2'),
+    victims: listArb(
+      rec({
+        jobId: fc.constantFrom('41', 'j-2'),
+        chunk: fc.constantFrom('41:0', 'j-2:1'),
+        worker: fc.constantFrom('41:0:1', 'j-2:1:3'),
+        attempt: fc.integer({ min: 1, max: 100 }),
+        user: fc.constantFrom('ada', 'bob'),
+      }),
+      1,
+      64,
+    ),
+    why: textArb(1000).filter((s) => s.length > 0),
+  }),
 };
 
 /** Envelope ids: uuids as the shells make them, or any text the schema allows. */

@@ -57,6 +57,13 @@ export interface FarmOptions {
   readonly leaseTtlMs?: number;
   /** The scheduler's hook for broken start-by promises. */
   readonly onPromiseBroken?: (broken: readonly { jobId: string; why: string }[]) => void;
+  /** The scheduler's preemption guards (its defaults otherwise). */
+  readonly preemption?: {
+    minShareGap?: number;
+    maxPerRound?: number;
+    maxPerJob?: number;
+    leadMs?: number;
+  };
 }
 
 export const TERMINAL = ['succeeded', 'failed', 'cancelled'] as const;
@@ -156,6 +163,7 @@ export async function startFarm(opts: FarmOptions = {}): Promise<Farm> {
       fairShare: { weights: opts.weights ?? {} },
       backoff: { baseMs: 100, maxMs: 1000 },
       ...(opts.onPromiseBroken && { onPromiseBroken: opts.onPromiseBroken }),
+      ...(opts.preemption && { preemption: opts.preemption }),
     });
   }
   return farm;

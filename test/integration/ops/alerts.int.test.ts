@@ -4,6 +4,7 @@ import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startAlerting, type Alerting } from '../../../src/alerts/index.js';
+import { createApiClient } from '../../../src/api/index.js';
 import { parseAlertRules } from '../../../src/policy/alerts/index.js';
 import { runScheduler } from '../../../src/scheduler/main.js';
 import { drover, startApiFarm, type ApiFarm } from '../../support/api-farm.js';
@@ -81,6 +82,7 @@ describe('alerts on a real farm', () => {
         'no-leader': { for: '1s', clearFor: '1s' },
         'node-lost': { for: 0, clearFor: 0 },
         'queue-wait': { enabled: false },
+        'broken-promise': { for: 0, clearFor: 0 },
       },
       notify: [{ url: receiver.url }],
     });
@@ -212,6 +214,50 @@ describe('alerts on a real farm', () => {
     );
     expect(back.acks).toHaveLength(1);
   }, 120_000);
+
+  it('a broken start-by promise fires broken-promise, notified; it resolves when the job is cancelled', async () => {
+    // ada's own jobs fill the node (no preemption for her own promise): booked at their end.
+    await farm.startAgent('pnode', { cpus: 1, labels: { pool: 'promises' } });
+    const ada = (...args: string[]) => drover(farm.server.url, args, { DROVER_USER: 'ada' });
+    const on = ['--label-constraint', 'pool=promises', '--cpus', '1'];
+    const filler = await ada('submit', '--json', ...on, '--timeout', '25s', '--', 'sleep', '600');
+    expect(filler.code, filler.stderr).toBe(0);
+    const fillerId = (JSON.parse(filler.stdout) as { jobId: string }).jobId;
+    await farm.waitFor(fillerId, ['running'], 60_000);
+    const sub = await ada(
+      'submit',
+      '--json',
+      ...on,
+      '--timeout',
+      '30',
+      '--start-by',
+      '+35s',
+      '--',
+      'true',
+    );
+    expect(sub.code, sub.stderr).toBe(0);
+    const jobId = (JSON.parse(sub.stdout) as { jobId: string }).jobId;
+    // Through the client: a CLI process can take seconds to start on a busy machine.
+    await createApiClient(farm.nc).node('cordon', 'pnode');
+    const fired = await waitAlert(
+      false,
+      (a) => a.rule === 'broken-promise' && a.key === jobId,
+      60_000,
+    ).catch(async (err: unknown) => {
+      const promises = (await ada('promises', '--json')).stdout;
+      const all = JSON.stringify(await alerts(true));
+      throw new Error(`${String(err)}: promises ${promises} alerts ${all}`);
+    });
+    expect(fired).toMatchObject({ state: 'firing', details: { jobId, user: 'ada' } });
+    expect(fired.summary).toContain(`job ${jobId} did not start by`);
+    const posted = () => receiver.received.filter((r) => JSON.stringify(r.body).includes(fired.id));
+    for (let i = 0; i < 100 && posted().length === 0; i++) await sleep(100);
+    expect(posted().length).toBeGreaterThan(0);
+
+    expect((await ada('cancel', jobId, '--yes')).code).toBe(0);
+    await waitAlert(true, (a) => a.id === fired.id && a.state === 'resolved');
+    await farm.waitFor(fillerId, undefined, 60_000); // ends by its time limit
+  }, 150_000);
 
   it('a bad alerts.yaml stops drover api with the file and field named (exit 2)', async () => {
     const file = join(farm.dataDir, 'alerts.yaml');

@@ -247,7 +247,9 @@ const promise = {
   booking: { node: 'n1', startAt: 1_000 },
 };
 
-/** An acceptance, a start in time (guard holds) and a late one (fails), a break. */
+const victim = { jobId: '3', chunk: '3:0', worker: '3:0:1', attempt: 1, user: 'bob' };
+
+/** An acceptance, a start in time (guard holds) and a late one (fails), a preemption, a break. */
 export const promiseVariants: Variants<unknown> = (type) =>
   type === 'promise.accepted'
     ? [ev(type, promise)]
@@ -256,7 +258,9 @@ export const promiseVariants: Variants<unknown> = (type) =>
           ev(type, { startedSeq: 9, startedAt: 4_000, chunk: '7:0' }),
           ev(type, { startedSeq: 9, startedAt: 6_000, chunk: '7:0' }),
         ]
-      : [ev(type as 'promise.broken', { why: 'start-by passed' })];
+      : type === 'promise.preempted'
+        ? [ev(type, { node: 'n1', victims: [victim], why: 'room for 7' })]
+        : [ev(type as 'promise.broken', { why: 'start-by passed' })];
 
 /** A well-formed reservation (guard holds), one ending before it starts (fails), a delete. */
 export const reservationVariants: Variants<unknown> = (type) =>
