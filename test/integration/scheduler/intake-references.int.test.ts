@@ -1,0 +1,157 @@
+import { jetstream, jetstreamManager } from '@nats-io/jetstream';
+import type { NatsConnection } from '@nats-io/transport-node';
+import { setTimeout as sleep } from 'node:timers/promises';
+import pino from 'pino';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { jobFold } from '../../../src/actors/index.js';
+import {
+  INTAKE_SUBJECT,
+  REJECTED_SUBJECT,
+  ensureFarmStreams,
+  type ValidJobSpec,
+} from '../../../src/events/index.js';
+import { consumeIntake } from '../../../src/scheduler/intake.jetstream.js';
+import type { Peek } from '../../../src/scheduler/rules.js';
+import { ev, jobSpec } from '../../support/events.js';
+import { connectTo } from '../../support/nats-client.js';
+import { startNatsServer, type NatsServer } from '../../support/nats-server.js';
+
+/** What the schedulers of one case took in (shared, as the log is between real ones). */
+function farmView() {
+  const accepted = new Map<string, ValidJobSpec>();
+  const submitted = jobFold.foldEvents([ev('job.submitted', jobSpec())]);
+  const peek: Peek = {
+    job: (id) => (accepted.has(id) ? submitted : undefined),
+    chunk: () => undefined,
+    worker: () => undefined,
+    node: () => undefined,
+  };
+  return { accepted, peek };
+}
+
+/** Deliveries of each intake sequence, read from the consumer's debug lines. */
+function deliveryLog() {
+  const deliveries = new Map<number, number>();
+  const logger = pino(
+    { level: 'debug' },
+    {
+      write(line: string) {
+        const { seq, delivery } = JSON.parse(line) as { seq?: number; delivery?: number };
+        if (seq !== undefined && delivery !== undefined)
+          deliveries.set(seq, Math.max(delivery, deliveries.get(seq) ?? 0));
+      },
+    },
+  );
+  return { deliveries, logger };
+}
+
+const body = (over: Record<string, unknown> = {}) =>
+  JSON.stringify({ name: 'x', user: 'u', command: ['true'], ...over });
+
+/**
+ * Children submitted just after their parent wait for it in the intake, however long the parent
+ * is held: in the chaos run a leading scheduler killed while taking a parent in held it until its
+ * ack wait (60 s) ran out, and its two children, re-delivered to the new leader, were rejected
+ * after 25 re-deliveries (~5 s) as 'parent unknown': two accepted jobs never submitted.
+ */
+describe('the intake with a parent held by another scheduler', () => {
+  let server: NatsServer;
+  const conns: NatsConnection[] = [];
+  const rejected: string[] = [];
+
+  beforeAll(async () => {
+    server = await startNatsServer();
+    const nc = await connectTo(server);
+    conns.push(nc);
+    await ensureFarmStreams(await jetstreamManager(nc));
+    nc.subscribe(REJECTED_SUBJECT, { callback: (_e, m) => rejected.push(m.string()) });
+  });
+  afterAll(async () => {
+    for (const nc of conns) await nc.close();
+    await server?.stop();
+  });
+
+  const connect = async () => {
+    const nc = await connectTo(server);
+    conns.push(nc);
+    return nc;
+  };
+
+  it('keeps the children waiting until the parent is taken in, then accepts them', async () => {
+    const { accepted, peek } = farmView();
+    const js = jetstream(conns[0]!);
+    // Scheduler A takes the parent in and freezes there (SIGSTOP, or killed before its ack).
+    let release: () => void = () => undefined;
+    const held = new Promise<void>((r) => (release = r));
+    let parentTaken: () => void = () => undefined;
+    const taken = new Promise<void>((r) => (parentTaken = r));
+    const a = await consumeIntake(
+      await connect(),
+      pino({ level: 'silent' }),
+      async (jobId, spec) => {
+        parentTaken();
+        await held;
+        accepted.set(jobId, spec);
+      },
+      peek,
+    );
+    const parent = `j${(await js.publish(INTAKE_SUBJECT, body())).seq}`;
+    await taken;
+    await a.stop(); // A pulls no more; the parent stays with it, unacknowledged
+
+    // Scheduler B leads now and takes the children.
+    const { deliveries, logger } = deliveryLog();
+    const b = await consumeIntake(
+      await connect(),
+      logger,
+      async (jobId, spec) => void accepted.set(jobId, spec),
+      peek,
+    );
+    const children: number[] = [];
+    for (let i = 0; i < 2; i++)
+      children.push((await js.publish(INTAKE_SUBJECT, body({ parent }))).seq);
+    // Past the old limit of 25 deliveries, the children still wait: none rejected.
+    const deadline = Date.now() + 30_000;
+    while (!children.every((s) => (deliveries.get(s) ?? 0) >= 30) && rejected.length === 0) {
+      expect(Date.now()).toBeLessThan(deadline);
+      await sleep(100);
+    }
+    expect(rejected).toEqual([]);
+    expect(children.filter((s) => accepted.has(`j${s}`))).toEqual([]);
+
+    release(); // A takes the parent in and acknowledges it: the children follow
+    while (!children.every((s) => accepted.has(`j${s}`))) {
+      expect(Date.now()).toBeLessThan(deadline);
+      await sleep(50);
+    }
+    expect(accepted.get(`j${children[0]!}`)?.parent).toBe(parent);
+    expect(rejected).toEqual([]);
+    await b.stop();
+  }, 60_000);
+
+  it('rejects a child at once when its parent was rejected (the wait is bounded)', async () => {
+    const { accepted, peek } = farmView();
+    const js = jetstream(conns[0]!);
+    const { deliveries, logger } = deliveryLog();
+    const c = await consumeIntake(
+      await connect(),
+      logger,
+      async (jobId, spec) => void accepted.set(jobId, spec),
+      peek,
+    );
+    const before = rejected.length;
+    const bad = `j${(await js.publish(INTAKE_SUBJECT, body({ command: [] }))).seq}`;
+    const child = (await js.publish(INTAKE_SUBJECT, body({ parent: bad }))).seq;
+    const deadline = Date.now() + 20_000;
+    while (rejected.length < before + 2) {
+      expect(Date.now()).toBeLessThan(deadline);
+      await sleep(50);
+    }
+    const reasons = rejected.slice(before).map((r) => JSON.parse(r) as { seq: number });
+    expect(reasons.map((r) => r.seq)).toContain(child);
+    expect(rejected.at(-1)).toContain(`parent: job ${bad} is unknown`);
+    expect(deliveries.get(child) ?? 0).toBeLessThan(10);
+    expect(accepted.size).toBe(0);
+    await c.stop();
+  }, 30_000);
+});
