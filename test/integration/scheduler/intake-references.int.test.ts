@@ -64,7 +64,7 @@ describe('the intake with a parent held by another scheduler', () => {
     const nc = await connectTo(server);
     conns.push(nc);
     await ensureFarmStreams(await jetstreamManager(nc));
-    nc.subscribe(REJECTED_SUBJECT, { callback: (_e, m) => rejected.push(m.string()) });
+    nc.subscribe(REJECTED_SUBJECT, { callback: (_e, m) => void rejected.push(m.string()) });
   });
   afterAll(async () => {
     for (const nc of conns) await nc.close();
