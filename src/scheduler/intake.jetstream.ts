@@ -4,6 +4,7 @@ import {
   jetstream,
   jetstreamManager,
   type ConsumerMessages,
+  type JetStreamManager,
   type JsMsg,
 } from '@nats-io/jetstream';
 import { nanos, type NatsConnection } from '@nats-io/transport-node';
@@ -98,16 +99,9 @@ export async function consumeIntake(
   logger: Logger,
   accept: (jobId: string, spec: ValidJobSpec) => Promise<void>,
   peek: Peek,
-  opts: { ackWaitMs?: number } = {},
-): Promise<{ stop(): Promise<void> }> {
+): Promise<{ caughtUp: Promise<void>; stop(): Promise<void> }> {
   const jsm = await jetstreamManager(nc);
-  await jsm.consumers.add(INTAKE_STREAM, {
-    durable_name: 'scheduler',
-    ack_policy: AckPolicy.Explicit,
-    deliver_policy: DeliverPolicy.All,
-    ack_wait: nanos(opts.ackWaitMs ?? INTAKE_ACK_WAIT_MS),
-    max_ack_pending: 4096,
-  });
+  const { lastSeq } = await takeOverIntake(jsm, logger);
   const consumer = await jetstream(nc).consumers.get(INTAKE_STREAM, 'scheduler');
   // A pull dies with the server leading the consumer (kill -9 on a cluster): the client notices
   // after two missed idle heartbeats, half of `expires` each. At the default 30 s, submissions
@@ -201,10 +195,77 @@ export async function consumeIntake(
       void handled.finally(() => inFlight.get(m.seq) === handled && inFlight.delete(m.seq));
     }
   })();
+  let stopped = false;
   return {
+    caughtUp: caughtUpTo(jsm, lastSeq, () => stopped, logger),
     async stop() {
+      stopped = true;
       await messages.close();
       await loop;
     },
   };
+}
+
+const consumerConfig = {
+  durable_name: 'scheduler',
+  ack_policy: AckPolicy.Explicit,
+  ack_wait: nanos(INTAKE_ACK_WAIT_MS),
+  max_ack_pending: 4096,
+};
+
+/**
+ * Make the intake's durable consumer this leader's. Submissions an earlier leader took but never
+ * acknowledged (killed or paused while taking them in) would come back only after their ack
+ * wait, a minute, and the work around them moved on meanwhile: a parent taken in and finished
+ * while its children waited could no longer take them. So when some are pending, the consumer
+ * is made again from its ack floor: they come back at once (those acknowledged above the floor
+ * too, taken in again idempotently: job ids derive from the intake sequence). Returns the
+ * intake's last sequence now.
+ */
+async function takeOverIntake(jsm: JetStreamManager, logger: Logger): Promise<{ lastSeq: number }> {
+  const { last_seq: lastSeq } = (await jsm.streams.info(INTAKE_STREAM)).state;
+  const prior = await jsm.consumers.info(INTAKE_STREAM, 'scheduler').catch(() => undefined);
+  if (prior && prior.num_ack_pending === 0) return { lastSeq };
+  if (prior) {
+    const from = prior.ack_floor.stream_seq + 1;
+    logger.info({ pending: prior.num_ack_pending, from }, 'intake: taking back what a leader held');
+    await jsm.consumers.delete(INTAKE_STREAM, 'scheduler');
+    await jsm.consumers.add(INTAKE_STREAM, {
+      ...consumerConfig,
+      deliver_policy: DeliverPolicy.StartSequence,
+      opt_start_seq: from,
+    });
+  } else {
+    await jsm.consumers.add(INTAKE_STREAM, {
+      ...consumerConfig,
+      deliver_policy: DeliverPolicy.All,
+    });
+  }
+  return { lastSeq };
+}
+
+/** How long a new leader waits for the intake's backlog before it goes on anyway. */
+const CATCH_UP_MS = 10_000;
+
+/**
+ * Resolves once every submission up to `seq` was taken in (the ack floor reached it), or after
+ * `CATCH_UP_MS`: a new leader takes what was pending in before its rules settle any job, so a
+ * parent cannot end while its children still wait in the intake.
+ */
+async function caughtUpTo(
+  jsm: JetStreamManager,
+  seq: number,
+  stopped: () => boolean,
+  logger: Logger,
+): Promise<void> {
+  const deadline = Date.now() + CATCH_UP_MS;
+  while (!stopped()) {
+    const info = await jsm.consumers.info(INTAKE_STREAM, 'scheduler').catch(() => undefined);
+    if (info && info.ack_floor.stream_seq >= seq) return;
+    if (Date.now() > deadline) {
+      logger.warn({ seq, floor: info?.ack_floor.stream_seq }, 'intake backlog not taken in yet');
+      return;
+    }
+    await new Promise((r) => setTimeout(r, 100));
+  }
 }
