@@ -38,6 +38,9 @@ export function farmReplicas(
   return n;
 }
 
+/** How often a connection pings the server; two unanswered pings make it stale. */
+export const PING_INTERVAL_MS = 5_000;
+
 /**
  * Connect with DROVER_NATS_USER/PASS or DROVER_NATS_CREDS when set; reconnect forever. `extra`
  * adds connect options (the CLI's per-user `inboxPrefix`); `vars` is where those variables are
@@ -55,6 +58,11 @@ export async function connectNats(
     noAsyncTraces: true,
     maxReconnectAttempts: -1,
     reconnectTimeWait: 250,
+    // A stalled link (a cut cable, a partition: no FIN, no RST) shows as a disconnect within
+    // about three pings instead of the default's minutes, so an agent whose node was declared
+    // lost meanwhile resyncs with the log once it is back (node-agent/standing.service.ts).
+    pingInterval: PING_INTERVAL_MS,
+    maxPingOut: 2,
     ...(creds && { authenticator: credsAuthenticator(await readFile(creds)) }),
     ...(user && { user, pass: vars.DROVER_NATS_PASS ?? '' }),
     ...extra,

@@ -6,9 +6,11 @@ import {
   createEntityRuntime,
   createKeyedQueue,
   nodeBehaviour,
+  stateName,
   type NodeCommand,
 } from '../actors/index.js';
 import {
+  eventSubject,
   heartbeatSubject,
   workSubject,
   type Actor,
@@ -22,6 +24,8 @@ import { startNodeSampler, type NodeSources } from './node-sampler.service.js';
 import { readingOf } from './node-stats.js';
 import { reconcile, type Reconciled } from './reconcile.js';
 import { createSessionHost } from './session-host.service.js';
+import { stopDisowned } from './disowned.js';
+import { watchStanding } from './standing.service.js';
 import { consumeWork, processWork } from './work-queue.jetstream.js';
 import { workerRecords } from './worker-records.js';
 import { killWorker, launchWorker, metaOf, type WorkerContext } from './workers.js';
@@ -98,7 +102,11 @@ export async function startAgent(opts: AgentOptions): Promise<Agent> {
     }),
   };
   let reading: NodeReading | undefined;
-  const sampler = startSampling(opts, () => ctx.live.size, (r) => (reading = r));
+  const sampler = startSampling(
+    opts,
+    () => ctx.live.size,
+    (r) => (reading = r),
+  );
   if (sampler.metrics) ctx.metrics = sampler.metrics;
   const incarnation = randomUUID();
   const nodeCommand = async (command: NodeCommand) => {
@@ -108,23 +116,44 @@ export async function startAgent(opts: AgentOptions): Promise<Agent> {
   };
   const meta = (tag: string) => metaOf(ctx, node, `${incarnation}>${tag}`);
   const { capacity } = opts;
-  await nodeCommand({
-    type: 'RegisterNode',
-    ...meta('register'),
-    data: {
-      cpus: capacity.cpus,
-      memMb: capacity.memMb,
-      gpus: capacity.gpus,
-      hostname: capacity.hostname,
-      labels: { ...opts.labels },
-      incarnation,
-    },
-  });
+  /** Register this life (`tag` tells a rejoin's commands from the first's: ids dedupe). */
+  const register = () =>
+    nodeCommand({
+      type: 'RegisterNode',
+      ...meta(`register${tag}`),
+      data: {
+        cpus: capacity.cpus,
+        memMb: capacity.memMb,
+        gpus: capacity.gpus,
+        hostname: capacity.hostname,
+        labels: { ...opts.labels },
+        incarnation,
+      },
+    });
+  let tag = '';
+  await register();
   const reconciled = await reconcile(ctx);
   logger.info({ node, ...counts(reconciled) }, 'reconciled');
   await nodeCommand({ type: 'MarkReady', ...meta('ready') });
 
   let draining = false;
+  /**
+   * Bring the agent in line with the log (after a reconnect, or its node declared lost while it
+   * lived): stop the processes of attempts the log gave up, and if the node is lost, register
+   * again and turn ready, as after a restart.
+   */
+  const resync = async (why: string) => {
+    const stopped = await stopDisowned(ctx);
+    runtime.forget(eventSubject('node', node));
+    const state = stateName((await runtime.load(nodeBehaviour, node)).state);
+    const rejoin = !draining && ['lost', 'offline', 'none'].includes(state);
+    if (rejoin) {
+      tag = `@${clock()}`;
+      await register();
+      await nodeCommand({ type: 'MarkReady', ...meta(`ready${tag}`) });
+    }
+    if (stopped.length > 0 || rejoin) logger.warn({ why, stopped, rejoined: rejoin }, 'resynced');
+  };
   const beat = () => {
     const hb: Heartbeat = {
       node,
@@ -152,6 +181,9 @@ export async function startAgent(opts: AgentOptions): Promise<Agent> {
     (work) => () => (work.kind === 'launch' ? launchWorker(ctx, work) : killWorker(ctx, work)),
     ctx.queue,
   );
+  const standing = watchStanding({ nc, eventLog: opts.eventLog, node, logger, resync });
+  // Lost between registering and the watch's start (a slow start under load): seen now.
+  standing.request('started');
 
   return {
     node,
@@ -159,6 +191,7 @@ export async function startAgent(opts: AgentOptions): Promise<Agent> {
     running: () => [...ctx.live.keys()],
     async stop(mode: StopMode = 'drain') {
       draining = true;
+      await standing.stop();
       await messages.close();
       await consuming;
       if (mode === 'terminate') {

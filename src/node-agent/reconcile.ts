@@ -8,6 +8,7 @@ import {
   type AdoptionRecord,
   type ProcessOutcome,
 } from './supervisor/index.js';
+import { stopFor } from './disowned.js';
 import type { WorkerRecord } from './worker-records.js';
 import { finish, hooksFor, lastResult, metaOf, watch, type WorkerContext } from './workers.js';
 
@@ -22,8 +23,9 @@ export interface Reconciled {
  * After a crash or reboot: every worker the previous life of this agent recorded is re-adopted
  * when its process still runs, closed with its real exit status when it ended meanwhile (the
  * wrapper wrote it), or reported lost (`AgentRestarted`) so its chunk is retried. Each outcome is
- * an event, so the audit trail says which. A re-adopted process whose chunk moved on to another
- * attempt is stopped: its results would be refused anyway.
+ * an event, so the audit trail says which. A re-adopted process whose attempt the chunk gave up
+ * (failed as its node was lost, moved on to another attempt, ended) is stopped: its results
+ * would be refused anyway; one whose chunk is being cancelled is stopped as a cancel.
  */
 export async function reconcile(ctx: WorkerContext): Promise<Reconciled> {
   const done: Reconciled = { readopted: [], finished: [], lost: [] };
@@ -44,9 +46,8 @@ export async function reconcile(ctx: WorkerContext): Promise<Reconciled> {
       watch(ctx, record, adopted);
       done.readopted.push(record.workerId);
       const chunk = await ctx.runtime.load(chunkBehaviour, chunkId(record.jobId, record.chunk));
-      const moved = chunk.state.context.attempt !== record.attempt;
-      if (moved || stateName(chunk.state) === 'cancelling')
-        void adopted.kill(moved ? 'terminate' : 'cancel');
+      const stop = stopFor(chunk.state, record.attempt);
+      if (stop) void adopted.kill(stop);
       continue;
     }
     const status = await readExitStatus(record.runDir);

@@ -4,6 +4,7 @@ import {
   jetstream,
   jetstreamManager,
   type ConsumerMessages,
+  type JetStreamManager,
   type JsMsg,
 } from '@nats-io/jetstream';
 import { nanos, type NatsConnection } from '@nats-io/transport-node';
@@ -45,18 +46,37 @@ export function referenceProblems(spec: JobSpec, peek: Peek): string[] {
   return problems;
 }
 
-/** True when a referenced job that is not known yet came through the intake before `seq`. */
-function refersToEarlierIntake(spec: JobSpec, seq: number, peek: Peek): boolean {
+/**
+ * The intake sequences of the jobs `spec` refers to that are not known yet but came through the
+ * intake before `seq` (a parent submitted just before its children, say): still being taken in.
+ */
+export function earlierIntakeRefs(spec: JobSpec, seq: number, peek: Peek): number[] {
   const known = (id: string) => {
     const job = peek.job(id);
     return job !== undefined && stateName(job) !== 'none';
   };
-  const earlier = (id: string) => /^j\d+$/.test(id) && Number(id.slice(1)) < seq && !known(id);
-  return [...(spec.parent ? [spec.parent] : []), ...spec.after].some(earlier);
+  return [...(spec.parent ? [spec.parent] : []), ...spec.after]
+    .filter((id) => /^j\d+$/.test(id) && Number(id.slice(1)) < seq && !known(id))
+    .map((id) => Number(id.slice(1)));
 }
 
 /** How long one pull of the intake waits; its idle heartbeat is half of it. */
 export const INTAKE_PULL_EXPIRES_MS = 5_000;
+
+/**
+ * How long a taken submission may stay unacknowledged before it is delivered again: the time a
+ * scheduler killed while taking it in holds it (and, through the ack floor, its children).
+ */
+export const INTAKE_ACK_WAIT_MS = 60_000;
+
+/** A submission waiting for an earlier one is looked at again after this (a nak's delay). */
+const WAIT_FOR_EARLIER_MS = 200;
+
+/**
+ * The last resort against waiting for ever (a submission that fails every time holds the ack
+ * floor): well beyond `INTAKE_ACK_WAIT_MS` of re-deliveries every `WAIT_FOR_EARLIER_MS`.
+ */
+const MAX_WAIT_DELIVERIES = 2_000;
 
 export interface Rejected {
   readonly seq: number;
@@ -79,15 +99,9 @@ export async function consumeIntake(
   logger: Logger,
   accept: (jobId: string, spec: ValidJobSpec) => Promise<void>,
   peek: Peek,
-): Promise<{ stop(): Promise<void> }> {
+): Promise<{ caughtUp: Promise<void>; stop(): Promise<void> }> {
   const jsm = await jetstreamManager(nc);
-  await jsm.consumers.add(INTAKE_STREAM, {
-    durable_name: 'scheduler',
-    ack_policy: AckPolicy.Explicit,
-    deliver_policy: DeliverPolicy.All,
-    ack_wait: nanos(60_000),
-    max_ack_pending: 4096,
-  });
+  const { lastSeq } = await takeOverIntake(jsm, logger);
   const consumer = await jetstream(nc).consumers.get(INTAKE_STREAM, 'scheduler');
   // A pull dies with the server leading the consumer (kill -9 on a cluster): the client notices
   // after two missed idle heartbeats, half of `expires` each. At the default 30 s, submissions
@@ -105,6 +119,34 @@ export async function consumeIntake(
     logger.warn(body, 'submission rejected');
     await js.publish(REJECTED_SUBJECT, JSON.stringify(body), { msgID: `rejected:${m.seq}` });
   };
+  /** Submissions being taken in by this process, by intake sequence. */
+  const inFlight = new Map<number, Promise<unknown>>();
+  /**
+   * Whether some of the intake sequences `refs` have not been taken in yet: at or above the
+   * consumer's ack floor, they may still be held (by a scheduler killed while taking them in,
+   * until their ack wait ends) or not delivered yet. Below it they were accepted or rejected.
+   */
+  const stillComing = async (refs: readonly number[]): Promise<boolean> => {
+    const info = await jsm.consumers.info(INTAKE_STREAM, 'scheduler').catch(() => undefined);
+    return info === undefined || refs.some((ref) => ref > info.ack_floor.stream_seq);
+  };
+  /**
+   * A submission that refers to an earlier one not known yet (children just after their parent)
+   * waits for it: at once when this process takes it in, else while the intake may still bring
+   * it. Rejecting it instead after a fixed number of re-deliveries lost children whose parent was
+   * held by a leader killed mid-intake (the chaos run: a parent's two children never submitted).
+   */
+  const waitsForEarlier = async (spec: JobSpec, m: JsMsg): Promise<boolean> => {
+    let refs = earlierIntakeRefs(spec, m.seq, peek);
+    const here = refs.map((ref) => inFlight.get(ref)).filter((p) => p !== undefined);
+    if (here.length > 0) {
+      await Promise.all(here.map((p) => p.catch(() => undefined)));
+      refs = earlierIntakeRefs(spec, m.seq, peek);
+    }
+    return (
+      refs.length > 0 && m.info.deliveryCount < MAX_WAIT_DELIVERIES && (await stillComing(refs))
+    );
+  };
   const handle = async (m: JsMsg): Promise<'done' | 'later'> => {
     let spec: ValidJobSpec;
     try {
@@ -117,16 +159,12 @@ export async function consumeIntake(
       await reject(m, { code: 'INVALID_SUBMISSION', message: (err as Error).message, details });
       return 'done';
     }
-    const problems = referenceProblems(spec, peek);
-    if (
-      problems.length > 0 &&
-      m.info.deliveryCount < 25 &&
-      refersToEarlierIntake(spec, m.seq, peek)
-    ) {
-      // Submitted just before this one (a parent and its children, say) and still being taken in.
-      m.nak(200);
+    let problems = referenceProblems(spec, peek);
+    if (problems.length > 0 && (await waitsForEarlier(spec, m))) {
+      m.nak(WAIT_FOR_EARLIER_MS);
       return 'later';
     }
+    problems = referenceProblems(spec, peek);
     if (problems.length > 0) {
       await reject(m, {
         code: 'INVALID_SUBMISSION',
@@ -146,19 +184,88 @@ export async function consumeIntake(
   const loop = (async () => {
     for await (const m of messages) {
       logger.debug({ seq: m.seq, delivery: m.info.deliveryCount }, 'submission taken');
-      void handle(m).then(
+      const handled = handle(m).then(
         (outcome) => outcome !== 'later' && m.ack(),
         (err: unknown) => {
           logger.error({ err, seq: m.seq }, 'intake failed; redelivered later');
           m.nak(1000);
         },
       );
+      inFlight.set(m.seq, handled);
+      void handled.finally(() => inFlight.get(m.seq) === handled && inFlight.delete(m.seq));
     }
   })();
+  let stopped = false;
   return {
+    caughtUp: caughtUpTo(jsm, lastSeq, () => stopped, logger),
     async stop() {
+      stopped = true;
       await messages.close();
       await loop;
     },
   };
+}
+
+const consumerConfig = {
+  durable_name: 'scheduler',
+  ack_policy: AckPolicy.Explicit,
+  ack_wait: nanos(INTAKE_ACK_WAIT_MS),
+  max_ack_pending: 4096,
+};
+
+/**
+ * Make the intake's durable consumer this leader's. Submissions an earlier leader took but never
+ * acknowledged (killed or paused while taking them in) would come back only after their ack
+ * wait, a minute, and the work around them moved on meanwhile: a parent taken in and finished
+ * while its children waited could no longer take them. So when some are pending, the consumer
+ * is made again from its ack floor: they come back at once (those acknowledged above the floor
+ * too, taken in again idempotently: job ids derive from the intake sequence). Returns the
+ * intake's last sequence now.
+ */
+async function takeOverIntake(jsm: JetStreamManager, logger: Logger): Promise<{ lastSeq: number }> {
+  const { last_seq: lastSeq } = (await jsm.streams.info(INTAKE_STREAM)).state;
+  const prior = await jsm.consumers.info(INTAKE_STREAM, 'scheduler').catch(() => undefined);
+  if (prior && prior.num_ack_pending === 0) return { lastSeq };
+  if (prior) {
+    const from = prior.ack_floor.stream_seq + 1;
+    logger.info({ pending: prior.num_ack_pending, from }, 'intake: taking back what a leader held');
+    await jsm.consumers.delete(INTAKE_STREAM, 'scheduler');
+    await jsm.consumers.add(INTAKE_STREAM, {
+      ...consumerConfig,
+      deliver_policy: DeliverPolicy.StartSequence,
+      opt_start_seq: from,
+    });
+  } else {
+    await jsm.consumers.add(INTAKE_STREAM, {
+      ...consumerConfig,
+      deliver_policy: DeliverPolicy.All,
+    });
+  }
+  return { lastSeq };
+}
+
+/** How long a new leader waits for the intake's backlog before it goes on anyway. */
+const CATCH_UP_MS = 10_000;
+
+/**
+ * Resolves once every submission up to `seq` was taken in (the ack floor reached it), or after
+ * `CATCH_UP_MS`: a new leader takes what was pending in before its rules settle any job, so a
+ * parent cannot end while its children still wait in the intake.
+ */
+async function caughtUpTo(
+  jsm: JetStreamManager,
+  seq: number,
+  stopped: () => boolean,
+  logger: Logger,
+): Promise<void> {
+  const deadline = Date.now() + CATCH_UP_MS;
+  while (!stopped()) {
+    const info = await jsm.consumers.info(INTAKE_STREAM, 'scheduler').catch(() => undefined);
+    if (info && info.ack_floor.stream_seq >= seq) return;
+    if (Date.now() > deadline) {
+      logger.warn({ seq, floor: info?.ack_floor.stream_seq }, 'intake backlog not taken in yet');
+      return;
+    }
+    await new Promise((r) => setTimeout(r, 100));
+  }
 }

@@ -125,18 +125,6 @@ export async function startScheduler(opts: SchedulerOptions): Promise<Scheduler>
     logger,
   });
   await follower.caughtUp;
-  // Live: a takeover finishes what the previous leader left, and republishes launches it may
-  // have appended but not sent.
-  live = true;
-  parts.goLive();
-  sweep();
-  parts.launcher.relaunch(index);
-  placement.start();
-  logger.info(
-    { epoch: lease.epoch, events: follower.caughtUpAt, openJobs: index.openJobs.size },
-    'scheduler leads',
-  );
-
   const intake = await consumeIntake(
     nc,
     logger,
@@ -148,6 +136,20 @@ export async function startScheduler(opts: SchedulerOptions): Promise<Scheduler>
       await Promise.all(chunks.map((a) => actions.step(a)));
     },
     peek,
+  );
+  // What the intake held when this leader took over (a previous leader may have died taking it
+  // in) is taken in before any rule runs: no parent ends while its children still wait there.
+  await intake.caughtUp;
+  // Live: a takeover finishes what the previous leader left, and republishes launches it may
+  // have appended but not sent.
+  live = true;
+  parts.goLive();
+  sweep();
+  parts.launcher.relaunch(index);
+  placement.start();
+  logger.info(
+    { epoch: lease.epoch, events: follower.caughtUpAt, openJobs: index.openJobs.size },
+    'scheduler leads',
   );
 
   return {

@@ -16,12 +16,6 @@ describe('chaos on a three-server cluster', () => {
       chaosMs: 15_000,
       actionEveryMs: 1_000,
       downMs: 1_500,
-      // An agent restarted under a loaded `npm test` (tsx start-up alone took 4-9 s at load 20)
-      // could see its node declared lost after it had reconciled, and then keep processes whose
-      // work ran elsewhere: the bug partition.int.test.ts pins with it.fails (an agent alive while
-      // its node is lost does not stop its processes). Until that is fixed the short run keeps
-      // node loss out of restarts; `npm run chaos` keeps 4 s and meets it.
-      nodeLostMs: 12_000,
       settleMs: 90_000,
       log: (line) => console.log(line),
     });

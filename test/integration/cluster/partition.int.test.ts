@@ -4,7 +4,7 @@ import { createConnection, createServer, type Server, type Socket } from 'node:n
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { stateName } from '../../../src/actors/index.js';
+import { nodeFold, stateName } from '../../../src/actors/index.js';
 import { isCorrupt } from '../../../src/events/index.js';
 import { startFarm, type Farm } from '../../support/farm.js';
 
@@ -70,6 +70,15 @@ async function processesWith(marker: string): Promise<number> {
     if (cmd.includes(marker)) n++;
   }
   return n;
+}
+
+/** Chunks (by subject) whose attempt 1, run on node-p, was confirmed stopped in the log. */
+async function stoppedAttempts(log: Farm['log']): Promise<Set<string>> {
+  const out = new Set<string>();
+  for await (const item of log.replay())
+    if (!isCorrupt(item) && item.type === 'chunk.process_stopped' && item.data.attempt === 1)
+      out.add(item.recorded.subject);
+  return out;
 }
 
 async function until(check: () => Promise<boolean>, ms: number, what: string): Promise<void> {
@@ -165,23 +174,34 @@ describe.skipIf(problem !== undefined)(
       console.log(JSON.stringify({ partition: { retriedElsewhereWithinMs: lostAfterMs } }));
     }, 240_000);
 
-    // KNOWN BUG found by this test (issue 23 point 4, not fixed yet): when the link comes back,
-    // the processes of the attempts that were retried elsewhere meanwhile run on (the agent
-    // reconciles its workers with the log only when it starts, and within 60 s of the heal its
-    // node had no event after `node.lost`: its client had not noticed the cut). `it.fails`
-    // keeps the check running: it turns red the day the agent stops them; make it a plain `it`.
-    it.fails(
-      'stops the old processes once its link is back (known bug)',
-      async () => {
-        ip('link', 'set', HOST_IF, 'up');
-        // Their own end is 600 s away: gone within 45 s, they were stopped by their agent.
-        await until(
-          async () => (await processesWith(marker)) === 0,
-          45_000,
-          'old processes stopped',
-        );
-      },
-      120_000,
-    );
+    // The agent notices (its node's `node.lost` on its tail, or the connection coming back after
+    // its pings went unanswered) and stops the processes of the attempts the log gave up.
+    it('stops the old processes once its link is back', async () => {
+      ip('link', 'set', HOST_IF, 'up');
+      const healed = Date.now();
+      // Their own end is 600 s away: gone within 45 s, they were stopped by their agent.
+      await until(async () => (await processesWith(marker)) === 0, 45_000, 'old processes stopped');
+      const healedAfterMs = Date.now() - healed;
+      // In the log: each old attempt's stop confirmed, no second success, the node back.
+      await until(
+        async () => (await stoppedAttempts(farm.log)).size === 3,
+        30_000,
+        'the stops recorded in the log',
+      );
+      const successes = new Map<string, number>();
+      for await (const item of farm.log.replay()) {
+        if (isCorrupt(item) || item.type !== 'chunk.succeeded') continue;
+        successes.set(item.recorded.subject, (successes.get(item.recorded.subject) ?? 0) + 1);
+      }
+      expect([...successes.values()]).toEqual([1, 1, 1]);
+      await until(
+        async () =>
+          stateName(nodeFold.foldEvents((await farm.log.read('node', 'node-p')).events)) ===
+          'ready',
+        30_000,
+        'node-p registered again and ready',
+      );
+      console.log(JSON.stringify({ partition: { oldProcessesStoppedWithinMs: healedAfterMs } }));
+    }, 120_000);
   },
 );
