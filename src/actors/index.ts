@@ -91,7 +91,7 @@ export type {
   SessionCommandType,
 } from './session.decide.js';
 export { policyFold, policyGuardDocs, policyMachine } from './policy.machine.js';
-export type { PolicyContext, PolicySnapshot } from './policy.machine.js';
+export type { MemDefaultEntry, PolicyContext, PolicySnapshot } from './policy.machine.js';
 export { decidePolicy, policyBehaviour } from './policy.decide.js';
 export type { PolicyCommand, PolicyCommandData, PolicyCommandType } from './policy.decide.js';
 export { workflowFold, workflowGuardDocs, workflowMachine } from './workflow.machine.js';

@@ -16,6 +16,12 @@ export interface PolicyCommandData {
   ClearQuota: { readonly user: string } & Why;
   AddExclusion: { readonly user: string; readonly node: string } & Why;
   RemoveExclusion: { readonly user: string; readonly node: string } & Why;
+  SetMemDefault: {
+    readonly name: string;
+    readonly memMb: number | 'auto';
+    readonly fallbackMb?: number;
+  } & Why;
+  ClearMemDefault: { readonly name: string } & Why;
 }
 export type PolicyCommandType = keyof PolicyCommandData;
 export type PolicyCommandOf<T extends PolicyCommandType> = Command<T, PolicyCommandData[T]>;
@@ -71,6 +77,20 @@ function draftOf(
       if (has === adding) return undefined;
       const type = adding ? 'policy.exclusion_added' : 'policy.exclusion_removed';
       return { type, data: { version, user, node, ...reason } };
+    }
+    case 'SetMemDefault': {
+      const { name, memMb, fallbackMb } = c.data;
+      const before = own(ctx.memDefaults ?? {}, name);
+      if (before && before.memMb === memMb && before.fallbackMb === fallbackMb) return undefined;
+      const fb = fallbackMb === undefined ? {} : { fallbackMb };
+      return { type: 'policy.mem_default_set', data: { version, name, memMb, ...fb, ...reason } };
+    }
+    case 'ClearMemDefault': {
+      if (own(ctx.memDefaults ?? {}, c.data.name) === undefined) return undefined;
+      return {
+        type: 'policy.mem_default_cleared',
+        data: { version, name: c.data.name, ...reason },
+      };
     }
     default: {
       const _exhaustive: never = c;

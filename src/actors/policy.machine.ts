@@ -21,6 +21,14 @@ export interface PolicyContext {
   readonly quotas: Readonly<Record<string, QuotaLimits>>;
   /** Standing exclusions: nodes per user that never get the user's jobs (sorted). */
   readonly exclusions: Readonly<Record<string, readonly string[]>>;
+  /** Memory default per job name (`drover mem-default`; absent: the submit default). */
+  readonly memDefaults: Readonly<Record<string, MemDefaultEntry>>;
+}
+
+/** A job name's memory default: a size in MB or `auto`, with auto's fallback for a new name. */
+export interface MemDefaultEntry {
+  readonly memMb: number | 'auto';
+  readonly fallbackMb?: number;
 }
 
 type Guard = (args: { context: PolicyContext; event: PolicyEvent }) => boolean;
@@ -78,6 +86,17 @@ const policySetup = setup({
             : without(context.exclusions, user);
           return { ...context, version, exclusions };
         }
+        case 'policy.mem_default_set': {
+          const { name, memMb, fallbackMb } = event.data;
+          const entry = fallbackMb === undefined ? { memMb } : { memMb, fallbackMb };
+          return { ...context, version, memDefaults: { ...context.memDefaults, [name]: entry } };
+        }
+        case 'policy.mem_default_cleared':
+          return {
+            ...context,
+            version,
+            memDefaults: without(context.memDefaults ?? {}, event.data.name),
+          };
         default: {
           const _exhaustive: never = event;
           return _exhaustive;
@@ -95,6 +114,8 @@ const on = {
   'policy.quota_cleared': change,
   'policy.exclusion_added': change,
   'policy.exclusion_removed': change,
+  'policy.mem_default_set': change,
+  'policy.mem_default_cleared': change,
 } as const;
 
 /**
@@ -105,7 +126,7 @@ const on = {
 export const policyMachine = policySetup.createMachine({
   id: 'policy',
   initial: 'none',
-  context: { version: 0, weights: {}, quotas: {}, exclusions: {} },
+  context: { version: 0, weights: {}, quotas: {}, exclusions: {}, memDefaults: {} },
   states: { none: { on }, active: { on } },
 });
 

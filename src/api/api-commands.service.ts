@@ -23,6 +23,8 @@ import { RequestSchemas, parseRequest } from './protocol.js';
 import { refuseBadReservation } from './api-reservations.service.js';
 import { submitPromised, splitStartBy } from './api-promises.service.js';
 import { refuseUnknownReferences } from './references.js';
+import { memDefaultOf } from './api-mem-defaults.service.js';
+import { resolveMemory } from './mem-auto.js';
 import { TERMINAL_STATES, publicState } from './views.js';
 
 /**
@@ -32,7 +34,14 @@ import { TERMINAL_STATES, publicState } from './views.js';
  * `user` must be the caller, and a `parent` must be the caller's own job.
  */
 export const submit: Handler = async (ctx, req) => {
-  const { body, startBy } = splitStartBy(req.body);
+  const split = splitStartBy(req.body);
+  const { startBy } = split;
+  const { body, sizing } = resolveMemory(
+    split.body,
+    ctx.live.usage,
+    (name) => memDefaultOf(ctx.live.model, name),
+    ctx.clock(),
+  );
   let spec;
   try {
     spec = toJobSpec(body, 'drover.api.submit');
@@ -66,10 +75,16 @@ export const submit: Handler = async (ctx, req) => {
   }
   await refuseUnknownReferences(ctx, spec);
   refuseBadReservation(ctx, spec);
-  if (startBy !== undefined) return submitPromised(ctx, req, spec, startBy);
+  const memSizing = sizing && { memSizing: sizing };
+  if (startBy !== undefined)
+    return { ...(await submitPromised(ctx, req, spec, startBy)), ...memSizing };
   const msgID = req.headers?.get('Nats-Msg-Id') || `api-${ctx.newId()}`;
   const ack = await ctx.intake.publish(spec, msgID);
-  return { jobId: jobIdOfIntake(ack.seq), ...(ack.duplicate && { duplicate: true }) };
+  return {
+    jobId: jobIdOfIntake(ack.seq),
+    ...(ack.duplicate && { duplicate: true }),
+    ...memSizing,
+  };
 };
 
 /** `drover.api.cancel.plan`: the whole cascade a cancel would touch, without acting. */

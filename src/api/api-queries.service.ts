@@ -91,7 +91,7 @@ async function logTail(ctx: ApiContext, source: LogSource): Promise<string[]> {
 /** `drover.api.explain`: why pending (reasons), or why failed (cause, meaning, log tail). */
 export const explain: Handler = async (ctx, req) => {
   const r = parseRequest('explain request', RequestSchemas.explain, req.body);
-  const out = explainJob(ctx.live.model, r.id);
+  const out = explainJob(ctx.live.model, r.id, { usage: ctx.live.usage, now: ctx.clock() });
   if (!out) throw new SchedulerError(ErrorCodes.NotFound, `no job ${r.id}`);
   const { explanation, source } = out;
   if (source && explanation.failure) explanation.failure.logTail = await logTail(ctx, source);

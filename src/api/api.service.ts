@@ -18,6 +18,7 @@ import * as alerts from './api-alerts.service.js';
 import * as calendars from './api-calendars.service.js';
 import * as commands from './api-commands.service.js';
 import * as policy from './api-policy.service.js';
+import * as memDefaults from './api-mem-defaults.service.js';
 import { noApiMetrics, type ApiMetrics } from './api-metrics.js';
 import type { ApiContext, Handler } from './api-context.js';
 import * as queries from './api-queries.service.js';
@@ -80,6 +81,9 @@ const HANDLERS: Readonly<Record<ApiOp, Handler>> = {
   'exclusions.add': policy.exclusionOp('add'),
   'exclusions.remove': policy.exclusionOp('remove'),
   'exclusions.list': policy.exclusionsList,
+  'memdefault.set': memDefaults.memDefaultSet,
+  'memdefault.clear': memDefaults.memDefaultClear,
+  'memdefault.list': memDefaults.memDefaultList,
   ...WORKFLOW_HANDLERS,
   promises: promisesList,
 };

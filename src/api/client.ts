@@ -9,6 +9,7 @@ import {
   encodeBody,
   hasCode,
   isErrorCode,
+  type MemSizingRecord,
   type SubmitBody,
 } from '../events/index.js';
 import type { Explanation } from './explain.js';
@@ -59,12 +60,14 @@ export interface LogEntry {
 export interface ApiClient {
   /** `startBy` (ISO or `+DURATION`): a start-by promise, admitted or refused (REFUSED). */
   submit(
-    body: SubmitBody & { startBy?: string },
+    body: Omit<SubmitBody, 'memMb'> & { memMb?: number | 'auto'; startBy?: string },
     opts?: { msgId?: string },
   ): Promise<{
     jobId: string;
     duplicate?: boolean;
     promise?: { startBy: string; accepted: boolean };
+    /** With `memMb: "auto"` (or a name's `auto` default): the figure and how it was decided. */
+    memSizing?: MemSizingRecord;
   }>;
   job(id: string, opts?: { chunks?: boolean }): Promise<JobView>;
   /** The job without its chunk list, with chunks settled / total (cheap for progress bars). */

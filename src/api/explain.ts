@@ -1,5 +1,8 @@
 import { stateName, type ChunkSnapshot, type JobSnapshot } from '../actors/index.js';
-import { chunkId, exitMeaning, type JobSpec } from '../events/index.js';
+import { chunkId, exitMeaning, type JobSpec, type MemSizingRecord } from '../events/index.js';
+import { decideMemAuto } from '../policy/index.js';
+import { peakRunsOf, type UsageState } from '../projections/index.js';
+import { memFlag, shellWords } from './mem-auto.js';
 import type { ReadModel } from './read-model.js';
 import { publicState } from './views.js';
 
@@ -20,6 +23,16 @@ export interface Explanation {
     logTail: string[];
   };
   recommendations: string[];
+  /** How the job's memory was decided, when by `--mem auto` (the provenance `show` has too). */
+  memSizing?: MemSizingRecord;
+  /** After an out-of-memory failure: the figure to ask for, the command, and why. */
+  memory?: { memMb: number; command: string; auto: string };
+}
+
+/** The usage history and the time, for the memory advice after an out-of-memory failure. */
+export interface MemAdviceInput {
+  readonly usage: UsageState;
+  readonly now: number;
 }
 
 /** Where the failed attempt's log lives, for the shell to fetch its tail from the agent. */
@@ -60,11 +73,44 @@ export function adviseFromLog(x: Explanation): void {
   x.recommendations = x.recommendations.map((r) => (r === LAUNCH_ADVICE ? advice : r));
 }
 
-function causeAdvice(cause: string, spec: JobSpec, f: Explanation['failure'] & {}, peak: number) {
+/**
+ * The memory to ask for after an out-of-memory failure: what `--mem auto` decides now from the
+ * name's runs (this one's peak among them), or, when that is not above the failed request (or
+ * there is no history), 1.5 × max(request, peak). With the exact command to resubmit. Pure.
+ */
+export function oomAdvice(
+  spec: JobSpec,
+  peak: number,
+  mem: MemAdviceInput | undefined,
+): { memMb: number; command: string; auto: string; text: string } {
+  const fallback = suggestedMemMb(spec.memMb, peak);
+  const d = mem
+    ? decideMemAuto({
+        name: spec.name,
+        now: mem.now,
+        history: peakRunsOf(mem.usage, spec.name),
+        fallback: { memMb: fallback, from: 'submit default' },
+      })
+    : undefined;
+  const memMb = d?.source === 'history' && d.memMb > spec.memMb ? d.memMb : fallback;
+  const command = `drover submit --name ${shellWords([spec.name])} --mem ${memFlag(memMb)} -- ${shellWords(spec.command)}`;
+  const auto = d?.source === 'history' ? `--mem auto decides ${d.memMb} MB now: ${d.message}` : '';
+  const text =
+    `raise --mem to ${memFlag(memMb)} (peak was ${Math.round(peak)} MB, request ${spec.memMb} MB): ${command}` +
+    (auto ? `; or submit with --mem auto (${auto})` : '');
+  return { memMb, command, auto, text };
+}
+
+function causeAdvice(
+  cause: string,
+  spec: JobSpec,
+  f: Explanation['failure'] & {},
+  peak: number,
+  mem: MemAdviceInput | undefined,
+) {
   const out: string[] = [];
   if (cause === 'OutOfMemory') {
-    const mem = suggestedMemMb(spec.memMb, peak);
-    out.push(`raise --mem to ${mem}M (peak was ${Math.round(peak)} MB, request ${spec.memMb} MB)`);
+    out.push(oomAdvice(spec, peak, mem).text);
   } else if (cause === 'TimeLimit') {
     const t = spec.timeoutS;
     out.push(`raise --timeout${t !== undefined ? ` above ${t}s` : ''} or checkpoint more often`);
@@ -93,6 +139,7 @@ function failureOf(
   model: ReadModel,
   id: string,
   job: JobSnapshot,
+  mem: MemAdviceInput | undefined,
 ): { failure: Explanation['failure'] & {}; advice: string[]; source?: LogSource } {
   const spec = job.context.spec as JobSpec;
   const outcome = job.context.outcome ?? { cause: 'ExitNonZero', message: '' };
@@ -127,7 +174,7 @@ function failureOf(
     message: outcome.message,
     logTail: [] as string[],
   };
-  const advice = causeAdvice(cause, spec, failure, worker?.peakRssMb ?? 0);
+  const advice = causeAdvice(cause, spec, failure, worker?.peakRssMb ?? 0, mem);
   return { failure, advice, source: { node: last.node, worker: last.worker } };
 }
 
@@ -151,21 +198,34 @@ const PENDING_ADVICE: Readonly<Record<string, string>> = {
 
 /**
  * Why job `id` waits (every reason with what unblocks it) or why it failed (classified cause,
- * exit code meaning, node, attempt), with recommendations. The log tail is left empty: the shell
+ * exit code meaning, node, attempt), with recommendations; after an out-of-memory failure the
+ * figure to ask for and the command (from `mem`'s usage history when given). The log tail is left empty: the shell
  * fetches it from the node named by `source`. Undefined when the job is unknown. Pure.
  */
 export function explainJob(
   model: ReadModel,
   id: string,
+  mem?: MemAdviceInput,
 ): { explanation: Explanation; source?: LogSource } | undefined {
   const job = model.jobs.get(id);
   const state = job && publicState(job);
   if (!job || !state || !job.context.spec) return undefined;
-  const explanation: Explanation = { id, state, recommendations: [] };
+  const spec = job.context.spec;
+  const explanation: Explanation = {
+    id,
+    state,
+    recommendations: [],
+    ...(spec.memSizing && { memSizing: spec.memSizing }),
+  };
   if (state === 'failed') {
-    const { failure, advice, source } = failureOf(model, id, job);
+    const { failure, advice, source } = failureOf(model, id, job, mem);
     explanation.failure = failure;
     explanation.recommendations.push(...advice);
+    if (failure.cause === 'OutOfMemory') {
+      const peak = model.workers.get(source?.worker ?? '')?.snapshot.context.peakRssMb ?? 0;
+      const { memMb, command, auto } = oomAdvice(spec, peak, mem);
+      explanation.memory = { memMb, command, auto };
+    }
     return { explanation, ...(source && { source }) };
   }
   if (state === 'queued' || state === 'held' || state === 'running') {

@@ -10,7 +10,12 @@ import {
   type EventLog,
   type Tail,
 } from '../events/index.js';
-import { fairshareProjection, type FairshareState } from '../projections/index.js';
+import {
+  fairshareProjection,
+  usageProjection,
+  type FairshareState,
+  type UsageState,
+} from '../projections/index.js';
 import { applyEvent, applyHeartbeat, emptyReadModel, type ReadModel } from './read-model.js';
 
 /** The read model kept current: replayed from the log's start, then fed by its live tail. */
@@ -18,6 +23,8 @@ export interface LiveModel {
   readonly model: ReadModel;
   /** The fair-share queue's state (the projection `drover fairshare` folds): priority overrides list what they delay from it. */
   readonly fairshare: FairshareState;
+  /** The usage projection (`drover usage`): `submit --mem auto` and `explain` decide from its peaks. */
+  readonly usage: UsageState;
   /** Resolves once everything up to stream sequence `seq` is folded in (or rejects on timeout). */
   reach(seq: number, timeoutMs?: number): Promise<void>;
   /** Polls `predicate` on the model until it holds; false on timeout. */
@@ -38,6 +45,7 @@ export async function startLiveModel(
 ): Promise<LiveModel> {
   const model = emptyReadModel();
   const fairshare = fairshareProjection.initial();
+  const usage = usageProjection.initial();
   const tail: Tail = eventLog.tail({ fromSeq: 1 });
   const loop = (async () => {
     for await (const item of tail) {
@@ -47,6 +55,7 @@ export async function startLiveModel(
       } else {
         applyEvent(model, item);
         fairshareProjection.apply(fairshare, item);
+        usageProjection.apply(usage, item);
       }
     }
   })().catch((err: unknown) => logger.error({ err }, 'read model tail failed'));
@@ -68,6 +77,7 @@ export async function startLiveModel(
   const live: LiveModel = {
     model,
     fairshare,
+    usage,
     until,
     async reach(seq, timeoutMs = 10_000) {
       if (!(await until((m) => m.seq >= seq, timeoutMs))) {

@@ -1,5 +1,6 @@
 import type { ApiClient } from './client.js';
 import type { QuotaLimits } from '../events/index.js';
+import type { MemDefaultRow } from './api-mem-defaults.service.js';
 
 /** A row of `drover quota list` (CONTRACT "Capacity"). */
 export interface QuotaRow extends QuotaLimits {
@@ -47,6 +48,22 @@ export function policyClient(api: ApiClient) {
     exclusions: async () =>
       (await api.call<{ exclusions: { user: string; node: string }[] }>('exclusions.list', {}))
         .exclusions,
+    memDefaultSet: (name: string, memMb: number | 'auto', o: Who & { fallbackMb?: number } = {}) =>
+      api.call<{
+        name: string;
+        memMb: number | 'auto';
+        fallbackMb?: number;
+        version: number;
+        changed: boolean;
+      }>('memdefault.set', { name, memMb, ...o }),
+    memDefaultClear: (name: string, o: Who = {}) =>
+      api.call<{ name: string; version: number; changed: boolean }>('memdefault.clear', {
+        name,
+        ...o,
+      }),
+    memDefaults: async () =>
+      (await api.call<{ defaults: MemDefaultRow[]; version: number }>('memdefault.list', {}))
+        .defaults,
     quotas: async () =>
       (await api.call<{ quotas: QuotaRow[]; version: number }>('quota.list', {})).quotas,
   };

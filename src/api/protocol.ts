@@ -79,6 +79,9 @@ export const API_OPS = [
   'exclusions.add',
   'exclusions.remove',
   'exclusions.list',
+  'memdefault.set',
+  'memdefault.clear',
+  'memdefault.list',
   ...WORKFLOW_OPS,
   'promises',
 ] as const;

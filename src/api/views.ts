@@ -1,5 +1,5 @@
 import { stateName, type JobSnapshot } from '../actors/index.js';
-import { chunkId, type PendingReason } from '../events/index.js';
+import { chunkId, type MemSizingRecord, type PendingReason } from '../events/index.js';
 import { LIVE_WORKER_STATES, type ReadModel } from './read-model.js';
 
 /** One attempt of a chunk (CONTRACT `job` shape). */
@@ -41,6 +41,8 @@ export interface JobView {
   children: string[];
   after: string[];
   request: { cpus: number; memMb: number; gpus: number };
+  /** How `request.memMb` was decided when it came from `--mem auto` (rule, runs, peak; or the fallback). */
+  memSizing?: MemSizingRecord;
   command: string[];
   /** Where the process runs (absolute; the CLI records the directory submit ran in). */
   cwd?: string;
@@ -165,6 +167,7 @@ export function jobView(model: ReadModel, id: string): JobView | undefined {
     children: Object.keys(ctx.children),
     after: [...spec.after],
     request: { cpus: spec.cpus, memMb: spec.memMb, gpus: spec.gpus },
+    ...(spec.memSizing && { memSizing: spec.memSizing }),
     command: [...spec.command],
     ...(spec.cwd !== undefined && { cwd: spec.cwd }),
     ...(spec.timeoutS !== undefined && { timeoutS: spec.timeoutS }),

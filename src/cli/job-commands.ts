@@ -1,4 +1,5 @@
 import type { Command } from 'commander';
+import type { MemSizingRecord } from '../events/index.js';
 import { setTimeout as sleep } from 'node:timers/promises';
 import {
   JOB_STATES,
@@ -27,11 +28,24 @@ function duration(s: number | undefined): string {
   return `${s}s`;
 }
 
+const RUNS_SHOWN = 5;
+
+/** How `--mem auto` decided the memory: the rule's words, then the runs it rests on. */
+function memSizingLines(m: MemSizingRecord | undefined): string[] {
+  if (!m) return [];
+  const runs = m.runs
+    .slice(-RUNS_SHOWN)
+    .map((r) => `${r.worker} ${Math.round(r.peakMb)} MB ${r.cause} ${time(r.at)}`);
+  const more = m.runs.length > RUNS_SHOWN ? [`    … and ${m.runs.length - RUNS_SHOWN} older`] : [];
+  return [`  memory --mem auto: ${m.message}`, ...runs.map((r) => `    run ${r}`), ...more];
+}
+
 function showText(job: JobView): string {
   const lines = [
     `job ${job.id}  ${job.name}  (${job.state})`,
     `  user ${job.user}  pool ${job.pool}  priority ${job.priority}  retries ${job.retries}  time limit ${duration(job.timeoutS)}`,
     `  request ${job.request.cpus} cpus, ${job.request.memMb} MB, ${job.request.gpus} gpus`,
+    ...memSizingLines(job.memSizing),
     `  command ${JSON.stringify(job.command)}${job.cwd ? `  in ${job.cwd}` : ''}`,
     `  created ${time(job.createdAt)}  started ${time(job.startedAt)}  ended ${time(job.endedAt)}`,
   ];
@@ -127,6 +141,7 @@ function explainText(x: Explanation, at?: string): string {
     lines.push(`  failed: ${f.cause}${f.meaning ? ` (${f.meaning})` : ''}${where}`);
     if (f.logTail.length) lines.push('  last log lines:', ...f.logTail.map((l) => `    ${l}`));
   }
+  lines.push(...memSizingLines(x.memSizing));
   for (const r of x.recommendations) lines.push(`  recommendation: ${r}`);
   return lines.join('\n');
 }

@@ -97,8 +97,9 @@ export function registerSubmitCommand(program: Command): void {
         const msgId = `cli-${randomUUID()}`;
         let jobId: string;
         let promise: { startBy: string; accepted: boolean } | undefined;
+        let memSizing: { message: string } | undefined;
         try {
-          ({ jobId, promise } = await api.submit(body, { msgId }));
+          ({ jobId, promise, memSizing } = await api.submit(body, { msgId }));
         } catch (err) {
           if (!(err instanceof SchedulerError) || err.code !== 'UNAVAILABLE') throw err;
           // A start-by needs the API's admission: the intake alone cannot promise anything.
@@ -113,9 +114,11 @@ export function registerSubmitCommand(program: Command): void {
           }
           jobId = await publishSubmission(nc, spec, msgId);
         }
+        // The decided memory goes to stderr: stdout stays the job id alone, for scripts.
+        if (memSizing && !json) console.error(`memory: ${memSizing.message}`);
         if (!opts.wait)
           return json
-            ? printJson({ jobId, ...(promise && { promise }) })
+            ? printJson({ jobId, ...(promise && { promise }), ...(memSizing && { memSizing }) })
             : console.log(jobId);
         if (!json) console.log(jobId);
         const state = await waitForJob(api, nc, jobId, json);

@@ -12,7 +12,10 @@ export function submitOptions(cmd: Command): Command {
     .option('--user <user>', 'submitting user (default: DROVER_USER or the OS user)')
     .option('--pool <pool>', 'pool')
     .option('--cpus <n>', 'CPUs per chunk')
-    .option('--mem <size>', 'memory per chunk, e.g. 512M')
+    .option(
+      '--mem <size>',
+      'memory per chunk, e.g. 512M; auto: from the peaks of earlier runs of this --name',
+    )
     .option('--gpus <n>', 'GPUs per chunk')
     .option('--chunks <n>', 'number of chunks')
     .option('--retries <n>', 'retries of failures that count against the job')
@@ -73,10 +76,11 @@ export function parseSubmitFlags(
   };
   if (o.pool !== undefined) body.pool = o.pool;
   if (o.cpus !== undefined) body.cpus = num('--cpus', o.cpus);
-  if (o.mem !== undefined) {
+  if (o.mem === 'auto') body.memMb = 'auto';
+  else if (o.mem !== undefined) {
     const memMb = parseMemoryMb(String(o.mem));
     if (memMb === undefined)
-      throw new Error(`--mem ${String(o.mem)}: expected a size like 512M or 8G`);
+      throw new Error(`--mem ${String(o.mem)}: expected a size like 512M or 8G, or auto`);
     body.memMb = memMb;
   }
   if (o.gpus !== undefined) body.gpus = num('--gpus', o.gpus);

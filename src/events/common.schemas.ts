@@ -62,6 +62,40 @@ export const ResourcesSchema = z.object({
 });
 export type Resources = z.infer<typeof ResourcesSchema>;
 
+/**
+ * How `submit --mem auto` (or a name's `auto` default) decided the job's `memMb`: the rule, the
+ * runs and the peak it rests on, or the fallback when the name had no run. Written by the API
+ * that resolved it (src/policy/mem-sizing.ts), so the log holds the figure and its reasons.
+ */
+export const MemSizingSchema = z.strictObject({
+  mode: z.literal('auto'),
+  memMb: z.number().int().positive().max(MAX_MEM_MB),
+  source: z.enum(['history', 'fallback']),
+  name: z.string().min(1).max(200),
+  decidedAt: z.number().int().nonnegative(),
+  rule: z.strictObject({
+    windowDays: z.number().positive().max(3650),
+    lastRuns: z.number().int().positive().max(1000),
+    headroom: z.number().min(1).max(100),
+    stepMb: z.number().int().positive().max(1_048_576),
+  }),
+  runs: z
+    .array(
+      z.strictObject({
+        worker: z.string().max(300),
+        at: z.number().int().nonnegative(),
+        peakMb: z.number().nonnegative(),
+        cause: z.string().max(64),
+      }),
+    )
+    .max(1001),
+  peakMb: z.number().nonnegative().optional(),
+  peakWorker: z.string().max(300).optional(),
+  fallback: z.enum(['name default', 'submit default']).optional(),
+  message: z.string().max(2000),
+});
+export type MemSizingRecord = z.infer<typeof MemSizingSchema>;
+
 const LabelsSchema = z.record(z.string().min(1).max(63), z.string().max(253));
 
 /**
@@ -95,6 +129,8 @@ export const JobSpecSchema = z.object({
   reservation: EntityIdSchema.optional(),
   /** One chunk per node: no two chunks of the job ever share a node (`drover alloc --nodes`). */
   spread: z.boolean().optional(),
+  /** Set when `memMb` was decided by `--mem auto`: how (the job's memory provenance). */
+  memSizing: MemSizingSchema.optional(),
 });
 export type JobSpec = z.infer<typeof JobSpecSchema>;
 

@@ -5,6 +5,7 @@ export {
   FailureCauseSchema,
   JobFailureCauseSchema,
   JobSpecSchema,
+  MemSizingSchema,
   ResourcesSchema,
   SettledStateSchema,
   WorkerIdSchema,
@@ -14,6 +15,7 @@ export type {
   FailureCause,
   JobFailureCause,
   JobSpec,
+  MemSizingRecord,
   Resources,
   SettledState,
 } from './common.schemas.js';
@@ -137,7 +139,7 @@ export {
   raiseReplicas,
 } from './stream.jetstream.js';
 export type { EventStreamOptions } from './stream.jetstream.js';
-export { SUBMIT_DEFAULTS, SubmitBodySchema, toJobSpec } from './submit.schema.js';
+export { SUBMIT_DEFAULTS, SubmitBodySchema, isMemAuto, toJobSpec } from './submit.schema.js';
 export type { SubmitBody, ValidJobSpec } from './submit.schema.js';
 export { JetStreamPublisher } from './publisher.jetstream.js';
 export type { PublishOutcome } from './publisher.jetstream.js';

@@ -16,6 +16,7 @@ export const POLICY_IDS = {
   fairshare: 'fairshare',
   quotas: 'quotas',
   exclusions: 'exclusions',
+  memory: 'memory',
 } as const;
 
 const Version = z.number().int().positive();
@@ -93,6 +94,37 @@ export const PolicyExclusionRemovedSchema = eventSchema(
   z.object({ version: Version, user: User, node: Node, reason: Reason }),
 );
 
+const JobName = z.string().min(1).max(200);
+const MemMb = z
+  .number()
+  .int()
+  .positive()
+  .max(64 * 1024 * 1024);
+
+/**
+ * A job name's memory default, used when a submission of that name gives no `memMb`: a size,
+ * or `auto` (decided from the name's earlier runs, as `submit --mem auto`), with `fallbackMb`
+ * for a name without runs (else the submit default).
+ */
+export const PolicyMemDefaultSetSchema = eventSchema(
+  'policy.mem_default_set',
+  1,
+  z.object({
+    version: Version,
+    name: JobName,
+    memMb: z.union([z.literal('auto'), MemMb]),
+    fallbackMb: MemMb.optional(),
+    reason: Reason,
+  }),
+);
+
+/** A job name's memory default was removed: the submit default again. */
+export const PolicyMemDefaultClearedSchema = eventSchema(
+  'policy.mem_default_cleared',
+  1,
+  z.object({ version: Version, name: JobName, reason: Reason }),
+);
+
 export const policyEventSchemas = [
   PolicyWeightSetSchema,
   PolicyFairshareConfiguredSchema,
@@ -100,6 +132,8 @@ export const policyEventSchemas = [
   PolicyQuotaClearedSchema,
   PolicyExclusionAddedSchema,
   PolicyExclusionRemovedSchema,
+  PolicyMemDefaultSetSchema,
+  PolicyMemDefaultClearedSchema,
 ] as const;
 
 export type PolicyEvent = z.infer<(typeof policyEventSchemas)[number]>;

@@ -31,6 +31,7 @@ export const SubmitBodySchema = z.strictObject({
   cwd: spec.cwd,
   reservation: spec.reservation,
   spread: spec.spread,
+  memSizing: spec.memSizing,
 });
 export type SubmitBody = z.infer<typeof SubmitBodySchema>;
 
@@ -44,6 +45,16 @@ export const SUBMIT_DEFAULTS = {
   retries: 0,
   priority: 0,
 } as const;
+
+/**
+ * Whether a submit body asks for `memMb: "auto"` (`submit --mem auto`): only the API resolves it
+ * (it holds the usage history), into a figure and its `memSizing`, before `toJobSpec`. Pure.
+ */
+export function isMemAuto(body: unknown): body is Record<string, unknown> & { memMb: 'auto' } {
+  return (
+    typeof body === 'object' && body !== null && (body as { memMb?: unknown }).memMb === 'auto'
+  );
+}
 
 declare const validSubmission: unique symbol;
 
@@ -62,6 +73,13 @@ export type ValidJobSpec = JobSpec & { readonly [validSubmission]: true };
  * is where it came from, for the message). Pure.
  */
 export function toJobSpec(body: unknown, subject = 'submit'): ValidJobSpec {
+  if (isMemAuto(body)) {
+    const message = `"auto" is decided by drover.api.submit from the usage history; ${subject} takes memMb in MB`;
+    throw new DecodeError(ErrorCodes.InvalidSubmission, `invalid submission: memMb: ${message}`, {
+      subject,
+      issues: [{ path: 'memMb', message }],
+    });
+  }
   const parsed = SubmitBodySchema.safeParse(body);
   if (!parsed.success) {
     const issues = toFieldIssues(parsed.error);

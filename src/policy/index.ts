@@ -90,3 +90,5 @@ export {
   NODE_AVOIDING_CAUSES,
   OOM_FACTOR,
 } from './retry.js';
+export { DEFAULT_MEM_RULE, decideMemAuto, roundUpMb, runsConsidered } from './mem-sizing.js';
+export type { MemFallback, MemRule, MemSizing, PeakRun } from './mem-sizing.js';

@@ -1,6 +1,6 @@
 export { allProjections } from './all.js';
 export type { Handlers, Json, Projection, RecordedOf } from './projection.js';
-export { usage, usageProjection } from './usage.projection.js';
+export { peakRunsOf, usage, usageProjection } from './usage.projection.js';
 export type { UsageKeyKind, UsageRow, UsageState } from './usage.projection.js';
 export { percentile, recommendMemMb, RECOMMEND_HEADROOM, RECOMMEND_STEP_MB } from './usage-math.js';
 export {

@@ -1,4 +1,5 @@
 import type { FailureCause, RecordedEvent } from '../events/index.js';
+import type { PeakRun } from '../policy/index.js';
 import {
   addRun,
   aggFromJson,
@@ -35,6 +36,9 @@ const PEAKS_MAX = 1_000;
 const ENDED_MAX = 10_000;
 const UNKNOWN = '(unknown)';
 
+/** One ended run of a job name: `[endAt, peakMb, worker, cause]`. */
+type Peak = [number, number, string, string];
+
 /** A worker that has not ended yet: what its samples said so far. */
 interface LiveWorker {
   job: string;
@@ -59,8 +63,8 @@ export interface UsageState {
   totals: Map<string, Agg>;
   /** `<kind>\0<key>` → hour (epoch ms / 3,600,000) → aggregate. */
   hours: Map<string, Map<number, Agg>>;
-  /** job name → recent `[endAt, peakMb]`. */
-  peaks: Map<string, [number, number][]>;
+  /** job name → recent `[endAt, peakMb, worker, cause]` (worker and cause: v2, for `--mem auto`). */
+  peaks: Map<string, Peak[]>;
   lastHour: number;
 }
 
@@ -87,7 +91,7 @@ function jobKeys(s: UsageState, jobId: string): [string, string, string] {
   return s.jobs.get(jobId) ?? [UNKNOWN, UNKNOWN, UNKNOWN];
 }
 
-function record(s: UsageState, jobId: string, at: number, run: RunFigures): void {
+function record(s: UsageState, jobId: string, at: number, run: RunFigures, worker = ''): void {
   const keys = jobKeys(s, jobId);
   const hour = Math.floor(at / HOUR_MS);
   if (hour > s.lastHour) prune(s, hour);
@@ -105,7 +109,7 @@ function record(s: UsageState, jobId: string, at: number, run: RunFigures): void
   if (run.counted) {
     let peaks = s.peaks.get(keys[0]);
     if (!peaks) s.peaks.set(keys[0], (peaks = []));
-    peaks.push([at, run.peak]);
+    peaks.push([at, run.peak, worker, run.cause]);
     if (peaks.length > 2 * PEAKS_MAX) peaks.splice(0, peaks.length - PEAKS_MAX);
   }
 }
@@ -142,14 +146,20 @@ function end(
   if (s.ended.length > 2 * ENDED_MAX) {
     for (const old of s.ended.splice(0, s.ended.length - ENDED_MAX)) s.endedSet.delete(old);
   }
-  record(s, w.job, e.at, {
-    counted: true,
-    cpu: Math.max(w.cpu, fig.cpu),
-    peak: Math.max(w.peak, fig.peak),
-    mbs: w.mbs,
-    wall: fig.wall ?? Math.max(0, (e.at - w.start) / 1000),
-    cause: fig.cause,
-  });
+  record(
+    s,
+    w.job,
+    e.at,
+    {
+      counted: true,
+      cpu: Math.max(w.cpu, fig.cpu),
+      peak: Math.max(w.peak, fig.peak),
+      mbs: w.mbs,
+      wall: fig.wall ?? Math.max(0, (e.at - w.start) / 1000),
+      cause: fig.cause,
+    },
+    id,
+  );
 }
 
 const handlers: Handlers<UsageState> = {
@@ -215,7 +225,8 @@ function sample(s: UsageState, e: RecordedOf<'worker.sampled'>): void {
  */
 export const usageProjection: Projection<UsageState> = {
   name: 'usage',
-  version: 1,
+  // v2: each remembered peak also names its worker and cause (the provenance of `--mem auto`).
+  version: 2,
   initial: () => ({
     jobs: new Map(),
     workers: new Map(),
@@ -251,7 +262,10 @@ export const usageProjection: Projection<UsageState> = {
         (b) => new Map(arr(b).map((x) => [num(arr(x)[0]), aggFromJson(arr(x)[1] ?? null)])),
       ),
       peaks: mapFromJson(o.peaks, (p) =>
-        arr(p).map((x) => [num(arr(x)[0]), num(arr(x)[1])] as [number, number]),
+        arr(p).map((x): Peak => {
+          const [at, peak, worker, cause] = arr(x);
+          return [num(at), num(peak), String(worker ?? ''), String(cause ?? '')];
+        }),
       ),
       lastHour: typeof o.lastHour === 'number' ? o.lastHour : -Infinity,
     };
@@ -294,4 +308,17 @@ export function usage(s: UsageState, q: { by: UsageKeyKind; since?: number }): U
     });
   }
   return rows.sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
+}
+
+/**
+ * The remembered runs of job name `name` (the last 1,000 that ended, OOM-killed ones with their
+ * true peak), as `decideMemAuto` takes them. Pure.
+ */
+export function peakRunsOf(s: UsageState, name: string): PeakRun[] {
+  return (s.peaks.get(name) ?? []).map(([at, peakMb, worker, cause]) => ({
+    at,
+    peakMb,
+    worker,
+    cause,
+  }));
 }

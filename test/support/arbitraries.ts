@@ -163,6 +163,38 @@ export const resourcesArb: fc.Arbitrary<Resources> = rec({
   gpus: gpusArb,
 });
 
+/** The provenance of a `--mem auto` figure (`memSizing` of `job.submitted`). */
+const memSizingArb = rec(
+  {
+    mode: fc.constant('auto' as const),
+    memMb: memMbArb,
+    source: fc.constantFrom('history' as const, 'fallback' as const),
+    name: textArb(200, 1),
+    decidedAt: fc.nat(),
+    rule: rec({
+      windowDays: fc.integer({ min: 1, max: 3650 }),
+      lastRuns: fc.integer({ min: 1, max: 1000 }),
+      headroom: fc.double({ min: 1, max: 100, noNaN: true }),
+      stepMb: fc.integer({ min: 1, max: 1_048_576 }),
+    }),
+    runs: listArb(
+      rec({
+        worker: textArb(300),
+        at: fc.nat(),
+        peakMb: fc.double({ min: 0, max: 1e9, noNaN: true }),
+        cause: textArb(64),
+      }),
+      0,
+      30,
+    ),
+    peakMb: fc.double({ min: 0, max: 1e9, noNaN: true }),
+    peakWorker: textArb(300),
+    fallback: fc.constantFrom('name default' as const, 'submit default' as const),
+    message: textArb(2000),
+  },
+  ['mode', 'memMb', 'source', 'name', 'decidedAt', 'rule', 'runs', 'message'],
+);
+
 /** A normalised job spec (every default filled in), as `job.submitted` v2 carries it. */
 export const jobSpecArb: fc.Arbitrary<JobSpec> = rec(
   {
@@ -183,6 +215,7 @@ export const jobSpecArb: fc.Arbitrary<JobSpec> = rec(
     priority: fc.integer({ min: -1_000_000, max: 1_000_000 }),
     env: dictArb(256, 65_536),
     cwd: textArb(4096, 1),
+    memSizing: memSizingArb,
   },
   [
     'name',

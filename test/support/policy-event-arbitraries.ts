@@ -11,6 +11,12 @@ const user = fc.oneof(
 );
 /** Node ids: one subject token. */
 const node = fc.stringMatching(/^[A-Za-z0-9_-]{1,20}$/);
+/** Job names: any 1-200 characters. */
+const jobName = fc.oneof(
+  fc.string({ minLength: 1, maxLength: 200 }),
+  fc.constantFrom('etl', '__proto__'),
+);
+const memMb = fc.integer({ min: 1, max: 64 * 1024 * 1024 });
 const reason = fc.option(fc.string({ maxLength: 1000 }), { nil: undefined });
 const limits = fc.record(
   {
@@ -33,6 +39,8 @@ export const policyDataArbs: {
   'policy.quota_cleared': fc.Arbitrary<EventData<'policy.quota_cleared'>>;
   'policy.exclusion_added': fc.Arbitrary<EventData<'policy.exclusion_added'>>;
   'policy.exclusion_removed': fc.Arbitrary<EventData<'policy.exclusion_removed'>>;
+  'policy.mem_default_set': fc.Arbitrary<EventData<'policy.mem_default_set'>>;
+  'policy.mem_default_cleared': fc.Arbitrary<EventData<'policy.mem_default_cleared'>>;
 } = {
   'policy.weight_set': withReason(
     fc.record(
@@ -54,4 +62,16 @@ export const policyDataArbs: {
   'policy.quota_cleared': withReason(fc.record({ version, user }, plain)),
   'policy.exclusion_added': withReason(fc.record({ version, user, node }, plain)),
   'policy.exclusion_removed': withReason(fc.record({ version, user, node }, plain)),
+  'policy.mem_default_set': withReason(
+    fc.record(
+      {
+        version,
+        name: jobName,
+        memMb: fc.oneof(fc.constant('auto' as const), memMb),
+        fallbackMb: memMb,
+      },
+      { requiredKeys: ['version', 'name', 'memMb'], noNullPrototype: true },
+    ),
+  ),
+  'policy.mem_default_cleared': withReason(fc.record({ version, name: jobName }, plain)),
 };

@@ -57,6 +57,24 @@ describe('policy decider: every real change is the next version, a non-change is
     expect(s.context).toMatchObject({ version: 3, quotas: {} });
   });
 
+  it('sets, replaces and clears memory defaults per job name (auto with a fallback, or a size)', () => {
+    let s = policyFold.initial();
+    expect(step(s, cmd('ClearMemDefault', { name: 'etl' })).types).toEqual([]);
+    const set = step(s, cmd('SetMemDefault', { name: 'etl', memMb: 'auto', fallbackMb: 2048 }));
+    expect(set.types).toEqual(['policy.mem_default_set']);
+    s = set.state;
+    const again = cmd('SetMemDefault', { name: 'etl', memMb: 'auto', fallbackMb: 2048 });
+    expect(step(s, again).types).toEqual([]);
+    s = step(s, cmd('SetMemDefault', { name: '__proto__', memMb: 512 })).state;
+    expect(s.context.memDefaults).toEqual({
+      etl: { memMb: 'auto', fallbackMb: 2048 },
+      ['__proto__']: { memMb: 512 },
+    });
+    expect(Object.getPrototypeOf(s.context.memDefaults)).toBe(Object.prototype);
+    s = step(s, cmd('ClearMemDefault', { name: 'etl', reason: 'done' })).state;
+    expect(s.context).toMatchObject({ version: 3, memDefaults: { ['__proto__']: { memMb: 512 } } });
+  });
+
   it('the machine refuses a gap or a rewrite of a version', () => {
     const s = step(policyFold.initial(), cmd('SetWeight', { user: 'a', weight: 2 })).state;
     const e = (version: number) => ({
