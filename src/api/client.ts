@@ -9,6 +9,7 @@ import {
   encodeBody,
   hasCode,
   isErrorCode,
+  type PinnedEnvironment,
   type SubmitBody,
 } from '../events/index.js';
 import type { Explanation } from './explain.js';
@@ -66,6 +67,14 @@ export interface ApiClient {
     duplicate?: boolean;
     promise?: { startBy: string; accepted: boolean };
   }>;
+  /**
+   * A copy of job `id`'s request under a new id; with `sameEnvironment` pinned to its latest
+   * recorded environment (REFUSED when it has none).
+   */
+  resubmit(
+    id: string,
+    opts?: { sameEnvironment?: boolean; user?: string; msgId?: string },
+  ): Promise<{ jobId: string; resubmitOf: string; pinnedEnvironment?: PinnedEnvironment }>;
   job(id: string, opts?: { chunks?: boolean }): Promise<JobView>;
   /** The job without its chunk list, with chunks settled / total (cheap for progress bars). */
   status(id: string): Promise<{ job: JobView; progress: { total: number; done: number } }>;
@@ -195,6 +204,10 @@ export function createApiClient(nc: NatsConnection, opts: ApiClientOptions = {})
   return {
     submit: (body, o = {}) =>
       call('submit', body, undefined, { 'Nats-Msg-Id': o.msgId ?? `cli-${randomUUID()}` }),
+    resubmit: (id, { msgId, ...o } = {}) =>
+      call('resubmit', { id, ...o }, undefined, {
+        'Nats-Msg-Id': msgId ?? `cli-${randomUUID()}`,
+      }),
     job: async (id, o = {}) =>
       (
         await call<{ job: JobView }>('job.get', {

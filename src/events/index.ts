@@ -2,18 +2,22 @@ export {
   ActorSchema,
   ChunkIdSchema,
   EntityIdSchema,
+  EnvironmentSchema,
   FailureCauseSchema,
   JobFailureCauseSchema,
   JobSpecSchema,
+  PinnedEnvironmentSchema,
   ResourcesSchema,
   SettledStateSchema,
   WorkerIdSchema,
 } from './common.schemas.js';
 export type {
   Actor,
+  Environment,
   FailureCause,
   JobFailureCause,
   JobSpec,
+  PinnedEnvironment,
   Resources,
   SettledState,
 } from './common.schemas.js';

@@ -30,6 +30,8 @@ export const SubmitBodySchema = z.strictObject({
   env: spec.env.optional(),
   cwd: spec.cwd,
   reservation: spec.reservation,
+  resubmitOf: spec.resubmitOf,
+  pinnedEnvironment: spec.pinnedEnvironment,
 });
 export type SubmitBody = z.infer<typeof SubmitBodySchema>;
 

@@ -22,6 +22,7 @@ import { startNodeSampler, type NodeSources } from './node-sampler.service.js';
 import { readingOf } from './node-stats.js';
 import { reconcile, type Reconciled } from './reconcile.js';
 import { createSessionHost } from './session-host.service.js';
+import { droverVersion } from './environment/index.js';
 import { consumeWork, processWork } from './work-queue.jetstream.js';
 import { workerRecords } from './worker-records.js';
 import { killWorker, launchWorker, metaOf, type WorkerContext } from './workers.js';
@@ -86,6 +87,7 @@ export async function startAgent(opts: AgentOptions): Promise<Agent> {
     logger,
     sampleMs: opts.sampleMs ?? 1000,
     sampleLogMs: opts.sampleLogMs ?? 5000,
+    agentVersion: droverVersion(),
     sessions: createSessionHost({
       nc,
       eventLog: opts.eventLog,

@@ -76,3 +76,5 @@ export {
   NODE_AVOIDING_CAUSES,
   OOM_FACTOR,
 } from './retry.js';
+export { PINNED_FIELDS, changedLockfiles, diffJobs, environmentChanges } from './environment.js';
+export type { DiffableJob, Difference } from './environment.js';
