@@ -1,4 +1,9 @@
-import { ErrorCodes, SchedulerError, type JobSpec, type PinnedEnvironment } from '../events/index.js';
+import {
+  ErrorCodes,
+  SchedulerError,
+  type JobSpec,
+  type PinnedEnvironment,
+} from '../events/index.js';
 import { loadOwnJob, type ApiContext, type Handler } from './api-context.js';
 import { submit } from './api-commands.service.js';
 import { RequestSchemas, parseRequest } from './protocol.js';
@@ -46,5 +51,9 @@ export const resubmit: Handler = async (ctx, req) => {
     ...(r.sameEnvironment === true && { pinnedEnvironment: pinOf(ctx, r.id, spec) }),
   };
   const out = await submit(ctx, { ...req, body });
-  return { ...out, resubmitOf: r.id, ...(body.pinnedEnvironment && { pinnedEnvironment: body.pinnedEnvironment }) };
+  return {
+    ...out,
+    resubmitOf: r.id,
+    ...(body.pinnedEnvironment && { pinnedEnvironment: body.pinnedEnvironment }),
+  };
 };

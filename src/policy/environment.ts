@@ -103,7 +103,8 @@ export function diffJobs(a: DiffableJob, b: DiffableJob): Difference[] {
   const ra = requestFacts(a);
   const rb = requestFacts(b);
   for (const field of Object.keys(ra)) {
-    if (!same(ra[field], rb[field])) out.push({ field, a: ra[field] ?? null, b: rb[field] ?? null });
+    if (!same(ra[field], rb[field]))
+      out.push({ field, a: ra[field] ?? null, b: rb[field] ?? null });
   }
   const ea = a.environment;
   const eb = b.environment;
@@ -112,7 +113,8 @@ export function diffJobs(a: DiffableJob, b: DiffableJob): Difference[] {
     return out;
   }
   for (const f of ENVIRONMENT_FIELDS) {
-    if (!same(ea[f], eb[f])) out.push({ field: `environment.${f}`, a: ea[f] ?? null, b: eb[f] ?? null });
+    if (!same(ea[f], eb[f]))
+      out.push({ field: `environment.${f}`, a: ea[f] ?? null, b: eb[f] ?? null });
   }
   for (const name of changedLockfiles(ea.lockfiles, eb.lockfiles)) {
     const field = `environment.lockfiles.${name}`;

@@ -53,7 +53,13 @@ export interface CaptureOptions {
 /** Whether `dir` or a parent holds `.git` (a directory, or a file for worktrees): no git spawn otherwise. */
 async function inRepository(dir: string): Promise<boolean> {
   for (let d = dir; ; d = dirname(d)) {
-    if (await stat(join(d, '.git')).then(() => true, () => false)) return true;
+    if (
+      await stat(join(d, '.git')).then(
+        () => true,
+        () => false,
+      )
+    )
+      return true;
     if (dirname(d) === d) return false;
   }
 }
@@ -79,7 +85,8 @@ function git(cwd: string, args: string[], timeoutMs: number): Promise<GitRun | u
         env: { ...process.env, GIT_OPTIONAL_LOCKS: '0', LC_ALL: 'C' },
       },
       (err, stdout) => {
-        const overflow = (err as { code?: string } | null)?.code === 'ERR_CHILD_PROCESS_STDIO_MAXBUFFER';
+        const overflow =
+          (err as { code?: string } | null)?.code === 'ERR_CHILD_PROCESS_STDIO_MAXBUFFER';
         resolve(err && !overflow ? undefined : { stdout: String(stdout), overflow });
       },
     );
