@@ -29,6 +29,7 @@ import * as sessions from './api-sessions.service.js';
 import { WORKFLOW_HANDLERS } from './api-workflows.service.js';
 import { promisesList } from './api-promises.service.js';
 import { createIntakePublisher } from './intake-publisher.jetstream.js';
+import { resubmit } from './api-resubmit.service.js';
 import { startLiveModel, type LiveModel } from './live-model.jetstream.js';
 import {
   API_QUEUE,
@@ -41,6 +42,7 @@ import {
 /** Every operation of the API and its handler (exhaustive by `ApiOp`). */
 const HANDLERS: Readonly<Record<ApiOp, Handler>> = {
   submit: commands.submit,
+  resubmit,
   cancel: commands.cancel,
   'cancel.plan': commands.cancelPlanOf,
   clear: commands.clear,

@@ -10,6 +10,7 @@ import {
   hasCode,
   isErrorCode,
   type MemSizingRecord,
+  type PinnedEnvironment,
   type SubmitBody,
 } from '../events/index.js';
 import type { Explanation } from './explain.js';
@@ -69,6 +70,14 @@ export interface ApiClient {
     /** With `memMb: "auto"` (or a name's `auto` default): the figure and how it was decided. */
     memSizing?: MemSizingRecord;
   }>;
+  /**
+   * A copy of job `id`'s request under a new id; with `sameEnvironment` pinned to its latest
+   * recorded environment (REFUSED when it has none).
+   */
+  resubmit(
+    id: string,
+    opts?: { sameEnvironment?: boolean; user?: string; msgId?: string },
+  ): Promise<{ jobId: string; resubmitOf: string; pinnedEnvironment?: PinnedEnvironment }>;
   job(id: string, opts?: { chunks?: boolean }): Promise<JobView>;
   /** The job without its chunk list, with chunks settled / total (cheap for progress bars). */
   status(id: string): Promise<{ job: JobView; progress: { total: number; done: number } }>;
@@ -198,6 +207,10 @@ export function createApiClient(nc: NatsConnection, opts: ApiClientOptions = {})
   return {
     submit: (body, o = {}) =>
       call('submit', body, undefined, { 'Nats-Msg-Id': o.msgId ?? `cli-${randomUUID()}` }),
+    resubmit: (id, { msgId, ...o } = {}) =>
+      call('resubmit', { id, ...o }, undefined, {
+        'Nats-Msg-Id': msgId ?? `cli-${randomUUID()}`,
+      }),
     job: async (id, o = {}) =>
       (
         await call<{ job: JobView }>('job.get', {

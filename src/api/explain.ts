@@ -129,8 +129,15 @@ function causeAdvice(
     out.push(`killed by a signal Drover did not send: check ${f.node} (drover audit ${f.node})`);
   } else if (cause === 'NodeLost' || cause === 'AgentRestarted') {
     out.push('the farm lost the process: this did not count against your retries');
+  } else if (cause === 'EnvironmentChanged') {
+    out.push(
+      'the cwd no longer holds the pinned environment: restore it (git checkout, lockfile) and ' +
+        'resubmit with --same-environment, or resubmit without it',
+    );
   }
-  const farmFault = ['NodeLost', 'AgentRestarted', 'Preempted'].includes(cause);
+  const farmFault = ['NodeLost', 'AgentRestarted', 'Preempted', 'EnvironmentChanged'].includes(
+    cause,
+  );
   if (spec.retries === 0 && !farmFault) out.push('add --retries N if the failure is transient');
   return out;
 }

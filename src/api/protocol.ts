@@ -39,6 +39,7 @@ export const API_QUEUE = 'drover-api';
 
 export const API_OPS = [
   'submit',
+  'resubmit',
   'cancel',
   'cancel.plan',
   'clear',
@@ -131,6 +132,12 @@ export const RequestSchemas = {
     by: By.optional(),
   }),
   'cancel.plan': z.strictObject({ id: Id }),
+  /** `drover resubmit JOB [--same-environment]`; `user`: whose copy (the trusted surface only). */
+  resubmit: z.strictObject({
+    id: Id,
+    sameEnvironment: z.boolean().optional(),
+    user: z.string().min(1).max(64).optional(),
+  }),
   clear: z.strictObject({ id: Id, by: By.optional() }),
   'clear.plan': z.strictObject({ id: Id }),
   'job.get': z.strictObject({ id: Id, chunks: z.boolean().optional() }),

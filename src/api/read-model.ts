@@ -29,6 +29,7 @@ import {
 } from '../actors/index.js';
 import {
   parseEventSubject,
+  type Environment,
   type Heartbeat,
   type NodeReading,
   type RecordedEvent,
@@ -39,6 +40,8 @@ export interface WorkerEntry {
   readonly snapshot: WorkerSnapshot;
   readonly startedAt?: number;
   readonly endedAt?: number;
+  /** What the attempt runs in, as its agent recorded it on `worker.started`. */
+  readonly environment?: Environment;
 }
 
 /** What the last heartbeat of a node said (heartbeats are not events: they are not replayed). */
@@ -144,6 +147,9 @@ function applyWorker(model: ReadModel, id: string, event: RecordedEvent): boolea
   const entry: { -readonly [K in keyof WorkerEntry]: WorkerEntry[K] } = { ...prior, snapshot };
   if (event.type === 'worker.started' || event.type === 'worker.readopted') {
     entry.startedAt ??= event.at;
+  }
+  if (event.type === 'worker.started' && event.data.environment) {
+    entry.environment = event.data.environment;
   }
   if (event.type === 'worker.exited' || event.type === 'worker.killed') entry.endedAt = event.at;
   model.workers.set(id, entry);

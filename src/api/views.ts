@@ -1,5 +1,11 @@
 import { stateName, type JobSnapshot } from '../actors/index.js';
-import { chunkId, type MemSizingRecord, type PendingReason } from '../events/index.js';
+import {
+  chunkId,
+  type Environment,
+  type MemSizingRecord,
+  type PendingReason,
+  type PinnedEnvironment,
+} from '../events/index.js';
 import { LIVE_WORKER_STATES, type ReadModel } from './read-model.js';
 
 /** One attempt of a chunk (CONTRACT `job` shape). */
@@ -54,6 +60,12 @@ export interface JobView {
   pending?: PendingReason[];
   outcome?: { cause: string; message: string };
   resultsCleared: boolean;
+  /** What the latest started attempt ran in (CONTRACT "Operations"); absent before any started. */
+  environment?: Environment;
+  /** `drover resubmit`: the job this one is a copy of. */
+  resubmitOf?: string;
+  /** `resubmit --same-environment`: what its attempts must find again before they start. */
+  pinnedEnvironment?: PinnedEnvironment;
 }
 
 /** A row of `drover jobs` (CONTRACT `jobs` shape). */
@@ -176,7 +188,33 @@ export function jobView(model: ReadModel, id: string): JobView | undefined {
     ...(waits(state, chunks) && reasons.length > 0 && { pending: [...reasons] }),
     ...(outcome && { outcome: { cause: outcome.cause, message: outcome.message } }),
     resultsCleared: ctx.resultsCleared,
+    ...withEnvironment(latestEnvironment(model, id, shown)),
+    ...(spec.resubmitOf !== undefined && { resubmitOf: spec.resubmitOf }),
+    ...(spec.pinnedEnvironment !== undefined && { pinnedEnvironment: spec.pinnedEnvironment }),
   };
+}
+
+const withEnvironment = (e: Environment | undefined) => (e ? { environment: e } : {});
+
+/**
+ * The environment of the job's latest started attempt (the latest `worker.started` among its
+ * first `shown` chunks), independent of whether the chunk list itself is asked for. Pure.
+ */
+export function latestEnvironment(
+  model: ReadModel,
+  jobId: string,
+  shown: number,
+): Environment | undefined {
+  let best: { at: number; environment: Environment } | undefined;
+  for (let i = 0; i < shown; i++) {
+    const c = model.chunks.get(chunkId(jobId, i));
+    for (const a of c?.context.attempts ?? []) {
+      const w = model.workers.get(a.worker);
+      if (w?.environment === undefined || w.startedAt === undefined) continue;
+      if (!best || w.startedAt >= best.at) best = { at: w.startedAt, environment: w.environment };
+    }
+  }
+  return best?.environment;
 }
 
 /** Whether a job's pending reasons still apply: it waits, or it runs with chunks still waiting. */

@@ -11,6 +11,7 @@ import {
 import { explainAt, parseUntil } from './explain-at.js';
 import { printJson, table, time, withApi } from './api-cli.js';
 import { fail } from './connection.js';
+import { environmentLines } from './environment-commands.js';
 
 interface JsonOpt {
   json?: boolean;
@@ -55,6 +56,11 @@ function showText(job: JobView): string {
   if (job.outcome) lines.push(`  outcome ${job.outcome.cause}: ${job.outcome.message}`);
   for (const r of job.pending ?? []) lines.push(`  pending ${r.code}: ${r.message}`);
   if (job.resultsCleared) lines.push('  results cleared');
+  if (job.resubmitOf)
+    lines.push(
+      `  resubmit of ${job.resubmitOf}${job.pinnedEnvironment ? ' (same environment)' : ''}`,
+    );
+  lines.push(...environmentLines(job.environment));
   for (const c of job.chunks)
     if (c.result !== undefined)
       lines.push(`  result of chunk ${c.index}: ${JSON.stringify(c.result)}`);

@@ -42,6 +42,7 @@ export const FailureCauseSchema = z.enum([
   'AgentRestarted',
   'LaunchFailed',
   'Preempted',
+  'EnvironmentChanged',
 ]);
 export type FailureCause = z.infer<typeof FailureCauseSchema>;
 
@@ -51,6 +52,40 @@ export type JobFailureCause = z.infer<typeof JobFailureCauseSchema>;
 
 export const SettledStateSchema = z.enum(['succeeded', 'failed', 'cancelled']);
 export type SettledState = z.infer<typeof SettledStateSchema>;
+
+const Sha256Schema = z.string().regex(/^[0-9a-f]{64}$/, 'a sha256 in hex');
+
+/**
+ * What an attempt ran in (issue 20, "environments you can go back to"), captured by the agent
+ * as it starts the attempt: the cwd's git commit and dirty flag when it is a repository, a hash
+ * of the lockfiles found there (each file's own hash in `lockfiles`), the container image when the
+ * job gives one, the agent's version, and a hash of the environment variables' names and values
+ * (never the values themselves).
+ */
+export const EnvironmentSchema = z.object({
+  cwd: z.string().min(1).max(4096),
+  gitCommit: z.string().regex(/^[0-9a-f]{40,64}$/, 'a git object id').optional(),
+  dirty: z.boolean().optional(),
+  lockfileHash: Sha256Schema.optional(),
+  lockfiles: z.record(z.string().min(1).max(255), Sha256Schema).optional(),
+  image: z.string().min(1).max(512).optional(),
+  envHash: Sha256Schema,
+  agentVersion: z.string().min(1).max(64),
+});
+export type Environment = z.infer<typeof EnvironmentSchema>;
+
+/**
+ * `resubmit --same-environment`: the recorded facts the copy must find again before it starts.
+ * An absent field was absent when recorded (not a repository, no lockfile) and must still be.
+ * `lockfiles` only names which files changed; `from` is the job whose environment it is.
+ */
+export const PinnedEnvironmentSchema = EnvironmentSchema.pick({
+  gitCommit: true,
+  dirty: true,
+  lockfileHash: true,
+  lockfiles: true,
+}).extend({ from: z.string().min(1).max(128) });
+export type PinnedEnvironment = z.infer<typeof PinnedEnvironmentSchema>;
 
 const MAX_MEM_MB = 64 * 1024 * 1024; // 64 TiB: anything above is a typo, not a request.
 
@@ -131,6 +166,10 @@ export const JobSpecSchema = z.object({
   spread: z.boolean().optional(),
   /** Set when `memMb` was decided by `--mem auto`: how (the job's memory provenance). */
   memSizing: MemSizingSchema.optional(),
+  /** `drover resubmit JOB`: this job is a copy of JOB's request (audited as such). */
+  resubmitOf: EntityIdSchema.optional(),
+  /** `resubmit --same-environment`: the agent refuses to start it where this no longer holds. */
+  pinnedEnvironment: PinnedEnvironmentSchema.optional(),
 });
 export type JobSpec = z.infer<typeof JobSpecSchema>;
 

@@ -32,6 +32,8 @@ export const SubmitBodySchema = z.strictObject({
   reservation: spec.reservation,
   spread: spec.spread,
   memSizing: spec.memSizing,
+  resubmitOf: spec.resubmitOf,
+  pinnedEnvironment: spec.pinnedEnvironment,
 });
 export type SubmitBody = z.infer<typeof SubmitBodySchema>;
 

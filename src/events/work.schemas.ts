@@ -1,5 +1,10 @@
 import { z } from 'zod';
-import { EntityIdSchema, ResourcesSchema, WorkerIdSchema } from './common.schemas.js';
+import {
+  EntityIdSchema,
+  PinnedEnvironmentSchema,
+  ResourcesSchema,
+  WorkerIdSchema,
+} from './common.schemas.js';
 
 /**
  * Messages from the scheduler to one node's agent, on the durable work queue
@@ -20,6 +25,8 @@ export const LaunchWorkSchema = z.object({
   request: ResourcesSchema,
   timeoutS: z.number().int().positive().optional(),
   checkpoint: z.string().optional(),
+  /** `resubmit --same-environment`: the agent starts the attempt only where this still holds. */
+  pinnedEnvironment: PinnedEnvironmentSchema.optional(),
   /** The chunk as the scheduler left it (plain snapshot and last sequence): saves a read. */
   chunkState: z.object({ snapshot: z.unknown(), lastSeq: z.number().int().nonnegative() }),
 });

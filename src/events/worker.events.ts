@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { EntityIdSchema, FailureCauseSchema } from './common.schemas.js';
+import { EntityIdSchema, EnvironmentSchema, FailureCauseSchema } from './common.schemas.js';
 import { eventSchema } from './envelope.js';
 
 /** Usage figures a worker reports: the peak is the true peak seen while it ran. */
@@ -22,10 +22,18 @@ export const WorkerLaunchingSchema = eventSchema(
     timeoutS: z.number().int().positive().optional(),
   }),
 );
+/**
+ * The process group runs. `environment`: what the attempt runs in, captured by the agent just
+ * before it started the process (absent on attempts started before agents recorded it).
+ */
 export const WorkerStartedSchema = eventSchema(
   'worker.started',
   1,
-  z.object({ pid: z.number().int().positive(), pgid: z.number().int().positive() }),
+  z.object({
+    pid: z.number().int().positive(),
+    pgid: z.number().int().positive(),
+    environment: EnvironmentSchema.optional(),
+  }),
 );
 /** A usage sample of the whole process tree, written at a bounded rate and on every new peak. */
 export const WorkerSampledSchema = eventSchema(

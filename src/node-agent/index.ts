@@ -12,3 +12,11 @@ export { parseMeminfo, parseVmstat, swapRates, vmstatSwap } from './node-stats.j
 export type { Meminfo, NodeStats, VmstatSwap } from './node-stats.js';
 export { procSources, startNodeSampler } from './node-sampler.service.js';
 export type { NodeSampler, NodeSources } from './node-sampler.service.js';
+export {
+  LOCKFILE_PATTERNS,
+  captureEnvironment,
+  droverVersion,
+  envHash,
+  lockfileHash,
+} from './environment/index.js';
+export type { CaptureOptions } from './environment/index.js';

@@ -16,7 +16,13 @@ import {
   type WorkerCommand,
 } from '../actors/index.js';
 import type { AnyStateMachine } from 'xstate';
-import { chunkId, type Actor, type KillWork, type LaunchWork } from '../events/index.js';
+import {
+  chunkId,
+  type Actor,
+  type Environment,
+  type KillWork,
+  type LaunchWork,
+} from '../events/index.js';
 import { attemptFailed, chunkEnd, workerEnd } from './reports.js';
 import {
   launch,
@@ -30,6 +36,7 @@ import {
 import { runDirOf, type WorkerRecord, type WorkerRecords } from './worker-records.js';
 import type { AgentMetrics } from './agent-metrics.js';
 import type { SessionHost } from './session-host.service.js';
+import { attemptEnvironment, refusedForEnvironment } from './attempt-environment.js';
 
 /** What the worker-handling half of the agent shares with the service around it. */
 export interface WorkerContext {
@@ -51,6 +58,11 @@ export interface WorkerContext {
   readonly metrics?: AgentMetrics;
   /** Attaches the launches of interactive sessions to their clients (absent: none are). */
   readonly sessions?: SessionHost;
+  /**
+   * drover's version, recorded with each attempt's environment. Absent: no environment is
+   * captured (the benchmark's hollow nodes start no process).
+   */
+  readonly agentVersion?: string;
 }
 
 export interface LiveWorker {
@@ -220,6 +232,16 @@ export async function launchWorker(ctx: WorkerContext, w: LaunchWork): Promise<v
     await finish(ctx, record, notStarted(w));
     return;
   }
+  const environment =
+    ctx.agentVersion === undefined
+      ? undefined
+      : await attemptEnvironment(w, w.cwd ?? runDir, ctx.agentVersion);
+  const refused = environment && refusedForEnvironment(w, environment);
+  if (refused) {
+    ctx.logger.info({ worker: w.worker, why: refused.message }, 'pinned environment changed');
+    await finish(ctx, record, refused);
+    return;
+  }
   await ctx.records.save(record); // the run dir is made by `launch`, which then knows it is new
   const spec = {
     workerId: w.worker,
@@ -244,7 +266,7 @@ export async function launchWorker(ctx: WorkerContext, w: LaunchWork): Promise<v
   if (supervised.pid > 0) {
     ctx.metrics?.launched();
     await ctx.records.save(started);
-    await reportStarted(ctx, w, supervised.pid, supervised.pgid);
+    await reportStarted(ctx, w, supervised.pid, supervised.pgid, environment);
   }
   watch(ctx, started, supervised);
 }
@@ -283,12 +305,16 @@ export async function launchStillWanted(ctx: ReportContext, w: LaunchWork): Prom
   return current && !['cancelling', 'cancelled'].includes(stateName(chunk.state));
 }
 
-/** The process is running: `worker.started` and `chunk.started`, in the worker's queue slot. */
+/**
+ * The process is running: `worker.started` (with the environment it runs in, when captured) and
+ * `chunk.started`, in the worker's queue slot.
+ */
 export async function reportStarted(
   ctx: ReportContext,
   w: LaunchWork,
   pid: number,
   pgid: number,
+  environment?: Environment,
 ): Promise<void> {
   const cid = chunkId(w.jobId, w.chunk);
   await ctx.queue.run(w.worker, () =>
@@ -296,7 +322,7 @@ export async function reportStarted(
       workerCommand(ctx, w.worker, {
         type: 'ReportStarted',
         ...metaOf(ctx, w.worker, 'started'),
-        data: { pid, pgid },
+        data: { pid, pgid, ...(environment && { environment }) },
       }),
       chunkCommand(ctx, cid, {
         type: 'StartChunk',

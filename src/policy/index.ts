@@ -92,3 +92,5 @@ export {
 } from './retry.js';
 export { DEFAULT_MEM_RULE, decideMemAuto, roundUpMb, runsConsidered } from './mem-sizing.js';
 export type { MemFallback, MemRule, MemSizing, PeakRun } from './mem-sizing.js';
+export { PINNED_FIELDS, changedLockfiles, diffJobs, environmentChanges } from './environment.js';
+export type { DiffableJob, Difference } from './environment.js';

@@ -85,7 +85,9 @@ function outOfMemory(input: RetryInput): RetryDecision {
 /**
  * What to do after an attempt ended (POLICY failure table). Pure and deterministic (no jitter).
  *
- * - `Succeeded` and `Cancelled` never retry.
+ * - `Succeeded` and `Cancelled` never retry; nor does `EnvironmentChanged` (the agent refused a
+ *   `resubmit --same-environment` copy whose recorded environment no longer matches: a retry
+ *   would meet the same cwd, and no retry is used).
  * - `NodeLost`, `AgentRestarted`, `Preempted` are the farm's fault: they always retry, at once,
  *   with the same request, never count against the job's retries, and avoid that node.
  * - `OutOfMemory` counts; the retry asks for max(request, peak) × 1.5 MB capped by the largest
@@ -106,6 +108,13 @@ export function retryDecision(input: RetryInput): RetryDecision {
       return {
         retry: false,
         reason: `attempt ${attempt} was cancelled: cancelled work never retries`,
+      };
+    case 'EnvironmentChanged':
+      // The pinned environment is gone from the cwd: another attempt would find it gone too, and
+      // it is no fault of the command's, so the job fails at once without using a retry.
+      return {
+        retry: false,
+        reason: `attempt ${attempt} refused on ${node}: the pinned environment no longer matches`,
       };
     case 'NodeLost':
     case 'AgentRestarted':

@@ -29,6 +29,7 @@ export function launchWork(
     ...(spec.cwd !== undefined && { cwd: spec.cwd }),
     ...(spec.timeoutS !== undefined && { timeoutS: spec.timeoutS }),
     ...(c.checkpoint !== undefined && { checkpoint: c.checkpoint }),
+    ...(spec.pinnedEnvironment !== undefined && { pinnedEnvironment: spec.pinnedEnvironment }),
     chunkState: { snapshot: toPlain(chunk), lastSeq },
   };
 }
