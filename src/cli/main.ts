@@ -33,6 +33,7 @@ import { registerSubmitCommand } from './submit-command.js';
 import { registerRunCommand } from './run-command.js';
 import { registerSessionsCommand } from './sessions-command.js';
 import { registerWorkflowCommands } from './workflow-commands.js';
+import { registerRerunCommand } from './rerun-command.js';
 
 /** package.json's version (src/cli and dist/cli are both two levels below it). */
 const { version } = JSON.parse(
@@ -175,6 +176,7 @@ registerPolicyCommands(program);
 registerCalendarCommands(program);
 registerReservationCommands(program);
 registerWorkflowCommands(program);
+registerRerunCommand(program);
 registerPromisesCommand(program);
 registerLogCommands(program);
 registerSqlSinkCommand(program);

@@ -28,3 +28,5 @@ export {
   triggerVerdict,
 } from './task-plan.js';
 export type { RunPlanInput, TaskState, TaskStep } from './task-plan.js';
+export { downstreamOf, selectRerun } from './rerun.js';
+export type { RerunAsk, RerunSelection } from './rerun.js';
