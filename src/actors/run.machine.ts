@@ -31,8 +31,17 @@ export interface RunContext {
   readonly firstEndedAt?: number;
   /** How many reruns were asked for (`run.rerun_requested`). */
   readonly reruns?: number;
-  /** Each notification's delivery (`<key> <url>`): still `trying`, `delivered` or `failed`. */
-  readonly notified?: Readonly<Record<string, 'trying' | 'delivered' | 'failed'>>;
+  /**
+   * Each notification's delivery (`<key> <url>`): still `trying`, `delivered` or `failed`, and
+   * the attempts recorded (a sender restarted after a crash numbers its attempts on from there).
+   */
+  readonly notified?: Readonly<Record<string, NotificationRecord>>;
+}
+
+/** Where one notification's delivery to one URL stands. */
+export interface NotificationRecord {
+  readonly status: 'trying' | 'delivered' | 'failed';
+  readonly attempts: number;
 }
 
 type Guard = (args: { context: RunContext; event: RunEvent }) => boolean;
@@ -84,8 +93,14 @@ const runSetup = setup({
     }),
     recordNotified: assign(({ context, event }) => {
       const d = (event as EventOf<'run.notified'>).data;
-      const status = d.ok ? 'delivered' : d.retryInMs !== undefined ? 'trying' : 'failed';
-      return { notified: { ...context.notified, [`${d.key} ${d.url}`]: status } };
+      const status: NotificationRecord['status'] = d.ok
+        ? 'delivered'
+        : d.retryInMs !== undefined
+          ? 'trying'
+          : 'failed';
+      const key = `${d.key} ${d.url}`;
+      const attempts = Math.max(context.notified?.[key]?.attempts ?? 0, d.attempt);
+      return { notified: { ...context.notified, [key]: { status, attempts } } };
     }),
     recordSkip: assign(({ context, event }) => ({
       endedAt: event.at,
