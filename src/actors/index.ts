@@ -103,7 +103,7 @@ export type {
   WorkflowCommandType,
 } from './workflow.decide.js';
 export { runFold, runGuardDocs, runMachine } from './run.machine.js';
-export type { RunContext, RunSnapshot, RunTaskRecord } from './run.machine.js';
+export type { NotificationRecord, RunContext, RunSnapshot, RunTaskRecord } from './run.machine.js';
 export { decideRun, runBehaviour } from './run.decide.js';
 export type { RunCommand, RunCommandData, RunCommandOf, RunCommandType } from './run.decide.js';
 export { decideNode, nodeBehaviour } from './node.decide.js';

@@ -15,6 +15,8 @@ export interface RunCommandData {
   FailRun: EventData<'run.failed'>;
   CancelRun: void;
   SkipRun: EventData<'run.skipped'>;
+  RerunTasks: EventData<'run.rerun_requested'>;
+  RecordNotification: EventData<'run.notified'>;
 }
 export type RunCommandType = keyof RunCommandData;
 export type RunCommandOf<T extends RunCommandType> = Command<T, RunCommandData[T]>;
@@ -29,6 +31,8 @@ const others = oneEventDecider<RunSnapshot, Exclude<RunCommand, { type: 'Schedul
     FailRun: 'run.failed',
     CancelRun: 'run.cancelled',
     SkipRun: 'run.skipped',
+    RerunTasks: 'run.rerun_requested',
+    RecordNotification: 'run.notified',
   },
   undefined,
 );

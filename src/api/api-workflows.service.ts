@@ -18,6 +18,7 @@ import {
 } from '../policy/pipeline/index.js';
 import { actorOf, metaOf, type ApiContext, type ApiRequest, type Handler } from './api-context.js';
 import { parseRequest, type WORKFLOW_OPS } from './protocol.js';
+import { runRerun } from './api-rerun.service.js';
 import { calendarOf, nextFireTimes, runViews, workflowRows } from './workflow-views.js';
 
 const Name = WorkflowNameSchema;
@@ -254,4 +255,5 @@ export const WORKFLOW_HANDLERS = {
   'workflow.trigger': workflowTrigger,
   'workflow.backfill': workflowBackfill,
   'runs.list': runsList,
+  'run.rerun': runRerun,
 } as const satisfies Record<(typeof WORKFLOW_OPS)[number], Handler>;

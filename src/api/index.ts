@@ -47,3 +47,4 @@ export type { RejectionEntry } from './rejections.jetstream.js';
 export { reservationRows } from './api-reservations.service.js';
 export type { ReservationRow } from './api-reservations.service.js';
 export type { RunTaskView, RunView, WorkflowRow } from './workflow-views.js';
+export type { RerunTaskView } from './api-rerun.service.js';

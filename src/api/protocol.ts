@@ -19,6 +19,7 @@ export const WORKFLOW_OPS = [
   'workflow.trigger',
   'workflow.backfill',
   'runs.list',
+  'run.rerun',
 ] as const;
 
 /**

@@ -4,6 +4,8 @@ import type { Logger } from 'pino';
 import { ErrorCodes, SchedulerError, createJetStreamEventLog } from '../events/index.js';
 import { startApiService, type ApiMetrics, type ApiService } from '../api/index.js';
 import { loadAlertRules, startAlerting } from '../alerts/index.js';
+import { createEntityRuntime } from '../actors/index.js';
+import { runDeadlinesOf, startRunNotifier } from '../notify/index.js';
 import { startCheckpointWriter } from '../projections/index.js';
 import { failWith } from './api-cli.js';
 import { connectFarm, fail, rootLogger } from './connection.js';
@@ -38,10 +40,20 @@ export async function startApi(
     logger,
     ...(interval && { intervalMs: interval }),
     leaseStaleMs: 2 * (Number(process.env.DROVER_LEASE_TTL_MS) || 5000),
+    feeds: { runDeadlines: (model) => runDeadlinesOf(model) },
+  });
+  // Workflows' webhooks (retry, failure, success, missed) are sent beside the API too.
+  const notifyInterval = Number(process.env.DROVER_NOTIFY_INTERVAL_MS) || undefined;
+  const notifier = startRunNotifier({
+    runtime: createEntityRuntime({ eventLog }),
+    live: api.live,
+    logger,
+    ...(notifyInterval && { intervalMs: notifyInterval }),
   });
   return {
     live: api.live,
     async stop() {
+      await notifier.stop();
       await alerting.stop();
       await checkpoints.stop();
       await api.stop();

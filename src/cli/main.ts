@@ -36,6 +36,7 @@ import { registerAllocCommand } from './alloc-command.js';
 import { registerRunCommand } from './run-command.js';
 import { registerSessionsCommand } from './sessions-command.js';
 import { registerWorkflowCommands } from './workflow-commands.js';
+import { registerRerunCommand } from './rerun-command.js';
 
 /** package.json's version (src/cli and dist/cli are both two levels below it). */
 const { version } = JSON.parse(
@@ -181,6 +182,7 @@ registerMemDefaultCommands(program);
 registerCalendarCommands(program);
 registerReservationCommands(program);
 registerWorkflowCommands(program);
+registerRerunCommand(program);
 registerPromisesCommand(program);
 registerLogCommands(program);
 registerSqlSinkCommand(program);

@@ -72,6 +72,62 @@ export const RunSkippedSchema = eventSchema(
   z.object({ reason: z.string().max(1000) }),
 );
 
+/**
+ * A person asked for some of an ended run's task instances to run again (`drover rerun`). Who is
+ * the envelope's `by`; the data lists exactly the instances cleared (their old jobs, whose
+ * results the kernel's clear cleared first) and the run's new job, parent of the new tasks'
+ * jobs: the old run job has ended and takes no children. The run is `running` again and those
+ * tasks undecided, so the timekeeper decides them anew under the same trigger rules and
+ * `dependsOnPast` as a first run.
+ */
+export const RunRerunRequestedSchema = eventSchema(
+  'run.rerun_requested',
+  1,
+  z.object({
+    /** 1 for the first rerun of the run, then 2, ...: part of the new jobs' ids. */
+    rerun: z.number().int().positive(),
+    tasks: z
+      .array(
+        z.object({
+          task: EntityIdSchema,
+          jobId: EntityIdSchema.nullable(),
+          state: z.string().min(1).max(32),
+        }),
+      )
+      .min(1)
+      .max(200),
+    jobId: EntityIdSchema,
+    reason: z.string().max(1000).optional(),
+  }),
+);
+
+/** What a notification is about (CONTRACT `notify.on`). */
+export const NotifyEventSchema = z.enum(['retry', 'failure', 'success', 'missed']);
+export type NotifyEvent = z.infer<typeof NotifyEventSchema>;
+
+/**
+ * One webhook delivery attempt of a run's notification (the workflow's `notify`), as the sender
+ * reported it: every attempt is an event, failures included. `key` is the notification's
+ * `Idempotency-Key`; the log is the outbox, so a notification without a final attempt here is
+ * owed again (with the same key) after a crash.
+ */
+export const RunNotifiedSchema = eventSchema(
+  'run.notified',
+  1,
+  z.object({
+    key: z.string().min(1).max(300),
+    event: NotifyEventSchema,
+    task: EntityIdSchema.optional(),
+    url: z.string().min(1).max(2000),
+    attempt: z.number().int().positive(),
+    ok: z.boolean(),
+    status: z.number().int().optional(),
+    error: z.string().max(1000).optional(),
+    /** Absent on a failed attempt: it was the last one (rejected or out of attempts). */
+    retryInMs: z.number().int().nonnegative().optional(),
+  }),
+);
+
 export const runEventSchemas = [
   RunScheduledSchema,
   RunTaskSubmittedSchema,
@@ -80,6 +136,8 @@ export const runEventSchemas = [
   RunFailedSchema,
   RunCancelledSchema,
   RunSkippedSchema,
+  RunRerunRequestedSchema,
+  RunNotifiedSchema,
 ] as const;
 
 export type RunEvent = z.infer<(typeof runEventSchemas)[number]>;

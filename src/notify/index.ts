@@ -14,3 +14,6 @@ export type {
   WebhookSender,
   WebhookSenderOptions,
 } from './webhook-sender.service.js';
+export { runDeadlinesOf, runFactsOf } from './run-facts.js';
+export { notificationBody, startRunNotifier } from './run-notifier.service.js';
+export type { RunNotifier, RunNotifierOptions } from './run-notifier.service.js';

@@ -215,7 +215,9 @@ export class Timekeeper {
     const taskIds = def.tasks.map((t) => t.id);
     const states = this.taskStates(run, taskIds);
     const jobState = stateName(runJob);
-    const meta = (tag: string) => ({ id: `${tag}:${id}`, at: ctx.now, by: ctx.by });
+    // Command ids are idempotency keys: a rerun's decisions are new ones, not the first run's.
+    const again = c.reruns ? `:r${c.reruns}` : '';
+    const meta = (tag: string) => ({ id: `${tag}:${id}${again}`, at: ctx.now, by: ctx.by });
     if (jobState === 'cancelling' || jobState === 'cancelled') {
       for (const t of taskIds.filter((t) => states[t] === 'undecided'))
         await this.runCommand(id, {
@@ -248,7 +250,8 @@ export class Timekeeper {
         ...(previous && { previous }),
       });
       for (const s of steps) {
-        const jobId = taskJobId(workflow, date, s.task);
+        // A held task's job is the one its run recorded; a new one is this run's (or rerun's).
+        const jobId = c.tasks[s.task]?.jobId ?? taskJobId(workflow, date, s.task, c.reruns);
         if (s.kind === 'skip') {
           await this.runCommand(id, {
             type: 'SkipTask',

@@ -553,6 +553,37 @@ const dataArbs: { [T in EventType]: fc.Arbitrary<EventData<T>> } = {
   'run.failed': rec({ tasks: listArb(taskNameArb, 0, 200) }),
   'run.cancelled': empty,
   'run.skipped': reason(),
+  'run.rerun_requested': rec(
+    {
+      rerun: posIntUpTo(1000),
+      tasks: listArb(
+        rec({
+          task: taskNameArb,
+          jobId: fc.option(taskNameArb, { nil: null }),
+          state: fc.constantFrom('failed', 'succeeded', 'upstream_failed', 'skipped'),
+        }),
+        1,
+        200,
+      ),
+      jobId: taskNameArb,
+      reason: textArb(1000),
+    },
+    ['rerun', 'tasks', 'jobId'],
+  ),
+  'run.notified': rec(
+    {
+      key: textArb(300, 1),
+      event: fc.constantFrom('retry', 'failure', 'success', 'missed'),
+      task: taskNameArb,
+      url: textArb(2000, 1),
+      attempt: attemptArb,
+      ok: fc.boolean(),
+      status: anyIntArb,
+      error: textArb(1000),
+      retryInMs: natArb,
+    },
+    ['key', 'event', 'url', 'attempt', 'ok'],
+  ),
   'promise.accepted': rec({
     jobId: fc.constantFrom('42', 'j-1'),
     user: fc.constantFrom('ada', 'bob'),

@@ -28,3 +28,12 @@ export {
   triggerVerdict,
 } from './task-plan.js';
 export type { RunPlanInput, TaskState, TaskStep } from './task-plan.js';
+export { downstreamOf, selectRerun } from './rerun.js';
+export type { RerunAsk, RerunSelection } from './rerun.js';
+export {
+  deadlineOf,
+  dueNotifications,
+  missedDeadline,
+  notificationText,
+} from './notifications.js';
+export type { DueNotification, RunFacts, TaskFacts } from './notifications.js';

@@ -208,7 +208,12 @@ export function taskStateOf(
   }
 }
 
-/** The job ids of a run and of its tasks (CONTRACT ids are letters, digits, `_` and `-`). Pure. */
-export const runJobId = (workflow: string, date: string): string => `${workflow}_${date}`;
-export const taskJobId = (workflow: string, date: string, task: string): string =>
-  `${workflow}_${date}_${task}`;
+/**
+ * The job ids of a run and of its tasks (CONTRACT ids are letters, digits, `_` and `-`). Pure.
+ * Rerun `n` of a run gets new jobs, `-rN` after the first run's ids: a job that ended stays the
+ * record of what ran, and the run's old job takes no new children.
+ */
+export const runJobId = (workflow: string, date: string, rerun = 0): string =>
+  `${workflow}_${date}${rerun > 0 ? `-r${rerun}` : ''}`;
+export const taskJobId = (workflow: string, date: string, task: string, rerun = 0): string =>
+  `${workflow}_${date}_${task}${rerun > 0 ? `-r${rerun}` : ''}`;
