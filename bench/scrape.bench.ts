@@ -1,0 +1,175 @@
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { performance } from 'node:perf_hooks';
+import pino from 'pino';
+import type { Registry } from 'prom-client';
+import {
+  applyEvent,
+  createApiClient,
+  createApiMetrics,
+  emptyReadModel,
+  startApiService,
+} from '../src/api/index.js';
+import { startDashboard } from '../src/dashboard/index.js';
+import { isCorrupt } from '../src/events/index.js';
+import { processRegistry, serveMetrics, serviceRegistry } from '../src/metrics/index.js';
+import { createAgentMetrics } from '../src/node-agent/index.js';
+import { createSchedulerMetrics } from '../src/scheduler/main.js';
+import { openEventLog } from '../test/support/nats-client.js';
+import { startNatsServer } from '../test/support/nats-server.js';
+import { farmHistory } from '../test/support/projection-history.js';
+import { pipelined } from './support.js';
+
+/**
+ * `npm run bench:scrape` (issue 19): the scrape time of each /metrics page on a farm of 1,000
+ * nodes and 100,000 jobs in the log (× BENCH_SCALE): the dashboard's farm gauges folded from that
+ * log, the scheduler's page after a round with every job's reasons, the API's after requests, an
+ * agent's page (one node: each agent serves its own). Beside each, its floor in the same run: a GET of a static body of
+ * the same size from a bare node:http server (the transport and the bytes, no rendering).
+ * Median of 20 GETs after a warm-up. Prints one JSON document.
+ */
+const scale = Number(process.env.BENCH_SCALE ?? 1);
+const JOBS = Math.round(100_000 * scale);
+const NODES = Math.round(1_000 * scale);
+const PIECE = 2_000; // jobs per generated history piece (each with its own nodes)
+const logger = pino({ level: 'silent' });
+
+async function median20(url: string): Promise<{ ms: number; body: string }> {
+  const body = await (await fetch(url)).text();
+  const xs: number[] = [];
+  for (let i = 0; i < 20; i++) {
+    const t0 = performance.now();
+    await (await fetch(url)).text();
+    xs.push(performance.now() - t0);
+  }
+  xs.sort((a, b) => a - b);
+  return { ms: xs[10]!, body };
+}
+
+/** The floor: the same bytes from a server that renders nothing. */
+async function floorMs(body: string): Promise<number> {
+  const server = createServer((_, res) => res.end(body));
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  const { port } = server.address() as AddressInfo;
+  try {
+    return (await median20(`http://127.0.0.1:${port}/metrics`)).ms;
+  } finally {
+    server.close();
+  }
+}
+
+async function page(name: string, url: string) {
+  const { ms, body } = await median20(url);
+  const floor = await floorMs(body);
+  const series = body.split('\n').filter((l) => l && !l.startsWith('#')).length;
+  const r2 = (x: number) => Math.round(x * 100) / 100;
+  return {
+    page: name,
+    ms: r2(ms),
+    floorMs: r2(floor),
+    ratio: r2(ms / floor),
+    bytes: body.length,
+    series,
+  };
+}
+
+async function main(): Promise<void> {
+  const server = await startNatsServer();
+  const { nc, log } = await openEventLog(server);
+  const pages: { stop(): Promise<void> }[] = [];
+  try {
+    const pieces = Math.ceil(JOBS / PIECE);
+    const t0 = performance.now();
+    for (let p = 0; p < pieces; p++) {
+      const entries = farmHistory(p + 1, {
+        jobs: Math.min(PIECE, JOBS - p * PIECE),
+        users: 50,
+        names: 40,
+        nodes: Math.max(1, Math.round(NODES / pieces)),
+        tag: `s${p}`,
+        t0: 1_700_000_000_000 + p * PIECE * 2_250,
+      });
+      await pipelined(entries.length, 512, async (i) => {
+        const x = entries[i]!;
+        if (!(await log.append(x.entity, x.id, [x.event])).ok) throw new Error('seed conflict');
+      });
+    }
+    const last = await log.lastSeq();
+    const seedS = (performance.now() - t0) / 1000;
+
+    const model = emptyReadModel();
+    const schedulerRegistry = serviceRegistry();
+    const scheduler = createSchedulerMetrics(schedulerRegistry);
+    for await (const e of log.replay()) {
+      if (isCorrupt(e)) continue;
+      applyEvent(model, e);
+      scheduler.applied(e.recorded.seq, e, true);
+    }
+    const pending = new Map(
+      [...model.jobs.keys()].map((id) => [
+        id,
+        { reasons: [{ code: 'Resources' as never, message: '', unblock: '' }] },
+      ]),
+    );
+    scheduler.round(0.001, pending, (id) => model.jobs.get(id));
+    scheduler.watchHead(() => log.lastSeq());
+
+    const dashboard = await startDashboard({
+      nc,
+      logger,
+      port: 0,
+      registries: [processRegistry()],
+    });
+    pages.push(dashboard);
+    while (dashboard.feed.model.seq < last) await new Promise((r) => setTimeout(r, 100));
+
+    const apiRegistry = serviceRegistry();
+    const api = await startApiService({ nc, logger, metrics: createApiMetrics(apiRegistry) });
+    pages.push(api);
+    const client = createApiClient(nc);
+    for (const id of [...model.jobs.keys()].slice(0, 300)) await client.job(id);
+    await client.job('missing').catch(() => undefined);
+
+    const agentRegistry = serviceRegistry();
+    const agents = createAgentMetrics(agentRegistry);
+    // One agent serves its own node's page (one agent per node): its size does not grow with the farm.
+    const m = agents.forNode('node-0', () => 3);
+    m.launched();
+    m.exited('Succeeded');
+    m.exited('OutOfMemory');
+    m.sampled({ swapInPerSecond: 0, swapOutPerSecond: 0, load: [1, 1, 1] });
+    const serve = (registry: Registry) =>
+      serveMetrics({ registry, port: 0, host: '127.0.0.1', logger });
+    const sched = await serve(schedulerRegistry);
+    const apiPage = await serve(apiRegistry);
+    const agentPage = await serve(agentRegistry);
+    pages.push(sched, apiPage, agentPage);
+
+    const results = [
+      await page('dashboard', `${dashboard.url}/metrics`),
+      await page('scheduler', sched.url),
+      await page('api', apiPage.url),
+      await page('agents', agentPage.url),
+    ];
+    console.log(
+      JSON.stringify(
+        {
+          jobs: model.jobs.size,
+          nodes: NODES,
+          events: last,
+          seedSeconds: Math.round(seedS),
+          scrapes: results,
+        },
+        null,
+        2,
+      ),
+    );
+  } finally {
+    for (const p of pages.reverse()) await p.stop().catch(() => undefined);
+    await log.close();
+    await nc.close();
+    await server.stop();
+  }
+}
+
+await main();
