@@ -3,6 +3,7 @@ import { registerCalendarCommands } from '../../src/cli/calendar-commands.js';
 import { registerCancelCommands } from '../../src/cli/cancel-commands.js';
 import { registerJobCommands } from '../../src/cli/job-commands.js';
 import { registerLogCommands } from '../../src/cli/log-commands.js';
+import { registerMemDefaultCommands } from '../../src/cli/mem-default-commands.js';
 import { registerNodeCommands } from '../../src/cli/node-commands.js';
 import { contractParseErrors } from '../../src/cli/parse-errors.js';
 import { registerProjectionCommands } from '../../src/cli/projection-commands.js';
@@ -28,6 +29,7 @@ function program(argv: string[]): Command {
   registerCancelCommands(p);
   registerNodeCommands(p);
   registerProjectionCommands(p);
+  registerMemDefaultCommands(p);
   registerCalendarCommands(p);
   registerLogCommands(p);
   return p;
