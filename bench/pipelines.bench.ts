@@ -11,6 +11,7 @@ import { percentile, until, watchLog } from '../test/support/bench-farm.js';
  *   runs fired and started per second (fire instant → the last first task running).
  * - `ceiling`: in the same run, on the same farm, the same number of plain one-chunk jobs
  *   submitted at once through the durable intake: submit → `job.started`, p50/p99.
+ * - where the pipeline time goes: fire → `run.scheduled` seen, → the t0 `run.task_submitted`.
  * The timekeeper ticks once a second, so up to ~1 s of the pipeline figure is the tick.
  * Real agents run the real processes (`true`). Prints one JSON document.
  */
@@ -38,6 +39,14 @@ try {
   const watch = watchLog(farm.log, 1, 'job', (e, id) => {
     if (e.type === 'job.started' && !started.has(id)) started.set(id, Date.now());
   });
+  // Where the time goes: the run appended (`run.scheduled`), its t0 job submitted.
+  const scheduled = new Map<string, number>();
+  const submitted = new Map<string, number>();
+  const runWatch = watchLog(farm.log, 1, 'run', (e) => {
+    if (e.type === 'run.scheduled') scheduled.set(e.data.workflow, Date.now());
+    if (e.type === 'run.task_submitted' && e.data.task === 't0')
+      submitted.set(e.data.jobId, Date.now());
+  });
   const t0 = performance.now();
   for (const name of names)
     await api.call('workflow.apply', {
@@ -57,6 +66,9 @@ try {
   await until(() => [...firstJobs.keys()].every((j) => started.has(j)), 120_000 + LEAD_MS, 20);
   const lags = [...firstJobs.keys()].map((j) => started.get(j)! - fireAt);
   const lastMs = Math.max(...lags);
+  const toScheduled = names.map((n) => (scheduled.get(n) ?? NaN) - fireAt);
+  const toSubmitted = [...firstJobs.keys()].map((j) => (submitted.get(j) ?? NaN) - fireAt);
+  await runWatch.stop();
 
   // Ceiling: the same number of plain jobs at once, submit → started.
   const submittedAt = new Map<string, number>();
@@ -78,6 +90,8 @@ try {
       agents: 2,
       applyAllMs: round(applyMs),
       pipelines: {
+        fireToRunScheduledMs: stats(toScheduled),
+        fireToFirstTaskSubmittedMs: stats(toSubmitted),
         fireToFirstTaskRunningMs: stats(lags),
         runsFiredAndStartedPerSec: Math.round((WORKFLOWS / lastMs) * 1000 * 10) / 10,
       },
