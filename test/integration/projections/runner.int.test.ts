@@ -84,7 +84,7 @@ describe('projection runner on a real nats-server', () => {
     });
     await v1.start();
     await v1.checkpoint();
-    const v2p = { ...usageProjection, version: 2 } as Projection<unknown>;
+    const v2p = { ...usageProjection, version: usageProjection.version + 1 } as Projection<unknown>;
     const v2 = createProjectionRunner({ log: farm.log, projections: [v2p], store: kv });
     await v2.start();
     expect(v2.restored).toEqual([]);
@@ -99,10 +99,11 @@ describe('projection runner on a real nats-server', () => {
     await r.start();
     expect(await r.verify()).toMatchObject({ equal: true, diffs: [] });
     await r.checkpoint();
-    const cp = (await kv.load('usage-v1'))!;
+    const key = `usage-v${usageProjection.version}`;
+    const cp = (await kv.load(key))!;
     const state = structuredClone(cp.state) as { totals: [string, unknown[]][] };
     state.totals[0]![1][0] = 999_999;
-    await kv.save('usage-v1', { ...cp, state: state as never });
+    await kv.save(key, { ...cp, state: state as never });
     const tampered = createProjectionRunner({ log: farm.log, projections: ps, store: kv });
     await tampered.start();
     const v = await tampered.verify();
