@@ -105,5 +105,15 @@ describe('environments you can go back to (real farm, real git repository)', () 
     );
     expect(diff.stdout).toMatch(/environment\.lockfileHash: [0-9a-f]{64} \S+ -> [0-9a-f]{64} /);
     expect(diff.stdout).toContain('requirements.txt');
+
+    // A pinned copy the CLI's up-front check never sees (straight through the API): the agent
+    // checks before it starts the process, refuses, and the job ends without spending a retry
+    // (the job has retries: 2, yet one attempt).
+    const { jobId: pinned } = await api.resubmit(job1, { sameEnvironment: true, user: 'ada' });
+    expect((await farm.waitFor(pinned)).value).toBe('failed');
+    const view = await api.job(pinned, { chunks: true });
+    expect(view.outcome?.cause).toBe('EnvironmentChanged');
+    expect(view.chunks[0]?.attempts.map((a) => a.cause)).toEqual(['EnvironmentChanged']);
+    expect(view.chunks[0]?.attempts).toHaveLength(1);
   }, 120_000);
 });
