@@ -1,7 +1,12 @@
 import type { NatsConnection } from '@nats-io/transport-node';
 import type { Command } from 'commander';
 import { findRejections } from '../api/index.js';
-import { SchedulerError, createJetStreamEventLog, type ErrorCode } from '../events/index.js';
+import {
+  SchedulerError,
+  createJetStreamEventLog,
+  type Environment,
+  type ErrorCode,
+} from '../events/index.js';
 import { asCliError, exitCodeOf } from './exit-codes.js';
 import { connectNats, readerInbox } from './connection.js';
 import { parseUntil } from './explain-at.js';
@@ -238,7 +243,16 @@ function why(data: unknown): string {
   if (Array.isArray(d.reasons)) {
     parts.push(`reasons=${d.reasons.map((x) => (x as { code?: string }).code).join(',')}`);
   }
+  if (d.environment && typeof d.environment === 'object') parts.push(environmentWhy(d.environment));
   return parts.join(' ');
+}
+
+/** A `worker.started` environment in one audit cell: the commit, dirty flag and lockfile hash. */
+function environmentWhy(e: Partial<Environment>): string {
+  const git = e.gitCommit === undefined ? 'git=none' : `git=${e.gitCommit.slice(0, 12)}`;
+  const dirty = e.dirty ? ' dirty' : '';
+  const locks = e.lockfileHash === undefined ? 'none' : e.lockfileHash.slice(0, 12);
+  return `${git}${dirty} lockfiles=${locks}${e.image ? ` image=${e.image}` : ''}`;
 }
 
 /** The "now" of a view as of `--until`: that time, or the time of the event at that sequence. */
