@@ -17,7 +17,14 @@ export const NodeReadySchema = eventSchema('node.ready', 1, z.object({}));
 export const NodeDrainRequestedSchema = eventSchema(
   'node.drain_requested',
   1,
-  z.object({ reason: z.string().max(1000) }),
+  z.object({
+    reason: z.string().max(1000),
+    /**
+     * Set when the drain lasts only for this life of the agent (its agent is stopping): a new
+     * incarnation lifts it. Without it the drain is the operator's and survives restarts.
+     */
+    incarnation: z.string().min(1).max(200).optional(),
+  }),
 );
 /** Draining finished: nothing runs on it any more. */
 export const NodeDrainedSchema = eventSchema('node.drained', 1, z.object({}));

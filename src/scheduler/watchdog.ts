@@ -68,7 +68,11 @@ export function watchNodes(
       const command = {
         type: 'RequestDrain' as const,
         ...meta(ctx, `agent-draining:${id}@${ctx.now}`),
-        data: { reason: 'its agent is stopping (draining): no new work' },
+        // Scoped to this incarnation: the agent's next life lifts it (an operator's drain stays).
+        data: {
+          reason: 'its agent is stopping (draining): no new work',
+          ...(incarnation && { incarnation }),
+        },
       };
       out.push({ entity: 'node', id, command });
     }

@@ -92,4 +92,62 @@ describe('node decider', () => {
       .when(cmd({ type: 'MarkLost', data: { reason: 'x' } }))
       .thenRejected('InvalidTransition');
   });
+
+  it('a restart or a rejoin keeps the operator cordon and drain; an agent-stop drain lapses', () => {
+    const again = [ev('node.registered', registration('i2'))];
+    const cordoned = node
+      .given([
+        ...ready(),
+        ev('node.cordoned', { reason: 'flaky' }),
+        ev('node.lost', { reason: 's' }),
+        ...again,
+      ])
+      .when(cmd({ type: 'MarkReady' }))
+      .then([{ type: 'node.ready' }]);
+    expect(cordoned.value).toBe('cordoned');
+    expect(cordoned.context.reason).toBe('flaky');
+    const drained = [
+      ...ready(),
+      ev('node.drain_requested', { reason: 'patch' }),
+      ev('node.drained', {}),
+    ];
+    const draining = node
+      .given([...drained, ...again])
+      .when(cmd({ type: 'MarkReady' }))
+      .then([{ type: 'node.ready' }]);
+    expect(draining.value).toBe('draining');
+    expect(draining.context.reason).toBe('patch');
+    // Undrained, then restarted: ready again.
+    expect(
+      node
+        .given([...drained, ev('node.undrained', {}), ...again])
+        .when(cmd({ type: 'MarkReady' }))
+        .then([{ type: 'node.ready' }]).value,
+    ).toBe('ready');
+    // The scheduler's drain while the agent stopped (scoped to its incarnation) does not outlive it.
+    const stopped = [
+      ...ready(),
+      ev('node.drain_requested', { reason: 'stopping', incarnation: 'i1' }),
+      ev('node.offline', { reason: 'bye' }),
+    ];
+    expect(
+      node
+        .given([...stopped, ...again])
+        .when(cmd({ type: 'MarkReady' }))
+        .then([{ type: 'node.ready' }]).value,
+    ).toBe('ready');
+    // ...nor lifts the operator's cordon under it.
+    const both = [
+      ...ready(),
+      ev('node.cordoned', { reason: 'flaky' }),
+      ev('node.drain_requested', { reason: 'stopping', incarnation: 'i1' }),
+      ev('node.offline', { reason: 'bye' }),
+    ];
+    expect(
+      node
+        .given([...both, ...again])
+        .when(cmd({ type: 'MarkReady' }))
+        .then([{ type: 'node.ready' }]).value,
+    ).toBe('cordoned');
+  });
 });
