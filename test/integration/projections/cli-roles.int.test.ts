@@ -7,6 +7,7 @@ import { createJetStreamEventLog, ensureFarmStreams } from '../../../src/events/
 import {
   CHECKPOINT_BUCKET,
   startCheckpointWriter,
+  usageProjection,
   type CheckpointWriter,
 } from '../../../src/projections/index.js';
 import { ROLE_PASSWORDS, startRolesServer } from '../../support/api-roles.js';
@@ -107,8 +108,10 @@ describe('projection commands per role under nats.roles.conf', () => {
     const nc = await as('auditor');
     conns.push(nc);
     const kv = await new Kvm(nc).open(CHECKPOINT_BUCKET);
-    expect(await kv.get('usage-v1').then((e) => e?.operation)).toBe('PUT');
-    await expect(kv.put('usage-v1', new Uint8Array([1]))).rejects.toThrow(/Permissions Violation/);
+    expect(await kv.get(`usage-v${usageProjection.version}`).then((e) => e?.operation)).toBe('PUT');
+    await expect(kv.put(`usage-v${usageProjection.version}`, new Uint8Array([1]))).rejects.toThrow(
+      /Permissions Violation/,
+    );
     const jsm = await jetstreamManager(nc, { checkAPI: false });
     await expect(jsm.streams.delete(`KV_${CHECKPOINT_BUCKET}`)).rejects.toThrow(
       /Permissions Violation/,

@@ -432,6 +432,14 @@ export const runVariants: Variants<RunContext> = (type, c) => {
       return [ev(type, { tasks: [] })];
     case 'run.skipped':
       return [ev(type, { reason: 'probe' })];
+    case 'run.rerun_requested': {
+      // The next rerun number (the guard holds) and a repeated one (it fails).
+      const next = (c.reruns ?? 0) + 1;
+      const tasks = [{ task: 'a', jobId: 'J-a', state: 'failed' }];
+      return [next, next + 1].map((rerun) =>
+        ev(type, { rerun, tasks, jobId: `PROBE_2016-03-24-r${rerun}` }),
+      );
+    }
     default:
       return [ev(type as 'run.succeeded', {})];
   }
