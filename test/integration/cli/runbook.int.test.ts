@@ -176,13 +176,14 @@ describe('drover runbook (real farm, CLI on a pty)', () => {
     await farm.startAgent('node-2');
     t.type('y\r');
     expect(await t.exited, t.screen()).toBe(0);
-    // The agent registered again and came back ready: the undrain step had nothing to do.
-    expect(t.screen()).toMatch(/ok: node node-2 is ready/);
+    // The agent registered again and the operator's drain held through the restart (a restart
+    // no longer turns a drained node ready): the undrain step put it back to work.
+    expect(t.screen()).toMatch(/ok: node node-2 is ready\|draining\|drained/);
     const rows = await audit(runIdOf(t.screen()));
     const undrain = rows.find(
       (r) => r.type === 'runbook.step_completed' && r.data.id === 'undrain',
     );
-    expect(undrain?.data.outcome).toBe('skipped');
-    expect(await nodeState('node-2')).toBe('node.ready');
+    expect(undrain?.data.outcome).toBe('done');
+    expect(await nodeState('node-2')).toBe('node.undrained');
   }, 180_000);
 });
