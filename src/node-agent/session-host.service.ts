@@ -195,9 +195,13 @@ function attend(
       exited = true;
       clearInterval(watchdog);
       exitBody = { exitCode: outcome.exitCode, signal: outcome.signal, message: outcome.message };
-      pump.control(FrameKinds.Exit, exitBody);
       await placing; // the log says placed before it says exited
-      await endSession(o, id, outcome, command, meta);
+      // The log says exited before the client hears it (bounded, if the log is slow): a script
+      // that runs `drover run` then reads the session (`sessions --all`, audit) finds its end.
+      const ended = endSession(o, id, outcome, command, meta);
+      await Promise.race([ended.catch(() => undefined), sleep(5_000, undefined, { ref: false })]);
+      pump.control(FrameKinds.Exit, exitBody);
+      await ended;
       // Stay a little for a client that missed the exit frame and asks again, then let go.
       setTimeout(() => void sub.drain().catch(() => undefined), Math.min(o.graceMs, 5000));
     })
