@@ -27,6 +27,7 @@ import { openEventLog } from '../test/support/nats-client.js';
 import { startNatsServer } from '../test/support/nats-server.js';
 import { startPostgres } from '../test/support/postgres.js';
 import { seedFarm } from './projections.bench.js';
+import { medianGet } from './support.js';
 
 /**
  * `node --import tsx bench/ops.bench.ts`: seeds 40,000 × BENCH_SCALE plausible farm events, then
@@ -128,16 +129,9 @@ async function database(url: string, name: string): Promise<pg.Client> {
 
 /** Median time (ms) of 20 GETs of `url` after one warm-up, and the page's size. */
 async function scrapeTime(url: string): Promise<{ ms: number; bytes: number; series: number }> {
-  const body = await (await fetch(url)).text();
-  const xs: number[] = [];
-  for (let i = 0; i < 20; i++) {
-    const t0 = performance.now();
-    await (await fetch(url)).text();
-    xs.push(performance.now() - t0);
-  }
-  xs.sort((a, b) => a - b);
+  const { ms, body } = await medianGet(url);
   const series = body.split('\n').filter((l) => l && !l.startsWith('#')).length;
-  return { ms: Math.round(xs[10]! * 100) / 100, bytes: body.length, series };
+  return { ms: Math.round(ms * 100) / 100, bytes: body.length, series };
 }
 
 async function served(registry: Registry) {

@@ -18,7 +18,7 @@ import { createSchedulerMetrics } from '../src/scheduler/main.js';
 import { openEventLog } from '../test/support/nats-client.js';
 import { startNatsServer } from '../test/support/nats-server.js';
 import { farmHistory } from '../test/support/projection-history.js';
-import { pipelined } from './support.js';
+import { medianGet, pipelined } from './support.js';
 
 /**
  * `npm run bench:scrape` (issue 19): the scrape time of each /metrics page on a farm of 1,000
@@ -34,32 +34,20 @@ const NODES = Math.round(1_000 * scale);
 const PIECE = 2_000; // jobs per generated history piece (each with its own nodes)
 const logger = pino({ level: 'silent' });
 
-async function median20(url: string): Promise<{ ms: number; body: string }> {
-  const body = await (await fetch(url)).text();
-  const xs: number[] = [];
-  for (let i = 0; i < 20; i++) {
-    const t0 = performance.now();
-    await (await fetch(url)).text();
-    xs.push(performance.now() - t0);
-  }
-  xs.sort((a, b) => a - b);
-  return { ms: xs[10]!, body };
-}
-
 /** The floor: the same bytes from a server that renders nothing. */
 async function floorMs(body: string): Promise<number> {
   const server = createServer((_, res) => res.end(body));
   await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
   const { port } = server.address() as AddressInfo;
   try {
-    return (await median20(`http://127.0.0.1:${port}/metrics`)).ms;
+    return (await medianGet(`http://127.0.0.1:${port}/metrics`)).ms;
   } finally {
     server.close();
   }
 }
 
 async function page(name: string, url: string) {
-  const { ms, body } = await median20(url);
+  const { ms, body } = await medianGet(url);
   const floor = await floorMs(body);
   const series = body.split('\n').filter((l) => l && !l.startsWith('#')).length;
   const r2 = (x: number) => Math.round(x * 100) / 100;

@@ -61,3 +61,16 @@ export async function paired(
 export function ratio(a: number, b: number): number {
   return Math.round((a / b) * 100) / 100;
 }
+
+/** Median time (ms) of 20 GETs of `url` after one warm-up, and the body it served. */
+export async function medianGet(url: string): Promise<{ ms: number; body: string }> {
+  const body = await (await fetch(url)).text();
+  const xs: number[] = [];
+  for (let i = 0; i < 20; i++) {
+    const t0 = performance.now();
+    await (await fetch(url)).text();
+    xs.push(performance.now() - t0);
+  }
+  xs.sort((a, b) => a - b);
+  return { ms: xs[10]!, body };
+}
