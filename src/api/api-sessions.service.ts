@@ -125,7 +125,11 @@ export const sessionOpen: Handler = async (ctx, req) => {
   return { sessionId: r.id, jobId };
 };
 
-/** `drover.api.session.resize`: `session.resized` in the log, then the pty follows. */
+/**
+ * `drover.api.session.resize`: `session.resized` in the log, then the pty follows. The frame goes
+ * out before the answer, on the connection that answers: the client holds keystrokes until the
+ * answer (`SessionClient.holdInputWhile`), so they reach the pty after its resize.
+ */
 export const sessionResize: Handler = async (ctx, req) => {
   const r = parseRequest('session resize', SessionRequestSchemas['session.resize'], req.body);
   await loadOwnSession(ctx, req.caller, r.id);

@@ -57,7 +57,7 @@ function terminalSize(): { cols: number; rows: number } {
  * its size changes sent on (debounced: a dragged window sends a storm of SIGWINCH). Returns
  * the undo.
  */
-function takeTerminal(api: ApiClient, id: string): () => void {
+function takeTerminal(api: ApiClient, client: SessionClient): () => void {
   const stdin = process.stdin;
   const raw = stdin.isTTY === true;
   if (raw) stdin.setRawMode(true);
@@ -65,7 +65,8 @@ function takeTerminal(api: ApiClient, id: string): () => void {
   const onResize = () => {
     clearTimeout(timer);
     timer = setTimeout(() => {
-      api.call('session.resize', { id, ...terminalSize() }).catch(() => undefined);
+      const call = api.call('session.resize', { id: client.id, ...terminalSize() });
+      void client.holdInputWhile(call);
     }, 50);
   };
   process.on('SIGWINCH', onResize);
@@ -156,7 +157,7 @@ export function registerRunCommand(program: Command): void {
           stderr: process.stderr,
         };
         const client = new SessionClient(nc, api, id, io);
-        const undo = tty ? takeTerminal(api, id) : () => undefined;
+        const undo = tty ? takeTerminal(api, client) : () => undefined;
         if (!tty) forwardSignals(api, client);
         let end: SessionEnd;
         try {

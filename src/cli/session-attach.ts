@@ -52,6 +52,9 @@ export class SessionClient {
   private stdinPaused = false;
   private stdinEnded = false;
   private started = false;
+  /** Stdin read while a resize is on its way (see `holdInputWhile`); null when not holding. */
+  private held: Buffer[] | null = null;
+  private holds = 0;
   node: string | undefined;
   private settle!: (end: SessionEnd) => void;
   private fail!: (err: Error) => void;
@@ -83,6 +86,34 @@ export class SessionClient {
   /** Send a control frame to the agent (signals of a client without a pty). */
   send(kind: Parameters<typeof controlFrame>[0], body: Record<string, unknown> = {}): void {
     if (!this.nc.isClosed()) this.nc.publish(sessionInSubject(this.id), controlFrame(kind, body));
+  }
+
+  /**
+   * Keystrokes typed while a resize is on its way wait for it. The API puts the new size on this
+   * session's input subject before it answers, on one connection, so bytes sent after the answer
+   * reach the remote pty after its resize: what is typed after a window change is read at the
+   * new size (a full-screen program, `stty size`). Bounded: a slow or failed call lets them go
+   * after `maxMs`.
+   */
+  async holdInputWhile(call: Promise<unknown>, maxMs = 2_000): Promise<void> {
+    this.holds += 1;
+    this.held ??= [];
+    let timer: NodeJS.Timeout | undefined;
+    const late = new Promise((resolve) => (timer = setTimeout(resolve, maxMs)));
+    try {
+      await Promise.race([call.catch(() => undefined), late]);
+    } finally {
+      clearTimeout(timer);
+      this.holds -= 1;
+      if (this.holds === 0) this.releaseHeld();
+    }
+  }
+
+  private releaseHeld(): void {
+    const held = this.held ?? [];
+    this.held = null;
+    for (const b of held) this.stdinData(b);
+    this.maybeEof();
   }
 
   close(): void {
@@ -154,6 +185,10 @@ export class SessionClient {
   }
 
   private stdinData(b: Buffer): void {
+    if (this.held) {
+      this.held.push(b);
+      return;
+    }
     for (let at = 0; at < b.length; at += MAX_FRAME_BYTES) {
       const part = b.subarray(at, at + MAX_FRAME_BYTES);
       const frame = dataFrame(FrameKinds.Stdin, this.stdinWindow.sent, part);
@@ -176,7 +211,7 @@ export class SessionClient {
 
   /** End of stdin goes after its last byte (same connection, same subject: in order). */
   private maybeEof(): void {
-    if (this.stdinEnded) this.send(FrameKinds.Eof);
+    if (this.stdinEnded && !this.held) this.send(FrameKinds.Eof);
   }
 
   private finish(body: Record<string, unknown>): void {
