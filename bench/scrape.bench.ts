@@ -1,3 +1,4 @@
+import { readFileSync } from 'node:fs';
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { performance } from 'node:perf_hooks';
@@ -10,13 +11,14 @@ import {
   emptyReadModel,
   startApiService,
 } from '../src/api/index.js';
-import { startDashboard } from '../src/dashboard/index.js';
 import { isCorrupt } from '../src/events/index.js';
-import { processRegistry, serveMetrics, serviceRegistry } from '../src/metrics/index.js';
+import { serveMetrics, serviceRegistry } from '../src/metrics/index.js';
 import { createAgentMetrics } from '../src/node-agent/index.js';
 import { createSchedulerMetrics } from '../src/scheduler/main.js';
 import { openEventLog } from '../test/support/nats-client.js';
 import { startNatsServer } from '../test/support/nats-server.js';
+import buildCli from '../test/support/build-cli.js';
+import { spawnDrover } from '../test/support/drover-process.js';
 import { farmHistory } from '../test/support/projection-history.js';
 import { medianGet, pipelined } from './support.js';
 
@@ -26,7 +28,11 @@ import { medianGet, pipelined } from './support.js';
  * log, the scheduler's page after a round with every job's reasons, the API's after requests, an
  * agent's page (one node: each agent serves its own). Beside each, its floor in the same run: a GET of a static body of
  * the same size from a bare node:http server (the transport and the bytes, no rendering).
- * Median of 20 GETs after a warm-up. Prints one JSON document.
+ * Median of 20 GETs after a warm-up. Also the start-up of `drover dashboard` and `drover api` on
+ * that log, each in its own process as users run it: cold (no start-up snapshot: the whole log is
+ * folded) and warm (from the snapshot the cold one saved on stop), with the process's RSS once
+ * ready, beside the floor of a bare read and decode of the whole log in the same run.
+ * Prints one JSON document.
  */
 const scale = Number(process.env.BENCH_SCALE ?? 1);
 const JOBS = Math.round(100_000 * scale);
@@ -61,7 +67,51 @@ async function page(name: string, url: string) {
   };
 }
 
+/** VmRSS and VmHWM (peak) of a process, in MB. */
+function rssMb(pid: number): { rssMb: number; peakMb: number } {
+  const status = readFileSync(`/proc/${pid}/status`, 'utf8');
+  const kb = (field: string) => Number(new RegExp(`${field}:\\s+(\\d+)`).exec(status)?.[1] ?? 0);
+  return { rssMb: Math.round(kb('VmRSS') / 1024), peakMb: Math.round(kb('VmHWM') / 1024) };
+}
+
+/**
+ * Time from spawn to the service's `--json` ready line, its memory then, and the time its
+ * clean stop takes (which saves its start-up snapshot).
+ */
+async function startup(
+  service: 'dashboard' | 'api',
+  phase: string,
+  natsUrl: string,
+  scrape?: (url: string) => Promise<void>,
+) {
+  const args = service === 'dashboard' ? ['dashboard', '--port', '0', '--json'] : ['api', '--json'];
+  const t0 = performance.now();
+  const p = spawnDrover(args, { DROVER_NATS_URL: natsUrl, LOG_LEVEL: 'info' });
+  await new Promise<void>((resolve, reject) => {
+    const poll = setInterval(() => {
+      if (/^\{"(url|serving)"/m.test(p.output())) {
+        clearInterval(poll);
+        resolve();
+      } else if (p.child.exitCode !== null) {
+        clearInterval(poll);
+        reject(new Error(`${service} exited before ready:\n${p.output().slice(-2000)}`));
+      }
+    }, 50);
+  });
+  const readyS = (performance.now() - t0) / 1000;
+  const mem = rssMb(p.child.pid as number);
+  const url = /^\{"url":"([^"]+)"/m.exec(p.output())?.[1];
+  if (scrape && url) await scrape(url);
+  const t1 = performance.now();
+  await p.stop();
+  const stopS = (performance.now() - t1) / 1000;
+  const restored = /restored from its (start-up )?snapshot/.test(p.output());
+  const r1 = (x: number) => Math.round(x * 10) / 10;
+  return { service, phase, restored, readyS: r1(readyS), stopS: r1(stopS), ...mem };
+}
+
 async function main(): Promise<void> {
+  buildCli();
   const server = await startNatsServer();
   const { nc, log } = await openEventLog(server);
   const pages: { stop(): Promise<void> }[] = [];
@@ -102,14 +152,31 @@ async function main(): Promise<void> {
     scheduler.round(0.001, pending, (id) => model.jobs.get(id));
     scheduler.watchHead(() => log.lastSeq());
 
-    const dashboard = await startDashboard({
-      nc,
-      logger,
-      port: 0,
-      registries: [processRegistry()],
-    });
-    pages.push(dashboard);
-    while (dashboard.feed.model.seq < last) await new Promise((r) => setTimeout(r, 100));
+    // The floor of any start-up from the log: reading and decoding it, nothing folded.
+    const tRead = performance.now();
+    let read = 0;
+    for await (const batch of log.replayBatches()) read += batch.length;
+    const readAllS = Math.round((performance.now() - tRead) / 100) / 10;
+    const startups = [];
+    // The dashboard's page is scraped from the warm `drover dashboard` process (as users run
+    // it: farm gauges and its process metrics), before it stops.
+    let dashboardPage: Awaited<ReturnType<typeof page>> | undefined;
+    const scrapeDashboard = async (url: string) => {
+      dashboardPage = await page('dashboard', `${url}/metrics`);
+    };
+    for (const service of ['dashboard', 'api'] as const) {
+      for (const phase of ['cold', 'warm']) {
+        const scrape = service === 'dashboard' && phase === 'warm' ? scrapeDashboard : undefined;
+        // A failed start is a result to print, not a reason to lose the seeded log's figures.
+        startups.push(
+          await startup(service, phase, server.url, scrape).catch((err: unknown) => ({
+            service,
+            phase,
+            error: String(err).slice(0, 2000),
+          })),
+        );
+      }
+    }
 
     const apiRegistry = serviceRegistry();
     const api = await startApiService({ nc, logger, metrics: createApiMetrics(apiRegistry) });
@@ -134,7 +201,7 @@ async function main(): Promise<void> {
     pages.push(sched, apiPage, agentPage);
 
     const results = [
-      await page('dashboard', `${dashboard.url}/metrics`),
+      ...(dashboardPage ? [dashboardPage] : []),
       await page('scheduler', sched.url),
       await page('api', apiPage.url),
       await page('agents', agentPage.url),
@@ -147,6 +214,8 @@ async function main(): Promise<void> {
           events: last,
           seedSeconds: Math.round(seedS),
           scrapes: results,
+          startupFloor: { readAndDecodeSeconds: readAllS, events: read },
+          startups,
         },
         null,
         2,

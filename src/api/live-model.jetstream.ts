@@ -14,9 +14,17 @@ import {
   fairshareProjection,
   usageProjection,
   type FairshareState,
+  type Json,
   type UsageState,
 } from '../projections/index.js';
+import { awaitCatchUp } from './catch-up.js';
 import { applyEvent, applyHeartbeat, emptyReadModel, type ReadModel } from './read-model.js';
+import { plainReadModel, restoreReadModel, type PlainReadModel } from './read-model-snapshot.js';
+import {
+  openStartupSnapshots,
+  startSnapshotTimer,
+  type StartupSnapshots,
+} from './startup-snapshot.jetstream.js';
 
 /** The read model kept current: replayed from the log's start, then fed by its live tail. */
 export interface LiveModel {
@@ -34,19 +42,72 @@ export interface LiveModel {
 
 const POLL_MS = 20;
 
+/** Start-up snapshot options of the live model (tests and benches set their own). */
+export interface LiveModelSnapshotOptions {
+  /** Where snapshots live (default: KV `drover_projections` on `nc`); null: none. */
+  readonly snapshots?: StartupSnapshots | null;
+  /** Save every this many ms when `minEvents` were folded since the last save. */
+  readonly everyMs?: number;
+  readonly minEvents?: number;
+  /** Give up start-up after this long without progress (default `CATCH_UP_STALL_MS`). */
+  readonly stallMs?: number;
+}
+
+/** What the live model's snapshot holds: the read model and the two projections beside it. */
+interface LiveModelSnapshot {
+  readonly model: PlainReadModel;
+  readonly fairshare: Json;
+  readonly usage: Json;
+}
+
+/** The read model and its projections as they stand (a consistent state at `model.seq`). */
+function takeSnapshot(model: ReadModel, fairshare: FairshareState, usage: UsageState) {
+  const state: LiveModelSnapshot = {
+    model: plainReadModel(model),
+    fairshare: fairshareProjection.snapshot(fairshare),
+    usage: usageProjection.snapshot(usage),
+  };
+  return { seq: model.seq, state };
+}
+
+/** The state a snapshot describes; undefined (with a warning) when it is not one. */
+function restoreSnapshot(state: unknown, logger: Logger) {
+  try {
+    const s = state as LiveModelSnapshot;
+    return {
+      model: restoreReadModel(s.model),
+      fairshare: fairshareProjection.restore(s.fairshare),
+      usage: usageProjection.restore(s.usage),
+    };
+  } catch (err) {
+    logger.warn({ err }, 'read model snapshot unusable: folding the log from its start');
+    return undefined;
+  }
+}
+
 /**
- * Start the live read model: tail the whole log from sequence 1 (a replay that never ends) and
- * listen to heartbeats. Resolves once it has caught up with the log as it stood at the start.
+ * Start the live read model: from the latest start-up snapshot (or the log's start), tail the
+ * log merged with its archive (compacted jobs stay visible) and listen to heartbeats. Resolves
+ * once it has caught up with the log as it stood at the start; saves a snapshot periodically and
+ * on stop.
  */
 export async function startLiveModel(
   nc: NatsConnection,
   eventLog: EventLog,
   logger: Logger,
+  opts: LiveModelSnapshotOptions = {},
 ): Promise<LiveModel> {
-  const model = emptyReadModel();
-  const fairshare = fairshareProjection.initial();
-  const usage = usageProjection.initial();
-  const tail: Tail = eventLog.tail({ fromSeq: 1 });
+  const snapshots =
+    opts.snapshots === undefined
+      ? await openStartupSnapshots(nc, 'read-model', logger)
+      : opts.snapshots;
+  const loaded = await snapshots?.load();
+  const restored = loaded && restoreSnapshot(loaded.state, logger);
+  const model = restored?.model ?? emptyReadModel();
+  const fairshare = restored?.fairshare ?? fairshareProjection.initial();
+  const usage = restored?.usage ?? usageProjection.initial();
+  if (restored) logger.info({ seq: model.seq }, 'read model restored from its start-up snapshot');
+  const tail: Tail = eventLog.tail({ fromSeq: model.seq + 1, archive: true });
   const loop = (async () => {
     for await (const item of tail) {
       if (isCorrupt(item)) {
@@ -74,6 +135,8 @@ export async function startLiveModel(
       await sleep(POLL_MS);
     }
   };
+  // Set once caught up (stop() may run before: a failed start).
+  const saver: { timer?: ReturnType<typeof startSnapshotTimer> | null } = {};
   const live: LiveModel = {
     model,
     fairshare,
@@ -88,12 +151,38 @@ export async function startLiveModel(
       }
     },
     async stop() {
+      saver.timer?.stop();
       hb.unsubscribe();
       await tail.stop();
       await loop;
+      await saver.timer?.saveNow();
     },
   };
-  await live.reach(await eventLog.lastSeq(), 120_000);
+  try {
+    await awaitCatchUp({
+      what: 'read model',
+      target: await eventLog.lastSeq(),
+      position: () => model.seq,
+      logger,
+      ...(opts.stallMs !== undefined && { stallMs: opts.stallMs }),
+    });
+  } catch (err) {
+    await live.stop();
+    throw err;
+  }
+  const timer = (saver.timer =
+    snapshots &&
+    startSnapshotTimer({
+      position: () => model.seq,
+      take: () => takeSnapshot(model, fairshare, usage),
+      snapshots,
+      logger,
+      everyMs: opts.everyMs ?? 5 * 60_000,
+      minEvents: opts.minEvents ?? 10_000,
+      savedSeq: loaded?.seq ?? 0,
+    }));
+  // A long fold is saved at once: the next start does not pay it again.
+  if (timer && model.seq - (loaded?.seq ?? 0) >= (opts.minEvents ?? 10_000)) void timer.saveNow();
   return live;
 }
 

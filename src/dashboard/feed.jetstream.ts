@@ -1,10 +1,19 @@
 import type { NatsConnection, Subscription } from '@nats-io/transport-node';
 import type { Logger } from 'pino';
 import { applyEvent, applyHeartbeat, emptyReadModel, type ReadModel } from '../api/index.js';
+import { awaitCatchUp } from '../api/catch-up.js';
 import {
-  ErrorCodes,
+  plainReadModel,
+  restoreReadModel,
+  type PlainReadModel,
+} from '../api/read-model-snapshot.js';
+import {
+  openStartupSnapshots,
+  startSnapshotTimer,
+  type StartupSnapshots,
+} from '../api/startup-snapshot.jetstream.js';
+import {
   HEARTBEAT_WILDCARD,
-  SchedulerError,
   HeartbeatSchema,
   isCorrupt,
   parseEventSubject,
@@ -21,6 +30,7 @@ import {
   throughputProjection,
   type AuditState,
   type FairshareState,
+  type Json,
   type ThroughputState,
 } from '../projections/index.js';
 
@@ -141,26 +151,93 @@ function fold(feed: FeedState, e: RecordedEvent): void {
   if (feed.changed.size > CHANGED_JOBS_MAX) [feed.many, feed.changed] = [true, new Set()];
 }
 
+/** What the feed's start-up snapshot holds: everything folded from the log (not heartbeats). */
+interface FeedSnapshot {
+  readonly model: PlainReadModel;
+  readonly throughput: Json;
+  readonly fairshare: Json;
+  readonly audit: Json;
+  readonly failures: FailureNote[];
+  readonly fairHistory: [string, FairSample[]][];
+  readonly lastSampleSlot: number;
+}
+
+/** The feed as it stands (a consistent state at `model.seq`: taken between two events). */
+function takeSnapshot(feed: FeedState): { seq: number; state: FeedSnapshot } {
+  const state: FeedSnapshot = {
+    model: plainReadModel(feed.model),
+    throughput: throughputProjection.snapshot(feed.throughput),
+    fairshare: fairshareProjection.snapshot(feed.fairshare),
+    audit: auditProjection.snapshot(feed.audit),
+    failures: feed.failures.slice(),
+    fairHistory: [...feed.fairHistory].map(([user, list]) => [user, list.slice()]),
+    lastSampleSlot: feed.lastSampleSlot,
+  };
+  return { seq: feed.model.seq, state };
+}
+
+/** The folded part of the feed a snapshot describes; undefined (warned) when it is not one. */
+function restoreSnapshot(state: unknown, logger: Logger) {
+  try {
+    const s = state as FeedSnapshot;
+    if (!Array.isArray(s.failures) || !Array.isArray(s.fairHistory))
+      throw new Error('dashboard feed snapshot: bad failures or fairHistory');
+    return {
+      model: restoreReadModel(s.model),
+      throughput: throughputProjection.restore(s.throughput),
+      fairshare: fairshareProjection.restore(s.fairshare),
+      audit: auditProjection.restore(s.audit),
+      failures: s.failures,
+      fairHistory: new Map(s.fairHistory),
+      lastSampleSlot: Number(s.lastSampleSlot) || 0,
+    };
+  } catch (err) {
+    logger.warn({ err }, 'dashboard feed snapshot unusable: folding the log from its start');
+    return undefined;
+  }
+}
+
+/** Start-up snapshot options of the feed (tests and benches set their own). */
+export interface FeedSnapshotOptions {
+  /** Where snapshots live (default: KV `drover_projections` on `nc`); null: none. */
+  readonly snapshots?: StartupSnapshots | null;
+  readonly everyMs?: number;
+  readonly minEvents?: number;
+  /** Give up start-up after this long without progress (default `CATCH_UP_STALL_MS`). */
+  readonly stallMs?: number;
+}
+
 /**
- * Start the feed: tail the whole log from sequence 1 (a replay that never ends) and listen to
- * heartbeats; resolves once it has caught up with the log as it stood at the start. The
- * dashboard only reads here: every write goes through the API client.
+ * Start the feed: from the latest start-up snapshot (or the log's start), tail the log merged
+ * with its archive (a replay that never ends) and listen to heartbeats; resolves once it has
+ * caught up with the log as it stood at the start, and saves a snapshot periodically and on stop.
+ * The dashboard only reads the log: every write goes through the API client.
  */
 export async function startFeed(
   nc: NatsConnection,
   eventLog: EventLog,
   logger: Logger,
   clock: () => number = Date.now,
+  opts: FeedSnapshotOptions = {},
 ): Promise<Feed> {
+  const snapshots =
+    opts.snapshots === undefined
+      ? await openStartupSnapshots(nc, 'dashboard-feed', logger)
+      : opts.snapshots;
+  const loaded = await snapshots?.load();
+  const restored = loaded && restoreSnapshot(loaded.state, logger);
+  if (restored) logger.info({ seq: loaded.seq }, 'dashboard feed restored from its snapshot');
+  // Set once caught up (stop() may run before: a failed start).
+  const saver: { timer?: ReturnType<typeof startSnapshotTimer> | null } = {};
   const feed: FeedState = {
-    model: emptyReadModel(),
-    throughput: throughputProjection.initial(),
-    fairshare: fairshareProjection.initial(),
-    audit: auditProjection.initial(),
-    failures: [],
-    fairHistory: new Map(),
+    model: restored?.model ?? emptyReadModel(),
+    throughput: restored?.throughput ?? throughputProjection.initial(),
+    fairshare: restored?.fairshare ?? fairshareProjection.initial(),
+    audit: restored?.audit ?? auditProjection.initial(),
+    failures: restored?.failures ?? [],
+    fairHistory: restored?.fairHistory ?? new Map(),
     readings: new Map(),
-    lastSampleSlot: 0,
+    lastSampleSlot: restored?.lastSampleSlot ?? 0,
     changed: new Set(),
     many: false,
     dirty: false,
@@ -176,13 +253,15 @@ export async function startFeed(
       return out;
     },
     async stop() {
+      saver.timer?.stop();
       clearInterval(sampler);
       hb.unsubscribe();
       await tail.stop();
       await loop;
+      await saver.timer?.saveNow();
     },
   };
-  const tail: Tail = eventLog.tail({ fromSeq: 1 });
+  const tail: Tail = eventLog.tail({ fromSeq: feed.model.seq + 1, archive: true });
   const loop = (async () => {
     for await (const item of tail) {
       if (isCorrupt(item)) feed.model.seq = Math.max(feed.model.seq, item.seq);
@@ -206,13 +285,32 @@ export async function startFeed(
     sampleFairshare(feed, now);
   }, 5_000);
   sampler.unref();
-  const target = await eventLog.lastSeq();
-  const deadline = clock() + 120_000;
-  while (feed.model.seq < target) {
-    if (clock() > deadline)
-      throw new SchedulerError(ErrorCodes.Timeout, `dashboard feed did not reach seq ${target}`);
-    await new Promise((r) => setTimeout(r, 10));
+  try {
+    await awaitCatchUp({
+      what: 'dashboard feed',
+      target: await eventLog.lastSeq(),
+      position: () => feed.model.seq,
+      logger,
+      ...(opts.stallMs !== undefined && { stallMs: opts.stallMs }),
+    });
+  } catch (err) {
+    await feed.stop();
+    throw err;
   }
+  const minEvents = opts.minEvents ?? 10_000;
+  const timer = (saver.timer =
+    snapshots &&
+    startSnapshotTimer({
+      position: () => feed.model.seq,
+      take: () => takeSnapshot(feed),
+      snapshots,
+      logger,
+      everyMs: opts.everyMs ?? 5 * 60_000,
+      minEvents,
+      savedSeq: loaded?.seq ?? 0,
+    }));
+  // A long fold is saved at once: the next start does not pay it again.
+  if (timer && feed.model.seq - (loaded?.seq ?? 0) >= minEvents) void timer.saveNow();
   return feed;
 }
 
