@@ -21,6 +21,8 @@ export interface WorkerContext {
   readonly exitCode?: number | null;
   readonly signal?: string | null;
   readonly cause?: FailureCause;
+  /** The agent's words on how an attempt that did not succeed ended (`worker.exited`). */
+  readonly message?: string;
   readonly killRequested?: KillReason;
 }
 
@@ -55,8 +57,10 @@ const workerSetup = setup({
       killRequested: ({ event }) => (event as EventOf<'worker.kill_requested'>).data.reason,
     }),
     recordExit: assign(({ context, event }) => {
-      const { exitCode, signal, cause, ...usage } = (event as EventOf<'worker.exited'>).data;
-      return { ...mergeUsage(context, usage), exitCode, signal, cause };
+      const { exitCode, signal, cause, message, ...usage } = (event as EventOf<'worker.exited'>)
+        .data;
+      const said = message === undefined ? {} : { message };
+      return { ...mergeUsage(context, usage), exitCode, signal, cause, ...said };
     }),
     recordKill: assign(({ context, event }) => {
       const { signal, cause, ...usage } = (event as EventOf<'worker.killed'>).data;

@@ -19,7 +19,10 @@ export interface Explanation {
     node: string;
     attempt: number;
     chunk?: number;
+    /** The job's outcome: the retry policy's last verdict. */
     message?: string;
+    /** The agent's words on how the failed attempt ended (e.g. what changed in its environment). */
+    attemptMessage?: string;
     logTail: string[];
   };
   recommendations: string[];
@@ -179,6 +182,7 @@ function failureOf(
     attempt: last.attempt,
     chunk: chunk.context.index,
     message: outcome.message,
+    ...(worker?.message !== undefined && { attemptMessage: worker.message }),
     logTail: [] as string[],
   };
   const advice = causeAdvice(cause, spec, failure, worker?.peakRssMb ?? 0, mem);

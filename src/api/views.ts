@@ -21,6 +21,8 @@ export interface AttemptView {
   cpuSeconds?: number;
   startedAt?: number;
   endedAt?: number;
+  /** The agent's words on how the attempt ended when it did not succeed (`worker.exited`). */
+  message?: string;
 }
 
 export interface ChunkView {
@@ -133,6 +135,7 @@ function attemptsOf(model: ReadModel, chunk: string): AttemptView[] {
       ...(ctx && { peakRssMb: ctx.peakRssMb, cpuSeconds: ctx.cpuSeconds }),
       ...(w?.startedAt !== undefined && { startedAt: w.startedAt }),
       ...(w?.endedAt !== undefined && { endedAt: w.endedAt }),
+      ...(ctx?.message !== undefined && { message: ctx.message }),
     };
   });
 }

@@ -64,7 +64,24 @@ function showText(job: JobView): string {
   for (const c of job.chunks)
     if (c.result !== undefined)
       lines.push(`  result of chunk ${c.index}: ${JSON.stringify(c.result)}`);
-  return [...lines, '', table(attemptRows(job))].join('\n');
+  return [...lines, '', table(attemptRows(job)), ...attemptMessages(job)].join('\n');
+}
+
+const MESSAGES_SHOWN = 20;
+
+/** What the agent said about attempts that did not succeed, below the table (the first few). */
+function attemptMessages(job: JobView): string[] {
+  const said = job.chunks.flatMap((c) =>
+    c.attempts.flatMap((a) =>
+      a.message === undefined ? [] : [`  chunk ${c.index} attempt ${a.attempt}: ${a.message}`],
+    ),
+  );
+  const more = said.length - MESSAGES_SHOWN;
+  return [
+    ...(said.length ? [''] : []),
+    ...said.slice(0, MESSAGES_SHOWN),
+    ...(more > 0 ? [`  … and ${more} more (drover show --json)`] : []),
+  ];
 }
 
 /**
@@ -145,6 +162,7 @@ function explainText(x: Explanation, at?: string): string {
     const f = x.failure;
     const where = f.node ? ` on ${f.node}, attempt ${f.attempt}` : ''; // none: never ran
     lines.push(`  failed: ${f.cause}${f.meaning ? ` (${f.meaning})` : ''}${where}`);
+    if (f.attemptMessage) lines.push(`  the agent said: ${f.attemptMessage}`);
     if (f.logTail.length) lines.push('  last log lines:', ...f.logTail.map((l) => `    ${l}`));
   }
   lines.push(...memSizingLines(x.memSizing));

@@ -53,7 +53,13 @@ export const WorkerKillRequestedSchema = eventSchema(
     signal: z.string().max(16),
   }),
 );
-/** The process group ended on its own (or a launch failed). */
+/** The longest `message` a `worker.exited` carries (the agent cuts longer ones). */
+export const WORKER_MESSAGE_MAX = 1000;
+/**
+ * The process group ended on its own (or a launch failed, or the agent refused to start it).
+ * `message`: the agent's words on how the attempt ended when it did not succeed, e.g. what
+ * changed in a pinned environment (absent on a success and on events from agents before it).
+ */
 export const WorkerExitedSchema = eventSchema(
   'worker.exited',
   1,
@@ -61,6 +67,7 @@ export const WorkerExitedSchema = eventSchema(
     exitCode: z.number().int().nullable(),
     signal: z.string().max(16).nullable(),
     cause: FailureCauseSchema,
+    message: z.string().max(WORKER_MESSAGE_MAX).optional(),
   }),
 );
 /** Drover stopped it and the whole process group is confirmed gone. */

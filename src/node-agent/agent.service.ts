@@ -26,7 +26,7 @@ import { reconcile, type Reconciled } from './reconcile.js';
 import { createSessionHost } from './session-host.service.js';
 import { stopDisowned } from './disowned.js';
 import { watchStanding } from './standing.service.js';
-import { droverVersion } from './environment/index.js';
+import { createEnvironmentCache, droverVersion } from './environment/index.js';
 import { consumeWork, processWork } from './work-queue.jetstream.js';
 import { workerRecords } from './worker-records.js';
 import { killWorker, launchWorker, metaOf, type WorkerContext } from './workers.js';
@@ -92,6 +92,7 @@ export async function startAgent(opts: AgentOptions): Promise<Agent> {
     sampleMs: opts.sampleMs ?? 1000,
     sampleLogMs: opts.sampleLogMs ?? 5000,
     agentVersion: droverVersion(),
+    environmentCache: createEnvironmentCache(),
     sessions: createSessionHost({
       nc,
       eventLog: opts.eventLog,

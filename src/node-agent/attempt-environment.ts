@@ -1,6 +1,6 @@
 import type { Environment, LaunchWork } from '../events/index.js';
 import { environmentChanges } from '../policy/index.js';
-import { captureEnvironment } from './environment/index.js';
+import { captureEnvironment, type EnvironmentCache } from './environment/index.js';
 import type { ProcessOutcome } from './supervisor/index.js';
 
 /**
@@ -30,13 +30,19 @@ export function hashedVars(
   return all;
 }
 
-/** What the attempt of `w` runs in, read just before its process starts. */
+/**
+ * What the attempt of `w` runs in, read just before its process starts: through `cache` when
+ * given (an unchanged repository starts no git process), always fresh for a pinned launch
+ * (`resubmit --same-environment`), whose whole point is to look again.
+ */
 export function attemptEnvironment(
   w: LaunchWork,
   cwd: string,
   agentVersion: string,
+  cache?: EnvironmentCache,
 ): Promise<Environment> {
-  return captureEnvironment({ cwd, env: hashedVars(process.env, w.env), agentVersion });
+  const o = { cwd, env: hashedVars(process.env, w.env), agentVersion };
+  return cache && !w.pinnedEnvironment ? cache.capture(o) : captureEnvironment(o);
 }
 
 /**

@@ -15,8 +15,20 @@ export type { NodeSampler, NodeSources } from './node-sampler.service.js';
 export {
   LOCKFILE_PATTERNS,
   captureEnvironment,
+  commonDirOf,
+  createEnvironmentCache,
   droverVersion,
   envHash,
+  gitDirOfFile,
+  headRef,
   lockfileHash,
+  repositoryKeyFiles,
+  stampKey,
+  trackedPaths,
 } from './environment/index.js';
-export type { CaptureOptions } from './environment/index.js';
+export type {
+  CaptureOptions,
+  EnvironmentCache,
+  FileStamp,
+  GitLayout,
+} from './environment/index.js';

@@ -1,4 +1,5 @@
 import type { ChunkCommand, CommandMeta, WorkerCommand } from '../actors/index.js';
+import { WORKER_MESSAGE_MAX } from '../events/index.js';
 import type { ProcessOutcome } from './supervisor/index.js';
 
 /** Usage figures of an outcome, as worker events carry them. */
@@ -11,9 +12,16 @@ const usage = (o: ProcessOutcome) => ({
 /** Causes for which Drover itself stopped the process (the worker reads `killed`). */
 const KILLED_BY_DROVER = new Set(['OutOfMemory', 'TimeLimit', 'Cancelled', 'Preempted']);
 
+/** `text` cut to `max` characters, the cut marked with an ellipsis. Pure. */
+export function bounded(text: string, max: number): string {
+  return text.length <= max ? text : `${text.slice(0, max - 1)}…`;
+}
+
 /**
  * The worker's closing command for an outcome: `killed` when Drover stopped the process (limit,
- * cancel, terminate), `exited` when it ended on its own. Pure.
+ * cancel, terminate), `exited` when it ended on its own. An exit that is not a success carries
+ * the agent's message (bounded): what the attempt's own entity says about why it ended, e.g.
+ * what changed in a pinned environment. Pure.
  */
 export function workerEnd(outcome: ProcessOutcome, meta: CommandMeta): WorkerCommand {
   if (KILLED_BY_DROVER.has(outcome.cause)) {
@@ -32,6 +40,8 @@ export function workerEnd(outcome: ProcessOutcome, meta: CommandMeta): WorkerCom
       exitCode: outcome.exitCode,
       signal: outcome.signal,
       cause: outcome.cause,
+      ...(outcome.cause !== 'Succeeded' &&
+        outcome.message !== '' && { message: bounded(outcome.message, WORKER_MESSAGE_MAX) }),
     },
   };
 }

@@ -37,6 +37,7 @@ import { runDirOf, type WorkerRecord, type WorkerRecords } from './worker-record
 import type { AgentMetrics } from './agent-metrics.js';
 import type { SessionHost } from './session-host.service.js';
 import { attemptEnvironment, refusedForEnvironment } from './attempt-environment.js';
+import type { EnvironmentCache } from './environment/index.js';
 
 /** What the worker-handling half of the agent shares with the service around it. */
 export interface WorkerContext {
@@ -63,6 +64,8 @@ export interface WorkerContext {
    * captured (the benchmark's hollow nodes start no process).
    */
   readonly agentVersion?: string;
+  /** Captured environments by cwd (absent: each launch captures afresh). */
+  readonly environmentCache?: EnvironmentCache;
 }
 
 export interface LiveWorker {
@@ -235,7 +238,7 @@ export async function launchWorker(ctx: WorkerContext, w: LaunchWork): Promise<v
   const environment =
     ctx.agentVersion === undefined
       ? undefined
-      : await attemptEnvironment(w, w.cwd ?? runDir, ctx.agentVersion);
+      : await attemptEnvironment(w, w.cwd ?? runDir, ctx.agentVersion, ctx.environmentCache);
   const refused = environment && refusedForEnvironment(w, environment);
   if (refused) {
     ctx.logger.info({ worker: w.worker, why: refused.message }, 'pinned environment changed');

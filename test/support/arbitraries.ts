@@ -446,12 +446,16 @@ const dataArbs: { [T in EventType]: fc.Arbitrary<EventData<T>> } = {
     reason: fc.constantFrom('cancel', 'out_of_memory', 'time_limit', 'hung', 'terminate'),
     signal: signalArb,
   }),
-  'worker.exited': rec({
-    ...usage,
-    exitCode: fc.option(anyIntArb, { nil: null }),
-    signal: fc.option(signalArb, { nil: null }),
-    cause: failureCauseArb,
-  }),
+  'worker.exited': rec(
+    {
+      ...usage,
+      exitCode: fc.option(anyIntArb, { nil: null }),
+      signal: fc.option(signalArb, { nil: null }),
+      cause: failureCauseArb,
+      message: textArb(1000),
+    },
+    ['peakRssMb', 'cpuSeconds', 'wallSeconds', 'exitCode', 'signal', 'cause'],
+  ),
   'worker.killed': rec({ ...usage, signal: signalArb, cause: failureCauseArb }),
   'worker.lost': rec({
     cause: fc.constantFrom('NodeLost', 'AgentRestarted'),

@@ -39,7 +39,7 @@ function ganttHtml(jobs, now) {
       const bars = c.attempts.map((a) => {
         const s = a.startedAt ?? now;
         const e = a.endedAt ?? now;
-        const title = `${a.worker} on ${a.node}: ${a.state}${a.cause ? ' ' + a.cause : ''}${a.exitCode !== undefined ? ' exit ' + a.exitCode : ''}${a.peakRssMb !== undefined ? ', peak ' + Math.round(a.peakRssMb) + ' MB' : ''}`;
+        const title = `${a.worker} on ${a.node}: ${a.state}${a.cause ? ' ' + a.cause : ''}${a.exitCode !== undefined ? ' exit ' + a.exitCode : ''}${a.peakRssMb !== undefined ? ', peak ' + Math.round(a.peakRssMb) + ' MB' : ''}${a.message ? '\n' + a.message : ''}`;
         const w = Math.max(0.004, x(e) - x(s));
         return `<span class="att ${attemptClass(a)}" data-worker="${esc(a.worker)}" data-cause="${esc(a.cause ?? '')}" title="${esc(title)}"
           style="left:calc(170px + (100% - 170px) * ${x(s)});width:calc((100% - 170px) * ${w})">${esc(attemptLabel(a))}</span>`;
@@ -74,6 +74,7 @@ function explainHtml(ex, state) {
     out.push(
       `<h3>Why it failed</h3><p id="failure" data-cause="${esc(f.cause)}"><b>${esc(f.cause)}</b> on ${esc(f.node)}, attempt ${f.attempt}${f.exitCode !== undefined ? `, exit ${f.exitCode}` : ''}${f.signal ? `, ${esc(f.signal)}` : ''}: ${esc(f.meaning)}</p>`,
     );
+    if (f.attemptMessage) out.push(`<p id="attempt-message">${esc(f.attemptMessage)}</p>`);
     if (f.logTail?.length) out.push(`<pre>${esc(f.logTail.join('\n'))}</pre>`);
   }
   if (ex.recommendations?.length)

@@ -3,7 +3,9 @@ import { readFileSync } from 'node:fs';
 import { readdir, readFile, stat } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import type { Environment } from '../../events/index.js';
+import { stampKey } from './cache-key.js';
 import { contentHash, envHash, lockfileHash } from './fingerprint.js';
+import { stampOf } from './stamps.js';
 
 /**
  * The lockfiles looked for in the cwd itself (not its parents): npm, yarn, pnpm, pip
@@ -64,16 +66,23 @@ async function inRepository(dir: string): Promise<boolean> {
   }
 }
 
-interface GitRun {
+/** What one git command printed; `overflow` when it printed more than its buffer holds. */
+export interface GitRun {
   readonly stdout: string;
   readonly overflow: boolean;
 }
 
 /**
- * One git command, bounded in time and output. `GIT_OPTIONAL_LOCKS=0`: status never takes the
- * index lock the user's own git may want; `core.fsmonitor=false`: no hook runs for us.
+ * One git command, bounded in time and output (`undefined` when it failed or timed out).
+ * `GIT_OPTIONAL_LOCKS=0`: status never takes the index lock the user's own git may want;
+ * `core.fsmonitor=false`: no hook runs for us.
  */
-function git(cwd: string, args: string[], timeoutMs: number): Promise<GitRun | undefined> {
+export function git(
+  cwd: string,
+  args: string[],
+  timeoutMs: number,
+  maxBuffer = 64 * 1024,
+): Promise<GitRun | undefined> {
   return new Promise((resolve) => {
     execFile(
       'git',
@@ -81,7 +90,7 @@ function git(cwd: string, args: string[], timeoutMs: number): Promise<GitRun | u
       {
         cwd,
         timeout: timeoutMs,
-        maxBuffer: 64 * 1024,
+        maxBuffer,
         env: { ...process.env, GIT_OPTIONAL_LOCKS: '0', LC_ALL: 'C' },
       },
       (err, stdout) => {
@@ -98,10 +107,10 @@ function git(cwd: string, args: string[], timeoutMs: number): Promise<GitRun | u
  * cannot tell within the bound (no git, not a repository, no commit yet, timed out). Dirty is
  * about tracked files only (`--untracked-files=no`): scratch output does not make a job dirty.
  */
-export async function gitState(
-  cwd: string,
-  timeoutMs = 5000,
-): Promise<Pick<Environment, 'gitCommit' | 'dirty'>> {
+/** The git facts of an environment. */
+export type GitFacts = Pick<Environment, 'gitCommit' | 'dirty'>;
+
+export async function gitState(cwd: string, timeoutMs = 5000): Promise<GitFacts> {
   if (!(await inRepository(cwd))) return {};
   const [head, status] = await Promise.all([
     git(cwd, ['rev-parse', '--verify', '-q', 'HEAD'], timeoutMs),
@@ -115,31 +124,68 @@ export async function gitState(
   };
 }
 
-/** Each lockfile of `cwd` with its content hash (an unreadable one is left out). */
-export async function lockfilesOf(cwd: string): Promise<Record<string, string>> {
+/**
+ * Content hashes of lockfiles by path, each with the stamp (`stampKey`) its file had when
+ * statted just before it was read: an unchanged stamp means unchanged bytes, so the file is not
+ * read again. The caller bounds its size.
+ */
+export type LockfileMemo = Map<string, { readonly stamp: string; readonly hash: string }>;
+
+/** `stat().mtimeMs` from a bigint stat, computed as Node computes it (hashes stay comparable). */
+const mtimeMsOf = (ns: bigint) =>
+  Number(ns / 1_000_000_000n) * 1e3 + Number(ns % 1_000_000_000n) / 1e6;
+
+/** One lockfile's hash: from `memo` when its stamp is unchanged, else read (stat first). */
+async function lockfileEntry(path: string, memo?: LockfileMemo): Promise<string | undefined> {
+  const s = await stat(path, { bigint: true }).catch(() => undefined);
+  if (!s?.isFile()) return undefined;
+  const stamp = stampKey([[path, stampOf(s)]]);
+  const known = memo?.get(path);
+  if (known?.stamp === stamp) return known.hash;
+  const hash =
+    s.size > MAX_LOCKFILE_BYTES
+      ? contentHash(`${s.size}:${mtimeMsOf(s.mtimeNs)}`)
+      : await readFile(path).then(contentHash, () => undefined);
+  if (hash !== undefined) memo?.set(path, { stamp, hash });
+  return hash;
+}
+
+/**
+ * Each lockfile of `cwd` with its content hash (an unreadable one is left out); with `memo`,
+ * a lockfile whose stamp is unchanged since it was last hashed is not read again.
+ */
+export async function lockfilesOf(
+  cwd: string,
+  memo?: LockfileMemo,
+): Promise<Record<string, string>> {
   const names = await readdir(cwd).catch(() => [] as string[]);
   const found = names.filter(isLockfile).sort();
   const hashes = await Promise.all(
     found.map(async (name) => {
-      const path = join(cwd, name);
-      const s = await stat(path).catch(() => undefined);
-      if (!s?.isFile()) return undefined;
-      if (s.size > MAX_LOCKFILE_BYTES) return [name, contentHash(`${s.size}:${s.mtimeMs}`)];
-      const bytes = await readFile(path).catch(() => undefined);
-      return bytes && [name, contentHash(bytes)];
+      const hash = await lockfileEntry(join(cwd, name), memo);
+      return hash === undefined ? undefined : ([name, hash] as [string, string]);
     }),
   );
   return Object.fromEntries(hashes.filter((h): h is [string, string] => h !== undefined));
+}
+
+/** The parts of a capture a cache replaces: the git facts and the lockfile memo. */
+export interface CaptureParts {
+  readonly gitState?: (cwd: string, timeoutMs?: number) => Promise<GitFacts>;
+  readonly lockfileMemo?: LockfileMemo;
 }
 
 /**
  * What an attempt runs in (issue 20), read from the world: git, the cwd's lockfiles, the
  * variables. Never throws for what it cannot read: that fact is left out.
  */
-export async function captureEnvironment(o: CaptureOptions): Promise<Environment> {
+export async function captureEnvironment(
+  o: CaptureOptions,
+  parts: CaptureParts = {},
+): Promise<Environment> {
   const [gitFacts, lockfiles] = await Promise.all([
-    gitState(o.cwd, o.gitTimeoutMs),
-    lockfilesOf(o.cwd),
+    (parts.gitState ?? gitState)(o.cwd, o.gitTimeoutMs),
+    lockfilesOf(o.cwd, parts.lockfileMemo),
   ]);
   const lockHash = lockfileHash(lockfiles);
   return {

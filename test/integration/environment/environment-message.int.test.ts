@@ -1,0 +1,99 @@
+import { execFileSync } from 'node:child_process';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createApiClient, type ApiClient, type JobView } from '../../../src/api/index.js';
+import { drover, startApiFarm, type ApiFarm } from '../../support/api-farm.js';
+
+/**
+ * What changed, said where people look (issue 20): a pinned copy passes `resubmit`'s up-front
+ * check, the repository moves on while it waits (its node is cordoned), and the agent's refusal
+ * names the old and new commit on `worker.exited`, in `show`, `explain` and `audit`.
+ */
+describe('the agent says what changed in a pinned environment (real farm, real git)', () => {
+  let farm: ApiFarm;
+  let api: ApiClient;
+  let repo: string;
+  const git = (...args: string[]) =>
+    execFileSync('git', args, {
+      cwd: repo,
+      encoding: 'utf8',
+      env: {
+        ...process.env,
+        GIT_AUTHOR_NAME: 't',
+        GIT_AUTHOR_EMAIL: 't@example.com',
+        GIT_COMMITTER_NAME: 't',
+        GIT_COMMITTER_EMAIL: 't@example.com',
+      },
+    }).trim();
+  const cli = async (...args: string[]) => {
+    const r = await drover(farm.server.url, args, { DROVER_USER: 'ada' }, 60_000, repo);
+    expect(r.code, `drover ${args.join(' ')}: ${r.stderr}`).toBe(0);
+    return r.stdout;
+  };
+
+  beforeAll(async () => {
+    repo = await mkdtemp(join(tmpdir(), 'drover-envmsg-repo-'));
+    git('init', '-q');
+    await writeFile(join(repo, 'requirements.txt'), 'numpy==1.26.0\n');
+    git('add', '.');
+    git('commit', '-q', '-m', 'first');
+    farm = await startApiFarm({ agents: 1 });
+    api = createApiClient(farm.nc);
+  }, 60_000);
+  afterAll(async () => {
+    await farm?.stop();
+    if (repo) await rm(repo, { recursive: true, force: true });
+  });
+
+  it('show, explain and audit carry the agent message naming both commits', async () => {
+    const first = git('rev-parse', 'HEAD');
+    const { jobId: original } = await api.submit({
+      name: 'envmsg',
+      user: 'ada',
+      command: ['true'],
+      cwd: repo,
+    });
+    expect((await farm.waitFor(original)).value).toBe('succeeded');
+
+    await cli('node', 'cordon', 'node-1', '--json');
+    const pinned = (
+      JSON.parse(await cli('resubmit', original, '--same-environment', '--json')) as {
+        jobId: string;
+      }
+    ).jobId;
+    await writeFile(join(repo, 'requirements.txt'), 'numpy==2.0.0\n');
+    git('commit', '-q', '-am', 'bump numpy');
+    const second = git('rev-parse', 'HEAD');
+    await cli('node', 'uncordon', 'node-1', '--json');
+    expect((await farm.waitFor(pinned)).value).toBe('failed');
+
+    const changed = `gitCommit was ${first.slice(0, 12)}, now ${second.slice(0, 12)}`;
+    const exited = (await farm.events('worker', `${pinned}:0:1`)).find(
+      (e) => e.type === 'worker.exited',
+    );
+    expect(exited?.data).toMatchObject({ cause: 'EnvironmentChanged' });
+    expect((exited?.data as { message?: string }).message).toContain(changed);
+
+    const view = JSON.parse(await cli('show', pinned, '--json')) as JobView;
+    const attempt = view.chunks[0]?.attempts[0];
+    expect(attempt?.cause).toBe('EnvironmentChanged');
+    expect(attempt?.message).toContain(changed);
+    expect(attempt?.message).toContain('requirements.txt changed');
+    expect(await cli('show', pinned)).toContain(`chunk 0 attempt 1: not started:`);
+
+    const explained = await cli('explain', pinned);
+    expect(explained).toContain(`the agent said: not started: the environment of ${original}`);
+    expect(explained).toContain(changed);
+    const x = JSON.parse(await cli('explain', pinned, '--json')) as {
+      failure: { attemptMessage?: string };
+    };
+    expect(x.failure.attemptMessage).toContain(changed);
+
+    const audit = await cli('audit', `${pinned}:0:1`);
+    const exitedLine = audit.split('\n').find((l) => l.includes('worker.exited'));
+    expect(exitedLine).toContain(`message=not started:`);
+    expect(exitedLine).toContain(changed);
+  }, 120_000);
+});
