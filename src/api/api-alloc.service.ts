@@ -5,11 +5,11 @@ import {
   ErrorCodes,
   SchedulerError,
   agentSessionSubject,
-  type Actor,
 } from '../events/index.js';
 import { actorOf, metaOf, type ApiContext, type ApiRequest, type Handler } from './api-context.js';
 import { submit } from './api-commands.service.js';
 import { parseRequest } from './protocol.js';
+import { notFound, openSession, refuseTakenId } from './session-open.js';
 
 /** The longest allocation (like a job's time limit). */
 const MAX_TIME_S = 365 * 24 * 3600;
@@ -41,8 +41,7 @@ export const AllocRequestSchema = z.strictObject({
  */
 export const sessionAlloc: Handler = async (ctx, req) => {
   const r = parseRequest('alloc request', AllocRequestSchema, req.body);
-  if (stateName((await ctx.runtime.load(sessionBehaviour, r.id)).state) !== 'none')
-    throw new SchedulerError(ErrorCodes.Refused, `id: session ${r.id} exists already`);
+  await refuseTakenId(ctx, r.id);
   const known = ctx.live.model.nodes.size;
   if (r.nodes > known)
     throw new SchedulerError(
@@ -63,22 +62,17 @@ export const sessionAlloc: Handler = async (ctx, req) => {
     ...(r.memMb !== undefined && { memMb: r.memMb }),
   };
   const { jobId } = (await submit(ctx, { ...req, body })) as { jobId: string };
-  const out = await ctx.runtime.execute(sessionBehaviour, r.id, {
-    type: 'OpenSession',
-    ...metaOf(ctx, req, actorOf(req.caller), 'alloc-open'),
-    data: {
-      kind: 'alloc',
-      user: r.user,
-      command: [],
-      tty: false,
-      cpus: r.cpus ?? 1,
-      memMb: r.memMb ?? 512,
-      nodes: r.nodes,
-      timeS: r.timeS,
-      jobId,
-    },
+  await openSession(ctx, req, r.id, 'alloc-open', {
+    kind: 'alloc',
+    user: r.user,
+    command: [],
+    tty: false,
+    cpus: r.cpus ?? 1,
+    memMb: r.memMb ?? 512,
+    nodes: r.nodes,
+    timeS: r.timeS,
+    jobId,
   });
-  if (!out.ok) throw new SchedulerError(ErrorCodes.Refused, out.rejection.message);
   return { allocId: r.id, jobId };
 };
 
@@ -125,25 +119,19 @@ export async function openInAlloc(ctx: ApiContext, req: ApiRequest, r: RunInAllo
       { details: { issues: [{ path: 'node', message: 'required for several nodes' }] } },
     );
   if (!held.includes(node)) throw notFound('node', `allocation ${r.alloc} holds no node ${node}`);
-  const by: Actor = actorOf(req.caller);
-  const out = await ctx.runtime.execute(sessionBehaviour, r.id, {
-    type: 'OpenSession',
-    ...metaOf(ctx, req, by, 'session-open'),
-    data: {
-      kind: 'run',
-      user: r.user,
-      command: r.command,
-      tty: r.tty,
-      cpus: alloc.cpus,
-      memMb: alloc.memMb,
-      nodes: 1,
-      node,
-      alloc: r.alloc,
-      ...(r.cols !== undefined && { cols: r.cols }),
-      ...(r.rows !== undefined && { rows: r.rows }),
-    },
+  await openSession(ctx, req, r.id, 'session-open', {
+    kind: 'run',
+    user: r.user,
+    command: r.command,
+    tty: r.tty,
+    cpus: alloc.cpus,
+    memMb: alloc.memMb,
+    nodes: 1,
+    node,
+    alloc: r.alloc,
+    ...(r.cols !== undefined && { cols: r.cols }),
+    ...(r.rows !== undefined && { rows: r.rows }),
   });
-  if (!out.ok) throw new SchedulerError(ErrorCodes.Refused, out.rejection.message);
   await startOnAgent(ctx, req, r, node);
   return { sessionId: r.id, alloc: r.alloc, node };
 }
@@ -168,10 +156,4 @@ async function startOnAgent(ctx: ApiContext, req: ApiRequest, r: RunInAlloc, nod
     data: { exitCode: null, signal: null, message: problem.slice(0, 4000) },
   });
   throw new SchedulerError(ErrorCodes.Unavailable, `run in ${r.alloc} on ${node}: ${problem}`);
-}
-
-function notFound(path: string, message: string): SchedulerError {
-  return new SchedulerError(ErrorCodes.NotFound, `${path}: ${message}`, {
-    details: { issues: [{ path, message }] },
-  });
 }

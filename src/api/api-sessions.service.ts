@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { sessionBehaviour, stateName, type SessionSnapshot } from '../actors/index.js';
+import { sessionBehaviour, type SessionSnapshot } from '../actors/index.js';
 import {
   EntityIdSchema,
   ErrorCodes,
@@ -7,13 +7,13 @@ import {
   SchedulerError,
   controlFrame,
   sessionInSubject,
-  type Actor,
 } from '../events/index.js';
 import { actorOf, metaOf, type ApiContext, type ApiRequest, type Handler } from './api-context.js';
 import { openInAlloc } from './api-alloc.service.js';
 import { cancel, submit } from './api-commands.service.js';
 import type { Caller } from './protocol.js';
 import { parseRequest } from './protocol.js';
+import { notFound, openSession, refuseTakenId } from './session-open.js';
 import { sessionRow, sessionRows } from './session-views.js';
 
 const Cells = z.number().int().min(1).max(10_000);
@@ -72,10 +72,7 @@ async function loadOwnSession(
 
 /** The nodes other than `node` (a run pinned with `--node` excludes every other one). */
 function otherNodes(ctx: ApiContext, node: string): string[] {
-  if (!ctx.live.model.nodes.has(node))
-    throw new SchedulerError(ErrorCodes.NotFound, `node: no node ${node}`, {
-      details: { issues: [{ path: 'node', message: `no node ${node}` }] },
-    });
+  if (!ctx.live.model.nodes.has(node)) throw notFound('node', `no node ${node}`);
   return [...ctx.live.model.nodes.keys()].filter((n) => n !== node);
 }
 
@@ -87,8 +84,7 @@ function otherNodes(ctx: ApiContext, node: string): string[] {
  */
 export const sessionOpen: Handler = async (ctx, req) => {
   const r = parseRequest('session open request', SessionRequestSchemas['session.open'], req.body);
-  if (stateName((await ctx.runtime.load(sessionBehaviour, r.id)).state) !== 'none')
-    throw new SchedulerError(ErrorCodes.Refused, `id: session ${r.id} exists already`);
+  await refuseTakenId(ctx, r.id);
   if (r.alloc !== undefined) return openInAlloc(ctx, req, { ...r, alloc: r.alloc });
   const body = {
     name: `run ${r.command.join(' ')}`.slice(0, 200),
@@ -103,25 +99,19 @@ export const sessionOpen: Handler = async (ctx, req) => {
     ...(r.node !== undefined && { excludeNodes: otherNodes(ctx, r.node) }),
   };
   const { jobId } = (await submit(ctx, { ...req, body })) as { jobId: string };
-  const by: Actor = actorOf(req.caller);
-  const out = await ctx.runtime.execute(sessionBehaviour, r.id, {
-    type: 'OpenSession',
-    ...metaOf(ctx, req, by, 'session-open'),
-    data: {
-      kind: 'run',
-      user: r.user,
-      command: r.command,
-      tty: r.tty,
-      cpus: r.cpus ?? 1,
-      memMb: r.memMb ?? 512,
-      nodes: 1,
-      jobId,
-      ...(r.cols !== undefined && { cols: r.cols }),
-      ...(r.rows !== undefined && { rows: r.rows }),
-      ...(r.node !== undefined && { node: r.node }),
-    },
+  await openSession(ctx, req, r.id, 'session-open', {
+    kind: 'run',
+    user: r.user,
+    command: r.command,
+    tty: r.tty,
+    cpus: r.cpus ?? 1,
+    memMb: r.memMb ?? 512,
+    nodes: 1,
+    jobId,
+    ...(r.cols !== undefined && { cols: r.cols }),
+    ...(r.rows !== undefined && { rows: r.rows }),
+    ...(r.node !== undefined && { node: r.node }),
   });
-  if (!out.ok) throw new SchedulerError(ErrorCodes.Refused, out.rejection.message);
   return { sessionId: r.id, jobId };
 };
 

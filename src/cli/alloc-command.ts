@@ -1,24 +1,19 @@
 import type { Command } from 'commander';
-import { randomUUID } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { ErrorCodes, SchedulerError, parseMemoryMb } from '../events/index.js';
+import { ErrorCodes, SchedulerError } from '../events/index.js';
 import type { ApiClient, SessionRow } from '../api/index.js';
 import { printJson, withApi } from './api-cli.js';
 import { env, fail } from './connection.js';
+import { newShortId, resourceFields, type ResourceFlags } from './session-flags.js';
 import { parseDurationS } from './submit-flags.js';
 
 /** The flags of `drover alloc` as commander gives them. */
-interface AllocFlags {
-  cpus?: string;
-  mem?: string;
+interface AllocFlags extends ResourceFlags {
   nodes?: string;
   time?: string;
   wait?: boolean;
   json?: boolean;
 }
-
-/** A new allocation id: one subject token, `a` and 12 hex digits. */
-const newAllocId = (): string => `a${randomUUID().replace(/-/g, '').slice(0, 12)}`;
 
 /** The `session.alloc` body of the flags (syntax here, the rest by the API). */
 export function allocBody(id: string, o: AllocFlags): Record<string, unknown> {
@@ -29,17 +24,7 @@ export function allocBody(id: string, o: AllocFlags): Record<string, unknown> {
   } catch {
     throw new Error(`--time ${o.time}: expected a duration like 90s, 30m or 2h`);
   }
-  const body: Record<string, unknown> = { id, user: env.user, timeS };
-  if (o.cpus !== undefined) {
-    const cpus = Number(o.cpus);
-    if (!Number.isFinite(cpus)) throw new Error(`--cpus ${o.cpus}: expected a number`);
-    body.cpus = cpus;
-  }
-  if (o.mem !== undefined) {
-    const memMb = parseMemoryMb(o.mem);
-    if (memMb === undefined) throw new Error(`--mem ${o.mem}: expected a size like 512M or 8G`);
-    body.memMb = memMb;
-  }
+  const body: Record<string, unknown> = { id, user: env.user, timeS, ...resourceFields(o) };
   if (o.nodes !== undefined) {
     const nodes = Number(o.nodes);
     if (!Number.isInteger(nodes) || nodes < 1)
@@ -75,7 +60,7 @@ export function registerAllocCommand(program: Command): void {
     .option('--json', 'print one JSON document: { allocId }')
     .action(async (o: AllocFlags) => {
       const json = o.json === true;
-      const id = newAllocId();
+      const id = newShortId('a');
       let body;
       try {
         body = allocBody(id, o);

@@ -1,17 +1,15 @@
 import type { Command } from 'commander';
-import { randomUUID } from 'node:crypto';
-import { ErrorCodes, FrameKinds, SchedulerError, parseMemoryMb } from '../events/index.js';
+import { ErrorCodes, FrameKinds, SchedulerError } from '../events/index.js';
 import type { ApiClient } from '../api/index.js';
 import { printJson, withApi } from './api-cli.js';
 import { env, fail } from './connection.js';
 import type { NatsConnection } from '@nats-io/transport-node';
 import { allocNodes, combinedExitCode, runOnNodes } from './run-alloc.js';
 import { SessionClient, shellExitCode, type SessionEnd } from './session-attach.js';
+import { newShortId, resourceFields, type ResourceFlags } from './session-flags.js';
 
 /** The flags of `drover run` as commander gives them. */
-export interface RunFlags {
-  cpus?: string;
-  mem?: string;
+export interface RunFlags extends ResourceFlags {
   node?: string;
   alloc?: string;
   interactive?: boolean;
@@ -20,21 +18,18 @@ export interface RunFlags {
 }
 
 /** A new session id: one subject token, short enough to type into `drover audit`. */
-export const newSessionId = (): string => `s${randomUUID().replace(/-/g, '').slice(0, 12)}`;
+export const newSessionId = (): string => newShortId('s');
 
 /** The `session.open` body of the flags (their syntax checked here, the rest by the API). */
 export function openBody(id: string, command: string[], o: RunFlags, tty: boolean) {
-  const body: Record<string, unknown> = { id, user: env.user, command, tty, cwd: process.cwd() };
-  if (o.cpus !== undefined) {
-    const cpus = Number(o.cpus);
-    if (!Number.isFinite(cpus)) throw new Error(`--cpus ${o.cpus}: expected a number`);
-    body.cpus = cpus;
-  }
-  if (o.mem !== undefined) {
-    const memMb = parseMemoryMb(o.mem);
-    if (memMb === undefined) throw new Error(`--mem ${o.mem}: expected a size like 512M or 8G`);
-    body.memMb = memMb;
-  }
+  const body: Record<string, unknown> = {
+    id,
+    user: env.user,
+    command,
+    tty,
+    cwd: process.cwd(),
+    ...resourceFields(o),
+  };
   if (o.node !== undefined) body.node = o.node;
   if (o.alloc !== undefined) {
     if (o.cpus !== undefined || o.mem !== undefined)

@@ -137,6 +137,15 @@ export async function startAgent(opts: AgentOptions): Promise<Agent> {
   await register();
   const reconciled = await reconcile(ctx);
   logger.info({ node, ...counts(reconciled) }, 'reconciled');
+  // Before the node reads ready: a run inside an allocation held here starts again from then.
+  const holds = await ctx.sessions?.readoptHolds(
+    [...ctx.live.values()].map(({ record, supervised }) => ({
+      jobId: record.jobId,
+      workerId: record.workerId,
+      supervised,
+    })),
+  );
+  if (holds?.length) logger.info({ node, allocations: holds }, 'allocation holds re-adopted');
   await nodeCommand({ type: 'MarkReady', ...meta('ready') });
 
   let draining = false;

@@ -5,9 +5,9 @@ export type StopRun = (reason: string) => Promise<void>;
  * The allocations this agent holds now (a hold is one chunk of the allocation's job, its
  * placeholder process alive on this node) and the runs started inside each. A run may start
  * only inside a live hold; when the hold ends (its time ran out, it was released or cancelled)
- * every run inside it is stopped. Local to one agent life: a restarted agent holds nothing
- * until the scheduler's restart of the hold chunk, and the runs of its previous life are gone
- * with their client's process group.
+ * every run inside it is stopped. Kept in memory: a restarted agent takes up again the holds
+ * whose processes it re-adopted (`AllocHost.readoptHolds`, from the log); the runs of its
+ * previous life are not re-adopted (their output went to the agent that died).
  */
 export class AllocHolds {
   private readonly holds = new Map<string, Map<string, StopRun>>();

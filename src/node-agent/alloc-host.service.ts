@@ -1,17 +1,17 @@
 import type { Subscription } from '@nats-io/transport-node';
 import { rm } from 'node:fs/promises';
 import { join } from 'node:path';
-import { setTimeout as sleep } from 'node:timers/promises';
-import {
-  sessionBehaviour,
-  stateName,
-  type EntityRuntime,
-  type SessionCommand,
-  type SessionSnapshot,
-} from '../actors/index.js';
-import { agentSessionSubject, type Actor, type LaunchWork } from '../events/index.js';
+import { jobBehaviour, sessionBehaviour, stateName, type EntityRuntime } from '../actors/index.js';
+import { agentSessionSubject, type LaunchWork } from '../events/index.js';
 import { AllocHolds } from './alloc-holds.js';
 import type { SessionHostOptions } from './session-host.service.js';
+import {
+  attachOf,
+  stopSession,
+  untilOpened,
+  type SessionCommandFn as Command,
+  type SessionMeta as Meta,
+} from './session-parts.js';
 import {
   launch,
   launchAttached,
@@ -28,9 +28,6 @@ export const ALLOC_ENV = 'DROVER_ALLOC';
 /** How long a run inside an allocation gets between SIGTERM and SIGKILL when its hold ends. */
 const STOP_GRACE_MS = 2000;
 
-type Command = (id: string, c: SessionCommand) => ReturnType<EntityRuntime['execute']>;
-type Meta = (id: string, tag: string) => { id: string; at: number; by: Actor };
-
 /** What the session host lends the allocation host: serving a started session's bytes. */
 export interface SessionParts {
   attend(id: string, supervised: Supervised, io: AttachedIo, placing: Promise<unknown>): void;
@@ -43,6 +40,13 @@ interface RunRequest {
   env?: Record<string, string>;
 }
 
+/** A process this agent re-adopted after its restart (a worker of its previous life). */
+export interface ReadoptedWorker {
+  readonly jobId: string;
+  readonly workerId: string;
+  readonly supervised: Supervised;
+}
+
 /** The agent's side of allocations (`drover alloc`, `drover run --alloc`). */
 export interface AllocHost {
   /** The hold of an allocation on this node, or `undefined` when `w` is not one. */
@@ -52,6 +56,12 @@ export interface AllocHost {
     hooks: SupervisorHooks,
     opts: SupervisorOptions,
   ): Promise<Supervised | undefined>;
+  /**
+   * After the agent's restart: the holds among the workers it re-adopted, as the log has them
+   * (the allocation's job, its session opened for that job and not ended), taken up again so
+   * runs inside them start and the hold's end stops them as before. Returns their allocations.
+   */
+  readoptHolds(live: Iterable<ReadoptedWorker>): Promise<string[]>;
   close(): void;
 }
 
@@ -96,22 +106,54 @@ export function createAllocHost(
   ): Promise<Supervised | undefined> {
     const id = w.env[ALLOC_ENV];
     if (id === undefined) return undefined;
-    const state = await openedSession(runtime, id);
+    const state = await untilOpened(runtime, id);
     const opened = state?.context.opened;
     if (opened?.kind !== 'alloc' || opened.jobId !== w.jobId) return undefined;
     const supervised = await launch(spec, hooks, opts);
     if (supervised.pid <= 0) return supervised;
-    holds.start(id);
-    const placed = await command(id, {
-      type: 'PlaceSession',
-      ...meta(id, `placed@${w.worker}`),
-      data: { node: o.node, worker: w.worker, pid: supervised.pid },
-    });
-    if (!placed.ok) o.logger.warn({ alloc: id, why: placed.rejection }, 'allocation placement');
-    void supervised.done
-      .then((outcome) => holdEnded(id, opened.timeS, outcome))
-      .catch((err: unknown) => o.logger.warn({ err, alloc: id }, 'allocation end'));
+    await hold(id, opened.timeS, w.worker, supervised, true);
     return supervised;
+  }
+
+  /** The hold of `id` lives in `s` here (`place`: say so in the log): runs may start in it. */
+  async function hold(
+    id: string,
+    timeS: number | undefined,
+    worker: string,
+    s: Supervised,
+    place: boolean,
+  ) {
+    holds.start(id);
+    if (place) {
+      const placed = await command(id, {
+        type: 'PlaceSession',
+        ...meta(id, `placed@${worker}`),
+        data: { node: o.node, worker, pid: s.pid },
+      });
+      if (!placed.ok) o.logger.warn({ alloc: id, why: placed.rejection }, 'allocation placement');
+    }
+    // Watched once placed: the log says placed before it says exited.
+    void s.done
+      .then((outcome) => holdEnded(id, timeS, outcome))
+      .catch((err: unknown) => o.logger.warn({ err, alloc: id }, 'allocation end'));
+  }
+
+  async function readoptHolds(live: Iterable<ReadoptedWorker>): Promise<string[]> {
+    const out: string[] = [];
+    for (const w of live) {
+      const spec = (await runtime.load(jobBehaviour, w.jobId)).state.context.spec;
+      const id = spec?.spread ? spec.env[ALLOC_ENV] : undefined;
+      if (id === undefined) continue;
+      const { state } = await runtime.load(sessionBehaviour, id);
+      const opened = state.context.opened;
+      if (opened?.kind !== 'alloc' || opened.jobId !== w.jobId) continue;
+      if (stateName(state) === 'exited') continue; // released meanwhile: nothing starts in it
+      // Killed between its launch and `session.placed`: the placement is recorded now.
+      const placed = state.context.placements.some((p) => p.node === o.node);
+      await hold(id, opened.timeS, w.workerId, w.supervised, !placed);
+      out.push(id);
+    }
+    return out;
   }
 
   /** The hold ended: stop the runs inside it, then the allocation's session exits. */
@@ -156,10 +198,7 @@ export function createAllocHost(
       runDir,
       ...(req.cwd !== undefined && { cwd: req.cwd }),
     };
-    const attach = opened.tty
-      ? { tty: true as const, cols: state.context.cols ?? 80, rows: state.context.rows ?? 24 }
-      : { tty: false as const };
-    const started = await launchAttached(spec, attach);
+    const started = await launchAttached(spec, attachOf(state));
     if ('problem' in started) {
       await command(req.id, {
         type: 'EndSession',
@@ -175,15 +214,15 @@ export function createAllocHost(
       data: { node: o.node, pid: supervised.pid },
     });
     parts.attend(req.id, supervised, io, placing);
-    holds.adopt(alloc, req.id, async (reason) => {
-      const r = await command(req.id, {
-        type: 'StopSession',
-        ...meta(req.id, 'alloc-ended'),
-        data: { reason },
-      });
-      if (!r.ok) o.logger.warn({ session: req.id, why: r.rejection }, 'session stop');
-      await supervised.kill('cancel', { graceMs: STOP_GRACE_MS });
-    });
+    holds.adopt(alloc, req.id, (reason) =>
+      stopSession(o.logger, command, meta, {
+        id: req.id,
+        tag: 'alloc-ended',
+        reason,
+        supervised,
+        graceMs: STOP_GRACE_MS,
+      }),
+    );
     void supervised.done.finally(() => {
       holds.release(alloc, req.id);
       setTimeout(() => void rm(runDir, { recursive: true, force: true }), 1000);
@@ -192,22 +231,5 @@ export function createAllocHost(
     return undefined;
   }
 
-  return { launchHold, close: () => sub.unsubscribe() };
-}
-
-/**
- * The session `id` once the log has it opened: the API appends `session.opened` right after the
- * job's submission is acknowledged, so a hold's launch may overtake it (asked again for up to a
- * minute). `undefined` when it never comes (then `DROVER_ALLOC` is just an ordinary variable).
- */
-async function openedSession(
-  runtime: EntityRuntime,
-  id: string,
-): Promise<SessionSnapshot | undefined> {
-  for (let tries = 0; tries < 600; tries++) {
-    const { state } = await runtime.load(sessionBehaviour, id);
-    if (state.context.opened) return state;
-    await sleep(100);
-  }
-  return undefined;
+  return { launchHold, readoptHolds, close: () => sub.unsubscribe() };
 }

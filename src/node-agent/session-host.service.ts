@@ -10,6 +10,13 @@ import {
   type SessionSnapshot,
 } from '../actors/index.js';
 import {
+  attachOf,
+  stopSession,
+  untilOpened,
+  type SessionCommandFn as Command,
+  type SessionMeta as Meta,
+} from './session-parts.js';
+import {
   FrameKinds,
   decodeFrame,
   sessionInSubject,
@@ -17,7 +24,7 @@ import {
   type EventLog,
   type LaunchWork,
 } from '../events/index.js';
-import { createAllocHost } from './alloc-host.service.js';
+import { createAllocHost, type ReadoptedWorker } from './alloc-host.service.js';
 import { SessionPump } from './session-pump.js';
 import {
   failedLaunch,
@@ -61,6 +68,8 @@ export interface SessionHost {
     hooks: SupervisorHooks,
     opts: SupervisorOptions,
   ): Promise<Supervised | undefined>;
+  /** After a restart: take up the allocations' holds among the re-adopted workers. */
+  readoptHolds(live: Iterable<ReadoptedWorker>): Promise<string[]>;
   /** Stop answering requests for runs inside allocations. */
   close(): void;
 }
@@ -75,6 +84,7 @@ export function createSessionHost(o: SessionHostOptions): SessionHost {
   });
   return {
     close: () => allocs.close(),
+    readoptHolds: (live) => allocs.readoptHolds(live),
     async launch(w, spec, hooks, opts) {
       const hold = await allocs.launchHold(w, spec, hooks, opts);
       if (hold) return hold;
@@ -88,12 +98,7 @@ export function createSessionHost(o: SessionHostOptions): SessionHost {
         o.logger.warn({ session: id, jobId: w.jobId, why: claim }, 'session launch refused');
         return failedLaunch(spec, claim);
       }
-      const session = claim;
-      const opened = session.context.opened;
-      const attach = opened?.tty
-        ? { tty: true as const, cols: session.context.cols ?? 80, rows: session.context.rows ?? 24 }
-        : { tty: false as const };
-      const started = await launchAttached(spec, attach, hooks, opts);
+      const started = await launchAttached(spec, attachOf(claim), hooks, opts);
       if ('problem' in started) {
         const failed = failedLaunch(spec, started.problem);
         void failed.done
@@ -117,33 +122,23 @@ export function createSessionHost(o: SessionHostOptions): SessionHost {
   };
 }
 
-type Command = (id: string, c: SessionCommand) => ReturnType<EntityRuntime['execute']>;
-type Meta = (id: string, tag: string) => { id: string; at: number; by: Actor };
-
 /**
  * The session as the log has it, when `jobId` may attach to it: opened for this very job and not
  * placed yet. Otherwise why not (placed or ended already, another job's), or `unknown` when no
- * such session was ever opened (then `DROVER_SESSION` is just a variable of an ordinary job). The
- * API appends `session.opened` right after the job's submission is acknowledged, so a launch may
- * overtake it (on a loaded machine, by seconds): asked again for up to a minute.
+ * such session was ever opened (then `DROVER_SESSION` is just a variable of an ordinary job).
  */
 async function claimable(
   runtime: EntityRuntime,
   id: string,
   jobId: string,
 ): Promise<SessionSnapshot | string> {
-  for (let tries = 0; tries < 600; tries++) {
-    const { state } = await runtime.load(sessionBehaviour, id);
-    const opened = state.context.opened;
-    if (opened?.jobId !== undefined && opened.jobId !== jobId)
-      return `session ${id} belongs to job ${opened.jobId}, not ${jobId}`;
-    if (opened) {
-      const now = stateName(state);
-      return now === 'opened' ? state : `session ${id} is ${now}: its command runs only once`;
-    }
-    await sleep(100);
-  }
-  return 'unknown';
+  const state = await untilOpened(runtime, id);
+  const opened = state?.context.opened;
+  if (!state || !opened) return 'unknown';
+  if (opened.jobId !== undefined && opened.jobId !== jobId)
+    return `session ${id} belongs to job ${opened.jobId}, not ${jobId}`;
+  const now = stateName(state);
+  return now === 'opened' ? state : `session ${id} is ${now}: its command runs only once`;
 }
 
 /** Serve one running session: its frames, its client's heartbeat, its end. */
@@ -222,13 +217,8 @@ async function clientLost(
 ): Promise<void> {
   const reason = `client stopped answering: no heartbeat for ${Math.round(o.graceMs / 1000)} s`;
   o.logger.info({ session: id }, 'session client lost');
-  const r = await command(id, {
-    type: 'StopSession',
-    ...meta(id, 'client-lost'),
-    data: { reason },
-  });
-  if (!r.ok) o.logger.warn({ session: id, why: r.rejection }, 'session stop');
-  await supervised.kill('cancel', { graceMs: 2000 });
+  const stop = { id, tag: 'client-lost', reason, supervised, graceMs: 2000 };
+  await stopSession(o.logger, command, meta, stop);
 }
 
 async function endSession(

@@ -167,6 +167,11 @@ export class Farm {
     for (const tree of this.trees) tree.update(i);
   }
 
+  /** Gives `q` back to node `i` (undoes a `take` of the same round: a gang that did not fit). */
+  untake(i: number, q: ResourceVector): void {
+    this.take(i, { cpus: -q.cpus, memMb: -q.memMb, gpus: -q.gpus });
+  }
+
   private refresh(i: number): void {
     const { free, util, inv } = this.arrays;
     for (let b = 3 * i; b < 3 * i + 3; b++) {

@@ -1,4 +1,5 @@
 import { EPS, Farm } from './farm.js';
+import { fitGang, gangReason } from './gang.js';
 import { backoffReason, fitReasons, priorityReason, type Ahead } from './reasons.js';
 import type {
   NodeState,
@@ -7,6 +8,7 @@ import type {
   Ranked,
   ResourceVector,
   RoundOptions,
+  RoundGate,
   RoundResult,
   SkippedNode,
   Task,
@@ -130,8 +132,11 @@ class AheadTracker {
  * lowest max-dimension utilisation after placing, ties to the lowest node id; nodes in
  * `avoidNodes` are used only if nothing else fits. A task that does not fit is skipped, not
  * blocking smaller ones behind it (backfill), and gets all its pending reasons. Tasks in backoff
- * are not placed. A spread task (`Task.spread`) never goes to a node another chunk of its job
- * holds (running there, or placed there earlier in the round): it waits instead. `maxPlacements` ends the walk; tasks after that point are not looked at.
+ * are not placed. A spread job's waiting chunks are a gang (`Task.spread`, see `fitGang`): met
+ * at the rank of its first, they are all placed in this round, each on its own node and never
+ * on a node another chunk of the job holds, or none is, and each waits with a reason counting
+ * the nodes that fit against those asked. `maxPlacements` ends the walk; tasks after that point
+ * are not looked at (a gang met before it is placed whole, passing it by at most its size - 1).
  *
  * Speed: the best node is found with per-size search trees (`NodeTree`), O(log nodes) a
  * placement on farms of a few node sizes; a request shape (with its constraints) that fits
@@ -159,8 +164,17 @@ export function placeRound(
   const placements: Placement[] = [];
   const waiting = new Map<string, PendingReason[]>();
   const spread = new SpreadNodes(ranked);
+  const gangs = gangsOf(ranked);
+  const round: RoundCtx = { nodes, farm, misses, spread, ahead, placements, waiting, notReady };
   for (const r of ranked) {
     if (placements.length >= max) break;
+    const gang = r.task.spread && !r.task.running ? gangs.get(r.task.jobId) : undefined;
+    if (gang) {
+      gangs.delete(r.task.jobId); // met once, at its first member's rank
+      placeGang(gang, round, now, explain, opts.gate);
+      continue;
+    }
+    if (r.task.spread && !r.task.running) continue; // a later member of a gang met above
     const t = spread.constrain(r.task);
     if (t.running) {
       if (explain) ahead.note(r);
@@ -195,16 +209,96 @@ export function placeRound(
   return { placements, waiting };
 }
 
-/** The node for `t` (-1 if none fits now) and its candidates (unless known to fit nowhere). */
-function findNode(t: Task, farm: Farm, misses: Misses) {
+/**
+ * The node for `t` (-1 if none fits now) and its candidates (unless known to fit nowhere). A miss
+ * is remembered for the round unless `remember` is false (a gang's tentative search).
+ */
+function findNode(t: Task, farm: Farm, misses: Misses, remember = true) {
   const labelKey = misses.labelKey(t.labels);
   const key = misses.key(t, labelKey);
   const plain = labelKey === '' && t.excludeNodes.length === 0;
   if (misses.known(t, key, plain)) return { at: -1, key };
   const cands = farm.candidates(labelKey, t.labels);
   const at = farm.best(t, cands);
-  if (at < 0) misses.add(t, key, plain);
+  if (at < 0 && remember) misses.add(t, key, plain);
   return { at, cands, key };
+}
+
+/** Each spread job's waiting tasks in rank order: the gangs of the round, by job id. */
+function gangsOf(ranked: readonly Ranked[]): Map<string, Ranked[]> {
+  const out = new Map<string, Ranked[]>();
+  for (const r of ranked) {
+    if (!r.task.spread || r.task.running) continue;
+    const g = out.get(r.task.jobId);
+    if (g) g.push(r);
+    else out.set(r.task.jobId, [r]);
+  }
+  return out;
+}
+
+/** What a round shares with the placement of a gang. */
+interface RoundCtx {
+  nodes: readonly NodeState[];
+  farm: Farm;
+  misses: Misses;
+  spread: SpreadNodes;
+  ahead: AheadTracker;
+  placements: Placement[];
+  waiting: Map<string, PendingReason[]>;
+  notReady: readonly SkippedNode[];
+}
+
+/**
+ * A gang (a spread job's waiting tasks): all placed, each on its own node, or all waiting with
+ * the same reasons (backoff of any; the gate's hold for their sum, so a quota sees the whole
+ * allocation; else the count of nodes that fit against those asked).
+ */
+function placeGang(
+  gang: readonly Ranked[],
+  c: RoundCtx,
+  now: number,
+  explain: boolean,
+  gate: RoundGate | undefined,
+): void {
+  const members = gang.map((r) => c.spread.constrain(r.task));
+  const wait = (reasons: () => PendingReason[]) => {
+    const why = explain ? reasons() : [];
+    for (const t of members) c.waiting.set(t.id, why);
+    if (explain) for (const r of gang) c.ahead.note(r);
+  };
+  const backoff = members.find((t) => t.notBefore !== undefined && t.notBefore > now);
+  if (backoff) return wait(() => [backoffReason(backoff.notBefore!)]);
+  const held = gate?.check({ ...members[0]!, request: sumOf(members) }, explain);
+  if (held) return wait(() => [held]);
+  const at = fitGang(members, c.farm, (t) => findNode(t, c.farm, c.misses, false).at);
+  if (!at) {
+    return wait(() => {
+      const why = gangReason(members, c.nodes, c.farm);
+      const prio = why.code === 'Resources' ? c.ahead.reason(members[0]!.user) : undefined;
+      return prio ? [prio, why] : [why];
+    });
+  }
+  members.forEach((t, k) => {
+    const i = at[k]!;
+    const node = c.farm.ids[i]!;
+    gate?.take(t);
+    c.spread.took(t, node);
+    const cands = c.farm.candidates(c.misses.labelKey(t.labels), t.labels);
+    const skipped = c.farm.skipped(t, cands, i, explain);
+    if (explain) skipped.push(...c.notReady.slice(0, 8 - skipped.length));
+    c.placements.push({ task: t, node, dru: gang[k]!.dru, rank: gang[k]!.rank, skipped });
+    if (explain) c.ahead.note(gang[k]!);
+  });
+}
+
+function sumOf(tasks: readonly Task[]): ResourceVector {
+  const s = { cpus: 0, memMb: 0, gpus: 0 };
+  for (const t of tasks) {
+    s.cpus += t.request.cpus;
+    s.memMb += t.request.memMb;
+    s.gpus += t.request.gpus;
+  }
+  return s;
 }
 
 interface ReasonCtx {

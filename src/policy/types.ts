@@ -60,9 +60,10 @@ export interface Task {
   /** Has a checkpoint from a lost or preempted attempt: goes before fresh chunks of its job. */
   partial?: boolean;
   /**
-   * One chunk of the job per node (an allocation over several nodes): never placed on a node
-   * where another chunk of its job runs (a running task of the job with `node`, or one placed
-   * earlier in the round); it waits rather than doubling up.
+   * One chunk of the job per node (an allocation over several nodes), placed as a gang: the
+   * job's waiting chunks all in one round or none (nothing is held until every node is), never
+   * on a node where another chunk of its job runs (a running task of the job with `node`) nor
+   * two on one node; they wait rather than double up or hold part.
    */
   spread?: boolean;
 }
