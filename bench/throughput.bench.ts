@@ -282,7 +282,8 @@ async function farmRss(pending: number) {
     try {
       await until(
         () => scheduler.output().includes('{') && apiProc.output().includes('{'),
-        120_000,
+        // Both fold the whole log before they print: 100,000 jobs on a loaded machine took >120 s.
+        600_000,
         20,
       );
       const [sched, api] = await Promise.all([

@@ -8,6 +8,7 @@ import type {
 } from 'xstate';
 import { InvalidTransitionError } from '../events/index.js';
 import { compileFold, type CompiledFold } from './compiled-fold.js';
+import { leanSnapshots } from './lean-snapshot.js';
 import type { DroverEvent } from '../events/index.js';
 
 /** Words for each named guard of a machine: rejection messages and transition tables use them. */
@@ -78,6 +79,7 @@ export function createFold<M extends AnyStateMachine>(
   const initialSnapshot = machine.getInitialSnapshot(scope) as S;
   const entity = machine.id;
   const compiled = options.engine === 'xstate' ? undefined : tryCompile(machine);
+  const lean = compiled && leanSnapshots(machine);
 
   const viaXstate = (snapshot: S, event: DroverEvent): S | undefined => {
     const current = snapshot as AnyMachineSnapshot;
@@ -88,13 +90,16 @@ export function createFold<M extends AnyStateMachine>(
   // The live path (the scheduler folds every event of the farm as it happens): the compiled
   // table computes the next state and context, and xstate only builds the snapshot from them
   // (~1 µs per event instead of ~3 µs for machine.transition; the same snapshot, property-tested).
+  // The snapshot is a lean one (two own fields, the rest shared): the scheduler holds one per job
+  // and per chunk of the farm, and xstate's own was ~430 bytes more each.
   const viaCompiled = (snapshot: S, event: DroverEvent): S | undefined => {
     const s = snapshot as AnyMachineSnapshot;
     const next = compiled!.step({ value: s.value, context: s.context }, event);
     if (next === undefined) return undefined;
     // An accepted event that changes nothing (audit-only) keeps the very snapshot, as xstate does.
     if (next.value === s.value && next.context === s.context) return snapshot;
-    return machine.resolveState({ value: next.value, context: next.context }) as S;
+    return (lean?.of(next.value, next.context) ??
+      machine.resolveState({ value: next.value, context: next.context })) as S;
   };
   const step = compiled ? viaCompiled : viaXstate;
 

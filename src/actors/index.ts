@@ -130,6 +130,7 @@ export {
 } from './transition-table.js';
 export type { MachineDescription, TransitionCell, TransitionRow } from './transition-table.js';
 export { RECENT_IDS, STALE_EPOCH, createEntityRuntime } from './runtime.js';
+export { RecentIdText, type RecentIds } from './recent-ids.js';
 export type {
   Anomaly,
   EntityRuntime,

@@ -11,6 +11,7 @@ import {
 } from '../events/index.js';
 import type { Decision, EntityBehaviour } from './behaviour.js';
 import type { CommandMeta } from './decision.js';
+import { RecentIdText, withIds, type RecentIds } from './recent-ids.js';
 
 /** An entity as loaded: its folded state and the last sequence of its subject. */
 export interface Loaded<S> {
@@ -21,7 +22,7 @@ export interface Loaded<S> {
    * recognised by them. Older re-deliveries fall back to the log's duplicate window and the
    * machine's own rules.
    */
-  readonly eventIds: ReadonlySet<string>;
+  readonly eventIds: RecentIds;
   /**
    * The highest scheduler epoch among the entity's events (0 when none): a command carrying an
    * older epoch comes from a deposed leader and is refused (fencing).
@@ -115,12 +116,16 @@ export interface EntityRuntime {
 /** How many recent event ids per entity are kept to recognise re-delivered commands. */
 export const RECENT_IDS = 256;
 
-/** Add ids to a recent-ids window in place, dropping the oldest beyond `RECENT_IDS`. */
-function remember(ids: Set<string>, added: Iterable<{ id: string }>): void {
-  for (const { id } of added) {
-    ids.add(id);
-    if (ids.size > RECENT_IDS) ids.delete(ids.values().next().value as string);
-  }
+/**
+ * A recent-ids window with `added`, dropping the oldest beyond `RECENT_IDS`: kept as one string
+ * (`RecentIdText`), not a Set per entity (the scheduler holds one per job and chunk of the farm).
+ */
+function remember(ids: RecentIds, added: readonly { id: string }[]): RecentIds {
+  return withIds(
+    ids,
+    added.map((e) => e.id),
+    RECENT_IDS,
+  );
 }
 
 /** Folded entities by kind, then id. */
@@ -151,8 +156,7 @@ export function createEntityRuntime(opts: EntityRuntimeOptions): EntityRuntime {
     const history = await eventLog.read(behaviour.entity, id);
     for (const message of history.corrupt) opts.onAnomaly?.(subject, { kind: 'corrupt', message });
     let state = behaviour.initial();
-    const eventIds = new Set<string>();
-    remember(eventIds, history.events);
+    const eventIds = remember(RecentIdText.EMPTY, history.events);
     for (const event of history.events) {
       try {
         state = behaviour.evolve(state, event);
@@ -229,9 +233,7 @@ export function createEntityRuntime(opts: EntityRuntimeOptions): EntityRuntime {
         // A retried command: what was stored first is the truth, so fold from the log.
         current = await readFresh(behaviour, id);
       } else {
-        // The window is the runtime's own (callers only read it), so it grows in place: O(1).
-        const eventIds = current.eventIds as Set<string>;
-        remember(eventIds, toAppend);
+        const eventIds = remember(current.eventIds, toAppend);
         const epoch = Math.max(fence, command.by.epoch ?? 0);
         current = { state, lastSeq, eventIds, epoch };
         if (opts.cache) cache.set(behaviour.entity, id, current);
@@ -264,7 +266,7 @@ export function createEntityRuntime(opts: EntityRuntimeOptions): EntityRuntime {
     let current = cache.get(behaviour.entity, id) as Loaded<S> | undefined;
     if (!current) {
       if (!create) return undefined;
-      current = { state: behaviour.initial(), lastSeq: 0, eventIds: new Set() };
+      current = { state: behaviour.initial(), lastSeq: 0, eventIds: RecentIdText.EMPTY };
     }
     if (event.recorded.seq <= current.lastSeq) return undefined;
     let after = current.state;
@@ -278,8 +280,7 @@ export function createEntityRuntime(opts: EntityRuntimeOptions): EntityRuntime {
         error,
       });
     }
-    const eventIds = current.eventIds as Set<string>;
-    remember(eventIds, [event]);
+    const eventIds = remember(current.eventIds, [event]);
     const epoch = Math.max(current.epoch ?? 0, epochOf(event));
     cache.set(behaviour.entity, id, { state: after, lastSeq: event.recorded.seq, eventIds, epoch });
     return { before: current.state, after };

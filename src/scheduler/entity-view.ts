@@ -1,4 +1,5 @@
 import {
+  RecentIdText,
   alertBehaviour,
   calendarBehaviour,
   runBehaviour,
@@ -89,7 +90,7 @@ export function peekOf(runtime: EntityRuntime): Peek {
  * runtime reads the entity and decides again.
  */
 export function seedIfUnknown(runtime: EntityRuntime, a: EntityAction): void {
-  const empty = { lastSeq: 0, eventIds: new Set<string>() };
+  const empty = { lastSeq: 0, eventIds: RecentIdText.EMPTY };
   if (a.entity === 'chunk' && !runtime.peek(chunkBehaviour, a.id))
     runtime.prime(chunkBehaviour, a.id, { ...empty, state: chunkBehaviour.initial() });
   else if (a.entity === 'job' && !runtime.peek(jobBehaviour, a.id))

@@ -171,7 +171,11 @@ export function wireLeader(o: LeaderInput): LeaderParts {
       const now = policyNow();
       index.policyChanged(now.config.halfLifeS);
       logger.info({ version: now.version }, 'fair-share policy version in force');
-    } else if (c.entity === 'policy') index.generation++; // quotas: held work may now fit
+    } else if (c.entity === 'policy')
+      index.generation++; // quotas: held work may now fit
+    // Reservations and promises change what a round decides or explains (a quiet queue's tick
+    // skips its round while the generation stays).
+    else if (c.entity === 'reservation' || c.entity === 'promise') index.generation++;
     reservations.observe(c);
     o.observe?.(c);
     promises.observe(c);

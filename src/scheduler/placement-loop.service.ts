@@ -16,6 +16,13 @@ import { pendingAction } from './work-messages.js';
 export const MAX_IN_FLIGHT = 8_192;
 
 /**
+ * A quiet queue is planned again at least this often, even when nothing a round could see changed:
+ * users' decayed usage reorders the queue with time alone, which can change a note's `Priority`
+ * reason (never a placement: see `PlacementLoop.tick`).
+ */
+export const QUIET_REFRESH_MS = 60_000;
+
+/**
  * A step between a round's plan and its placements: it may drop or reorder placements (never
  * add one: the plan already checked fit and reserved nothing yet). This is the seam for the
  * admission a later issue adds (quotas, reservations, start-by promises): pure policy from
@@ -76,6 +83,14 @@ export class PlacementLoop {
   private lastReasonsAt = 0;
   /** The index's generation the last round saw: a change that leaves it needs no new round. */
   private generation = -1;
+  /**
+   * Set by a round that placed nothing and had no time-based gate: until `until` (the soonest
+   * retry backoff to expire, or the quiet refresh) a round on the same generation would place
+   * nothing either, so the tick skips it. Undefined: the next tick plans.
+   */
+  private quiet: { readonly generation: number; readonly until: number } | undefined;
+  /** Ticks that skipped their round (a quiet queue; tests and metrics read it). */
+  skipped = 0;
 
   constructor(private readonly deps: PlacementLoopDeps) {}
 
@@ -96,11 +111,33 @@ export class PlacementLoop {
     if (this.deps.index.generation !== this.generation) this.request();
   }
 
+  /**
+   * The once-a-second tick: a round, unless the last one (with reasons) left the queue quiet and
+   * nothing it could see has changed since. Why a skipped round would place nothing: the last round placed nothing,
+   * so every task failed to fit the farm as it was, each on its own (a round takes capacity only
+   * by placing); with the same generation the farm, the jobs, their waiting chunks and the policy
+   * are the same, nothing is in flight, and no gate that moves with time alone was in force
+   * (quotas' launch windows, reservations' windows, start-by promises, retry backoffs before
+   * `until`). Only the order can move (decayed usage), and order cannot make a lone misfit fit.
+   * A queue of 100,000 jobs against an empty farm cost ~30 MB of garbage per round, every second.
+   */
+  tick(now: number): void {
+    const q = this.quiet;
+    const stillQuiet =
+      q !== undefined &&
+      q.generation === this.deps.index.generation &&
+      now < q.until &&
+      this.inFlight.size === 0;
+    if (stillQuiet) this.skipped++;
+    else this.request();
+  }
+
   /** One round now, if one is wanted and may run. */
   round(): void {
     if (!this.wanted || this.running || !this.deps.canWrite()) return;
     this.wanted = false;
     this.running = true;
+    this.quiet = undefined;
     this.generation = this.deps.index.generation;
     const now = this.deps.clock();
     // Reasons are due once a second, whether or not this round goes on to plan: a skipped round
@@ -139,6 +176,13 @@ export class PlacementLoop {
       maxPlacements: MAX_IN_FLIGHT - this.inFlight.size,
       ...(deps.promised && { promised: deps.promised() }),
     });
+    const timeBound = quotaGate || reservationGate || (deps.promised?.().size ?? 0) > 0;
+    // Only a round with reasons: a quiet queue's notes are those of its last planned round.
+    if (reasons && out.placements.length === 0 && !timeBound && this.inFlight.size === 0)
+      this.quiet = {
+        generation: this.generation,
+        until: Math.min(out.wakeAt ?? Infinity, now + QUIET_REFRESH_MS),
+      };
     const seconds = (performance.now() - startedAt) / 1000;
     deps.metrics?.round(seconds, reasons ? out.pending : undefined, deps.peek.job);
     let placements = out.placements;

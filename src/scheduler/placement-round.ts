@@ -51,6 +51,8 @@ export interface RoundOutput {
     { reasons: PendingReason[]; rank?: number; ahead: { user: string; dru: number }[] }
   >;
   readonly queueLength: number;
+  /** The soonest retry backoff among the round's tasks to expire after `now` (none: undefined). */
+  readonly wakeAt?: number;
 }
 
 /** Nodes as the policy sees them: capacity, labels, use (live chunks plus reservations). */
@@ -248,6 +250,10 @@ export function planRound(input: RoundInput): RoundOutput {
       if (t) tasks.push(t);
     }
   }
+  let wakeAt = Infinity;
+  for (const t of tasks)
+    if (t.notBefore !== undefined && t.notBefore > now && t.notBefore < wakeAt)
+      wakeAt = t.notBefore;
   tasks.push(...runningTasks(peek, index));
   const nodes = nodeStates(peek, index, input.reserved);
   const capacity = nodes
@@ -289,7 +295,12 @@ export function planRound(input: RoundInput): RoundOutput {
       });
     }
   }
-  return { placements: round.placements, pending, queueLength: ranked.length };
+  return {
+    placements: round.placements,
+    pending,
+    queueLength: ranked.length,
+    ...(wakeAt !== Infinity && { wakeAt }),
+  };
 }
 
 /** Users named in a pending note's `ahead`, at most. */

@@ -98,7 +98,7 @@ export async function startScheduler(opts: SchedulerOptions): Promise<Scheduler>
       () => actions.missed && sweep(), // actions skipped (lease renewal late) or failed
       () => actions.run(watch.check(context(), index)),
       () => parts.launcher.relaunch(index), // launches not acknowledged (an ack lost, say)
-      () => placement.request(),
+      (now) => placement.tick(now), // skipped while the queue is quiet
       timekeeper.step, // fires due runs and moves open runs on (issue 17)
       (now) => parts.promises.tick(now),
       (now) => parts.preemptor.tick(now), // one decision round a second
