@@ -18,7 +18,7 @@ import {
   type LaunchWork,
 } from '../events/index.js';
 import { createAllocHost } from './alloc-host.service.js';
-import { SessionPump } from './session-pump.js';
+import { SessionPump, type SessionAddress } from './session-pump.js';
 import {
   failedLaunch,
   launchAttached,
@@ -71,7 +71,8 @@ export function createSessionHost(o: SessionHostOptions): SessionHost {
   const command = (id: string, c: SessionCommand) => runtime.execute(sessionBehaviour, id, c);
   const meta = (id: string, tag: string) => ({ id: `${id}>${tag}`, at: o.clock(), by: o.by });
   const allocs = createAllocHost(o, runtime, command, meta, {
-    attend: (id, supervised, io, placing) => attend(o, id, supervised, io, placing, command, meta),
+    attend: (id, user, supervised, io, placing) =>
+      attend(o, { id, user, node: o.node }, supervised, io, placing, command, meta),
   });
   return {
     close: () => allocs.close(),
@@ -90,7 +91,8 @@ export function createSessionHost(o: SessionHostOptions): SessionHost {
       }
       const session = claim;
       const opened = session.context.opened;
-      const attach = opened?.tty
+      if (opened === undefined) return undefined; // claimable returns opened sessions only
+      const attach = opened.tty
         ? { tty: true as const, cols: session.context.cols ?? 80, rows: session.context.rows ?? 24 }
         : { tty: false as const };
       const started = await launchAttached(spec, attach, hooks, opts);
@@ -109,7 +111,7 @@ export function createSessionHost(o: SessionHostOptions): SessionHost {
         ...meta(id, `placed@${w.worker}`),
         data: { node: o.node, worker: w.worker, pid: supervised.pid },
       });
-      attend(o, id, supervised, io, placing, command, meta);
+      attend(o, { id, user: opened.user, node: o.node }, supervised, io, placing, command, meta);
       const placed = await placing;
       if (!placed.ok) o.logger.warn({ session: id, why: placed.rejection }, 'session placement');
       return supervised;
@@ -149,18 +151,19 @@ async function claimable(
 /** Serve one running session: its frames, its client's heartbeat, its end. */
 function attend(
   o: SessionHostOptions,
-  id: string,
+  session: SessionAddress,
   supervised: Supervised,
   io: AttachedIo,
   placing: Promise<unknown>,
   command: Command,
   meta: Meta,
 ): void {
+  const { id } = session;
   let lastSeen = o.clock();
   let exited = false;
-  const pump = new SessionPump(o.nc, id, io, o.windowBytes);
+  const pump = new SessionPump(o.nc, session, io, o.windowBytes);
   let exitBody: Record<string, unknown> | undefined;
-  const sub: Subscription = o.nc.subscribe(sessionInSubject(id), {
+  const sub: Subscription = o.nc.subscribe(sessionInSubject(session.user, o.node, id), {
     callback: (err, msg) => {
       if (err) return;
       const f = decodeFrame(msg.data);
