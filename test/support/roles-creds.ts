@@ -6,6 +6,8 @@ import { join } from 'node:path';
 import { startNatsServer, type NatsServer } from './nats-server.js';
 
 const REPO = join(import.meta.dirname, '../..');
+/** The roles the operator-mode users are made from. */
+export const ROLES_CONF = join(REPO, 'nats.roles.conf');
 
 /**
  * The roles-creds tool (scripts/roles-creds), built once into .tools/ by
@@ -41,7 +43,7 @@ export interface OperatorFarm {
  */
 export async function startOperatorServer(): Promise<OperatorFarm> {
   const credsDir = await mkdtemp(join(tmpdir(), 'drover-creds-'));
-  execFileSync(rolesCredsBinary(), ['-conf', join(REPO, 'nats.roles.conf'), '-out', credsDir], {
+  execFileSync(rolesCredsBinary(), ['-conf', ROLES_CONF, '-out', credsDir], {
     stdio: ['ignore', 'ignore', 'pipe'],
   });
   const resolver = await readFile(join(credsDir, 'resolver.conf'), 'utf8');

@@ -1,7 +1,7 @@
 import { jetstreamManager } from '@nats-io/jetstream';
-import type { NatsConnection } from '@nats-io/transport-node';
-import { spawn } from 'node:child_process';
-import { mkdtemp, rm } from 'node:fs/promises';
+import { connect, credsAuthenticator, type NatsConnection } from '@nats-io/transport-node';
+import { execFileSync, spawn } from 'node:child_process';
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -12,7 +12,12 @@ import { ensureCheckpointBucket } from '../../../src/projections/index.js';
 import { ensureLeaseBucket, runScheduler, type Scheduler } from '../../../src/scheduler/main.js';
 import { droverArgv } from '../../support/cli-main.js';
 import { quietLogger } from '../../support/farm.js';
-import { startOperatorServer, type OperatorFarm } from '../../support/roles-creds.js';
+import {
+  ROLES_CONF,
+  rolesCredsBinary,
+  startOperatorServer,
+  type OperatorFarm,
+} from '../../support/roles-creds.js';
 
 const BATCH = join(import.meta.dirname, '../../support/cli-batch.ts');
 
@@ -135,7 +140,7 @@ describe('roles as .creds files, on a server in operator mode', () => {
   let dataDir: string;
   let job: string;
   const conns: NatsConnection[] = [];
-  const connect = async (user: string, extra?: { inboxPrefix?: string }) => {
+  const signIn = async (user: string, extra?: { inboxPrefix?: string }) => {
     const nc = await farm.as(user, extra);
     conns.push(nc);
     return nc;
@@ -144,11 +149,11 @@ describe('roles as .creds files, on a server in operator mode', () => {
   beforeAll(async () => {
     farm = await startOperatorServer();
     dataDir = await mkdtemp(join(tmpdir(), 'drover-creds-farm-'));
-    const admin = await connect('admin');
+    const admin = await signIn('admin');
     await ensureFarmStreams(await jetstreamManager(admin));
     await ensureLeaseBucket(admin);
     await ensureCheckpointBucket(admin);
-    const sched = await connect('scheduler');
+    const sched = await signIn('scheduler');
     api = await startApiService({ nc: sched, logger: quietLogger });
     scheduler = await runScheduler({
       nc: sched,
@@ -157,14 +162,14 @@ describe('roles as .creds files, on a server in operator mode', () => {
       leaseTtlMs: 1500,
     });
     agent = await runAgent({
-      nc: await connect('node-1'),
+      nc: await signIn('node-1'),
       logger: quietLogger,
       node: 'node-1',
       dataDir,
       capacity: { cpus: 2, memMb: 2048, gpus: 0 },
       heartbeatMs: 250,
     });
-    const alice = createApiClient(await connect('alice', { inboxPrefix: '_INBOX_alice' }), {
+    const alice = createApiClient(await signIn('alice', { inboxPrefix: '_INBOX_alice' }), {
       as: 'alice',
     });
     job = (await alice.submit({ name: 'mine', user: 'alice', command: ['true'], memMb: 64 })).jobId;
@@ -207,6 +212,23 @@ describe('roles as .creds files, on a server in operator mode', () => {
     expect(r.code).toBe(4);
     expect(errorOf(r)?.message).toMatch(/Permissions Violation/i);
   }, 60_000);
+
+  it('a .creds file signed by another operator is refused at sign-in', async () => {
+    const foreign = await mkdtemp(join(tmpdir(), 'drover-foreign-creds-'));
+    try {
+      execFileSync(rolesCredsBinary(), ['-conf', ROLES_CONF, '-out', foreign], { stdio: 'ignore' });
+      await expect(
+        connect({
+          servers: farm.server.url,
+          authenticator: credsAuthenticator(await readFile(join(foreign, 'alice.creds'))),
+          maxReconnectAttempts: 0,
+          timeout: 60_000,
+        }),
+      ).rejects.toThrow(/Authorization Violation/i);
+    } finally {
+      await rm(foreign, { recursive: true, force: true });
+    }
+  }, 120_000);
 
   it('a person runs a session with their .creds file', async () => {
     const r = await droverWithCreds(farm, 'alice', ['run', '--', 'sh', '-c', 'echo hi; exit 5']);
