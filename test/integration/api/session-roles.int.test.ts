@@ -80,7 +80,9 @@ describe('sessions under nats.roles.conf', () => {
     await ensureFarmStreams(await jetstreamManager(admin));
     await ensureLeaseBucket(admin);
     await ensureCheckpointBucket(admin);
-    spy = admin.subscribe('drover.session.>', { callback: (_e, m) => seen.add(m.subject) });
+    spy = admin.subscribe('drover.session.>', {
+      callback: (_e, m) => void seen.add(m.subject),
+    });
     const sched = await connect('scheduler');
     api = await startApiService({ nc: sched, logger: quietLogger });
     scheduler = await runScheduler({
