@@ -122,17 +122,21 @@ export const sessionOpen: Handler = async (ctx, req) => {
  */
 export const sessionResize: Handler = async (ctx, req) => {
   const r = parseRequest('session resize', SessionRequestSchemas['session.resize'], req.body);
-  await loadOwnSession(ctx, req.caller, r.id);
+  const { state } = await loadOwnSession(ctx, req.caller, r.id);
   const out = await ctx.runtime.execute(sessionBehaviour, r.id, {
     type: 'ResizeSession',
     ...metaOf(ctx, req, actorOf(req.caller), 'session-resize'),
     data: { cols: r.cols, rows: r.rows },
   });
   if (!out.ok) throw new SchedulerError(ErrorCodes.Refused, out.rejection.message);
-  ctx.nc.publish(
-    sessionInSubject(r.id),
-    controlFrame(FrameKinds.Resize, { cols: r.cols, rows: r.rows }),
-  );
+  // Nowhere yet (queued, no `--node`): no pty to tell; the agent sizes it from the log.
+  const node = state.context.placements[0]?.node ?? state.context.opened?.node;
+  const user = state.context.opened?.user;
+  if (node !== undefined && user !== undefined)
+    ctx.nc.publish(
+      sessionInSubject(user, node, r.id),
+      controlFrame(FrameKinds.Resize, { cols: r.cols, rows: r.rows }),
+    );
   return { sessionId: r.id, cols: r.cols, rows: r.rows };
 };
 

@@ -50,7 +50,8 @@ export async function runOnNodes(
       stdout: new LabelledWriter(out.stdout, `[${node}] `),
       stderr: new LabelledWriter(out.stderr, `[${node}] `),
     };
-    return { node, id, body, io, client: new SessionClient(nc, api, id, io) };
+    const client = new SessionClient(nc, api, id, String(body.user), io);
+    return { node, id, body, io, client };
   });
   const forward = (sig: NodeJS.Signals) => () => {
     for (const r of runs) r.client.send(FrameKinds.Signal, { signal: sig });

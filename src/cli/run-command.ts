@@ -151,7 +151,7 @@ export function registerRunCommand(program: Command): void {
           stdout: json ? process.stderr : process.stdout,
           stderr: process.stderr,
         };
-        const client = new SessionClient(nc, api, id, io);
+        const client = new SessionClient(nc, api, id, String(body.user), io);
         const undo = tty ? takeTerminal(api, client) : () => undefined;
         if (!tty) forwardSignals(api, client);
         let end: SessionEnd;

@@ -10,10 +10,12 @@ import {
   controlFrame,
   dataFrame,
   decodeFrame,
+  fromNatsError,
   openWindow,
   sentBytes,
+  nodeOfSessionSubject,
   sessionInSubject,
-  sessionOutSubject,
+  sessionOutWildcard,
   type Frame,
   type SendWindow,
 } from '../events/index.js';
@@ -66,15 +68,25 @@ export class SessionClient {
     private readonly nc: NatsConnection,
     private readonly api: ApiClient,
     readonly id: string,
+    /** The session's user: its subjects carry it (only that user may read or type into it). */
+    private readonly user: string,
     private readonly io: AttachIo,
   ) {
     this.ended = new Promise((resolve, reject) => {
       this.settle = resolve;
       this.fail = reject;
     });
-    this.sub = nc.subscribe(sessionOutSubject(id), {
+    // A failure before anyone awaits `ended` (the server denying the subscription while the
+    // session is being opened) is reported where it is awaited, never as an unhandled rejection.
+    this.ended.catch(() => undefined);
+    this.sub = nc.subscribe(sessionOutWildcard(user, id), {
       callback: (err, msg) => {
-        if (err) return this.fail(err);
+        if (err) return this.fail(fromNatsError(err, `session ${id} output`) ?? err);
+        // The node is in the subject (the server lets only that node's agent publish there):
+        // the first frame (Ready) names it, frames from any other node are not this session's.
+        const node = nodeOfSessionSubject(msg.subject);
+        this.node ??= node;
+        if (node !== this.node) return;
         const f = decodeFrame(msg.data);
         if (f) this.frame(f);
       },
@@ -83,9 +95,17 @@ export class SessionClient {
     this.timers.push(setInterval(() => void this.checkLog(), CHECK_MS));
   }
 
-  /** Send a control frame to the agent (signals of a client without a pty). */
+  /**
+   * Send a control frame to the agent (signals of a client without a pty). Nothing goes out
+   * before the session's node is known: no agent listens before it sends Ready.
+   */
   send(kind: Parameters<typeof controlFrame>[0], body: Record<string, unknown> = {}): void {
-    if (!this.nc.isClosed()) this.nc.publish(sessionInSubject(this.id), controlFrame(kind, body));
+    this.publish(controlFrame(kind, body));
+  }
+
+  private publish(frame: Uint8Array): void {
+    if (this.node === undefined || this.nc.isClosed()) return;
+    this.nc.publish(sessionInSubject(this.user, this.node, this.id), frame);
   }
 
   /**
@@ -129,7 +149,6 @@ export class SessionClient {
       case FrameKinds.Ack:
         return this.stdinAcked(Number(f.body.consumed));
       case FrameKinds.Ready:
-        this.node = String(f.body.node);
         return this.startStdin();
       case FrameKinds.Exit:
         return this.finish(f.body);
@@ -192,7 +211,7 @@ export class SessionClient {
     for (let at = 0; at < b.length; at += MAX_FRAME_BYTES) {
       const part = b.subarray(at, at + MAX_FRAME_BYTES);
       const frame = dataFrame(FrameKinds.Stdin, this.stdinWindow.sent, part);
-      if (!this.nc.isClosed()) this.nc.publish(sessionInSubject(this.id), frame);
+      this.publish(frame);
       this.stdinWindow = sentBytes(this.stdinWindow, part.length);
     }
     if (!canSend(this.stdinWindow) && !this.stdinPaused) {

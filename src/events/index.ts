@@ -68,8 +68,12 @@ export {
   REJECTED_STREAM,
   REJECTED_SUBJECT,
   jobIdOfIntake,
+  SESSION_PREFIX,
   sessionInSubject,
   sessionOutSubject,
+  sessionOutWildcard,
+  nodeOfSessionSubject,
+  sessionUserToken,
 } from './subjects.js';
 export {
   HeartbeatSchema,

@@ -83,7 +83,40 @@ export const jobIdOfIntake = (seq: number): string => `j${seq}`;
 /**
  * A session's bytes and controls (core NATS, never stored): `out` carries the command's output
  * and the agent's controls to the client, `in` carries stdin, credit and the client's heartbeat
- * (and resizes, from the API) to the agent.
+ * (and resizes, from the API) to the agent. Each subject names the session's user and the node
+ * its process runs on, so the server can enforce who may read or type into it (nats.roles.conf:
+ * a person only their own `drover.session.<user>.>`, an agent only `drover.session.*.<node>.>`).
+ * The user token is `sessionUserToken(user)`. Pure.
  */
-export const sessionOutSubject = (id: string): string => `drover.session.${id}.out`;
-export const sessionInSubject = (id: string): string => `drover.session.${id}.in`;
+export const SESSION_PREFIX = 'drover.session';
+export const sessionOutSubject = (user: string, node: string, id: string): string =>
+  `${SESSION_PREFIX}.${sessionUserToken(user)}.${node}.${id}.out`;
+export const sessionInSubject = (user: string, node: string, id: string): string =>
+  `${SESSION_PREFIX}.${sessionUserToken(user)}.${node}.${id}.in`;
+/**
+ * What the client listens to before it knows where its session will run (placement happens
+ * after it subscribes): its own user's `out` of the session on any node.
+ */
+export const sessionOutWildcard = (user: string, id: string): string =>
+  `${SESSION_PREFIX}.${sessionUserToken(user)}.*.${id}.out`;
+
+/** The node a session subject names (the token after the user); undefined for anything else. */
+export function nodeOfSessionSubject(subject: string): string | undefined {
+  const parts = subject.split('.');
+  if (parts.length !== 6 || `${parts[0]}.${parts[1]}` !== SESSION_PREFIX) return undefined;
+  return parts[3];
+}
+
+/**
+ * A user name as one subject token: names made of letters, digits, `_` and `-` (every NATS user
+ * of nats.roles.conf) stay as they are, so a role's permission reads `drover.session.alice.>`;
+ * anything else (`john.doe`, a space) is percent-encoded, so a dot never splits the token. Pure.
+ */
+export function sessionUserToken(user: string): string {
+  if (user.length === 0) throw new Error('user: empty, a session needs its user');
+  return user.replace(/[^A-Za-z0-9_-]/gu, (c) =>
+    [...new TextEncoder().encode(c)]
+      .map((b) => `%${b.toString(16).toUpperCase().padStart(2, '0')}`)
+      .join(''),
+  );
+}

@@ -30,7 +30,13 @@ const STOP_GRACE_MS = 2000;
 
 /** What the session host lends the allocation host: serving a started session's bytes. */
 export interface SessionParts {
-  attend(id: string, supervised: Supervised, io: AttachedIo, placing: Promise<unknown>): void;
+  attend(
+    id: string,
+    user: string,
+    supervised: Supervised,
+    io: AttachedIo,
+    placing: Promise<unknown>,
+  ): void;
 }
 
 /** A request to start a run inside an allocation (`drover.agent.<node>.session`, JSON). */
@@ -213,7 +219,7 @@ export function createAllocHost(
       ...meta(req.id, `placed@${o.node}`),
       data: { node: o.node, pid: supervised.pid },
     });
-    parts.attend(req.id, supervised, io, placing);
+    parts.attend(req.id, opened.user, supervised, io, placing);
     holds.adopt(alloc, req.id, (reason) =>
       stopSession(o.logger, command, meta, {
         id: req.id,

@@ -25,7 +25,7 @@ import {
   type LaunchWork,
 } from '../events/index.js';
 import { createAllocHost, type ReadoptedWorker } from './alloc-host.service.js';
-import { SessionPump } from './session-pump.js';
+import { SessionPump, type SessionAddress } from './session-pump.js';
 import {
   failedLaunch,
   launchAttached,
@@ -80,7 +80,8 @@ export function createSessionHost(o: SessionHostOptions): SessionHost {
   const command = (id: string, c: SessionCommand) => runtime.execute(sessionBehaviour, id, c);
   const meta = (id: string, tag: string) => ({ id: `${id}>${tag}`, at: o.clock(), by: o.by });
   const allocs = createAllocHost(o, runtime, command, meta, {
-    attend: (id, supervised, io, placing) => attend(o, id, supervised, io, placing, command, meta),
+    attend: (id, user, supervised, io, placing) =>
+      attend(o, { id, user, node: o.node }, supervised, io, placing, command, meta),
   });
   return {
     close: () => allocs.close(),
@@ -98,6 +99,8 @@ export function createSessionHost(o: SessionHostOptions): SessionHost {
         o.logger.warn({ session: id, jobId: w.jobId, why: claim }, 'session launch refused');
         return failedLaunch(spec, claim);
       }
+      const opened = claim.context.opened;
+      if (opened === undefined) return undefined; // claimable returns opened sessions only
       const started = await launchAttached(spec, attachOf(claim), hooks, opts);
       if ('problem' in started) {
         const failed = failedLaunch(spec, started.problem);
@@ -114,7 +117,7 @@ export function createSessionHost(o: SessionHostOptions): SessionHost {
         ...meta(id, `placed@${w.worker}`),
         data: { node: o.node, worker: w.worker, pid: supervised.pid },
       });
-      attend(o, id, supervised, io, placing, command, meta);
+      attend(o, { id, user: opened.user, node: o.node }, supervised, io, placing, command, meta);
       const placed = await placing;
       if (!placed.ok) o.logger.warn({ session: id, why: placed.rejection }, 'session placement');
       return supervised;
@@ -144,18 +147,19 @@ async function claimable(
 /** Serve one running session: its frames, its client's heartbeat, its end. */
 function attend(
   o: SessionHostOptions,
-  id: string,
+  session: SessionAddress,
   supervised: Supervised,
   io: AttachedIo,
   placing: Promise<unknown>,
   command: Command,
   meta: Meta,
 ): void {
+  const { id } = session;
   let lastSeen = o.clock();
   let exited = false;
-  const pump = new SessionPump(o.nc, id, io, o.windowBytes);
+  const pump = new SessionPump(o.nc, session, io, o.windowBytes);
   let exitBody: Record<string, unknown> | undefined;
-  const sub: Subscription = o.nc.subscribe(sessionInSubject(id), {
+  const sub: Subscription = o.nc.subscribe(sessionInSubject(session.user, o.node, id), {
     callback: (err, msg) => {
       if (err) return;
       const f = decodeFrame(msg.data);

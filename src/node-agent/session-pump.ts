@@ -14,6 +14,13 @@ import {
 } from '../events/index.js';
 import type { AttachedIo, OutputStream } from './supervisor/index.js';
 
+/** Where a session's bytes travel: its id, its user and the node it runs on (subjects.ts). */
+export interface SessionAddress {
+  readonly id: string;
+  readonly user: string;
+  readonly node: string;
+}
+
 /**
  * The agent's end of one session's bytes: output out under the client's credit, stdin in with
  * credit back. Holds at most one credit window of output plus the chunk being read: when the
@@ -33,11 +40,11 @@ export class SessionPump {
 
   constructor(
     private readonly nc: NatsConnection,
-    sessionId: string,
+    session: SessionAddress,
     private readonly io: AttachedIo,
     windowBytes?: number,
   ) {
-    this.subject = sessionOutSubject(sessionId);
+    this.subject = sessionOutSubject(session.user, session.node, session.id);
     this.window = openWindow(windowBytes);
     io.onOutput((stream, bytes) => this.output(stream, bytes));
     io.onOutputEnd(() => {

@@ -62,3 +62,32 @@ export async function deniedPublish(nc: NatsConnection, subject: string): Promis
   );
   return Promise.race([seen, timeout]);
 }
+
+/**
+ * Subscribe to `subject` and resolve with the server's permissions violation for it (rejects
+ * when none arrives: the server let the subscription stand).
+ */
+export async function deniedSubscribe(nc: NatsConnection, subject: string): Promise<string> {
+  let denied!: (message: string) => void;
+  const seen = new Promise<string>((resolve) => (denied = resolve));
+  void (async () => {
+    for await (const s of nc.status()) {
+      const message = (s as { error?: Error }).error?.message ?? '';
+      if (s.type === 'error' && message.includes(`"${subject}"`)) denied(message);
+    }
+  })();
+  const sub = nc.subscribe(subject, {
+    callback: (err) => {
+      if (err) denied(err.message);
+    },
+  });
+  await nc.flush();
+  const timeout = new Promise<string>((_, reject) =>
+    setTimeout(() => reject(new Error(`subscription to ${subject} was not denied`)), 2_000),
+  );
+  try {
+    return await Promise.race([seen, timeout]);
+  } finally {
+    sub.unsubscribe();
+  }
+}

@@ -11,6 +11,11 @@ import {
   eventWildcard,
   parseChunkId,
   parseEventSubject,
+  nodeOfSessionSubject,
+  sessionInSubject,
+  sessionOutSubject,
+  sessionOutWildcard,
+  sessionUserToken,
   workerId,
 } from '../../src/events/index.js';
 import { chunkIdArb, entityIdArb } from '../support/arbitraries.js';
@@ -89,5 +94,36 @@ describe('EntityIdSchema', () => {
   test.prop([entityIdArb])('every generated id is valid and is one subject token', (id) => {
     expect(EntityIdSchema.safeParse(id).success).toBe(true);
     expect(parseEventSubject(eventSubject('job', id))?.id).toBe(id);
+  });
+});
+
+describe('session byte subjects', () => {
+  const userArb = fc.string({ minLength: 1, maxLength: 40, unit: 'grapheme' });
+
+  test.prop([userArb, entityIdArb, entityIdArb])(
+    'name the user (one token, never a wildcard) and the node; the node reads back',
+    (user, node, id) => {
+      for (const subject of [sessionOutSubject(user, node, id), sessionInSubject(user, node, id)]) {
+        const tokens = subject.split('.');
+        expect(tokens).toHaveLength(6);
+        expect(tokens[2]).toBe(sessionUserToken(user));
+        expect(tokens[2]).toMatch(/^[A-Za-z0-9_%-]+$/);
+        expect(nodeOfSessionSubject(subject)).toBe(node);
+      }
+    },
+  );
+
+  test.prop([userArb, userArb])('distinct users never share a token', (a, b) => {
+    fc.pre(a !== b);
+    expect(sessionUserToken(a)).not.toBe(sessionUserToken(b));
+  });
+
+  it('keeps role user names as they are, so nats.roles.conf can spell them', () => {
+    expect(sessionOutSubject('alice', 'node-1', 's1')).toBe('drover.session.alice.node-1.s1.out');
+    expect(sessionInSubject('node_2-x', 'n', 's1')).toBe('drover.session.node_2-x.n.s1.in');
+    expect(sessionOutWildcard('alice', 's1')).toBe('drover.session.alice.*.s1.out');
+    expect(sessionUserToken('john.doe')).toBe('john%2Edoe');
+    expect(sessionUserToken('*')).toBe('%2A');
+    expect(nodeOfSessionSubject('drover.ev.session.s1')).toBeUndefined();
   });
 });

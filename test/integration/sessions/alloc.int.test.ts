@@ -82,7 +82,7 @@ describe('drover alloc: resources held across distinct nodes, runs inside them',
     const bob = await farm.submit({ name: 'bob', user: 'bob', command: ['true'], cpus: 7 });
     // A run inside the allocation that outlives it: stopped when the time runs out.
     const out = new PassThrough();
-    const long = new SessionClient(farm.nc, api, 'sexp1', {
+    const long = new SessionClient(farm.nc, api, 'sexp1', 'ann', {
       stdin: new PassThrough(),
       stdout: out,
       stderr: new PassThrough(),

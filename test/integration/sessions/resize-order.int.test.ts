@@ -47,7 +47,7 @@ describe('a resize and the keystrokes typed during it', () => {
   it('reach the agent in the order resize, then keystrokes', async () => {
     const id = 'sresizeorder1';
     const seen: string[] = [];
-    const agentSide = apiConn.subscribe(sessionInSubject(id), {
+    const agentSide = apiConn.subscribe(sessionInSubject('ann', 'node-1', id), {
       callback: (_err, msg) => {
         const f = decodeFrame(msg.data);
         if (f?.kind === FrameKinds.Stdin) seen.push(`stdin:${new TextDecoder().decode(f.bytes)}`);
@@ -56,15 +56,24 @@ describe('a resize and the keystrokes typed during it', () => {
     });
     await apiConn.flush();
     const stdin = new PassThrough();
-    const client = new SessionClient(cliConn, createApiClient(cliConn, { timeoutMs: 200 }), id, {
-      stdin,
-      stdout: new PassThrough(),
-      stderr: new PassThrough(),
-    });
+    const client = new SessionClient(
+      cliConn,
+      createApiClient(cliConn, { timeoutMs: 200 }),
+      id,
+      'ann',
+      {
+        stdin,
+        stdout: new PassThrough(),
+        stderr: new PassThrough(),
+      },
+    );
     await cliConn.flush(); // the client's subscription is at the server before the agent speaks
     try {
       // The agent says it listens: stdin starts flowing.
-      apiConn.publish(sessionOutSubject(id), controlFrame(FrameKinds.Ready, { node: 'node-1' }));
+      apiConn.publish(
+        sessionOutSubject('ann', 'node-1', id),
+        controlFrame(FrameKinds.Ready, { node: 'node-1' }),
+      );
       stdin.write('a');
       await until(() => seen.includes('stdin:a'));
 
@@ -76,7 +85,7 @@ describe('a resize and the keystrokes typed during it', () => {
 
       // The API: the frame on the input subject first, then its answer.
       apiConn.publish(
-        sessionInSubject(id),
+        sessionInSubject('ann', 'node-1', id),
         controlFrame(FrameKinds.Resize, { cols: 120, rows: 40 }),
       );
       await apiConn.flush();
@@ -93,7 +102,7 @@ describe('a resize and the keystrokes typed during it', () => {
   it('a call that never answers lets the keystrokes go after the bound', async () => {
     const id = 'sresizeorder2';
     const seen: string[] = [];
-    const agentSide = apiConn.subscribe(sessionInSubject(id), {
+    const agentSide = apiConn.subscribe(sessionInSubject('ann', 'node-1', id), {
       callback: (_err, msg) => {
         const f = decodeFrame(msg.data);
         if (f?.kind === FrameKinds.Stdin) seen.push(new TextDecoder().decode(f.bytes));
@@ -101,14 +110,23 @@ describe('a resize and the keystrokes typed during it', () => {
     });
     await apiConn.flush();
     const stdin = new PassThrough();
-    const client = new SessionClient(cliConn, createApiClient(cliConn, { timeoutMs: 200 }), id, {
-      stdin,
-      stdout: new PassThrough(),
-      stderr: new PassThrough(),
-    });
+    const client = new SessionClient(
+      cliConn,
+      createApiClient(cliConn, { timeoutMs: 200 }),
+      id,
+      'ann',
+      {
+        stdin,
+        stdout: new PassThrough(),
+        stderr: new PassThrough(),
+      },
+    );
     await cliConn.flush();
     try {
-      apiConn.publish(sessionOutSubject(id), controlFrame(FrameKinds.Ready, { node: 'node-1' }));
+      apiConn.publish(
+        sessionOutSubject('ann', 'node-1', id),
+        controlFrame(FrameKinds.Ready, { node: 'node-1' }),
+      );
       stdin.write('w');
       await until(() => seen.includes('w'));
       const holding = client.holdInputWhile(new Promise(() => undefined), 300);
