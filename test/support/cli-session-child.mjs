@@ -58,7 +58,7 @@ function program(argv) {
 }
 const known = new Set(program([]).commands.map((c) => c.name()));
 
-/** `process.exit` inside a command: ends that command with its code, not the session. */
+/** What `process.exit` throws: it unwinds the command (a process of its own would stop here). */
 class Exit extends Error {
   constructor(code) {
     super(`exit ${code}`);
@@ -66,15 +66,22 @@ class Exit extends Error {
   }
 }
 
-/** The command running: its output so far, and `end` for an exit nobody awaited. */
+/**
+ * The command running: its output, and `code` once it ended. A process ends at its first
+ * `process.exit`: its code is the answer's and whatever the command writes after it (a `catch`
+ * that sees the unwinding Exit and reports it, say) is dropped, as it would never have run.
+ */
 let running;
+/** Something threw outside any command: the next answer asks the parent to retire this child. */
+let tainted = false;
 
 const realExit = process.exit.bind(process);
 const realStdout = process.stdout.write.bind(process.stdout);
 const realStderr = process.stderr.write.bind(process.stderr);
 const capture = (key, real) => (chunk, ...rest) => {
   if (!running) return real(chunk, ...rest);
-  running[key] += typeof chunk === 'string' ? chunk : Buffer.from(chunk).toString();
+  if (running.code === undefined)
+    running[key] += typeof chunk === 'string' ? chunk : Buffer.from(chunk).toString();
   const done = rest.find((r) => typeof r === 'function');
   if (done) queueMicrotask(done);
   return true;
@@ -82,46 +89,56 @@ const capture = (key, real) => (chunk, ...rest) => {
 process.stdout.write = capture('stdout', realStdout);
 process.stderr.write = capture('stderr', realStderr);
 process.exit = (code) => {
-  throw new Exit(Number(code ?? process.exitCode ?? 0));
+  const c = Number(code ?? process.exitCode ?? 0);
+  running?.end(c);
+  throw new Exit(c);
 };
 
-/**
- * A throw nobody awaited (a `process.exit` from a callback, a crash): a process of its own would
- * end there, with that code (1 and the error on stderr for a crash). The answer says it ended so
- * (`stray`) and the parent retires this child: the command's leftovers may still run.
- */
+/** A throw nobody awaited: a crash (exit 1, the error on stderr) or an exit from a callback. */
 function uncaught(err) {
-  if (!running?.end) {
-    realStderr(`cli-session: uncaught outside a command: ${err?.stack ?? String(err)}\n`);
-    return;
-  }
-  if (!(err instanceof Exit)) running.stderr += `${err?.stack ?? String(err)}\n`;
-  running.end(err instanceof Exit ? err.code : 1);
+  if (err instanceof Exit) return; // its code is recorded already
+  if (running && running.code === undefined) {
+    running.stderr += `${err?.stack ?? String(err)}\n`;
+    running.end(1);
+  } else realStderr(`cli-session: uncaught outside a command: ${err?.stack ?? String(err)}\n`);
+  tainted = true;
 }
 process.on('uncaughtException', uncaught);
 process.on('unhandledRejection', uncaught);
 
+/** How long a command may still unwind after its exit before its child counts as stray. */
+const UNWIND_MS = 2_000;
+
 async function run(args) {
   process.exitCode = 0;
-  let stray = false;
+  const cmd = running;
   const ended = new Promise((resolve) => {
-    running.end = (code) => {
-      stray = true;
-      resolve(code);
+    cmd.end = (code) => {
+      if (cmd.code !== undefined) return;
+      cmd.code = code;
+      resolve();
     };
   });
   const chain = program(args)
     .parseAsync(['node', 'drover', ...args])
     .then(
-      () => Number(process.exitCode ?? 0),
+      () => cmd.end(Number(process.exitCode ?? 0)),
       (err) => {
-        if (err instanceof Exit) return err.code;
-        running.stderr += `${err?.stack ?? String(err)}\n`;
-        return 1;
+        if (err instanceof Exit) return;
+        if (cmd.code === undefined) cmd.stderr += `${err?.stack ?? String(err)}\n`;
+        cmd.end(1);
       },
     );
-  const code = await Promise.race([chain, ended]);
-  return { code, stray };
+  await ended;
+  // A process would be gone: what still runs of the command is left over. It normally unwinds
+  // at once (the Exit travels up); if not, the child is retired rather than reused.
+  let timer;
+  const unwound = await Promise.race([
+    chain.then(() => true),
+    new Promise((resolve) => (timer = setTimeout(() => resolve(false), UNWIND_MS))),
+  ]);
+  clearTimeout(timer);
+  return { code: cmd.code, stray: !unwound || tainted };
 }
 
 process.on('message', async (req) => {

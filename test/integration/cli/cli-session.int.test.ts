@@ -73,6 +73,9 @@ describe('a CLI session answers as one drover process per command', () => {
       ada: submitted.ada,
       bob: submitted.bob,
     });
+    // A refusal from inside the command's API call (no terminal to confirm on): the exit's code
+    // is the answer, not what the command's own error handling makes of the unwinding.
+    expect((await both(['cancel', submitted.ada!])).code).toBe(4);
   }, 120_000);
 
   it('refuses the services, which a test must spawn', async () => {
