@@ -78,14 +78,16 @@ let tainted = false;
 const realExit = process.exit.bind(process);
 const realStdout = process.stdout.write.bind(process.stdout);
 const realStderr = process.stderr.write.bind(process.stderr);
-const capture = (key, real) => (chunk, ...rest) => {
-  if (!running) return real(chunk, ...rest);
-  if (running.code === undefined)
-    running[key] += typeof chunk === 'string' ? chunk : Buffer.from(chunk).toString();
-  const done = rest.find((r) => typeof r === 'function');
-  if (done) queueMicrotask(done);
-  return true;
-};
+const capture =
+  (key, real) =>
+  (chunk, ...rest) => {
+    if (!running) return real(chunk, ...rest);
+    if (running.code === undefined)
+      running[key] += typeof chunk === 'string' ? chunk : Buffer.from(chunk).toString();
+    const done = rest.find((r) => typeof r === 'function');
+    if (done) queueMicrotask(done);
+    return true;
+  };
 process.stdout.write = capture('stdout', realStdout);
 process.stderr.write = capture('stderr', realStderr);
 process.exit = (code) => {
