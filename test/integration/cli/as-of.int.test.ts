@@ -6,19 +6,25 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { jobFold, stateName } from '../../../src/actors/index.js';
 import type { Explanation } from '../../../src/api/index.js';
-import { drover, startApiFarm, type ApiFarm } from '../../support/api-farm.js';
+import { startApiFarm, type ApiFarm } from '../../support/api-farm.js';
+import { cliSession, type CliSession } from '../../support/cli-session.js';
 
 /** Issue 21 point 10: "why was this pending at 09:14?" answered from the log, as of then. */
 describe('explain --at and --until: the farm as it was', () => {
   let farm: ApiFarm;
-  const cli = (...args: string[]) => drover(farm.server.url, args, { DROVER_USER: 'ada' });
+  let session: CliSession;
+  const cli = (...args: string[]) => session.run(args, { DROVER_USER: 'ada' });
   const json = async <T>(...args: string[]) =>
     JSON.parse((await cli(...args, '--json')).stdout) as T;
 
   beforeAll(async () => {
     farm = await startApiFarm({ agents: 1 });
+    session = cliSession(farm.server.url);
   }, 60_000);
-  afterAll(async () => farm?.stop(), 60_000);
+  afterAll(async () => {
+    await session?.stop();
+    await farm?.stop();
+  }, 60_000);
 
   it('explains a job that has since succeeded as pending on its dependency, then', async () => {
     // The dependency runs until the test lets it go: the job waits on it for as long as needed.

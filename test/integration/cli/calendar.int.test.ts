@@ -2,13 +2,18 @@ import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { drover, startApiFarm, type ApiFarm } from '../../support/api-farm.js';
+import { startApiFarm, type ApiFarm } from '../../support/api-farm.js';
+import { cliSession, type CliSession } from '../../support/cli-session.js';
 
-/** `drover calendar` as an operator runs it: child processes against a real nats-server and API. */
-describe('drover calendar (real nats-server, API service, CLI processes)', () => {
+/**
+ * `drover calendar` as an operator runs it: the compiled CLI (a session,
+ * test/support/cli-session.ts) against a real nats-server and API.
+ */
+describe('drover calendar (real nats-server, API service, CLI session)', () => {
   let farm: ApiFarm;
+  let session: CliSession;
   let dir: string;
-  const cli = (...args: string[]) => drover(farm.server.url, args, { DROVER_USER: 'ada' });
+  const cli = (...args: string[]) => session.run(args, { DROVER_USER: 'ada' });
   const json = async <T>(...args: string[]) => {
     const r = await cli(...args, '--json');
     return { ...r, doc: JSON.parse(r.stdout || 'null') as T };
@@ -17,9 +22,11 @@ describe('drover calendar (real nats-server, API service, CLI processes)', () =>
 
   beforeAll(async () => {
     farm = await startApiFarm({ agents: 0, scheduler: false });
+    session = cliSession(farm.server.url);
     dir = await mkdtemp(join(tmpdir(), 'drover-cal-'));
   }, 60_000);
   afterAll(async () => {
+    await session?.stop();
     await farm?.stop();
     if (dir) await rm(dir, { recursive: true, force: true });
   }, 60_000);

@@ -9,11 +9,19 @@ import type {
   NodeView,
 } from '../../../src/api/index.js';
 import { drover, startApiFarm, type ApiFarm } from '../../support/api-farm.js';
+import { cliSession, type CliSession } from '../../support/cli-session.js';
 
-/** The drover CLI as a new user would run it, as a child process, against a real farm. */
-describe('drover CLI end to end (real farm, API service, child processes)', () => {
+/**
+ * The drover CLI as a new user would run it against a real farm: the compiled CLI in a session
+ * (test/support/cli-session.ts, one process for the commands, each answering as its own process
+ * would); the errors' exit codes and output from child processes, one per command.
+ */
+describe('drover CLI end to end (real farm, API service, the compiled CLI)', () => {
   let farm: ApiFarm;
-  const cli = (...args: string[]) => drover(farm.server.url, args, { DROVER_USER: 'ada' });
+  let session: CliSession;
+  const ADA = { DROVER_USER: 'ada' };
+  const cli = (...args: string[]) => session.run(args, ADA);
+  const spawned = (...args: string[]) => drover(farm.server.url, args, ADA);
   const json = async <T>(...args: string[]): Promise<{ code: number; doc: T; stderr: string }> => {
     const at = args.indexOf('--');
     const withJson =
@@ -24,8 +32,12 @@ describe('drover CLI end to end (real farm, API service, child processes)', () =
 
   beforeAll(async () => {
     farm = await startApiFarm({ agents: 2 });
+    session = cliSession(farm.server.url, [ADA]);
   }, 60_000);
-  afterAll(async () => farm?.stop(), 60_000);
+  afterAll(async () => {
+    await session?.stop();
+    await farm?.stop();
+  }, 60_000);
 
   it('submit --wait shows progress and exits with the job outcome (0 succeeded, its own code failed)', async () => {
     const ok = await cli(
@@ -224,21 +236,21 @@ describe('drover CLI end to end (real farm, API service, child processes)', () =
   }, 60_000);
 
   it('errors: one line on stderr, or a JSON error document, with the CONTRACT exit codes', async () => {
-    const missing = await cli('show', 'j99999');
+    // Processes of their own (the exit code as a shell sees it), started together.
+    const [missing, missingJson, bad, badState, down] = await Promise.all([
+      spawned('show', 'j99999'),
+      spawned('explain', 'j99999', '--json'),
+      spawned('submit', '--cpus', 'many', '--', 'true'),
+      spawned('jobs', '--state', 'sleeping'),
+      drover('nats://127.0.0.1:1', ['jobs', '--json']),
+    ]);
     expect(missing.code).toBe(3);
     expect(missing.stderr).toBe('error: NOT_FOUND: no job j99999\n');
-    const missingJson = await json<{ error: { code: string; message: string } }>(
-      'explain',
-      'j99999',
-    );
     expect(missingJson.code).toBe(3);
-    expect(missingJson.doc.error.code).toBe('NOT_FOUND');
-    const bad = await cli('submit', '--cpus', 'many', '--', 'true');
+    expect(JSON.parse(missingJson.stdout).error.code).toBe('NOT_FOUND');
     expect(bad.code).toBe(2);
     expect(bad.stderr).toMatch(/^error: BAD_INPUT: --cpus/);
-    const badState = await cli('jobs', '--state', 'sleeping');
     expect(badState.code).toBe(2);
-    const down = await drover('nats://127.0.0.1:1', ['jobs', '--json']);
     expect(down.code).toBe(5);
     expect(JSON.parse(down.stdout).error.code).toBe('UNAVAILABLE');
   }, 60_000);

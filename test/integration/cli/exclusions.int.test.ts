@@ -6,15 +6,17 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { stateName } from '../../../src/actors/index.js';
 import { createApiClient, policyClient } from '../../../src/api/index.js';
 import type { SchedulerError } from '../../../src/events/index.js';
-import { drover, startApiFarm, type ApiFarm } from '../../support/api-farm.js';
+import { startApiFarm, type ApiFarm } from '../../support/api-farm.js';
+import { cliSession, type CliSession } from '../../support/cli-session.js';
 
 type Explain = { pending?: { code: string; message: string }[] };
 
 /** `drover exclusions` on a real farm: a user's jobs never go to an excluded node. */
-describe('standing exclusions (real nats-server, scheduler, two agents, CLI processes)', () => {
+describe('standing exclusions (real nats-server, scheduler, two agents, CLI session)', () => {
   let farm: ApiFarm;
+  let session: CliSession;
   let dir: string;
-  const cli = (...args: string[]) => drover(farm.server.url, args, { DROVER_USER: 'ada' });
+  const cli = (...args: string[]) => session.run(args, { DROVER_USER: 'ada' });
   const json = async <T>(...args: string[]) => {
     const r = await cli(...args, '--json');
     return { ...r, doc: JSON.parse(r.stdout || 'null') as T };
@@ -30,9 +32,11 @@ describe('standing exclusions (real nats-server, scheduler, two agents, CLI proc
 
   beforeAll(async () => {
     farm = await startApiFarm({ agents: 2, cpus: 1 });
+    session = cliSession(farm.server.url);
     dir = await mkdtemp(join(tmpdir(), 'drover-excl-'));
   }, 60_000);
   afterAll(async () => {
+    await session?.stop();
     await farm?.stop();
     if (dir) await rm(dir, { recursive: true, force: true });
   }, 60_000);

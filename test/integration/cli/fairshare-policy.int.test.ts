@@ -5,17 +5,19 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { stateName } from '../../../src/actors/index.js';
 import { createApiClient, policyClient } from '../../../src/api/index.js';
 import { SchedulerError } from '../../../src/events/index.js';
-import { drover, startApiFarm, type ApiFarm } from '../../support/api-farm.js';
+import { startApiFarm, type ApiFarm } from '../../support/api-farm.js';
+import { cliSession, type CliSession } from '../../support/cli-session.js';
 
 /**
  * `drover fairshare weight|config` on a real farm: the parameters are events in the log with
  * who and why, `fairshare` says which version it ranked with, and the scheduler places by the
  * same version (a weight set while everything waits changes who starts first).
  */
-describe('fair-share parameters as data (real nats-server, scheduler, agent, CLI processes)', () => {
+describe('fair-share parameters as data (real nats-server, scheduler, agent, CLI session)', () => {
   let farm: ApiFarm;
+  let session: CliSession;
   let dir: string;
-  const cli = (...args: string[]) => drover(farm.server.url, args, { DROVER_USER: 'ada' });
+  const cli = (...args: string[]) => session.run(args, { DROVER_USER: 'ada' });
   const json = async <T>(...args: string[]) => {
     const r = await cli(...args, '--json');
     return { ...r, doc: JSON.parse(r.stdout || 'null') as T };
@@ -25,9 +27,11 @@ describe('fair-share parameters as data (real nats-server, scheduler, agent, CLI
 
   beforeAll(async () => {
     farm = await startApiFarm({ agents: 1, cpus: 1 });
+    session = cliSession(farm.server.url);
     dir = await mkdtemp(join(tmpdir(), 'drover-fs-'));
   }, 60_000);
   afterAll(async () => {
+    await session?.stop();
     await farm?.stop();
     if (dir) await rm(dir, { recursive: true, force: true });
   }, 60_000);

@@ -4,21 +4,28 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Explanation, JobView } from '../../../src/api/index.js';
 import { drover, startApiFarm, type ApiFarm } from '../../support/api-farm.js';
+import { cliSession, type CliSession } from '../../support/cli-session.js';
 
-/** Issue 21 points 2, 3, 4 and 6 (`--env`): what a new user typed, through real processes. */
+/**
+ * Issue 21 points 2, 3, 4 and 6 (`--env`): what a new user typed, through the compiled CLI (a
+ * session, test/support/cli-session.ts: each command in the cwd and environment it was typed in).
+ */
 describe('the first hour: submit as a new user types it', () => {
   let farm: ApiFarm;
+  let session: CliSession;
   let here: string;
-  const cli = (args: string[], cwd?: string) =>
-    drover(farm.server.url, args, { DROVER_USER: 'ada' }, 60_000, cwd);
+  const ADA = { DROVER_USER: 'ada' };
+  const cli = (args: string[], cwd?: string) => session.run(args, ADA, 60_000, cwd);
 
   beforeAll(async () => {
     farm = await startApiFarm({ agents: 1 });
+    session = cliSession(farm.server.url, [ADA]);
     here = await mkdtemp(join(tmpdir(), 'drover-here-'));
     await writeFile(join(here, 'simulate.sh'), '#!/bin/sh\necho "simulated in $(pwd)"\n');
     await chmod(join(here, 'simulate.sh'), 0o755);
   }, 60_000);
   afterAll(async () => {
+    await session?.stop();
     await farm?.stop();
     await rm(here, { recursive: true, force: true });
   }, 60_000);
@@ -61,7 +68,7 @@ describe('the first hour: submit as a new user types it', () => {
   }, 60_000);
 
   it('drover --version prints the package version', async () => {
-    const r = await cli(['--version']);
+    const r = await drover(farm.server.url, ['--version'], ADA); // the program's own flag
     expect(r.code).toBe(0);
     expect(r.stdout.trim()).toBe((await import('../../../package.json')).default.version);
   }, 60_000);

@@ -5,16 +5,18 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createApiClient } from '../../../src/api/index.js';
 import type { SchedulerError } from '../../../src/events/index.js';
-import { drover, startApiFarm, type ApiFarm } from '../../support/api-farm.js';
+import { startApiFarm, type ApiFarm } from '../../support/api-farm.js';
+import { cliSession, type CliSession } from '../../support/cli-session.js';
 
 /**
  * `drover priority JOB N --reason` on a real farm: the reply and the audit trail list the jobs
  * it delayed, and the scheduler then starts them in exactly the order that list implies.
  */
-describe('priority overrides (real nats-server, scheduler, agent, CLI processes)', () => {
+describe('priority overrides (real nats-server, scheduler, agent, CLI session)', () => {
   let farm: ApiFarm;
+  let session: CliSession;
   let dir: string;
-  const cli = (...args: string[]) => drover(farm.server.url, args, { DROVER_USER: 'ada' });
+  const cli = (...args: string[]) => session.run(args, { DROVER_USER: 'ada' });
   const json = async <T>(...args: string[]) => {
     const r = await cli(...args, '--json');
     return { ...r, doc: JSON.parse(r.stdout || 'null') as T };
@@ -34,9 +36,11 @@ describe('priority overrides (real nats-server, scheduler, agent, CLI processes)
 
   beforeAll(async () => {
     farm = await startApiFarm({ agents: 1, cpus: 1 });
+    session = cliSession(farm.server.url);
     dir = await mkdtemp(join(tmpdir(), 'drover-prio-'));
   }, 60_000);
   afterAll(async () => {
+    await session?.stop();
     await farm?.stop();
     if (dir) await rm(dir, { recursive: true, force: true });
   }, 60_000);

@@ -6,7 +6,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { stateName } from '../../../src/actors/index.js';
 import { createApiClient, policyClient } from '../../../src/api/index.js';
 import type { SchedulerError } from '../../../src/events/index.js';
-import { drover, startApiFarm, type ApiFarm } from '../../support/api-farm.js';
+import { startApiFarm, type ApiFarm } from '../../support/api-farm.js';
+import { cliSession, type CliSession } from '../../support/cli-session.js';
 
 type Explain = { pending?: { code: string; message: string; unblock: string }[] };
 
@@ -14,10 +15,11 @@ type Explain = { pending?: { code: string; message: string; unblock: string }[] 
  * `drover quota` on a real farm: limits are admin-set events, the scheduler never runs a user
  * past them, and a held job says `Quota` with the limit, the use that hit it and what frees it.
  */
-describe('quotas and throttles (real nats-server, scheduler, agent, CLI processes)', () => {
+describe('quotas and throttles (real nats-server, scheduler, agent, CLI session)', () => {
   let farm: ApiFarm;
+  let session: CliSession;
   let dir: string;
-  const cli = (...args: string[]) => drover(farm.server.url, args, { DROVER_USER: 'ada' });
+  const cli = (...args: string[]) => session.run(args, { DROVER_USER: 'ada' });
   const json = async <T>(...args: string[]) => {
     const r = await cli(...args, '--json');
     return { ...r, doc: JSON.parse(r.stdout || 'null') as T };
@@ -46,9 +48,11 @@ describe('quotas and throttles (real nats-server, scheduler, agent, CLI processe
 
   beforeAll(async () => {
     farm = await startApiFarm({ agents: 1, cpus: 4 });
+    session = cliSession(farm.server.url);
     dir = await mkdtemp(join(tmpdir(), 'drover-quota-'));
   }, 60_000);
   afterAll(async () => {
+    await session?.stop();
     await farm?.stop();
     if (dir) await rm(dir, { recursive: true, force: true });
   }, 60_000);

@@ -1,6 +1,8 @@
+import { setTimeout as sleep } from 'node:timers/promises';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { stateName } from '../../../src/actors/index.js';
-import { drover, startApiFarm, type ApiFarm } from '../../support/api-farm.js';
+import { startApiFarm, type ApiFarm } from '../../support/api-farm.js';
+import { cliSession, type CliSession } from '../../support/cli-session.js';
 
 interface Explained {
   state: string;
@@ -13,12 +15,13 @@ interface Explained {
  * it off node-1 (pending `Reservation` naming it), lets a bob job whose time limit ends before
  * it and ada's jobs in, and once deleted, bob's waiting job starts there.
  */
-describe('drover reservation (real farm, CLI processes)', () => {
+describe('drover reservation (real farm, CLI session)', () => {
   let farm: ApiFarm;
+  let session: CliSession;
   const as =
     (user: string) =>
     (...args: string[]) =>
-      drover(farm.server.url, args, { DROVER_USER: user });
+      session.run(args, { DROVER_USER: user });
   const ada = as('ada');
   const bob = as('bob');
   const json = <T>(r: { stdout: string }) => JSON.parse(r.stdout) as T;
@@ -35,6 +38,7 @@ describe('drover reservation (real farm, CLI processes)', () => {
       const x = await explain(jobId);
       if (ok(x)) return x;
       if (Date.now() > deadline) throw new Error(`explain ${jobId}: ${JSON.stringify(x)}`);
+      await sleep(100); // a command in the session answers in milliseconds: do not spin
     }
   };
   const iso = (ms: number) => new Date(ms).toISOString();
@@ -42,8 +46,10 @@ describe('drover reservation (real farm, CLI processes)', () => {
 
   beforeAll(async () => {
     farm = await startApiFarm({ agents: 2, cpus: 4, memMb: 4096 });
+    session = cliSession(farm.server.url);
   }, 90_000);
   afterAll(async () => {
+    await session?.stop();
     await farm?.stop();
   }, 60_000);
 

@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { stateName } from '../../../src/actors/index.js';
-import { drover, startApiFarm, type ApiFarm } from '../../support/api-farm.js';
+import { startApiFarm, type ApiFarm } from '../../support/api-farm.js';
+import { cliSession, type CliSession } from '../../support/cli-session.js';
 import { ptyDrover } from '../../support/pty-drover.js';
 
 interface AuditRow {
@@ -16,8 +17,9 @@ interface AuditRow {
  */
 describe('drover runbook (real farm, CLI on a pty)', () => {
   let farm: ApiFarm;
+  let session: CliSession;
   const env = { DROVER_USER: 'ada' };
-  const cli = (...args: string[]) => drover(farm.server.url, args, env);
+  const cli = (...args: string[]) => session.run(args, env);
   const audit = async (id: string) => {
     const r = await cli('audit', id, '--json');
     expect(r.code, r.stderr).toBe(0);
@@ -31,8 +33,10 @@ describe('drover runbook (real farm, CLI on a pty)', () => {
 
   beforeAll(async () => {
     farm = await startApiFarm({ agents: 2 });
+    session = cliSession(farm.server.url);
   }, 60_000);
   afterAll(async () => {
+    await session?.stop();
     await farm?.stop();
   }, 60_000);
 

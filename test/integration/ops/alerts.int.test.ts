@@ -8,6 +8,7 @@ import { createApiClient } from '../../../src/api/index.js';
 import { parseAlertRules } from '../../../src/policy/alerts/index.js';
 import { runScheduler } from '../../../src/scheduler/main.js';
 import { drover, startApiFarm, type ApiFarm } from '../../support/api-farm.js';
+import { cliSession, type CliSession } from '../../support/cli-session.js';
 import { spawnDrover, type DroverProcess } from '../../support/drover-process.js';
 import { quietLogger } from '../../support/farm.js';
 
@@ -50,20 +51,22 @@ interface AlertJson {
  * scheduler leads" while no scheduler runs — evaluation does not need one — and resolves it by
  * itself when one leads again; a node whose agent is killed fires "node lost", and it resolves
  * when the agent is back. Each firing and resolution is POSTed to a real HTTP receiver and
- * every delivery is an event. `drover alerts` and `drover alerts ack` are real CLI processes.
+ * every delivery is an event. `drover alerts` and `drover alerts ack` are the real CLI (a session,
+ * test/support/cli-session.ts); `drover api` is a process of its own.
  */
 describe('alerts on a real farm', () => {
   let farm: ApiFarm;
+  let session: CliSession;
   let alerting: Alerting;
   let receiver: Awaited<ReturnType<typeof startReceiver>>;
   let agent: DroverProcess | undefined;
-  const cli = (...args: string[]) => drover(farm.server.url, args, { DROVER_USER: 'olga' });
+  const cli = (...args: string[]) => session.run(args, { DROVER_USER: 'olga' });
   const alerts = async (all = false): Promise<AlertJson[]> => {
     const r = await cli('alerts', ...(all ? ['--all'] : []), '--json');
     expect(r.code, r.stderr).toBe(0);
     return JSON.parse(r.stdout) as AlertJson[];
   };
-  /** Poll `drover alerts` (a real process each time) until `pick` finds an alert. */
+  /** Poll `drover alerts` until `pick` finds an alert. */
   const waitAlert = async (all: boolean, pick: (a: AlertJson) => boolean, timeoutMs = 60_000) => {
     const deadline = Date.now() + timeoutMs;
     for (;;) {
@@ -77,6 +80,7 @@ describe('alerts on a real farm', () => {
   beforeAll(async () => {
     receiver = await startReceiver();
     farm = await startApiFarm({ agents: 0, nodeLostMs: 1500, leaseTtlMs: 1500 });
+    session = cliSession(farm.server.url);
     const parsed = parseAlertRules({
       rules: {
         'no-leader': { for: '1s', clearFor: '1s' },
@@ -99,6 +103,7 @@ describe('alerts on a real farm', () => {
   }, 60_000);
   afterAll(async () => {
     await agent?.stop();
+    await session?.stop();
     await alerting?.stop();
     await farm?.stop();
     await receiver?.close();
@@ -218,7 +223,7 @@ describe('alerts on a real farm', () => {
   it('a broken start-by promise fires broken-promise, notified; it resolves when the job is cancelled', async () => {
     // ada's own jobs fill the node (no preemption for her own promise): booked at their end.
     await farm.startAgent('pnode', { cpus: 1, labels: { pool: 'promises' } });
-    const ada = (...args: string[]) => drover(farm.server.url, args, { DROVER_USER: 'ada' });
+    const ada = (...args: string[]) => session.run(args, { DROVER_USER: 'ada' });
     const on = ['--label-constraint', 'pool=promises', '--cpus', '1'];
     const filler = await ada('submit', '--json', ...on, '--timeout', '25s', '--', 'sleep', '600');
     expect(filler.code, filler.stderr).toBe(0);

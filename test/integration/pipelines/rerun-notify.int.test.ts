@@ -10,7 +10,8 @@ import {
   startRunNotifier,
   type RunNotifier,
 } from '../../../src/notify/index.js';
-import { drover, startApiFarm, type ApiFarm } from '../../support/api-farm.js';
+import { startApiFarm, type ApiFarm } from '../../support/api-farm.js';
+import { cliSession, type CliSession } from '../../support/cli-session.js';
 import { quietLogger } from '../../support/farm.js';
 
 interface Received {
@@ -39,13 +40,13 @@ interface RunDoc {
  */
 describe('rerun and notifications (real farm, real receiver)', () => {
   let farm: ApiFarm;
+  let session: CliSession;
   let dir: string;
   let receiver: Server;
   let url: string;
   let notifier: RunNotifier;
   const received: Received[] = [];
-  const cli = (...args: string[]) =>
-    drover(farm.server.url, args, { DROVER_USER: 'ada' }, 60_000, dir);
+  const cli = (...args: string[]) => session.run(args, { DROVER_USER: 'ada' }, 60_000, dir);
   const json = async <T>(...args: string[]) => {
     const r = await cli(...args, '--json');
     return { ...r, doc: JSON.parse(r.stdout || 'null') as T };
@@ -84,6 +85,7 @@ describe('rerun and notifications (real farm, real receiver)', () => {
   beforeAll(async () => {
     farm = await startApiFarm({ agents: 1, cpus: 4 });
     dir = await mkdtemp(join(tmpdir(), 'drover-rerun-'));
+    session = cliSession(farm.server.url);
     const seen = new Set<string>();
     receiver = createServer((req, res) => {
       let text = '';
@@ -103,6 +105,7 @@ describe('rerun and notifications (real farm, real receiver)', () => {
   }, 60_000);
   afterAll(async () => {
     await notifier?.stop();
+    await session?.stop();
     await farm?.stop();
     receiver?.close();
     if (dir) await rm(dir, { recursive: true, force: true });

@@ -3,7 +3,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { drover, startApiFarm, type ApiFarm } from '../../support/api-farm.js';
+import { startApiFarm, type ApiFarm } from '../../support/api-farm.js';
+import { cliSession, type CliSession } from '../../support/cli-session.js';
 
 interface RunDoc {
   run: string;
@@ -17,10 +18,11 @@ interface RunDoc {
  * `drover workflow` and `drover runs` as people use them: CLI processes against a real farm
  * (nats-server, the scheduler with its timekeeper, agents running the tasks' processes).
  */
-describe('workflows and runs (real farm, CLI processes)', () => {
+describe('workflows and runs (real farm, CLI session)', () => {
   let farm: ApiFarm;
+  let session: CliSession;
   let dir: string;
-  const cli = (...args: string[]) => drover(farm.server.url, args, { DROVER_USER: 'ada' });
+  const cli = (...args: string[]) => session.run(args, { DROVER_USER: 'ada' });
   const json = async <T>(...args: string[]) => {
     const r = await cli(...args, '--json');
     return { ...r, doc: JSON.parse(r.stdout || 'null') as T };
@@ -44,9 +46,11 @@ describe('workflows and runs (real farm, CLI processes)', () => {
 
   beforeAll(async () => {
     farm = await startApiFarm({ agents: 2, cpus: 4 });
+    session = cliSession(farm.server.url);
     dir = await mkdtemp(join(tmpdir(), 'drover-wf-'));
   }, 60_000);
   afterAll(async () => {
+    await session?.stop();
     await farm?.stop();
     if (dir) await rm(dir, { recursive: true, force: true });
   }, 60_000);
