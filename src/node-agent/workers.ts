@@ -18,6 +18,7 @@ import {
 import type { AnyStateMachine } from 'xstate';
 import {
   chunkId,
+  eventSubject,
   type Actor,
   type Environment,
   type KillWork,
@@ -262,7 +263,10 @@ function processEnv(w: LaunchWork): Record<string, string> {
 export async function launchWorker(ctx: WorkerContext, w: LaunchWork): Promise<boolean> {
   if (ctx.live.has(w.worker)) return false;
   const launching = await reportLaunching(ctx, w);
-  if (!launching) return false; // handled in an earlier life
+  if (!launching) {
+    await closeLostLaunch(ctx, w);
+    return false; // handled in an earlier life
+  }
   const runDir = runDirOf(ctx.stateDir, w.worker);
   const record: WorkerRecord = {
     workerId: w.worker,
@@ -321,6 +325,31 @@ export async function launchWorker(ctx: WorkerContext, w: LaunchWork): Promise<b
   }
   watch(ctx, started, supervised);
   return taken;
+}
+
+/**
+ * A launch whose worker the log marked lost before any process was recorded for it: an earlier
+ * life of the agent wrote `worker.launching` and was killed before saving the worker's record
+ * (saved before any process starts; reconcile settles every record before work is taken), and
+ * the node was declared lost meanwhile. No process ever ran, yet nothing said so: a chunk being
+ * cancelled waited for its confirmation for ever (the chaos run, issue 23). Its end is reported
+ * now: a cancel's confirmation while the chunk is cancelling, else a lost attempt not started.
+ */
+async function closeLostLaunch(ctx: WorkerContext, w: LaunchWork): Promise<void> {
+  const worker = await ctx.runtime.load(workerBehaviour, w.worker);
+  if (stateName(worker.state) !== 'lost' || ctx.live.has(w.worker)) return;
+  ctx.runtime.forget(eventSubject('chunk', chunkId(w.jobId, w.chunk)));
+  const chunk = await ctx.runtime.load(chunkBehaviour, chunkId(w.jobId, w.chunk));
+  const cancelling = stateName(chunk.state) === 'cancelling';
+  const record: WorkerRecord = {
+    workerId: w.worker,
+    jobId: w.jobId,
+    chunk: w.chunk,
+    attempt: w.attempt,
+    runDir: runDirOf(ctx.stateDir, w.worker),
+    memLimitMb: w.request.memMb,
+  };
+  await finish(ctx, record, cancelling ? notStarted(w) : notStartedLost(w));
 }
 
 /**
