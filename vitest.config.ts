@@ -33,19 +33,6 @@ function compatLane(): TestProjectInlineConfiguration[] {
   ];
 }
 
-/**
- * The short chaos run (issue 23) runs with `npm run test:chaos`, not in `npm test`: its two bugs
- * (processes left by an agent alive while its node was lost; accepted children never submitted
- * after a leader's kill) are fixed, but one run in four still left two processes behind (not yet
- * explained), and a suite that is red at random hides every other result.
- */
-const CHAOS = 'test/integration/cluster/chaos.int.test.ts';
-
-function chaosLane(): TestProjectInlineConfiguration[] {
-  if (!process.env.DROVER_CHAOS) return [];
-  return [{ extends: true, test: { name: 'chaos', include: [CHAOS] } }];
-}
-
 export default defineConfig({
   test: {
     globals: false,
@@ -57,9 +44,8 @@ export default defineConfig({
     maxWorkers: 2,
     fileParallelism: true,
     projects: [
-      { extends: true, test: { name: 'main', include: ['test/**/*.test.ts'], exclude: [CHAOS] } },
+      { extends: true, test: { name: 'main', include: ['test/**/*.test.ts'] } },
       ...compatLane(),
-      ...chaosLane(),
     ],
   },
 });

@@ -153,6 +153,8 @@ export async function runChaos(opts: ChaosOptions): Promise<ChaosReport> {
   };
   const takeovers = { scheduler: [] as number[], agent: [] as number[], leader: [] as number[] };
   const rss = new Map<string, number[]>();
+  /** Re-adoptions being timed (the driver does not wait for a restarted agent to be up). */
+  const readoptions: Promise<void>[] = [];
   let stop = false;
   let sampler: Promise<void> = Promise.resolve();
   try {
@@ -189,6 +191,7 @@ export async function runChaos(opts: ChaosOptions): Promise<ChaosReport> {
     await sleep(Math.max(0, chaosFrom + (opts.chaosMs ?? 0) - Date.now()));
     stop = true;
     await driver;
+    await Promise.all(readoptions);
     say(`chaos over after ${Math.round((Date.now() - started) / 1000)} s`);
     const end = await settle(farm, submitted, opts.settleMs ?? 300_000);
     report.notTerminal = end.notTerminal;
@@ -207,10 +210,14 @@ export async function runChaos(opts: ChaosOptions): Promise<ChaosReport> {
       );
       say(`  worker 1: ${w.join(' ')}`);
     }
+    if (end.stuck.length > 0)
+      for (const s of services) say(`${s.name} said: ${s.proc.output().slice(-1500)}`);
     await sampler;
     say(`settled: ${report.notTerminal} not terminal`);
     await Promise.all(services.map((s) => s.proc.stop()));
-    report.processesLeft = await processesWith(marker);
+    const left = await processesWith(marker);
+    report.processesLeft = left.length;
+    for (const p of left) await explainLeftover(farm, p, say);
     Object.assign(report, await checkLog(farm.log, submitted));
     const verify = await drover(cluster.url, ['replay', '--verify', '--json']);
     report.replayEqual =
@@ -253,7 +260,9 @@ export async function runChaos(opts: ChaosOptions): Promise<ChaosReport> {
   function supervise(): void {
     for (const s of services)
       if (!s.down && !alive(s.proc)) {
-        say(`${s.name} exited by itself; starting it again`);
+        const { exitCode, signalCode } = s.proc.child;
+        const last = s.proc.output().trim().split('\n').slice(-3).join(' | ').slice(-600);
+        say(`${s.name} exited by itself (${exitCode ?? signalCode}): ${last}; starting it again`);
         report.restarts++;
         s.proc = s.start();
       }
@@ -290,8 +299,13 @@ export async function runChaos(opts: ChaosOptions): Promise<ChaosReport> {
     victim.proc = victim.start();
     victim.down = false;
     const proc = victim.proc;
-    await waitFor(() => proc.output().includes('{'), 60_000, 'agent re-adoption');
-    takeovers.agent.push(Date.now() - t0);
+    // Timed on the side: a restart under load takes seconds the next action need not wait for.
+    readoptions.push(
+      waitFor(() => proc.output().includes('{'), 60_000, 'agent re-adoption').then(
+        () => void takeovers.agent.push(Date.now() - t0),
+        (err: Error) => say(`chaos: ${err.message}`),
+      ),
+    );
   }
 
   async function killServer(): Promise<void> {
@@ -381,15 +395,46 @@ async function settle(
   };
 }
 
+interface Leftover {
+  pid: number;
+  cmd: string;
+  /** The attempt it runs (`DROVER_WORKER` in its environment). */
+  worker: string;
+}
+
 /** Processes whose command line carries the run's marker (every workload command does). */
-async function processesWith(marker: string): Promise<number> {
-  let n = 0;
+async function processesWith(marker: string): Promise<Leftover[]> {
+  const found: Leftover[] = [];
   for (const pid of await readdir('/proc')) {
     if (!/^\d+$/.test(pid)) continue;
     const cmd = await readFile(`/proc/${pid}/cmdline`, 'utf8').catch(() => '');
-    if (cmd.includes(marker)) n++;
+    if (!cmd.includes(marker)) continue;
+    const env = await readFile(`/proc/${pid}/environ`, 'utf8').catch(() => '');
+    const worker = /(?:^|\0)DROVER_WORKER=([^\0]*)/.exec(env)?.[1] ?? '?';
+    found.push({ pid: Number(pid), cmd: cmd.replaceAll('\0', ' ').trim(), worker });
   }
-  return n;
+  return found;
+}
+
+/**
+ * A process left behind is a bug to chase: say which attempt it runs and what the log says of
+ * its worker and chunk, then kill it (a run leaves nothing on the machine).
+ */
+async function explainLeftover(farm: Farm, p: Leftover, say: (line: string) => void) {
+  const types = async (entity: 'worker' | 'chunk', id: string) =>
+    (await farm.events(entity, id).catch(() => [])).map((e) => `${e.recorded.seq}:${e.type}`);
+  const chunk = p.worker.slice(0, p.worker.lastIndexOf(':'));
+  say(`left: pid ${p.pid} worker ${p.worker}: ${p.cmd.slice(0, 200)}`);
+  say(`  worker: ${(await types('worker', p.worker)).join(' ')}`);
+  say(`  chunk: ${(await types('chunk', chunk)).join(' ')}`);
+  for (const target of [-p.pid, p.pid]) {
+    try {
+      process.kill(target, 'SIGKILL'); // its group (a wrapper leads one), else itself
+      break;
+    } catch {
+      // not a group leader, or ended meanwhile
+    }
+  }
 }
 
 async function rssMb(pid: number | undefined): Promise<number | undefined> {

@@ -24,12 +24,13 @@ import { startNodeSampler, type NodeSources } from './node-sampler.service.js';
 import { readingOf } from './node-stats.js';
 import { reconcile, type Reconciled } from './reconcile.js';
 import { createSessionHost } from './session-host.service.js';
-import { stopDisowned } from './disowned.js';
+import { launchOwned, stopDisowned } from './disowned.js';
+import { createLossFence, lastLossSeq } from './loss-fence.js';
 import { watchStanding } from './standing.service.js';
 import { createEnvironmentCache, droverVersion } from './environment/index.js';
 import { consumeWork, processWork } from './work-queue.jetstream.js';
 import { workerRecords } from './worker-records.js';
-import { killWorker, launchWorker, metaOf, type WorkerContext } from './workers.js';
+import { killWorker, metaOf, type WorkerContext } from './workers.js';
 
 export interface AgentOptions {
   readonly nc: NatsConnection;
@@ -86,6 +87,7 @@ export async function startAgent(opts: AgentOptions): Promise<Agent> {
     records: workerRecords(join(opts.stateDir, 'state')),
     queue: createKeyedQueue(),
     live: new Map(),
+    fence: createLossFence(),
     stateDir: opts.stateDir,
     clock,
     logger,
@@ -134,7 +136,13 @@ export async function startAgent(opts: AgentOptions): Promise<Agent> {
       },
     });
   let tag = '';
+  /** Raise the fence to the node's latest loss in the log (one read of the node's history). */
+  const learnLosses = async () => {
+    ctx.fence.raise(lastLossSeq((await opts.eventLog.read('node', node)).events));
+  };
   await register();
+  // Lost while this agent was away: the processes of that life assigned before are given up.
+  await learnLosses();
   const reconciled = await reconcile(ctx);
   logger.info({ node, ...counts(reconciled) }, 'reconciled');
   // Before the node reads ready: a run inside an allocation held here starts again from then.
@@ -151,13 +159,16 @@ export async function startAgent(opts: AgentOptions): Promise<Agent> {
   let draining = false;
   /**
    * Bring the agent in line with the log (after a reconnect, or its node declared lost while it
-   * lived): stop the processes of attempts the log gave up, and if the node is lost, register
-   * again and turn ready, as after a restart.
+   * lived): learn the node's latest loss, stop the processes of attempts the log or that loss
+   * gave up, and if the node is lost, register again and turn ready, as after a restart. The
+   * loss is learnt first: stopping before it, a process the loss gave up whose failure was not
+   * in the log yet was kept, and ran on beside its retry (the chaos run, issue 23).
    */
   const resync = async (why: string) => {
-    const stopped = await stopDisowned(ctx);
     runtime.forget(eventSubject('node', node));
     const state = stateName((await runtime.load(nodeBehaviour, node)).state);
+    await learnLosses();
+    const stopped = await stopDisowned(ctx);
     const rejoin = !draining && ['lost', 'offline', 'none'].includes(state);
     if (rejoin) {
       tag = `@${clock()}`;
@@ -190,10 +201,17 @@ export async function startAgent(opts: AgentOptions): Promise<Agent> {
   const consuming = processWork(
     messages,
     logger,
-    (work) => () => (work.kind === 'launch' ? launchWorker(ctx, work) : killWorker(ctx, work)),
+    (work) => () => (work.kind === 'launch' ? launchOwned(ctx, work) : killWorker(ctx, work)),
     ctx.queue,
   );
-  const standing = watchStanding({ nc, eventLog: opts.eventLog, node, logger, resync });
+  const standing = watchStanding({
+    nc,
+    eventLog: opts.eventLog,
+    node,
+    logger,
+    fence: ctx.fence,
+    resync,
+  });
   // Lost between registering and the watch's start (a slow start under load): seen now.
   standing.request('started');
 

@@ -2,6 +2,7 @@ import { chunkBehaviour, stateName, workerBehaviour } from '../actors/index.js';
 import { chunkId } from '../events/index.js';
 import {
   classifyExit,
+  findRunLeader,
   outcomeMessage,
   readExitStatus,
   readopt,
@@ -36,17 +37,16 @@ export async function reconcile(ctx: WorkerContext): Promise<Reconciled> {
       await ctx.records.remove(record.workerId);
       continue;
     }
-    const adopted = record.pid
-      ? await readopt(record as AdoptionRecord, hooksFor(ctx, record), {
-          sampleMs: ctx.sampleMs,
-        })
+    const adoption = await adoptionOf(ctx, record);
+    const adopted = adoption
+      ? await readopt(adoption, hooksFor(ctx, adoption), { sampleMs: ctx.sampleMs })
       : undefined;
-    if (adopted) {
-      await readopted(ctx, record, adopted.pid, adopted.pgid, state);
-      watch(ctx, record, adopted);
+    if (adoption && adopted) {
+      await readopted(ctx, adoption, adopted.pid, adopted.pgid, state);
+      watch(ctx, adoption, adopted);
       done.readopted.push(record.workerId);
       const chunk = await ctx.runtime.load(chunkBehaviour, chunkId(record.jobId, record.chunk));
-      const stop = stopFor(chunk.state, record.attempt);
+      const stop = stopFor(chunk.state, record.attempt, ctx.fence.givesUp(record.assignedSeq));
       if (stop) void adopted.kill(stop);
       continue;
     }
@@ -76,6 +76,24 @@ export async function reconcile(ctx: WorkerContext): Promise<Reconciled> {
     done.lost.push(record.workerId);
   }
   return done;
+}
+
+/**
+ * What re-adoption needs of a record: as saved once its pid was known, or, for one saved before
+ * (the agent was killed between starting the process and recording its pid), the run's wrapper
+ * found in /proc, saved now. Its time limit then counts from now: the start was not recorded.
+ */
+async function adoptionOf(
+  ctx: WorkerContext,
+  record: WorkerRecord,
+): Promise<(WorkerRecord & AdoptionRecord) | undefined> {
+  if (record.pid) return record as WorkerRecord & AdoptionRecord;
+  const leader = await findRunLeader(record.runDir);
+  if (!leader) return undefined;
+  const found = { ...record, ...leader, startedAt: ctx.clock() };
+  await ctx.records.save(found);
+  ctx.logger.warn({ worker: record.workerId, pid: leader.pid }, 'found a process without record');
+  return found;
 }
 
 async function readopted(

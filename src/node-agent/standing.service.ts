@@ -1,12 +1,15 @@
 import type { NatsConnection } from '@nats-io/transport-node';
 import type { Logger } from 'pino';
 import { eventSubject, isCorrupt, type EventLog } from '../events/index.js';
+import type { LossFence } from './loss-fence.js';
 
 export interface StandingOptions {
   readonly nc: NatsConnection;
   readonly eventLog: EventLog;
   readonly node: string;
   readonly logger: Logger;
+  /** Raised at once by each `node.lost` seen, before the resync it asks for starts. */
+  readonly fence: LossFence;
   /** Bring the agent in line with the log (see `startAgent`); runs one at a time. */
   readonly resync: (why: string) => Promise<void>;
 }
@@ -53,7 +56,9 @@ export function watchStanding(opts: StandingOptions): Standing {
   const tailing = (async () => {
     for await (const item of tail) {
       if (isCorrupt(item) || item.recorded.subject !== own) continue;
-      if (item.type === 'node.lost') request(`the log says the node is lost: ${item.data.reason}`);
+      if (item.type !== 'node.lost') continue;
+      opts.fence.raise(item.recorded.seq);
+      request(`the log says the node is lost: ${item.data.reason}`);
     }
   })().catch((err: unknown) => {
     if (!stopped) logger.warn({ err }, 'tail of its node ended; reconnects still resync');

@@ -19,6 +19,11 @@ export interface WorkerRecord extends Partial<AdoptionRecord> {
   readonly runDir: string;
   readonly memLimitMb: number;
   readonly timeoutS?: number;
+  /**
+   * The chunk's sequence in the launch message (its assignment): the loss fence compares it
+   * with the node's latest `node.lost` (loss-fence.ts). Absent in records of older agents.
+   */
+  readonly assignedSeq?: number;
 }
 
 /**

@@ -18,6 +18,7 @@ import {
 import type { AnyStateMachine } from 'xstate';
 import {
   chunkId,
+  eventSubject,
   type Actor,
   type Environment,
   type KillWork,
@@ -38,6 +39,7 @@ import type { AgentMetrics } from './agent-metrics.js';
 import type { SessionHost } from './session-host.service.js';
 import { attemptEnvironment, refusedForEnvironment } from './attempt-environment.js';
 import type { EnvironmentCache } from './environment/index.js';
+import type { LossFence } from './loss-fence.js';
 
 /** What the worker-handling half of the agent shares with the service around it. */
 export interface WorkerContext {
@@ -48,6 +50,8 @@ export interface WorkerContext {
   /** Per worker id: its commands reach the log in order. */
   readonly queue: KeyedQueue;
   readonly live: Map<string, LiveWorker>;
+  /** The node's latest loss known to the agent: attempts assigned before it were given up. */
+  readonly fence: LossFence;
   /** The agent's state dir: worker runs live under it (`runDirOf`). */
   readonly stateDir: string;
   readonly clock: () => number;
@@ -157,6 +161,11 @@ export function hooksFor(ctx: WorkerContext, record: WorkerRecord): SupervisorHo
  */
 export async function finish(ctx: WorkerContext, record: WorkerRecord, outcome: ProcessOutcome) {
   ctx.metrics?.exited(outcome.cause);
+  await recordEnd(ctx, record, outcome);
+}
+
+/** `finish` without the count: the end's events, then the agent forgets the worker. */
+async function recordEnd(ctx: WorkerContext, record: WorkerRecord, outcome: ProcessOutcome) {
   await ctx.queue.run(record.workerId, async () => {
     await reportEnd(ctx, record, outcome);
     await ctx.records.remove(record.workerId);
@@ -183,6 +192,14 @@ export async function reportEnd(ctx: ReportContext, record: AttemptRef, outcome:
     // Stopped for a cancel the chunk never saw (a terminate, say): an ordinary failed attempt.
     r = await chunkCommand(ctx, id, attemptFailed(attempt, outcome, metaOf(ctx, workerId, 'fail')));
   }
+  if (!r.ok && stateName(r.state) === 'cancelling' && r.state.context.attempt === attempt) {
+    // Stopped otherwise (a disowned attempt's terminate, a limit) as a cancel came: the process
+    // is gone, which is all a cancelling chunk waits for. It refuses any other end, and the
+    // scheduler confirms only after an exit, not a kill: the chunk stayed cancelling for ever.
+    const data = { attempt, confirmed: true };
+    const meta = metaOf(ctx, workerId, 'cancelled');
+    r = await chunkCommand(ctx, id, { type: 'ConfirmCancelled', ...meta, data });
+  }
   if (!r.ok && r.state.context.unconfirmed.includes(attempt)) {
     const meta = metaOf(ctx, workerId, 'stopped');
     await chunkCommand(ctx, id, { type: 'ConfirmProcessStopped', ...meta, data: { attempt } });
@@ -193,9 +210,34 @@ export async function reportEnd(ctx: ReportContext, record: AttemptRef, outcome:
 /** Supervise `supervised` until it ends, then record the end. */
 export function watch(ctx: WorkerContext, record: WorkerRecord, supervised: Supervised): void {
   ctx.live.set(record.workerId, { record, supervised });
-  void supervised.done
-    .then((outcome) => finish(ctx, record, outcome))
-    .catch((err: unknown) => ctx.logger.error({ err, worker: record.workerId }, 'finish failed'));
+  void supervised.done.then((outcome) => finishPatiently(ctx, record, outcome));
+}
+
+/** How long a process's end keeps being retried into the log (then a restart's reconcile does). */
+const FINISH_RETRY_MS = 300_000;
+
+/**
+ * `finish`, again until it lands: the process is gone and its end must reach the log. A failed
+ * append (an ack lost with a killed server, a stream leader change) was logged and dropped: the
+ * worker stayed live in the heartbeats, so the scheduler never took it for hung, and its chunk
+ * stayed running for ever (the chaos run, issue 23). Command ids dedupe what landed the first
+ * time. Not after the connection closed (the agent is stopping; its record stays for the next).
+ */
+async function finishPatiently(ctx: WorkerContext, record: WorkerRecord, outcome: ProcessOutcome) {
+  ctx.metrics?.exited(outcome.cause);
+  const deadline = ctx.clock() + FINISH_RETRY_MS;
+  for (let delayMs = 250; ; delayMs = Math.min(2 * delayMs, 5_000)) {
+    try {
+      await recordEnd(ctx, record, outcome);
+      return;
+    } catch (err) {
+      const closed = err instanceof Error && /closed/i.test(`${err.name} ${err.message}`);
+      const again = !closed && ctx.clock() < deadline;
+      ctx.logger.warn({ err, worker: record.workerId, again }, 'finish failed');
+      if (!again) return;
+    }
+    await new Promise((resolve) => setTimeout(resolve, delayMs));
+  }
 }
 
 /** The environment a process sees (CONTRACT.md "What a process sees"). */
@@ -215,12 +257,19 @@ function processEnv(w: LaunchWork): Record<string, string> {
 /**
  * Act on a launch: record the worker, start its process group, report it started. A chunk that
  * was cancelled (or moved to a newer attempt) before the process started gets no process: the
- * worker is closed as killed before start, which confirms the cancel at once.
+ * worker is closed as killed before start, which confirms the cancel at once. Neither does an
+ * attempt assigned before its node was declared lost (a launch that waited in the queue while
+ * the agent was away): the loss gave it up. Returns true when a process started and its chunk
+ * took the start; false when it did not start, or the chunk refused it (the launch message's view
+ * of the chunk was old: the caller asks the log, `launchOwned`).
  */
-export async function launchWorker(ctx: WorkerContext, w: LaunchWork): Promise<void> {
-  if (ctx.live.has(w.worker)) return;
+export async function launchWorker(ctx: WorkerContext, w: LaunchWork): Promise<boolean> {
+  if (ctx.live.has(w.worker)) return false;
   const launching = await reportLaunching(ctx, w);
-  if (!launching) return; // handled in an earlier life
+  if (!launching) {
+    await closeLostLaunch(ctx, w);
+    return false; // handled in an earlier life
+  }
   const runDir = runDirOf(ctx.stateDir, w.worker);
   const record: WorkerRecord = {
     workerId: w.worker,
@@ -230,10 +279,15 @@ export async function launchWorker(ctx: WorkerContext, w: LaunchWork): Promise<v
     runDir,
     memLimitMb: w.request.memMb,
     ...(w.timeoutS !== undefined && { timeoutS: w.timeoutS }),
+    assignedSeq: w.chunkState.lastSeq,
   };
+  if (ctx.fence.givesUp(record.assignedSeq)) {
+    await finish(ctx, record, notStartedLost(w));
+    return false;
+  }
   if (!(await launchStillWanted(ctx, w))) {
     await finish(ctx, record, notStarted(w));
-    return;
+    return false;
   }
   const environment =
     ctx.agentVersion === undefined
@@ -243,7 +297,7 @@ export async function launchWorker(ctx: WorkerContext, w: LaunchWork): Promise<v
   if (refused) {
     ctx.logger.info({ worker: w.worker, why: refused.message }, 'pinned environment changed');
     await finish(ctx, record, refused);
-    return;
+    return false;
   }
   await ctx.records.save(record); // the run dir is made by `launch`, which then knows it is new
   const spec = {
@@ -266,12 +320,39 @@ export async function launchWorker(ctx: WorkerContext, w: LaunchWork): Promise<v
     startTime: supervised.startTime,
     startedAt: ctx.clock(),
   };
+  let taken = false;
   if (supervised.pid > 0) {
     ctx.metrics?.launched();
     await ctx.records.save(started);
-    await reportStarted(ctx, w, supervised.pid, supervised.pgid, environment);
+    taken = await reportStarted(ctx, w, supervised.pid, supervised.pgid, environment);
   }
   watch(ctx, started, supervised);
+  return taken;
+}
+
+/**
+ * A launch whose worker the log marked lost before any process was recorded for it: an earlier
+ * life of the agent wrote `worker.launching` and was killed before saving the worker's record
+ * (saved before any process starts; reconcile settles every record before work is taken), and
+ * the node was declared lost meanwhile. No process ever ran, yet nothing said so: a chunk being
+ * cancelled waited for its confirmation for ever (the chaos run, issue 23). Its end is reported
+ * now: a cancel's confirmation while the chunk is cancelling, else a lost attempt not started.
+ */
+async function closeLostLaunch(ctx: WorkerContext, w: LaunchWork): Promise<void> {
+  const worker = await ctx.runtime.load(workerBehaviour, w.worker);
+  if (stateName(worker.state) !== 'lost' || ctx.live.has(w.worker)) return;
+  ctx.runtime.forget(eventSubject('chunk', chunkId(w.jobId, w.chunk)));
+  const chunk = await ctx.runtime.load(chunkBehaviour, chunkId(w.jobId, w.chunk));
+  const cancelling = stateName(chunk.state) === 'cancelling';
+  const record: WorkerRecord = {
+    workerId: w.worker,
+    jobId: w.jobId,
+    chunk: w.chunk,
+    attempt: w.attempt,
+    runDir: runDirOf(ctx.stateDir, w.worker),
+    memLimitMb: w.request.memMb,
+  };
+  await finish(ctx, record, cancelling ? notStarted(w) : notStartedLost(w));
 }
 
 /**
@@ -310,7 +391,7 @@ export async function launchStillWanted(ctx: ReportContext, w: LaunchWork): Prom
 
 /**
  * The process is running: `worker.started` (with the environment it runs in, when captured) and
- * `chunk.started`, in the worker's queue slot.
+ * `chunk.started`, in the worker's queue slot. True when the chunk took the start.
  */
 export async function reportStarted(
   ctx: ReportContext,
@@ -318,9 +399,9 @@ export async function reportStarted(
   pid: number,
   pgid: number,
   environment?: Environment,
-): Promise<void> {
+): Promise<boolean> {
   const cid = chunkId(w.jobId, w.chunk);
-  await ctx.queue.run(w.worker, () =>
+  const [, chunk] = await ctx.queue.run(w.worker, () =>
     Promise.all([
       workerCommand(ctx, w.worker, {
         type: 'ReportStarted',
@@ -334,6 +415,7 @@ export async function reportStarted(
       }),
     ]),
   );
+  return chunk.ok;
 }
 
 /** The outcome of an attempt whose process was never started because it was cancelled. */
@@ -346,6 +428,19 @@ export function notStarted(w: LaunchWork): ProcessOutcome {
     cpuSeconds: 0,
     wallSeconds: 0,
     message: `attempt ${w.attempt} cancelled before its process started`,
+  };
+}
+
+/** The outcome of an attempt not started because its node was declared lost after assigning it. */
+export function notStartedLost(w: LaunchWork): ProcessOutcome {
+  return {
+    exitCode: null,
+    signal: null,
+    cause: 'NodeLost',
+    peakRssMb: 0,
+    cpuSeconds: 0,
+    wallSeconds: 0,
+    message: `attempt ${w.attempt} not started: ${w.node} was declared lost after it was assigned`,
   };
 }
 

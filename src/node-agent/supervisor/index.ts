@@ -4,7 +4,7 @@
  * file and classifies how it ended (POLICY.md failure causes). No NATS here: the agent service
  * turns what this reports into events.
  */
-export { failedLaunch, launch, readopt } from './launch.js';
+export { failedLaunch, findRunLeader, launch, readopt } from './launch.js';
 export { launchAttached } from './attached.js';
 export type { AttachedIo, AttachedLaunch, Attachment, OutputStream } from './attached.js';
 export { readExitStatus } from './supervisor.js';

@@ -1,11 +1,11 @@
 import { spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
-import { appendFile, mkdir, open, rm } from 'node:fs/promises';
+import { appendFile, mkdir, open, readFile, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { classifyExit } from './exit.js';
 import { parseStat } from './proc.js';
 import { forkServer } from './fork-server.js';
-import { procConstants, readStat, type ProcConstants } from './proc-reader.js';
+import { procConstants, readAllStats, readStat, type ProcConstants } from './proc-reader.js';
 import { supervise } from './supervisor.js';
 import type {
   AdoptionRecord,
@@ -172,4 +172,23 @@ export async function readopt(
   }
   const k = await procConstants();
   return supervise({ ...record, pgid: stat.pgid, watch: 'poll', k, hooks, opts });
+}
+
+/**
+ * The wrapper (process group leader) of the run in `runDir` while it still runs, found by the
+ * status file named in its environment: for an attempt whose agent was killed after starting it
+ * but before recording its pid. Unfound, it ran on unwatched, its attempt reported lost and
+ * retried elsewhere (a `sleep 120` the chaos run found left behind). Walks /proc: once per such
+ * record, at a restart.
+ */
+export async function findRunLeader(
+  runDir: string,
+): Promise<{ pid: number; startTime: string } | undefined> {
+  const wanted = `\0DROVER_STATUS_FILE=${join(runDir, 'status')}\0`;
+  for (const s of await readAllStats(0)) {
+    if (s.pid !== s.pgid || s.state === 'Z') continue;
+    const env = await readFile(`/proc/${s.pid}/environ`, 'utf8').catch(() => '');
+    if (`\0${env}\0`.includes(wanted)) return { pid: s.pid, startTime: s.startTime };
+  }
+  return undefined;
 }
