@@ -1,26 +1,21 @@
 import { jetstreamManager } from '@nats-io/jetstream';
 import { connect } from '@nats-io/transport-node';
 import { pino } from 'pino';
-import { createEntityRuntime } from '../src/actors/index.js';
 import { startLiveModel } from '../src/api/live-model.jetstream.js';
-import {
-  EVENTS_STREAM,
-  createJetStreamEventLog,
-  isCorrupt,
-  parseEventSubject,
-} from '../src/events/index.js';
+import { EVENTS_STREAM, createJetStreamEventLog } from '../src/events/index.js';
 import { readBatches } from '../src/events/reader.jetstream.js';
 import {
   allProjections,
   createKvProjectionStore,
   createProjectionRunner,
 } from '../src/projections/index.js';
-import { observeEvent } from '../src/scheduler/entity-view.js';
+import { followLog } from '../src/scheduler/catch-up.service.js';
+import { wireLeader } from '../src/scheduler/leader-parts.service.js';
+import { defaultFairShareConfig } from '../src/policy/index.js';
 
 /**
  * One start-up of one service's fold, in a process of its own (its RSS is its own): `raw` reads
- * the live stream, `scheduler` is the scheduler's catch-up (every entity into its runtime's
- * cache), `api` the API's live read model, `projections` the projection runner from zero (the
+ * the live stream, `scheduler` is the scheduler's catch-up (`followLog` into its wired parts), `api` the API's live read model, `projections` the projection runner from zero (the
  * archive merged in) or from its checkpoints. Prints one JSON line: ms, rssMb, heapMb, events.
  */
 const { url, what, bucket } = JSON.parse(process.env.GROWTH_CHILD ?? '{}') as {
@@ -39,26 +34,28 @@ if (what === 'raw') {
   const last = await log.lastSeq();
   for await (const b of readBatches(nc, jsm, EVENTS_STREAM, { untilSeq: last })) events += b.length;
 } else if (what === 'scheduler') {
-  // The scheduler's catch-up (`followLog`): every event into its entity's machine in the
-  // runtime's cache, the live log only. Generated histories are plausible, not always legal: an
-  // event a machine refuses is counted and skipped here (the scheduler would log it).
-  const runtime = createEntityRuntime({ eventLog: log, cache: true });
-  const last = await log.lastSeq();
-  const tail = log.tail({ fromSeq: 1 });
-  let refused = 0;
-  for await (const item of tail) {
-    if (!isCorrupt(item)) {
-      const where = parseEventSubject(item.recorded.subject);
-      try {
-        if (where) observeEvent(runtime, where.entity, where.id, item);
-      } catch {
-        refused++;
-      }
+  // The scheduler's catch-up as `startScheduler` runs it once it holds the lease: its parts
+  // wired (`wireLeader`: the runtime's cache, the farm index, usage), the log followed from its
+  // start until caught up. Writes are off (no lease): this measures the fold, not the takeover.
+  const parts = wireLeader({
+    ...{ nc, eventLog: log, logger, clock: Date.now, config: defaultFairShareConfig },
+    by: { kind: 'scheduler', id: 'growth', epoch: 0 },
+    canWrite: () => false,
+  });
+  const userOf = (jobId: string) => parts.peek.job(jobId)?.context.spec?.user;
+  const follower = await followLog({
+    eventLog: log,
+    runtime: parts.runtime,
+    changed: parts.changed,
+    event: (e) => {
+      parts.index.usage(e, userOf);
+      parts.launches.note(e, userOf);
       events++;
-    }
-    if ((isCorrupt(item) ? item.seq : item.recorded.seq) >= last) break;
-  }
-  if (refused > events / 2) throw new Error(`the scheduler's fold refused ${refused} of ${events}`);
+    },
+    logger,
+  });
+  await follower.caughtUp;
+  stop = () => follower.stop();
 } else if (what === 'api') {
   const m = await startLiveModel(nc, log, logger);
   events = m.model.jobs.size;

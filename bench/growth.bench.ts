@@ -1,108 +1,116 @@
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
-import { compactLog } from '../src/events/index.js';
-import { openEventLog } from '../test/support/nats-client.js';
+import { jetstreamManager } from '@nats-io/jetstream';
+import type { NatsConnection } from '@nats-io/transport-node';
+import { compactLog, ensureFarmStreams, EVENTS_STREAM } from '../src/events/index.js';
+import { connectTo } from '../test/support/nats-client.js';
 import { startNatsServer } from '../test/support/nats-server.js';
-import { farmHistory } from '../test/support/projection-history.js';
+import { seedHistories } from './growth-seed.js';
 
 /**
- * Log growth (issue 23 point 7): start-up time and RSS of the scheduler's catch-up and of the API
- * read model at log sizes GROWTH_SIZES (default 100k and 1M events), each against a raw read of
- * the same stream in the same run, before and after `drover compact` moved the job trees done
- * before the last GROWTH_LIVE share (default 10%) of the history was written. The projection
- * runner (usage, fair share, audit, ...) is timed from zero and from its checkpoint. Each fold
- * runs in a process of its own. Prints one JSON document.
+ * Log growth (issue 23 point 7): start-up time and RSS of each service's fold as the log grows.
+ * For each size in GROWTH_SIZES (default 100k, 1M, 10M events) a fresh server is seeded
+ * (`growth-seed.ts`: raw publishes of generated farm histories), the last GROWTH_LIVE_EVENTS
+ * (default 100k) being the farm's recent work. Measured, each fold in a process of its own
+ * against a raw read of the same stream in the same run: before compaction, the scheduler's
+ * catch-up and the API's read model (GROWTH_BEFORE); then `compactLog` moves every job tree done
+ * before the recent work, and after it the same folds, the projection runner from zero (the
+ * archive merged in; it writes checkpoints) and from those checkpoints. Flat start-up means the
+ * "after" figures stay put while the log grows 100x. Prints one JSON document.
  */
-const SIZES = (process.env.GROWTH_SIZES ?? '100000,1000000').split(',').map(Number);
-const LIVE_SHARE = Number(process.env.GROWTH_LIVE ?? 0.1);
+const SIZES = (process.env.GROWTH_SIZES ?? '100000,1000000,10000000').split(',').map(Number);
+const LIVE_EVENTS = Number(process.env.GROWTH_LIVE_EVENTS ?? 100_000);
+const BEFORE = (process.env.GROWTH_BEFORE ?? 'raw,scheduler,api').split(',');
+const AFTER = (process.env.GROWTH_AFTER ?? 'raw,scheduler,api,projections,checkpoint').split(',');
+const CHILD_TIMEOUT_MS = Number(process.env.GROWTH_CHILD_TIMEOUT_MS ?? 1_800_000);
 const run = promisify(execFile);
+const say = (line: string) => process.stderr.write(`${new Date().toISOString()} ${line}\n`);
 
-async function child(url: string, what: string): Promise<Record<string, number>> {
-  const { stdout } = await run(
-    process.execPath,
-    ['--expose-gc', '--max-semi-space-size=32', '--import', 'tsx', 'bench/growth-child.ts'],
-    { env: { ...process.env, GROWTH_CHILD: JSON.stringify({ url, what }) }, maxBuffer: 1 << 20 },
-  );
-  return JSON.parse(stdout.trim().split('\n').pop() as string) as Record<string, number>;
+type Figures = Record<string, number | string>;
+
+/** One fold in a child process; a fold that fails or times out is reported, not fatal. */
+async function child(url: string, what: string): Promise<Figures> {
+  try {
+    const { stdout } = await run(
+      process.execPath,
+      ['--expose-gc', '--max-semi-space-size=32', '--import', 'tsx', 'bench/growth-child.ts'],
+      {
+        env: { ...process.env, GROWTH_CHILD: JSON.stringify({ url, what }) },
+        maxBuffer: 1 << 20,
+        timeout: CHILD_TIMEOUT_MS,
+      },
+    );
+    return JSON.parse(stdout.trim().split('\n').pop() as string) as Figures;
+  } catch (err) {
+    const e = err as Error & { stderr?: string; killed?: boolean };
+    const why = e.killed ? `timed out after ${CHILD_TIMEOUT_MS} ms` : (e.stderr ?? e.message);
+    const lines = why.trim().split('\n');
+    const line = lines.find((l) => /Error|error:/.test(l)) ?? lines.at(-1) ?? '';
+    return { error: line.trim().slice(0, 400) };
+  }
 }
 
-type Figures = Record<string, number>;
-
-async function measure(url: string): Promise<Record<string, Figures>> {
-  const raw = await child(url, 'raw');
-  const scheduler = await child(url, 'scheduler');
-  const api = await child(url, 'api');
-  const projectionsFromZero = await child(url, 'projections');
-  const projectionsFromCheckpoint = await child(url, 'checkpoint');
-  const ratio = (x: Figures) => Math.round((x.ms! / Math.max(1, raw.ms!)) * 10) / 10;
-  return {
-    raw,
-    scheduler: { ...scheduler, vsRaw: ratio(scheduler) },
-    api: { ...api, vsRaw: ratio(api) },
-    projectionsFromZero: { ...projectionsFromZero, vsRaw: ratio(projectionsFromZero) },
-    projectionsFromCheckpoint,
-  };
+async function measure(url: string, parts: readonly string[]): Promise<Record<string, Figures>> {
+  const out: Record<string, Figures> = {};
+  for (const part of parts) {
+    out[part] = await child(url, part);
+    say(`  ${part}: ${JSON.stringify(out[part])}`);
+  }
+  const raw = Number(out.raw?.ms ?? NaN);
+  for (const [part, f] of Object.entries(out))
+    if (part !== 'raw' && typeof f.ms === 'number' && raw > 0)
+      f.vsRaw = Math.round((f.ms / raw) * 10) / 10;
+  return out;
 }
 
-function share(
-  after: Record<string, Figures>,
-  before: Record<string, Figures>,
-  part: string,
-  key: string,
-): number {
-  return Math.round(((after[part]?.[key] ?? 0) / (before[part]?.[key] ?? 1)) * 100) / 100;
+/**
+ * `compactLog`, tried again after a failure (its JetStream API calls time out at 5 s on a machine
+ * at load 30; a compaction is crash-safe, so a retry finishes what the failed one began).
+ */
+async function compactPatiently(nc: NatsConnection, cutAt: number) {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await compactLog(nc, { olderThanMs: 0, now: cutAt });
+    } catch (err) {
+      if (attempt >= 5) throw err;
+      say(`compaction attempt ${attempt} failed (${(err as Error).message}); again`);
+    }
+  }
 }
 
 const results = [];
 for (const size of SIZES) {
   const server = await startNatsServer();
-  const { nc, log } = await openEventLog(server);
+  const nc = await connectTo(server);
   try {
+    await ensureFarmStreams(await jetstreamManager(nc));
+    say(`seeding ${size} events`);
+    let cutAt = Date.now();
     const t0 = performance.now();
-    let appended = 0;
-    let cutAt = 0;
-    for (let h = 0; appended < size; h++) {
-      const entries = farmHistory(h + 1, { jobs: 500, users: 20, tag: `g${h}` });
-      let window: Promise<unknown>[] = [];
-      for (const x of entries) {
-        window.push(log.append(x.entity, x.id, [x.event]));
-        if (window.length >= 4_096) {
-          await Promise.all(window);
-          window = [];
-        }
-      }
-      await Promise.all(window);
-      appended += entries.length;
-      if (!cutAt && appended >= size * (1 - LIVE_SHARE)) cutAt = Date.now();
-    }
-    const appendMs = Math.round(performance.now() - t0);
-    const before = await measure(server.url);
+    const seeded = await seedHistories(nc, {
+      events: size,
+      markAt: Math.max(0, size - LIVE_EVENTS),
+      mark: () => (cutAt = Date.now()),
+    });
+    const seedMs = Math.round(performance.now() - t0);
+    say(`seeded ${seeded.events} in ${seedMs} ms; before compaction`);
+    const before = await measure(server.url, BEFORE);
     const c0 = performance.now();
-    const moved = await compactLog(nc, { olderThanMs: 0, now: cutAt });
+    const moved = await compactPatiently(nc, cutAt);
     const compactMs = Math.round(performance.now() - c0);
-    const after = await measure(server.url);
+    const live = (await (await jetstreamManager(nc)).streams.info(EVENTS_STREAM)).state.messages;
+    say(`compacted in ${compactMs} ms: ${moved.messages} moved, ${live} live; after compaction`);
+    const after = await measure(server.url, AFTER);
     results.push({
-      events: appended,
-      appendMs,
-      compaction: {
-        ms: compactMs,
-        moved: moved.messages,
-        jobs: moved.jobs,
-        liveAfter: appended - moved.messages,
-      },
+      events: seeded.events,
+      seed: { ms: seedMs, perS: Math.round(seeded.events / (seedMs / 1000)) },
+      compaction: { ms: compactMs, moved: moved.messages, jobs: moved.jobs, liveAfter: live },
       before,
       after,
-      afterVsBefore: {
-        scheduler: share(after, before, 'scheduler', 'ms'),
-        api: share(after, before, 'api', 'ms'),
-        schedulerRss: share(after, before, 'scheduler', 'rssMb'),
-        apiRss: share(after, before, 'api', 'rssMb'),
-      },
     });
   } finally {
-    await log.close();
     await nc.close();
     await server.stop();
   }
 }
-console.log(JSON.stringify({ liveShare: LIVE_SHARE, sizes: results }));
+console.log(JSON.stringify({ bench: 'growth', liveEvents: LIVE_EVENTS, sizes: results }, null, 1));

@@ -205,6 +205,37 @@ class JetStreamEventLogImpl implements JetStreamEventLog {
     return (await this.jsm.streams.info(this.stream)).state.last_seq;
   }
 
+  async lastLiveSeq(): Promise<number> {
+    const {
+      first_seq: first,
+      last_seq: last,
+      messages,
+    } = (await this.jsm.streams.info(this.stream)).state;
+    if (messages === 0) return 0;
+    // Is any message at or after `seq`? One direct get (`next_by_subj`; the stream allows direct gets). The
+    // common case (the last sequence is stored) costs one; after a compaction moved the log's
+    // end, a binary search costs ~log2(last) gets. The stream holds event subjects only.
+    const anyFrom = async (seq: number) =>
+      (await this.jsm.direct.getMessage(this.stream, { seq, next_by_subj: eventWildcard() })) !==
+      null;
+    try {
+      if (await this.jsm.direct.getMessage(this.stream, { seq: last })) return last;
+      let [lo, hi] = [first, last]; // a message at lo or after; none at hi or after
+      while (hi - lo > 1) {
+        const mid = Math.floor((lo + hi) / 2);
+        if (await anyFrom(mid)) lo = mid;
+        else hi = mid;
+      }
+      const m = await this.jsm.direct.getMessage(this.stream, {
+        seq: lo,
+        next_by_subj: eventWildcard(),
+      });
+      return m ? m.seq : last;
+    } catch {
+      return last; // a server that cannot say: the stream's last sequence, as before compaction
+    }
+  }
+
   async close(): Promise<void> {
     await this.publisher.close();
   }

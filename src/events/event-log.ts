@@ -82,6 +82,12 @@ export interface EventLog {
   tail(opts?: { fromSeq?: number; entity?: Entity; archive?: boolean }): Tail;
   /** The stream's last sequence now. */
   lastSeq(): Promise<number>;
+  /**
+   * The sequence of the last event in the live log now (0 when it holds none): what a tail of
+   * the live log reaches. Below `lastSeq` once compaction moved the log's last events away, and
+   * a catch-up that waited for `lastSeq` would wait for the next append.
+   */
+  lastLiveSeq(): Promise<number>;
 }
 
 export function isCorrupt(item: ReplayItem): item is CorruptMessage {

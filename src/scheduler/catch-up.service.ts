@@ -24,7 +24,7 @@ export interface FollowDeps {
 
 /** The log followed from its start: caught up once `caughtUp` resolves, live from then on. */
 export interface LogFollower {
-  /** The log's last sequence when following began (what "caught up" means). */
+  /** The live log's last event when following began (what "caught up" means). */
   readonly caughtUpAt: number;
   /** Resolves once every event up to `caughtUpAt` was folded. */
   readonly caughtUp: Promise<void>;
@@ -42,7 +42,9 @@ export interface LogFollower {
  * entity, republish launches) is the service's, once `caughtUp` resolves.
  */
 export async function followLog(deps: FollowDeps): Promise<LogFollower> {
-  const caughtUpAt = await deps.eventLog.lastSeq();
+  // The last live event, not the stream's last sequence: compaction may have moved the log's
+  // last events away, and a tail waiting for that sequence would wait for the next append.
+  const caughtUpAt = await deps.eventLog.lastLiveSeq();
   const tail = deps.eventLog.tail({ fromSeq: 1 });
   let markCaughtUp: () => void = () => {};
   const caughtUp = new Promise<void>((resolve) => (markCaughtUp = resolve));

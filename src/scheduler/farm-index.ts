@@ -6,6 +6,7 @@ import {
 } from '../actors/index.js';
 import type { RecordedEvent, Resources } from '../events/index.js';
 import { emptyLedger, foldUsage, type UsageHistory, type UsageLedger } from '../policy/index.js';
+import { checkpointOf, ledgerOf, type UsageCheckpoint } from './usage-checkpoint.js';
 
 const LIVE = new Set(['assigned', 'running', 'cancelling']);
 const TERMINAL = new Set(['succeeded', 'failed', 'cancelled']);
@@ -67,7 +68,9 @@ export class FarmIndex {
   /** Job id → jobs that run `after` it (they must hear when it ends). */
   readonly dependents = new Map<string, Set<string>>();
   /** Users' decayed usage and the workers holding resources: the policy's one usage fold. */
-  private readonly ledger: UsageLedger = emptyLedger();
+  private ledger: UsageLedger = emptyLedger();
+  /** The last log sequence folded into `ledger` (a checkpoint's, then each tail event's). */
+  private usageSeq = 0;
   /**
    * Bumped by every change a placement round could see: a chunk starts or stops waiting, holds
    * or frees capacity, a node appears, a job with waiting chunks (or jobs after it) changes state
@@ -211,6 +214,24 @@ export class FarmIndex {
    * fair-share projection folds by too). `userOf` reads the folded job; pure given it.
    */
   usage(event: RecordedEvent, userOf: (jobId: string) => string | undefined): void {
+    // Already in the ledger when it came from a checkpoint at or after this event.
+    if (event.recorded.seq <= this.usageSeq) return;
     foldUsage(this.ledger, event, userOf, this.halfLifeS);
+    this.usageSeq = event.recorded.seq;
+  }
+
+  /**
+   * Start the usage fold from a checkpoint (before the tail's first event): tail events up to its
+   * sequence are skipped by `usage`, as the checkpoint holds them, whether or not compaction has
+   * since moved them out of the live log.
+   */
+  resumeUsage(c: UsageCheckpoint): void {
+    this.ledger = ledgerOf(c);
+    this.usageSeq = c.seq;
+  }
+
+  /** The usage fold as a checkpoint at the last sequence it folded. */
+  usageCheckpoint(): UsageCheckpoint {
+    return checkpointOf(this.ledger, this.usageSeq);
   }
 }

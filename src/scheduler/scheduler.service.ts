@@ -6,6 +6,7 @@ import {
   type Backoff,
   type FairShareConfig,
   type PreemptionParams,
+  type UsageHistory,
 } from '../policy/index.js';
 import { followLog } from './catch-up.service.js';
 import { seedIfUnknown } from './entity-view.js';
@@ -18,6 +19,11 @@ import type { SchedulerMetrics } from './scheduler-metrics.js';
 import { startTicker, type TickStep } from './ticker.service.js';
 import { PipelineIndex, Timekeeper } from './timekeeper.service.js';
 import type { BrokenPromise } from './promise-keeper.js';
+import {
+  loadUsageCheckpoint,
+  startUsageCheckpoints,
+  usageCheckpointBucket,
+} from './usage-checkpoint.jetstream.js';
 import { submissionSteps } from './work-messages.js';
 
 export interface SchedulerOptions {
@@ -50,11 +56,14 @@ export interface Scheduler {
   readonly epoch: number;
   /** Resolves when this scheduler stops leading (deposed or stopped). */
   readonly lost: Promise<void>;
+  /** Each user's decayed usage as the scheduler ranks by it (tests compare it with a full fold). */
+  usage(): UsageHistory;
   stop(): Promise<void>;
 }
 
 /**
- * The scheduler service: waits for the lease, folds the whole log into memory, then reacts to
+ * The scheduler service: waits for the lease, folds the live log into memory (usage from its
+ * checkpoint on: `usage-checkpoint.jetstream.ts`), then reacts to
  * every change level-triggered (the rules pump), places waiting chunks in fair-share order (the
  * placement loop and launcher), takes submissions from the intake and watches agents' heartbeats
  * (the node watch). Every write carries its fencing epoch; a deposed scheduler's writes are
@@ -113,6 +122,11 @@ export async function startScheduler(opts: SchedulerOptions): Promise<Scheduler>
   );
 
   const userOf = (jobId: string) => peek.job(jobId)?.context.spec?.user;
+  // Usage from the last checkpoint on (exact: a decayed fold), not from the log's first event:
+  // compaction may have moved that history out of the live log.
+  const usageKv = await usageCheckpointBucket(nc);
+  const usageFrom = await loadUsageCheckpoint(usageKv, await eventLog.lastSeq(), logger);
+  if (usageFrom) index.resumeUsage(usageFrom);
   const follower = await followLog({
     eventLog,
     runtime: parts.runtime,
@@ -147,15 +161,26 @@ export async function startScheduler(opts: SchedulerOptions): Promise<Scheduler>
   sweep();
   parts.launcher.relaunch(index);
   placement.start();
+  const usageCheckpoints = startUsageCheckpoints({
+    ...{ kv: usageKv, index, logger },
+    canWrite: () => lease.held() && !stopped,
+  });
   logger.info(
-    { epoch: lease.epoch, events: follower.caughtUpAt, openJobs: index.openJobs.size },
+    {
+      epoch: lease.epoch,
+      events: follower.caughtUpAt,
+      openJobs: index.openJobs.size,
+      usageFrom: usageFrom?.seq ?? 0,
+    },
     'scheduler leads',
   );
 
   return {
     epoch: lease.epoch,
     lost: lease.lost,
+    usage: () => index.history,
     async stop() {
+      await usageCheckpoints.stop();
       stopped = true;
       stopTicker();
       watch.stop();

@@ -31,6 +31,7 @@ function losingFirstAck(log: EventLog, type: string): { log: EventLog; lost: Pro
     replay: (range) => log.replay(range),
     replayBatches: (range) => log.replayBatches(range),
     lastSeq: () => log.lastSeq(),
+    lastLiveSeq: () => log.lastLiveSeq(),
     async append(entity, id, events, opts) {
       const out = await log.append(entity, id, events, opts);
       if (!armed || !out.ok || !events.some((e) => e.type === type)) return out;
