@@ -148,6 +148,7 @@ function replay(input: PreemptionInput): void {
   const perJob = new Map<string, number>();
   let total = 0;
   const stopped = new Set<string>();
+  const nodeFree = new Map<string, { cpus: number; memMb: number }>();
   for (const d of out) {
     const need = input.needs.find((n) => n.jobId === d.promise)!;
     expect(need).toBeDefined();
@@ -172,10 +173,22 @@ function replay(input: PreemptionInput): void {
       total++;
     }
     shares.add(need.user, need.request, 1);
-    // The victims make room: the promised job fits on the node afterwards.
+    // The victims make room: the promised job fits on the node afterwards, counting what earlier
+    // decisions of the round stopped there and what their promises took of it.
     const node = input.nodes.find((x) => x.id === d.node)!;
-    const freed = d.victims.reduce((f, v) => f + v.request.cpus, 0);
-    expect(node.capacity.cpus - node.used.cpus + freed).toBeGreaterThanOrEqual(need.request.cpus);
+    const free = nodeFree.get(d.node) ?? {
+      cpus: node.capacity.cpus - node.used.cpus,
+      memMb: node.capacity.memMb - node.used.memMb,
+    };
+    for (const v of d.victims) {
+      free.cpus += v.request.cpus;
+      free.memMb += v.request.memMb;
+    }
+    expect(free.cpus).toBeGreaterThanOrEqual(need.request.cpus);
+    expect(free.memMb).toBeGreaterThanOrEqual(need.request.memMb);
+    free.cpus -= need.request.cpus;
+    free.memMb -= need.request.memMb;
+    nodeFree.set(d.node, free);
   }
   expect(total).toBeLessThanOrEqual(input.params.maxPerRound); // at most N a round
 }
