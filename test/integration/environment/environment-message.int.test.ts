@@ -1,10 +1,9 @@
-import { execFileSync } from 'node:child_process';
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createApiClient, type ApiClient, type JobView } from '../../../src/api/index.js';
 import { drover, startApiFarm, type ApiFarm } from '../../support/api-farm.js';
+import { scratchRepo, type ScratchRepo } from '../../support/git-repo.js';
 
 /**
  * What changed, said where people look (issue 20): a pinned copy passes `resubmit`'s up-front
@@ -14,19 +13,9 @@ import { drover, startApiFarm, type ApiFarm } from '../../support/api-farm.js';
 describe('the agent says what changed in a pinned environment (real farm, real git)', () => {
   let farm: ApiFarm;
   let api: ApiClient;
+  let scratch: ScratchRepo | undefined;
   let repo: string;
-  const git = (...args: string[]) =>
-    execFileSync('git', args, {
-      cwd: repo,
-      encoding: 'utf8',
-      env: {
-        ...process.env,
-        GIT_AUTHOR_NAME: 't',
-        GIT_AUTHOR_EMAIL: 't@example.com',
-        GIT_COMMITTER_NAME: 't',
-        GIT_COMMITTER_EMAIL: 't@example.com',
-      },
-    }).trim();
+  const git = (...args: string[]) => scratch!.git(...args);
   const cli = async (...args: string[]) => {
     const r = await drover(farm.server.url, args, { DROVER_USER: 'ada' }, 60_000, repo);
     expect(r.code, `drover ${args.join(' ')}: ${r.stderr}`).toBe(0);
@@ -34,8 +23,8 @@ describe('the agent says what changed in a pinned environment (real farm, real g
   };
 
   beforeAll(async () => {
-    repo = await mkdtemp(join(tmpdir(), 'drover-envmsg-repo-'));
-    git('init', '-q');
+    scratch = scratchRepo('drover-envmsg-repo-');
+    repo = scratch.dir;
     await writeFile(join(repo, 'requirements.txt'), 'numpy==1.26.0\n');
     git('add', '.');
     git('commit', '-q', '-m', 'first');
@@ -44,7 +33,7 @@ describe('the agent says what changed in a pinned environment (real farm, real g
   }, 60_000);
   afterAll(async () => {
     await farm?.stop();
-    if (repo) await rm(repo, { recursive: true, force: true });
+    scratch?.remove();
   });
 
   it('show, explain and audit carry the agent message naming both commits', async () => {

@@ -44,8 +44,11 @@ describe('a resize and the keystrokes typed during it', () => {
     await server?.stop();
   });
 
-  it('reach the agent in the order resize, then keystrokes', async () => {
-    const id = 'sresizeorder1';
+  /**
+   * A client of session `id` whose agent side (a subscriber of its input subject) records what
+   * arrives, `stdin:<bytes>` or `resize:<cols>`; the agent has said Ready, so stdin flows.
+   */
+  async function attached(id: string) {
     const seen: string[] = [];
     const agentSide = apiConn.subscribe(sessionInSubject('ann', 'node-1', id), {
       callback: (_err, msg) => {
@@ -56,24 +59,25 @@ describe('a resize and the keystrokes typed during it', () => {
     });
     await apiConn.flush();
     const stdin = new PassThrough();
-    const client = new SessionClient(
-      cliConn,
-      createApiClient(cliConn, { timeoutMs: 200 }),
-      id,
-      'ann',
-      {
-        stdin,
-        stdout: new PassThrough(),
-        stderr: new PassThrough(),
-      },
-    );
+    const api = createApiClient(cliConn, { timeoutMs: 200 });
+    const io = { stdin, stdout: new PassThrough(), stderr: new PassThrough() };
+    const client = new SessionClient(cliConn, api, id, 'ann', io);
     await cliConn.flush(); // the client's subscription is at the server before the agent speaks
+    apiConn.publish(
+      sessionOutSubject('ann', 'node-1', id),
+      controlFrame(FrameKinds.Ready, { node: 'node-1' }),
+    );
+    const close = () => {
+      client.close();
+      agentSide.unsubscribe();
+    };
+    return { seen, stdin, client, close };
+  }
+
+  it('reach the agent in the order resize, then keystrokes', async () => {
+    const id = 'sresizeorder1';
+    const { seen, stdin, client, close } = await attached(id);
     try {
-      // The agent says it listens: stdin starts flowing.
-      apiConn.publish(
-        sessionOutSubject('ann', 'node-1', id),
-        controlFrame(FrameKinds.Ready, { node: 'node-1' }),
-      );
       stdin.write('a');
       await until(() => seen.includes('stdin:a'));
 
@@ -94,49 +98,22 @@ describe('a resize and the keystrokes typed during it', () => {
       await until(() => seen.includes('stdin:b'));
       expect(seen).toEqual(['stdin:a', 'resize:120', 'stdin:b']);
     } finally {
-      client.close();
-      agentSide.unsubscribe();
+      close();
     }
   }, 60_000);
 
   it('a call that never answers lets the keystrokes go after the bound', async () => {
-    const id = 'sresizeorder2';
-    const seen: string[] = [];
-    const agentSide = apiConn.subscribe(sessionInSubject('ann', 'node-1', id), {
-      callback: (_err, msg) => {
-        const f = decodeFrame(msg.data);
-        if (f?.kind === FrameKinds.Stdin) seen.push(new TextDecoder().decode(f.bytes));
-      },
-    });
-    await apiConn.flush();
-    const stdin = new PassThrough();
-    const client = new SessionClient(
-      cliConn,
-      createApiClient(cliConn, { timeoutMs: 200 }),
-      id,
-      'ann',
-      {
-        stdin,
-        stdout: new PassThrough(),
-        stderr: new PassThrough(),
-      },
-    );
-    await cliConn.flush();
+    const { seen, stdin, client, close } = await attached('sresizeorder2');
     try {
-      apiConn.publish(
-        sessionOutSubject('ann', 'node-1', id),
-        controlFrame(FrameKinds.Ready, { node: 'node-1' }),
-      );
       stdin.write('w');
-      await until(() => seen.includes('w'));
+      await until(() => seen.includes('stdin:w'));
       const holding = client.holdInputWhile(new Promise(() => undefined), 300);
       stdin.write('x');
       await holding;
-      await until(() => seen.includes('x'));
-      expect(seen).toEqual(['w', 'x']);
+      await until(() => seen.includes('stdin:x'));
+      expect(seen).toEqual(['stdin:w', 'stdin:x']);
     } finally {
-      client.close();
-      agentSide.unsubscribe();
+      close();
     }
   }, 60_000);
 });
