@@ -145,6 +145,18 @@ export async function startNatsServer(opts: NatsServerOptions = {}): Promise<Nat
   return server;
 }
 
+/**
+ * A ports file's content, or undefined while the server is still writing it: the file appears
+ * before its JSON does (an empty or cut file was read on a loaded machine).
+ */
+function parsePorts(text: string): { nats?: string[] } | undefined {
+  try {
+    return JSON.parse(text) as { nats?: string[] };
+  } catch {
+    return undefined;
+  }
+}
+
 /** The client port a nats-server with `ports_file_dir` reports, once it has written it. */
 export async function waitForPort(portsDir: string, pid: number): Promise<number> {
   const deadline = Date.now() + START_TIMEOUT_MS;
@@ -152,8 +164,7 @@ export async function waitForPort(portsDir: string, pid: number): Promise<number
     const files = await readdir(portsDir).catch(() => [] as string[]);
     const mine = files.find((f) => f.includes(`_${pid}.ports`));
     if (mine) {
-      const ports = JSON.parse(await readFile(join(portsDir, mine), 'utf8')) as { nats?: string[] };
-      const first = ports.nats?.[0];
+      const first = parsePorts(await readFile(join(portsDir, mine), 'utf8'))?.nats?.[0];
       if (first) return Number(new URL(first).port);
     }
     await sleep(20);
