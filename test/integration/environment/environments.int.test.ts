@@ -1,10 +1,9 @@
-import { execFileSync } from 'node:child_process';
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createApiClient, type ApiClient } from '../../../src/api/index.js';
 import { drover, startApiFarm, type ApiFarm } from '../../support/api-farm.js';
+import { scratchRepo, type ScratchRepo } from '../../support/git-repo.js';
 
 /**
  * Environments you can go back to (issue 20), on a real farm: a real git repository as the
@@ -15,19 +14,9 @@ import { drover, startApiFarm, type ApiFarm } from '../../support/api-farm.js';
 describe('environments you can go back to (real farm, real git repository)', () => {
   let farm: ApiFarm;
   let api: ApiClient;
+  let scratch: ScratchRepo | undefined;
   let repo: string;
-  const git = (...args: string[]) =>
-    execFileSync('git', args, {
-      cwd: repo,
-      encoding: 'utf8',
-      env: {
-        ...process.env,
-        GIT_AUTHOR_NAME: 't',
-        GIT_AUTHOR_EMAIL: 't@example.com',
-        GIT_COMMITTER_NAME: 't',
-        GIT_COMMITTER_EMAIL: 't@example.com',
-      },
-    }).trim();
+  const git = (...args: string[]) => scratch!.git(...args);
   const cli = (...args: string[]) =>
     drover(farm.server.url, args, { DROVER_USER: 'ada' }, 60_000, repo);
   const runJob = async () => {
@@ -43,8 +32,8 @@ describe('environments you can go back to (real farm, real git repository)', () 
   };
 
   beforeAll(async () => {
-    repo = await mkdtemp(join(tmpdir(), 'drover-env-repo-'));
-    git('init', '-q');
+    scratch = scratchRepo('drover-env-repo-');
+    repo = scratch.dir;
     await writeFile(join(repo, 'package-lock.json'), '{"lockfileVersion":3}\n');
     await writeFile(join(repo, 'requirements.txt'), 'numpy==1.26.0\n');
     git('add', '.');
@@ -54,7 +43,7 @@ describe('environments you can go back to (real farm, real git repository)', () 
   }, 60_000);
   afterAll(async () => {
     await farm?.stop();
-    if (repo) await rm(repo, { recursive: true, force: true });
+    scratch?.remove();
   });
 
   it('records, shows, audits, refuses a changed pin, resubmits and diffs', async () => {
