@@ -1,14 +1,14 @@
 import type { NatsConnection } from '@nats-io/transport-node';
 import type { Command } from 'commander';
 import type { Logger } from 'pino';
-import { ErrorCodes, SchedulerError, createJetStreamEventLog } from '../events/index.js';
+import { ErrorCodes, createJetStreamEventLog } from '../events/index.js';
 import { startApiService, type ApiMetrics, type ApiService } from '../api/index.js';
 import { loadAlertRules, startAlerting } from '../alerts/index.js';
 import { createEntityRuntime } from '../actors/index.js';
 import { runDeadlinesOf, startRunNotifier } from '../notify/index.js';
 import { startCheckpointWriter } from '../projections/index.js';
 import { failWith } from './api-cli.js';
-import { connectFarm, fail, rootLogger } from './connection.js';
+import { fail, rootLogger, startOnFarm } from './connection.js';
 import { parseMetricsPort, processMetrics, serveMetricsPort } from './metrics-services.js';
 import { onInterrupt } from './services.js';
 
@@ -78,10 +78,12 @@ export function registerApiCommand(program: Command): void {
         fail(ErrorCodes.BadInput, (err as Error).message, json);
       }
       try {
-        const nc = await connectFarm();
         const logger = rootLogger('api');
         const metrics = processMetrics();
-        const api = await startApi(nc, logger, metrics.api());
+        const apiMetrics = metrics.api();
+        const { nc, service: api } = await startOnFarm((nc) => startApi(nc, logger, apiMetrics), {
+          logger,
+        });
         const served = await serveMetricsPort(port, metrics, logger);
         if (json)
           console.log(
@@ -93,8 +95,7 @@ export function registerApiCommand(program: Command): void {
           await nc.close();
         });
       } catch (err) {
-        if (err instanceof SchedulerError) failWith(err, json);
-        fail('UNAVAILABLE', (err as Error).message, opts.json === true);
+        failWith(err, json);
       }
     });
 }

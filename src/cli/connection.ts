@@ -2,17 +2,19 @@ import { jetstreamManager } from '@nats-io/jetstream';
 import {
   connect,
   credsAuthenticator,
+  PermissionViolationError,
   type NodeConnectionOptions as ConnectionOptions,
   type NatsConnection,
 } from '@nats-io/transport-node';
 import { readFile } from 'node:fs/promises';
 import { userInfo } from 'node:os';
 import pino, { type Logger } from 'pino';
-import { ensureFarmStreams, type ErrorCode } from '../events/index.js';
+import { ErrorCodes, SchedulerError, ensureFarmStreams, type ErrorCode } from '../events/index.js';
 import { ensureCheckpointBucket } from '../projections/index.js';
 import { ensureLeaseBucket } from '../scheduler/main.js';
 import { exitCodeOf } from './exit-codes.js';
 import { logDestination } from './log-format.js';
+import { startupPatienceMs, startupWait } from './startup-wait.js';
 
 /** The environment of CONTRACT.md, with its defaults. */
 export const env = {
@@ -34,12 +36,26 @@ export function farmReplicas(
   if (raw === undefined || raw === '') return undefined;
   const n = Number(raw);
   if (!Number.isInteger(n) || n < 1 || n > 5)
-    throw new Error(`DROVER_REPLICAS=${raw}: expected 1 to 5 (JetStream's largest replica count)`);
+    throw new SchedulerError(
+      ErrorCodes.BadInput,
+      `DROVER_REPLICAS=${raw}: expected 1 to 5 (JetStream's largest replica count)`,
+    );
   return n;
 }
 
 /** How often a connection pings the server; two unanswered pings make it stale. */
 export const PING_INTERVAL_MS = 5_000;
+
+/**
+ * The servers of `DROVER_NATS_URL`: one URL, or a cluster's several separated by commas (nats.js
+ * takes a string as one server: given the whole list it dialled only one of them). Pure.
+ */
+export function natsServers(url: string): string[] {
+  return url
+    .split(',')
+    .map((s) => s.trim())
+    .filter((s) => s !== '');
+}
 
 /**
  * Connect with DROVER_NATS_USER/PASS or DROVER_NATS_CREDS when set; reconnect forever. `extra`
@@ -54,7 +70,7 @@ export async function connectNats(
   const creds = vars.DROVER_NATS_CREDS;
   const user = vars.DROVER_NATS_USER;
   return connect({
-    servers: url,
+    servers: natsServers(url),
     noAsyncTraces: true,
     maxReconnectAttempts: -1,
     reconnectTimeWait: 250,
@@ -88,25 +104,73 @@ export function readerInbox(
  * Connect and make sure the farm's streams and KV buckets (scheduler lease, projection
  * checkpoints) exist, with `DROVER_REPLICAS` (`farmReplicas`): created with it, raised to it,
  * never lowered. Where roles are enforced only admins and the scheduler may create or update
- * them: a permission refusal is not fatal (they exist already).
+ * them: a permission refusal is not fatal (they exist already). Waits for NATS as
+ * `startOnFarm` does.
  */
 export async function connectFarm(
   url = env.natsUrl,
   vars: Readonly<Record<string, string | undefined>> = process.env,
+  opts: { logger?: Logger } = {},
 ): Promise<NatsConnection> {
+  const { nc } = await startOnFarm(async () => undefined, { url, vars, ...opts });
+  return nc;
+}
+
+/**
+ * The start-up of every service (scheduler, agent, api, dashboard, sql-sink): connect, ensure
+ * the farm's streams and buckets (`connectFarm`), then `start` the service on the connection.
+ * A service started by systemd before or beside nats-server, or while a cluster elects its
+ * leaders or lacks a quorum, waits and comes up with it: each step that fails for a reason that
+ * clears (`worthWaiting`) is tried again with a backoff from 250 ms to 5 s, a failed `start`
+ * on a fresh connection (the old one is closed, and with it whatever the failed start had
+ * subscribed), logging one line each time what it waits for changes. Refused credentials,
+ * refused permissions and bad configuration fail at once with their own exit code;
+ * `DROVER_STARTUP_PATIENCE_MS` bounds the whole wait (unset: as long as it takes). So `start`
+ * must leave nothing behind but what closing the connection ends (bind ports outside it).
+ */
+export async function startOnFarm<T>(
+  start: (nc: NatsConnection) => Promise<T>,
+  opts: {
+    url?: string;
+    vars?: Readonly<Record<string, string | undefined>>;
+    logger?: Logger;
+  } = {},
+): Promise<{ nc: NatsConnection; service: T }> {
+  const vars = opts.vars ?? process.env;
   const replicas = farmReplicas(vars);
-  const nc = await connectNats(url, {}, vars);
+  const wait = startupWait({
+    ...(opts.logger && { logger: opts.logger }),
+    patienceMs: startupPatienceMs(vars),
+  });
+  const up = await wait.retry('JetStream', async () => {
+    const nc = await wait.retry('nats-server', () =>
+      connectNats(opts.url ?? env.natsUrl, {}, vars),
+    );
+    try {
+      await wait.retry('JetStream', () => ensureFarm(nc, replicas));
+      return { nc, service: await start(nc) };
+    } catch (err) {
+      await nc.close().catch(() => undefined);
+      throw err;
+    }
+  });
+  wait.done();
+  return up;
+}
+
+async function ensureFarm(nc: NatsConnection, replicas: number | undefined): Promise<void> {
   try {
     await ensureFarmStreams(await jetstreamManager(nc), replicas ? { replicas } : {});
     await ensureLeaseBucket(nc, replicas);
     await ensureCheckpointBucket(nc, replicas ? { replicas } : {});
   } catch (err) {
-    if (!/permission|authoriz/i.test((err as Error).message)) {
-      await nc.close();
+    // A role that may not create or update them (nats.roles.conf): they exist already.
+    if (
+      !(err instanceof PermissionViolationError) &&
+      !/permission|authoriz/i.test((err as Error).message)
+    )
       throw err;
-    }
   }
-  return nc;
 }
 
 /**

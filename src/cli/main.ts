@@ -3,7 +3,7 @@ import { fileURLToPath } from 'node:url';
 import { Command } from 'commander';
 import { createApiClient } from '../api/index.js';
 import { startDashboard } from '../dashboard/index.js';
-import { connectFarm, env, fail, rootLogger } from './connection.js';
+import { env, fail, rootLogger, startOnFarm } from './connection.js';
 import {
   onInterrupt,
   parseCapacity,
@@ -68,14 +68,28 @@ program
       failWith(err, opts.json === true);
     }
     try {
-      const nc = await connectFarm();
       const logger = rootLogger('scheduler');
       const metrics = processMetrics();
-      const api = opts.api === false ? undefined : await startApi(nc, logger, metrics.api());
-      // Served before the lease is won: a standby is scraped too (drover_scheduler_leader 0).
+      const apiMetrics = metrics.api();
+      // Served before the lease is won, and while waiting for NATS: a standby is scraped too
+      // (drover_scheduler_leader 0).
       const schedulerMetrics = metrics.scheduler();
       const served = await serveMetricsPort(port, metrics, logger);
-      const scheduler = await startSchedulerService(nc, logger, schedulerMetrics);
+      const {
+        nc,
+        service: { api, scheduler },
+      } = await startOnFarm(
+        async (nc) => {
+          const api = opts.api === false ? undefined : await startApi(nc, logger, apiMetrics);
+          try {
+            return { api, scheduler: await startSchedulerService(nc, logger, schedulerMetrics) };
+          } catch (err) {
+            await api?.stop().catch(() => undefined);
+            throw err;
+          }
+        },
+        { logger },
+      );
       if (opts.json)
         console.log(
           JSON.stringify({ epoch: scheduler.epoch, ...(served && { metrics: served.url }) }),
@@ -88,7 +102,7 @@ program
         await nc.close();
       });
     } catch (err) {
-      fail('UNAVAILABLE', (err as Error).message, opts.json === true);
+      failWith(err, opts.json === true);
     }
   });
 
@@ -112,10 +126,13 @@ program
       parseCapacity(opts); // a bad flag is BAD_INPUT (exit 2) before NATS is even asked
       parseLabels(opts.label);
       const port = parseMetricsPort(opts.metricsPort);
-      const nc = await connectFarm();
       const logger = rootLogger('agent');
       const metrics = processMetrics();
-      const agent = await startAgentFromFlags(nc, logger, env.dataDir, opts, metrics.agents());
+      const agentMetrics = metrics.agents();
+      const { nc, service: agent } = await startOnFarm(
+        (nc) => startAgentFromFlags(nc, logger, env.dataDir, opts, agentMetrics),
+        { logger },
+      );
       const served = await serveMetricsPort(port, metrics, logger);
       if (opts.json)
         console.log(
@@ -149,13 +166,17 @@ program
     if (!Number.isInteger(port) || port < 0 || port > 65535)
       fail('BAD_INPUT', `--port ${opts.port}: expected 0 to 65535`, json);
     try {
-      const nc = await connectFarm();
-      const dashboard = await startDashboard({
-        nc,
-        logger: rootLogger('dashboard'),
-        port,
-        ...(opts.as && { client: createApiClient(nc, { as: opts.as }) }),
-      });
+      const logger = rootLogger('dashboard');
+      const { nc, service: dashboard } = await startOnFarm(
+        (nc) =>
+          startDashboard({
+            nc,
+            logger,
+            port,
+            ...(opts.as && { client: createApiClient(nc, { as: opts.as }) }),
+          }),
+        { logger },
+      );
       if (json) console.log(JSON.stringify({ url: dashboard.url }));
       else console.log(`drover: dashboard on ${dashboard.url}; Ctrl-C stops`);
       onInterrupt(async () => {
@@ -163,7 +184,7 @@ program
         await nc.close();
       });
     } catch (err) {
-      fail('UNAVAILABLE', (err as Error).message, json);
+      failWith(err, json);
     }
   });
 

@@ -3,7 +3,7 @@ import pg from 'pg';
 import { createJetStreamEventLog, ErrorCodes, SchedulerError } from '../events/index.js';
 import { createPgSinkStore, startSqlSink } from '../sql-sink/index.js';
 import { failWith } from './api-cli.js';
-import { connectFarm, rootLogger } from './connection.js';
+import { rootLogger, startOnFarm } from './connection.js';
 import { onInterrupt } from './services.js';
 
 /** Events per transaction: `DROVER_SQL_SINK_BATCH` (README "Tuning"), default 2,000. */
@@ -43,14 +43,25 @@ export function registerSqlSinkCommand(program: Command): void {
             },
           );
         });
-        const nc = await connectFarm();
-        const eventLog = await createJetStreamEventLog(nc);
-        const sink = await startSqlSink({
-          eventLog,
-          store: createPgSinkStore(client),
-          logger,
-          maxBatch,
-        });
+        const {
+          nc,
+          service: { eventLog, sink },
+        } = await startOnFarm(
+          async (nc) => {
+            const eventLog = await createJetStreamEventLog(nc);
+            const sink = await startSqlSink({
+              eventLog,
+              store: createPgSinkStore(client),
+              logger,
+              maxBatch,
+            }).catch(async (err: unknown) => {
+              await eventLog.close().catch(() => undefined);
+              throw err;
+            });
+            return { eventLog, sink };
+          },
+          { logger },
+        );
         if (json) console.log(JSON.stringify({ position: sink.position() }));
         else console.log(`drover: sql sink from seq ${sink.position() + 1}; Ctrl-C stops`);
         sink.done.catch((err: unknown) => {

@@ -32,7 +32,7 @@ export interface NatsCluster extends AsyncDisposable {
 }
 
 /** A free TCP port on loopback (the kernel's pick; released before the server binds it). */
-async function freePort(): Promise<number> {
+export async function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {
     const srv = createServer();
     srv.once('error', reject);

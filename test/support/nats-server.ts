@@ -28,6 +28,8 @@ export interface NatsServerOptions {
   syncAlways?: boolean;
   /** Passed through as `max_payload`. */
   maxPayload?: string;
+  /** Listen on this port (one a test reserved for a service started before the server). */
+  port?: number;
 }
 
 /**
@@ -115,7 +117,7 @@ export async function startNatsServer(opts: NatsServerOptions = {}): Promise<Nat
     await gone;
   };
 
-  await launch(-1);
+  await launch(opts.port ?? -1);
   const server: NatsServer = {
     get url() {
       return `nats://127.0.0.1:${port}`;
