@@ -12,7 +12,12 @@ import {
   type ApiClient,
   type ApiService,
 } from '../../../src/api/index.js';
-import { ensureFarmStreams } from '../../../src/events/index.js';
+import {
+  EVENTS_STREAM,
+  INTAKE_STREAM,
+  REJECTED_STREAM,
+  ensureFarmStreams,
+} from '../../../src/events/index.js';
 import { CHECKPOINT_BUCKET, ensureCheckpointBucket } from '../../../src/projections/index.js';
 import { ensureLeaseBucket, runScheduler, type Scheduler } from '../../../src/scheduler/main.js';
 import { ROLE_PASSWORDS, startRolesServer } from '../../support/api-roles.js';
@@ -95,8 +100,9 @@ const ALLOWED: Record<string, string[]> = {
   pipeline: PERSON,
   auditor: READS,
   'node-1': READS,
-  // The scheduler's service role holds every stream right (it creates them): a backup too.
-  scheduler: [...READS, 'backup'],
+  // The scheduler's service role creates its streams and buckets and reads the log; it holds no
+  // other JetStream right, so backup (the admin's, like restore and compact) is refused.
+  scheduler: READS,
 };
 
 /**
@@ -199,6 +205,37 @@ describe('every CLI command, as every role of nats.roles.conf', () => {
       });
     }
   }
+
+  it("the scheduler role keeps its own streams' rights and no other JetStream right", async () => {
+    const nc = await asUser('scheduler');
+    const jsm = await jetstreamManager(nc);
+    // What it needs: create (idempotently) and read its streams and buckets.
+    await ensureFarmStreams(jsm);
+    await ensureLeaseBucket(nc);
+    await ensureCheckpointBucket(nc);
+    expect((await jsm.streams.info(EVENTS_STREAM)).config.name).toBe(EVENTS_STREAM);
+    const denied = /Permissions Violation/;
+    // What backup, restore and compact would do: list a bucket, read the intake with a
+    // consumer of its own, purge, delete, create the archive; and stream names (`nats ls`).
+    const kv = await new Kvm(nc).open(CHECKPOINT_BUCKET);
+    await expect(
+      (async () => {
+        for await (const _ of await kv.keys()) break;
+      })(),
+    ).rejects.toThrow(denied);
+    await expect(jsm.consumers.add(INTAKE_STREAM, { name: 'not-the-scheduler' })).rejects.toThrow(
+      denied,
+    );
+    await expect(
+      jsm.streams.purge(EVENTS_STREAM, { filter: 'drover.ev.job.none' }),
+    ).rejects.toThrow(denied);
+    await expect(jsm.streams.deleteMessage(EVENTS_STREAM, 1)).rejects.toThrow(denied);
+    await expect(jsm.streams.delete(REJECTED_STREAM)).rejects.toThrow(denied);
+    await expect(
+      jsm.streams.add({ name: 'DROVER_ARCHIVE', subjects: ['x.archive.>'] }),
+    ).rejects.toThrow(denied);
+    await expect(jsm.streams.names().next()).rejects.toThrow(denied);
+  });
 
   it('a person reads the log and the checkpoints but cannot write either', async () => {
     const r = results.get('alice audit');
