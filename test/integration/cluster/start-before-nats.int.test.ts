@@ -101,11 +101,16 @@ describe('services started before NATS is there', () => {
     cluster = undefined;
   }, 60_000);
 
-  it('a scheduler and an agent wait for a nats-server that starts 3 s later, then run a job', async () => {
+  it('a scheduler, an agent, an api and a dashboard wait for a nats-server that starts 3 s later; a job runs', async () => {
     dataDir ??= await mkdtemp(join(tmpdir(), 'drover-early-'));
     const port = await freePort(); // reserved: nothing listens on it yet
-    const procs = schedulerAndAgent(`nats://127.0.0.1:${port}`, 'early');
-    await until('both to say what they wait for', () =>
+    const url = `nats://127.0.0.1:${port}`;
+    const procs = [
+      ...schedulerAndAgent(url, 'early'),
+      spawnService(['api'], { DROVER_NATS_URL: url }),
+      spawnService(['dashboard', '--port', '0'], { DROVER_NATS_URL: url }),
+    ];
+    await until('each to say what it waits for', () =>
       procs.every((p) => logged(p, 'waiting for nats-server').length > 0 || !running(p))
         ? true
         : undefined,
@@ -116,9 +121,16 @@ describe('services started before NATS is there', () => {
       expect(logged(p, 'waiting for nats-server'), p.output()).toHaveLength(1);
     }
     server = await startNatsServer({ port });
-    const [scheduler, agent] = procs as [DroverProcess, DroverProcess];
+    const [scheduler, agent, api, dashboard] = procs as [
+      DroverProcess,
+      DroverProcess,
+      DroverProcess,
+      DroverProcess,
+    ];
     await until('the scheduler to lead', () => upDoc(scheduler, 'epoch'));
     await until('the agent to register', () => upDoc(agent, 'node'));
+    await until('the api to serve', () => upDoc(api, 'serving'));
+    await until('the dashboard to serve', () => upDoc(dashboard, 'url'));
     for (const p of procs) {
       // One line per thing waited for, never one per try.
       expect(logged(p, 'waiting for nats-server'), p.output()).toHaveLength(1);
