@@ -118,7 +118,10 @@ async function measure(storage: 'file' | 'memory') {
     const conf = `${server.storeDir.slice(0, -'/store'.length)}/nats.conf`;
     const pid = Number(execFileSync('pgrep', ['-f', conf], { encoding: 'utf8' }).split('\n')[0]);
     const acks = ackRouter(nc);
-    const out: Record<string, { pairsPerSec: number[]; p50Ms: number[]; p99Ms: number[]; serverCpuMsPerPair: number[] }> = {};
+    const out: Record<
+      string,
+      { pairsPerSec: number[]; p50Ms: number[]; p99Ms: number[]; serverCpuMsPerPair: number[] }
+    > = {};
     for (let r = 0; r < ROUNDS; r++) {
       for (const [name, fn] of [
         ['apart', pairApart],
