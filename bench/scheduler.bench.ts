@@ -425,7 +425,12 @@ async function cancelRun(f: Farm, count: number, tag: string) {
   await profiled(`cancel-${tag}`, () => until(() => cancelled.size >= count, 120_000, 2));
   const t1 = performance.now();
   await wj.stop();
-  const alive = await survivors(pgids, workers);
+  const found = await survivors(pgids, workers);
+  const alive = found.filter((p) => p.ours);
+  if (found.length > alive.length)
+    console.error(
+      `cancel ${tag}: ${found.length - alive.length} processes in recorded groups are not ours (pids reused): left alone`,
+    );
   for (const p of alive) process.kill(p.pid, 'SIGKILL');
   if (process.env.BENCH_TIMELINE)
     await printTimeline(f, from2, Date.now() - (performance.now() - t0));
