@@ -346,6 +346,9 @@ async function latency() {
     const pub = await publishLatency(f, 1_000);
     const sp = await spawnLatency(200);
     const p99 = percentile(lat, 99);
+    // The goal as a same-run ratio (issue 22 point 6): what a submission needs at the least is
+    // one acknowledged publish and one process start, each at its own p99.
+    const ceilingP99 = percentile(pub, 99) + percentile(sp, 99);
     return {
       jobs: n,
       ratePerSec,
@@ -357,8 +360,9 @@ async function latency() {
       rawPublishRoundTripP99Ms: round(percentile(pub, 99), 2),
       rawSpawnToExitP50Ms: round(percentile(sp, 50), 2),
       rawSpawnToExitP99Ms: round(percentile(sp, 99), 2),
-      goalP99Ms: 50,
-      goalMet: p99 <= 50,
+      p99VsCeiling: ratio(p99, ceilingP99),
+      goalP99VsCeiling: 5,
+      goalMet: p99 <= 5 * ceilingP99,
     };
   } finally {
     await f.close();
@@ -421,7 +425,12 @@ async function cancelRun(f: Farm, count: number, tag: string) {
   await profiled(`cancel-${tag}`, () => until(() => cancelled.size >= count, 120_000, 2));
   const t1 = performance.now();
   await wj.stop();
-  const alive = await survivors(pgids, workers);
+  const found = await survivors(pgids, workers);
+  const alive = found.filter((p) => p.ours);
+  if (found.length > alive.length)
+    console.error(
+      `cancel ${tag}: ${found.length - alive.length} processes in recorded groups are not ours (pids reused): left alone`,
+    );
   for (const p of alive) process.kill(p.pid, 'SIGKILL');
   if (process.env.BENCH_TIMELINE)
     await printTimeline(f, from2, Date.now() - (performance.now() - t0));
@@ -459,6 +468,7 @@ async function cancel() {
       runs.push({ ...(await cancelRun(f, count, `cancel${r}`)), rawMs });
     }
     const ms = median(runs.map((r) => r.ms));
+    const vsBareKill = median(runs.map((r) => ratio(r.ms, r.rawMs)));
     return {
       jobs: count,
       runs: RUNS,
@@ -468,8 +478,11 @@ async function cancel() {
       vsRaw: median(runs.map((r) => ratio(r.rawMs, r.ms))),
       survivingProcesses: runs.reduce((a, r) => a + r.survivors, 0),
       perRunSeconds: runs.map((r) => round(r.ms / 1000, 3)),
-      goalSeconds: 0.5,
-      goalMet: ms <= 500 && runs.every((r) => r.survivors === 0),
+      // The goal as a same-run ratio (issue 22 point 6): the cancel of every job, until each
+      // process is confirmed dead, against SIGTERM of as many bare processes.
+      vsBareKill,
+      goalVsBareKill: 20,
+      goalMet: vsBareKill <= 20 && runs.every((r) => r.survivors === 0),
     };
   } finally {
     await f.close();

@@ -25,6 +25,8 @@ const complete = (a: AttemptTimes): a is Complete =>
 
 /** One turnover: the attempt whose exit freed the slot, and the attempt that took it. */
 export interface Turnover {
+  /** The freed attempt's start → its exit as the agent recorded it (process life + noticing). */
+  readonly run: number;
   readonly report: number;
   readonly place: number;
   readonly deliver: number;
@@ -52,6 +54,7 @@ export function turnovers(attempts: readonly AttemptTimes[], slots: number): Tur
       const next = placed[i] as Complete;
       const freed = exits[i - slots] as Complete;
       out.push({
+        run: freed.exitedAt - freed.startedAt,
         report: freed.endedAt - freed.exitedAt,
         place: next.assignedAt - freed.endedAt,
         deliver: next.launchingAt - next.assignedAt,
@@ -68,10 +71,18 @@ const pct = (xs: number[], p: number) => {
   return s.length ? (s[Math.min(s.length - 1, Math.floor((p / 100) * s.length))] as number) : NaN;
 };
 
-/** p50/p99 of each stage and of the whole exit → next start, in ms. */
+const mean = (xs: number[]) =>
+  xs.length ? Math.round((xs.reduce((a, b) => a + b, 0) / xs.length) * 10) / 10 : NaN;
+
+/**
+ * p50/p99 and mean of each stage and of the whole exit → next start, in ms. Means add up (the
+ * stages' means sum to the total's), percentiles do not: the means say where a slot's time goes,
+ * and with `run` they make a slot's whole cycle (slots ÷ mean cycle ≈ the slot-bound rate).
+ */
 export function slotTurnarounds(attempts: readonly AttemptTimes[], slots: number) {
   const t = turnovers(attempts, slots);
   const stage = (k: keyof Turnover) => ({
+    mean: mean(t.map((x) => x[k])),
     p50: pct(
       t.map((x) => x[k]),
       50,
@@ -84,6 +95,7 @@ export function slotTurnarounds(attempts: readonly AttemptTimes[], slots: number
   return {
     turnovers: t.length,
     total: stage('total'),
+    run: stage('run'),
     report: stage('report'),
     place: stage('place'),
     deliver: stage('deliver'),

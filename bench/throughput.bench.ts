@@ -31,6 +31,10 @@ import { slotTurnarounds, type AttemptTimes } from './slot-timeline.js';
  */
 const scale = Number(process.env.BENCH_SCALE ?? 1);
 const ONLY = (process.env.BENCH_ONLY ?? 'slots,submit,memory').split(',');
+/** The slots part's shapes (BENCH_SHAPES, default both): N one-CPU jobs, one job of N chunks. */
+const SHAPES = (process.env.BENCH_SHAPES ?? 'jobs,chunks')
+  .split(',')
+  .filter((s): s is 'jobs' | 'chunks' => s === 'jobs' || s === 'chunks');
 const round = (x: number, d = 1) => Math.round(x * 10 ** d) / 10 ** d;
 
 interface SlotFarm extends BenchServer {
@@ -157,7 +161,7 @@ async function churn(f: SlotFarm, n: number, shape: 'jobs' | 'chunks', tag: stri
 async function slots() {
   const n = Math.max(50, Math.round(2_000 * scale));
   const out: Record<string, unknown> = { jobs: n, slotsPerAgent: 4, agents: 2 };
-  for (const shape of ['jobs', 'chunks'] as const) {
+  for (const shape of SHAPES) {
     const bound = await slotFarm(4);
     let boundRun;
     try {

@@ -5,6 +5,7 @@ import {
   chunkBehaviour,
   chunkMachine,
   fromPlain,
+  RecentIdText,
   stateName,
   workerBehaviour,
   workerMachine,
@@ -75,6 +76,8 @@ export interface WorkerContext {
 export interface LiveWorker {
   readonly record: WorkerRecord;
   readonly supervised: Supervised;
+  /** The record's last save, when it may still be on its way: its removal waits for it. */
+  readonly saved?: Promise<unknown>;
 }
 
 /**
@@ -168,6 +171,8 @@ export async function finish(ctx: WorkerContext, record: WorkerRecord, outcome: 
 async function recordEnd(ctx: WorkerContext, record: WorkerRecord, outcome: ProcessOutcome) {
   await ctx.queue.run(record.workerId, async () => {
     await reportEnd(ctx, record, outcome);
+    // A save still on its way would bring the record back after its removal.
+    await ctx.live.get(record.workerId)?.saved?.catch(() => undefined);
     await ctx.records.remove(record.workerId);
     ctx.live.delete(record.workerId);
   });
@@ -207,9 +212,14 @@ export async function reportEnd(ctx: ReportContext, record: AttemptRef, outcome:
   await worker;
 }
 
-/** Supervise `supervised` until it ends, then record the end. */
-export function watch(ctx: WorkerContext, record: WorkerRecord, supervised: Supervised): void {
-  ctx.live.set(record.workerId, { record, supervised });
+/** Supervise `supervised` until it ends, then record the end (after `saved`'s save, if any). */
+export function watch(
+  ctx: WorkerContext,
+  record: WorkerRecord,
+  supervised: Supervised,
+  saved?: Promise<unknown>,
+): void {
+  ctx.live.set(record.workerId, { record, supervised, ...(saved && { saved }) });
   void supervised.done.then((outcome) => finishPatiently(ctx, record, outcome));
 }
 
@@ -265,12 +275,19 @@ function processEnv(w: LaunchWork): Record<string, string> {
  */
 export async function launchWorker(ctx: WorkerContext, w: LaunchWork): Promise<boolean> {
   if (ctx.live.has(w.worker)) return false;
+  const runDir = runDirOf(ctx.stateDir, w.worker);
+  // Read-only, so it is read while `worker.launching` travels (a freed slot waits for both):
+  // one step fewer on the way to the next process. A launch refused below does not use it.
+  const environmentRead =
+    ctx.agentVersion === undefined
+      ? undefined
+      : attemptEnvironment(w, w.cwd ?? runDir, ctx.agentVersion, ctx.environmentCache);
+  void environmentRead?.catch(() => undefined); // awaited below when used; never unhandled
   const launching = await reportLaunching(ctx, w);
   if (!launching) {
     await closeLostLaunch(ctx, w);
     return false; // handled in an earlier life
   }
-  const runDir = runDirOf(ctx.stateDir, w.worker);
   const record: WorkerRecord = {
     workerId: w.worker,
     jobId: w.jobId,
@@ -289,10 +306,7 @@ export async function launchWorker(ctx: WorkerContext, w: LaunchWork): Promise<b
     await finish(ctx, record, notStarted(w));
     return false;
   }
-  const environment =
-    ctx.agentVersion === undefined
-      ? undefined
-      : await attemptEnvironment(w, w.cwd ?? runDir, ctx.agentVersion, ctx.environmentCache);
+  const environment = await environmentRead;
   const refused = environment && refusedForEnvironment(w, environment);
   if (refused) {
     ctx.logger.info({ worker: w.worker, why: refused.message }, 'pinned environment changed');
@@ -320,13 +334,20 @@ export async function launchWorker(ctx: WorkerContext, w: LaunchWork): Promise<b
     startTime: supervised.startTime,
     startedAt: ctx.clock(),
   };
-  let taken = false;
-  if (supervised.pid > 0) {
-    ctx.metrics?.launched();
-    await ctx.records.save(started);
-    taken = await reportStarted(ctx, w, supervised.pid, supervised.pgid, environment);
+  if (supervised.pid <= 0) {
+    watch(ctx, started, supervised);
+    return false;
   }
-  watch(ctx, started, supervised);
+  ctx.metrics?.launched();
+  // The pid's record, the start's events and the watch for the end all go at once: a freed
+  // slot waits for none of the others. A restart before the save lands finds the process
+  // through its run dir (`findRunLeader`), as after a kill before it. The end's events queue
+  // behind the start's (the worker's queue slot, taken by `reportStarted` as it is called),
+  // and the record is removed only after its save (`recordEnd`).
+  const saved = ctx.records.save(started);
+  const reported = reportStarted(ctx, w, supervised.pid, supervised.pgid, environment);
+  watch(ctx, started, supervised, saved);
+  const [, taken] = await Promise.all([saved, reported]);
   return taken;
 }
 
@@ -365,6 +386,14 @@ export async function reportLaunching(ctx: ReportContext, w: LaunchWork): Promis
   const snapshot = fromPlain(chunkMachine, w.chunkState.snapshot as never);
   const { lastSeq } = w.chunkState;
   ctx.runtime.prime(chunkBehaviour, cid, { state: snapshot, lastSeq, eventIds: new Set() });
+  // A launch's worker is new (its id names the attempt): seeded empty, `worker.launching` needs
+  // no read of an empty subject first. A worker that exists after all (a re-delivered launch, an
+  // earlier life's) makes the append's expected sequence 0 conflict, and the runtime reads it
+  // and decides again, as it would have from the read.
+  if (!ctx.runtime.peek(workerBehaviour, w.worker)) {
+    const empty = { state: workerBehaviour.initial(), lastSeq: 0, eventIds: RecentIdText.EMPTY };
+    ctx.runtime.prime(workerBehaviour, w.worker, empty);
+  }
   const launchData = {
     jobId: w.jobId,
     chunk: w.chunk,

@@ -184,11 +184,15 @@ export async function seedQueuedJobs(
 }
 
 /**
- * Processes alive now whose process group is one of `pgids`, or whose environment names one of
- * `workers` (DROVER_WORKER): read from /proc, so nothing the agent says is trusted.
+ * Processes alive now whose environment names one of `workers` (DROVER_WORKER), read from /proc
+ * so nothing the agent says is trusted. A process in one of `pgids` without that name is listed
+ * apart (`ours: false`): with the machine's pids wrapping (pid_max 32,768 on a shared machine),
+ * a recorded group's number may belong to someone else's process by now, and the caller must
+ * not kill it (a cancel run on 2026-12-05 counted 15 survivors and SIGKILLed them; which
+ * processes they were was not recorded).
  */
 export async function survivors(pgids: ReadonlySet<number>, workers: ReadonlySet<string>) {
-  const alive: { pid: number; cmd: string }[] = [];
+  const alive: { pid: number; cmd: string; ours: boolean }[] = [];
   for (const name of await readdir('/proc')) {
     if (!/^\d+$/.test(name)) continue;
     try {
@@ -198,9 +202,10 @@ export async function survivors(pgids: ReadonlySet<number>, workers: ReadonlySet
       const pgrp = Number(fields[2]);
       const env = await readFile(`/proc/${name}/environ`, 'utf8').catch(() => '');
       const worker = /(?:^|\0)DROVER_WORKER=([^\0]*)/.exec(env)?.[1];
-      if (pgids.has(pgrp) || (worker !== undefined && workers.has(worker))) {
+      const ours = worker !== undefined && workers.has(worker);
+      if (ours || pgids.has(pgrp)) {
         const cmd = (await readFile(`/proc/${name}/cmdline`, 'utf8')).replaceAll('\0', ' ');
-        alive.push({ pid: Number(name), cmd });
+        alive.push({ pid: Number(name), cmd, ours });
       }
     } catch {
       // gone while we looked: dead

@@ -55,18 +55,33 @@ interface Entry {
   readonly facts?: { readonly key: string; readonly value: GitFacts };
 }
 
-/** Where `cwd`'s repository keeps its files, or `undefined` when it is in none. */
+/** `dir` and each of its parents, nearest first. Pure. */
+export function ancestorsOf(dir: string): string[] {
+  const out = [dir];
+  for (let d = dir; dirname(d) !== d; d = dirname(d)) out.push(dirname(d));
+  return out;
+}
+
+/**
+ * Where `cwd`'s repository keeps its files, or `undefined` when it is in none: the nearest
+ * ancestor's `.git`. Every level is looked at at once: a launch waits for this, and one level
+ * after the other cost a thread-pool round trip each (six for a run dir under /tmp).
+ */
 export async function findGitLayout(cwd: string): Promise<GitLayout | undefined> {
-  for (let root = cwd; ; root = dirname(root)) {
+  const roots = ancestorsOf(cwd);
+  const found = await Promise.all(
+    roots.map((root) => lstat(join(root, '.git')).catch(() => undefined)),
+  );
+  for (let i = 0; i < roots.length; i++) {
+    const [root, s] = [roots[i] as string, found[i]];
     const dotGit = join(root, '.git');
-    const s = await lstat(dotGit).catch(() => undefined);
     if (s?.isDirectory()) return layoutOf(root, dotGit);
     if (s?.isFile()) {
       const gitDir = gitDirOfFile(await readFile(dotGit, 'utf8').catch(() => ''), root);
       return gitDir === undefined ? undefined : layoutOf(root, gitDir);
     }
-    if (dirname(root) === root) return undefined;
   }
+  return undefined;
 }
 
 async function layoutOf(root: string, gitDir: string): Promise<GitLayout> {

@@ -28,7 +28,8 @@ describe('the slot timeline of bench:throughput', () => {
   it('pairs each placement on a full node with the exit that freed its slot', () => {
     const t = turnovers(timeline(4, 40, 10, 5), 4);
     expect(t).toHaveLength(36);
-    for (const x of t) expect(x).toEqual({ report: 3, place: 5, deliver: 1, fork: 2, total: 11 });
+    for (const x of t)
+      expect(x).toEqual({ run: 10, report: 3, place: 5, deliver: 1, fork: 2, total: 11 });
   });
 
   it('leaves out attempts it did not see whole, and reports the stages', () => {
@@ -36,7 +37,8 @@ describe('the slot timeline of bench:throughput', () => {
     delete attempts[9]!.startedAt;
     const r = slotTurnarounds(attempts, 2);
     expect(r.turnovers).toBe(7);
-    expect(r.total).toEqual({ p50: 10, p99: 10 });
-    expect(r.place).toEqual({ p50: 4, p99: 4 });
+    expect(r.total).toEqual({ mean: 10, p50: 10, p99: 10 });
+    expect(r.place).toEqual({ mean: 4, p50: 4, p99: 4 });
+    expect(r.run).toEqual({ mean: 7, p50: 7, p99: 7 });
   });
 });
