@@ -2,7 +2,7 @@ import { readFile, readdir, mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { jetstreamManager } from '@nats-io/jetstream';
+import { jetstreamManager, type JetStreamManager } from '@nats-io/jetstream';
 import { stateName } from '../src/actors/index.js';
 import { ARCHIVE_STREAM, EVENTS_STREAM } from '../src/events/index.js';
 import { spawnDrover, type DroverProcess } from '../test/support/drover-process.js';
@@ -25,6 +25,11 @@ const RATE = Number(process.env.SOAK_RATE ?? 2);
 const SAMPLE_MS = Number(process.env.SOAK_SAMPLE_MS ?? 10_000);
 const COMPACT_MS = Number(process.env.SOAK_COMPACT_MS ?? 60_000);
 const RETENTION = process.env.SOAK_RETENTION ?? '60s';
+// SOAK_HEAP_DIR: the scheduler and the dashboard write a heap snapshot there (SIGUSR2, which
+// collects garbage first) every SOAK_HEAP_EVERY_MS (default 5 min): compare them by constructor.
+const HEAP_DIR = process.env.SOAK_HEAP_DIR;
+const HEAP_EVERY_MS = Number(process.env.SOAK_HEAP_EVERY_MS ?? 300_000);
+const heapArgs = HEAP_DIR ? ['--heapsnapshot-signal=SIGUSR2', `--diagnostic-dir=${HEAP_DIR}`] : [];
 const say = (line: string) => process.stderr.write(`${new Date().toISOString()} ${line}\n`);
 
 const farm = await startFarm({ agents: 0, scheduler: false });
@@ -37,7 +42,7 @@ const env = {
   LOG_LEVEL: 'error',
 };
 const services = new Map<string, DroverProcess>([
-  ['scheduler', spawnDrover(['scheduler', '--json'], env)],
+  ['scheduler', spawnDrover(['scheduler', '--json'], env, heapArgs)],
   [
     'agent-1',
     spawnDrover(['agent', '--node', 'soak-1', '--cpus', '2', '--mem', '2G', '--json'], env),
@@ -46,11 +51,13 @@ const services = new Map<string, DroverProcess>([
     'agent-2',
     spawnDrover(['agent', '--node', 'soak-2', '--cpus', '2', '--mem', '2G', '--json'], env),
   ],
-  ['dashboard', spawnDrover(['dashboard', '--port', '0', '--json'], env)],
+  ['dashboard', spawnDrover(['dashboard', '--port', '0', '--json'], env, heapArgs)],
 ]);
 const samples = new Map<string, { t: number; mb: number }[]>();
 const compactions = { runs: 0, failed: 0, movedMessages: 0, movedJobs: 0, maxMs: 0 };
 const submitted: string[] = [];
+/** Every stream's size, subjects and consumers, once a minute: what nats-server holds. */
+const streams: { t: number; streams: StreamSample[] }[] = [];
 let stop = false;
 let exitCode = 0;
 try {
@@ -67,6 +74,22 @@ try {
           samples.set(name, [...(samples.get(name) ?? []), { t: Date.now() - t0, mb }]);
       }
       await sleep(SAMPLE_MS);
+    }
+  })();
+  const jsmSampler = await jetstreamManager(farm.nc);
+  const streamSampler = (async () => {
+    while (!stop) {
+      streams.push({ t: Date.now() - t0, streams: await streamSamples(jsmSampler) });
+      for (let s = 0; s < 60 && !stop; s++) await sleep(1000);
+    }
+  })();
+  const heaps = (async () => {
+    if (!HEAP_DIR) return;
+    while (!stop) {
+      for (let s = 0; s < HEAP_EVERY_MS / 1000 && !stop; s++) await sleep(1000);
+      if (stop) break;
+      for (const name of ['scheduler', 'dashboard']) services.get(name)?.child.kill('SIGUSR2');
+      say('heap snapshots asked for');
     }
   })();
   const compactor = (async () => {
@@ -99,7 +122,7 @@ try {
     if (down) throw new Error(`${down[0]} ended during the soak: ${down[1].output().slice(-500)}`);
   }
   stop = true;
-  await Promise.all([sampler, compactor]);
+  await Promise.all([sampler, compactor, streamSampler, heaps]);
   const last = submitted.at(-1);
   const lastState = last ? stateName(await farm.waitFor(last, undefined, 120_000)) : 'none';
   const jsm = await jetstreamManager(farm.nc);
@@ -122,6 +145,8 @@ try {
         log: { lastSeq: live.last_seq, liveMessages: live.messages, archived: archive },
         compactions,
         rssMb: curves,
+        streams: streamGrowth(streams),
+        consumers: await consumerNames(jsm),
       },
       null,
       1,
@@ -154,6 +179,63 @@ async function natsServerPid(storeDir: string): Promise<number | undefined> {
   const files = await readdir(join(dirname(storeDir), 'ports')).catch(() => [] as string[]);
   const pid = files.map((f) => /_(\d+)\.ports$/.exec(f)?.[1]).find((x) => x !== undefined);
   return pid === undefined ? undefined : Number(pid);
+}
+
+interface StreamSample {
+  readonly name: string;
+  readonly messages: number;
+  readonly bytes: number;
+  readonly subjects: number;
+  readonly consumers: number;
+}
+
+async function streamSamples(jsm: JetStreamManager): Promise<StreamSample[]> {
+  const out: StreamSample[] = [];
+  try {
+    for await (const info of jsm.streams.list()) {
+      const { messages, bytes, num_subjects, consumer_count } = info.state;
+      out.push({
+        name: info.config.name,
+        messages,
+        bytes,
+        subjects: num_subjects ?? 0,
+        consumers: consumer_count,
+      });
+    }
+  } catch (err) {
+    say(`stream info failed: ${(err as Error).message}`);
+  }
+  return out;
+}
+
+/** Per stream: its first and last sample (at the first minute and at the end). */
+function streamGrowth(xs: readonly { t: number; streams: readonly StreamSample[] }[]) {
+  const first = xs[0]?.streams ?? [];
+  const last = xs.at(-1)?.streams ?? [];
+  return Object.fromEntries(
+    last.map((s) => {
+      const f = first.find((x) => x.name === s.name);
+      const pick = (x: StreamSample | undefined) =>
+        x && {
+          messages: x.messages,
+          mb: Math.round(x.bytes / 1e5) / 10,
+          subjects: x.subjects,
+          consumers: x.consumers,
+        };
+      return [s.name, { first: pick(f), last: pick(s) }];
+    }),
+  );
+}
+
+/** Every stream's consumers at the end (one left behind per job would show here). */
+async function consumerNames(jsm: JetStreamManager): Promise<Record<string, string[]>> {
+  const out: Record<string, string[]> = {};
+  for await (const info of jsm.streams.list()) {
+    const names: string[] = [];
+    for await (const c of jsm.consumers.list(info.config.name)) names.push(c.name);
+    out[info.config.name] = names;
+  }
+  return out;
 }
 
 async function rssMb(pid: number | undefined): Promise<number | undefined> {

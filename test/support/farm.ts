@@ -57,6 +57,8 @@ export interface FarmOptions {
   readonly leaseTtlMs?: number;
   /** The scheduler's hook for broken start-by promises. */
   readonly onPromiseBroken?: (broken: readonly { jobId: string; why: string }[]) => void;
+  /** How long the scheduler keeps a finished job in memory (its default otherwise). */
+  readonly retireAfterMs?: number;
   /** The scheduler's preemption guards (its defaults otherwise). */
   readonly preemption?: {
     minShareGap?: number;
@@ -164,6 +166,7 @@ export async function startFarm(opts: FarmOptions = {}): Promise<Farm> {
       backoff: { baseMs: 100, maxMs: 1000 },
       ...(opts.onPromiseBroken && { onPromiseBroken: opts.onPromiseBroken }),
       ...(opts.preemption && { preemption: opts.preemption }),
+      ...(opts.retireAfterMs !== undefined && { retireAfterMs: opts.retireAfterMs }),
     });
   }
   return farm;
