@@ -214,8 +214,7 @@ export function wireLeader(o: LeaderInput): LeaderParts {
     if (c.entity === 'job') {
       index.job(c.id, c.state, c.seq);
       retirement.note(c.id, c.state, clock());
-    }
-    else if (c.entity === 'chunk') index.chunk(c.id, c.state);
+    } else if (c.entity === 'chunk') index.chunk(c.id, c.state);
     else if (c.entity === 'node') index.node(c.id, c.state);
     else if (c.entity === 'policy' && c.id === POLICY_IDS.fairshare) {
       const now = policyNow();

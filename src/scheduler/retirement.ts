@@ -95,7 +95,8 @@ export class Retirement {
     if (!/^j\d+$/.test(id) || spec?.parent !== undefined) return 'drop';
     if (Object.keys(job.context.children).length > 0) return 'drop';
     if (!allQuiescent(job.context)) return 'keep';
-    for (const d of this.deps.dependents.get(id) ?? []) if (this.deps.openJobs.has(d)) return 'keep';
+    for (const d of this.deps.dependents.get(id) ?? [])
+      if (this.deps.openJobs.has(d)) return 'keep';
     return 'retire';
   }
 

@@ -33,7 +33,8 @@ async function runJobs(farm: Farm, n: number): Promise<string[]> {
         ...(i % 3 === 2 && { chunks: 2 }),
       }),
     );
-  for (const id of ids) expect(stateName(await farm.waitFor(id, undefined, 90_000))).toBe('succeeded');
+  for (const id of ids)
+    expect(stateName(await farm.waitFor(id, undefined, 90_000))).toBe('succeeded');
   return ids;
 }
 
