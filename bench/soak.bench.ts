@@ -1,4 +1,5 @@
-import { readFile, readdir, mkdtemp, rm } from 'node:fs/promises';
+import { readFile, readdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { createServer, type AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -32,7 +33,13 @@ const HEAP_EVERY_MS = Number(process.env.SOAK_HEAP_EVERY_MS ?? 300_000);
 const heapArgs = HEAP_DIR ? ['--heapsnapshot-signal=SIGUSR2', `--diagnostic-dir=${HEAP_DIR}`] : [];
 const say = (line: string) => process.stderr.write(`${new Date().toISOString()} ${line}\n`);
 
-const farm = await startFarm({ agents: 0, scheduler: false });
+// With SOAK_HEAP_DIR, nats-server serves Go's profiles too: its heap is saved beside the others.
+const profPort = HEAP_DIR ? await freePort() : undefined;
+const farm = await startFarm({
+  agents: 0,
+  scheduler: false,
+  ...(profPort && { serverOptions: { extraConfig: `prof_port: ${profPort}` } }),
+});
 const marker = `soak${process.pid}x${Date.now().toString(36)}`;
 const dataDir = await mkdtemp(join(tmpdir(), 'drover-soak-'));
 const env = {
@@ -89,6 +96,7 @@ try {
       for (let s = 0; s < HEAP_EVERY_MS / 1000 && !stop; s++) await sleep(1000);
       if (stop) break;
       for (const name of ['scheduler', 'dashboard']) services.get(name)?.child.kill('SIGUSR2');
+      if (profPort) await saveNatsHeap(profPort, join(HEAP_DIR, `nats-${Date.now()}.pb.gz`));
       say('heap snapshots asked for');
     }
   })();
@@ -179,6 +187,21 @@ async function natsServerPid(storeDir: string): Promise<number | undefined> {
   const files = await readdir(join(dirname(storeDir), 'ports')).catch(() => [] as string[]);
   const pid = files.map((f) => /_(\d+)\.ports$/.exec(f)?.[1]).find((x) => x !== undefined);
   return pid === undefined ? undefined : Number(pid);
+}
+
+async function freePort(): Promise<number> {
+  const server = createServer();
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as AddressInfo;
+  await new Promise((resolve) => server.close(resolve));
+  return port;
+}
+
+/** nats-server's Go heap profile (`go tool pprof -top -base A B` compares two). */
+async function saveNatsHeap(port: number, file: string): Promise<void> {
+  const res = await fetch(`http://127.0.0.1:${port}/debug/pprof/heap`).catch(() => undefined);
+  if (res?.ok) await writeFile(file, Buffer.from(await res.arrayBuffer()));
+  else say('nats-server heap profile not read');
 }
 
 interface StreamSample {
