@@ -19,7 +19,12 @@ import { rssCurve, type RssCurve } from './rss-curve.js';
  * SOAK_RETENTION` (default 60s) every SOAK_COMPACT_MS (default 60 s). The RSS of every service
  * (and of nats-server) is read from /proc every SOAK_SAMPLE_MS (default 10 s). Prints one JSON
  * document: per service the curve's start, p50, max, end and slope (MB per hour, over the whole
- * run and over its second half, after warm-up), and what the farm did.
+ * run and over its second half, after warm-up), and what the farm did: every stream's messages,
+ * bytes, subjects and consumers at the first minute and at the end, and the consumers' names (a
+ * consumer left behind per job, or KV history, would show there). SOAK_HEAP_DIR adds heap
+ * snapshots of the scheduler and the dashboard and nats-server's Go heap profile every
+ * SOAK_HEAP_EVERY_MS (compare with `bench/heap-diff.ts` and `go tool pprof -base`); a snapshot
+ * raises its process's RSS, so measure RSS in a run without them.
  */
 const SOAK_MS = Number(process.env.SOAK_MS ?? 1_800_000);
 const RATE = Number(process.env.SOAK_RATE ?? 2);
