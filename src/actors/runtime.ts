@@ -73,6 +73,13 @@ export interface EntityRuntimeOptions {
    * events it already holds: this is the only word the caller gets of what they changed.
    */
   readonly onRefresh?: (entity: Entity, id: string, loaded: Loaded<unknown>) => void;
+  /**
+   * Told when `observe` meets an entity that is not cached with an event its initial state
+   * refuses: a later event of an entity the caller let go of (`forget`), whose state only a read
+   * of the log can give. Nothing is cached for it then; the caller reads it when it needs it.
+   * Without this hook the event is folded from the initial state and reported as an anomaly.
+   */
+  readonly onMiss?: (entity: Entity, id: string, event: RecordedEvent) => void;
 }
 
 export interface EntityRuntime {
@@ -86,8 +93,15 @@ export interface EntityRuntime {
     id: string,
     command: C,
   ): Promise<ExecuteResult<S>>;
+  /**
+   * A fresh read of the entity from the log that leaves the cache as it is (and tells
+   * `onRefresh` nothing): for a caller that must look before the entity is cached again.
+   */
+  read<S, C>(behaviour: EntityBehaviour<S, C>, id: string): Promise<Loaded<S>>;
   /** Forget cached entities (all, or one subject). */
   forget(subject?: string): void;
+  /** How many entities are cached (all kinds). */
+  cached(): number;
   /**
    * Seed the cache with an entity state known from elsewhere (a snapshot carried by a work
    * message, say). Safe: a stale seed only costs a conflict, then a fresh read.
@@ -141,6 +155,7 @@ function createEntityCache() {
     set: (entity: Entity, id: string, loaded: Loaded<unknown>) => void of(entity).set(id, loaded),
     delete: (entity: Entity, id: string) => void byKind.get(entity)?.delete(id),
     clear: () => byKind.clear(),
+    size: () => [...byKind.values()].reduce((n, m) => n + m.size, 0),
   };
 }
 
@@ -151,7 +166,7 @@ export function createEntityRuntime(opts: EntityRuntimeOptions): EntityRuntime {
   // string built per lookup (then hashed) was a tenth of its CPU in the placement benchmark.
   const cache = createEntityCache();
 
-  async function readFresh<S, C>(behaviour: EntityBehaviour<S, C>, id: string): Promise<Loaded<S>> {
+  async function read<S, C>(behaviour: EntityBehaviour<S, C>, id: string): Promise<Loaded<S>> {
     const subject = eventSubject(behaviour.entity, id);
     const history = await eventLog.read(behaviour.entity, id);
     for (const message of history.corrupt) opts.onAnomaly?.(subject, { kind: 'corrupt', message });
@@ -166,7 +181,11 @@ export function createEntityRuntime(opts: EntityRuntimeOptions): EntityRuntime {
       }
     }
     const epoch = history.events.reduce((m, e) => Math.max(m, epochOf(e)), 0);
-    const loaded = { state, lastSeq: history.lastSeq, eventIds, epoch };
+    return { state, lastSeq: history.lastSeq, eventIds, epoch };
+  }
+
+  async function readFresh<S, C>(behaviour: EntityBehaviour<S, C>, id: string): Promise<Loaded<S>> {
+    const loaded = await read(behaviour, id);
     if (opts.cache) {
       const before = cache.get(behaviour.entity, id);
       cache.set(behaviour.entity, id, loaded);
@@ -264,6 +283,7 @@ export function createEntityRuntime(opts: EntityRuntimeOptions): EntityRuntime {
     create = true,
   ): { before: S; after: S } | undefined {
     let current = cache.get(behaviour.entity, id) as Loaded<S> | undefined;
+    const missing = !current;
     if (!current) {
       if (!create) return undefined;
       current = { state: behaviour.initial(), lastSeq: 0, eventIds: RecentIdText.EMPTY };
@@ -274,6 +294,11 @@ export function createEntityRuntime(opts: EntityRuntimeOptions): EntityRuntime {
       after = behaviour.evolve(current.state, event);
     } catch (error) {
       if (!(error instanceof InvalidTransitionError)) throw error;
+      if (missing && opts.onMiss) {
+        // Not an entity's first event: one the caller let go of, not a new one.
+        opts.onMiss(behaviour.entity, id, event);
+        return undefined;
+      }
       opts.onAnomaly?.(eventSubject(behaviour.entity, id), {
         kind: 'rejected-by-machine',
         event,
@@ -289,6 +314,8 @@ export function createEntityRuntime(opts: EntityRuntimeOptions): EntityRuntime {
   return {
     load,
     execute,
+    read,
+    cached: () => cache.size(),
     forget: (subject) => {
       const where = subject === undefined ? undefined : parseEventSubject(subject);
       if (where) cache.delete(where.entity, where.id);

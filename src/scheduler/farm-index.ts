@@ -170,6 +170,21 @@ export class FarmIndex {
     } else this.live.delete(id);
   }
 
+  /**
+   * Forget a finished job let go of by the scheduler's memory (`Retirement`): its submission's
+   * position, and its place among the dependents of the jobs it ran after. Its chunks hold
+   * nothing here any more (terminal and quiescent).
+   */
+  forgetJob(id: string, job: JobSnapshot): void {
+    this.submitSeq.delete(id);
+    this.jobSig.delete(id);
+    this.dependents.delete(id);
+    for (const dep of job.context.spec?.after ?? []) {
+      const set = this.dependents.get(dep);
+      if (set?.delete(id) && set.size === 0) this.dependents.delete(dep);
+    }
+  }
+
   node(id: string, _node: NodeSnapshot): void {
     this.nodes.add(id);
     this.generation++;

@@ -99,6 +99,7 @@ export async function consumeIntake(
   logger: Logger,
   accept: (jobId: string, spec: ValidJobSpec) => Promise<void>,
   peek: Peek,
+  recall: (jobIds: readonly string[]) => Promise<void> = async () => {},
 ): Promise<{ caughtUp: Promise<void>; stop(): Promise<void> }> {
   const jsm = await jetstreamManager(nc);
   const { lastSeq } = await takeOverIntake(jsm, logger);
@@ -159,6 +160,8 @@ export async function consumeIntake(
       await reject(m, { code: 'INVALID_SUBMISSION', message: (err as Error).message, details });
       return 'done';
     }
+    // Jobs it refers to that the scheduler let go of (finished long ago) are read back first.
+    await recall([...(spec.parent !== undefined ? [spec.parent] : []), ...spec.after]);
     let problems = referenceProblems(spec, peek);
     if (problems.length > 0 && (await waitsForEarlier(spec, m))) {
       m.nak(WAIT_FOR_EARLIER_MS);

@@ -1,13 +1,22 @@
 import type { NatsConnection } from '@nats-io/transport-node';
 import type { Logger } from 'pino';
 import {
+  behaviours,
   createEntityRuntime,
   createKeyedQueue,
   policyBehaviour,
   type EntityRuntime,
   type KeyedQueue,
 } from '../actors/index.js';
-import { JetStreamPublisher, POLICY_IDS, type Actor, type EventLog } from '../events/index.js';
+import {
+  JetStreamPublisher,
+  POLICY_IDS,
+  eventSubject,
+  type Actor,
+  type Entity,
+  type EventLog,
+  type RecordedEvent,
+} from '../events/index.js';
 import {
   DEFAULT_PREEMPTION,
   fairShareConfigOf,
@@ -25,6 +34,7 @@ import { ReservationBook } from './reservation-book.js';
 import { LaunchWindow, quotaGateFor } from './quota-gate.js';
 import { PromiseKeeper, type BrokenPromise } from './promise-keeper.js';
 import { Preemptor } from './preemptor.js';
+import { Retirement, jobOfTreeEntity, reloadTree } from './retirement.js';
 import { RulesPump } from './rules-pump.service.js';
 import type { Peek, RuleContext } from './rules.js';
 import type { SchedulerMetrics } from './scheduler-metrics.js';
@@ -48,6 +58,8 @@ export interface LeaderInput {
   readonly metrics?: SchedulerMetrics;
   /** Told of every new state after the index folded it (the timekeeper's index of runs). */
   readonly observe?: (c: Change) => void;
+  /** How long a finished job stays in memory (default `RETIRE_AFTER_MS`). */
+  readonly retireAfterMs?: number;
 }
 
 /** The leader's parts, wired to each other; the service adds the lease, log, intake and tick. */
@@ -66,6 +78,10 @@ export interface LeaderParts {
   readonly launcher: LauncherLike;
   /** Users' launches in the last minute (fed from the tail: the launch throttle's count). */
   readonly launches: LaunchWindow;
+  /** Lets go of finished jobs (on the tick); `recall` brings jobs back from the log. */
+  readonly retirement: Retirement;
+  /** Read jobs let go of (or never seen) from the log into memory again: the intake's references. */
+  recall(jobIds: readonly string[]): Promise<void>;
   readonly context: () => RuleContext;
   /** Fold a new state into the index and tell the pump and the loop. */
   changed(c: Change): void;
@@ -93,6 +109,8 @@ export function wireLeader(o: LeaderInput): LeaderParts {
     // without this, a chunk that succeeded meanwhile stayed "running" to the index and its job
     // never closed (seen under CPU load, 1 run in 2 of the hollow-node test).
     onRefresh: (entity, id, loaded) => changed(changeOf(entity, id, loaded.state, loaded.lastSeq)),
+    // A later event of an entity let go of (Retirement): read it back, with its job's tree.
+    onMiss: (entity, id, event) => missed(entity, id, event),
   });
   const index = new FarmIndex(config.halfLifeS);
   const peek = peekOf(runtime);
@@ -157,6 +175,35 @@ export function wireLeader(o: LeaderInput): LeaderParts {
     params: () => preemption,
     exec: (a) => actions.exec(a),
   });
+  const retirement = new Retirement({
+    ...{ runtime, peek, dependents: index.dependents, openJobs: index.openJobs },
+    forgetJob: (id, job) => {
+      index.forgetJob(id, job);
+      pump.forget(id);
+    },
+    ...(o.retireAfterMs !== undefined && { afterMs: o.retireAfterMs }),
+  });
+  function missed(entity: Entity, id: string, event: RecordedEvent): void {
+    const jobId = jobOfTreeEntity(entity, id);
+    const seq = event.recorded.seq;
+    const read =
+      jobId !== undefined
+        ? queue.run(`job:${jobId}`, () => reloadTree(runtime, jobId, { entity, id, seq }))
+        : queue.run(`${entity}:${id}`, async () => {
+            // Never let go of: a history whose first event the machine refuses (an anomaly).
+            logger.warn({ entity, id, seq, type: event.type }, 'history anomaly');
+            runtime.forget(eventSubject(entity, id));
+            await runtime.load(behaviours[entity], id);
+          });
+    read.catch((err: unknown) => {
+      actions.missed = true;
+      logger.error({ err, entity, id }, 'read of an entity let go of failed');
+    });
+  }
+  const recall = async (jobIds: readonly string[]) => {
+    const gone = jobIds.filter((id) => peek.job(id) === undefined);
+    await Promise.all(gone.map((id) => queue.run(`job:${id}`, () => reloadTree(runtime, id))));
+  };
   const sweep = () => {
     actions.missed = false;
     pump.sweep(index.openJobs);
@@ -164,8 +211,10 @@ export function wireLeader(o: LeaderInput): LeaderParts {
   };
 
   function changed(c: Change): void {
-    if (c.entity === 'job') index.job(c.id, c.state, c.seq);
-    else if (c.entity === 'chunk') index.chunk(c.id, c.state);
+    if (c.entity === 'job') {
+      index.job(c.id, c.state, c.seq);
+      retirement.note(c.id, c.state, clock());
+    } else if (c.entity === 'chunk') index.chunk(c.id, c.state);
     else if (c.entity === 'node') index.node(c.id, c.state);
     else if (c.entity === 'policy' && c.id === POLICY_IDS.fairshare) {
       const now = policyNow();
@@ -189,6 +238,8 @@ export function wireLeader(o: LeaderInput): LeaderParts {
     launches,
     promises,
     preemptor,
+    retirement,
+    recall,
     goLive: () => {
       live = true;
     },

@@ -22,6 +22,8 @@ export interface SchedulerMainOptions {
   readonly onPromiseBroken?: (broken: readonly BrokenPromise[]) => void;
   /** Preemption's guards (default `DEFAULT_PREEMPTION`). */
   readonly preemption?: Partial<PreemptionParams>;
+  /** How long a finished job stays in memory (default `RETIRE_AFTER_MS`). */
+  readonly retireAfterMs?: number;
 }
 
 /**
@@ -46,6 +48,7 @@ export async function runScheduler(opts: SchedulerMainOptions): Promise<Schedule
     ...(opts.signal && { signal: opts.signal }),
     ...(opts.onPromiseBroken && { onPromiseBroken: opts.onPromiseBroken }),
     ...(opts.preemption && { preemption: opts.preemption }),
+    ...(opts.retireAfterMs !== undefined && { retireAfterMs: opts.retireAfterMs }),
   });
   metrics.leading(scheduler.epoch, true);
   void scheduler.lost.then(() => metrics.leading(scheduler.epoch, false));
@@ -54,6 +57,6 @@ export async function runScheduler(opts: SchedulerMainOptions): Promise<Schedule
 
 export { ensureLeaseBucket } from './lease.jetstream.js';
 export { startScheduler } from './scheduler.service.js';
-export type { Scheduler, SchedulerOptions } from './scheduler.service.js';
+export type { Scheduler, SchedulerHeld, SchedulerOptions } from './scheduler.service.js';
 export { createSchedulerMetrics, noSchedulerMetrics, queueDepth } from './scheduler-metrics.js';
 export type { SchedulerMetrics } from './scheduler-metrics.js';

@@ -33,6 +33,19 @@ export class LaunchWindow {
     const m = this.of(user);
     m.delete(`placed:${chunk}`);
     m.set(e.data.worker, e.at);
+    // `recent` prunes only when some user has a quota: without one, every launch ever stayed
+    // here (a leak per chunk in the soak). Launches come in log order: the oldest are first.
+    for (const [k, at] of m) {
+      if (at > e.at - LAUNCH_WINDOW_MS) break;
+      m.delete(k);
+    }
+  }
+
+  /** Launches held, every user (tests: bounded by the window, not by the farm's age). */
+  get size(): number {
+    let n = 0;
+    for (const m of this.byUser.values()) n += m.size;
+    return n;
   }
 
   /** A placement made now, before its event is in the log. */

@@ -118,6 +118,11 @@ export class RulesPump {
     }
   }
 
+  /** A job let go of by the scheduler's memory: if it comes back, its clear is looked at again. */
+  forget(jobId: string): void {
+    this.cleared.delete(jobId);
+  }
+
   /** Keys waiting for the next drain (for tests and diagnostics). */
   pending(): string[] {
     return [...this.dirty];

@@ -50,6 +50,18 @@ export interface SchedulerOptions {
   readonly preemption?: Partial<PreemptionParams>;
   /** Where rounds, placements and the tail are reported (default: nowhere). */
   readonly metrics?: SchedulerMetrics;
+  /** How long a finished job stays in memory (default `RETIRE_AFTER_MS`: see `Retirement`). */
+  readonly retireAfterMs?: number;
+}
+
+/** What the leader holds in memory (tests and the soak check that it stays bounded). */
+export interface SchedulerHeld {
+  /** Entities in the runtime's cache, every kind. */
+  readonly entities: number;
+  /** Jobs in the index's submission order (every job it knows). */
+  readonly jobs: number;
+  /** Finished jobs waiting for their retirement. */
+  readonly retiring: number;
 }
 
 export interface Scheduler {
@@ -58,6 +70,8 @@ export interface Scheduler {
   readonly lost: Promise<void>;
   /** Each user's decayed usage as the scheduler ranks by it (tests compare it with a full fold). */
   usage(): UsageHistory;
+  /** What this leader holds in memory now. */
+  held(): SchedulerHeld;
   stop(): Promise<void>;
 }
 
@@ -91,6 +105,7 @@ export async function startScheduler(opts: SchedulerOptions): Promise<Scheduler>
     ...(opts.metrics && { metrics: opts.metrics }),
     ...(opts.onPromiseBroken && { onPromiseBroken: opts.onPromiseBroken }),
     ...(opts.preemption && { preemption: opts.preemption }),
+    ...(opts.retireAfterMs !== undefined && { retireAfterMs: opts.retireAfterMs }),
   });
   const { index, peek, actions, placement, context, sweep } = parts;
   let live = false;
@@ -111,6 +126,7 @@ export async function startScheduler(opts: SchedulerOptions): Promise<Scheduler>
       timekeeper.step, // fires due runs and moves open runs on (issue 17)
       (now) => parts.promises.tick(now),
       (now) => parts.preemptor.tick(now), // one decision round a second
+      (now) => parts.retirement.tick(now), // finished jobs leave memory
       ...(opts.ticks ?? []),
     ],
     {
@@ -150,6 +166,7 @@ export async function startScheduler(opts: SchedulerOptions): Promise<Scheduler>
       await Promise.all(chunks.map((a) => actions.step(a)));
     },
     peek,
+    parts.recall,
   );
   // What the intake held when this leader took over (a previous leader may have died taking it
   // in) is taken in before any rule runs: no parent ends while its children still wait there.
@@ -179,6 +196,11 @@ export async function startScheduler(opts: SchedulerOptions): Promise<Scheduler>
     epoch: lease.epoch,
     lost: lease.lost,
     usage: () => index.history,
+    held: () => ({
+      entities: parts.runtime.cached(),
+      jobs: index.submitSeq.size,
+      retiring: parts.retirement.waiting,
+    }),
     async stop() {
       await usageCheckpoints.stop();
       stopped = true;

@@ -19,7 +19,7 @@ import { runScheduler } from '../../src/scheduler/main.js';
 import type { Scheduler } from '../../src/scheduler/main.js';
 import { connectTo } from './nats-client.js';
 import type { NatsCluster } from './nats-cluster.js';
-import { startNatsServer, type NatsServer } from './nats-server.js';
+import { startNatsServer, type NatsServer, type NatsServerOptions } from './nats-server.js';
 
 export const quietLogger = pino({ level: process.env.LOG_LEVEL ?? 'silent' });
 
@@ -57,6 +57,10 @@ export interface FarmOptions {
   readonly leaseTtlMs?: number;
   /** The scheduler's hook for broken start-by promises. */
   readonly onPromiseBroken?: (broken: readonly { jobId: string; why: string }[]) => void;
+  /** The farm's own nats-server's options (not with `cluster`). */
+  readonly serverOptions?: NatsServerOptions;
+  /** How long the scheduler keeps a finished job in memory (its default otherwise). */
+  readonly retireAfterMs?: number;
   /** The scheduler's preemption guards (its defaults otherwise). */
   readonly preemption?: {
     minShareGap?: number;
@@ -69,7 +73,7 @@ export interface FarmOptions {
 export const TERMINAL = ['succeeded', 'failed', 'cancelled'] as const;
 
 export async function startFarm(opts: FarmOptions = {}): Promise<Farm> {
-  const server = opts.cluster?.members[0] ?? (await startNatsServer());
+  const server = opts.cluster?.members[0] ?? (await startNatsServer(opts.serverOptions));
   const nc = opts.cluster
     ? await connect({
         servers: [...opts.cluster.servers],
@@ -164,6 +168,7 @@ export async function startFarm(opts: FarmOptions = {}): Promise<Farm> {
       backoff: { baseMs: 100, maxMs: 1000 },
       ...(opts.onPromiseBroken && { onPromiseBroken: opts.onPromiseBroken }),
       ...(opts.preemption && { preemption: opts.preemption }),
+      ...(opts.retireAfterMs !== undefined && { retireAfterMs: opts.retireAfterMs }),
     });
   }
   return farm;
