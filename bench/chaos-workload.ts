@@ -109,9 +109,16 @@ async function cancelThenClear(
   s: Submitted,
   log: (line: string) => void,
 ) {
+  // A command whose reply was lost (it timed out at the client while the farm carried it out) is
+  // refused when sent again: the cancel with "nothing to cancel", the clear as already done. The
+  // job's own log says whether it landed, and then the retry is over: the test counts on the
+  // end state (cancelled, results cleared), which settle and checkLog verify.
   await patiently(
     `cancel ${id}`,
-    () => api.cancel(id, { reason: 'chaos: cancelled mid-run' }),
+    () =>
+      landed(api.cancel(id, { reason: 'chaos: cancelled mid-run' }), async () =>
+        (await farm.events('job', id)).some((e) => e.type === 'job.cancel_requested'),
+      ),
     log,
   );
   if (!s.cleared.has(id)) return;
@@ -119,8 +126,19 @@ async function cancelThenClear(
     `clear ${id}`,
     async () => {
       if (stateName(await farm.job(id)) !== 'cancelled') throw new Error('not yet cancelled');
-      await api.clear(id);
+      await landed(api.clear(id), async () =>
+        (await farm.events('job', id)).some((e) => e.type === 'job.results_cleared'),
+      );
     },
     log,
   );
+}
+
+/** `command`, or its failure unless `done()` says the farm carried it out all the same. */
+async function landed(command: Promise<unknown>, done: () => Promise<boolean>): Promise<void> {
+  try {
+    await command;
+  } catch (err) {
+    if (!(await done().catch(() => false))) throw err;
+  }
 }
