@@ -262,14 +262,22 @@ export async function runChaos(opts: ChaosOptions): Promise<ChaosReport> {
     report.notTerminal = end.notTerminal;
     report.unexpected = end.unexpected;
     report.stuck = end.stuck;
-    for (const entry of end.stuck.slice(0, 5)) {
+    // Each odd ending with its history: events by seq, a failure's cause beside it.
+    const history = async (entity: 'job' | 'chunk' | 'worker', id: string) =>
+      (await f.events(entity, id))
+        .map((e) => {
+          const cause = (e.data as { cause?: string } | undefined)?.cause;
+          return `${e.recorded.seq}:${e.type}${cause ? `(${cause})` : ''}`;
+        })
+        .join(' ');
+    for (const entry of [...end.stuck.slice(0, 5), ...end.unexpected.slice(0, 5)]) {
       const id = entry.split(':')[0]!;
-      const types = (await f.events('job', id)).map((e) => `${e.recorded.seq}:${e.type}`);
-      say(`stuck ${entry}: ${types.join(' ')}`);
-      const chunk = (await f.events('chunk', `${id}:0`)).map((e) => `${e.recorded.seq}:${e.type}`);
-      say(`  chunk 0: ${chunk.join(' ')}`);
-      const w = (await f.events('worker', `${id}:0:1`)).map((e) => `${e.recorded.seq}:${e.type}`);
-      say(`  worker 1: ${w.join(' ')}`);
+      say(
+        `${end.stuck.includes(entry) ? 'stuck' : 'unexpected'} ${entry}: ${await history('job', id)}`,
+      );
+      say(`  chunk 0: ${await history('chunk', `${id}:0`)}`);
+      for (const attempt of [1, 2])
+        say(`  worker ${attempt}: ${await history('worker', `${id}:0:${attempt}`)}`);
     }
     if (end.stuck.length > 0)
       for (const s of services) say(`${s.name} said: ${s.proc.output().slice(-1500)}`);

@@ -102,7 +102,24 @@ export async function submitMix(
   return out;
 }
 
+/**
+ * Cancel `id`, then clear it when planned. Never throws: a follow-up given up is said, and what
+ * it leaves (a job not cancelled, a clear missing) is what settle and checkLog report, with the
+ * job's events (a run that threw here named the job and nothing of its history).
+ */
 async function cancelThenClear(
+  farm: Farm,
+  api: ApiClient,
+  id: string,
+  s: Submitted,
+  log: (line: string) => void,
+) {
+  await cancelThenClearOnce(farm, api, id, s, log).catch((err: unknown) =>
+    log(`${id}: cancel or clear given up: ${String(err)}`),
+  );
+}
+
+async function cancelThenClearOnce(
   farm: Farm,
   api: ApiClient,
   id: string,
