@@ -330,10 +330,19 @@ export async function runChaos(opts: ChaosOptions): Promise<ChaosReport> {
     return x;
   }
 
-  /** Round robin over the four kinds of trouble, whole rounds, until told to stop. */
+  /**
+   * Round robin over the four kinds of trouble, whole rounds, until told to stop and each kind
+   * has acted at least once (an action finds no victim at times, e.g. no leader while the lease
+   * changes hands: a short run that met it had no scheduler kill at all); at most 8 rounds more.
+   */
   async function drive(): Promise<void> {
     const actions = [killLeader, killAgent, killServer, pauseOne];
-    for (let i = 0; !(stop && i % actions.length === 0); i++) {
+    const eachActed = () =>
+      Math.min(report.kills.scheduler, report.kills.agent, report.kills.natsServer, report.pauses) >
+      0;
+    let extra = 0;
+    for (let i = 0; ; i++) {
+      if (i % actions.length === 0 && stop && (eachActed() || extra++ >= 8 || closing)) return;
       await sleep(actionEveryMs);
       supervise();
       try {
@@ -365,7 +374,7 @@ export async function runChaos(opts: ChaosOptions): Promise<ChaosReport> {
       (s) =>
         s.kind === 'scheduler' && alive(s.proc) && s.proc.output().includes(`"epoch":${epoch}`),
     );
-    if (!leader) return;
+    if (!leader) return say(`chaos: no scheduler says it leads at epoch ${epoch}; none killed`);
     const t0 = Date.now();
     leader.down = true;
     await leader.proc.kill9();
