@@ -56,9 +56,15 @@ export async function startNatsCluster(
   const version = testNatsVersion();
   const dir = await mkdtemp(join(tmpdir(), 'drover-cluster-'));
   const clusterName = `drover-${Math.random().toString(36).slice(2, 8)}`;
-  const ports = await Promise.all(
-    Array.from({ length: n }, async () => ({ client: await freePort(), route: await freePort() })),
-  );
+  // One at a time and all distinct: a port is released as soon as it is picked, and two picks at
+  // once got the same one (a member's route on another's client port: 'address already in use').
+  const picked = new Set<number>();
+  while (picked.size < 2 * n) picked.add(await freePort());
+  const all = [...picked];
+  const ports = Array.from({ length: n }, (_, i) => ({
+    client: all[2 * i]!,
+    route: all[2 * i + 1]!,
+  }));
   const routes = ports.map((p) => `"nats-route://127.0.0.1:${p.route}"`).join(', ');
   const members = await Promise.all(
     ports.map(async (p, i) => {
