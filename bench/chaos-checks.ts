@@ -38,3 +38,57 @@ export async function checkLog(log: JetStreamEventLog, s: Submitted): Promise<Lo
     clearsMissing: [...s.cleared].filter((id) => !clearedJobs.has(id)).length,
   };
 }
+
+/** One difference `replay --verify` found, values cut to `VALUE_CHARS` (a report stays small). */
+export interface ReplayDiff {
+  projection: string;
+  path: string;
+  live: string;
+  rebuilt: string;
+}
+
+const DIFFS_KEPT = 10;
+const VALUE_CHARS = 300;
+
+const cut = (v: unknown): string => {
+  const s = v === undefined ? 'undefined' : JSON.stringify(v);
+  return s.length > VALUE_CHARS ? `${s.slice(0, VALUE_CHARS)}...(${s.length} chars)` : s;
+};
+
+/**
+ * Read `drover replay --verify --json`'s answer: equal, or the differences (it exits 1 with the
+ * same JSON document when they differ); an answer that is not JSON is one difference saying so.
+ */
+export function readVerify(out: { code: number | null; stdout: string; stderr: string }): {
+  equal: boolean;
+  diffs: ReplayDiff[];
+} {
+  type Doc = {
+    verify?: {
+      equal?: boolean;
+      diffs?: { projection: string; path: string; live?: unknown; rebuilt?: unknown }[];
+    };
+  };
+  let doc: Doc | undefined;
+  try {
+    doc = JSON.parse(out.stdout) as Doc;
+  } catch {
+    doc = undefined;
+  }
+  const equal = out.code === 0 && doc?.verify?.equal === true;
+  if (equal) return { equal, diffs: [] };
+  const diffs = (doc?.verify?.diffs ?? []).slice(0, DIFFS_KEPT).map((d) => ({
+    projection: d.projection,
+    path: d.path,
+    live: cut(d.live),
+    rebuilt: cut(d.rebuilt),
+  }));
+  if (!diffs.length)
+    diffs.push({
+      projection: '?',
+      path: `exit ${out.code}`,
+      live: cut(out.stderr.trim() || out.stdout.trim()),
+      rebuilt: '',
+    });
+  return { equal, diffs };
+}

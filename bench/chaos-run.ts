@@ -16,7 +16,7 @@ import {
   type ClusterMember,
   type NatsCluster,
 } from '../test/support/nats-cluster.js';
-import { checkLog, type LogFindings } from './chaos-checks.js';
+import { checkLog, readVerify, type LogFindings, type ReplayDiff } from './chaos-checks.js';
 import { submitMix, type Submitted } from './chaos-workload.js';
 
 export interface ChaosOptions {
@@ -35,6 +35,12 @@ export interface ChaosOptions {
    * run that must not meet that bug gives restarts more room than a loaded machine may take.
    */
   readonly nodeLostMs?: number;
+  /**
+   * Give the run up this long after its start (default: never): what it started is stopped and
+   * `runChaos` rejects, naming the phase it was in. A test sets it below its own timeout, so a
+   * run that hangs still cleans up after itself.
+   */
+  readonly deadlineMs?: number;
   /** Sample the RSS of each service this often (the soak mode), 0 = never. */
   readonly rssEveryMs?: number;
   readonly log?: (line: string) => void;
@@ -61,6 +67,11 @@ export interface ChaosReport extends LogFindings {
   stuck: string[];
   processesLeft: number;
   replayEqual: boolean;
+  /**
+   * Why replay was not equal to live (absent when it was): `replay --verify`'s differences, each
+   * the projection, the path in its state (entity key included) and both values, bounded.
+   */
+  replayDiffs?: ReplayDiff[];
   rss?: { service: string; mb: number[] }[];
 }
 
@@ -97,44 +108,16 @@ export async function runChaos(opts: ChaosOptions): Promise<ChaosReport> {
   const actionEveryMs = opts.actionEveryMs ?? 4_000;
   const downMs = opts.downMs ?? 2_000;
   const started = Date.now();
-  const cluster = await startNatsCluster(3);
-  await (await connectFarm(cluster.url, { DROVER_REPLICAS: '3' })).close();
-  const farm = await startFarm({ cluster, agents: 0, scheduler: false });
   const marker = `chaos${process.pid}x${Date.now().toString(36)}`;
-  const dataDir = await mkdtemp(join(tmpdir(), 'drover-chaos-'));
-  const env = (extra: Record<string, string>) => ({
-    DROVER_NATS_URL: cluster.url,
-    DROVER_DATA_DIR: dataDir,
-    DROVER_LEASE_TTL_MS: '1500',
-    DROVER_NODE_LOST_MS: String(opts.nodeLostMs ?? 4_000),
-    DROVER_HEARTBEAT_MS: '500',
-    DROVER_RETRY_BACKOFF_MS: '100',
-    LOG_LEVEL: 'error',
-    ...extra,
-  });
+  let cluster: NatsCluster | undefined;
+  let farm: Farm | undefined;
+  let dataDir: string | undefined;
   const services: Service[] = [];
-  for (const id of ['sched-a', 'sched-b']) {
-    const svc: Service = {
-      name: id,
-      kind: 'scheduler',
-      start: () => spawnDrover(['scheduler', '--json'], env({ DROVER_SCHEDULER_ID: id })),
-      proc: undefined as unknown as DroverProcess,
-    };
-    svc.proc = svc.start();
-    services.push(svc);
-  }
-  for (const node of ['node-1', 'node-2', 'node-3']) {
-    const svc: Service = {
-      name: node,
-      kind: 'agent',
-      start: () =>
-        spawnDrover(['agent', '--node', node, '--cpus', '4', '--mem', '4G', '--json'], env({})),
-      proc: undefined as unknown as DroverProcess,
-    };
-    svc.proc = svc.start();
-    services.push(svc);
-  }
-  const api = createApiClient(farm.nc);
+  /**
+   * Set once the run is over (or given up): from then on nothing is started again, so the
+   * clean-up below cannot be raced by a restart the driver or the supervisor still had pending.
+   */
+  let closing = false;
   const report: ChaosReport = {
     jobs: 0,
     elapsedS: 0,
@@ -157,13 +140,92 @@ export async function runChaos(opts: ChaosOptions): Promise<ChaosReport> {
   const readoptions: Promise<void>[] = [];
   let stop = false;
   let sampler: Promise<void> = Promise.resolve();
+  let phase = 'starting the cluster';
+  let giveUp: NodeJS.Timeout | undefined;
+  const body = run();
+  const ended = body.then(
+    () => undefined,
+    () => undefined,
+  );
   try {
+    // Past the deadline the run is given up where it stands (its pending awaits fail once the
+    // clean-up stops what they wait on), so that the `finally` below always runs.
+    const deadline = new Promise<never>((_, reject) => {
+      if (opts.deadlineMs === undefined) return;
+      giveUp = setTimeout(
+        () => reject(new Error(`chaos run given up after ${opts.deadlineMs} ms, while ${phase}`)),
+        Math.max(0, started + opts.deadlineMs - Date.now()),
+      );
+    });
+    await Promise.race([body, deadline]);
+  } finally {
+    clearTimeout(giveUp);
+    closing = true;
+    stop = true;
+    await cleanUp();
+    // A run given up may still be starting something (a cluster takes seconds to come up):
+    // each start sees `closing` and stops what it started; wait for that, then sweep again.
+    await Promise.race([ended, sleep(30_000)]);
+    await cleanUp();
+  }
+  report.takeoverMs = {
+    scheduler: stats(takeovers.scheduler),
+    agentReadoption: stats(takeovers.agent),
+    streamLeader: stats(takeovers.leader),
+  };
+  report.elapsedS = Math.round((Date.now() - started) / 100) / 10;
+  if (opts.rssEveryMs) report.rss = [...rss].map(([service, mb]) => ({ service, mb }));
+  return report;
+
+  async function run(): Promise<void> {
+    // Each thing started is stopped at once when the run was given up while it started (the
+    // clean-up has run by then and would not see it).
+    const c = await kept(startNatsCluster(3), (x) => x.stop());
+    cluster = c;
+    const url = c.url;
+    phase = 'starting the farm';
+    await (await connectFarm(url, { DROVER_REPLICAS: '3' })).close();
+    const f = await kept(startFarm({ cluster: c, agents: 0, scheduler: false }), (x) => x.stop());
+    farm = f;
+    dataDir = await kept(mkdtemp(join(tmpdir(), 'drover-chaos-')), (d) =>
+      rm(d, { recursive: true, force: true }),
+    );
+    const env = (extra: Record<string, string>) => ({
+      DROVER_NATS_URL: url,
+      DROVER_DATA_DIR: dataDir!,
+      DROVER_LEASE_TTL_MS: '1500',
+      DROVER_NODE_LOST_MS: String(opts.nodeLostMs ?? 4_000),
+      DROVER_HEARTBEAT_MS: '500',
+      DROVER_RETRY_BACKOFF_MS: '100',
+      LOG_LEVEL: 'error',
+      ...extra,
+    });
+    const service = (name: string, kind: Service['kind'], args: string[], extra = {}) => {
+      const svc: Service = {
+        name,
+        kind,
+        start: () => {
+          if (closing) throw new Error(`not starting ${name}: the run is over`);
+          return spawnDrover(args, env(extra));
+        },
+        proc: undefined as unknown as DroverProcess,
+      };
+      svc.proc = svc.start();
+      services.push(svc);
+    };
+    for (const id of ['sched-a', 'sched-b'])
+      service(id, 'scheduler', ['scheduler', '--json'], { DROVER_SCHEDULER_ID: id });
+    for (const node of ['node-1', 'node-2', 'node-3'])
+      service(node, 'agent', ['agent', '--node', node, '--cpus', '4', '--mem', '4G', '--json']);
+    const api = createApiClient(f.nc);
+    phase = 'waiting for the services';
     // A standby scheduler prints its line only once it leads: one leader and every agent.
     const up = (s: Service) => s.proc.output().includes('{');
     await waitFor(
       () => services.filter((s) => s.kind === 'agent').every(up) && services.some(up),
       90_000,
       'services up',
+      () => closing,
     ).catch((err: Error) => {
       throw new Error(
         `${err.message}: ${services.map((s) => `${s.name}: ${s.proc.output().slice(-500)}`).join(' | ')}`,
@@ -179,8 +241,9 @@ export async function runChaos(opts: ChaosOptions): Promise<ChaosReport> {
           await sleep(opts.rssEveryMs!);
         }
       })();
+    phase = 'submitting under chaos';
     const chaosFrom = Date.now();
-    const work = submitMix(farm, api, opts.jobs, marker, () => stop);
+    const work = submitMix(f, api, opts.jobs, marker, () => stop, say);
     const driver = drive();
     const submitted = await work;
     report.jobs = submitted.all.length;
@@ -190,59 +253,96 @@ export async function runChaos(opts: ChaosOptions): Promise<ChaosReport> {
     // that does not end then was lost, not slowed down.
     await sleep(Math.max(0, chaosFrom + (opts.chaosMs ?? 0) - Date.now()));
     stop = true;
+    phase = 'ending the chaos';
     await driver;
     await Promise.all(readoptions);
     say(`chaos over after ${Math.round((Date.now() - started) / 1000)} s`);
-    const end = await settle(farm, submitted, opts.settleMs ?? 300_000);
+    phase = 'settling';
+    const end = await settle(f, submitted, opts.settleMs ?? 300_000, () => closing);
     report.notTerminal = end.notTerminal;
     report.unexpected = end.unexpected;
     report.stuck = end.stuck;
-    for (const entry of end.stuck.slice(0, 5)) {
+    // Each odd ending with its history: events by seq, a failure's cause beside it.
+    const history = async (entity: 'job' | 'chunk' | 'worker', id: string) =>
+      (await f.events(entity, id))
+        .map((e) => {
+          const cause = (e.data as { cause?: string } | undefined)?.cause;
+          return `${e.recorded.seq}:${e.type}${cause ? `(${cause})` : ''}`;
+        })
+        .join(' ');
+    for (const entry of [...end.stuck.slice(0, 5), ...end.unexpected.slice(0, 5)]) {
       const id = entry.split(':')[0]!;
-      const types = (await farm.events('job', id)).map((e) => `${e.recorded.seq}:${e.type}`);
-      say(`stuck ${entry}: ${types.join(' ')}`);
-      const chunk = (await farm.events('chunk', `${id}:0`)).map(
-        (e) => `${e.recorded.seq}:${e.type}`,
+      say(
+        `${end.stuck.includes(entry) ? 'stuck' : 'unexpected'} ${entry}: ${await history('job', id)}`,
       );
-      say(`  chunk 0: ${chunk.join(' ')}`);
-      const w = (await farm.events('worker', `${id}:0:1`)).map(
-        (e) => `${e.recorded.seq}:${e.type}`,
-      );
-      say(`  worker 1: ${w.join(' ')}`);
+      say(`  chunk 0: ${await history('chunk', `${id}:0`)}`);
+      for (const attempt of [1, 2])
+        say(`  worker ${attempt}: ${await history('worker', `${id}:0:${attempt}`)}`);
     }
     if (end.stuck.length > 0)
       for (const s of services) say(`${s.name} said: ${s.proc.output().slice(-1500)}`);
     await sampler;
     say(`settled: ${report.notTerminal} not terminal`);
+    phase = 'checking';
+    closing = true;
     await Promise.all(services.map((s) => s.proc.stop()));
     const left = await processesWith(marker);
     report.processesLeft = left.length;
-    for (const p of left) await explainLeftover(farm, p, say);
-    Object.assign(report, await checkLog(farm.log, submitted));
-    const verify = await drover(cluster.url, ['replay', '--verify', '--json']);
-    report.replayEqual =
-      verify.code === 0 &&
-      (JSON.parse(verify.stdout) as { verify?: { equal?: boolean } }).verify?.equal === true;
-  } finally {
-    stop = true;
-    await Promise.all(services.map((s) => s.proc.stop().catch(() => undefined)));
-    await farm.stop();
-    await cluster.stop();
-    await rm(dataDir, { recursive: true, force: true });
+    for (const p of left) await explainLeftover(f, p, say);
+    Object.assign(report, await checkLog(f.log, submitted));
+    const verdict = readVerify(await drover(url, ['replay', '--verify', '--json']));
+    report.replayEqual = verdict.equal;
+    if (!verdict.equal) {
+      report.replayDiffs = verdict.diffs;
+      for (const d of verdict.diffs)
+        say(`replay differs: ${d.projection} ${d.path}: live ${d.live} rebuilt ${d.rebuilt}`);
+    }
   }
-  report.takeoverMs = {
-    scheduler: stats(takeovers.scheduler),
-    agentReadoption: stats(takeovers.agent),
-    streamLeader: stats(takeovers.leader),
-  };
-  report.elapsedS = Math.round((Date.now() - started) / 100) / 10;
-  if (opts.rssEveryMs) report.rss = [...rss].map(([service, mb]) => ({ service, mb }));
-  return report;
 
-  /** Round robin over the four kinds of trouble, whole rounds, until told to stop. */
+  async function kept<T>(starting: Promise<T>, dispose: (x: T) => Promise<unknown>): Promise<T> {
+    const x = await starting;
+    if (!closing) return x;
+    await dispose(x).catch(() => undefined);
+    throw new Error('the run was given up while it started');
+  }
+
+  /**
+   * Stop everything the run started, whatever state it was left in: each step on its own, so a
+   * failing one does not keep the cluster or a service running (issue 23: a failed run left a
+   * nats-server behind).
+   */
+  async function cleanUp(): Promise<void> {
+    const steps: [string, () => Promise<unknown>][] = [
+      ['services', () => Promise.all(services.map((s) => s.proc.stop()))],
+      ['workloads', async () => (await processesWith(marker)).forEach((p) => killTree(p.pid))],
+      ['farm', async () => take(farm, () => (farm = undefined))?.stop()],
+      ['cluster', async () => take(cluster, () => (cluster = undefined))?.stop()],
+      ['data dir', async () => rmDir(take(dataDir, () => (dataDir = undefined)))],
+    ];
+    for (const [what, step] of steps) {
+      await step().catch((err: unknown) => say(`clean-up of ${what} failed: ${String(err)}`));
+    }
+  }
+
+  /** `x`, forgotten by its holder (`forget`): each thing is stopped once. */
+  function take<T>(x: T, forget: () => void): T {
+    forget();
+    return x;
+  }
+
+  /**
+   * Round robin over the four kinds of trouble, whole rounds, until told to stop and each kind
+   * has acted at least once (an action finds no victim at times, e.g. no leader while the lease
+   * changes hands: a short run that met it had no scheduler kill at all); at most 8 rounds more.
+   */
   async function drive(): Promise<void> {
     const actions = [killLeader, killAgent, killServer, pauseOne];
-    for (let i = 0; !(stop && i % actions.length === 0); i++) {
+    const eachActed = () =>
+      Math.min(report.kills.scheduler, report.kills.agent, report.kills.natsServer, report.pauses) >
+      0;
+    let extra = 0;
+    for (let i = 0; ; i++) {
+      if (i % actions.length === 0 && stop && (eachActed() || extra++ >= 8 || closing)) return;
       await sleep(actionEveryMs);
       supervise();
       try {
@@ -259,7 +359,7 @@ export async function runChaos(opts: ChaosOptions): Promise<ChaosReport> {
    */
   function supervise(): void {
     for (const s of services)
-      if (!s.down && !alive(s.proc)) {
+      if (!s.down && !closing && !alive(s.proc)) {
         const { exitCode, signalCode } = s.proc.child;
         const last = s.proc.output().trim().split('\n').slice(-3).join(' | ').slice(-600);
         say(`${s.name} exited by itself (${exitCode ?? signalCode}): ${last}; starting it again`);
@@ -274,13 +374,18 @@ export async function runChaos(opts: ChaosOptions): Promise<ChaosReport> {
       (s) =>
         s.kind === 'scheduler' && alive(s.proc) && s.proc.output().includes(`"epoch":${epoch}`),
     );
-    if (!leader) return;
+    if (!leader) return say(`chaos: no scheduler says it leads at epoch ${epoch}; none killed`);
     const t0 = Date.now();
     leader.down = true;
     await leader.proc.kill9();
     report.kills.scheduler++;
     supervise();
-    await waitFor(async () => (await leaseEpoch()) > epoch, 60_000, 'scheduler takeover');
+    await waitFor(
+      async () => (await leaseEpoch()) > epoch,
+      60_000,
+      'scheduler takeover',
+      () => closing,
+    );
     takeovers.scheduler.push(Date.now() - t0);
     await sleep(downMs);
     leader.proc = leader.start();
@@ -301,7 +406,12 @@ export async function runChaos(opts: ChaosOptions): Promise<ChaosReport> {
     const proc = victim.proc;
     // Timed on the side: a restart under load takes seconds the next action need not wait for.
     readoptions.push(
-      waitFor(() => proc.output().includes('{'), 60_000, 'agent re-adoption').then(
+      waitFor(
+        () => proc.output().includes('{'),
+        60_000,
+        'agent re-adoption',
+        () => closing,
+      ).then(
         () => void takeovers.agent.push(Date.now() - t0),
         (err: Error) => say(`chaos: ${err.message}`),
       ),
@@ -309,10 +419,10 @@ export async function runChaos(opts: ChaosOptions): Promise<ChaosReport> {
   }
 
   async function killServer(): Promise<void> {
-    const leader = await streamLeader(farm.nc, EVENTS_STREAM).catch(() => undefined);
+    const [f, c] = [farm!, cluster!];
+    const leader = await streamLeader(f.nc, EVENTS_STREAM).catch(() => undefined);
     const victim: ClusterMember | undefined =
-      cluster.members.find((m) => m.name === leader && m.running) ??
-      cluster.members.find((m) => m.running);
+      c.members.find((m) => m.name === leader && m.running) ?? c.members.find((m) => m.running);
     if (!victim) return;
     const t0 = Date.now();
     await victim.kill();
@@ -320,17 +430,20 @@ export async function runChaos(opts: ChaosOptions): Promise<ChaosReport> {
     if (victim.name === leader) {
       await waitFor(
         async () => {
-          const now = await streamLeader(farm.nc, EVENTS_STREAM).catch(() => undefined);
+          const now = await streamLeader(f.nc, EVENTS_STREAM).catch(() => undefined);
           return now !== undefined && now !== victim.name;
         },
         60_000,
         'stream leader',
+        () => closing,
       );
       takeovers.leader.push(Date.now() - t0);
     }
     await sleep(downMs);
+    // Checked right before the (synchronous) spawn: the clean-up may have stopped the cluster.
+    if (closing) return;
     await victim.start();
-    await cluster.ready(60_000);
+    await c.ready(60_000);
   }
 
   async function pauseOne(): Promise<void> {
@@ -344,7 +457,7 @@ export async function runChaos(opts: ChaosOptions): Promise<ChaosReport> {
   }
 
   async function leaseEpoch(): Promise<number> {
-    const kv = await new Kvm(farm.nc).open('drover_scheduler');
+    const kv = await new Kvm(farm!.nc).open('drover_scheduler');
     const entry = await kv.get('leader');
     if (!entry?.value.length) return 0;
     return entry.json<{ epoch: number }>().epoch;
@@ -355,9 +468,11 @@ async function waitFor(
   check: () => boolean | Promise<boolean>,
   ms: number,
   what: string,
+  quit: () => boolean = () => false,
 ): Promise<void> {
   const deadline = Date.now() + ms;
   for (;;) {
+    if (quit()) throw new Error(`gave up waiting for ${what}: the run is over`);
     if (await Promise.resolve(check()).catch(() => false)) return;
     if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
     await sleep(100);
@@ -369,12 +484,13 @@ async function settle(
   farm: Farm,
   submitted: Submitted,
   ms: number,
+  quit: () => boolean,
 ): Promise<{ notTerminal: number; unexpected: string[]; stuck: string[] }> {
   const deadline = Date.now() + ms;
   let pending = [...submitted.all];
   const unexpected: string[] = [];
   let stuck: string[] = [];
-  while (pending.length && Date.now() < deadline) {
+  while (pending.length && Date.now() < deadline && !quit()) {
     const next: string[] = [];
     stuck = [];
     for (const id of pending) {
@@ -427,14 +543,23 @@ async function explainLeftover(farm: Farm, p: Leftover, say: (line: string) => v
   say(`left: pid ${p.pid} worker ${p.worker}: ${p.cmd.slice(0, 200)}`);
   say(`  worker: ${(await types('worker', p.worker)).join(' ')}`);
   say(`  chunk: ${(await types('chunk', chunk)).join(' ')}`);
-  for (const target of [-p.pid, p.pid]) {
+  killTree(p.pid);
+}
+
+/** SIGKILL a workload process: its group (a wrapper leads one), else itself. */
+function killTree(pid: number): void {
+  for (const target of [-pid, pid]) {
     try {
-      process.kill(target, 'SIGKILL'); // its group (a wrapper leads one), else itself
-      break;
+      process.kill(target, 'SIGKILL');
+      return;
     } catch {
       // not a group leader, or ended meanwhile
     }
   }
+}
+
+async function rmDir(dir: string | undefined): Promise<void> {
+  if (dir) await rm(dir, { recursive: true, force: true });
 }
 
 async function rssMb(pid: number | undefined): Promise<number | undefined> {

@@ -13,14 +13,30 @@ export interface Submitted {
   followUps: Promise<void>;
 }
 
-/** Retry `op` through leader changes and killed servers (the API answers from any scheduler). */
-async function patiently<T>(op: () => Promise<T>, ms = 120_000): Promise<T | undefined> {
-  const deadline = Date.now() + ms;
+/**
+ * Retry `op` through leader changes and killed servers (the API answers from any scheduler),
+ * saying every 15 s what it still fails with (a run that fails on it shows since when and why).
+ */
+async function patiently<T>(
+  what: string,
+  op: () => Promise<T>,
+  log: (line: string) => void,
+  ms = 120_000,
+): Promise<T | undefined> {
+  const t0 = Date.now();
+  let told = t0;
   for (;;) {
     try {
       return await op();
     } catch (err) {
-      if (Date.now() > deadline) throw err;
+      if (Date.now() > t0 + ms) throw err;
+      if (Date.now() - told >= 15_000) {
+        told = Date.now();
+        const code = (err as { code?: string }).code ?? '';
+        log(
+          `${what}: still failing after ${Math.round((told - t0) / 1000)} s: ${code} ${String(err)}`,
+        );
+      }
       await sleep(250);
     }
   }
@@ -38,6 +54,7 @@ export async function submitMix(
   jobs: number,
   marker: string,
   stopped: () => boolean,
+  log: (line: string) => void = () => undefined,
 ): Promise<Submitted> {
   const out: Submitted = {
     all: [],
@@ -78,18 +95,67 @@ export async function submitMix(
       toCancel.push(id);
     }
     // Cancel what was submitted a while ago: some are running by now, some still queued.
-    if (toCancel.length > 4) follow.push(cancelThenClear(farm, api, toCancel.shift()!, out));
+    if (toCancel.length > 4) follow.push(cancelThenClear(farm, api, toCancel.shift()!, out, log));
   }
-  follow.push(...toCancel.map((id) => cancelThenClear(farm, api, id, out)));
+  follow.push(...toCancel.map((id) => cancelThenClear(farm, api, id, out, log)));
   out.followUps = Promise.all(follow).then(() => undefined);
   return out;
 }
 
-async function cancelThenClear(farm: Farm, api: ApiClient, id: string, s: Submitted) {
-  await patiently(() => api.cancel(id, { reason: 'chaos: cancelled mid-run' }));
+/**
+ * Cancel `id`, then clear it when planned. Never throws: a follow-up given up is said, and what
+ * it leaves (a job not cancelled, a clear missing) is what settle and checkLog report, with the
+ * job's events (a run that threw here named the job and nothing of its history).
+ */
+async function cancelThenClear(
+  farm: Farm,
+  api: ApiClient,
+  id: string,
+  s: Submitted,
+  log: (line: string) => void,
+) {
+  await cancelThenClearOnce(farm, api, id, s, log).catch((err: unknown) =>
+    log(`${id}: cancel or clear given up: ${String(err)}`),
+  );
+}
+
+async function cancelThenClearOnce(
+  farm: Farm,
+  api: ApiClient,
+  id: string,
+  s: Submitted,
+  log: (line: string) => void,
+) {
+  // A command whose reply was lost (it timed out at the client while the farm carried it out) is
+  // refused when sent again: the cancel with "nothing to cancel", the clear as already done. The
+  // job's own log says whether it landed, and then the retry is over: the test counts on the
+  // end state (cancelled, results cleared), which settle and checkLog verify.
+  await patiently(
+    `cancel ${id}`,
+    () =>
+      landed(api.cancel(id, { reason: 'chaos: cancelled mid-run' }), async () =>
+        (await farm.events('job', id)).some((e) => e.type === 'job.cancel_requested'),
+      ),
+    log,
+  );
   if (!s.cleared.has(id)) return;
-  await patiently(async () => {
-    if (stateName(await farm.job(id)) !== 'cancelled') throw new Error('not yet cancelled');
-    await api.clear(id);
-  });
+  await patiently(
+    `clear ${id}`,
+    async () => {
+      if (stateName(await farm.job(id)) !== 'cancelled') throw new Error('not yet cancelled');
+      await landed(api.clear(id), async () =>
+        (await farm.events('job', id)).some((e) => e.type === 'job.results_cleared'),
+      );
+    },
+    log,
+  );
+}
+
+/** `command`, or its failure unless `done()` says the farm carried it out all the same. */
+async function landed(command: Promise<unknown>, done: () => Promise<boolean>): Promise<void> {
+  try {
+    await command;
+  } catch (err) {
+    if (!(await done().catch(() => false))) throw err;
+  }
 }

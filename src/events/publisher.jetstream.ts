@@ -24,8 +24,14 @@ interface Waiter {
   readonly sentAt: number;
 }
 
-/** JetStream's `err_code` for a failed `Nats-Expected-Last-Subject-Sequence` check. */
-const WRONG_LAST_SEQUENCE = 10071;
+/**
+ * JetStream's `err_code`s for a failed `Nats-Expected-Last-Subject-Sequence` check: 10071
+ * ("wrong last sequence: <seq>"), and 10164 ("wrong last sequence", no number), which a
+ * clustered stream answers while another message to the subject is still being replicated:
+ * the same conflict, its winner not known yet. Taken for an error, it skipped the caller's
+ * reload-and-decide (test/integration/cluster/append-race.int.test.ts).
+ */
+const WRONG_LAST_SEQUENCE = new Set([10071, 10164]);
 const decoder = new TextDecoder();
 
 /**
@@ -210,7 +216,7 @@ interface PubAckJson {
 function toOutcome(data: Uint8Array): PublishOutcome | SchedulerError {
   const ack = JSON.parse(decoder.decode(data)) as PubAckJson;
   if (ack.error) {
-    if (ack.error.err_code === WRONG_LAST_SEQUENCE) {
+    if (ack.error.err_code !== undefined && WRONG_LAST_SEQUENCE.has(ack.error.err_code)) {
       const m = /(\d+)\s*$/.exec(ack.error.description ?? '');
       return { kind: 'conflict', actualSeq: m ? Number(m[1]) : undefined };
     }

@@ -52,16 +52,27 @@ export async function reconcile(ctx: WorkerContext): Promise<Reconciled> {
     }
     const status = await readExitStatus(record.runDir);
     const peak = worker.state.context.peakRssMb;
-    if (status !== undefined) {
+    // Ended while the agent was down. Its chunk takes a result only once started: a process
+    // whose start never reached the log (the agent was killed between launching it and
+    // reporting it) has it reported first, with the pid its record kept. Without one it cannot
+    // be, and its chunk would refuse the result and stay assigned for ever (the chaos run,
+    // issue 23): it is lost then, and run again like any attempt the agent's restart lost.
+    const unstarted = state === 'launching';
+    if (status !== undefined && !(unstarted && !record.pid)) {
+      if (unstarted) await readopted(ctx, record, record.pid!, record.pid!, state);
       await finish(ctx, record, await endedMeanwhile(record, status, peak));
       done.finished.push(record.workerId);
       continue;
     }
+    const reason =
+      status === undefined
+        ? 'the agent restarted and the process was gone'
+        : 'the process ended while the agent was down, before its start was recorded';
     await ctx.queue.run(record.workerId, () =>
       ctx.runtime.execute(workerBehaviour, record.workerId, {
         type: 'MarkLost',
         ...metaOf(ctx, record.workerId, 'lost-on-restart'),
-        data: { cause: 'AgentRestarted', reason: 'the agent restarted and the process was gone' },
+        data: { cause: 'AgentRestarted', reason },
       }),
     );
     await finish(ctx, record, {
@@ -71,7 +82,10 @@ export async function reconcile(ctx: WorkerContext): Promise<Reconciled> {
       peakRssMb: peak,
       cpuSeconds: worker.state.context.cpuSeconds,
       wallSeconds: 0,
-      message: 'the agent restarted and the process was gone (no exit status recorded)',
+      message:
+        status === undefined
+          ? 'the agent restarted and the process was gone (no exit status recorded)'
+          : `${reason} (no pid recorded): run again`,
     });
     done.lost.push(record.workerId);
   }

@@ -1,6 +1,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
 import { join } from 'node:path';
+import { reapOnExit } from './child-reaper.js';
 import { droverArgv } from './cli-main.js';
 
 const ROOT = join(import.meta.dirname, '../..');
@@ -18,11 +19,13 @@ export function spawnDrover(
   env: Record<string, string>,
   nodeArgs: readonly string[] = [],
 ): DroverProcess {
-  const child = spawn(process.execPath, [...nodeArgs, ...droverArgv(args)], {
-    cwd: ROOT,
-    env: { ...process.env, LOG_LEVEL: process.env.LOG_LEVEL ?? 'warn', ...env },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
+  const child = reapOnExit(
+    spawn(process.execPath, [...nodeArgs, ...droverArgv(args)], {
+      cwd: ROOT,
+      env: { ...process.env, LOG_LEVEL: process.env.LOG_LEVEL ?? 'warn', ...env },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    }),
+  );
   let out = '';
   child.stdout?.on('data', (d: Buffer) => (out += d.toString()));
   child.stderr?.on('data', (d: Buffer) => (out += d.toString()));
@@ -35,7 +38,11 @@ export function spawnDrover(
       await exited;
     },
     async stop() {
-      if (child.exitCode === null && child.signalCode === null) child.kill('SIGTERM');
+      // SIGCONT first: a process paused with SIGSTOP would not see the SIGTERM for 15 s.
+      if (child.exitCode === null && child.signalCode === null) {
+        child.kill('SIGCONT');
+        child.kill('SIGTERM');
+      }
       const timer = setTimeout(() => child.kill('SIGKILL'), 15_000);
       await exited;
       clearTimeout(timer);

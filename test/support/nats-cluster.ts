@@ -7,6 +7,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { hasSyncInterval } from '../../src/cli/nats-binary.js';
+import { reapOnExit } from './child-reaper.js';
 import { BINARY, probeTcp, testNatsVersion, type NatsServer } from './nats-server.js';
 
 /** One server of a test cluster: a `NatsServer` that can also be killed and started again. */
@@ -55,9 +56,15 @@ export async function startNatsCluster(
   const version = testNatsVersion();
   const dir = await mkdtemp(join(tmpdir(), 'drover-cluster-'));
   const clusterName = `drover-${Math.random().toString(36).slice(2, 8)}`;
-  const ports = await Promise.all(
-    Array.from({ length: n }, async () => ({ client: await freePort(), route: await freePort() })),
-  );
+  // One at a time and all distinct: a port is released as soon as it is picked, and two picks at
+  // once got the same one (a member's route on another's client port: 'address already in use').
+  const picked = new Set<number>();
+  while (picked.size < 2 * n) picked.add(await freePort());
+  const all = [...picked];
+  const ports = Array.from({ length: n }, (_, i) => ({
+    client: all[2 * i]!,
+    route: all[2 * i + 1]!,
+  }));
   const routes = ports.map((p) => `"nats-route://127.0.0.1:${p.route}"`).join(', ');
   const members = await Promise.all(
     ports.map(async (p, i) => {
@@ -77,7 +84,19 @@ export async function startNatsCluster(
       return member(name, p.client, file, join(home, 'store'));
     }),
   );
-  await Promise.all(members.map((m) => m.start()));
+  const dispose = async () => {
+    await Promise.all(members.map((m) => m.stop()));
+    await rm(dir, { recursive: true, force: true });
+  };
+  try {
+    // Started together: one that fails must not leave the others running.
+    const started = await Promise.allSettled(members.map((m) => m.start()));
+    const failed = started.find((r) => r.status === 'rejected');
+    if (failed) throw failed.reason;
+  } catch (err) {
+    await dispose();
+    throw err;
+  }
   const url = members.map((m) => m.url).join(',');
   const cluster: NatsCluster = {
     members,
@@ -94,15 +113,15 @@ export async function startNatsCluster(
         timeoutMs,
       );
     },
-    async stop() {
-      await Promise.all(members.map((m) => m.stop()));
-      await rm(dir, { recursive: true, force: true });
-    },
+    stop: dispose,
     async [Symbol.asyncDispose]() {
       await cluster.stop();
     },
   };
-  await cluster.ready();
+  await cluster.ready().catch(async (err: unknown) => {
+    await dispose();
+    throw err;
+  });
   return cluster;
 }
 
@@ -128,7 +147,9 @@ function member(name: string, port: number, file: string, storeDir: string): Clu
     },
     async start() {
       if (running()) return;
-      const child = spawn(BINARY, ['-c', file], { stdio: ['ignore', 'ignore', 'pipe'] });
+      const child = reapOnExit(
+        spawn(BINARY, ['-c', file], { stdio: ['ignore', 'ignore', 'pipe'] }),
+      );
       proc = child;
       child.stderr?.on('data', (b: Buffer) => {
         stderr = (stderr + b.toString()).slice(-4000);
@@ -153,7 +174,10 @@ function member(name: string, port: number, file: string, storeDir: string): Clu
       proc?.kill('SIGCONT');
     },
     async stop() {
+      // A server that does not end on SIGTERM within 10 s is killed: a stop always stops.
+      const hung = setTimeout(() => proc?.kill('SIGKILL'), 10_000);
       await kill('SIGTERM');
+      clearTimeout(hung);
     },
     async [Symbol.asyncDispose]() {
       await m.stop();

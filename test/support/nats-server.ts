@@ -6,6 +6,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { hasSyncInterval, parseNatsVersion, pinnedNatsPath } from '../../src/cli/nats-binary.js';
+import { reapOnExit } from './child-reaper.js';
 
 /** A nats-server started for one test file: random port, temporary JetStream store. */
 export interface NatsServer extends AsyncDisposable {
@@ -93,7 +94,7 @@ export async function startNatsServer(opts: NatsServerOptions = {}): Promise<Nat
     const { mkdir } = await import('node:fs/promises');
     await mkdir(portsDir, { recursive: true });
     const file = await writeConfig(p);
-    const child = spawn(BINARY, ['-c', file], { stdio: ['ignore', 'ignore', 'pipe'] });
+    const child = reapOnExit(spawn(BINARY, ['-c', file], { stdio: ['ignore', 'ignore', 'pipe'] }));
     proc = child;
     let stderr = '';
     child.stderr?.on('data', (b: Buffer) => {

@@ -252,4 +252,44 @@ describe('agent resync against its node loss', () => {
     expect(chunk.context.attempt).toBe(1);
     expect(await runLeader(runDir(worker))).toBeUndefined();
   }, 120_000);
+
+  it('runs again a process that ended, while its agent was down, before its start was recorded', async () => {
+    // The chaos run's stuck job: the agent was killed after launching a short process and before
+    // recording it; the process ended meanwhile; the restarted agent reported its end, and the
+    // chunk (still assigned: never started) refused the result and stayed assigned for ever.
+    // The agent may have been restarted by the test before: its first launch starts its fork server.
+    const warm = await farm.submit({ name: 'warm', user: 'alice', memMb: 16, command: ['true'] });
+    expect(stateName(await farm.waitFor(warm, undefined, 60_000))).toBe('succeeded');
+    const server = await forkServer();
+    process.kill(server, 'SIGSTOP');
+    const job = await farm.submit({
+      name: 'quick-orphan',
+      user: 'alice',
+      memMb: 16,
+      command: ['sh', '-c', 'exit 0'],
+    });
+    const worker = `${job}:0:1`;
+    await until('the pid-less record', async () =>
+      existsSync(recordFile(worker)) ? true : undefined,
+    );
+    // The pid's save blocks on a FIFO (as above) while the process runs and ends.
+    const tmp = `${recordFile(worker)}.tmp`;
+    expect(spawnSync('mkfifo', [tmp]).status).toBe(0);
+    process.kill(server, 'SIGCONT');
+    await until('its exit status', async () =>
+      existsSync(join(runDir(worker), 'status')) ? true : undefined,
+    );
+    await agent.kill9();
+    await rm(tmp, { force: true });
+    expect(JSON.parse(await readFile(recordFile(worker), 'utf8'))).not.toHaveProperty('pid');
+    expect(types(await events('worker', worker))).not.toContain('worker.started');
+
+    agent = startAgent();
+    // Its start cannot be recorded (no pid): attempt 1 is lost with the restart and run again.
+    expect(stateName(await farm.waitFor(job, undefined, 60_000))).toBe('succeeded');
+    expect(types(await events('worker', worker))).toContain('worker.lost');
+    const chunk = await events('chunk', `${job}:0`);
+    expect(types(chunk)).not.toContain('chunk.command_rejected');
+    expect(chunkFold.foldEvents(chunk).context.attempt).toBe(2);
+  }, 120_000);
 });
