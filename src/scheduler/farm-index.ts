@@ -55,6 +55,12 @@ export class FarmIndex {
    */
   readonly assigned = new Set<string>();
   /**
+   * Live chunks in `cancelling`. One cancelled while its launch was not yet out (the publish
+   * failed while a nats-server was down) has no worker for its agent to stop: the launcher
+   * sends the launch all the same, and the agent closes it as cancelled before it started.
+   */
+  readonly cancelling = new Set<string>();
+  /**
    * Job id → what its live chunks hold together (a round ranks running work per job, not per
    * chunk), and the queue group its job belongs to (user, priority), kept until the job changes.
    */
@@ -156,6 +162,8 @@ export class FarmIndex {
     }
     if (isLive && state === 'assigned') this.assigned.add(id);
     else this.assigned.delete(id);
+    if (isLive && state === 'cancelling') this.cancelling.add(id);
+    else this.cancelling.delete(id);
     if (isLive) {
       const entry = { jobId, node, request, worker, state };
       this.live.set(id, entry);

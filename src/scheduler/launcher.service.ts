@@ -98,26 +98,42 @@ export class Launcher {
     if (!this.deps.canWrite()) return;
     for (const w of this.launched) {
       const cid = w.slice(0, w.lastIndexOf(':'));
-      if (!index.assigned.has(cid)) this.launched.delete(w);
+      if (!index.assigned.has(cid) && !index.cancelling.has(cid)) this.launched.delete(w);
     }
-    for (const id of index.assigned) {
+    for (const id of [...index.assigned, ...index.cancelling]) {
       const worker = this.deps.peek.chunk(id)?.context.worker;
       if (this.busy.has(id) || worker === undefined || this.launched.has(worker)) continue;
+      if (index.cancelling.has(id) && this.workerKnown(worker)) continue;
       this.exclusive(id, () => this.relaunchOne(id)).catch((err: unknown) =>
         this.deps.logger.error({ err, chunk: id }, 'relaunch not published'),
       );
     }
   }
 
+  /**
+   * A chunk is launched again while it is `assigned`, or while it is `cancelling` with no worker
+   * in the log: cancelled before its launch went out (a publish that failed while a nats-server
+   * was down), no agent holds a process to stop and confirm, so it waited for ever (the chaos
+   * run, issue 23). Its agent takes the launch, finds the attempt cancelled and reports it ended
+   * before it started: the cancel's confirmation.
+   */
   private async relaunchOne(id: string): Promise<void> {
     const chunk = this.deps.peek.chunk(id);
     const loaded = this.deps.runtime.peek(chunkBehaviour, id);
     const c = chunk?.context;
     const spec = c && this.deps.peek.job(c.jobId)?.context.spec;
-    if (!chunk || !loaded || !spec || stateName(chunk) !== 'assigned') return;
-    if (!c?.worker || !c.node || !c.request || this.launched.has(c.worker)) return;
-    this.deps.logger.debug({ chunk: id, worker: c.worker }, 'launch republished');
+    if (!chunk || !loaded || !spec || !c?.worker || !c.node || !c.request) return;
+    const state = stateName(chunk);
+    const unlaunched = state === 'cancelling' && !this.workerKnown(c.worker);
+    if ((state !== 'assigned' && !unlaunched) || this.launched.has(c.worker)) return;
+    this.deps.logger.debug({ chunk: id, worker: c.worker, state }, 'launch republished');
     await this.publish(spec, chunk, loaded.lastSeq, c.node, c.request);
+  }
+
+  /** True once the worker's first event (`worker.launching`) is in the log. */
+  private workerKnown(worker: string): boolean {
+    const w = this.deps.peek.worker(worker);
+    return w !== undefined && stateName(w) !== 'none';
   }
 
   /** Run `fn` in the chunk's queue slot, marked busy until it settles. */
