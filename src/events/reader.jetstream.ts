@@ -42,6 +42,11 @@ export interface ReadRange {
 const BATCH = 4_096;
 const PULL_EXPIRES_MS = 2_000;
 const MAX_REOPENS = 20;
+/**
+ * How long the subscription of a request given up as gone is kept for its late deliveries (a
+ * server silent that long in a session trips the stall watchdog first, which reopens it).
+ */
+const GONE_KEEP_MS = 30_000;
 /** How long past its expiry a pull request without a 408 is taken as gone. */
 const EXPIRY_MARGIN_MS = 500;
 
@@ -144,14 +149,15 @@ interface OpenPull {
 class PullSession {
   private readonly inbox: string;
   /**
-   * Requests given up as gone (past their expiry without a 408) keep their subscription until
-   * the session ends: such a request may still deliver (a server slowed by syncing every write
+   * Requests given up as gone (past their expiry without a 408) keep their subscription for
+   * `GONE_KEEP_MS` more: such a request may still deliver (a server slowed by syncing every write
    * to disk answered after the client's expiry margin), and those messages are the consumer's
    * next ones: dropping them made a tail skip events (seen on nats-server 2.15 with
    * `sync_interval: always`: the 100,000-event runtime test saw a job's `queued` without its
-   * `submitted`).
+   * `submitted`). Not forever: a tail on a server that drops requests silently (2.9) would
+   * collect them.
    */
-  private readonly gone: Subscription[] = [];
+  private gone: OpenPull[] = [];
   private nextPull = 0;
   private buffer: RawMessage[] = [];
   private wake: (() => void) | undefined;
@@ -225,10 +231,9 @@ class PullSession {
     } finally {
       signal?.removeEventListener('abort', onAbort);
       if (!this.nc.isClosed())
-        for (const sub of [...this.gone, ...[...this.open.values()].map((r) => r.sub)])
-          sub?.unsubscribe();
+        for (const req of [...this.gone, ...this.open.values()]) req.sub?.unsubscribe();
       this.open.clear();
-      this.gone.length = 0;
+      this.gone = [];
     }
   }
 
@@ -289,12 +294,17 @@ class PullSession {
 
   /**
    * Requests well past their expiry are gone, whether or not their 408 came; their
-   * subscriptions stay until the session ends (see `gone`).
+   * subscriptions stay a while for late deliveries (see `gone`).
    */
   private forgetExpired(): void {
     const deadline = Date.now() - PULL_EXPIRES_MS - EXPIRY_MARGIN_MS;
     for (const req of this.open.values())
-      if (req.sentAt < deadline && this.forget(req) && req.sub) this.gone.push(req.sub);
+      if (req.sentAt < deadline && this.forget(req)) this.gone.push(req);
+    const long = Date.now() - PULL_EXPIRES_MS - GONE_KEEP_MS;
+    while (this.gone.length && (this.gone[0] as OpenPull).sentAt < long) {
+      const req = this.gone.shift() as OpenPull;
+      if (!this.nc.isClosed()) req.sub?.unsubscribe();
+    }
   }
 
   private waitForData(expected: number): Promise<void> {
