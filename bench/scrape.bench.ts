@@ -112,8 +112,15 @@ async function startup(
   await p.stop();
   const stopS = (performance.now() - t1) / 1000;
   const restored = /restored from its (start-up )?snapshot/.test(p.output());
+  // What the service said about its snapshot (why a warm start folded the whole log).
+  const snapshotLog = p
+    .output()
+    .split('\n')
+    .filter((l) => /snapshot/i.test(l))
+    .map((l) => l.slice(0, 400))
+    .slice(0, 6);
   const r1 = (x: number) => Math.round(x * 10) / 10;
-  return { service, phase, restored, readyS: r1(readyS), stopS: r1(stopS), ...mem };
+  return { service, phase, restored, readyS: r1(readyS), stopS: r1(stopS), ...mem, snapshotLog };
 }
 
 async function main(): Promise<void> {
