@@ -1,4 +1,5 @@
 import { execFile } from 'node:child_process';
+import { loadavg } from 'node:os';
 import { promisify } from 'node:util';
 import { jetstreamManager } from '@nats-io/jetstream';
 import type { NatsConnection } from '@nats-io/transport-node';
@@ -27,6 +28,8 @@ const run = promisify(execFile);
 const say = (line: string) => process.stderr.write(`${new Date().toISOString()} ${line}\n`);
 
 type Figures = Record<string, number | string>;
+/** The 1-minute load average (the machine is shared: figures are read beside it). */
+const load1 = () => Math.round((loadavg()[0] ?? 0) * 10) / 10;
 
 /** One fold in a child process; a fold that fails or times out is reported, not fatal. */
 async function child(url: string, what: string): Promise<Figures> {
@@ -53,7 +56,7 @@ async function child(url: string, what: string): Promise<Figures> {
 async function measure(url: string, parts: readonly string[]): Promise<Record<string, Figures>> {
   const out: Record<string, Figures> = {};
   for (const part of parts) {
-    out[part] = await child(url, part);
+    out[part] = { ...(await child(url, part)), load: load1() };
     say(`  ${part}: ${JSON.stringify(out[part])}`);
   }
   const raw = Number(out.raw?.ms ?? NaN);
@@ -93,18 +96,24 @@ for (const size of SIZES) {
       mark: () => (cutAt = Date.now()),
     });
     const seedMs = Math.round(performance.now() - t0);
+    const seedLoad = load1();
     say(`seeded ${seeded.events} in ${seedMs} ms; before compaction`);
     const before = await measure(server.url, BEFORE);
     const c0 = performance.now();
     const moved = await compactPatiently(nc, cutAt);
     const compactMs = Math.round(performance.now() - c0);
+    const compactLoad = load1();
     const live = (await (await jetstreamManager(nc)).streams.info(EVENTS_STREAM)).state.messages;
     say(`compacted in ${compactMs} ms: ${moved.messages} moved, ${live} live; after compaction`);
     const after = await measure(server.url, AFTER);
     results.push({
       events: seeded.events,
-      seed: { ms: seedMs, perS: Math.round(seeded.events / (seedMs / 1000)) },
-      compaction: { ms: compactMs, moved: moved.messages, jobs: moved.jobs, liveAfter: live },
+      seed: { ms: seedMs, perS: Math.round(seeded.events / (seedMs / 1000)), load: seedLoad },
+      compaction: {
+        ...{ ms: compactMs, moved: moved.messages, jobs: moved.jobs, liveAfter: live },
+        subjects: moved.subjects,
+        load: compactLoad,
+      },
       before,
       after,
     });

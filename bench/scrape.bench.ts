@@ -1,4 +1,5 @@
 import { readFileSync } from 'node:fs';
+import { loadavg } from 'node:os';
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { performance } from 'node:perf_hooks';
@@ -11,7 +12,8 @@ import {
   emptyReadModel,
   startApiService,
 } from '../src/api/index.js';
-import { isCorrupt } from '../src/events/index.js';
+import { jetstreamManager } from '@nats-io/jetstream';
+import { ensureFarmStreams, isCorrupt } from '../src/events/index.js';
 import { serveMetrics, serviceRegistry } from '../src/metrics/index.js';
 import { createAgentMetrics } from '../src/node-agent/index.js';
 import { createSchedulerMetrics } from '../src/scheduler/main.js';
@@ -20,7 +22,9 @@ import { startNatsServer } from '../test/support/nats-server.js';
 import buildCli from '../test/support/build-cli.js';
 import { spawnDrover } from '../test/support/drover-process.js';
 import { farmHistory } from '../test/support/projection-history.js';
-import { medianGet, pipelined } from './support.js';
+import { spawnHollowProcess, type HollowProcess } from '../test/support/bench-hollow.js';
+import { seedHistories } from './growth-seed.js';
+import { medianGet } from './support.js';
 
 /**
  * `npm run bench:scrape` (issue 19): the scrape time of each /metrics page on a farm of 1,000
@@ -37,8 +41,10 @@ import { medianGet, pipelined } from './support.js';
 const scale = Number(process.env.BENCH_SCALE ?? 1);
 const JOBS = Math.round(100_000 * scale);
 const NODES = Math.round(1_000 * scale);
-const PIECE = 2_000; // jobs per generated history piece (each with its own nodes)
+const PIECE = 2_000; // jobs per generated history piece (placed on 20 of the nodes)
 const logger = pino({ level: 'silent' });
+const say = (line: string) =>
+  process.stderr.write(`${new Date().toISOString()} ${line} (load ${loadavg()[0]?.toFixed(1)})\n`);
 
 /** The floor: the same bytes from a server that renders nothing. */
 async function floorMs(body: string): Promise<number> {
@@ -106,8 +112,15 @@ async function startup(
   await p.stop();
   const stopS = (performance.now() - t1) / 1000;
   const restored = /restored from its (start-up )?snapshot/.test(p.output());
+  // What the service said about its snapshot (why a warm start folded the whole log).
+  const snapshotLog = p
+    .output()
+    .split('\n')
+    .filter((l) => /snapshot/i.test(l))
+    .map((l) => l.slice(0, 400))
+    .slice(0, 6);
   const r1 = (x: number) => Math.round(x * 10) / 10;
-  return { service, phase, restored, readyS: r1(readyS), stopS: r1(stopS), ...mem };
+  return { service, phase, restored, readyS: r1(readyS), stopS: r1(stopS), ...mem, snapshotLog };
 }
 
 async function main(): Promise<void> {
@@ -115,25 +128,44 @@ async function main(): Promise<void> {
   const server = await startNatsServer();
   const { nc, log } = await openEventLog(server);
   const pages: { stop(): Promise<void> }[] = [];
+  let hollow: HollowProcess | undefined;
   try {
+    // The log written directly (raw conditional publishes, `growth-seed.ts`): histories of
+    // PIECE jobs of mixed shapes placed on the hollow nodes, which register themselves after.
     const pieces = Math.ceil(JOBS / PIECE);
+    const nodeNames = Array.from({ length: NODES }, (_, i) => `hollow-${i + 1}`);
     const t0 = performance.now();
-    for (let p = 0; p < pieces; p++) {
-      const entries = farmHistory(p + 1, {
-        jobs: Math.min(PIECE, JOBS - p * PIECE),
-        users: 50,
-        names: 40,
-        nodes: Math.max(1, Math.round(NODES / pieces)),
-        tag: `s${p}`,
-        t0: 1_700_000_000_000 + p * PIECE * 2_250,
-      });
-      await pipelined(entries.length, 512, async (i) => {
-        const x = entries[i]!;
-        if (!(await log.append(x.entity, x.id, [x.event])).ok) throw new Error('seed conflict');
-      });
-    }
-    const last = await log.lastSeq();
+    const seeded = await seedHistories(nc, {
+      events: Infinity,
+      history: (p) =>
+        p >= pieces
+          ? []
+          : farmHistory(p + 1, {
+              jobs: Math.min(PIECE, JOBS - p * PIECE),
+              users: 50,
+              names: 40,
+              nodeNames: nodeNames.slice((p * 20) % NODES, ((p * 20) % NODES) + 20),
+              tag: `s${p}`,
+              t0: 1_700_000_000_000 + p * PIECE * 2_250,
+            }),
+    });
     const seedS = (performance.now() - t0) / 1000;
+    const seedLoad = loadavg();
+    await ensureFarmStreams(await jetstreamManager(nc)); // the hollow nodes' work stream
+    hollow = await spawnHollowProcess({
+      url: server.url,
+      prefix: 'hollow',
+      count: NODES,
+      cpus: 16,
+      memMb: 65_536,
+      durationMs: 1_000,
+      expect: Number.MAX_SAFE_INTEGER, // no work is sent: they register and heartbeat
+    });
+    const hollowS = (performance.now() - t0) / 1000 - seedS;
+    const last = await log.lastSeq();
+    say(
+      `seeded ${seeded.events} events in ${Math.round(seedS)} s; ${NODES} hollow nodes in ${Math.round(hollowS)} s`,
+    );
 
     const model = emptyReadModel();
     const schedulerRegistry = serviceRegistry();
@@ -157,6 +189,8 @@ async function main(): Promise<void> {
     let read = 0;
     for await (const batch of log.replayBatches()) read += batch.length;
     const readAllS = Math.round((performance.now() - tRead) / 100) / 10;
+    const readLoad = loadavg().map((x) => Math.round(x * 10) / 10);
+    say(`folded ${model.jobs.size} jobs; read floor ${readAllS} s`);
     const startups = [];
     // The dashboard's page is scraped from the warm `drover dashboard` process (as users run
     // it: farm gauges and its process metrics), before it stops.
@@ -168,6 +202,7 @@ async function main(): Promise<void> {
       for (const phase of ['cold', 'warm']) {
         const scrape = service === 'dashboard' && phase === 'warm' ? scrapeDashboard : undefined;
         // A failed start is a result to print, not a reason to lose the seeded log's figures.
+        say(`start-up: ${service} ${phase}`);
         startups.push(
           await startup(service, phase, server.url, scrape).catch((err: unknown) => ({
             service,
@@ -200,6 +235,8 @@ async function main(): Promise<void> {
     const agentPage = await serve(agentRegistry);
     pages.push(sched, apiPage, agentPage);
 
+    say('scrapes');
+    const scrapeLoad = loadavg().map((x) => Math.round(x * 10) / 10);
     const results = [
       ...(dashboardPage ? [dashboardPage] : []),
       await page('scheduler', sched.url),
@@ -212,9 +249,15 @@ async function main(): Promise<void> {
           jobs: model.jobs.size,
           nodes: NODES,
           events: last,
-          seedSeconds: Math.round(seedS),
+          seed: {
+            seconds: Math.round(seedS),
+            eventsPerS: Math.round(seeded.events / seedS),
+            load: seedLoad.map((x) => Math.round(x * 10) / 10),
+          },
+          hollowRegisterSeconds: Math.round(hollowS),
           scrapes: results,
-          startupFloor: { readAndDecodeSeconds: readAllS, events: read },
+          startupFloor: { readAndDecodeSeconds: readAllS, events: read, load: readLoad },
+          scrapeLoad,
           startups,
         },
         null,
@@ -223,6 +266,7 @@ async function main(): Promise<void> {
     );
   } finally {
     for (const p of pages.reverse()) await p.stop().catch(() => undefined);
+    await hollow?.stop().catch(() => undefined);
     await log.close();
     await nc.close();
     await server.stop();

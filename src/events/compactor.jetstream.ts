@@ -15,6 +15,7 @@ import { createCompactionSelector, observeForCompaction, planCompaction } from '
 import { ErrorCodes, SchedulerError } from './errors.js';
 import { readBatches, type RawMessage } from './reader.jetstream.js';
 import { EVENTS_PREFIX, EVENTS_STREAM } from './subjects.js';
+import { JetStreamPublisher } from './publisher.jetstream.js';
 import { EXPECTED_SEQ_HEADER } from './verify.jetstream.js';
 
 export interface CompactOptions {
@@ -118,6 +119,9 @@ function typeOf(m: RawMessage): { type: string; data?: unknown } | undefined {
   }
 }
 
+/** Archive copies in flight at once. */
+const WINDOW = 8_192;
+
 async function copyToArchive(
   nc: NatsConnection,
   jsm: JetStreamManager,
@@ -126,30 +130,53 @@ async function copyToArchive(
   lastSeq: number,
   opts: CompactOptions,
 ): Promise<ArchiveRun> {
-  const js = jsm.jetstream();
   const fromSeq = ((await archiveLastSeq(jsm)) ?? 0) + 1;
   const copied: number[] = [];
-  let acks: Promise<unknown>[] = [];
-  for await (const batch of readBatches(nc, jsm, stream, { untilSeq: lastSeq, headers: true })) {
-    for (const m of batch) {
-      if (!subjects.has(m.subject)) continue;
-      const h = natsHeaders();
-      // The dedupe id is per run: a retried publish is stored once; a crashed run's copies are
-      // never recorded, so a later run copies afresh into its own range.
-      h.set('Nats-Msg-Id', `archive-${fromSeq}-${m.seq}`);
-      h.set(ORIGINAL_SEQ_HEADER, String(m.seq));
-      h.set(ORIGINAL_TIME_HEADER, String(m.time));
-      const prev = m.headers?.get(EXPECTED_SEQ_HEADER) ?? '';
-      if (prev !== '') h.set(ORIGINAL_PREV_HEADER, prev);
-      acks.push(js.publish(archiveSubjectOf(m.subject), m.data, { headers: h }));
-      copied.push(m.seq);
-      if (acks.length >= 1_024) {
-        await Promise.all(acks);
-        acks = [];
+  // Many copies in flight on one connection (acks checked, not awaited one window at a time):
+  // the server stores them in send order, and `checkCopy` reads the order back before any purge.
+  const publisher = new JetStreamPublisher(nc, 120_000, WINDOW);
+  let unacked = 0;
+  let drained: (() => void) | undefined;
+  let failure: Error | undefined;
+  const acked = (err?: Error) => {
+    if (err) failure ??= err;
+    if (--unacked <= WINDOW) drained?.();
+  };
+  // Wait until at most `n` copies await their ack (the reader outruns the server otherwise).
+  const settle = (n: number) =>
+    new Promise<void>((resolve) => {
+      drained = () => {
+        if (unacked > n && !failure) return;
+        drained = undefined;
+        resolve();
+      };
+      drained();
+    });
+  try {
+    for await (const batch of readBatches(nc, jsm, stream, { untilSeq: lastSeq, headers: true })) {
+      for (const m of batch) {
+        if (!subjects.has(m.subject)) continue;
+        const prev = m.headers?.get(EXPECTED_SEQ_HEADER) ?? '';
+        // The dedupe id is per run: a retried publish is stored once; a crashed run's copies
+        // are never recorded, so a later run copies afresh into its own range.
+        unacked++;
+        publisher
+          .publish(archiveSubjectOf(m.subject), m.data, `archive-${fromSeq}-${m.seq}`, undefined, {
+            [ORIGINAL_SEQ_HEADER]: String(m.seq),
+            [ORIGINAL_TIME_HEADER]: String(m.time),
+            ...(prev !== '' ? { [ORIGINAL_PREV_HEADER]: prev } : {}),
+          })
+          .then(() => acked(), acked);
+        copied.push(m.seq);
       }
+      if (unacked > 2 * WINDOW) await settle(WINDOW);
+      if (failure) throw failure;
     }
+    await settle(0);
+    if (failure) throw failure;
+  } finally {
+    await publisher.close();
   }
-  await Promise.all(acks);
   const toSeq = fromSeq + copied.length - 1;
   await checkCopy(nc, jsm, fromSeq, toSeq, copied);
   return {

@@ -1,9 +1,4 @@
-import {
-  headers,
-  type Msg,
-  type NatsConnection,
-  type Subscription,
-} from '@nats-io/transport-node';
+import { headers, type Msg, type NatsConnection, type Subscription } from '@nats-io/transport-node';
 import { ErrorCodes, SchedulerError } from './errors.js';
 import { inboxOf } from './nats-errors.jetstream.js';
 
@@ -67,13 +62,15 @@ export class JetStreamPublisher {
 
   /**
    * Publish one message. `expectedSeq` makes it conditional on the subject's last sequence
-   * (0 = no message yet); `msgId` makes it idempotent within the stream's duplicate window.
+   * (0 = no message yet); `msgId` makes it idempotent within the stream's duplicate window;
+   * `extra` headers are stored with the message (an archive copy's original sequence).
    */
   publish(
     subject: string,
     payload: Uint8Array,
     msgId: string,
     expectedSeq?: number,
+    extra?: Readonly<Record<string, string>>,
   ): Promise<PublishOutcome> {
     return new Promise<PublishOutcome>((resolve, reject) => {
       const send = () => {
@@ -82,6 +79,7 @@ export class JetStreamPublisher {
         h.set('Nats-Msg-Id', msgId);
         if (expectedSeq !== undefined)
           h.set('Nats-Expected-Last-Subject-Sequence', String(expectedSeq));
+        if (extra) for (const [k, v] of Object.entries(extra)) h.set(k, v);
         this.waiters.set(token, { resolve, reject, sentAt: Date.now() });
         try {
           this.nc.publish(subject, payload, { reply: `${this.prefix}.${token}`, headers: h });
@@ -129,10 +127,14 @@ export class JetStreamPublisher {
     return this.queued.length - this.head;
   }
 
-  /** Send queued publishes while the window has room. */
+  /**
+   * Move queued publishes into this turn's sends while the window has room. Not sent at once:
+   * publishes of this turn made before these were queued are still to go, and the server
+   * stores in the order it receives (an archive copy must keep the original order).
+   */
   private release(): void {
     while (this.head < this.queued.length && this.inFlight < this.maxInFlight) {
-      this.queued[this.head++]!.send();
+      this.soon(this.queued[this.head++]!);
     }
     if (this.head === this.queued.length) {
       this.queued = [];

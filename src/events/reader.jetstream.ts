@@ -42,6 +42,11 @@ export interface ReadRange {
 const BATCH = 4_096;
 const PULL_EXPIRES_MS = 2_000;
 const MAX_REOPENS = 20;
+/**
+ * How long the subscription of a request given up as gone is kept for its late deliveries (a
+ * server silent that long in a session trips the stall watchdog first, which reopens it).
+ */
+const GONE_KEEP_MS = 30_000;
 /** How long past its expiry a pull request without a 408 is taken as gone. */
 const EXPIRY_MARGIN_MS = 500;
 
@@ -133,26 +138,32 @@ interface OpenPull {
   readonly id: number;
   left: number;
   readonly sentAt: number;
+  /**
+   * The request's own subscription: a delivery's subject is the event's, not the reply subject,
+   * so only the subscription it arrives on says which request it fills.
+   */
+  sub?: Subscription;
 }
 
 /** One ephemeral consumer and its pull requests. */
 class PullSession {
   private readonly inbox: string;
   /**
-   * One subscription for every request's reply subject: a request given up as gone may still
-   * deliver (a server slowed by syncing every write to disk answered after the client's expiry
-   * margin), and those messages are the consumer's next ones: dropping them, as unsubscribing the
-   * request's own subject did, made a tail skip events (seen on nats-server 2.15 with
+   * Requests given up as gone (past their expiry without a 408) keep their subscription for
+   * `GONE_KEEP_MS` more: such a request may still deliver (a server slowed by syncing every write
+   * to disk answered after the client's expiry margin), and those messages are the consumer's
+   * next ones: dropping them made a tail skip events (seen on nats-server 2.15 with
    * `sync_interval: always`: the 100,000-event runtime test saw a job's `queued` without its
-   * `submitted`).
+   * `submitted`). Not forever: a tail on a server that drops requests silently (2.9) would
+   * collect them.
    */
-  private sub: Subscription | undefined;
+  private gone: OpenPull[] = [];
   private nextPull = 0;
   private buffer: RawMessage[] = [];
   private wake: (() => void) | undefined;
   private failure: Error | undefined;
   /**
-   * Each pull request has a reply subject (and subscription) of its own, so what it delivered,
+   * Each pull request has a reply subject and a subscription of its own, so what it delivered,
    * and what its 408 says it will not, is counted against it alone. With one shared reply
    * subject, nats-server 2.9 was seen (consumer info: num_waiting 0, thousands pending) to drop
    * waiting requests without a 408 while the reader believed three open: the tail stalled until
@@ -219,8 +230,10 @@ class PullSession {
       this.completed = true;
     } finally {
       signal?.removeEventListener('abort', onAbort);
-      if (!this.nc.isClosed()) this.sub?.unsubscribe();
+      if (!this.nc.isClosed())
+        for (const req of [...this.gone, ...this.open.values()]) req.sub?.unsubscribe();
       this.open.clear();
+      this.gone = [];
     }
   }
 
@@ -247,14 +260,12 @@ class PullSession {
   private request(expected: number): void {
     if (this.nc.isClosed()) throw new Error('connection closed');
     this.forgetExpired();
-    this.sub ??= this.nc.subscribe(`${this.inbox}.*`, {
-      callback: (err, msg) => this.onMsg(err, msg),
-    });
     while (this.outstanding < 2 * BATCH && this.received + this.outstanding < expected) {
       const batch = Math.min(BATCH, expected - this.received - this.outstanding);
       const id = this.nextPull++;
       const reply = `${this.inbox}.${id}`;
       const req: OpenPull = { id, left: batch, sentAt: Date.now() };
+      req.sub = this.nc.subscribe(reply, { callback: (err, msg) => this.onMsg(req, err, msg) });
       this.open.set(id, req);
       this.outstanding += batch;
       const body = JSON.stringify({ batch, expires: nanos(PULL_EXPIRES_MS) });
@@ -264,17 +275,36 @@ class PullSession {
     }
   }
 
-  /** The request will deliver no more: its remainder is no longer counted as requested. */
+  /**
+   * The request will deliver no more (filled, or ended by the server): its remainder is no
+   * longer counted as requested, and its subscription ends.
+   */
   private settle(req: OpenPull): void {
-    if (!this.open.delete(req.id)) return;
-    this.outstanding -= req.left;
-    req.left = 0;
+    if (!this.forget(req)) return;
+    if (!this.nc.isClosed()) req.sub?.unsubscribe();
   }
 
-  /** Requests well past their expiry are gone, whether or not their 408 came. */
+  /** No longer counted as requested; returns false when it was not open. */
+  private forget(req: OpenPull): boolean {
+    if (!this.open.delete(req.id)) return false;
+    this.outstanding -= req.left;
+    req.left = 0;
+    return true;
+  }
+
+  /**
+   * Requests well past their expiry are gone, whether or not their 408 came; their
+   * subscriptions stay a while for late deliveries (see `gone`).
+   */
   private forgetExpired(): void {
     const deadline = Date.now() - PULL_EXPIRES_MS - EXPIRY_MARGIN_MS;
-    for (const req of this.open.values()) if (req.sentAt < deadline) this.settle(req);
+    for (const req of this.open.values())
+      if (req.sentAt < deadline && this.forget(req)) this.gone.push(req);
+    const long = Date.now() - PULL_EXPIRES_MS - GONE_KEEP_MS;
+    while (this.gone.length && (this.gone[0] as OpenPull).sentAt < long) {
+      const req = this.gone.shift() as OpenPull;
+      if (!this.nc.isClosed()) req.sub?.unsubscribe();
+    }
   }
 
   private waitForData(expected: number): Promise<void> {
@@ -297,7 +327,7 @@ class PullSession {
     });
   }
 
-  private onMsg(err: Error | null, msg: Msg): void {
+  private onMsg(sentBy: OpenPull, err: Error | null, msg: Msg): void {
     this.lastActivity = Date.now();
     if (err || !msg) {
       // The subscription itself failed (closed, or a permission refused): no message with it.
@@ -305,8 +335,8 @@ class PullSession {
       this.wake?.();
       return;
     }
-    // A request already settled (given up as gone) has no entry: its data is still kept.
-    const req = this.open.get(requestId(msg.subject));
+    // A request already given up as gone is not open: its data is still kept.
+    const req = this.open.has(sentBy.id) ? sentBy : undefined;
     if (msg.reply) this.onData(req, msg);
     else this.onStatus(req, msg);
     this.wake?.();
@@ -335,11 +365,6 @@ class PullSession {
     if (code === 408 || code === 404) return; // that request ended short: the next pull re-asks
     this.failure = new StalledError(`pull failed: ${code} ${msg.headers?.description ?? ''}`);
   }
-}
-
-/** The request a reply belongs to: the last token of `<inbox>.<id>`. */
-function requestId(subject: string): number {
-  return Number(subject.slice(subject.lastIndexOf('.') + 1));
 }
 
 /**

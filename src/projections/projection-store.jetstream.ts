@@ -96,6 +96,28 @@ export async function openKvCheckpointReader(
   };
 }
 
+/** Parts of one checkpoint read or written at once. */
+const PARTS_IN_FLIGHT = 4;
+
+/**
+ * `op(0..n-1)`, at most PARTS_IN_FLIGHT at a time, results in order. Not all at once: each KV
+ * request has its own 5 s timeout, and ~100 parts of 1 MiB asked together on one connection
+ * (a 100,000-job start-up snapshot) did not all arrive within it even at load 4: the load timed
+ * out and the service folded the whole log instead (bench:scrape, 2026-12-05).
+ */
+async function fewAtATime<T>(n: number, op: (i: number) => Promise<T>): Promise<T[]> {
+  const out = new Array<T>(n);
+  let next = 0;
+  const lane = async () => {
+    while (next < n) {
+      const i = next++;
+      out[i] = await op(i);
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(PARTS_IN_FLIGHT, n) }, lane));
+  return out;
+}
+
 class KvProjectionStoreImpl implements ProjectionStore {
   private gen = 0;
   constructor(
@@ -109,8 +131,8 @@ class KvProjectionStoreImpl implements ProjectionStore {
     const bytes = head.value;
     const manifest = bytes[0] === 0xc1 ? this.manifest(bytes.subarray(1)) : undefined;
     if (!manifest) return decodeCheckpoint(bytes);
-    const parts = await Promise.all(
-      Array.from({ length: manifest.parts }, (_, i) => this.kv.get(`${key}.${manifest.gen}.${i}`)),
+    const parts = await fewAtATime(manifest.parts, (i) =>
+      this.kv.get(`${key}.${manifest.gen}.${i}`),
     );
     const all = new Uint8Array(manifest.bytes);
     let at = 0;
@@ -132,13 +154,8 @@ class KvProjectionStoreImpl implements ProjectionStore {
     } else {
       const gen = `g${Date.now().toString(36)}${(this.gen++).toString(36)}`;
       const parts = Math.ceil(bytes.length / this.maxPart);
-      await Promise.all(
-        Array.from({ length: parts }, (_, i) =>
-          this.kv.put(
-            `${key}.${gen}.${i}`,
-            bytes.subarray(i * this.maxPart, (i + 1) * this.maxPart),
-          ),
-        ),
+      await fewAtATime(parts, (i) =>
+        this.kv.put(`${key}.${gen}.${i}`, bytes.subarray(i * this.maxPart, (i + 1) * this.maxPart)),
       );
       const manifest = manifestPackr.pack({ parts, gen, bytes: bytes.length } satisfies Manifest);
       // 0xc1 is never used by msgpack: it marks a manifest apart from a checkpoint.

@@ -18,6 +18,25 @@ describe('JetStreamPublisher', () => {
     await publisher.close();
   });
 
+  it('keeps call order when acks free the window before the turn is sent', async () => {
+    // Three publishes in flight of a window of four; their acks wait in the socket while this
+    // turn publishes B (to be sent at the end of the turn) and C (queued: the window is full).
+    // The acks are read before the turn ends: C, freed by them, must not go out before B.
+    // `compactLog` copies to the archive through this publisher and checks the copy's order.
+    const publisher = new JetStreamPublisher(farm.nc, 5_000, 4);
+    const subject = eventSubject('job', uid());
+    const first = [0, 1, 2].map((i) => publisher.publish(subject, bytes, `${subject}-${i}`));
+    await new Promise((r) => setImmediate(r)); // sent, their acks not read yet
+    const until = Date.now() + 300; // the acks arrive meanwhile, unread
+    while (Date.now() < until) {} // blocks the event loop, as a busy turn does
+    const later = [3, 4, 5].map((i) => publisher.publish(subject, bytes, `${subject}-${i}`));
+    const seqs = (await Promise.all([...first, ...later])).map((o) =>
+      o.kind === 'stored' ? o.seq : -1,
+    );
+    expect(seqs.every((s, i) => i === 0 || s === (seqs[i - 1] as number) + 1)).toBe(true);
+    await publisher.close();
+  });
+
   it('keeps at most its window in flight, counting what waits for the end of the turn', async () => {
     const publisher = new JetStreamPublisher(farm.nc, 5_000, 4);
     const subject = eventSubject('job', uid());

@@ -108,4 +108,29 @@ describe('tail pull accounting', () => {
     expect(seqs[0]).toBe(fromSeq);
     expect(new Set(seqs).size).toBe(ids.length);
   }, 60_000);
+
+  it('a bounded read of many pull requests never waits for one to expire', async () => {
+    // A filled request gets no 408: the reader must count each delivery against the request it
+    // came for. It did not (a delivery's subject is the event's, not the reply subject), so it
+    // thought two requests still open after every 8,192 messages and waited until it gave them
+    // up as gone (expiry + margin, 2.5 s): ~3,300 events/s for every replay, catch-up and
+    // compaction, whatever the machine.
+    const fromSeq = (await farm.log.lastSeq()) + 1;
+    for (let i = 0; i < 20_000; i += 1_000)
+      await Promise.all(
+        Array.from({ length: 1_000 }, () =>
+          farm.log.append('job', uid(), [ev('job.submitted', jobSpec())], { expectedSeq: 0 }),
+        ),
+      );
+    let read = 0;
+    let worstGap = 0;
+    let at = Date.now();
+    for await (const batch of farm.log.replayBatches({ fromSeq })) {
+      worstGap = Math.max(worstGap, Date.now() - at);
+      at = Date.now();
+      read += batch.length;
+    }
+    expect(read).toBe(20_000);
+    expect(worstGap).toBeLessThan(2_000); // a pull request's expiry
+  }, 60_000);
 });

@@ -23,6 +23,11 @@ export interface HistoryOptions {
   readonly users?: number;
   readonly names?: number;
   readonly nodes?: number;
+  /**
+   * Place work on these nodes, registered elsewhere (hollow nodes that register themselves),
+   * instead of `nodes` nodes the history registers.
+   */
+  readonly nodeNames?: readonly string[];
   readonly t0?: number;
   /** Prefix of every id (benchmarks append several histories to one stream). */
   readonly tag?: string;
@@ -57,7 +62,7 @@ export function farmHistory(seed: number, o: HistoryOptions): Entry[] {
   const t0 = o.t0 ?? 1_700_000_000_000;
   const users = Array.from({ length: o.users ?? 3 }, (_, i) => `u${i}`);
   const names = Array.from({ length: o.names ?? 4 }, (_, i) => `render${i}`);
-  const nodes = Array.from({ length: o.nodes ?? 3 }, (_, i) => `${tag}n${i}`);
+  const nodes = o.nodeNames ?? Array.from({ length: o.nodes ?? 3 }, (_, i) => `${tag}n${i}`);
   const timed: { at: number; n: number; entry: Entry }[] = [];
   let n = 0;
   let evn = 0;
@@ -72,7 +77,7 @@ export function farmHistory(seed: number, o: HistoryOptions): Entry[] {
     const event = { type, v: currentVersion(type), id: `${tag}e${seed}-${evn++}`, at, by, data };
     timed.push({ at, n: n++, entry: { entity, id, event: event as unknown as DroverEvent } });
   };
-  for (const node of nodes) {
+  for (const node of o.nodeNames ? [] : nodes) {
     add(
       'node',
       node,
