@@ -11,6 +11,7 @@ import { failWith } from './api-cli.js';
 import { connectFarm, fail, rootLogger } from './connection.js';
 import { parseMetricsPort, processMetrics, serveMetricsPort } from './metrics-services.js';
 import { onInterrupt } from './services.js';
+import { heapRelease } from '../scheduler/main.js';
 
 /**
  * Start the NATS API service (`drover.api.*`) on `nc`, and beside it the projections' checkpoint
@@ -82,6 +83,8 @@ export function registerApiCommand(program: Command): void {
         const logger = rootLogger('api');
         const metrics = processMetrics();
         const api = await startApi(nc, logger, metrics.api());
+        // The read model's catch-up garbage (every decoded event) is given back once it serves.
+        heapRelease(logger)('api caught up', 'catch-up');
         const served = await serveMetricsPort(port, metrics, logger);
         if (json)
           console.log(

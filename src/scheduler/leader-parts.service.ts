@@ -18,6 +18,7 @@ import {
 import { ActionRunner } from './action-runner.service.js';
 import { changeOf, peekOf, type Change } from './entity-view.js';
 import { FarmIndex } from './farm-index.js';
+import type { HeapRelease } from './heap-release.service.js';
 import { Launcher } from './launcher.service.js';
 import { PendingNotes } from './pending-notes.js';
 import { PlacementLoop, type AdmissionStep } from './placement-loop.service.js';
@@ -48,6 +49,8 @@ export interface LeaderInput {
   readonly metrics?: SchedulerMetrics;
   /** Told of every new state after the index folded it (the timekeeper's index of runs). */
   readonly observe?: (c: Change) => void;
+  /** Gives the heap back after a burst of pending notes (`heapRelease`; the CLI's process only). */
+  readonly releaseHeap?: HeapRelease;
 }
 
 /** The leader's parts, wired to each other; the service adds the lease, log, intake and tick. */
@@ -130,7 +133,11 @@ export function wireLeader(o: LeaderInput): LeaderParts {
     ...{ runtime, by, canWrite, logger },
     ...(o.onPromiseBroken && { onPromiseBroken: o.onPromiseBroken }),
   });
-  const notes = new PendingNotes({ peek, exec: (a) => actions.exec(a), logger });
+  const notes = new PendingNotes({
+    ...{ peek, logger },
+    exec: (a) => actions.exec(a),
+    drained: (n) => o.releaseHeap?.(`${n} pending notes written`, 'burst'),
+  });
   const standingExclusions = (user: string) => {
     const ex = runtime.peek(policyBehaviour, POLICY_IDS.exclusions)?.state.context.exclusions;
     return ex && Object.hasOwn(ex, user) ? ex[user] : undefined;
