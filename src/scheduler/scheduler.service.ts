@@ -152,7 +152,7 @@ export async function startScheduler(opts: SchedulerOptions): Promise<Scheduler>
       const until = await eventLog.lastLiveSeq();
       // Bounded: a tail that never gets there (its last event compacted away) only delays it.
       for (let i = 0; i < 240 && !stopped && follower.folded < until; i++) await sleep(250);
-      if (!stopped) opts.releaseHeap?.(why, kind);
+      if (!stopped && lease.held()) opts.releaseHeap?.(why, kind);
     })().catch((err: unknown) => logger.warn({ err }, 'heap release failed'));
   const intake = await consumeIntake(
     nc,
