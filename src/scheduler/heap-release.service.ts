@@ -4,10 +4,12 @@ import type { Logger } from 'pino';
 
 /**
  * A memory-reducing garbage collection, asked for at a moment the caller knows most of the heap
- * is garbage: once after catch-up, or at the end of a burst (bursts closer together than
- * `MIN_INTERVAL_MS` get one release: a release blocks the process while it runs).
+ * is garbage: once after catch-up, at the end of a burst of notes, or after a quiet refresh
+ * round. Releases of one kind closer together than `MIN_INTERVAL_MS` get one (a release blocks
+ * the process while it runs); each kind has its own interval, so a refresh round that follows a
+ * burst by less than that still gets its own.
  */
-export type HeapRelease = (why: string, kind: 'catch-up' | 'burst') => void;
+export type HeapRelease = (why: string, kind: 'catch-up' | 'burst' | 'round') => void;
 
 const MIN_INTERVAL_MS = 30_000;
 
@@ -30,12 +32,12 @@ const MIN_INTERVAL_MS = 30_000;
  * it but memory. The CLI wires it; tests that start the scheduler in-process do not get it.
  */
 export function heapRelease(logger: Logger, clock: () => number = Date.now): HeapRelease {
-  let lastBurst = -Infinity;
+  const last = { 'catch-up': -Infinity, burst: -Infinity, round: -Infinity };
   let running = false;
   return (why, kind) => {
     const now = clock();
-    if (running || (kind === 'burst' && now - lastBurst < MIN_INTERVAL_MS)) return;
-    if (kind === 'burst') lastBurst = now;
+    if (running || (kind !== 'catch-up' && now - last[kind] < MIN_INTERVAL_MS)) return;
+    last[kind] = now;
     running = true;
     const before = process.memoryUsage();
     void collect()

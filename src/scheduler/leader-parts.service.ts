@@ -157,7 +157,7 @@ export function wireLeader(o: LeaderInput): LeaderParts {
     ...(o.admission && { admission: o.admission }),
     // A refresh over a large quiet queue (100,000 jobs: ~200 MB of RSS the idle scheduler kept).
     quietRound: (n) =>
-      n >= BURST && canWrite() && o.releaseHeap?.(`quiet round over ${n} queued`, 'burst'),
+      n >= BURST && canWrite() && o.releaseHeap?.(`quiet round over ${n} queued`, 'round'),
   });
   const preemption = { ...DEFAULT_PREEMPTION, ...o.preemption };
   const preemptor = new Preemptor({
