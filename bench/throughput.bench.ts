@@ -254,10 +254,24 @@ async function rssKib(pid: number): Promise<number> {
   return Number(/VmRSS:\s+(\d+)/.exec(status)?.[1] ?? NaN);
 }
 
-/** RSS once it stops moving (three samples a second apart within 2%), after `ready`. */
+/**
+ * Resolves once the log has taken no append for `quietMs`: the scheduler's start-up work is done
+ * (its first round notes why each queued job waits: one append per job, seconds after `ready`).
+ */
+async function logQuiet(s: BenchServer, quietMs = 5_000): Promise<void> {
+  let last = await s.log.lastSeq();
+  for (let quiet = 0, i = 0; quiet < quietMs && i < 1_200; i++) {
+    await new Promise((r) => setTimeout(r, 500));
+    const now = await s.log.lastSeq();
+    quiet = now === last ? quiet + 500 : 0;
+    last = now;
+  }
+}
+
+/** RSS once it stops moving (five samples a second apart within 2%), after `ready`. */
 async function settledRss(pid: number): Promise<number> {
   let last = await rssKib(pid);
-  for (let stable = 0, i = 0; stable < 3 && i < 120; i++) {
+  for (let stable = 0, i = 0; stable < 5 && i < 120; i++) {
     await new Promise((r) => setTimeout(r, 1_000));
     const now = await rssKib(pid);
     stable = Math.abs(now - last) <= last * 0.02 ? stable + 1 : 0;
@@ -271,6 +285,7 @@ async function farmRss(pending: number) {
   const s = await startBenchServer();
   const dataDir = await mkdtemp(join(tmpdir(), 'drover-bench-mem-'));
   try {
+    const seedFrom = performance.now();
     if (pending > 0)
       await seedQueuedJobs(s.log, {
         jobs: pending,
@@ -280,21 +295,27 @@ async function farmRss(pending: number) {
         memMb: 256,
         window: 64,
       });
+    const seededS = round((performance.now() - seedFrom) / 1000);
     const env = { DROVER_NATS_URL: s.server.url, DROVER_DATA_DIR: dataDir, LOG_LEVEL: 'silent' };
+    const spawnedAt = performance.now();
     const scheduler = spawnDrover(['scheduler', '--no-api', '--json'], env);
     const apiProc = spawnDrover(['api', '--json'], env);
     try {
       await until(
         () => scheduler.output().includes('{') && apiProc.output().includes('{'),
-        // Both fold the whole log before they print: 100,000 jobs on a loaded machine took >120 s.
-        600_000,
+        // Both fold the whole log before they print: 100,000 jobs on a loaded machine took >600 s.
+        1_800_000,
         20,
       );
+      const readyS = round((performance.now() - spawnedAt) / 1000);
+      const readyAt = performance.now();
+      await logQuiet(s);
+      const startUpS = round((performance.now() - readyAt) / 1000);
       const [sched, api] = await Promise.all([
         settledRss(scheduler.child.pid!),
         settledRss(apiProc.child.pid!),
       ]);
-      return { schedulerKib: sched, apiKib: api };
+      return { schedulerKib: sched, apiKib: api, seededS, readyS, notesWrittenS: startUpS };
     } finally {
       await scheduler.stop();
       await apiProc.stop();

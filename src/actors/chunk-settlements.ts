@@ -102,7 +102,19 @@ function compact(codes: string): string {
 
 /** No chunk settled yet, out of `total`. Pure; O(total / PAGE). */
 export function empty(total: number): ChunkSettlements {
-  const pages = Array.from({ length: Math.ceil(total / PAGE) }, () => UNSETTLED);
+  // One shared frozen value per size of a single page: every queued job holds one, most alike.
+  if (total <= PAGE) {
+    let shared = emptyOnePage.get(total);
+    if (!shared) emptyOnePage.set(total, (shared = Object.freeze(emptyOf(total))));
+    return shared;
+  }
+  return emptyOf(total);
+}
+
+const emptyOnePage = new Map<number, ChunkSettlements>();
+
+function emptyOf(total: number): ChunkSettlements {
+  const pages = Object.freeze(Array.from({ length: Math.ceil(total / PAGE) }, () => UNSETTLED));
   return { total, settled: 0, succeeded: 0, unquiescent: 0, pages };
 }
 

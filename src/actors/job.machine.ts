@@ -4,6 +4,7 @@ import type { EventOf, JobEvent, JobFailureCause, JobSpec } from '../events/inde
 import * as chunkSettlements from './chunk-settlements.js';
 import type { ChunkSettlements, Settlement } from './chunk-settlements.js';
 import { createFold } from './evolve.js';
+import { internData, internSpec } from './intern.js';
 import type { GuardDocs } from './evolve.js';
 
 /** Context of the job machine: exactly what its decisions need. */
@@ -32,6 +33,9 @@ export interface JobContext {
   readonly startedAt?: number;
   readonly endedAt?: number;
 }
+
+/** Shared by every job without children (updates copy it, never change it). */
+const NO_CHILDREN: JobContext['children'] = Object.freeze({});
 
 const sameSettlement = (a: Settlement | null | undefined, b: Settlement) =>
   !!a && a.state === b.state && a.quiescent === b.quiescent;
@@ -79,12 +83,13 @@ const jobSetup = setup({
   guards: jobGuards,
   actions: {
     recordSubmission: assign(({ event }) => {
-      const spec = (event as EventOf<'job.submitted'>).data;
+      // Shared with other jobs where equal (user, pool, command, empty lists): see intern.ts.
+      const spec = internSpec((event as EventOf<'job.submitted'>).data);
       return {
         spec,
         priority: spec.priority,
         chunks: chunkSettlements.empty(spec.chunks),
-        children: {},
+        children: NO_CHILDREN,
         createdAt: event.at,
       };
     }),
@@ -131,8 +136,9 @@ const jobSetup = setup({
     }),
     recordPending: assign({
       pending: ({ event }) => {
-        const { ahead: _ahead, ...kept } = (event as EventOf<'job.pending_noted'>).data;
-        return kept;
+        const { ahead: _ahead, reasons, ...rest } = (event as EventOf<'job.pending_noted'>).data;
+        // Waiting jobs mostly hold the same reasons (their rank differs): one shared frozen copy.
+        return { reasons: internData(reasons), ...rest };
       },
     }),
     recordSuccess: assign({ endedAt: ({ event }) => event.at }),

@@ -30,17 +30,18 @@ export class RecentIdText implements RecentIds {
   with(ids: readonly string[], max: number): RecentIds {
     if (ids.some((id) => id.includes(SEP))) return setWith(this.ids(), ids, max);
     const kept = ids.length >= max ? ids.slice(ids.length - max) : ids;
-    let text = (kept === ids ? this.text : SEP) + kept.map((id) => id + SEP).join('');
-    let size = (kept === ids ? this.size : 0) + kept.length;
-    if (size > max) {
-      // Drop the oldest `size - max` ids in one cut: find the separator that ends them.
+    const keptOld = kept === ids ? Math.min(this.size, max - kept.length) : 0;
+    // The newest `keptOld` ids of this window, without their outer separators.
+    let old = '';
+    if (keptOld > 0) {
       let cut = 0;
-      for (let n = size - max; n > 0; n--) cut = text.indexOf(SEP, cut + 1);
-      text = text.slice(cut);
-      size = max;
+      for (let n = this.size - keptOld; n > 0; n--) cut = this.text.indexOf(SEP, cut + 1);
+      old = this.text.slice(cut + 1, -1);
     }
-    // Flattened once here: concatenations would otherwise keep a rope of every earlier window.
-    return new RecentIdText(flat(text), size);
+    // One join of several parts makes a flat string: `a + b` makes a cons string, and V8
+    // flattening one later still keeps the 32-byte cons cell in front of the flat text.
+    const parts = keptOld > 0 ? ['', old, ...kept, ''] : ['', ...kept, ''];
+    return new RecentIdText(parts.join(SEP), keptOld + kept.length);
   }
 
   ids(): string[] {
@@ -63,11 +64,4 @@ function setWith(base: Iterable<string>, added: readonly string[], max: number):
     if (ids.size > max) ids.delete(ids.values().next().value as string);
   }
   return ids;
-}
-
-/** A flat copy of a string (V8 keeps `a + b` as a pair until something reads it whole). */
-function flat(s: string): string {
-  // Number(s) reads the whole string, which makes V8 flatten it in place.
-  void Number(s);
-  return s;
 }

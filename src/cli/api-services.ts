@@ -11,6 +11,7 @@ import { failWith } from './api-cli.js';
 import { fail, rootLogger, startOnFarm } from './connection.js';
 import { parseMetricsPort, processMetrics, serveMetricsPort } from './metrics-services.js';
 import { onInterrupt } from './services.js';
+import { heapRelease } from '../scheduler/main.js';
 
 /**
  * Start the NATS API service (`drover.api.*`) on `nc`, and beside it the projections' checkpoint
@@ -84,6 +85,8 @@ export function registerApiCommand(program: Command): void {
         const { nc, service: api } = await startOnFarm((nc) => startApi(nc, logger, apiMetrics), {
           logger,
         });
+        // The read model's catch-up garbage (every decoded event) is given back once it serves.
+        heapRelease(logger)('api caught up', 'catch-up');
         const served = await serveMetricsPort(port, metrics, logger);
         if (json)
           console.log(

@@ -3,7 +3,12 @@ import { hostname } from 'node:os';
 import type { Logger } from 'pino';
 import { ErrorCodes, SchedulerError, parseMemoryMb, type Resources } from '../events/index.js';
 import { runAgent, type Agent, type AgentMetricsFamily } from '../node-agent/index.js';
-import { runScheduler, type Scheduler, type SchedulerMetrics } from '../scheduler/main.js';
+import {
+  heapRelease,
+  runScheduler,
+  type Scheduler,
+  type SchedulerMetrics,
+} from '../scheduler/main.js';
 
 export interface AgentFlags {
   node?: string;
@@ -111,6 +116,8 @@ export async function startSchedulerService(
     ...(leaseTtlMs !== undefined && { leaseTtlMs }),
     ...(nodeLostMs !== undefined && { nodeLostMs }),
     ...(backoffMs !== undefined && { backoff: { baseMs: backoffMs, maxMs: backoffMs * 60 } }),
+    // The process is the scheduler's own: it may give its heap back after catch-up and bursts.
+    releaseHeap: heapRelease(logger),
   });
 }
 

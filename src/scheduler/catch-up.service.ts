@@ -28,6 +28,8 @@ export interface LogFollower {
   readonly caughtUpAt: number;
   /** Resolves once every event up to `caughtUpAt` was folded. */
   readonly caughtUp: Promise<void>;
+  /** The last sequence folded so far. */
+  readonly folded: number;
   /** Stop the tail and wait for the fold to end. */
   stop(): Promise<void>;
 }
@@ -49,9 +51,11 @@ export async function followLog(deps: FollowDeps): Promise<LogFollower> {
   let markCaughtUp: () => void = () => {};
   const caughtUp = new Promise<void>((resolve) => (markCaughtUp = resolve));
   if (caughtUpAt === 0) markCaughtUp();
+  let folded = 0;
   const folding = (async () => {
     for await (const item of tail) {
       const seq = fold(deps, item);
+      folded = seq;
       const event = isCorrupt(item) ? undefined : (item as RecordedEvent);
       deps.metrics?.applied(seq, event, seq > caughtUpAt);
       if (seq >= caughtUpAt) markCaughtUp();
@@ -60,6 +64,9 @@ export async function followLog(deps: FollowDeps): Promise<LogFollower> {
   return {
     caughtUpAt,
     caughtUp,
+    get folded() {
+      return folded;
+    },
     async stop() {
       await tail.stop();
       await folding.catch(() => undefined);

@@ -7,6 +7,7 @@ import {
 import type { RecordedEvent, Resources } from '../events/index.js';
 import { emptyLedger, foldUsage, type UsageHistory, type UsageLedger } from '../policy/index.js';
 import { checkpointOf, ledgerOf, type UsageCheckpoint } from './usage-checkpoint.js';
+import { WaitingChunks } from './waiting-chunks.js';
 
 const LIVE = new Set(['assigned', 'running', 'cancelling']);
 const TERMINAL = new Set(['succeeded', 'failed', 'cancelled']);
@@ -28,6 +29,17 @@ export interface RunningGroup {
   readonly priority: number;
 }
 
+const signatures = new Map<string, string>();
+function signatureOf(state: string, priority: number): string {
+  const sig = `${state}\u0000${priority}`;
+  let known = signatures.get(sig);
+  if (known === undefined) {
+    if (signatures.size >= 4096) signatures.clear(); // priorities are few; bounded all the same
+    signatures.set(sig, (known = [state, priority].join('\u0000')));
+  }
+  return known;
+}
+
 const NONE: ReadonlyMap<string, LiveChunk> = new Map();
 const zero = (): Resources => ({ cpus: 0, memMb: 0, gpus: 0 });
 function add(a: Resources, b: Resources, sign: 1 | -1): void {
@@ -46,7 +58,7 @@ function add(a: Resources, b: Resources, sign: 1 | -1): void {
 export class FarmIndex {
   readonly openJobs = new Set<string>();
   /** Job id → indices of its chunks that wait for a placement. */
-  readonly waiting = new Map<string, Set<number>>();
+  readonly waiting = new WaitingChunks();
   readonly live = new Map<string, LiveChunk>();
   /**
    * Live chunks in `assigned`: placed, and not yet reported started by their agent. Few at a time
@@ -102,7 +114,8 @@ export class FarmIndex {
   job(id: string, job: JobSnapshot, seq?: number): void {
     const live = this.liveByJob.get(id);
     if (live) live.group = undefined; // its priority may have changed
-    const sig = `${stateName(job)}\u0000${job.context.priority}`;
+    // Interned: one string per state and priority in use, not one per open job.
+    const sig = signatureOf(stateName(job), job.context.priority);
     if (this.jobSig.get(id) !== sig) {
       if (this.waiting.has(id) || this.dependents.has(id) || live) this.generation++;
       this.jobSig.set(id, sig);
@@ -124,19 +137,12 @@ export class FarmIndex {
   chunk(id: string, chunk: ChunkSnapshot): void {
     const { jobId, index, retry, attempt } = chunk.context;
     const state = stateName(chunk);
-    const waiting = this.waiting.get(jobId);
     // A failed attempt waits for the retry policy's verdict before it may be placed again.
     const placeable = state === 'pending' || (state === 'retry_wait' && retry?.attempt === attempt);
     if (placeable) {
-      if (!waiting) this.waiting.set(jobId, new Set([index]));
-      else if (waiting.has(index))
-        return this.updateLive(id, chunk, state, jobId); // waits on
-      else waiting.add(index);
+      if (!this.waiting.add(jobId, index)) return this.updateLive(id, chunk, state, jobId); // waits on
       this.generation++;
-    } else if (waiting?.delete(index)) {
-      if (waiting.size === 0) this.waiting.delete(jobId);
-      this.generation++;
-    }
+    } else if (this.waiting.delete(jobId, index)) this.generation++;
     this.updateLive(id, chunk, state, jobId);
   }
 

@@ -4,6 +4,7 @@ import { hostname } from 'node:os';
 import type { Logger } from 'pino';
 import { createJetStreamEventLog } from '../events/index.js';
 import type { Backoff, FairShareConfig, PreemptionParams } from '../policy/index.js';
+import type { HeapRelease } from './heap-release.service.js';
 import { noSchedulerMetrics, type SchedulerMetrics } from './scheduler-metrics.js';
 import { startScheduler, type Scheduler } from './scheduler.service.js';
 
@@ -24,6 +25,8 @@ export interface SchedulerMainOptions {
   readonly preemption?: Partial<PreemptionParams>;
   /** How long a finished job stays in memory (default `RETIRE_AFTER_MS`). */
   readonly retireAfterMs?: number;
+  /** Gives the heap back after catch-up and note bursts (`heapRelease`); the CLI's process. */
+  readonly releaseHeap?: HeapRelease;
 }
 
 /**
@@ -49,12 +52,15 @@ export async function runScheduler(opts: SchedulerMainOptions): Promise<Schedule
     ...(opts.onPromiseBroken && { onPromiseBroken: opts.onPromiseBroken }),
     ...(opts.preemption && { preemption: opts.preemption }),
     ...(opts.retireAfterMs !== undefined && { retireAfterMs: opts.retireAfterMs }),
+    ...(opts.releaseHeap && { releaseHeap: opts.releaseHeap }),
   });
   metrics.leading(scheduler.epoch, true);
   void scheduler.lost.then(() => metrics.leading(scheduler.epoch, false));
   return scheduler;
 }
 
+export { heapRelease } from './heap-release.service.js';
+export type { HeapRelease } from './heap-release.service.js';
 export { ensureLeaseBucket } from './lease.jetstream.js';
 export { startScheduler } from './scheduler.service.js';
 export type { Scheduler, SchedulerHeld, SchedulerOptions } from './scheduler.service.js';

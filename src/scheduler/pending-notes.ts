@@ -13,7 +13,15 @@ export interface PendingNotesDeps {
   readonly exec: (a: Action) => Promise<void>;
   readonly logger: Logger;
   readonly limit?: number;
+  /**
+   * Told when a burst of at least `BURST` notes has been written (none waits, none in flight):
+   * the moment the process may give the burst's memory back (`HeapRelease`).
+   */
+  readonly drained?: (notes: number) => void;
 }
+
+/** A backlog this large is a burst worth telling `drained` about. */
+export const BURST = 1000;
 
 /**
  * The writer of `job.pending_noted`. A round with reasons may find every queued job's reasons new
@@ -28,6 +36,8 @@ export interface PendingNotesDeps {
 export class PendingNotes {
   private readonly waiting = new Map<string, NoteAction>();
   private active = 0;
+  /** The largest backlog since the queue last drained. */
+  private peak = 0;
 
   constructor(private readonly deps: PendingNotesDeps) {}
 
@@ -38,6 +48,7 @@ export class PendingNotes {
 
   offer(actions: readonly Action[]): void {
     for (const a of actions) if (a.entity === 'job') this.waiting.set(a.id, a);
+    this.peak = Math.max(this.peak, this.waiting.size);
     this.pump();
   }
 
@@ -56,6 +67,11 @@ export class PendingNotes {
           this.active--;
           this.pump();
         });
+    }
+    if (this.active === 0 && this.waiting.size === 0) {
+      const burst = this.peak;
+      this.peak = 0;
+      if (burst >= BURST) this.deps.drained?.(burst);
     }
   }
 }

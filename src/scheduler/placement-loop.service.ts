@@ -62,6 +62,12 @@ export interface PlacementLoopDeps {
   readonly promised?: () => ReadonlySet<string>;
   /** Where each round's duration and reasons are reported. */
   readonly metrics?: SchedulerMetrics;
+  /**
+   * Told after a quiet round that noted nothing new (the queue's refresh, at least once a minute),
+   * with the queue's length: its garbage is the whole queue's tasks and reasons, and the idle
+   * scheduler would keep it (`HeapRelease`).
+   */
+  readonly quietRound?: (queueLength: number) => void;
   readonly logger: Logger;
 }
 
@@ -192,7 +198,9 @@ export class PlacementLoop {
     const notes = [...out.pending].map(([jobId, note]) =>
       pendingAction(ctx, jobId, note, out.queueLength),
     );
-    deps.run(notes.filter((a) => a !== undefined));
+    const written = notes.filter((a) => a !== undefined);
+    deps.run(written);
+    if (this.quiet && written.length === 0) deps.quietRound?.(out.queueLength);
   }
 
   private place(p: Placement): void {

@@ -227,8 +227,8 @@ export function planRound(input: RoundInput): RoundOutput {
     const state = job ? stateName(job) : 'none';
     if (!job?.context.spec || !['queued', 'running', 'held'].includes(state)) continue;
     const waiting = index.waiting.get(jobId);
-    const blocked = waiting?.size ? blockers(peek, job, now) : [];
-    const verdict = waiting?.size ? input.gate?.check(job.context.spec) : undefined;
+    const blocked = waiting?.length ? blockers(peek, job, now) : [];
+    const verdict = waiting?.length ? input.gate?.check(job.context.spec) : undefined;
     if (verdict) verdicts.set(jobId, verdict);
     if (verdict?.blocked.length) blocked.push(...verdict.blocked);
     if (blocked.length > 0) {

@@ -1,4 +1,5 @@
 import type { NatsConnection } from '@nats-io/transport-node';
+import { setTimeout as sleep } from 'node:timers/promises';
 import type { Logger } from 'pino';
 import type { Actor, EventLog } from '../events/index.js';
 import {
@@ -18,6 +19,7 @@ import type { AdmissionStep } from './placement-loop.service.js';
 import type { SchedulerMetrics } from './scheduler-metrics.js';
 import { startTicker, type TickStep } from './ticker.service.js';
 import { PipelineIndex, Timekeeper } from './timekeeper.service.js';
+import type { HeapRelease } from './heap-release.service.js';
 import type { BrokenPromise } from './promise-keeper.js';
 import {
   loadUsageCheckpoint,
@@ -52,6 +54,8 @@ export interface SchedulerOptions {
   readonly metrics?: SchedulerMetrics;
   /** How long a finished job stays in memory (default `RETIRE_AFTER_MS`: see `Retirement`). */
   readonly retireAfterMs?: number;
+  /** Gives the heap back after catch-up and note bursts (`heapRelease`; the CLI's process). */
+  readonly releaseHeap?: HeapRelease;
 }
 
 /** What the leader holds in memory (tests and the soak check that it stays bounded). */
@@ -95,6 +99,7 @@ export async function startScheduler(opts: SchedulerOptions): Promise<Scheduler>
   const by: Actor = { kind: 'scheduler', id: opts.holder, epoch: lease.epoch };
   const config: FairShareConfig = { ...defaultFairShareConfig, ...opts.fairShare };
   let stopped = false;
+  let releaseAfterTail: HeapRelease = () => {};
   const pipelines = new PipelineIndex();
   const parts = wireLeader({
     observe: (c) => pipelines.note(c),
@@ -106,6 +111,7 @@ export async function startScheduler(opts: SchedulerOptions): Promise<Scheduler>
     ...(opts.onPromiseBroken && { onPromiseBroken: opts.onPromiseBroken }),
     ...(opts.preemption && { preemption: opts.preemption }),
     ...(opts.retireAfterMs !== undefined && { retireAfterMs: opts.retireAfterMs }),
+    ...(opts.releaseHeap && { releaseHeap: (why, kind) => releaseAfterTail(why, kind) }),
   });
   const { index, peek, actions, placement, context, sweep } = parts;
   let live = false;
@@ -155,6 +161,15 @@ export async function startScheduler(opts: SchedulerOptions): Promise<Scheduler>
     logger,
   });
   await follower.caughtUp;
+  // A burst's own events come back through the tail after its appends (decoded, folded): the
+  // heap is released once the tail has folded what the log held when the burst ended.
+  releaseAfterTail = (why, kind) =>
+    void (async () => {
+      const until = await eventLog.lastLiveSeq();
+      // Bounded: a tail that never gets there (its last event compacted away) only delays it.
+      for (let i = 0; i < 240 && !stopped && follower.folded < until; i++) await sleep(250);
+      if (!stopped && lease.held()) opts.releaseHeap?.(why, kind);
+    })().catch((err: unknown) => logger.warn({ err }, 'heap release failed'));
   const intake = await consumeIntake(
     nc,
     logger,
@@ -171,6 +186,8 @@ export async function startScheduler(opts: SchedulerOptions): Promise<Scheduler>
   // What the intake held when this leader took over (a previous leader may have died taking it
   // in) is taken in before any rule runs: no parent ends while its children still wait there.
   await intake.caughtUp;
+  // Catch-up's decoded events and earlier states are garbage now: give the pages back.
+  opts.releaseHeap?.(`caught up to ${follower.caughtUpAt}`, 'catch-up');
   // Live: a takeover finishes what the previous leader left, and republishes launches it may
   // have appended but not sent.
   live = true;

@@ -1,11 +1,11 @@
 import pino from 'pino';
 import { describe, expect, it } from 'vitest';
 import type { JobSnapshot } from '../../../src/actors/index.js';
-import { PendingNotes } from '../../../src/scheduler/pending-notes.js';
+import { BURST, PendingNotes } from '../../../src/scheduler/pending-notes.js';
 import type { Action, Peek } from '../../../src/scheduler/rules.js';
 
 /** Jobs whose held reasons the test sets; `exec` settles when the test says. */
-function notes(limit: number) {
+function notes(limit: number, drained?: (n: number) => void) {
   const held = new Map<string, string[]>();
   const peek = {
     job: (id: string) =>
@@ -19,6 +19,7 @@ function notes(limit: number) {
   const writer = new PendingNotes({
     peek,
     limit,
+    ...(drained && { drained }),
     logger: pino({ level: 'silent' }),
     exec: (a) => {
       started.push(a);
@@ -34,7 +35,11 @@ function notes(limit: number) {
         id: `pending:${job}`,
         at: 0,
         by: { kind: 'scheduler', id: 's' },
-        data: { reasons: codes.map((code) => ({ code, message: code })), ahead: [], queueLength: 1 },
+        data: {
+          reasons: codes.map((code) => ({ code, message: code })),
+          ahead: [],
+          queueLength: 1,
+        },
       },
     }) as unknown as Action;
   const settleNext = async () => {
@@ -79,5 +84,19 @@ describe('PendingNotes: a burst of newly waiting jobs is written a few appends a
     held.set('b', ['Resources']); // noted meanwhile (an earlier round's append landed)
     await settleNext();
     expect(started.map(codesOf)).toEqual(['a:Resources', 'c:Quota']);
+  });
+
+  it('tells `drained` once a burst of at least BURST notes is all written, and not before', async () => {
+    const told: number[] = [];
+    const { writer, note, settleNext } = notes(64, (n) => told.push(n));
+    writer.offer(Array.from({ length: BURST }, (_, i) => note(`j${i}`, 'Resources')));
+    for (let i = 0; i < BURST - 1; i++) await settleNext();
+    expect(told).toEqual([]); // one still in flight
+    await settleNext();
+    expect(told).toEqual([BURST]);
+    // A small round afterwards is no burst.
+    writer.offer([note('late', 'Held')]);
+    await settleNext();
+    expect(told).toEqual([BURST]);
   });
 });

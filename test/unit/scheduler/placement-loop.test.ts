@@ -7,7 +7,7 @@ import {
   PlacementLoop,
   type AdmissionStep,
 } from '../../../src/scheduler/placement-loop.service.js';
-import type { Peek, RuleContext } from '../../../src/scheduler/rules.js';
+import type { Action, Peek, RuleContext } from '../../../src/scheduler/rules.js';
 
 const spec = { user: 'ann', pool: 'default', after: [], labels: {}, excludeNodes: [] };
 const job = {
@@ -72,5 +72,44 @@ describe('PlacementLoop: what a round promised stays booked until its append set
     expect(seen).toEqual([1]);
     expect(assigned).toEqual([]);
     expect(loop.reserved.size).toBe(0);
+  });
+});
+
+describe('PlacementLoop: a quiet refresh is told, for the heap release', () => {
+  it('tells quietRound after a quiet round that noted nothing new, not after one that noted', () => {
+    const big = {
+      ...job,
+      context: { ...job.context, spec: { ...job.context.spec, memMb: 5000 } },
+    } as unknown as JobSnapshot;
+    let held: JobSnapshot = big;
+    const index = new FarmIndex(3600);
+    index.job('j1', big, 1);
+    index.chunk('j1:0', chunk);
+    index.node('n1', node);
+    const peek = { job: () => held, chunk: () => chunk, node: () => node } as unknown as Peek;
+    let now = 1_000;
+    const told: number[] = [];
+    const ran: Action[][] = [];
+    const loop = new PlacementLoop({
+      ...{ peek, index, config: defaultFairShareConfig, clock: () => now, canWrite: () => true },
+      context: () => ({ peek, now, by: { kind: 'scheduler', id: 's', epoch: 1 } }) as RuleContext,
+      run: (a) => ran.push(a),
+      assign: () => undefined,
+      quietRound: (n) => told.push(n),
+      logger: pino({ level: 'silent' }),
+    });
+    loop.request();
+    loop.round();
+    const [note] = ran[0] ?? [];
+    expect(note?.entity === 'job' && note.command.type).toBe('NotePending');
+    expect(told).toEqual([]); // its note is still to be written
+    if (note?.entity !== 'job' || note.command.type !== 'NotePending') throw new Error('no note');
+    const pending = { reasons: note.command.data.reasons };
+    held = { ...big, context: { ...big.context, pending } } as unknown as JobSnapshot;
+    now += 1_000;
+    loop.request();
+    loop.round();
+    expect(ran[1]).toEqual([]);
+    expect(told).toEqual([1]);
   });
 });
