@@ -361,7 +361,7 @@ export async function runChaos(opts: ChaosOptions): Promise<ChaosReport> {
     for (const s of services)
       if (!s.down && !closing && !alive(s.proc)) {
         const { exitCode, signalCode } = s.proc.child;
-        const last = s.proc.output().trim().split('\n').slice(-3).join(' | ').slice(-600);
+        const last = s.proc.output().trim().split('\n').slice(-15).join(' | ').slice(-2500);
         say(`${s.name} exited by itself (${exitCode ?? signalCode}): ${last}; starting it again`);
         report.restarts++;
         s.proc = s.start();

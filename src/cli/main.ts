@@ -13,6 +13,7 @@ import {
   type AgentFlags,
 } from './services.js';
 import { registerUpCommand } from './up-command.js';
+import { standByWhenDeposed } from './standby.js';
 import { registerProjectionCommands } from './projection-commands.js';
 import { failWith } from './api-cli.js';
 import { contractParseErrors } from './parse-errors.js';
@@ -94,11 +95,18 @@ program
         console.log(
           JSON.stringify({ epoch: scheduler.epoch, ...(served && { metrics: served.url }) }),
         );
-      void scheduler.lost.then(() => process.exit(0));
+      // A deposed leader (paused past its lease, cut off from the cluster) stands by to lead
+      // again in the same process: exiting left the farm one standby short under a supervisor
+      // that restarts failures only (it exited 0), and dropped the API it serves beside.
+      const leadership = standByWhenDeposed(
+        scheduler,
+        () => startSchedulerService(nc, logger, schedulerMetrics),
+        logger,
+      );
       onInterrupt(async () => {
         await served?.stop();
         await api?.stop();
-        await scheduler.stop();
+        await leadership.stop();
         await nc.close();
       });
     } catch (err) {

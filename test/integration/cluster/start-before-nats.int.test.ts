@@ -7,40 +7,9 @@ import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import { createApiClient } from '../../../src/api/index.js';
 import { connectFarm } from '../../../src/cli/connection.js';
 import { spawnDrover, type DroverProcess } from '../../support/drover-process.js';
+import { logged, running, until, upDoc } from '../../support/service-output.js';
 import { freePort, startNatsCluster, type NatsCluster } from '../../support/nats-cluster.js';
 import { startNatsServer, type NatsServer } from '../../support/nats-server.js';
-
-/** Until `probe` answers; a generous bound against a hang, not a measure of speed. */
-async function until<T>(
-  what: string,
-  probe: () => T | undefined | Promise<T | undefined>,
-  ms = 60_000,
-  detail: () => string = () => '',
-): Promise<T> {
-  const deadline = Date.now() + ms;
-  for (;;) {
-    const v = await probe();
-    if (v !== undefined) return v;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}\n${detail()}`);
-    await sleep(100);
-  }
-}
-
-/** The JSON lines of a service's output (pino's logs and its one `--json` document). */
-const jsonLines = (p: DroverProcess) =>
-  p
-    .output()
-    .split('\n')
-    .filter((l) => l.startsWith('{'))
-    .map((l) => JSON.parse(l) as Record<string, unknown>);
-const logged = (p: DroverProcess, msg: string) => jsonLines(p).filter((l) => l.msg === msg);
-const running = (p: DroverProcess) => p.child.exitCode === null && p.child.signalCode === null;
-/** The `--json` document a service prints once it is up (`{ epoch }`, `{ node }`). */
-const upDoc = (p: DroverProcess, key: string) => {
-  const doc = jsonLines(p).find((l) => key in l && !('msg' in l));
-  if (!doc && !running(p)) throw new Error(`exited ${p.child.exitCode}: ${p.output()}`);
-  return doc;
-};
 
 const services: DroverProcess[] = [];
 let dataDir: string | undefined;
