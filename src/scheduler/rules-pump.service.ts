@@ -73,12 +73,21 @@ export class RulesPump {
     }
   }
 
-  /** Every open job and its chunks, again: what is owed is done again (command ids dedupe it). */
+  /**
+   * Every open job and its chunks, again: what is owed is done again (command ids dedupe it).
+   * With them the children an open parent still waits for: a child tells its parent it settled
+   * (or quiesced) from its own rules, which ran once when it ended; if that append was skipped
+   * (writes paused, a leader killed), the ended child is no open job of any sweep, and its
+   * parent stayed running for ever (the 10,000-job chaos run, issue 23).
+   */
   sweep(openJobs: Iterable<string>): void {
     for (const jobId of openJobs) {
       this.dirty.add(`job:${jobId}`);
-      const total = this.deps.peek.job(jobId)?.context.chunks.total ?? 0;
+      const job = this.deps.peek.job(jobId);
+      const total = job?.context.chunks.total ?? 0;
       for (let i = 0; i < total; i++) this.dirty.add(`chunk:${chunkId(jobId, i)}`);
+      for (const [child, settled] of Object.entries(job?.context.children ?? {}))
+        if (!settled?.quiescent) this.dirty.add(`job:${child}`);
     }
     this.cascaded.clear();
     this.schedule();

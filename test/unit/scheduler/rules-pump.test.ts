@@ -57,6 +57,18 @@ describe('RulesPump: changed entities to the rules, once per drain', () => {
     expect(calls.sort()).toEqual(['chunk j1:0', 'chunk j1:1', 'job j1']);
   });
 
+  it('a sweep puts to the rules the children an open parent still waits for', () => {
+    const children = {
+      c1: null, // ended or not, not yet recorded as settled
+      c2: { state: 'succeeded', quiescent: true }, // nothing more to tell
+      c3: { state: 'failed', quiescent: false }, // settled, not yet quiesced
+    };
+    const { pump, calls } = pumpWith({ p: job('running', { chunks: { total: 0 }, children }) });
+    pump.sweep(['p']);
+    pump.drain();
+    expect(calls.sort()).toEqual(['job c1', 'job c3', 'job p']);
+  });
+
   it("clears a job's chunks once, however often the job is put to the rules", () => {
     const { pump, calls } = pumpWith({ j1: job('succeeded', { resultsCleared: true }) });
     for (let i = 0; i < 3; i++) {
