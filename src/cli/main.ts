@@ -60,7 +60,7 @@ program
   .description('run a scheduler (many may run: one leads through a lease, the others stand by)')
   .option('--no-api', 'do not also serve the NATS API (drover.api.*)')
   .option('--metrics-port <n>', 'serve Prometheus metrics on http://<host>:<n>/metrics')
-  .option('--json', 'print one JSON document once leading')
+  .option('--json', 'print one JSON document each time it comes to lead')
   .action(async (opts: { json?: boolean; api?: boolean; metricsPort?: string }) => {
     let port: number | undefined;
     try {
@@ -91,10 +91,12 @@ program
         },
         { logger },
       );
-      if (opts.json)
-        console.log(
-          JSON.stringify({ epoch: scheduler.epoch, ...(served && { metrics: served.url }) }),
-        );
+      // One document each time this process comes to lead (again, after being deposed).
+      const announce = (s: { epoch: number }) => {
+        if (opts.json)
+          console.log(JSON.stringify({ epoch: s.epoch, ...(served && { metrics: served.url }) }));
+      };
+      announce(scheduler);
       // A deposed leader (paused past its lease, cut off from the cluster) stands by to lead
       // again in the same process: exiting left the farm one standby short under a supervisor
       // that restarts failures only (it exited 0), and dropped the API it serves beside.
@@ -102,6 +104,7 @@ program
         scheduler,
         () => startSchedulerService(nc, logger, schedulerMetrics),
         logger,
+        announce,
       );
       onInterrupt(async () => {
         await served?.stop();

@@ -19,6 +19,7 @@ export function standByWhenDeposed(
   first: Scheduler,
   lead: () => Promise<Scheduler>,
   logger: Logger,
+  onLead: (s: Scheduler) => void = () => {},
 ): Leadership {
   let current: Scheduler | undefined = first;
   let stopping = false;
@@ -36,6 +37,7 @@ export function standByWhenDeposed(
       const next = await lead();
       if (stopping) return void (await next.stop().catch(() => undefined));
       current = next;
+      onLead(next);
       watch(next);
     } catch (err) {
       if (stopping) return;

@@ -7,7 +7,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { createApiClient } from '../../../src/api/index.js';
 import { spawnDrover, type DroverProcess } from '../../support/drover-process.js';
 import { startNatsServer, type NatsServer } from '../../support/nats-server.js';
-import { logged, running, until, upDoc } from '../../support/service-output.js';
+import { jsonLines, logged, running, until, upDoc } from '../../support/service-output.js';
 
 /**
  * A `drover scheduler` whose lease another scheduler took (it was paused past its lease) stays up
@@ -72,6 +72,13 @@ describe('a deposed scheduler process', () => {
       60_000,
       () => a.output(),
     );
+    // Its --json document again, for the new leadership (scripts and the chaos run watch it).
+    const docs = await until('its second --json document', () => {
+      const found = jsonLines(a).filter((l) => 'epoch' in l && !('msg' in l));
+      return found.length >= 2 ? found : undefined;
+    });
+    expect(docs).toHaveLength(2);
+    expect(docs[1]!.epoch).toBeGreaterThan(docs[0]!.epoch as number);
     spawn(['agent', '--node', 'n1', '--cpus', '2', '--mem', '1G']);
     spawn(['api']);
     nc = await connect({ servers: server.url, noAsyncTraces: true });
