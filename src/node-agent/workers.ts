@@ -430,21 +430,49 @@ export async function reportStarted(
   environment?: Environment,
 ): Promise<boolean> {
   const cid = chunkId(w.jobId, w.chunk);
+  // Retried in the worker's queue slot until it lands: the end's events queue behind it, and an
+  // end reported after a start that failed (a 503 while a nats-server was down) met a chunk
+  // still assigned, which refused it and stayed assigned for ever (the 10,000-job chaos run).
   const [, chunk] = await ctx.queue.run(w.worker, () =>
-    Promise.all([
-      workerCommand(ctx, w.worker, {
-        type: 'ReportStarted',
-        ...metaOf(ctx, w.worker, 'started'),
-        data: { pid, pgid, ...(environment && { environment }) },
-      }),
-      chunkCommand(ctx, cid, {
-        type: 'StartChunk',
-        ...metaOf(ctx, w.worker, 'chunk-started'),
-        data: { attempt: w.attempt, pid },
-      }),
-    ]),
+    untilLanded(ctx, w.worker, () =>
+      Promise.all([
+        workerCommand(ctx, w.worker, {
+          type: 'ReportStarted',
+          ...metaOf(ctx, w.worker, 'started'),
+          data: { pid, pgid, ...(environment && { environment }) },
+        }),
+        chunkCommand(ctx, cid, {
+          type: 'StartChunk',
+          ...metaOf(ctx, w.worker, 'chunk-started'),
+          data: { attempt: w.attempt, pid },
+        }),
+      ]),
+    ),
   );
   return chunk.ok;
+}
+
+/**
+ * `append` again after a failure (a server down, a stream electing its leader), with backoff,
+ * for up to FINISH_RETRY_MS; a closed connection or the deadline throws the last error. The
+ * commands' ids make a retry of an append that landed with its ack lost harmless.
+ */
+async function untilLanded<T>(
+  ctx: Pick<ReportContext, 'clock' | 'logger'>,
+  worker: string,
+  append: () => Promise<T>,
+): Promise<T> {
+  const deadline = ctx.clock() + FINISH_RETRY_MS;
+  for (let delayMs = 250; ; delayMs = Math.min(2 * delayMs, 5_000)) {
+    try {
+      return await append();
+    } catch (err) {
+      const closed = err instanceof Error && /closed/i.test(`${err.name} ${err.message}`);
+      if (closed || ctx.clock() >= deadline) throw err;
+      ctx.logger.warn({ err, worker }, 'start not recorded; trying again');
+    }
+    await new Promise((resolve) => setTimeout(resolve, delayMs));
+  }
 }
 
 /** The outcome of an attempt whose process was never started because it was cancelled. */
