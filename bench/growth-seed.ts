@@ -1,5 +1,6 @@
 import type { NatsConnection } from '@nats-io/transport-node';
 import { encodeEvent, eventSubject, EVENTS_STREAM } from '../src/events/index.js';
+import { AckWindow } from '../src/events/ack-window.js';
 import { JetStreamPublisher } from '../src/events/publisher.jetstream.js';
 import { farmHistory, type Entry } from '../test/support/projection-history.js';
 import { jetstreamManager } from '@nats-io/jetstream';
@@ -40,31 +41,15 @@ export async function seedHistories(
   let published = 0;
   let h = o.fromHistory ?? 0;
   let marked = o.markAt === undefined;
-  let failure: Error | undefined;
-  let unacked = 0;
-  let drained: (() => void) | undefined;
-  const acked = () => {
-    unacked--;
-    drained?.();
-  };
-  /** Wait until at most `n` publishes await their ack (or one failed). */
-  const settle = (n: number) =>
-    new Promise<void>((resolve) => {
-      drained = () => {
-        if (unacked > n && !failure) return;
-        drained = undefined;
-        resolve();
-      };
-      drained();
-    });
+  const window = new AckWindow();
   try {
-    while (published < o.events && !failure) {
+    while (published < o.events && !window.failure) {
       const entries = history(h);
       if (entries.length === 0) break; // the generator has no more
       h++;
       // The cut falls between histories: the one that would cross `markAt` is recent work.
       if (!marked && published + entries.length > (o.markAt ?? 0)) {
-        await settle(0); // everything before the cut is stored before it is taken
+        await window.settle(0); // everything before the cut is stored before it is taken
         marked = true;
         o.mark?.();
       }
@@ -74,29 +59,23 @@ export async function seedHistories(
         const mine = ++seq;
         const prev = last.get(subject) ?? 0;
         last.set(subject, mine);
-        unacked++;
-        publisher.publish(subject, encodeEvent(x.event), x.event.id, prev).then(
-          (out) => {
+        window.track(
+          publisher.publish(subject, encodeEvent(x.event), x.event.id, prev).then((out) => {
             if (out.kind !== 'stored' || out.seq !== mine)
-              failure ??= new Error(
+              throw new Error(
                 `seeding: ${subject} expected seq ${mine}, got ${JSON.stringify(out)}`,
               );
-            acked();
-          },
-          (err: Error) => {
-            failure ??= err;
-            acked();
-          },
+          }),
         );
       }
       published += entries.length;
       o.progress?.(published);
-      if (unacked > BACKLOG) await settle(BACKLOG / 2);
+      if (window.size > BACKLOG) await window.settle(BACKLOG / 2);
     }
-    await settle(0);
+    await window.settle(0);
   } finally {
     await publisher.close();
   }
-  if (failure) throw failure;
+  if (window.failure) throw window.failure;
   return { events: published, histories: h - (o.fromHistory ?? 0) };
 }

@@ -9,6 +9,7 @@ import {
   archiveSubjectOf,
   type ArchiveRun,
 } from './archive.js';
+import { AckWindow } from './ack-window.js';
 import { archiveLastSeq, ensureArchiveStream } from './archive.jetstream.js';
 import { decodeEvent } from './codec.js';
 import { createCompactionSelector, observeForCompaction, planCompaction } from './compaction.js';
@@ -135,23 +136,7 @@ async function copyToArchive(
   // Many copies in flight on one connection (acks checked, not awaited one window at a time):
   // the server stores them in send order, and `checkCopy` reads the order back before any purge.
   const publisher = new JetStreamPublisher(nc, 120_000, WINDOW);
-  let unacked = 0;
-  let drained: (() => void) | undefined;
-  let failure: Error | undefined;
-  const acked = (err?: Error) => {
-    if (err) failure ??= err;
-    if (--unacked <= WINDOW) drained?.();
-  };
-  // Wait until at most `n` copies await their ack (the reader outruns the server otherwise).
-  const settle = (n: number) =>
-    new Promise<void>((resolve) => {
-      drained = () => {
-        if (unacked > n && !failure) return;
-        drained = undefined;
-        resolve();
-      };
-      drained();
-    });
+  const window = new AckWindow();
   try {
     for await (const batch of readBatches(nc, jsm, stream, { untilSeq: lastSeq, headers: true })) {
       for (const m of batch) {
@@ -159,21 +144,27 @@ async function copyToArchive(
         const prev = m.headers?.get(EXPECTED_SEQ_HEADER) ?? '';
         // The dedupe id is per run: a retried publish is stored once; a crashed run's copies
         // are never recorded, so a later run copies afresh into its own range.
-        unacked++;
-        publisher
-          .publish(archiveSubjectOf(m.subject), m.data, `archive-${fromSeq}-${m.seq}`, undefined, {
-            [ORIGINAL_SEQ_HEADER]: String(m.seq),
-            [ORIGINAL_TIME_HEADER]: String(m.time),
-            ...(prev !== '' ? { [ORIGINAL_PREV_HEADER]: prev } : {}),
-          })
-          .then(() => acked(), acked);
+        window.track(
+          publisher.publish(
+            archiveSubjectOf(m.subject),
+            m.data,
+            `archive-${fromSeq}-${m.seq}`,
+            undefined,
+            {
+              [ORIGINAL_SEQ_HEADER]: String(m.seq),
+              [ORIGINAL_TIME_HEADER]: String(m.time),
+              ...(prev !== '' ? { [ORIGINAL_PREV_HEADER]: prev } : {}),
+            },
+          ),
+        );
         copied.push(m.seq);
       }
-      if (unacked > 2 * WINDOW) await settle(WINDOW);
-      if (failure) throw failure;
+      // Wait for the server when the reader outruns it.
+      if (window.size > 2 * WINDOW) await window.settle(WINDOW);
+      if (window.failure) throw window.failure;
     }
-    await settle(0);
-    if (failure) throw failure;
+    await window.settle(0);
+    if (window.failure) throw window.failure;
   } finally {
     await publisher.close();
   }
