@@ -146,7 +146,8 @@ describe('roles in nats.roles.conf, enforced by the server', () => {
   }, 40_000);
 
   it('priority overrides are for admins, and recorded with who did it', async () => {
-    const { jobId } = await alice.submit(body('alice'));
+    // A job that ends at once may be over before the override: a priority change is for a job still open.
+    const { jobId } = await alice.submit({ ...body('alice'), command: ['sleep', '30'] });
     const admin = createApiClient(await connect('admin'));
     await until(async () => (await admin.job(jobId).catch(() => undefined)) !== undefined);
     await admin.priority(jobId, 500, 'deadline', { by: 'ops-lead' });
@@ -156,7 +157,8 @@ describe('roles in nats.roles.conf, enforced by the server', () => {
     );
     expect(changed?.by).toEqual({ kind: 'admin', id: 'ops-lead' });
     expect(changed?.data).toMatchObject({ priority: 500, reason: 'deadline' });
-  }, 30_000);
+    expect((await alice.cancel(jobId, { wait: true, waitMs: 20_000 })).state).toBe('cancelled');
+  }, 40_000);
 
   it("an agent writes only its own node's subjects", async () => {
     const nc = await connect('node-1');
