@@ -9,6 +9,8 @@ import {
 import { defaultFairShareConfig } from '../../../src/policy/index.js';
 import { FarmIndex } from '../../../src/scheduler/farm-index.js';
 import { runScheduler } from '../../../src/scheduler/main.js';
+import { startLiveModel } from '../../../src/api/live-model.jetstream.js';
+import { startFeed } from '../../../src/dashboard/feed.jetstream.js';
 import {
   USAGE_CHECKPOINT_KEY,
   usageCheckpointBucket,
@@ -61,6 +63,25 @@ describe('the scheduler starts its usage from a checkpoint', () => {
     expect(moved.jobs).toBe(3); // every tree left the live log, and its usage with it
     const full = await fullFold();
     expect(Object.keys(full.history.byUser).sort()).toEqual(['alice', 'bob']);
+
+    // The API's read model and the dashboard's feed, started right after the compaction purged the
+    // stream's last events (last_seq stays), catch up: they fold the archive merged in, so the
+    // events up to last_seq are there to reach, and the moved jobs answer.
+    const live = await startLiveModel(farm.nc, farm.log, quietLogger, {
+      snapshots: null,
+      stallMs: 5_000,
+    });
+    const feed = await startFeed(farm.nc, farm.log, quietLogger, Date.now, {
+      snapshots: null,
+      stallMs: 5_000,
+    });
+    try {
+      for (const id of ids) expect(live.model.jobs.get(id)?.value).toBe('succeeded');
+      expect(feed.model.seq).toBeGreaterThan(0);
+    } finally {
+      await live.stop();
+      await feed.stop();
+    }
 
     farm.scheduler = await runScheduler({
       nc: farm.nc,
