@@ -14,6 +14,7 @@ import type {
   Tail,
 } from './event-log.js';
 import { isCorrupt } from './event-log.js';
+import { EventLoopTurns, itemsWithTurns } from './read-turns.jetstream.js';
 import { JetStreamPublisher } from './publisher.jetstream.js';
 import { readArchivedSubject, readWithArchive } from './archive.jetstream.js';
 import { archiveSubjectOf } from './archive.js';
@@ -172,8 +173,8 @@ class JetStreamEventLogImpl implements JetStreamEventLog {
     };
   }
 
-  async *replay(range: ReplayRange = {}): AsyncIterable<ReplayItem> {
-    for await (const batch of this.replayBatches(range)) yield* batch;
+  replay(range: ReplayRange = {}): AsyncIterable<ReplayItem> {
+    return itemsWithTurns(this.replayBatches(range));
   }
 
   /** Merged with the archive: a replay sees the log as if nothing had been compacted. */
@@ -198,7 +199,7 @@ class JetStreamEventLogImpl implements JetStreamEventLog {
   ): AsyncGenerator<ReplayItem> {
     const fromSeq = opts.fromSeq ?? (await this.lastSeq()) + 1;
     const range = { filter: eventWildcard(opts.entity), fromSeq, follow: true, signal };
-    for await (const batch of this.batches(range, opts.archive === true)) yield* batch;
+    yield* itemsWithTurns(this.batches(range, opts.archive === true));
   }
 
   async lastSeq(): Promise<number> {
@@ -242,7 +243,10 @@ class JetStreamEventLogImpl implements JetStreamEventLog {
 
   private async *batches(range: ReadRange, archive = false): AsyncGenerator<ReplayItem[]> {
     const read = archive ? readWithArchive : readBatches;
+    // A consumer that folds each batch at once (replayBatches) holds the loop for one batch at most.
+    const turns = new EventLoopTurns();
     for await (const raw of read(this.nc, this.jsm, this.stream, range)) {
+      if (turns.due()) await turns.take();
       yield raw.map(decodeRaw);
     }
   }
