@@ -10,6 +10,7 @@ import {
 } from '../events/index.js';
 import type { ApiContext, Handler } from './api-context.js';
 import { adviseFromLog, explainJob, type LogSource } from './explain.js';
+import { jobPage } from './job-pages.js';
 import { RequestSchemas, parseRequest } from './protocol.js';
 import { jobList, jobView, nodeList, type JobState } from './views.js';
 
@@ -27,7 +28,12 @@ export const jobGet: Handler = async (ctx, req) => {
   return { job: view };
 };
 
-/** `drover.api.jobs.list`: the CONTRACT `jobs` rows (not terminal ones unless `all` or `state`). */
+/**
+ * `drover.api.jobs.list`: the CONTRACT `jobs` rows (not terminal ones unless `all` or `state`).
+ * Without paging fields the whole list in one reply, as it always was; with `after` or
+ * `pageSize` one page that fits a body, and `next` when more follow (a farm's full list does not
+ * fit one body: issue 23).
+ */
 export const jobsList: Handler = async (ctx, req) => {
   const r = parseRequest('jobs request', RequestSchemas['jobs.list'], req.body);
   const filter = {
@@ -36,7 +42,14 @@ export const jobsList: Handler = async (ctx, req) => {
     ...(r.all !== undefined && { all: r.all }),
     ...(r.limit !== undefined && { limit: r.limit }),
   };
-  return { jobs: jobList(ctx.live.model, filter) };
+  if (r.after === undefined && r.pageSize === undefined) {
+    return { jobs: jobList(ctx.live.model, filter) };
+  }
+  const page = {
+    ...(r.after !== undefined && { after: r.after }),
+    ...(r.pageSize !== undefined && { pageSize: r.pageSize }),
+  };
+  return { ...jobPage(ctx.live.model, filter, page) };
 };
 
 /** `drover.api.nodes.list`: the CONTRACT `nodes` rows. */

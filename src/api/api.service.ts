@@ -11,6 +11,8 @@ import {
   encodeBody,
   ensureRejectedStream,
   fromNatsError,
+  MAX_BODY_BYTES,
+  oversizeReply,
   type ErrorCode,
   type EventLog,
 } from '../events/index.js';
@@ -154,7 +156,15 @@ async function handle(ctx: ApiContext, msg: Msg, metrics: ApiMetrics): Promise<v
     reply = { ok: false, error };
     outcome = error.code;
   }
-  if (msg.reply) msg.respond(encodeBody(reply, type));
+  let data = encodeBody(reply, type);
+  if (data.length > MAX_BODY_BYTES) {
+    const error = errorBody(oversizeReply(msg.subject, data.length));
+    ctx.logger.warn({ subject: msg.subject, bytes: data.length }, 'reply over the body limit');
+    reply = { ok: false, error };
+    outcome = error.code;
+    data = encodeBody(reply, type);
+  }
+  if (msg.reply) msg.respond(data);
   metrics.request(op, outcome, (performance.now() - started) / 1000);
 }
 
