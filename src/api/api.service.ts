@@ -32,6 +32,7 @@ import { WORKFLOW_HANDLERS } from './api-workflows.service.js';
 import { promisesList } from './api-promises.service.js';
 import { createIntakePublisher } from './intake-publisher.jetstream.js';
 import { resubmit } from './api-resubmit.service.js';
+import { readJobModel } from './job-history.jetstream.js';
 import { startLiveModel, type LiveModel } from './live-model.jetstream.js';
 import {
   API_QUEUE,
@@ -101,6 +102,11 @@ export interface ApiServiceOptions {
   readonly newId?: () => string;
   /** Where requests are counted and timed (`createApiMetrics`); default nowhere. */
   readonly metrics?: ApiMetrics;
+  /**
+   * How long a finished job stays in the read model after it ended (default: every job stays;
+   * `drover api`/`drover up` pass `DROVER_READ_RETENTION`, default `DEFAULT_READ_RETENTION_MS`).
+   */
+  readonly readRetentionMs?: number;
 }
 
 /** A running API service. */
@@ -183,12 +189,19 @@ export async function startApiService(opts: ApiServiceOptions): Promise<ApiServi
   await ensureRejectedStream(await jetstreamManager(nc));
   const owned = opts.eventLog ? undefined : await createJetStreamEventLog(nc);
   const eventLog = opts.eventLog ?? (owned as EventLog);
-  const live = await startLiveModel(nc, eventLog, logger);
+  const live = await startLiveModel(nc, eventLog, logger, {
+    ...(opts.readRetentionMs !== undefined && { retainMs: opts.readRetentionMs }),
+    ...(opts.clock && { clock: opts.clock }),
+  });
+  // Jobs the read model let go of are read back from the log, the archive included.
+  const history = await createJetStreamEventLog(nc, { readArchive: true });
   const ctx: ApiContext = {
     nc,
     intake: createIntakePublisher(nc),
     runtime: createEntityRuntime({ eventLog }),
     live,
+    jobModel: async (id) =>
+      live.model.jobs.has(id) ? live.model : readJobModel(opts.eventLog ?? history, id),
     logger,
     clock: opts.clock ?? Date.now,
     newId: opts.newId ?? randomUUID,
@@ -213,6 +226,7 @@ export async function startApiService(opts: ApiServiceOptions): Promise<ApiServi
       await Promise.allSettled([...inFlight]);
       ctx.intake.close();
       await live.stop();
+      await history.close();
       await owned?.close();
     },
   };
