@@ -66,7 +66,8 @@ export const submit: Handler = async (ctx, req) => {
     );
   }
   if (user !== undefined && spec.parent !== undefined) {
-    const parent = ctx.live.model.jobs.get(spec.parent)?.context.spec;
+    // A parent the read model let go of is read back: the check must not lapse with retention.
+    const parent = (await ctx.jobModel(spec.parent))?.jobs.get(spec.parent)?.context.spec;
     if (parent && parent.user !== user) {
       throw new SchedulerError(
         ErrorCodes.Forbidden,
