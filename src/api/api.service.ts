@@ -193,6 +193,7 @@ export async function startApiService(opts: ApiServiceOptions): Promise<ApiServi
     ...(opts.readRetentionMs !== undefined && { retainMs: opts.readRetentionMs }),
     ...(opts.clock && { clock: opts.clock }),
   });
+  opts.metrics?.watch?.(live);
   // Jobs the read model let go of are read back from the log, the archive included.
   const history = await createJetStreamEventLog(nc, { readArchive: true });
   const ctx: ApiContext = {

@@ -1,5 +1,12 @@
+import { Registry } from 'prom-client';
 import { describe, expect, it } from 'vitest';
-import { applyEvent, emptyReadModel, jobView, publicState } from '../../../src/api/index.js';
+import {
+  applyEvent,
+  createApiMetrics,
+  emptyReadModel,
+  jobView,
+  publicState,
+} from '../../../src/api/index.js';
 import { ReadRetention, ofRetiredJob } from '../../../src/api/read-retention.js';
 import { farmHistory, recordAll } from '../../support/projection-history.js';
 
@@ -46,5 +53,14 @@ describe('ReadRetention (pure)', () => {
     expect(retention.waiting).toBeGreaterThan(10);
     retention.sweep(model, Number.MAX_SAFE_INTEGER);
     expect(retention.retired).toBeGreaterThan(10);
+  });
+
+  it('the API metrics report the jobs of the model and what the retention let go of', async () => {
+    const live = fold(0, Number.MAX_SAFE_INTEGER);
+    const registry = new Registry();
+    createApiMetrics(registry).watch?.(live);
+    const text = await registry.metrics();
+    expect(text).toContain(`drover_api_read_model_jobs{kind="held"} ${live.model.jobs.size}`);
+    expect(text).toContain(`drover_api_read_model_retired_jobs ${live.retention.retired}`);
   });
 });
