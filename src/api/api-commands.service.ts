@@ -11,6 +11,7 @@ import {
   loadOwnJob,
   metaOf,
   requireAdmin,
+  modelOf,
   type ApiContext,
   type ApiRequest,
   type Handler,
@@ -65,7 +66,8 @@ export const submit: Handler = async (ctx, req) => {
     );
   }
   if (user !== undefined && spec.parent !== undefined) {
-    const parent = ctx.live.model.jobs.get(spec.parent)?.context.spec;
+    // A parent the read model let go of is read back: the check must not lapse with retention.
+    const parent = (await ctx.jobModel(spec.parent))?.jobs.get(spec.parent)?.context.spec;
     if (parent && parent.user !== user) {
       throw new SchedulerError(
         ErrorCodes.Forbidden,
@@ -92,7 +94,7 @@ export const cancelPlanOf: Handler = async (ctx, req) => {
   const { id } = parseRequest('cancel plan request', RequestSchemas['cancel.plan'], req.body);
   const { lastSeq } = await loadOwnJob(ctx, req.caller, id);
   await ctx.live.reach(lastSeq);
-  return { plan: cancelPlan(ctx.live.model, id) };
+  return { plan: cancelPlan(await modelOf(ctx, id), id) };
 };
 
 /**
@@ -104,7 +106,7 @@ export const cancel: Handler = async (ctx, req) => {
   const r = parseRequest('cancel request', RequestSchemas.cancel, req.body);
   const { job, lastSeq } = await loadOwnJob(ctx, req.caller, r.id);
   await ctx.live.reach(lastSeq);
-  const plan = cancelPlan(ctx.live.model, r.id);
+  const plan = cancelPlan(await modelOf(ctx, r.id), r.id);
   const state = stateName(job);
   if (TERMINAL_STATES.has(state)) {
     throw new SchedulerError(ErrorCodes.Refused, `job ${r.id} is ${state}: nothing to cancel`, {
@@ -143,7 +145,7 @@ export const clearPlanOf: Handler = async (ctx, req) => {
   const { id } = parseRequest('clear plan request', RequestSchemas['clear.plan'], req.body);
   const { lastSeq } = await loadOwnJob(ctx, req.caller, id);
   await ctx.live.reach(lastSeq);
-  return { plan: clearPlan(ctx.live.model, id) };
+  return { plan: clearPlan(await modelOf(ctx, id), id) };
 };
 
 /**
@@ -155,7 +157,7 @@ export const clear: Handler = async (ctx, req) => {
   const r = parseRequest('clear request', RequestSchemas.clear, req.body);
   const { lastSeq } = await loadOwnJob(ctx, req.caller, r.id);
   await ctx.live.reach(lastSeq);
-  const plan = clearPlan(ctx.live.model, r.id);
+  const plan = clearPlan(await modelOf(ctx, r.id), r.id);
   if (!plan) throw new SchedulerError(ErrorCodes.NotFound, `no job ${r.id}`);
   if (plan.blockers.length > 0) {
     const words = plan.blockers.map((b) => b.why).join('; ');

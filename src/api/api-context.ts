@@ -4,6 +4,7 @@ import { jobBehaviour, type EntityRuntime, type JobSnapshot } from '../actors/in
 import { ErrorCodes, SchedulerError, type Actor } from '../events/index.js';
 import type { IntakePublisher } from './intake-publisher.jetstream.js';
 import type { LiveModel } from './live-model.jetstream.js';
+import type { ReadModel } from './read-model.js';
 import type { Caller } from './protocol.js';
 import { publicState } from './views.js';
 
@@ -14,9 +15,22 @@ export interface ApiContext {
   readonly intake: IntakePublisher;
   readonly runtime: EntityRuntime;
   readonly live: LiveModel;
+  /**
+   * A model that holds job `id`: the live one, or, for a job it let go of (`ReadRetention`), one
+   * folded from the job's events in the log. Undefined when the log knows no such job.
+   */
+  readonly jobModel: (id: string) => Promise<ReadModel | undefined>;
   readonly logger: Logger;
   readonly clock: () => number;
   readonly newId: () => string;
+}
+
+/**
+ * The model to read job `id` in: the live one, or the job alone read back from the log when the
+ * live one let go of it (an unknown job: the live one, where it is not found either).
+ */
+export async function modelOf(ctx: ApiContext, id: string): Promise<ReadModel> {
+  return (await ctx.jobModel(id)) ?? ctx.live.model;
 }
 
 /** One request as a handler sees it: who asks, the decoded body, the request headers. */

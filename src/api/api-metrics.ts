@@ -1,4 +1,4 @@
-import { Counter, Histogram, type Registry } from 'prom-client';
+import { Counter, Gauge, Histogram, type Registry } from 'prom-client';
 
 /** What the API service reports per request: the port `startApiService` calls. */
 export interface ApiMetrics {
@@ -7,6 +7,14 @@ export interface ApiMetrics {
    * `outcome` is `ok` or the reply's error code.
    */
   request(op: string, outcome: string, seconds: number): void;
+  /** The read model to report the size of (its jobs, and what its retention let go of). */
+  watch?(live: WatchedModel): void;
+}
+
+/** What the read model gauges read, at each scrape. */
+export interface WatchedModel {
+  readonly model: { readonly jobs: { readonly size: number } };
+  readonly retention: { readonly retired: number; readonly waiting: number };
 }
 
 /** An API that reports nowhere (the default). */
@@ -30,7 +38,30 @@ export function createApiMetrics(registry: Registry): ApiMetrics {
     buckets: LATENCY_BUCKETS,
     registers: [registry],
   });
+  let watched: WatchedModel | undefined;
+  new Gauge({
+    name: 'drover_api_read_model_jobs',
+    help: 'Jobs in the API read model: held, or finished and waiting for their retention',
+    labelNames: ['kind'] as const,
+    registers: [registry],
+    collect() {
+      if (!watched) return;
+      this.set({ kind: 'held' }, watched.model.jobs.size);
+      this.set({ kind: 'waiting' }, watched.retention.waiting);
+    },
+  });
+  new Gauge({
+    name: 'drover_api_read_model_retired_jobs',
+    help: 'Finished jobs the API read model let go of since the service started (read from the log on demand)',
+    registers: [registry],
+    collect() {
+      if (watched) this.set(watched.retention.retired);
+    },
+  });
   return {
+    watch(live) {
+      watched = live;
+    },
     request(op, outcome, seconds) {
       requests.inc({ op, outcome });
       latency.observe({ op }, seconds);

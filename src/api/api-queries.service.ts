@@ -10,16 +10,21 @@ import {
 } from '../events/index.js';
 import type { ApiContext, Handler } from './api-context.js';
 import { adviseFromLog, explainJob, type LogSource } from './explain.js';
+import { jobPage } from './job-pages.js';
 import { RequestSchemas, parseRequest } from './protocol.js';
 import { jobList, jobView, nodeList, type JobState } from './views.js';
 
-/** `drover.api.job.get`: the CONTRACT `job` shape (`chunks: false` leaves the chunk list out). */
+/**
+ * `drover.api.job.get`: the CONTRACT `job` shape (`chunks: false` leaves the chunk list out), of
+ * a job in the read model or, let go of, read back from the log.
+ */
 export const jobGet: Handler = async (ctx, req) => {
   const r = parseRequest('job request', RequestSchemas['job.get'], req.body);
-  const view = jobView(ctx.live.model, r.id);
-  if (!view) throw new SchedulerError(ErrorCodes.NotFound, `no job ${r.id}`);
+  const model = await ctx.jobModel(r.id);
+  const view = model && jobView(model, r.id);
+  if (!model || !view) throw new SchedulerError(ErrorCodes.NotFound, `no job ${r.id}`);
   if (r.chunks === false) {
-    const job = ctx.live.model.jobs.get(r.id);
+    const job = model.jobs.get(r.id);
     const progress = { total: view.chunks.length, done: job?.context.chunks.settled ?? 0 };
     progress.total = job?.context.spec?.chunks ?? progress.total;
     return { job: { ...view, chunks: [] }, progress };
@@ -27,7 +32,12 @@ export const jobGet: Handler = async (ctx, req) => {
   return { job: view };
 };
 
-/** `drover.api.jobs.list`: the CONTRACT `jobs` rows (not terminal ones unless `all` or `state`). */
+/**
+ * `drover.api.jobs.list`: the CONTRACT `jobs` rows (not terminal ones unless `all` or `state`).
+ * Without paging fields the whole list in one reply, as it always was; with `after` or
+ * `pageSize` one page that fits a body, and `next` when more follow (a farm's full list does not
+ * fit one body: issue 23).
+ */
 export const jobsList: Handler = async (ctx, req) => {
   const r = parseRequest('jobs request', RequestSchemas['jobs.list'], req.body);
   const filter = {
@@ -36,7 +46,14 @@ export const jobsList: Handler = async (ctx, req) => {
     ...(r.all !== undefined && { all: r.all }),
     ...(r.limit !== undefined && { limit: r.limit }),
   };
-  return { jobs: jobList(ctx.live.model, filter) };
+  if (r.after === undefined && r.pageSize === undefined) {
+    return { jobs: jobList(ctx.live.model, filter) };
+  }
+  const page = {
+    ...(r.after !== undefined && { after: r.after }),
+    ...(r.pageSize !== undefined && { pageSize: r.pageSize }),
+  };
+  return { ...jobPage(ctx.live.model, filter, page) };
 };
 
 /** `drover.api.nodes.list`: the CONTRACT `nodes` rows. */
@@ -91,7 +108,8 @@ async function logTail(ctx: ApiContext, source: LogSource): Promise<string[]> {
 /** `drover.api.explain`: why pending (reasons), or why failed (cause, meaning, log tail). */
 export const explain: Handler = async (ctx, req) => {
   const r = parseRequest('explain request', RequestSchemas.explain, req.body);
-  const out = explainJob(ctx.live.model, r.id, { usage: ctx.live.usage, now: ctx.clock() });
+  const model = await ctx.jobModel(r.id);
+  const out = model && explainJob(model, r.id, { usage: ctx.live.usage, now: ctx.clock() });
   if (!out) throw new SchedulerError(ErrorCodes.NotFound, `no job ${r.id}`);
   const { explanation, source } = out;
   if (source && explanation.failure) explanation.failure.logTail = await logTail(ctx, source);
@@ -107,8 +125,9 @@ const MAX_LOG_CHUNKS = 100;
  */
 export const logs: Handler = async (ctx, req) => {
   const r = parseRequest('logs request', RequestSchemas.logs, req.body);
-  const job = ctx.live.model.jobs.get(r.id)?.context.spec;
-  if (!job) throw new SchedulerError(ErrorCodes.NotFound, `no job ${r.id}`);
+  const model = await ctx.jobModel(r.id);
+  const job = model?.jobs.get(r.id)?.context.spec;
+  if (!model || !job) throw new SchedulerError(ErrorCodes.NotFound, `no job ${r.id}`);
   if (r.chunk !== undefined && r.chunk >= job.chunks) {
     throw new SchedulerError(ErrorCodes.NotFound, `job ${r.id} has no chunk ${r.chunk}`);
   }
@@ -119,7 +138,7 @@ export const logs: Handler = async (ctx, req) => {
   const streams = r.stream ? [r.stream] : (['stdout', 'stderr'] as const);
   const entries = [];
   for (const index of indices) {
-    const attempts = ctx.live.model.chunks.get(chunkId(r.id, index))?.context.attempts ?? [];
+    const attempts = model.chunks.get(chunkId(r.id, index))?.context.attempts ?? [];
     const a =
       r.attempt !== undefined ? attempts.find((x) => x.attempt === r.attempt) : attempts.at(-1);
     if (!a) continue;

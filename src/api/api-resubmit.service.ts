@@ -4,7 +4,8 @@ import {
   type JobSpec,
   type PinnedEnvironment,
 } from '../events/index.js';
-import { loadOwnJob, type ApiContext, type Handler } from './api-context.js';
+import { loadOwnJob, modelOf, type Handler } from './api-context.js';
+import type { ReadModel } from './read-model.js';
 import { submit } from './api-commands.service.js';
 import { RequestSchemas, parseRequest } from './protocol.js';
 import { MAX_CHUNKS_SHOWN, latestEnvironment } from './views.js';
@@ -13,8 +14,8 @@ import { MAX_CHUNKS_SHOWN, latestEnvironment } from './views.js';
  * The pin of `--same-environment`: the facts of JOB's latest started attempt that a copy must
  * find again. REFUSED when no attempt of JOB recorded an environment.
  */
-function pinOf(ctx: ApiContext, id: string, spec: JobSpec): PinnedEnvironment {
-  const env = latestEnvironment(ctx.live.model, id, Math.min(spec.chunks, MAX_CHUNKS_SHOWN));
+function pinOf(model: ReadModel, id: string, spec: JobSpec): PinnedEnvironment {
+  const env = latestEnvironment(model, id, Math.min(spec.chunks, MAX_CHUNKS_SHOWN));
   if (!env) {
     throw new SchedulerError(
       ErrorCodes.Refused,
@@ -48,7 +49,9 @@ export const resubmit: Handler = async (ctx, req) => {
     ...request,
     user: req.caller.user ?? r.user ?? spec.user,
     resubmitOf: r.id,
-    ...(r.sameEnvironment === true && { pinnedEnvironment: pinOf(ctx, r.id, spec) }),
+    ...(r.sameEnvironment === true && {
+      pinnedEnvironment: pinOf(await modelOf(ctx, r.id), r.id, spec),
+    }),
   };
   const out = await submit(ctx, { ...req, body });
   return {

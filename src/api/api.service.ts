@@ -11,6 +11,8 @@ import {
   encodeBody,
   ensureRejectedStream,
   fromNatsError,
+  MAX_BODY_BYTES,
+  oversizeReply,
   type ErrorCode,
   type EventLog,
 } from '../events/index.js';
@@ -30,6 +32,7 @@ import { WORKFLOW_HANDLERS } from './api-workflows.service.js';
 import { promisesList } from './api-promises.service.js';
 import { createIntakePublisher } from './intake-publisher.jetstream.js';
 import { resubmit } from './api-resubmit.service.js';
+import { readJobModel } from './job-history.jetstream.js';
 import { startLiveModel, type LiveModel } from './live-model.jetstream.js';
 import {
   API_QUEUE,
@@ -99,6 +102,11 @@ export interface ApiServiceOptions {
   readonly newId?: () => string;
   /** Where requests are counted and timed (`createApiMetrics`); default nowhere. */
   readonly metrics?: ApiMetrics;
+  /**
+   * How long a finished job stays in the read model after it ended (default: every job stays;
+   * `drover api`/`drover up` pass `DROVER_READ_RETENTION`, default `DEFAULT_READ_RETENTION_MS`).
+   */
+  readonly readRetentionMs?: number;
 }
 
 /** A running API service. */
@@ -154,7 +162,15 @@ async function handle(ctx: ApiContext, msg: Msg, metrics: ApiMetrics): Promise<v
     reply = { ok: false, error };
     outcome = error.code;
   }
-  if (msg.reply) msg.respond(encodeBody(reply, type));
+  let data = encodeBody(reply, type);
+  if (data.length > MAX_BODY_BYTES) {
+    const error = errorBody(oversizeReply(msg.subject, data.length));
+    ctx.logger.warn({ subject: msg.subject, bytes: data.length }, 'reply over the body limit');
+    reply = { ok: false, error };
+    outcome = error.code;
+    data = encodeBody(reply, type);
+  }
+  if (msg.reply) msg.respond(data);
   metrics.request(op, outcome, (performance.now() - started) / 1000);
 }
 
@@ -173,12 +189,20 @@ export async function startApiService(opts: ApiServiceOptions): Promise<ApiServi
   await ensureRejectedStream(await jetstreamManager(nc));
   const owned = opts.eventLog ? undefined : await createJetStreamEventLog(nc);
   const eventLog = opts.eventLog ?? (owned as EventLog);
-  const live = await startLiveModel(nc, eventLog, logger);
+  const live = await startLiveModel(nc, eventLog, logger, {
+    ...(opts.readRetentionMs !== undefined && { retainMs: opts.readRetentionMs }),
+    ...(opts.clock && { clock: opts.clock }),
+  });
+  opts.metrics?.watch?.(live);
+  // Jobs the read model let go of are read back from the log, the archive included.
+  const history = await createJetStreamEventLog(nc, { readArchive: true });
   const ctx: ApiContext = {
     nc,
     intake: createIntakePublisher(nc),
     runtime: createEntityRuntime({ eventLog }),
     live,
+    jobModel: async (id) =>
+      live.model.jobs.has(id) ? live.model : readJobModel(opts.eventLog ?? history, id),
     logger,
     clock: opts.clock ?? Date.now,
     newId: opts.newId ?? randomUUID,
@@ -203,6 +227,7 @@ export async function startApiService(opts: ApiServiceOptions): Promise<ApiServi
       await Promise.allSettled([...inFlight]);
       ctx.intake.close();
       await live.stop();
+      await history.close();
       await owned?.close();
     },
   };

@@ -81,7 +81,13 @@ export interface ApiClient {
   job(id: string, opts?: { chunks?: boolean }): Promise<JobView>;
   /** The job without its chunk list, with chunks settled / total (cheap for progress bars). */
   status(id: string): Promise<{ job: JobView; progress: { total: number; done: number } }>;
-  jobs(filter?: JobsListRequest): Promise<JobRow[]>;
+  /**
+   * Every row the filter keeps (up to `limit` when given), fetched page by page so that no reply
+   * is over the body limit however many jobs the farm holds.
+   */
+  jobs(filter?: Omit<JobsListRequest, 'after' | 'pageSize'>): Promise<JobRow[]>;
+  /** One page of rows: `next` is the `after` of the following page, absent on the last. */
+  jobsPage(req: JobsListRequest): Promise<{ jobs: JobRow[]; next?: string }>;
   explain(id: string): Promise<Explanation>;
   cancelPlan(id: string): Promise<CancelPlan>;
   cancel(
@@ -168,6 +174,25 @@ function refusal(error: ApiErrorBody): SchedulerError {
   });
 }
 
+/** Rows asked per page: the protocol's most (the service also stops a page short of the body limit). */
+const PAGE_ROWS = 10_000;
+
+/** Page through `jobs.list` until the last page or `limit` rows, concatenated in list order. */
+async function allJobs(
+  page: (req: JobsListRequest) => Promise<{ jobs: JobRow[]; next?: string }>,
+  { limit, ...filter }: Omit<JobsListRequest, 'after' | 'pageSize'>,
+): Promise<JobRow[]> {
+  const rows: JobRow[] = [];
+  let after: string | undefined;
+  do {
+    const pageSize = Math.min(PAGE_ROWS, (limit ?? Infinity) - rows.length);
+    const r = await page({ ...filter, pageSize, ...(after !== undefined && { after }) });
+    rows.push(...r.jobs);
+    after = r.next;
+  } while (after !== undefined && rows.length < (limit ?? Infinity));
+  return rows;
+}
+
 /**
  * A client of the API on `nc`. Every call is one request; a refusal rejects with a
  * `SchedulerError` carrying the reply's code (CONTRACT.md; the CLI maps it to an exit code). Command calls carry a
@@ -219,7 +244,11 @@ export function createApiClient(nc: NatsConnection, opts: ApiClientOptions = {})
         })
       ).job,
     status: (id) => call('job.get', { id, chunks: false }),
-    jobs: async (filter = {}) => (await call<{ jobs: JobRow[] }>('jobs.list', filter)).jobs,
+    jobs: (filter = {}) => allJobs((req) => call('jobs.list', req), filter),
+    jobsPage: async (req) => {
+      const r = await call<{ jobs: JobRow[]; next?: string }>('jobs.list', req);
+      return { jobs: r.jobs, ...(r.next !== undefined && { next: r.next }) };
+    },
     explain: async (id) => (await call<{ explain: Explanation }>('explain', { id })).explain,
     cancelPlan: async (id) => (await call<{ plan: CancelPlan }>('cancel.plan', { id })).plan,
     cancel: (id, o = {}) =>

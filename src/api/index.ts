@@ -1,4 +1,6 @@
 export { startApiService } from './api.service.js';
+export { DEFAULT_READ_RETENTION_MS, ReadRetention } from './read-retention.js';
+export { readJobModel } from './job-history.jetstream.js';
 export type { ApiService, ApiServiceOptions } from './api.service.js';
 export type { LiveModel } from './live-model.jetstream.js';
 export { alertList, alertView } from './alert-views.js';

@@ -7,7 +7,9 @@ import {
   SchedulerError,
   HeartbeatSchema,
   isCorrupt,
+  parseEventSubject,
   type EventLog,
+  type RecordedEvent,
   type Tail,
 } from '../events/index.js';
 import {
@@ -18,6 +20,7 @@ import {
   type UsageState,
 } from '../projections/index.js';
 import { awaitCatchUp } from './catch-up.js';
+import { ReadRetention, ofRetiredJob } from './read-retention.js';
 import { applyEvent, applyHeartbeat, emptyReadModel, type ReadModel } from './read-model.js';
 import { plainReadModel, restoreReadModel, type PlainReadModel } from './read-model-snapshot.js';
 import {
@@ -35,6 +38,8 @@ export interface LiveModel {
   readonly usage: UsageState;
   /** Resolves once everything up to stream sequence `seq` is folded in (or rejects on timeout). */
   reach(seq: number, timeoutMs?: number): Promise<void>;
+  /** What the retention let go of and holds for later (tests, metrics). */
+  readonly retention: { readonly retired: number; readonly waiting: number };
   /** Polls `predicate` on the model until it holds; false on timeout. */
   until(predicate: (m: ReadModel) => boolean, timeoutMs: number): Promise<boolean>;
   stop(): Promise<void>;
@@ -51,6 +56,13 @@ export interface LiveModelSnapshotOptions {
   readonly minEvents?: number;
   /** Give up start-up after this long without progress (default `CATCH_UP_STALL_MS`). */
   readonly stallMs?: number;
+  /**
+   * How long a finished job stays in the model after it ended (`ReadRetention`; default
+   * `Infinity`, every job: the services set `DEFAULT_READ_RETENTION_MS` or the operator's).
+   */
+  readonly retainMs?: number;
+  /** The clock the retention compares end times with (default `Date.now`). */
+  readonly clock?: () => number;
 }
 
 /** What the live model's snapshot holds: the read model and the two projections beside it. */
@@ -107,19 +119,37 @@ export async function startLiveModel(
   const fairshare = restored?.fairshare ?? fairshareProjection.initial();
   const usage = restored?.usage ?? usageProjection.initial();
   if (restored) logger.info({ seq: model.seq }, 'read model restored from its start-up snapshot');
+  const clock = opts.clock ?? Date.now;
+  const retainMs = opts.retainMs ?? Infinity;
+  const retention = new ReadRetention(retainMs);
+  retention.noteAll(model);
   const tail: Tail = eventLog.tail({ fromSeq: model.seq + 1, archive: true });
   const loop = (async () => {
     for await (const item of tail) {
       if (isCorrupt(item)) {
         model.seq = Math.max(model.seq, item.seq);
         logger.warn({ seq: item.seq, subject: item.subject }, 'corrupt event skipped');
-      } else {
+        continue;
+      }
+      // The projections fold every event; the model skips those of jobs it let go of.
+      fairshareProjection.apply(fairshare, item);
+      usageProjection.apply(usage, item);
+      if (ofRetiredJob(model, item)) model.seq = Math.max(model.seq, item.recorded.seq);
+      else {
         applyEvent(model, item);
-        fairshareProjection.apply(fairshare, item);
-        usageProjection.apply(usage, item);
+        if (item.type.startsWith('job.')) retention.note(model, eventTarget(item), item.at);
+        retention.sweep(model, clock());
       }
     }
   })().catch((err: unknown) => logger.error({ err }, 'read model tail failed'));
+  // A quiet log still lets go of jobs whose time came.
+  const sweeper = Number.isFinite(retainMs)
+    ? setInterval(
+        () => retention.sweep(model, clock()),
+        Math.min(60_000, Math.max(50, retainMs / 4)),
+      )
+    : undefined;
+  sweeper?.unref();
   const hb: Subscription = nc.subscribe(HEARTBEAT_WILDCARD, {
     callback: (err, msg) => {
       if (err) return;
@@ -141,6 +171,7 @@ export async function startLiveModel(
     model,
     fairshare,
     usage,
+    retention,
     until,
     async reach(seq, timeoutMs = 10_000) {
       if (!(await until((m) => m.seq >= seq, timeoutMs))) {
@@ -151,6 +182,7 @@ export async function startLiveModel(
       }
     },
     async stop() {
+      clearInterval(sweeper);
       saver.timer?.stop();
       hb.unsubscribe();
       await tail.stop();
@@ -184,6 +216,11 @@ export async function startLiveModel(
   // A long fold is saved at once: the next start does not pay it again.
   if (timer && model.seq - (loaded?.seq ?? 0) >= (opts.minEvents ?? 10_000)) void timer.saveNow();
   return live;
+}
+
+/** The id of the entity an event is about (its subject's last tokens). */
+function eventTarget(e: RecordedEvent): string {
+  return parseEventSubject(e.recorded.subject)?.id ?? '';
 }
 
 function safeJson(text: string): unknown {

@@ -147,6 +147,10 @@ export const RequestSchemas = {
     state: z.enum(JOB_STATES as [string, ...string[]]).optional(),
     all: z.boolean().optional(),
     limit: z.number().int().positive().max(100_000).optional(),
+    /** Paging (either field asks for pages): continue after this job, the previous page's `next`. */
+    after: Id.optional(),
+    /** Paging: at most this many rows in the page (it also stops short of the body limit). */
+    pageSize: z.number().int().positive().max(10_000).optional(),
   }),
   explain: z.strictObject({ id: Id }),
   logs: z.strictObject({

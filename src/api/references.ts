@@ -15,10 +15,13 @@ export async function refuseUnknownReferences(ctx: ApiContext, spec: ValidJobSpe
     ...(spec.parent !== undefined ? [{ field: 'parent', id: spec.parent }] : []),
     ...spec.after.map((id, i) => ({ field: `after[${i}]`, id })),
   ];
-  const unknown = refs.filter(({ id }) => {
-    const job = ctx.live.model.jobs.get(id);
-    return job === undefined || stateName(job) === 'none';
-  });
+  const known = async (id: string) => {
+    // A job the read model let go of (retention) is read back from the log.
+    const job = (await ctx.jobModel(id))?.jobs.get(id);
+    return job !== undefined && stateName(job) !== 'none';
+  };
+  const unknown = [];
+  for (const ref of refs) if (!(await known(ref.id))) unknown.push(ref);
   if (unknown.length === 0) return;
   const handedOut = await intakeLastSeq(ctx);
   const missing = unknown.filter(({ id }) => !/^j\d+$/.test(id) || Number(id.slice(1)) > handedOut);

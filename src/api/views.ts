@@ -236,18 +236,35 @@ export interface JobFilter {
   limit?: number;
 }
 
-/** The CONTRACT `jobs` rows, oldest first. Pure. */
+/** The CONTRACT `jobs` rows, oldest first (at most `limit`, default 10,000). Pure. */
 export function jobList(model: ReadModel, filter: JobFilter = {}): JobRow[] {
   const rows: JobRow[] = [];
   const limit = filter.limit ?? 10_000;
+  for (const row of jobRows(model, filter)) {
+    rows.push(row);
+    if (rows.length >= limit) break;
+  }
+  return rows;
+}
+
+/**
+ * The CONTRACT `jobs` rows that `filter` keeps, oldest first (the model's order), lazily; with
+ * `after`, those that come after that job. Pure.
+ */
+export function* jobRows(model: ReadModel, filter: JobFilter, after?: string): Generator<JobRow> {
+  let skipping = after !== undefined;
   for (const [id, job] of model.jobs) {
+    if (skipping) {
+      skipping = id !== after;
+      continue;
+    }
     const state = publicState(job);
     const spec = job.context.spec;
     if (!state || !spec) continue;
     if (filter.user !== undefined && spec.user !== filter.user) continue;
     if (filter.state !== undefined && state !== filter.state) continue;
     if (filter.state === undefined && !filter.all && TERMINAL_STATES.has(state)) continue;
-    rows.push({
+    yield {
       id,
       name: spec.name,
       user: spec.user,
@@ -255,10 +272,8 @@ export function jobList(model: ReadModel, filter: JobFilter = {}): JobRow[] {
       state,
       createdAt: job.context.createdAt ?? 0,
       chunks: { total: spec.chunks, done: job.context.chunks.settled },
-    });
-    if (rows.length >= limit) break;
+    };
   }
-  return rows;
 }
 
 /** The CONTRACT `nodes` rows: capacity, what live chunks use, live workers, last heartbeat. Pure. */

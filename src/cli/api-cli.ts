@@ -67,7 +67,17 @@ export async function withApi(
     failWith(err, json);
   }
   await nc.close().catch(() => undefined);
+  await flushStdout();
   process.exit(process.exitCode ?? 0);
+}
+
+/**
+ * Resolves once everything written to stdout so far has left the process. Into a pipe, Node
+ * queues what the pipe cannot take yet, and `process.exit` drops that queue: a `--json` list
+ * of a few hundred KB came out cut at ~430 KB (issue 23). A write's callback runs in order.
+ */
+export function flushStdout(): Promise<void> {
+  return new Promise((resolve) => process.stdout.write('', () => resolve()));
 }
 
 /** Ask yes/no on the terminal; false when stdin is not a TTY (never act silently). */

@@ -1,8 +1,13 @@
 import type { NatsConnection } from '@nats-io/transport-node';
 import type { Command } from 'commander';
 import type { Logger } from 'pino';
-import { ErrorCodes, createJetStreamEventLog } from '../events/index.js';
-import { startApiService, type ApiMetrics, type ApiService } from '../api/index.js';
+import { ErrorCodes, SchedulerError, createJetStreamEventLog } from '../events/index.js';
+import {
+  DEFAULT_READ_RETENTION_MS,
+  startApiService,
+  type ApiMetrics,
+  type ApiService,
+} from '../api/index.js';
 import { loadAlertRules, startAlerting } from '../alerts/index.js';
 import { createEntityRuntime } from '../actors/index.js';
 import { runDeadlinesOf, startRunNotifier } from '../notify/index.js';
@@ -12,6 +17,27 @@ import { fail, rootLogger, startOnFarm } from './connection.js';
 import { parseMetricsPort, processMetrics, serveMetricsPort } from './metrics-services.js';
 import { onInterrupt } from './services.js';
 import { heapRelease } from '../scheduler/main.js';
+
+/**
+ * `DROVER_READ_RETENTION` (`24h`, `90m`, `3600s`, or `forever`): how long a finished job stays in
+ * the API's read model; undefined when unset (the service's default). Bad input names the variable.
+ */
+export function readRetentionFromEnv(
+  env: Readonly<Record<string, string | undefined>> = process.env,
+): number | undefined {
+  const text = env.DROVER_READ_RETENTION?.trim();
+  if (!text) return undefined;
+  if (text === 'forever') return Infinity;
+  const m = /^(\d+)\s*(s|m|h|d)?$/.exec(text);
+  if (!m) {
+    throw new SchedulerError(
+      ErrorCodes.BadInput,
+      `DROVER_READ_RETENTION=${text}: expected a duration like 24h, 90m or 3600s, or forever`,
+    );
+  }
+  const unit = { s: 1, m: 60, h: 3600, d: 86400 }[(m[2] ?? 's') as 's'];
+  return Number(m[1]) * unit * 1000;
+}
 
 /**
  * Start the NATS API service (`drover.api.*`) on `nc`, and beside it the projections' checkpoint
@@ -25,7 +51,8 @@ export async function startApi(
 ): Promise<ApiService> {
   // A bad alerts.yaml stops the service before it starts (BAD_INPUT, the file and field named).
   const loaded = await loadAlertRules();
-  const api = await startApiService({ nc, logger, ...(metrics && { metrics }) });
+  const readRetentionMs = readRetentionFromEnv() ?? DEFAULT_READ_RETENTION_MS;
+  const api = await startApiService({ nc, logger, readRetentionMs, ...(metrics && { metrics }) });
   const checkpoints = await startCheckpointWriter({ nc, logger }).catch(async (err: unknown) => {
     await api.stop();
     throw err;

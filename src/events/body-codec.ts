@@ -51,6 +51,20 @@ export function decodeBody(data: Uint8Array, contentType: string | undefined): u
   }
 }
 
+/**
+ * The refusal of a reply that came out at `bytes`, over `MAX_BODY_BYTES`: the asker's decoder
+ * would refuse it (and over the server's max_payload it would not even be sent), so the asker
+ * gets this error naming the request and the size instead of an unreadable body. Pure.
+ */
+export function oversizeReply(request: string, bytes: number): SchedulerError {
+  return new SchedulerError(
+    ErrorCodes.Refused,
+    `${request}: the reply is ${bytes} bytes, over the ${MAX_BODY_BYTES}-byte body limit; ` +
+      'ask for less (jobs.list pages with pageSize and after)',
+    { details: { request, bytes, limit: MAX_BODY_BYTES } },
+  );
+}
+
 /** Encode a reply in the request's content type. Pure. */
 export function encodeBody(value: unknown, contentType: string | undefined): Uint8Array {
   return contentType === MSGPACK ? packr.pack(value) : encoder.encode(JSON.stringify(value));

@@ -100,6 +100,7 @@ export {
   MAX_BODY_BYTES,
   MSGPACK,
   badInput,
+  oversizeReply,
   decodeBody,
   encodeBody,
 } from './body-codec.js';
@@ -166,10 +167,6 @@ export {
 } from './archive.jetstream.js';
 export { compactLog } from './compactor.jetstream.js';
 export type { CompactOptions, CompactionReport } from './compactor.jetstream.js';
-export {
-  createCompactionSelector,
-  observeForCompaction,
-  planCompaction,
-} from './compaction.js';
+export { createCompactionSelector, observeForCompaction, planCompaction } from './compaction.js';
 export type { CompactionPlan, CompactionSelector } from './compaction.js';
 export { mergeBySeq } from './merge.js';

@@ -119,7 +119,10 @@ describe('compacted jobs after a restart of `drover api`', () => {
     const cut = lastOf; // everything before the job's final event
     const chain = await appendChained(farm.log, history.slice(0, cut));
 
-    const before = spawnDrover(['api', '--json'], { DROVER_NATS_URL: url });
+    const before = spawnDrover(['api', '--json'], {
+      DROVER_NATS_URL: url,
+      DROVER_READ_RETENTION: 'forever',
+    });
     try {
       await waitFor(() => /"serving"/.test(before.output()), 120_000, before.output);
     } finally {
@@ -135,7 +138,11 @@ describe('compacted jobs after a restart of `drover api`', () => {
       if (start !== 'from the snapshot') {
         await (await jetstreamManager(farm.nc)).streams.purge('KV_drover_projections');
       }
-      const api = spawnDrover(['api', '--json'], { DROVER_NATS_URL: url, LOG_LEVEL: 'info' });
+      const api = spawnDrover(['api', '--json'], {
+        DROVER_NATS_URL: url,
+        LOG_LEVEL: 'info',
+        DROVER_READ_RETENTION: 'forever', // 2023's jobs: past the default retention
+      });
       try {
         await waitFor(() => /"serving"/.test(api.output()), 120_000, api.output);
         expect(api.output()).toMatch(
