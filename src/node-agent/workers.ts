@@ -115,13 +115,18 @@ function sampler(ctx: WorkerContext, workerId: string) {
     lastAt = s.at;
     lastPeak = Math.max(lastPeak, s.peakRssMb);
     const { rssMb, peakRssMb, cpuSeconds } = s;
-    void ctx.queue.run(workerId, () =>
-      workerCommand(ctx, workerId, {
-        type: 'ReportSample',
-        ...metaOf(ctx, workerId, `sample@${s.at}`),
-        data: { rssMb, peakRssMb, cpuSeconds },
-      }),
-    );
+    // Logged and dropped when it fails: the next sample (and the end's peak and CPU figures)
+    // says as much. Unobserved, a 503 while a nats-server was down crashed the agent (an
+    // unhandled rejection: the 10,000-job chaos run, issue 23).
+    ctx.queue
+      .run(workerId, () =>
+        workerCommand(ctx, workerId, {
+          type: 'ReportSample',
+          ...metaOf(ctx, workerId, `sample@${s.at}`),
+          data: { rssMb, peakRssMb, cpuSeconds },
+        }),
+      )
+      .catch((err: unknown) => ctx.logger.warn({ err, worker: workerId }, 'usage sample dropped'));
   };
 }
 
@@ -142,9 +147,19 @@ function reporter(ctx: WorkerContext, record: WorkerRecord) {
       ...(r.message !== undefined && { message: r.message.slice(0, 1000) }),
     };
     const tag = `progress#${++seq}@${now}`;
-    void ctx.queue.run(record.workerId, () =>
-      chunkCommand(ctx, id, { type: 'ReportProgress', ...metaOf(ctx, record.workerId, tag), data }),
-    );
+    const append = () =>
+      chunkCommand(ctx, id, { type: 'ReportProgress', ...metaOf(ctx, record.workerId, tag), data });
+    // A checkpoint is retried until it lands (a retry resumes from it); bare progress is logged
+    // and dropped (the next report or the end supersedes it). Neither may go unobserved: a 503
+    // while a nats-server was down crashed the agent (the 10,000-job chaos run, issue 23).
+    const checkpoint = r.checkpoint !== undefined;
+    ctx.queue
+      .run(record.workerId, () =>
+        checkpoint ? untilLanded(ctx, record.workerId, append, 'checkpoint') : append(),
+      )
+      .catch((err: unknown) =>
+        ctx.logger.warn({ err, worker: record.workerId, checkpoint }, 'progress report dropped'),
+      );
   };
 }
 
@@ -461,6 +476,7 @@ async function untilLanded<T>(
   ctx: Pick<ReportContext, 'clock' | 'logger'>,
   worker: string,
   append: () => Promise<T>,
+  what = 'start',
 ): Promise<T> {
   const deadline = ctx.clock() + FINISH_RETRY_MS;
   for (let delayMs = 250; ; delayMs = Math.min(2 * delayMs, 5_000)) {
@@ -469,7 +485,7 @@ async function untilLanded<T>(
     } catch (err) {
       const closed = err instanceof Error && /closed/i.test(`${err.name} ${err.message}`);
       if (closed || ctx.clock() >= deadline) throw err;
-      ctx.logger.warn({ err, worker }, 'start not recorded; trying again');
+      ctx.logger.warn({ err, worker, what }, 'not recorded; trying again');
     }
     await new Promise((resolve) => setTimeout(resolve, delayMs));
   }

@@ -1,0 +1,119 @@
+import { connect, type NatsConnection } from '@nats-io/transport-node';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { afterAll, describe, expect, it } from 'vitest';
+import { createApiClient } from '../../../src/api/index.js';
+import { connectFarm } from '../../../src/cli/connection.js';
+import { EVENTS_STREAM } from '../../../src/events/index.js';
+import { spawnDrover, type DroverProcess } from '../../support/drover-process.js';
+import {
+  startNatsCluster,
+  stepDownStream,
+  streamLeader,
+  type NatsCluster,
+} from '../../support/nats-cluster.js';
+import { logged, running, until, upDoc } from '../../support/service-output.js';
+
+/** The agent's reports that failed and were dropped (or, for checkpoints, retried). */
+const dropped = (agent: DroverProcess) => [
+  ...logged(agent, 'progress report dropped'),
+  ...logged(agent, 'usage sample dropped'),
+];
+
+/**
+ * Issue 23, the 10,000-job chaos run: an agent died of an unhandled rejection, a 503 from
+ * JetStream on an append nobody observed (its worker's progress and usage samples went out
+ * fire-and-forget). Here JetStream loses its quorum under a working agent: the two servers
+ * other than the agent's (the event stream's leader among them) are killed while a job reports
+ * progress every 200 ms, so the agent's appends are answered 503 until they are back. The agent stays up (its failed reports logged and dropped, nothing
+ * unhandled) and the job ends once the servers are back.
+ */
+describe('an agent while JetStream has no quorum', () => {
+  const procs: DroverProcess[] = [];
+  let cluster: NatsCluster | undefined;
+  let nc: NatsConnection | undefined;
+  let dataDir: string | undefined;
+  afterAll(async () => {
+    await Promise.all(procs.map((p) => p.stop()));
+    await nc?.close();
+    await cluster?.stop();
+    if (dataDir) await rm(dataDir, { recursive: true, force: true });
+  }, 60_000);
+
+  it('stays up through failed appends and finishes its job after', async () => {
+    cluster = await startNatsCluster(3);
+    dataDir = await mkdtemp(join(tmpdir(), 'drover-outage-'));
+    await (await connectFarm(cluster.url, { DROVER_REPLICAS: '3' })).close();
+    nc = await connect({ servers: cluster.url, noAsyncTraces: true, maxReconnectAttempts: -1 });
+    // Everything on a server that does not lead the event stream, and stays up: once the other
+    // two are gone the stream has no leader, and this server answers each append at once with
+    // a 503 (on the leader's own server, appends would time out for ~20 s first).
+    const leader = await streamLeader(nc, EVENTS_STREAM);
+    const kept = cluster.members.find((m) => m.name !== leader)!;
+    const others = cluster.members.filter((m) => m !== kept);
+    const url = kept.url;
+    const spawn = (args: string[]) => {
+      const p = spawnDrover([...args, '--json'], {
+        DROVER_NATS_URL: url,
+        DROVER_DATA_DIR: dataDir!,
+        DROVER_LEASE_TTL_MS: '1500',
+        DROVER_HEARTBEAT_MS: '250',
+        DROVER_NODE_LOST_MS: '30000',
+        LOG_LEVEL: 'info',
+        LOG_FORMAT: 'json',
+      });
+      procs.push(p);
+      return p;
+    };
+    const scheduler = spawn(['scheduler']);
+    const agent = spawn(['agent', '--node', 'n1', '--cpus', '2', '--mem', '1G']);
+    await until('the scheduler to lead', () => upDoc(scheduler, 'epoch'));
+    await until('the agent to register', () => upDoc(agent, 'node'));
+    const api = createApiClient(nc);
+    // Progress every 200 ms for 12 s: the agent appends one `chunk.progress` a second.
+    const script =
+      'for i in $(seq 10 69); do echo "{\\"progress\\":0.$i}" >> "$DROVER_REPORT"; sleep 0.2; done';
+    const { jobId } = await api.submit({
+      name: 'reports-through-outage',
+      user: 'ops',
+      command: ['sh', '-c', script],
+      memMb: 64,
+    });
+    await until('the job to run', async () =>
+      (await api.job(jobId).catch(() => undefined))?.state === 'running' ? true : undefined,
+    );
+    await sleep(1_000);
+
+    if ((await streamLeader(nc, EVENTS_STREAM)) === kept.name)
+      await stepDownStream(nc, EVENTS_STREAM);
+    await Promise.all(others.map((m) => m.kill()));
+    // Until an append of the agent has failed (the old agent died of it), then a while longer.
+    await until(
+      'an append of the agent to fail',
+      () => (dropped(agent).length > 0 || !running(agent) ? true : undefined),
+      30_000,
+      () => agent.output().slice(-3000),
+    );
+    await sleep(2_000);
+    expect(running(agent), agent.output().slice(-3000)).toBe(true);
+    const failures = dropped(agent).map((l) => (l.err as { message?: string }).message);
+    await Promise.all(others.map((m) => m.start()));
+    await cluster.ready(30_000);
+
+    const state = await until(
+      'the job to end',
+      async () => {
+        const s = (await api.job(jobId).catch(() => undefined))?.state;
+        return s === 'succeeded' || s === 'failed' ? s : undefined;
+      },
+      45_000,
+      () => agent.output().slice(-3000),
+    );
+    expect(state).toBe('succeeded');
+    expect(running(agent), agent.output().slice(-3000)).toBe(true);
+    expect(logged(agent, 'unhandled rejection'), agent.output().slice(-3000)).toEqual([]);
+    expect(failures.join(' | ')).toMatch(/503|no publish ack/);
+  }, 120_000);
+});
