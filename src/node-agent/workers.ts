@@ -115,9 +115,8 @@ function sampler(ctx: WorkerContext, workerId: string) {
     lastAt = s.at;
     lastPeak = Math.max(lastPeak, s.peakRssMb);
     const { rssMb, peakRssMb, cpuSeconds } = s;
-    // Logged and dropped when it fails: the next sample (and the end's peak and CPU figures)
-    // says as much. Unobserved, a 503 while a nats-server was down crashed the agent (an
-    // unhandled rejection: the 10,000-job chaos run, issue 23).
+    // Logged and dropped when it fails (a 503 while a nats-server is down): the next sample,
+    // and the end's peak and CPU figures, say as much. The queue's tail swallowed it unsaid.
     ctx.queue
       .run(workerId, () =>
         workerCommand(ctx, workerId, {
@@ -149,9 +148,9 @@ function reporter(ctx: WorkerContext, record: WorkerRecord) {
     const tag = `progress#${++seq}@${now}`;
     const append = () =>
       chunkCommand(ctx, id, { type: 'ReportProgress', ...metaOf(ctx, record.workerId, tag), data });
-    // A checkpoint is retried until it lands (a retry resumes from it); bare progress is logged
-    // and dropped (the next report or the end supersedes it). Neither may go unobserved: a 503
-    // while a nats-server was down crashed the agent (the 10,000-job chaos run, issue 23).
+    // A checkpoint is retried until it lands (a retry of the attempt resumes from it); bare
+    // progress is logged and dropped (the next report or the end supersedes it). Both failures
+    // (a 503 while a nats-server is down) were swallowed unsaid by the queue's tail.
     const checkpoint = r.checkpoint !== undefined;
     ctx.queue
       .run(record.workerId, () =>
@@ -206,6 +205,11 @@ export async function reportEnd(ctx: ReportContext, record: AttemptRef, outcome:
   // The retry verdict reads the worker's final figures (its peak after out-of-memory), so the
   // worker's end goes first; a cancel needs no verdict, so both appends go out at once.
   const worker = workerCommand(ctx, workerId, workerEnd(outcome, metaOf(ctx, workerId, 'end')));
+  // Observed at once: after a cancel it is awaited only once the chunk's end is in (or never,
+  // when that throws), and its rejection meanwhile (a 503 while a nats-server was down) was
+  // unhandled and killed the agent (the 10,000-job chaos run, issue 23). `await worker` below
+  // still throws it, so the caller's retry (`finishPatiently`) sees it.
+  worker.catch(() => undefined);
   if (outcome.cause !== 'Cancelled') await worker;
   let r = await chunkCommand(ctx, id, chunkEnd(attempt, outcome, metaOf(ctx, workerId, 'chunk')));
   if (!r.ok && outcome.cause === 'Cancelled') {
