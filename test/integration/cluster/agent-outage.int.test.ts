@@ -103,6 +103,7 @@ describe('an agent while JetStream has no quorum', () => {
       (l) => (l.err as { message?: string }).message,
     );
     await Promise.all(others.map((m) => m.start()));
+    const back = Date.now();
     await cluster.ready(30_000);
 
     const state = await until(
@@ -115,6 +116,9 @@ describe('an agent while JetStream has no quorum', () => {
       () => agent.output().slice(-3000),
     );
     expect(state).toBe('cancelled');
+    console.log(
+      `${failures.length} failed ends (${failures[0]}); cancelled ${Date.now() - back} ms after the servers restarted`,
+    );
     expect(running(agent), agent.output().slice(-3000)).toBe(true);
     expect(logged(agent, 'unhandled rejection'), agent.output().slice(-3000)).toEqual([]);
     expect(failures.join(' | ')).toMatch(/503/);

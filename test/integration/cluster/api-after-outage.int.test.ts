@@ -71,6 +71,7 @@ describe('the API of a deposed scheduler after JetStream stalled', () => {
     server.pause(); // JetStream (and everything else) stops answering; connections stay open
     await sleep(7_000);
     server.resume();
+    const resumed = Date.now();
 
     const answered = await until(
       'the API to answer again',
@@ -79,6 +80,7 @@ describe('the API of a deposed scheduler after JetStream stalled', () => {
       () => a.output().slice(-3000),
     );
     expect(answered).toEqual([]);
+    console.log(`api answered ${Date.now() - resumed} ms after the server resumed`);
     await sleep(1_000);
     expect(running(a), a.output().slice(-3000)).toBe(true);
     expect(logged(a, 'unhandled rejection')).toEqual([]);
