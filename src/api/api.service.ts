@@ -208,21 +208,36 @@ export async function startApiService(opts: ApiServiceOptions): Promise<ApiServi
     newId: opts.newId ?? randomUUID,
   };
   const inFlight = new Set<Promise<void>>();
-  const sub: Subscription = nc.subscribe(API_WILDCARD, {
-    queue: API_QUEUE,
-    callback: (err, msg) => {
-      if (err) return logger.warn({ err }, 'api subscription error');
-      const p = handle(ctx, msg, opts.metrics ?? noApiMetrics).catch((e: unknown) =>
-        logger.error({ err: e }, 'reply failed'),
-      );
-      inFlight.add(p);
-      void p.finally(() => inFlight.delete(p));
-    },
-  });
+  let stopping = false;
+  let again: NodeJS.Timeout | undefined;
+  /**
+   * Subscribe, and again a second after the server ends the subscription (nats.js closes a
+   * subscription it hands an error, e.g. a permission refused while a server reloads): a
+   * service that only logged it stayed up and never answered again.
+   */
+  const serve = (): Subscription =>
+    nc.subscribe(API_WILDCARD, {
+      queue: API_QUEUE,
+      callback: (err, msg) => {
+        if (err) {
+          logger.warn({ err }, 'api subscription ended; subscribing again');
+          if (!stopping && !nc.isClosed()) again = setTimeout(() => (sub = serve()), 1_000);
+          return;
+        }
+        const p = handle(ctx, msg, opts.metrics ?? noApiMetrics).catch((e: unknown) =>
+          logger.error({ err: e }, 'reply failed'),
+        );
+        inFlight.add(p);
+        void p.finally(() => inFlight.delete(p));
+      },
+    });
+  let sub = serve();
   logger.info({ seq: live.model.seq }, 'api service ready');
   return {
     live,
     async stop() {
+      stopping = true;
+      clearTimeout(again);
       await sub.drain().catch(() => undefined);
       await Promise.allSettled([...inFlight]);
       ctx.intake.close();

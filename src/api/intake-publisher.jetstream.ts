@@ -47,7 +47,7 @@ export function createIntakePublisher(nc: NatsConnection, timeoutMs = 5_000): In
       }
     },
     close() {
-      void publisher.close();
+      void publisher.close().catch(() => undefined); // stopping: nothing is waiting for it
     },
   };
 }

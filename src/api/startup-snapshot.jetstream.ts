@@ -82,11 +82,17 @@ export function startSnapshotTimer(o: {
     await saving;
     if (o.position() <= savedSeq) return;
     const started = Date.now();
-    const { seq, state } = o.take();
-    saving = o.snapshots
-      .save(seq, state)
+    // Taken inside the chain: a failed take is a snapshot not saved, like a failed save, and
+    // `saveNow` never rejects (its timer and the start-up call it without waiting).
+    let seq: number | undefined;
+    saving = Promise.resolve()
       .then(() => {
-        savedSeq = seq;
+        const taken = o.take();
+        seq = taken.seq;
+        return o.snapshots.save(taken.seq, taken.state);
+      })
+      .then(() => {
+        savedSeq = seq!;
         o.logger.info({ seq, ms: Date.now() - started }, 'start-up snapshot saved');
       })
       .catch((err: unknown) => o.logger.warn({ err, seq }, 'start-up snapshot not saved'));

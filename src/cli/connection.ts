@@ -13,6 +13,7 @@ import { ErrorCodes, SchedulerError, ensureFarmStreams, type ErrorCode } from '.
 import { ensureCheckpointBucket } from '../projections/index.js';
 import { ensureLeaseBucket } from '../scheduler/main.js';
 import { exitCodeOf } from './exit-codes.js';
+import { installLastResort } from './last-resort.js';
 import { logDestination } from './log-format.js';
 import { startupPatienceMs, startupWait } from './startup-wait.js';
 
@@ -178,10 +179,13 @@ async function ensureFarm(nc: NatsConnection, replicas: number | undefined): Pro
  * lines on a terminal, JSON otherwise or with `LOG_FORMAT=json` (see `logDestination`).
  */
 export function rootLogger(name: string): Logger {
-  return pino(
+  const logger = pino(
     { name, level: process.env.LOG_LEVEL ?? 'info' },
     logDestination() ?? pino.destination(2),
   );
+  // Only the long-running services make a root logger: each gets the last-resort policy.
+  installLastResort(logger);
+  return logger;
 }
 
 /**

@@ -13,7 +13,7 @@ import {
   type AgentFlags,
 } from './services.js';
 import { registerUpCommand } from './up-command.js';
-import { standByWhenDeposed } from './standby.js';
+import { keepLeading } from './standby.js';
 import { registerProjectionCommands } from './projection-commands.js';
 import { failWith } from './api-cli.js';
 import { contractParseErrors } from './parse-errors.js';
@@ -76,19 +76,11 @@ program
       // (drover_scheduler_leader 0).
       const schedulerMetrics = metrics.scheduler();
       const served = await serveMetricsPort(port, metrics, logger);
-      const {
-        nc,
-        service: { api, scheduler },
-      } = await startOnFarm(
-        async (nc) => {
-          const api = opts.api === false ? undefined : await startApi(nc, logger, apiMetrics);
-          try {
-            return { api, scheduler: await startSchedulerService(nc, logger, schedulerMetrics) };
-          } catch (err) {
-            await api?.stop().catch(() => undefined);
-            throw err;
-          }
-        },
+      // The API is served as soon as the farm answers, and whatever the lease does: a standby
+      // answers too, and neither waiting for the lease nor losing it takes the API down (the
+      // chaos run's API went silent when a standby's wait failed: issue 23).
+      const { nc, service: api } = await startOnFarm(
+        async (nc) => (opts.api === false ? undefined : await startApi(nc, logger, apiMetrics)),
         { logger },
       );
       // One document each time this process comes to lead (again, after being deposed).
@@ -96,16 +88,15 @@ program
         if (opts.json)
           console.log(JSON.stringify({ epoch: s.epoch, ...(served && { metrics: served.url }) }));
       };
-      announce(scheduler);
       // A deposed leader (paused past its lease, cut off from the cluster) stands by to lead
       // again in the same process: exiting left the farm one standby short under a supervisor
       // that restarts failures only (it exited 0), and dropped the API it serves beside.
-      const leadership = standByWhenDeposed(
-        scheduler,
-        () => startSchedulerService(nc, logger, schedulerMetrics),
+      const leadership = keepLeading({
+        lead: () => startSchedulerService(nc, logger, schedulerMetrics),
         logger,
-        announce,
-      );
+        onLead: announce,
+        onFatal: (err) => failWith(err, opts.json === true),
+      });
       onInterrupt(async () => {
         await served?.stop();
         await api?.stop();

@@ -63,10 +63,10 @@ export async function* readBatches(
   stream: string,
   range: ReadRange,
 ): AsyncGenerator<RawMessage[]> {
-  const info = await jsm.streams.info(stream);
+  // A tail needs no end: asking the stream for it failed a tail started during an outage.
   const endSeq = range.follow
     ? Infinity
-    : Math.min(range.untilSeq ?? Infinity, info.state.last_seq);
+    : Math.min(range.untilSeq ?? Infinity, (await jsm.streams.info(stream)).state.last_seq);
   let nextSeq = range.fromSeq ?? 1;
   let byTime = range.fromTime;
   if (!range.follow && (endSeq === 0 || nextSeq > endSeq)) return;
@@ -112,8 +112,12 @@ export async function* readBatches(
         if (range.follow) return;
         throw closedError(err);
       }
-      const limit = range.follow ? Infinity : MAX_REOPENS;
-      if (!(err instanceof StalledError) || reopen >= limit || range.signal?.aborted) throw err;
+      if (range.signal?.aborted) throw err;
+      // A tail outlives whatever went wrong with its consumer (a stream leader lost, a 503):
+      // ended, it froze what followed it (an API's read model, a leader's view) for good.
+      if (!range.follow && (!(err instanceof StalledError) || reopen >= MAX_REOPENS)) throw err;
+      if (!(err instanceof StalledError))
+        await sleep(Math.min(2_000, 100 * 2 ** Math.min(reopen, 5)));
     } finally {
       await session.close();
     }

@@ -28,7 +28,7 @@ import { launchOwned, stopDisowned } from './disowned.js';
 import { createLossFence, lastLossSeq } from './loss-fence.js';
 import { watchStanding } from './standing.service.js';
 import { createEnvironmentCache, droverVersion } from './environment/index.js';
-import { consumeWork, processWork } from './work-queue.jetstream.js';
+import { takeWork } from './work-queue.jetstream.js';
 import { workerRecords } from './worker-records.js';
 import { killWorker, metaOf, type WorkerContext } from './workers.js';
 
@@ -192,14 +192,9 @@ export async function startAgent(opts: AgentOptions): Promise<Agent> {
   beat();
   const timer = setInterval(beat, opts.heartbeatMs ?? 1000);
 
-  const messages = await consumeWork(nc, {
-    name: `agent-${node}`,
-    filter: workSubject(node),
-    maxAckPending: 10_000,
-    batch: 512,
-  });
-  const consuming = processWork(
-    messages,
+  const intake = await takeWork(
+    nc,
+    { name: `agent-${node}`, filter: workSubject(node), maxAckPending: 10_000, batch: 512 },
     logger,
     (work) => () => (work.kind === 'launch' ? launchOwned(ctx, work) : killWorker(ctx, work)),
     ctx.queue,
@@ -222,8 +217,7 @@ export async function startAgent(opts: AgentOptions): Promise<Agent> {
     async stop(mode: StopMode = 'drain') {
       draining = true;
       await standing.stop();
-      await messages.close();
-      await consuming;
+      await intake.stop();
       if (mode === 'terminate') {
         await Promise.all(
           [...ctx.live.keys()].map((id) => killWorker(ctx, { worker: id, reason: 'terminate' })),

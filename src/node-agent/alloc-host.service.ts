@@ -100,7 +100,7 @@ export function createAllocHost(
           reply = { ok: false, error: (e as Error).message };
         }
         msg.respond(JSON.stringify(reply));
-      })();
+      })().catch((err: unknown) => o.logger.warn({ err }, 'run in allocation: no reply sent'));
     },
   });
 
@@ -229,10 +229,12 @@ export function createAllocHost(
         graceMs: STOP_GRACE_MS,
       }),
     );
-    void supervised.done.finally(() => {
-      holds.release(alloc, req.id);
-      setTimeout(() => void rm(runDir, { recursive: true, force: true }), 1000);
-    });
+    void supervised.done
+      .finally(() => {
+        holds.release(alloc, req.id);
+        setTimeout(() => void rm(runDir, { recursive: true, force: true }).catch(() => {}), 1000);
+      })
+      .catch((err: unknown) => o.logger.warn({ err, alloc }, 'run in allocation ended badly'));
     await placing;
     return undefined;
   }

@@ -73,7 +73,8 @@ export function serveLogs(nc: NatsConnection, node: string, stateDir: string): S
             : { code: ErrorCodes.Unavailable, message: (e as Error).message };
           msg.respond(encodeBody({ ok: false, error }, type));
         }
-      })();
+        // A reply fails only on a closed connection (the agent is stopping): nobody to answer.
+      })().catch(() => undefined);
     },
   });
 }

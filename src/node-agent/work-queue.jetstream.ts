@@ -8,6 +8,7 @@ import {
 } from '@nats-io/jetstream';
 import { nanos, type NatsConnection } from '@nats-io/transport-node';
 import { Unpackr } from 'msgpackr';
+import { setTimeout as sleep } from 'node:timers/promises';
 import type { Logger } from 'pino';
 import { WORK_STREAM, WorkSchema, type Work } from '../events/index.js';
 
@@ -69,12 +70,67 @@ export async function processWork(
       m.term();
       continue;
     }
-    void serial.run(`work:${work.worker}`, task).then(
-      () => m.ack(),
-      (err: unknown) => {
-        logger.error({ err, worker: work.worker }, 'work failed; redelivered later');
-        m.nak(1000);
-      },
-    );
+    serial
+      .run(`work:${work.worker}`, task)
+      .then(
+        () => m.ack(),
+        (err: unknown) => {
+          logger.error({ err, worker: work.worker }, 'work failed; redelivered later');
+          m.nak(1000);
+        },
+      )
+      // The ack or nak itself failed (the connection closed as the agent stops): the message
+      // comes back after `ack_wait`, and the launch's and kill's ids make that harmless.
+      .catch((err: unknown) => logger.warn({ err, worker: work.worker }, 'work not acknowledged'));
   }
+}
+
+/** A running intake of work (`takeWork`). */
+export interface WorkIntake {
+  /** Stop taking work, and wait for the handling of what was taken to be queued. */
+  stop(): Promise<void>;
+}
+
+/**
+ * `consumeWork` then `processWork`, again whenever the consumer's messages end while the intake
+ * runs (a pull consumer ends with an error when its stream or consumer is gone, say after a
+ * JetStream outage): an agent whose intake ended took no more work yet heartbeated on, and
+ * nothing observed the failure (issue 23). The first `consumeWork` fails as before (start-up
+ * waits on it); later ones are tried again with a backoff.
+ */
+export async function takeWork(
+  nc: NatsConnection,
+  opts: { name: string; filter: string; maxAckPending: number; batch: number },
+  logger: Logger,
+  handle: (work: Work, m: JsMsg) => (() => Promise<unknown>) | undefined,
+  serial: { run<T>(key: string, task: () => Promise<T>): Promise<T> },
+): Promise<WorkIntake> {
+  let stopped = false;
+  let messages: ConsumerMessages | undefined = await consumeWork(nc, opts);
+  const loop = (async () => {
+    for (let delayMs = 250; !stopped; delayMs = Math.min(2 * delayMs, 5_000)) {
+      if (messages) {
+        const ended = await processWork(messages, logger, handle, serial).then(
+          () => undefined,
+          (err: unknown) => err,
+        );
+        if (stopped) return;
+        logger.warn({ err: ended }, 'work queue ended; taking work again');
+        delayMs = 250;
+      }
+      await sleep(delayMs);
+      if (stopped || nc.isClosed()) return;
+      messages = await consumeWork(nc, opts).catch((err: unknown) => {
+        logger.warn({ err }, 'work queue not reachable; trying again');
+        return undefined;
+      });
+    }
+  })();
+  return {
+    async stop() {
+      stopped = true;
+      await messages?.close();
+      await loop;
+    },
+  };
 }

@@ -115,13 +115,17 @@ function sampler(ctx: WorkerContext, workerId: string) {
     lastAt = s.at;
     lastPeak = Math.max(lastPeak, s.peakRssMb);
     const { rssMb, peakRssMb, cpuSeconds } = s;
-    void ctx.queue.run(workerId, () =>
-      workerCommand(ctx, workerId, {
-        type: 'ReportSample',
-        ...metaOf(ctx, workerId, `sample@${s.at}`),
-        data: { rssMb, peakRssMb, cpuSeconds },
-      }),
-    );
+    // Logged and dropped when it fails (a 503 while a nats-server is down): the next sample,
+    // and the end's peak and CPU figures, say as much. The queue's tail swallowed it unsaid.
+    ctx.queue
+      .run(workerId, () =>
+        workerCommand(ctx, workerId, {
+          type: 'ReportSample',
+          ...metaOf(ctx, workerId, `sample@${s.at}`),
+          data: { rssMb, peakRssMb, cpuSeconds },
+        }),
+      )
+      .catch((err: unknown) => ctx.logger.warn({ err, worker: workerId }, 'usage sample dropped'));
   };
 }
 
@@ -142,9 +146,19 @@ function reporter(ctx: WorkerContext, record: WorkerRecord) {
       ...(r.message !== undefined && { message: r.message.slice(0, 1000) }),
     };
     const tag = `progress#${++seq}@${now}`;
-    void ctx.queue.run(record.workerId, () =>
-      chunkCommand(ctx, id, { type: 'ReportProgress', ...metaOf(ctx, record.workerId, tag), data }),
-    );
+    const append = () =>
+      chunkCommand(ctx, id, { type: 'ReportProgress', ...metaOf(ctx, record.workerId, tag), data });
+    // A checkpoint is retried until it lands (a retry of the attempt resumes from it); bare
+    // progress is logged and dropped (the next report or the end supersedes it). Both failures
+    // (a 503 while a nats-server is down) were swallowed unsaid by the queue's tail.
+    const checkpoint = r.checkpoint !== undefined;
+    ctx.queue
+      .run(record.workerId, () =>
+        checkpoint ? untilLanded(ctx, record.workerId, append, 'checkpoint') : append(),
+      )
+      .catch((err: unknown) =>
+        ctx.logger.warn({ err, worker: record.workerId, checkpoint }, 'progress report dropped'),
+      );
   };
 }
 
@@ -191,6 +205,11 @@ export async function reportEnd(ctx: ReportContext, record: AttemptRef, outcome:
   // The retry verdict reads the worker's final figures (its peak after out-of-memory), so the
   // worker's end goes first; a cancel needs no verdict, so both appends go out at once.
   const worker = workerCommand(ctx, workerId, workerEnd(outcome, metaOf(ctx, workerId, 'end')));
+  // Observed at once: after a cancel it is awaited only once the chunk's end is in (or never,
+  // when that throws), and its rejection meanwhile (a 503 while a nats-server was down) was
+  // unhandled and killed the agent (the 10,000-job chaos run, issue 23). `await worker` below
+  // still throws it, so the caller's retry (`finishPatiently`) sees it.
+  worker.catch(() => undefined);
   if (outcome.cause !== 'Cancelled') await worker;
   let r = await chunkCommand(ctx, id, chunkEnd(attempt, outcome, metaOf(ctx, workerId, 'chunk')));
   if (!r.ok && outcome.cause === 'Cancelled') {
@@ -461,6 +480,7 @@ async function untilLanded<T>(
   ctx: Pick<ReportContext, 'clock' | 'logger'>,
   worker: string,
   append: () => Promise<T>,
+  what = 'start',
 ): Promise<T> {
   const deadline = ctx.clock() + FINISH_RETRY_MS;
   for (let delayMs = 250; ; delayMs = Math.min(2 * delayMs, 5_000)) {
@@ -469,7 +489,7 @@ async function untilLanded<T>(
     } catch (err) {
       const closed = err instanceof Error && /closed/i.test(`${err.name} ${err.message}`);
       if (closed || ctx.clock() >= deadline) throw err;
-      ctx.logger.warn({ err, worker }, 'start not recorded; trying again');
+      ctx.logger.warn({ err, worker, what }, 'not recorded; trying again');
     }
     await new Promise((resolve) => setTimeout(resolve, delayMs));
   }

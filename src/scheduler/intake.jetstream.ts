@@ -195,9 +195,16 @@ export async function consumeIntake(
         },
       );
       inFlight.set(m.seq, handled);
-      void handled.finally(() => inFlight.get(m.seq) === handled && inFlight.delete(m.seq));
+      void handled
+        // The ack or nak itself failed (a closed connection): the submission comes back after
+        // its ack wait and is taken in again idempotently (its job id is its intake sequence).
+        .catch((err: unknown) => logger.warn({ err, seq: m.seq }, 'submission not acknowledged'))
+        .finally(() => inFlight.get(m.seq) === handled && inFlight.delete(m.seq));
     }
-  })();
+  })().catch((err: unknown) => {
+    // Observed at once (it is awaited only by `stop`): an unobserved end crashed the process.
+    if (!stopped) logger.error({ err }, 'intake ended: no submission is taken in');
+  });
   let stopped = false;
   return {
     caughtUp: caughtUpTo(jsm, lastSeq, () => stopped, logger),

@@ -55,9 +55,12 @@ export async function acquireLease(nc: NatsConnection, opts: LeaseOptions): Prom
   let seen: { revision: number; since: number } | undefined;
   for (;;) {
     opts.signal?.throwIfAborted();
-    const entry = await kv.get(LEASE_KEY);
-    const current = entry && entry.operation === 'PUT' ? (entry.json() as LeaseValue) : undefined;
     try {
+      // Read inside the try: a read that fails (JetStream without a leader while a nats-server
+      // restarts, a timeout) is one more turn of the wait. Thrown, it ended the standby's wait,
+      // and with it the process or the API beside it (the chaos run, issue 23).
+      const entry = await kv.get(LEASE_KEY);
+      const current = entry && entry.operation === 'PUT' ? (entry.json() as LeaseValue) : undefined;
       if (!entry || !current) {
         const revision = await kv.create(LEASE_KEY, encode({ holder: opts.holder, epoch: 1 }));
         return hold(kv, opts, 1, revision, ttlMs, clock);
@@ -72,7 +75,8 @@ export async function acquireLease(nc: NatsConnection, opts: LeaseOptions): Prom
         return hold(kv, opts, epoch, revision, ttlMs, clock);
       }
     } catch (err) {
-      opts.logger.debug({ err }, 'lease race lost; retrying');
+      if (nc.isClosed()) throw err; // the wait ends with its connection
+      opts.logger.debug({ err }, 'lease race lost or lease unreadable; retrying');
     }
     await sleep(Math.max(50, ttlMs / 10));
   }

@@ -53,10 +53,20 @@ export async function runScheduler(opts: SchedulerMainOptions): Promise<Schedule
     ...(opts.preemption && { preemption: opts.preemption }),
     ...(opts.retireAfterMs !== undefined && { retireAfterMs: opts.retireAfterMs }),
     ...(opts.releaseHeap && { releaseHeap: opts.releaseHeap }),
+  }).catch(async (err: unknown) => {
+    // A failed start is tried again on the same connection (cli/standby.ts): nothing stays.
+    await eventLog.close().catch(() => undefined);
+    throw err;
   });
   metrics.leading(scheduler.epoch, true);
   void scheduler.lost.then(() => metrics.leading(scheduler.epoch, false));
-  return scheduler;
+  return {
+    ...scheduler,
+    async stop() {
+      await scheduler.stop();
+      await eventLog.close();
+    },
+  };
 }
 
 export { heapRelease } from './heap-release.service.js';

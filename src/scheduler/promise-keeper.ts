@@ -94,10 +94,13 @@ export class PromiseKeeper {
       }
     }
     if (broken.length === 0) return;
-    void Promise.all(broken).then((all) => {
-      const list = all.filter((b): b is BrokenPromise => b !== undefined);
-      if (list.length > 0) onPromiseBroken(this.deps, list);
-    });
+    void Promise.all(broken)
+      .then((all) => {
+        const list = all.filter((b): b is BrokenPromise => b !== undefined);
+        if (list.length > 0) onPromiseBroken(this.deps, list);
+      })
+      // The hook is the caller's (alerts, notifications): its failure is logged, not a crash.
+      .catch((err: unknown) => this.deps.logger.error({ err }, 'broken promises not told'));
   }
 
   private async judge<T extends 'KeepPromise' | 'BreakPromise'>(

@@ -96,137 +96,151 @@ export async function startScheduler(opts: SchedulerOptions): Promise<Scheduler>
     ...(opts.leaseTtlMs && { ttlMs: opts.leaseTtlMs }),
     ...(opts.signal && { signal: opts.signal }),
   });
-  const by: Actor = { kind: 'scheduler', id: opts.holder, epoch: lease.epoch };
-  const config: FairShareConfig = { ...defaultFairShareConfig, ...opts.fairShare };
-  let stopped = false;
-  let releaseAfterTail: HeapRelease = () => {};
-  const pipelines = new PipelineIndex();
-  const parts = wireLeader({
-    observe: (c) => pipelines.note(c),
-    ...{ nc, eventLog, logger, clock, by, config },
-    canWrite: () => lease.held() && !stopped,
-    ...(opts.backoff && { backoff: opts.backoff }),
-    ...(opts.admission && { admission: opts.admission }),
-    ...(opts.metrics && { metrics: opts.metrics }),
-    ...(opts.onPromiseBroken && { onPromiseBroken: opts.onPromiseBroken }),
-    ...(opts.preemption && { preemption: opts.preemption }),
-    ...(opts.retireAfterMs !== undefined && { retireAfterMs: opts.retireAfterMs }),
-    ...(opts.releaseHeap && { releaseHeap: (why, kind) => releaseAfterTail(why, kind) }),
-  });
-  const { index, peek, actions, placement, context, sweep } = parts;
-  let live = false;
-  const watch = new NodeWatch(clock, opts.nodeLostMs);
-  const timekeeper = new Timekeeper({
-    ...{ runtime: parts.runtime, queue: parts.queue, index: pipelines, peek, context, logger },
-    step: (a) => actions.step(a),
-    canWrite: () => lease.held() && !stopped,
-    changed: parts.changed,
-  });
-  watch.listen(nc);
-  const stopTicker = startTicker(
-    [
-      () => actions.missed && sweep(), // actions skipped (lease renewal late) or failed
-      () => actions.run(watch.check(context(), index)),
-      () => parts.launcher.relaunch(index), // launches not acknowledged (an ack lost, say)
-      (now) => placement.tick(now), // skipped while the queue is quiet
-      timekeeper.step, // fires due runs and moves open runs on (issue 17)
-      (now) => parts.promises.tick(now),
-      (now) => parts.preemptor.tick(now), // one decision round a second
-      (now) => parts.retirement.tick(now), // finished jobs leave memory
-      ...(opts.ticks ?? []),
-    ],
-    {
-      intervalMs: 1000,
-      clock,
-      active: () => live && lease.held(),
-      onError: (err) => logger.error({ err }, 'tick failed'),
-    },
-  );
+  // A start that fails after the lease was won (JetStream failing during the catch-up) gives
+  // back what it started, the lease included: its renewals would otherwise go on, and the
+  // retried campaign of the same process (cli/standby.ts) wait for a lease nobody uses.
+  const undo: (() => unknown)[] = [];
+  try {
+    const by: Actor = { kind: 'scheduler', id: opts.holder, epoch: lease.epoch };
+    const config: FairShareConfig = { ...defaultFairShareConfig, ...opts.fairShare };
+    let stopped = false;
+    let releaseAfterTail: HeapRelease = () => {};
+    const pipelines = new PipelineIndex();
+    const parts = wireLeader({
+      observe: (c) => pipelines.note(c),
+      ...{ nc, eventLog, logger, clock, by, config },
+      canWrite: () => lease.held() && !stopped,
+      ...(opts.backoff && { backoff: opts.backoff }),
+      ...(opts.admission && { admission: opts.admission }),
+      ...(opts.metrics && { metrics: opts.metrics }),
+      ...(opts.onPromiseBroken && { onPromiseBroken: opts.onPromiseBroken }),
+      ...(opts.preemption && { preemption: opts.preemption }),
+      ...(opts.retireAfterMs !== undefined && { retireAfterMs: opts.retireAfterMs }),
+      ...(opts.releaseHeap && { releaseHeap: (why, kind) => releaseAfterTail(why, kind) }),
+    });
+    const { index, peek, actions, placement, context, sweep } = parts;
+    let live = false;
+    const watch = new NodeWatch(clock, opts.nodeLostMs);
+    const timekeeper = new Timekeeper({
+      ...{ runtime: parts.runtime, queue: parts.queue, index: pipelines, peek, context, logger },
+      step: (a) => actions.step(a),
+      canWrite: () => lease.held() && !stopped,
+      changed: parts.changed,
+    });
+    watch.listen(nc);
+    undo.push(() => watch.stop());
+    const stopTicker = startTicker(
+      [
+        () => actions.missed && sweep(), // actions skipped (lease renewal late) or failed
+        () => actions.run(watch.check(context(), index)),
+        () => parts.launcher.relaunch(index), // launches not acknowledged (an ack lost, say)
+        (now) => placement.tick(now), // skipped while the queue is quiet
+        timekeeper.step, // fires due runs and moves open runs on (issue 17)
+        (now) => parts.promises.tick(now),
+        (now) => parts.preemptor.tick(now), // one decision round a second
+        (now) => parts.retirement.tick(now), // finished jobs leave memory
+        ...(opts.ticks ?? []),
+      ],
+      {
+        intervalMs: 1000,
+        clock,
+        active: () => live && lease.held(),
+        onError: (err) => logger.error({ err }, 'tick failed'),
+      },
+    );
+    undo.push(stopTicker);
 
-  const userOf = (jobId: string) => peek.job(jobId)?.context.spec?.user;
-  // Usage from the last checkpoint on (exact: a decayed fold), not from the log's first event:
-  // compaction may have moved that history out of the live log.
-  const usageKv = await usageCheckpointBucket(nc);
-  const usageFrom = await loadUsageCheckpoint(usageKv, await eventLog.lastSeq(), logger);
-  if (usageFrom) index.resumeUsage(usageFrom);
-  const follower = await followLog({
-    eventLog,
-    runtime: parts.runtime,
-    changed: parts.changed,
-    event: (e) => {
-      index.usage(e, userOf);
-      parts.launches.note(e, userOf);
-    },
-    ...(opts.metrics && { metrics: opts.metrics }),
-    logger,
-  });
-  await follower.caughtUp;
-  // A burst's own events come back through the tail after its appends (decoded, folded): the
-  // heap is released once the tail has folded what the log held when the burst ended.
-  releaseAfterTail = (why, kind) =>
-    void (async () => {
-      const until = await eventLog.lastLiveSeq();
-      // Bounded: a tail that never gets there (its last event compacted away) only delays it.
-      for (let i = 0; i < 240 && !stopped && follower.folded < until; i++) await sleep(250);
-      if (!stopped && lease.held()) opts.releaseHeap?.(why, kind);
-    })().catch((err: unknown) => logger.warn({ err }, 'heap release failed'));
-  const intake = await consumeIntake(
-    nc,
-    logger,
-    async (jobId, spec) => {
-      const { first, chunks } = submissionSteps(context(), jobId, spec);
-      for (const a of [...first, ...chunks])
-        if (a.entity !== 'kill') seedIfUnknown(parts.runtime, a);
-      for (const a of first) await actions.step(a);
-      await Promise.all(chunks.map((a) => actions.step(a)));
-    },
-    peek,
-    parts.recall,
-  );
-  // What the intake held when this leader took over (a previous leader may have died taking it
-  // in) is taken in before any rule runs: no parent ends while its children still wait there.
-  await intake.caughtUp;
-  // Catch-up's decoded events and earlier states are garbage now: give the pages back.
-  opts.releaseHeap?.(`caught up to ${follower.caughtUpAt}`, 'catch-up');
-  // Live: a takeover finishes what the previous leader left, and republishes launches it may
-  // have appended but not sent.
-  live = true;
-  parts.goLive();
-  sweep();
-  parts.launcher.relaunch(index);
-  placement.start();
-  const usageCheckpoints = startUsageCheckpoints({
-    ...{ kv: usageKv, index, logger },
-    canWrite: () => lease.held() && !stopped,
-  });
-  logger.info(
-    {
+    const userOf = (jobId: string) => peek.job(jobId)?.context.spec?.user;
+    // Usage from the last checkpoint on (exact: a decayed fold), not from the log's first event:
+    // compaction may have moved that history out of the live log.
+    const usageKv = await usageCheckpointBucket(nc);
+    const usageFrom = await loadUsageCheckpoint(usageKv, await eventLog.lastSeq(), logger);
+    if (usageFrom) index.resumeUsage(usageFrom);
+    const follower = await followLog({
+      eventLog,
+      runtime: parts.runtime,
+      changed: parts.changed,
+      event: (e) => {
+        index.usage(e, userOf);
+        parts.launches.note(e, userOf);
+      },
+      ...(opts.metrics && { metrics: opts.metrics }),
+      logger,
+    });
+    undo.push(() => follower.stop());
+    await follower.caughtUp;
+    // A burst's own events come back through the tail after its appends (decoded, folded): the
+    // heap is released once the tail has folded what the log held when the burst ended.
+    releaseAfterTail = (why, kind) =>
+      void (async () => {
+        const until = await eventLog.lastLiveSeq();
+        // Bounded: a tail that never gets there (its last event compacted away) only delays it.
+        for (let i = 0; i < 240 && !stopped && follower.folded < until; i++) await sleep(250);
+        if (!stopped && lease.held()) opts.releaseHeap?.(why, kind);
+      })().catch((err: unknown) => logger.warn({ err }, 'heap release failed'));
+    const intake = await consumeIntake(
+      nc,
+      logger,
+      async (jobId, spec) => {
+        const { first, chunks } = submissionSteps(context(), jobId, spec);
+        for (const a of [...first, ...chunks])
+          if (a.entity !== 'kill') seedIfUnknown(parts.runtime, a);
+        for (const a of first) await actions.step(a);
+        await Promise.all(chunks.map((a) => actions.step(a)));
+      },
+      peek,
+      parts.recall,
+    );
+    // What the intake held when this leader took over (a previous leader may have died taking it
+    // in) is taken in before any rule runs: no parent ends while its children still wait there.
+    undo.push(() => intake.stop());
+    await intake.caughtUp;
+    // Catch-up's decoded events and earlier states are garbage now: give the pages back.
+    opts.releaseHeap?.(`caught up to ${follower.caughtUpAt}`, 'catch-up');
+    // Live: a takeover finishes what the previous leader left, and republishes launches it may
+    // have appended but not sent.
+    live = true;
+    parts.goLive();
+    sweep();
+    parts.launcher.relaunch(index);
+    placement.start();
+    const usageCheckpoints = startUsageCheckpoints({
+      ...{ kv: usageKv, index, logger },
+      canWrite: () => lease.held() && !stopped,
+    });
+    logger.info(
+      {
+        epoch: lease.epoch,
+        events: follower.caughtUpAt,
+        openJobs: index.openJobs.size,
+        usageFrom: usageFrom?.seq ?? 0,
+      },
+      'scheduler leads',
+    );
+
+    return {
       epoch: lease.epoch,
-      events: follower.caughtUpAt,
-      openJobs: index.openJobs.size,
-      usageFrom: usageFrom?.seq ?? 0,
-    },
-    'scheduler leads',
-  );
-
-  return {
-    epoch: lease.epoch,
-    lost: lease.lost,
-    usage: () => index.history,
-    held: () => ({
-      entities: parts.runtime.cached(),
-      jobs: index.submitSeq.size,
-      retiring: parts.retirement.waiting,
-    }),
-    async stop() {
-      await usageCheckpoints.stop();
-      stopped = true;
-      stopTicker();
-      watch.stop();
-      await intake.stop();
-      await parts.queue.idle();
-      await follower.stop();
-      await lease.release();
-    },
-  };
+      lost: lease.lost,
+      usage: () => index.history,
+      held: () => ({
+        entities: parts.runtime.cached(),
+        jobs: index.submitSeq.size,
+        retiring: parts.retirement.waiting,
+      }),
+      async stop() {
+        await usageCheckpoints.stop();
+        stopped = true;
+        stopTicker();
+        watch.stop();
+        await intake.stop();
+        await parts.queue.idle();
+        await follower.stop();
+        await lease.release();
+      },
+    };
+  } catch (err) {
+    for (const step of undo.reverse()) await Promise.resolve(step()).catch(() => undefined);
+    await lease.release();
+    throw err;
+  }
 }

@@ -96,7 +96,12 @@ export async function launchAttached(
     hooks,
     opts,
   });
-  started.onExit((code, signal) => void supervised.leaderExited(code, signal));
+  started.onExit(
+    (code, signal) =>
+      void supervised
+        .leaderExited(code, signal)
+        .catch((err: unknown) => hooks.onError?.(err as Error)),
+  );
   return { supervised, io: started.io };
 }
 

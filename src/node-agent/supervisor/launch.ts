@@ -104,9 +104,10 @@ export async function launch(
     hooks,
     opts,
   });
-  void started.exited.then((e) =>
-    e === undefined ? s.parentLost() : s.leaderExited(e.code, e.signal),
-  );
+  // Observed: an end that cannot be settled is the supervisor's error, never a crash.
+  void started.exited
+    .then((e) => (e === undefined ? s.parentLost() : s.leaderExited(e.code, e.signal)))
+    .catch((err: unknown) => hooks.onError?.(err as Error));
   return s;
 }
 
@@ -147,7 +148,11 @@ async function spawnAndSupervise(
       hooks,
       opts,
     });
-    child.once('exit', (code, signal) => void s.leaderExited(code, signal));
+    child.once(
+      'exit',
+      (code, signal) =>
+        void s.leaderExited(code, signal).catch((err: unknown) => hooks.onError?.(err as Error)),
+    );
     return s;
   } finally {
     await Promise.all([out.close(), err.close()]);

@@ -162,7 +162,7 @@ class SupervisedImpl implements Supervised {
    */
   parentLost(): void {
     this.p.watch = 'poll';
-    void this.checkLeader();
+    void this.checkLeader().catch((err: unknown) => this.fail(err));
   }
 
   private async stop(action: DroverAction, graceMs: number): Promise<void> {
@@ -224,7 +224,8 @@ class SupervisedImpl implements Supervised {
       const waited = performance.now() - start;
       const scan = waited >= ZOMBIE_CHECK_AFTER_MS;
       if (groupGone(this.pgid) || (scan && (await treeMembers(this.pid, this.pgid)).length === 0)) {
-        if (this.p.watch === 'poll') void this.checkLeader();
+        if (this.p.watch === 'poll')
+          void this.checkLeader().catch((err: unknown) => this.fail(err));
         return true;
       }
       if (waited >= ms) return false;
@@ -271,7 +272,7 @@ class SupervisedImpl implements Supervised {
     const s = await readStat(this.pid);
     if (s !== undefined && s.state !== 'Z' && s.startTime === this.startTime) return false;
     const code = await readExitStatus(this.p.runDir);
-    void this.leaderExited(code ?? null, null);
+    void this.leaderExited(code ?? null, null).catch((err: unknown) => this.fail(err));
     return true;
   }
 
