@@ -3,9 +3,11 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
-import { jetstream } from '@nats-io/jetstream';
+import { jetstream, jetstreamManager } from '@nats-io/jetstream';
 import pino from 'pino';
 import { createEntityRuntime, jobBehaviour } from '../src/actors/index.js';
+import { EVENTS_STREAM, decodeEvent, parseEventSubject } from '../src/events/index.js';
+import { readBatches } from '../src/events/reader.jetstream.js';
 import { runAgent } from '../src/node-agent/index.js';
 import { runScheduler } from '../src/scheduler/main.js';
 import {
@@ -22,6 +24,7 @@ import {
 import { spawnHollowProcess } from '../test/support/bench-hollow.js';
 import { profiled } from '../test/support/bench-profile.js';
 import { spawnDrover, type DroverProcess } from '../test/support/drover-process.js';
+import { cancelStages, type StoredAt } from './cancel-timeline.js';
 import { placementsFloor, tinyJobsFloor } from './floor.js';
 import { rawSpawn } from './spawn.bench.js';
 import { pipelined, ratio } from './support.js';
@@ -432,27 +435,27 @@ async function cancelRun(f: Farm, count: number, tag: string) {
       `cancel ${tag}: ${found.length - alive.length} processes in recorded groups are not ours (pids reused): left alone`,
     );
   for (const p of alive) process.kill(p.pid, 'SIGKILL');
-  if (process.env.BENCH_TIMELINE)
-    await printTimeline(f, from2, Date.now() - (performance.now() - t0));
+  if (process.env.BENCH_TIMELINE) await printTimeline(f, from2, tag);
   return { ms: t1 - t0, appendMs: appended - t0, survivors: alive.length };
 }
 
-/** BENCH_TIMELINE=1: per event type since `fromSeq`, when it was written (first, median, last ms after `t0`). */
-async function printTimeline(f: Farm, fromSeq: number, t0: number): Promise<void> {
-  const at = new Map<string, number[]>();
-  for await (const e of f.log.replay({ fromSeq })) {
-    if ('corrupt' in e) continue;
-    at.set(e.type, [...(at.get(e.type) ?? []), e.at - t0]);
+/**
+ * BENCH_TIMELINE=1: the cancel's stages by the server's store times of each job's events
+ * (bench/cancel-timeline.ts): mean, p50 and max per stage, and when each event type landed.
+ */
+async function printTimeline(f: Farm, fromSeq: number, tag: string): Promise<void> {
+  const events: StoredAt[] = [];
+  const jsm = await jetstreamManager(f.nc);
+  for await (const batch of readBatches(f.nc, jsm, EVENTS_STREAM, { fromSeq })) {
+    for (const m of batch) {
+      const at = parseEventSubject(m.subject);
+      if (!at) continue;
+      const jobId = at.id.split(':')[0] as string;
+      const e = decodeEvent(m.data);
+      events.push({ type: e.type, jobId, at: e.at, ms: m.time });
+    }
   }
-  const rows = [...at].map(([type, ts]) => {
-    const s = ts.sort((a, b) => a - b);
-    return `${type.padEnd(26)} ${String(s.length).padStart(5)} first ${s[0]} median ${median(s)} last ${s.at(-1)}`;
-  });
-  console.error(
-    rows
-      .sort((a, b) => Number(/first (-?\d+)/.exec(a)![1]) - Number(/first (-?\d+)/.exec(b)![1]))
-      .join('\n'),
-  );
+  console.error(JSON.stringify({ timeline: tag, ...cancelStages(events) }));
 }
 
 async function cancel() {

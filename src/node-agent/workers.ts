@@ -78,6 +78,8 @@ export interface LiveWorker {
   readonly supervised: Supervised;
   /** The record's last save, when it may still be on its way: its removal waits for it. */
   readonly saved?: Promise<unknown>;
+  /** Its process has ended: samples still queued are not appended (see `sampler`). */
+  readonly ended?: boolean;
 }
 
 /**
@@ -118,13 +120,18 @@ function sampler(ctx: WorkerContext, workerId: string) {
     // Logged and dropped when it fails (a 503 while a nats-server is down): the next sample,
     // and the end's peak and CPU figures, say as much. The queue's tail swallowed it unsaid.
     ctx.queue
-      .run(workerId, () =>
-        workerCommand(ctx, workerId, {
+      .run(workerId, async () => {
+        // The end's event carries the final figures: a sample still waiting its turn when the
+        // process has ended is superseded, and appending it would only hold the end back behind
+        // it (samples come in bursts, every supervisor's ticks being aligned: a cancel that met
+        // one waited ~300 ms per worker for them, issue 22).
+        if (ctx.live.get(workerId)?.ended) return;
+        await workerCommand(ctx, workerId, {
           type: 'ReportSample',
           ...metaOf(ctx, workerId, `sample@${s.at}`),
           data: { rssMb, peakRssMb, cpuSeconds },
-        }),
-      )
+        });
+      })
       .catch((err: unknown) => ctx.logger.warn({ err, worker: workerId }, 'usage sample dropped'));
   };
 }
@@ -238,8 +245,16 @@ export function watch(
   supervised: Supervised,
   saved?: Promise<unknown>,
 ): void {
-  ctx.live.set(record.workerId, { record, supervised, ...(saved && { saved }) });
-  void supervised.done.then((outcome) => finishPatiently(ctx, record, outcome));
+  const live: { -readonly [K in keyof LiveWorker]: LiveWorker[K] } = {
+    record,
+    supervised,
+    ...(saved && { saved }),
+  };
+  ctx.live.set(record.workerId, live);
+  void supervised.done.then((outcome) => {
+    live.ended = true;
+    return finishPatiently(ctx, record, outcome);
+  });
 }
 
 /** How long a process's end keeps being retried into the log (then a restart's reconcile does). */

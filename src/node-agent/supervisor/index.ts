@@ -8,6 +8,7 @@ export { failedLaunch, findRunLeader, launch, readopt } from './launch.js';
 export { launchAttached } from './attached.js';
 export type { AttachedIo, AttachedLaunch, Attachment, OutputStream } from './attached.js';
 export { readExitStatus } from './supervisor.js';
+export { procWalks } from './proc-reader.js';
 export { classifyExit, outcomeMessage } from './exit.js';
 export type { ExitFacts, MessageFacts } from './exit.js';
 export { readLog, trimLogFile, DEFAULT_LOG_CAP_BYTES } from './logs.js';

@@ -82,8 +82,15 @@ export function readAllStats(maxAgeMs = 10): Promise<ProcStat[]> {
 }
 
 let shared: { at: number; scan: Promise<ProcStat[]> } | undefined;
+let walks = 0;
+
+/** How many walks of /proc this process made so far (tests count a stop's). @internal */
+export function procWalks(): number {
+  return walks;
+}
 
 function scanAllStats(): ProcStat[] {
+  walks++;
   const stats: ProcStat[] = [];
   for (const name of readdirSync('/proc')) {
     const c = name.charCodeAt(0);

@@ -2,6 +2,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   launch as launchWith,
+  procWalks,
   readLog,
   type LaunchSpec,
   type Report,
@@ -78,6 +79,22 @@ describe.each(['fork-server', 'spawn'] as const)('launched by %s', (launcher) =>
       expect(await liveInGroup(s.pgid)).toEqual([]);
       expect(o.cause).toBe('Cancelled');
       expect(o.signal).toBe('SIGKILL');
+    });
+
+    it('waits for the leader to be reported gone, without walking /proc meanwhile', async () => {
+      const runDir = dir('slow-term');
+      // Ends 600 ms after its SIGTERM; no sampling tick falls within the test.
+      const slow = "trap 'sleep 0.6; exit 0' TERM; echo ready; sleep 60 & wait";
+      const s = await launch(spec(runDir, ['sh', '-c', slow]), {}, { sampleMs: 600_000 });
+      await until(async () => (await readLog(runDir, 'stdout')).includes('ready'));
+      const walks = procWalks();
+      const o = await s.kill('cancel');
+      expect(o.cause).toBe('Cancelled');
+      expect(await liveInGroup(s.pgid)).toEqual([]);
+      // One walk, for members that left the group. Polling the group walked /proc every 25 ms
+      // after the first 100 ms (~20 walks here): with 100 processes stopping at once, the
+      // agent's thread spent a mass cancel walking /proc (issue 22).
+      expect(procWalks() - walks).toBeLessThanOrEqual(2);
     });
 
     it('maps terminate to Preempted and hung to TimeLimit', async () => {
