@@ -291,7 +291,7 @@ export async function runChaos(opts: ChaosOptions): Promise<ChaosReport> {
       for (const attempt of [1, 2])
         say(`  worker ${attempt}: ${await history('worker', `${id}:0:${attempt}`)}`);
     }
-    if (end.stuck.length > 0)
+    if (end.stuck.length > 0 || end.unexpected.length > 0 || submitted.clearsGivenUp.length > 0)
       for (const s of services) say(`${s.name} said: ${s.proc.output().slice(-1500)}`);
     await sampler;
     say(`settled: ${report.notTerminal} not terminal`);

@@ -142,8 +142,16 @@ async function cancelThenClear(
   s: Submitted,
   log: (line: string) => void,
 ) {
-  await cancelThenClearOnce(farm, api, id, s, log).catch((err: unknown) => {
-    log(`${id}: cancel or clear given up: ${String(err)}`);
+  await cancelThenClearOnce(farm, api, id, s, log).catch(async (err: unknown) => {
+    // Does the API still answer a read of this job (the same load and read-model wait)?
+    const t0 = Date.now();
+    const probe = await api.cancelPlan(id).then(
+      () => 'answered',
+      (e: unknown) => `failed (${String(e)})`,
+    );
+    log(
+      `${id}: cancel or clear given up: ${String(err)}; cancel.plan ${probe} in ${Date.now() - t0} ms`,
+    );
     if (s.toClear.has(id) && !s.clearsAccepted.has(id))
       s.clearsGivenUp.push(`${id}: ${String(err)}`);
   });
