@@ -55,8 +55,9 @@ const EXPIRY_MARGIN_MS = 500;
  * Reads a stream in order, in batches, with an ephemeral pull consumer (no acks, in-memory
  * state) driven by hand over core NATS: pull requests are pipelined and every message's
  * sequence and time come from its reply subject, so no per-message object is built.
- * If the consumer vanishes (server restart) it is re-created at the next sequence: a reader
- * neither skips nor repeats a message.
+ * If the consumer vanishes (server restart), its deliveries jump (some were lost on the way),
+ * or the connection reconnects, it is re-created at the next sequence: a reader neither skips
+ * nor repeats a message.
  */
 export async function* readBatches(
   nc: NatsConnection,
