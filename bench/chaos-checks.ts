@@ -8,22 +8,32 @@ export interface LogFindings {
   doubleSuccess: number;
   /** `chunk.succeeded` carrying a result after its job's or chunk's results were cleared. */
   resultsAfterClear: number;
-  /** Cleared jobs whose clear never reached the log. */
+  /** Clears the API accepted whose `job.results_cleared` never reached the log. */
   clearsMissing?: number;
+  /** `job.results_cleared` before its job's end (a clear that should have been refused). */
+  clearsBeforeEnd?: number;
 }
+
+const JOB_ENDS = new Set(['job.succeeded', 'job.failed', 'job.cancelled']);
 
 /** Walk the whole log once and count the invariant breaks of issue 23 point 3. */
 export async function checkLog(log: JetStreamEventLog, s: Submitted): Promise<LogFindings> {
   const successes = new Map<string, number>();
   const clearedJobs = new Set<string>();
   const clearedChunks = new Set<string>();
+  const endedJobs = new Set<string>();
   let events = 0;
   let resultsAfterClear = 0;
+  let clearsBeforeEnd = 0;
   for await (const item of log.replay()) {
     events++;
     if (isCorrupt(item)) continue;
     const [, , kind, id = ''] = item.recorded.subject.split('.');
-    if (item.type === 'job.results_cleared') clearedJobs.add(id);
+    if (JOB_ENDS.has(item.type) && kind === 'job') endedJobs.add(id);
+    if (item.type === 'job.results_cleared') {
+      clearedJobs.add(id);
+      if (!endedJobs.has(id)) clearsBeforeEnd++;
+    }
     if (item.type === 'chunk.results_cleared') clearedChunks.add(id);
     if (item.type === 'chunk.succeeded' && kind === 'chunk') {
       successes.set(id, (successes.get(id) ?? 0) + 1);
@@ -35,7 +45,8 @@ export async function checkLog(log: JetStreamEventLog, s: Submitted): Promise<Lo
     events,
     doubleSuccess: [...successes.values()].filter((n) => n > 1).length,
     resultsAfterClear,
-    clearsMissing: [...s.cleared].filter((id) => !clearedJobs.has(id)).length,
+    clearsMissing: [...s.clearsAccepted].filter((id) => !clearedJobs.has(id)).length,
+    clearsBeforeEnd,
   };
 }
 

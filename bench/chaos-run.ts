@@ -17,7 +17,7 @@ import {
   type NatsCluster,
 } from '../test/support/nats-cluster.js';
 import { checkLog, readVerify, type LogFindings, type ReplayDiff } from './chaos-checks.js';
-import { submitMix, type Submitted } from './chaos-workload.js';
+import { submitMix, type EarlyClears, type Submitted } from './chaos-workload.js';
 
 export interface ChaosOptions {
   /** Jobs to submit (a parent with its children counts each). */
@@ -67,6 +67,12 @@ export interface ChaosReport extends LogFindings {
   stuck: string[];
   processesLeft: number;
   replayEqual: boolean;
+  /**
+   * The clears of the workload: planned, accepted by the API (each must be in the log:
+   * `clearsMissing`), given up (never accepted: no promise, said with why, up to 20), and how
+   * the API answered the one asked while its job was still cancelling.
+   */
+  clears: { planned: number; accepted: number; givenUp: string[]; early: EarlyClears };
   /**
    * Why replay was not equal to live (absent when it was): `replay --verify`'s differences, each
    * the projection, the path in its state (entity key included) and both values, bounded.
@@ -130,6 +136,12 @@ export async function runChaos(opts: ChaosOptions): Promise<ChaosReport> {
     stuck: [],
     processesLeft: 0,
     replayEqual: false,
+    clears: {
+      planned: 0,
+      accepted: 0,
+      givenUp: [],
+      early: { refused: 0, accepted: 0, unanswered: 0, odd: [] },
+    },
     doubleSuccess: 0,
     resultsAfterClear: 0,
     events: 0,
@@ -279,7 +291,7 @@ export async function runChaos(opts: ChaosOptions): Promise<ChaosReport> {
       for (const attempt of [1, 2])
         say(`  worker ${attempt}: ${await history('worker', `${id}:0:${attempt}`)}`);
     }
-    if (end.stuck.length > 0)
+    if (end.stuck.length > 0 || end.unexpected.length > 0 || submitted.clearsGivenUp.length > 0)
       for (const s of services) say(`${s.name} said: ${s.proc.output().slice(-1500)}`);
     await sampler;
     say(`settled: ${report.notTerminal} not terminal`);
@@ -290,6 +302,12 @@ export async function runChaos(opts: ChaosOptions): Promise<ChaosReport> {
     report.processesLeft = left.length;
     for (const p of left) await explainLeftover(f, p, say);
     Object.assign(report, await checkLog(f.log, submitted));
+    report.clears = {
+      planned: submitted.toClear.size,
+      accepted: submitted.clearsAccepted.size,
+      givenUp: submitted.clearsGivenUp.slice(0, 20),
+      early: submitted.earlyClears,
+    };
     const verdict = readVerify(await drover(url, ['replay', '--verify', '--json']));
     report.replayEqual = verdict.equal;
     if (!verdict.equal) {

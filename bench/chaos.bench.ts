@@ -15,6 +15,12 @@ const report = await runChaos({
 });
 console.log(JSON.stringify({ bench: 'chaos', ...report }, null, 1));
 const broken =
-  report.notTerminal + report.doubleSuccess + report.resultsAfterClear + report.processesLeft > 0 ||
-  !report.replayEqual;
+  report.notTerminal +
+    report.doubleSuccess +
+    report.resultsAfterClear +
+    report.processesLeft +
+    (report.clearsMissing ?? 0) +
+    (report.clearsBeforeEnd ?? 0) +
+    report.clears.early.odd.length >
+    0 || !report.replayEqual;
 process.exit(broken ? 1 : 0);

@@ -9,6 +9,7 @@ import {
   type Msg,
   type MsgHdrs,
   type NatsConnection,
+  type Status,
   type Subscription,
 } from '@nats-io/transport-node';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -54,14 +55,47 @@ const EXPIRY_MARGIN_MS = 500;
  * Reads a stream in order, in batches, with an ephemeral pull consumer (no acks, in-memory
  * state) driven by hand over core NATS: pull requests are pipelined and every message's
  * sequence and time come from its reply subject, so no per-message object is built.
- * If the consumer vanishes (server restart) it is re-created at the next sequence: a reader
- * neither skips nor repeats a message.
+ * If the consumer vanishes (server restart), its deliveries jump (some were lost on the way),
+ * or the connection reconnects, it is re-created at the next sequence: a reader neither skips
+ * nor repeats a message.
  */
 export async function* readBatches(
   nc: NatsConnection,
   jsm: JetStreamManager,
   stream: string,
   range: ReadRange,
+): AsyncGenerator<RawMessage[]> {
+  // What was on its way to this client when its connection dropped is lost, and the consumer
+  // (it takes no acks) went on past it: after a reconnect the session is made again at the next
+  // sequence. A loss in the middle also shows as a jump of the consumer sequence (`onData`), but
+  // a loss of the last messages sent would only show at the next delivery, maybe much later.
+  const live: { session?: PullSession } = {};
+  const stopWatching = onReconnect(nc, () =>
+    live.session?.interrupt(new StalledError('reconnected: deliveries may have been lost')),
+  );
+  try {
+    yield* readSessions(nc, jsm, stream, range, live);
+  } finally {
+    stopWatching();
+  }
+}
+
+/** Call `fn` each time `nc` reconnects, until the returned function is called. */
+function onReconnect(nc: NatsConnection, fn: () => void): () => void {
+  const statuses = nc.status() as AsyncIterable<Status> & { stop?: () => void };
+  void (async () => {
+    for await (const s of statuses) if (s.type === 'reconnect') fn();
+  })().catch(() => undefined);
+  return () => statuses.stop?.();
+}
+
+/** `readBatches`, each consumer it makes in `live.session` while it reads from it. */
+async function* readSessions(
+  nc: NatsConnection,
+  jsm: JetStreamManager,
+  stream: string,
+  range: ReadRange,
+  live: { session?: PullSession },
 ): AsyncGenerator<RawMessage[]> {
   // A tail needs no end: asking the stream for it failed a tail started during an outage.
   const endSeq = range.follow
@@ -75,6 +109,7 @@ export async function* readBatches(
     try {
       session = await PullSession.open(nc, jsm, stream, range.filter, nextSeq, byTime);
       session.withHeaders = range.headers === true;
+      live.session = session;
     } catch (err) {
       // A closed connection never comes back: a tail ends, a bounded replay fails.
       if (nc.isClosed()) {
@@ -177,6 +212,8 @@ class PullSession {
   private readonly open = new Map<number, OpenPull>();
   private outstanding = 0;
   private received = 0;
+  /** The consumer sequence of the last delivery kept: each next one must follow it. */
+  private lastDelivery = 0;
   private lastActivity = Date.now();
   completed = false;
   withHeaders = false;
@@ -239,6 +276,12 @@ class PullSession {
       this.open.clear();
       this.gone = [];
     }
+  }
+
+  /** Fail the session now (its reader reopens it where it stands, or ends with the error). */
+  interrupt(err: Error): void {
+    this.failure ??= err;
+    this.wake?.();
   }
 
   async close(): Promise<void> {
@@ -347,12 +390,28 @@ class PullSession {
   }
 
   private onData(req: OpenPull | undefined, msg: Msg): void {
-    const { seq, time } = parseAckReply(msg.reply as string);
+    const { seq, time, delivery } = parseAckReply(msg.reply as string);
+    this.count(req);
+    // The consumer takes no acks: it counts a message delivered once it sent it. A jump of its
+    // sequence means deliveries lost on the way (a client's server died while the consumer's
+    // did not): nothing from here is kept, and the reader reopens at the next sequence it lacks.
+    if (this.failure || delivery <= this.lastDelivery) return;
+    if (delivery !== this.lastDelivery + 1) {
+      this.failure = new StalledError(
+        `deliveries lost: consumer sequence ${delivery} after ${this.lastDelivery}`,
+      );
+      return;
+    }
+    this.lastDelivery = delivery;
     this.buffer.push(
       this.withHeaders
         ? { subject: msg.subject, seq, time, data: msg.data, headers: msg.headers }
         : { subject: msg.subject, seq, time, data: msg.data },
     );
+  }
+
+  /** One message delivered for `req`: received, and no longer outstanding. */
+  private count(req: OpenPull | undefined): void {
     this.received++;
     if (!req) return;
     if (req.left > 0) {
@@ -372,13 +431,14 @@ class PullSession {
 }
 
 /**
- * Stream sequence and store time (ms) from a JetStream delivery's reply subject:
+ * Stream sequence, store time (ms) and consumer sequence (`delivery`) from a JetStream
+ * delivery's reply subject:
  * `$JS.ACK.<stream>.<consumer>.<delivered>.<sseq>.<cseq>.<ts>.<pending>` (9 tokens), or the
  * 12-token form with `<domain>.<account hash>` after `ACK` and a random token at the end.
  * Scans from the end instead of splitting: this runs once per replayed message.
  * @internal exported for tests
  */
-export function parseAckReply(reply: string): { seq: number; time: number } {
+export function parseAckReply(reply: string): { seq: number; time: number; delivery: number } {
   const dots: number[] = [];
   for (let i = reply.length - 1; i >= 0 && dots.length < 6; i--) {
     if (reply.charCodeAt(i) === 46 /* . */) dots.push(i);
@@ -388,7 +448,8 @@ export function parseAckReply(reply: string): { seq: number; time: number } {
   const o = v2 ? 1 : 0;
   const ts = reply.slice((dots[1 + o] as number) + 1, dots[o] as number);
   const seq = reply.slice((dots[3 + o] as number) + 1, dots[2 + o] as number);
-  return { seq: Number(seq), time: Math.floor(Number(ts) / 1e6) };
+  const delivery = reply.slice((dots[2 + o] as number) + 1, dots[1 + o] as number);
+  return { seq: Number(seq), time: Math.floor(Number(ts) / 1e6), delivery: Number(delivery) };
 }
 
 function countDots(s: string): number {

@@ -32,7 +32,14 @@ describe('chaos on a three-server cluster', () => {
     expect(report.unexpected).toEqual([]);
     expect(report.doubleSuccess).toBe(0);
     expect(report.resultsAfterClear).toBe(0);
+    // Every clear the API accepted is in the log, none before its job ended; a clear asked
+    // while its job was cancelling was refused as REFUSED naming the job (or accepted once the
+    // job had ended), and no planned clear was given up.
+    expect(report.clears.accepted).toBe(report.clears.planned);
+    expect(report.clears.givenUp).toEqual([]);
+    expect(report.clears.early.odd).toEqual([]);
     expect(report.clearsMissing).toBe(0);
+    expect(report.clearsBeforeEnd).toBe(0);
     expect(report.processesLeft).toBe(0);
     // The differences first: a failure names the projection, the entity and both values.
     expect(report.replayDiffs ?? []).toEqual([]);
