@@ -24,6 +24,7 @@ import {
   type Environment,
   type KillWork,
   type LaunchWork,
+  type Resources,
 } from '../events/index.js';
 import { attemptFailed, chunkEnd, workerEnd } from './reports.js';
 import {
@@ -41,6 +42,7 @@ import type { SessionHost } from './session-host.service.js';
 import { attemptEnvironment, refusedForEnvironment } from './attempt-environment.js';
 import type { EnvironmentCache } from './environment/index.js';
 import type { LossFence } from './loss-fence.js';
+import type { SlotGate } from './slot-gate.js';
 
 /** What the worker-handling half of the agent shares with the service around it. */
 export interface WorkerContext {
@@ -71,6 +73,13 @@ export interface WorkerContext {
   readonly agentVersion?: string;
   /** Captured environments by cwd (absent: each launch captures afresh). */
   readonly environmentCache?: EnvironmentCache;
+  /** The node's room, held by each process from its start to its exit (absent: not counted). */
+  readonly slots?: SlotGate;
+}
+
+/** What a worker's process holds on its node (records of older agents lack cpus: one). */
+function requestOf(record: WorkerRecord): Resources {
+  return record.request ?? { cpus: 1, memMb: record.memLimitMb, gpus: 0 };
 }
 
 export interface LiveWorker {
@@ -220,7 +229,13 @@ export function watch(
   saved?: Promise<unknown>,
 ): void {
   ctx.live.set(record.workerId, { record, supervised, ...(saved && { saved }) });
-  void supervised.done.then((outcome) => finishPatiently(ctx, record, outcome));
+  ctx.slots?.occupy(record.workerId, requestOf(record));
+  void supervised.done.then((outcome) => {
+    // The slot is free at the exit: the next launch waiting for it starts while this end is
+    // being reported (with a pipelining scheduler, the round trip a freed slot waited for).
+    ctx.slots?.release(record.workerId);
+    return finishPatiently(ctx, record, outcome);
+  });
 }
 
 /** How long a process's end keeps being retried into the log (then a restart's reconcile does). */
@@ -295,6 +310,7 @@ export async function launchWorker(ctx: WorkerContext, w: LaunchWork): Promise<b
     attempt: w.attempt,
     runDir,
     memLimitMb: w.request.memMb,
+    request: w.request,
     ...(w.timeoutS !== undefined && { timeoutS: w.timeoutS }),
     assignedSeq: w.chunkState.lastSeq,
   };
@@ -383,9 +399,12 @@ async function closeLostLaunch(ctx: WorkerContext, w: LaunchWork): Promise<void>
  */
 export async function reportLaunching(ctx: ReportContext, w: LaunchWork): Promise<boolean> {
   const cid = chunkId(w.jobId, w.chunk);
-  const snapshot = fromPlain(chunkMachine, w.chunkState.snapshot as never);
+  // Not over a newer view: a launch that waited for room read its chunk again (launch-turn.ts).
   const { lastSeq } = w.chunkState;
-  ctx.runtime.prime(chunkBehaviour, cid, { state: snapshot, lastSeq, eventIds: new Set() });
+  if ((ctx.runtime.peek(chunkBehaviour, cid)?.lastSeq ?? 0) < lastSeq) {
+    const snapshot = fromPlain(chunkMachine, w.chunkState.snapshot as never);
+    ctx.runtime.prime(chunkBehaviour, cid, { state: snapshot, lastSeq, eventIds: new Set() });
+  }
   // A launch's worker is new (its id names the attempt): seeded empty, `worker.launching` needs
   // no read of an empty subject first. A worker that exists after all (a re-delivered launch, an
   // earlier life's) makes the append's expected sequence 0 conflict, and the runtime reads it
