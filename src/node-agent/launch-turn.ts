@@ -37,9 +37,12 @@ export async function launchInTurn(
     const keepAlive = setInterval(deps.working, WORKING_EVERY_MS);
     const turn = await gate.acquire(w.worker, w.request).finally(() => clearInterval(keepAlive));
     if (turn.kind === 'closed') throw new AgentStopping(w.worker);
-    if (turn.kind === 'dropped' || turn.waited) await refreshIfMoved(ctx, deps.eventLog, w);
-    if (turn.kind === 'dropped' && (await launchStillWanted(ctx, w))) continue;
+    if (turn.kind === 'dropped') {
+      await refreshIfMoved(ctx, deps.eventLog, w);
+      if (await launchStillWanted(ctx, w)) continue; // the kill of an older view: back in line
+    }
     try {
+      if (turn.kind === 'go' && turn.waited) await refreshIfMoved(ctx, deps.eventLog, w);
       await launchOwned(ctx, w);
     } finally {
       // No process (refused, cancelled, handled before): the room goes to the next launch. A

@@ -32,6 +32,12 @@ const fits = (free: Resources, r: Resources) =>
 export class SlotGate {
   private readonly held = new Map<string, Resources>();
   private readonly waiting: Waiter[] = [];
+  /**
+   * Kills that came before their launch took its place in line (both messages were on their
+   * way at once): that launch is dropped as it asks. Bounded: a kill of a worker that never
+   * comes (it ended, or runs elsewhere) would otherwise stay; a stale entry costs one read.
+   */
+  private readonly killedEarly = new Set<string>();
   private closed = false;
 
   constructor(private readonly capacity: Resources) {}
@@ -40,6 +46,7 @@ export class SlotGate {
   acquire(worker: string, request: Resources): Promise<Turn> {
     if (this.closed) return Promise.resolve({ kind: 'closed' });
     if (this.held.has(worker)) return Promise.resolve({ kind: 'go', waited: false });
+    if (this.killedEarly.delete(worker)) return Promise.resolve({ kind: 'dropped' });
     if (this.waiting.length === 0 && this.fitsNow(request)) {
       this.held.set(worker, request);
       return Promise.resolve({ kind: 'go', waited: false });
@@ -57,14 +64,29 @@ export class SlotGate {
     if (this.held.delete(worker)) this.admit();
   }
 
-  /** A kill for a waiting worker: it leaves the line without starting. False if not waiting. */
+  /**
+   * A kill for a waiting worker: it leaves the line without starting. A worker neither waiting
+   * nor holding room is remembered, so its launch, if it comes next, is dropped as it asks.
+   * False if it was not waiting.
+   */
   drop(worker: string): boolean {
     const i = this.waiting.findIndex((w) => w.worker === worker);
-    if (i < 0) return false;
+    if (i < 0) {
+      if (!this.held.has(worker)) this.rememberKill(worker);
+      return false;
+    }
     const [w] = this.waiting.splice(i, 1);
     w?.resolve({ kind: 'dropped' });
     this.admit(); // a large launch at the head may have kept smaller ones behind it
     return true;
+  }
+
+  private rememberKill(worker: string): void {
+    if (this.killedEarly.size >= 1024) {
+      const oldest = this.killedEarly.values().next().value;
+      if (oldest !== undefined) this.killedEarly.delete(oldest);
+    }
+    this.killedEarly.add(worker);
   }
 
   /** True while `worker` waits for room. */

@@ -18,13 +18,16 @@ async function until(what: string, check: () => Promise<boolean>, ms = 30_000) {
   }
 }
 
-/** Chunk ids of `jobId` assigned to `node` so far (any attempt). */
-async function assignedTo(farm: Farm, jobId: string, chunks: number, node: string) {
+/** Chunk ids of `jobId` live on `node` now: assigned or started there, not ended since. */
+async function liveOn(farm: Farm, jobId: string, chunks: number, node: string) {
   const out: string[] = [];
   for (let i = 0; i < chunks; i++) {
     const events = await farm.events('chunk', chunkId(jobId, i));
-    const last = events.filter((e) => e.type === 'chunk.assigned').at(-1);
-    if ((last?.data as { node?: string } | undefined)?.node === node) out.push(chunkId(jobId, i));
+    const last = events.at(-1);
+    const assigned = events.filter((e) => e.type === 'chunk.assigned').at(-1);
+    const live = last?.type === 'chunk.assigned' || last?.type === 'chunk.started';
+    if (live && (assigned?.data as { node?: string } | undefined)?.node === node)
+      out.push(chunkId(jobId, i));
   }
   return out;
 }
@@ -64,8 +67,8 @@ describe('pipelining', () => {
       memMb: 16,
       chunks: n,
     });
-    await until('four chunks assigned to the 2-CPU node', async () => {
-      return (await assignedTo(farm, id, n, 'pipe-a')).length >= 4;
+    await until('four chunks live at once on the 2-CPU node', async () => {
+      return (await liveOn(farm, id, n, 'pipe-a')).length >= 4;
     });
     const job = await farm.waitFor(id, undefined, 60_000);
     expect(stateName(job)).toBe('succeeded');
@@ -104,8 +107,9 @@ describe('pipelining', () => {
       labels: { lane: 'b' },
     });
     await until('the second job pre-assigned to the busy node', async () => {
-      return (await assignedTo(farm, waiting, 1, 'pipe-b')).length === 1;
+      return (await liveOn(farm, waiting, 1, 'pipe-b')).length === 1;
     });
+    expect(stateName(await farm.job(long))).toBe('running');
     const cancelledFrom = Date.now();
     const cancel = await runtime().execute(jobBehaviour, waiting, {
       type: 'RequestCancel',
@@ -150,10 +154,10 @@ describe('pipelining', () => {
       retries: 0,
       labels: { lane: 'c' },
     });
-    await until('two chunks on the 1-CPU node (one running, one waiting)', async () => {
-      return (await assignedTo(farm, id, n, 'doomed')).length >= 2;
+    await until('two chunks live on the 1-CPU node (one running, one waiting)', async () => {
+      return (await liveOn(farm, id, n, 'doomed')).length >= 2;
     });
-    const stranded = await assignedTo(farm, id, n, 'doomed');
+    const stranded = await liveOn(farm, id, n, 'doomed');
     await doomed.kill9();
     await farm.startAgent('spare', { cpus: 4, labels: { lane: 'c' } });
     expect(stateName(await farm.waitFor(id, undefined, 60_000))).toBe('succeeded');

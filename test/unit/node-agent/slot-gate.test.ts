@@ -81,3 +81,14 @@ describe('SlotGate: the node checks that a process fits it as it starts', () => 
     expect((await settled(next)).get(0)?.kind).toBe('go');
   });
 });
+
+describe('SlotGate: a kill that overtakes its launch', () => {
+  it('drops the launch that comes after its kill, once', async () => {
+    const gate = new SlotGate(cpu(1, 1024));
+    expect(gate.drop('early')).toBe(false);
+    expect(await gate.acquire('early', cpu(1))).toEqual({ kind: 'dropped' });
+    expect(await gate.acquire('early', cpu(1))).toEqual({ kind: 'go', waited: false });
+    gate.drop('early'); // holds room: a kill of a running process is the supervisor's business
+    expect(await gate.acquire('early', cpu(1))).toEqual({ kind: 'go', waited: false });
+  });
+});
