@@ -42,8 +42,11 @@ export async function launchInTurn(
       if (await launchStillWanted(ctx, w)) continue; // the kill of an older view: back in line
     }
     try {
-      if (turn.kind === 'go' && turn.waited) await refreshIfMoved(ctx, deps.eventLog, w);
-      await launchOwned(ctx, w);
+      // The re-read travels beside `worker.launching`: the start's check waits for both.
+      const refreshed =
+        turn.kind === 'go' && turn.waited ? refreshIfMoved(ctx, deps.eventLog, w) : undefined;
+      void refreshed?.catch(() => undefined); // awaited by the launch; never unhandled
+      await launchOwned(ctx, w, refreshed);
     } finally {
       // No process (refused, cancelled, handled before): the room goes to the next launch. A
       // process holds it until its exit (`watch`).

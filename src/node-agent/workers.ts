@@ -286,9 +286,14 @@ function processEnv(w: LaunchWork): Record<string, string> {
  * attempt assigned before its node was declared lost (a launch that waited in the queue while
  * the agent was away): the loss gave it up. Returns true when a process started and its chunk
  * took the start; false when it did not start, or the chunk refused it (the launch message's view
- * of the chunk was old: the caller asks the log, `launchOwned`).
+ * of the chunk was old: the caller asks the log, `launchOwned`). `refreshed`, when given, settles
+ * once the chunk's view was brought up to date (launch-turn.ts): the check waits for it.
  */
-export async function launchWorker(ctx: WorkerContext, w: LaunchWork): Promise<boolean> {
+export async function launchWorker(
+  ctx: WorkerContext,
+  w: LaunchWork,
+  refreshed?: Promise<void>,
+): Promise<boolean> {
   if (ctx.live.has(w.worker)) return false;
   const runDir = runDirOf(ctx.stateDir, w.worker);
   // Read-only, so it is read while `worker.launching` travels (a freed slot waits for both):
@@ -318,6 +323,7 @@ export async function launchWorker(ctx: WorkerContext, w: LaunchWork): Promise<b
     await finish(ctx, record, notStartedLost(w));
     return false;
   }
+  await refreshed; // the chunk read again (a launch that waited for room), beside `launching`
   if (!(await launchStillWanted(ctx, w))) {
     await finish(ctx, record, notStarted(w));
     return false;
