@@ -39,7 +39,9 @@ export interface Turnover {
  * assignment time) took the slot that the (i − slots)-th exit (by exit time) freed. Stages:
  * report = exit → end in the log (agent's report and appends); place = end → next assignment
  * (tail delivery, round, append); deliver = assignment → the agent takes the work message;
- * fork = launching → started.
+ * fork = launching → started. With a pipelining scheduler the next attempt is assigned before the
+ * slot frees: `place` goes negative and `deliver` holds its wait in the agent's line; `total`
+ * (exit → next start) keeps its meaning.
  */
 export function turnovers(attempts: readonly AttemptTimes[], slots: number): Turnover[] {
   const byNode = new Map<string, Complete[]>();

@@ -24,6 +24,7 @@ import { slotTurnarounds, type AttemptTimes } from './slot-timeline.js';
  * - `slots`: 2 agents × 4 one-CPU slots against the same agents with room for everything
  *   (unbounded), for N one-CPU `true` jobs and for one job of N chunks: slot-bound / unbounded,
  *   and where a freed slot's time goes until its next process starts (from the log's `at`s).
+ *   The slot-bound farm runs with the scheduler plain and pipelining (BENCH_PIPELINE=off,on).
  * - `submit`: one client submitting one job at a time over the API while the 8 slots churn,
  *   against a bare JetStream publish round trip in the same run.
  * - `memory`: the scheduler's and the API's RSS with N pending jobs against an empty farm.
@@ -45,7 +46,7 @@ interface SlotFarm extends BenchServer {
 /** A server, the scheduler (with its API) and two agents, each a process as deployed. */
 async function slotFarm(
   cpusPerAgent: number,
-  opts: { agents?: number; apiProcess?: boolean } = {},
+  opts: { agents?: number; apiProcess?: boolean; pipeline?: boolean } = {},
 ): Promise<SlotFarm> {
   const s = await startBenchServer();
   const dataDir = await mkdtemp(join(tmpdir(), 'drover-bench-slots-'));
@@ -55,6 +56,7 @@ async function slotFarm(
     DROVER_NATS_URL: s.server.url,
     DROVER_DATA_DIR: dataDir,
     LOG_LEVEL: process.env.LOG_LEVEL ?? 'silent',
+    DROVER_PIPELINE: opts.pipeline ? '1' : '0',
   };
   const agents = Array.from({ length: opts.agents ?? 2 }, (_, i) =>
     spawnDrover(
@@ -158,34 +160,41 @@ async function churn(f: SlotFarm, n: number, shape: 'jobs' | 'chunks', tag: stri
   return { perSec: Math.round(n / seconds), attempts: seen.attempts() };
 }
 
+/** The slot-bound farm's scheduler modes (BENCH_PIPELINE, default both): `off`, `on`. */
+const PIPELINE = (process.env.BENCH_PIPELINE ?? 'off,on')
+  .split(',')
+  .filter((m): m is 'off' | 'on' => m === 'off' || m === 'on');
+
+/** One farm of `cpusPerAgent` per agent: a warm-up of 20 jobs, then the measured churn. */
+async function churnOn(cpusPerAgent: number, n: number, shape: 'jobs' | 'chunks', tag: string) {
+  const f = await slotFarm(cpusPerAgent, { pipeline: tag.includes('pipelined') });
+  try {
+    await churn(f, 20, 'jobs', `warm-${tag}`);
+    return await churn(f, n, shape, tag);
+  } finally {
+    await f.close();
+  }
+}
+
 async function slots() {
   const n = Math.max(50, Math.round(2_000 * scale));
   const out: Record<string, unknown> = { jobs: n, slotsPerAgent: 4, agents: 2 };
   for (const shape of SHAPES) {
-    const bound = await slotFarm(4);
-    let boundRun;
-    try {
-      await churn(bound, 20, 'jobs', `warm-${shape}`);
-      boundRun = await churn(bound, n, shape, `bound-${shape}`);
-    } finally {
-      await bound.close();
-    }
-    const open = await slotFarm(Math.max(64, n));
-    let openRun;
-    try {
-      await churn(open, 20, 'jobs', `warm-${shape}`);
-      openRun = await churn(open, n, shape, `open-${shape}`);
-    } finally {
-      await open.close();
-    }
-    out[shape] = {
-      slotBoundPerSec: boundRun.perSec,
-      unboundedPerSec: openRun.perSec,
-      slotBoundVsUnbounded: ratio(boundRun.perSec, openRun.perSec),
-      goal: 0.8,
-      goalMet: ratio(boundRun.perSec, openRun.perSec) >= 0.8,
-      exitToNextStartMs: slotTurnarounds(boundRun.attempts, 4),
-    };
+    // The slot-bound farm without and with pipelining, then unbounded, one after the other.
+    const bound: Record<string, Awaited<ReturnType<typeof churn>>> = {};
+    for (const mode of PIPELINE)
+      bound[mode] = await churnOn(4, n, shape, `bound-${mode === 'on' ? 'pipelined' : 'plain'}`);
+    const openRun = await churnOn(Math.max(64, n), n, shape, `open-${shape}`);
+    const result: Record<string, unknown> = { unboundedPerSec: openRun.perSec };
+    for (const [mode, run] of Object.entries(bound))
+      result[mode === 'on' ? 'pipelined' : 'plain'] = {
+        slotBoundPerSec: run.perSec,
+        slotBoundVsUnbounded: ratio(run.perSec, openRun.perSec),
+        goal: 0.8,
+        goalMet: ratio(run.perSec, openRun.perSec) >= 0.8,
+        exitToNextStartMs: slotTurnarounds(run.attempts, 4),
+      };
+    out[shape] = result;
   }
   return out;
 }

@@ -118,7 +118,21 @@ export async function startSchedulerService(
     ...(backoffMs !== undefined && { backoff: { baseMs: backoffMs, maxMs: backoffMs * 60 } }),
     // The process is the scheduler's own: it may give its heap back after catch-up and bursts.
     releaseHeap: heapRelease(logger),
+    ...(pipelineFlag() && { pipeline: true }),
   });
+}
+
+/**
+ * `DROVER_PIPELINE`: `1` (or `true`) turns pipelining on, `0`/`false`/unset leaves it off;
+ * anything else is refused, naming the variable.
+ */
+export function pipelineFlag(value = process.env.DROVER_PIPELINE): boolean {
+  if (value === undefined || value === '' || value === '0' || value === 'false') return false;
+  if (value === '1' || value === 'true') return true;
+  throw new SchedulerError(
+    ErrorCodes.BadInput,
+    `DROVER_PIPELINE must be 1, true, 0 or false (got ${JSON.stringify(value)})`,
+  );
 }
 
 /** Stop on the first Ctrl-C (agents drain... unless a second Ctrl-C asks to terminate). */

@@ -130,6 +130,13 @@ class JetStreamEventLogImpl implements JetStreamEventLog {
     return undefined;
   }
 
+  async lastSeqOf(entity: Entity, id: string): Promise<number> {
+    const last = await this.jsm.direct.getMessage(this.stream, {
+      last_by_subj: eventSubject(entity, id),
+    });
+    return last?.seq ?? 0;
+  }
+
   async read(entity: Entity, id: string): Promise<EntityHistory> {
     // Most reads before a first append (every submission) find nothing: one direct get says so
     // without creating a consumer.

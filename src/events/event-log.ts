@@ -70,6 +70,11 @@ export interface EventLog {
    * messages are reported apart; `lastSeq` counts them, so an append after a read still races.
    */
   read(entity: Entity, id: string): Promise<EntityHistory>;
+  /**
+   * The sequence of one entity's last live event (0 when it has none in the live log): one direct
+   * get, for a writer that holds a view of the entity and only asks whether it still holds.
+   */
+  lastSeqOf(entity: Entity, id: string): Promise<number>;
   /** The whole log (or a range), in order, as a fast async iterator, archive merged in. */
   replay(range?: ReplayRange): AsyncIterable<ReplayItem>;
   /** The same in batches: the fast path for folds over millions of events. */

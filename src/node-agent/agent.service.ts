@@ -24,7 +24,9 @@ import { startNodeSampler, type NodeSources } from './node-sampler.service.js';
 import { readingOf } from './node-stats.js';
 import { reconcile, type Reconciled } from './reconcile.js';
 import { createSessionHost } from './session-host.service.js';
-import { launchOwned, stopDisowned } from './disowned.js';
+import { stopDisowned } from './disowned.js';
+import { launchInTurn } from './launch-turn.js';
+import { SlotGate } from './slot-gate.js';
 import { createLossFence, lastLossSeq } from './loss-fence.js';
 import { watchStanding } from './standing.service.js';
 import { createEnvironmentCache, droverVersion } from './environment/index.js';
@@ -80,6 +82,7 @@ export async function startAgent(opts: AgentOptions): Promise<Agent> {
     cache: true,
     onAnomaly: (subject, a) => logger.warn({ subject, kind: a.kind }, 'history anomaly'),
   });
+  const slots = new SlotGate(opts.capacity);
   const ctx: { -readonly [K in keyof WorkerContext]: WorkerContext[K] } = {
     node,
     by,
@@ -95,6 +98,7 @@ export async function startAgent(opts: AgentOptions): Promise<Agent> {
     sampleLogMs: opts.sampleLogMs ?? 5000,
     agentVersion: droverVersion(),
     environmentCache: createEnvironmentCache(),
+    slots,
     sessions: createSessionHost({
       nc,
       eventLog: opts.eventLog,
@@ -196,7 +200,16 @@ export async function startAgent(opts: AgentOptions): Promise<Agent> {
     nc,
     { name: `agent-${node}`, filter: workSubject(node), maxAckPending: 10_000, batch: 512 },
     logger,
-    (work) => () => (work.kind === 'launch' ? launchOwned(ctx, work) : killWorker(ctx, work)),
+    (work, m) => {
+      if (work.kind === 'launch') {
+        const turn = { gate: slots, eventLog: opts.eventLog, working: () => m.working() };
+        return () => launchInTurn(ctx, turn, work);
+      }
+      // A launch waiting for room leaves the line now: its kill would otherwise queue behind it
+      // (one worker's messages are handled in order) until a slot freed.
+      slots.drop(work.worker);
+      return () => killWorker(ctx, work);
+    },
     ctx.queue,
   );
   const standing = watchStanding({
@@ -218,6 +231,8 @@ export async function startAgent(opts: AgentOptions): Promise<Agent> {
       draining = true;
       await standing.stop();
       await intake.stop();
+      // Launches still waiting for room go back to the queue for the agent's next life.
+      slots.close();
       if (mode === 'terminate') {
         await Promise.all(
           [...ctx.live.keys()].map((id) => killWorker(ctx, { worker: id, reason: 'terminate' })),

@@ -91,8 +91,12 @@ export async function stopDisowned(ctx: WorkerContext): Promise<string[]> {
  * known by now came after its assignment. Checked after the process is in `live`, so a resync
  * that raised the fence either finds it there or is seen here.
  */
-export async function launchOwned(ctx: WorkerContext, w: LaunchWork): Promise<void> {
-  const taken = await launchWorker(ctx, w);
+export async function launchOwned(
+  ctx: WorkerContext,
+  w: LaunchWork,
+  refreshed?: Promise<void>,
+): Promise<void> {
+  const taken = await launchWorker(ctx, w, refreshed);
   if (ctx.live.has(w.worker) && (!taken || ctx.fence.givesUp(w.chunkState.lastSeq)))
     await stopIfDisowned(ctx, w.worker);
 }

@@ -1,5 +1,6 @@
 import { mkdir, readFile, readdir, rename, unlink, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import type { Resources } from '../events/index.js';
 import type { AdoptionRecord } from './supervisor/index.js';
 
 /**
@@ -18,6 +19,8 @@ export interface WorkerRecord extends Partial<AdoptionRecord> {
   readonly attempt: number;
   readonly runDir: string;
   readonly memLimitMb: number;
+  /** What the attempt holds on the node (its launch's request). Absent in older agents' records. */
+  readonly request?: Resources;
   readonly timeoutS?: number;
   /**
    * The chunk's sequence in the launch message (its assignment): the loss fence compares it

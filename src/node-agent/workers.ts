@@ -24,6 +24,7 @@ import {
   type Environment,
   type KillWork,
   type LaunchWork,
+  type Resources,
 } from '../events/index.js';
 import { attemptFailed, chunkEnd, workerEnd } from './reports.js';
 import {
@@ -41,6 +42,7 @@ import type { SessionHost } from './session-host.service.js';
 import { attemptEnvironment, refusedForEnvironment } from './attempt-environment.js';
 import type { EnvironmentCache } from './environment/index.js';
 import type { LossFence } from './loss-fence.js';
+import type { SlotGate } from './slot-gate.js';
 
 /** What the worker-handling half of the agent shares with the service around it. */
 export interface WorkerContext {
@@ -71,6 +73,13 @@ export interface WorkerContext {
   readonly agentVersion?: string;
   /** Captured environments by cwd (absent: each launch captures afresh). */
   readonly environmentCache?: EnvironmentCache;
+  /** The node's room, held by each process from its start to its exit (absent: not counted). */
+  readonly slots?: SlotGate;
+}
+
+/** What a worker's process holds on its node (records of older agents lack cpus: one). */
+function requestOf(record: WorkerRecord): Resources {
+  return record.request ?? { cpus: 1, memMb: record.memLimitMb, gpus: 0 };
 }
 
 export interface LiveWorker {
@@ -251,8 +260,12 @@ export function watch(
     ...(saved && { saved }),
   };
   ctx.live.set(record.workerId, live);
+  ctx.slots?.occupy(record.workerId, requestOf(record));
   void supervised.done.then((outcome) => {
     live.ended = true;
+    // The slot is free at the exit: the next launch waiting for it starts while this end is
+    // being reported (with a pipelining scheduler, the round trip a freed slot waited for).
+    ctx.slots?.release(record.workerId);
     return finishPatiently(ctx, record, outcome);
   });
 }
@@ -305,9 +318,14 @@ function processEnv(w: LaunchWork): Record<string, string> {
  * attempt assigned before its node was declared lost (a launch that waited in the queue while
  * the agent was away): the loss gave it up. Returns true when a process started and its chunk
  * took the start; false when it did not start, or the chunk refused it (the launch message's view
- * of the chunk was old: the caller asks the log, `launchOwned`).
+ * of the chunk was old: the caller asks the log, `launchOwned`). `refreshed`, when given, settles
+ * once the chunk's view was brought up to date (launch-turn.ts): the check waits for it.
  */
-export async function launchWorker(ctx: WorkerContext, w: LaunchWork): Promise<boolean> {
+export async function launchWorker(
+  ctx: WorkerContext,
+  w: LaunchWork,
+  refreshed?: Promise<void>,
+): Promise<boolean> {
   if (ctx.live.has(w.worker)) return false;
   const runDir = runDirOf(ctx.stateDir, w.worker);
   // Read-only, so it is read while `worker.launching` travels (a freed slot waits for both):
@@ -329,6 +347,7 @@ export async function launchWorker(ctx: WorkerContext, w: LaunchWork): Promise<b
     attempt: w.attempt,
     runDir,
     memLimitMb: w.request.memMb,
+    request: w.request,
     ...(w.timeoutS !== undefined && { timeoutS: w.timeoutS }),
     assignedSeq: w.chunkState.lastSeq,
   };
@@ -336,6 +355,7 @@ export async function launchWorker(ctx: WorkerContext, w: LaunchWork): Promise<b
     await finish(ctx, record, notStartedLost(w));
     return false;
   }
+  await refreshed; // the chunk read again (a launch that waited for room), beside `launching`
   if (!(await launchStillWanted(ctx, w))) {
     await finish(ctx, record, notStarted(w));
     return false;
@@ -417,9 +437,12 @@ async function closeLostLaunch(ctx: WorkerContext, w: LaunchWork): Promise<void>
  */
 export async function reportLaunching(ctx: ReportContext, w: LaunchWork): Promise<boolean> {
   const cid = chunkId(w.jobId, w.chunk);
-  const snapshot = fromPlain(chunkMachine, w.chunkState.snapshot as never);
+  // Not over a newer view: a launch that waited for room read its chunk again (launch-turn.ts).
   const { lastSeq } = w.chunkState;
-  ctx.runtime.prime(chunkBehaviour, cid, { state: snapshot, lastSeq, eventIds: new Set() });
+  if ((ctx.runtime.peek(chunkBehaviour, cid)?.lastSeq ?? 0) < lastSeq) {
+    const snapshot = fromPlain(chunkMachine, w.chunkState.snapshot as never);
+    ctx.runtime.prime(chunkBehaviour, cid, { state: snapshot, lastSeq, eventIds: new Set() });
+  }
   // A launch's worker is new (its id names the attempt): seeded empty, `worker.launching` needs
   // no read of an empty subject first. A worker that exists after all (a re-delivered launch, an
   // earlier life's) makes the append's expected sequence 0 conflict, and the runtime reads it

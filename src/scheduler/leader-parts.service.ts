@@ -63,6 +63,8 @@ export interface LeaderInput {
   readonly retireAfterMs?: number;
   /** Gives the heap back after a burst of pending notes (`heapRelease`; the CLI's process only). */
   readonly releaseHeap?: HeapRelease;
+  /** Pipelining (see `SchedulerOptions.pipeline`). */
+  readonly pipeline?: boolean;
 }
 
 /** The leader's parts, wired to each other; the service adds the lease, log, intake and tick. */
@@ -171,6 +173,7 @@ export function wireLeader(o: LeaderInput): LeaderParts {
     standingExclusions,
     promised: () => promises.promised(),
     assign: (p) => launcher.assign(p),
+    ...(o.pipeline && { pipeline: true }),
     ...(o.metrics && { metrics: o.metrics }),
     ...(o.admission && { admission: o.admission }),
     // A refresh over a large quiet queue (100,000 jobs: ~200 MB of RSS the idle scheduler kept).

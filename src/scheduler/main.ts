@@ -27,6 +27,8 @@ export interface SchedulerMainOptions {
   readonly retireAfterMs?: number;
   /** Gives the heap back after catch-up and note bursts (`heapRelease`); the CLI's process. */
   readonly releaseHeap?: HeapRelease;
+  /** Pipelining (see `SchedulerOptions.pipeline`). */
+  readonly pipeline?: boolean;
 }
 
 /**
@@ -53,6 +55,7 @@ export async function runScheduler(opts: SchedulerMainOptions): Promise<Schedule
     ...(opts.preemption && { preemption: opts.preemption }),
     ...(opts.retireAfterMs !== undefined && { retireAfterMs: opts.retireAfterMs }),
     ...(opts.releaseHeap && { releaseHeap: opts.releaseHeap }),
+    ...(opts.pipeline && { pipeline: true }),
   }).catch(async (err: unknown) => {
     // A failed start is tried again on the same connection (cli/standby.ts): nothing stays.
     await eventLog.close().catch(() => undefined);

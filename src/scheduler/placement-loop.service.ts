@@ -60,6 +60,12 @@ export interface PlacementLoopDeps {
   readonly standingExclusions?: (user: string) => readonly string[] | undefined;
   /** Jobs with a pending start-by promise (placed first). */
   readonly promised?: () => ReadonlySet<string>;
+  /**
+   * Pipelining (`RoundInput.pipeline`): nodes take a second round of work that their agents
+   * start as slots free. Off in any round with a quota, a reservation or a start-by promise in
+   * force: those are checked when a chunk is placed, and a pre-assigned chunk starts later.
+   */
+  readonly pipeline?: boolean;
   /** Where each round's duration and reasons are reported. */
   readonly metrics?: SchedulerMetrics;
   /**
@@ -167,6 +173,9 @@ export class PlacementLoop {
     const startedAt = performance.now();
     const quotaGate = deps.quotaGate?.(now, this.inFlight);
     const reservationGate = deps.gate?.(now);
+    const promised = deps.promised?.();
+    const pipeline =
+      deps.pipeline === true && !quotaGate && !reservationGate && (promised?.size ?? 0) === 0;
     const out = planRound({
       ...(quotaGate && { quotaGate }),
       ...(reservationGate && { gate: reservationGate }),
@@ -180,9 +189,10 @@ export class PlacementLoop {
       inFlightNodes: this.inFlightNodes,
       reasons,
       maxPlacements: MAX_IN_FLIGHT - this.inFlight.size,
-      ...(deps.promised && { promised: deps.promised() }),
+      ...(promised && { promised }),
+      ...(pipeline && { pipeline }),
     });
-    const timeBound = quotaGate || reservationGate || (deps.promised?.().size ?? 0) > 0;
+    const timeBound = quotaGate || reservationGate || (promised?.size ?? 0) > 0;
     // Only a round with reasons: a quiet queue's notes are those of its last planned round.
     if (reasons && out.placements.length === 0 && !timeBound && this.inFlight.size === 0)
       this.quiet = {

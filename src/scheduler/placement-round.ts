@@ -41,6 +41,13 @@ export interface RoundInput {
   readonly standingExclusions?: (user: string) => readonly string[] | undefined;
   /** Jobs with a pending start-by promise: placed first, ahead of fair-share order. */
   readonly promised?: ReadonlySet<string>;
+  /**
+   * Pipelining: a ready node takes up to a second round of work while its slots are full (its
+   * agent starts each at a process's exit, `SlotGate`). Fit is against the node's capacity with
+   * up to one capacity's worth of its live work discounted; the fair-share order (the queue's
+   * capacity) and every reason stay those of the real farm.
+   */
+  readonly pipeline?: boolean;
 }
 
 export interface RoundOutput {
@@ -60,6 +67,7 @@ export function nodeStates(
   peek: Peek,
   index: FarmIndex,
   reserved: ReadonlyMap<string, ResourceVector>,
+  pipeline = false,
 ): NodeState[] {
   const out: NodeState[] = [];
   for (const id of index.nodes) {
@@ -72,6 +80,12 @@ export function nodeStates(
       used.cpus += r.cpus;
       used.memMb += r.memMb;
       used.gpus += r.gpus;
+    }
+    if (pipeline) {
+      // The window: as much again as the node holds waits on it for a slot.
+      used.cpus = Math.max(0, used.cpus - cpus);
+      used.memMb = Math.max(0, used.memMb - memMb);
+      used.gpus = Math.max(0, used.gpus - gpus);
     }
     out.push({
       id,
@@ -255,7 +269,7 @@ export function planRound(input: RoundInput): RoundOutput {
     if (t.notBefore !== undefined && t.notBefore > now && t.notBefore < wakeAt)
       wakeAt = t.notBefore;
   tasks.push(...runningTasks(peek, index));
-  const nodes = nodeStates(peek, index, input.reserved);
+  const nodes = nodeStates(peek, index, input.reserved, input.pipeline);
   const capacity = nodes
     .filter((n) => n.state === 'ready')
     .reduce(

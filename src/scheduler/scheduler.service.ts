@@ -56,6 +56,11 @@ export interface SchedulerOptions {
   readonly retireAfterMs?: number;
   /** Gives the heap back after catch-up and note bursts (`heapRelease`; the CLI's process). */
   readonly releaseHeap?: HeapRelease;
+  /**
+   * Pipelining (`DROVER_PIPELINE=1`): each node is given up to a second round of work while its
+   * slots are full, and its agent starts it as processes exit (`PlacementLoopDeps.pipeline`).
+   */
+  readonly pipeline?: boolean;
 }
 
 /** What the leader holds in memory (tests and the soak check that it stays bounded). */
@@ -117,6 +122,7 @@ export async function startScheduler(opts: SchedulerOptions): Promise<Scheduler>
       ...(opts.preemption && { preemption: opts.preemption }),
       ...(opts.retireAfterMs !== undefined && { retireAfterMs: opts.retireAfterMs }),
       ...(opts.releaseHeap && { releaseHeap: (why, kind) => releaseAfterTail(why, kind) }),
+      ...(opts.pipeline && { pipeline: true }),
     });
     const { index, peek, actions, placement, context, sweep } = parts;
     let live = false;

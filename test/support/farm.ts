@@ -61,6 +61,8 @@ export interface FarmOptions {
   readonly serverOptions?: NatsServerOptions;
   /** How long the scheduler keeps a finished job in memory (its default otherwise). */
   readonly retireAfterMs?: number;
+  /** The scheduler pipelines (pre-assigns a second round of work per node). */
+  readonly pipeline?: boolean;
   /** The scheduler's preemption guards (its defaults otherwise). */
   readonly preemption?: {
     minShareGap?: number;
@@ -169,6 +171,7 @@ export async function startFarm(opts: FarmOptions = {}): Promise<Farm> {
       ...(opts.onPromiseBroken && { onPromiseBroken: opts.onPromiseBroken }),
       ...(opts.preemption && { preemption: opts.preemption }),
       ...(opts.retireAfterMs !== undefined && { retireAfterMs: opts.retireAfterMs }),
+      ...(opts.pipeline && { pipeline: true }),
     });
   }
   return farm;

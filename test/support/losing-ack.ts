@@ -29,6 +29,7 @@ export function losingFirstAck(
   const landed = new Promise<number>((r) => (reportLanded = r));
   const wrapped: EventLog = {
     read: (entity, id) => log.read(entity, id),
+    lastSeqOf: (entity, id) => log.lastSeqOf(entity, id),
     replay: (range) => log.replay(range),
     replayBatches: (range) => log.replayBatches(range),
     lastSeq: () => log.lastSeq(),
