@@ -195,10 +195,11 @@ export class PlacementLoop {
     for (const admit of deps.admission ?? []) placements = admit({ ...out, placements }, now);
     for (const p of placements) this.place(p);
     const ctx = deps.context();
-    const notes = [...out.pending].map(([jobId, note]) =>
-      pendingAction(ctx, jobId, note, out.queueLength),
-    );
-    const written = notes.filter((a) => a !== undefined);
+    const written: Action[] = [];
+    for (const [jobId, note] of out.pending) {
+      const a = pendingAction(ctx, jobId, note, out.queueLength, out.ahead);
+      if (a) written.push(a);
+    }
     deps.run(written);
     if (this.quiet && written.length === 0) deps.quietRound?.(out.queueLength);
   }
