@@ -145,7 +145,7 @@ function taskOf(
     (c.attempts.length === 0
       ? NO_NODES
       : c.attempts.filter((a) => a.cause && NODE_AVOIDING_CAUSES.has(a.cause)).map((a) => a.node));
-  return {
+  const t: Task = {
     id,
     jobId,
     index: i,
@@ -157,14 +157,17 @@ function taskOf(
     order: index.submitSeq.get(jobId) ?? 0,
     request,
     running,
-    ...(running && c.node !== undefined && { node: c.node }),
     labels: spec.labels,
     excludeNodes: spec.excludeNodes,
     avoidNodes: avoid,
-    ...(c.retry && { notBefore: c.retry.notBefore }),
     partial: c.checkpoint !== undefined,
-    ...(spec.spread && { spread: true }),
   };
+  // Optional fields set after the literal, not spread into it: a literal with spreads is built
+  // property by property (a larger object, and a temporary per spread), per task per round.
+  if (running && c.node !== undefined) t.node = c.node;
+  if (c.retry) t.notBefore = c.retry.notBefore;
+  if (spec.spread) t.spread = true;
+  return t;
 }
 
 /**
@@ -262,6 +265,32 @@ function groupOf(peek: Peek, jobId: string): RunningGroup | undefined {
   return { key: `${spec.user}\u0000${priority}`, user: spec.user, pool: spec.pool, priority };
 }
 
+/** The task of chunk `i` of a job that may be placed (none: in flight, or not folded). */
+function waitingTask(
+  input: RoundInput,
+  jobId: string,
+  job: JobSnapshot,
+  i: number,
+  verdict: GateVerdict | undefined,
+): Task | undefined {
+  const id = chunkId(jobId, i);
+  if (input.inFlight.has(id)) return undefined;
+  const t = taskOf(input.peek, input.index, id, jobId, job, i, false);
+  if (!t) return undefined;
+  if (verdict?.exclude.length) {
+    // The verdict's own array when the job excludes nothing itself: shared, keyed once a round.
+    const own = t.excludeNodes;
+    t.excludeNodes = own.length === 0 ? verdict.exclude : [...own, ...verdict.exclude];
+  }
+  const standing = input.standingExclusions?.(t.user);
+  if (standing?.length) t.excludeNodes = [...new Set([...t.excludeNodes, ...standing])];
+  if (t.spread) {
+    const held = spreadHeld(input.peek, jobId, job, input.inFlightNodes);
+    if (held.length) t.excludeNodes = [...new Set([...t.excludeNodes, ...held])];
+  }
+  return t;
+}
+
 /**
  * One scheduling round (pure given its input, but for the running jobs' queue groups it caches
  * in the index, which the index drops whenever their job changes): every open job's waiting chunks and running
@@ -279,30 +308,25 @@ export function planRound(input: RoundInput): RoundOutput {
     const job = peek.job(jobId);
     const state = job ? stateName(job) : 'none';
     if (!job?.context.spec || !PLACEABLE.has(state)) continue;
-    const waiting = index.waiting.get(jobId);
-    let blocked = waiting?.length ? blockers(peek, job, state, now) : NONE;
-    const verdict = waiting?.length ? input.gate?.check(job.context.spec) : undefined;
+    // The job's waiting chunk indices as held (a number, or a Set for several): no copy a round.
+    const waiting = index.waiting.indices(jobId);
+    if (waiting === undefined) continue;
+    let blocked = blockers(peek, job, state, now);
+    const verdict = input.gate?.check(job.context.spec);
     if (verdict) verdicts.set(jobId, verdict);
     if (verdict?.blocked.length) blocked = [...blocked, ...verdict.blocked];
     if (blocked.length > 0) {
       pending.set(jobId, { reasons: blocked });
       continue;
     }
-    for (const i of waiting ?? []) {
-      const id = chunkId(jobId, i);
-      if (input.inFlight.has(id)) continue;
-      const t = taskOf(peek, index, id, jobId, job, i, false);
-      if (t && verdict?.exclude.length) {
-        // The verdict's own array when the job excludes nothing itself: shared, keyed once a round.
-        const own = t.excludeNodes;
-        t.excludeNodes = own.length === 0 ? verdict.exclude : [...own, ...verdict.exclude];
-      }
-      const standing = t && input.standingExclusions?.(t.user);
-      if (t && standing?.length) t.excludeNodes = [...new Set([...t.excludeNodes, ...standing])];
-      const held = t?.spread ? spreadHeld(peek, jobId, job, input.inFlightNodes) : [];
-      if (t && held.length) t.excludeNodes = [...new Set([...t.excludeNodes, ...held])];
+    if (typeof waiting === 'number') {
+      const t = waitingTask(input, jobId, job, waiting, verdict);
       if (t) tasks.push(t);
-    }
+    } else
+      for (const i of waiting) {
+        const t = waitingTask(input, jobId, job, i, verdict);
+        if (t) tasks.push(t);
+      }
   }
   let wakeAt = Infinity;
   for (const t of tasks)
