@@ -24,6 +24,7 @@ class Misses {
   private readonly labelKeys = new WeakMap<object, string>();
   /** Exclusion lists are often one shared array (a reservation gate's verdict): joined once. */
   private readonly excludeKeys = new WeakMap<readonly string[], string>();
+  private readonly plainKeys = new WeakMap<ResourceVector, string>();
 
   constructor(private readonly farm: Farm) {
     this.bound = farm.maxFree();
@@ -41,6 +42,14 @@ class Misses {
 
   key(t: Task, labelKey: string): string {
     const q = t.request;
+    // A plain task's key is its request's: one string per request object (often shared between
+    // tasks), not one per task per round.
+    const plain = labelKey === '' && t.excludeNodes.length === 0;
+    if (plain) {
+      let k = this.plainKeys.get(q);
+      if (k === undefined) this.plainKeys.set(q, (k = `${q.cpus}|${q.memMb}|${q.gpus}||`));
+      return k;
+    }
     let ex = t.excludeNodes.length === 0 ? '' : this.excludeKeys.get(t.excludeNodes);
     if (ex === undefined) {
       ex = t.excludeNodes.join('\u0000');
@@ -315,9 +324,11 @@ function reasonsFor(t: Task, fitsNow: boolean, backoff: boolean, c: ReasonCtx): 
     fit = fitReasons(t, c.nodes, c.farm, fitsNow);
     if (!fitsNow) c.fitMemo.set(c.key, fit);
   }
-  const out: PendingReason[] = backoff ? [backoffReason(t.notBefore!)] : [];
   const capacityBound = fit.some((x) => x.code === 'Resources');
   const prio = capacityBound ? c.ahead.reason(t.user) : undefined;
+  // Only the fit reasons: the memo's own list, shared by every task of the shape (read-only).
+  if (!backoff && !prio) return fit;
+  const out: PendingReason[] = backoff ? [backoffReason(t.notBefore!)] : [];
   if (prio) out.push(prio);
   out.push(...fit);
   return out;

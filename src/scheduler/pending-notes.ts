@@ -5,7 +5,17 @@ import { notesDiffer } from './work-messages.js';
 /** Note appends in flight at most: a round that finds 100,000 jobs newly waiting queues plain data. */
 export const NOTES_IN_FLIGHT = 64;
 
-type NoteAction = Extract<Action, { entity: 'job' }>;
+/**
+ * A pending note as offered to the writer: the job, its reasons now, and its action, built only
+ * when its turn comes (a round that finds 100,000 jobs newly waiting offers 100,000 notes, and an
+ * action built up front held each job's `ahead` list, ~1.5 KB, until written; a builder holds
+ * the round's compact queue positions). The builder may return none (the job is gone).
+ */
+export interface NoteOffer {
+  readonly jobId: string;
+  readonly reasons: readonly { code: string }[];
+  readonly action: () => Action | undefined;
+}
 
 export interface PendingNotesDeps {
   readonly peek: Peek;
@@ -34,7 +44,7 @@ export const BURST = 1000;
  * records changes of reasons), so a late note loses nothing.
  */
 export class PendingNotes {
-  private readonly waiting = new Map<string, NoteAction>();
+  private readonly waiting = new Map<string, NoteOffer>();
   private active = 0;
   /** The largest backlog since the queue last drained. */
   private peak = 0;
@@ -46,19 +56,21 @@ export class PendingNotes {
     return this.waiting.size;
   }
 
-  offer(actions: readonly Action[]): void {
-    for (const a of actions) if (a.entity === 'job') this.waiting.set(a.id, a);
+  offer(notes: readonly NoteOffer[]): void {
+    for (const n of notes) this.waiting.set(n.jobId, n);
     this.peak = Math.max(this.peak, this.waiting.size);
     this.pump();
   }
 
   private pump(): void {
     const limit = this.deps.limit ?? NOTES_IN_FLIGHT;
-    for (const [jobId, action] of this.waiting) {
+    for (const [jobId, note] of this.waiting) {
       if (this.active >= limit) return;
       this.waiting.delete(jobId);
       const job = this.deps.peek.job(jobId);
-      if (!job || !notesDiffer(job.context.pending?.reasons, reasonsOf(action))) continue;
+      if (!job || !notesDiffer(job.context.pending?.reasons, note.reasons)) continue;
+      const action = note.action();
+      if (!action) continue;
       this.active++;
       this.deps
         .exec(action)
@@ -74,8 +86,4 @@ export class PendingNotes {
       if (burst >= BURST) this.deps.drained?.(burst);
     }
   }
-}
-
-function reasonsOf(a: NoteAction): readonly { code: string }[] {
-  return a.command.type === 'NotePending' ? a.command.data.reasons : [];
 }

@@ -9,8 +9,9 @@ import type {
 import type { FarmIndex } from './farm-index.js';
 import { planRound, type RoundOutput } from './placement-round.js';
 import type { SchedulerMetrics } from './scheduler-metrics.js';
-import type { Action, Peek, RuleContext } from './rules.js';
-import { pendingAction } from './work-messages.js';
+import type { Peek, RuleContext } from './rules.js';
+import type { NoteOffer } from './pending-notes.js';
+import { notesDiffer, pendingAction } from './work-messages.js';
 
 /** Placements awaiting their `chunk.assigned` append, at most (rounds pause above it). */
 export const MAX_IN_FLIGHT = 8_192;
@@ -41,8 +42,8 @@ export interface PlacementLoopDeps {
   /** True while this scheduler leads and runs. */
   readonly canWrite: () => boolean;
   readonly context: () => RuleContext;
-  /** Runs the pending notes of a round. */
-  readonly run: (actions: Action[]) => void;
+  /** Writes the pending notes of a round (each built when its turn comes: `PendingNotes`). */
+  readonly run: (notes: NoteOffer[]) => void;
   /**
    * Appends `chunk.assigned` and publishes the launch; settles when done (or refused). Undefined
    * when the chunk or its job is not folded: nothing is reserved for it then.
@@ -205,10 +206,13 @@ export class PlacementLoop {
     for (const admit of deps.admission ?? []) placements = admit({ ...out, placements }, now);
     for (const p of placements) this.place(p);
     const ctx = deps.context();
-    const notes = [...out.pending].map(([jobId, note]) =>
-      pendingAction(ctx, jobId, note, out.queueLength),
-    );
-    const written = notes.filter((a) => a !== undefined);
+    const written: NoteOffer[] = [];
+    for (const [jobId, note] of out.pending) {
+      const job = deps.peek.job(jobId);
+      if (!job || !notesDiffer(job.context.pending?.reasons, note.reasons)) continue;
+      const action = () => pendingAction(ctx, jobId, note, out.queueLength, out.ahead);
+      written.push({ jobId, reasons: note.reasons, action });
+    }
     deps.run(written);
     if (this.quiet && written.length === 0) deps.quietRound?.(out.queueLength);
   }

@@ -18,6 +18,7 @@ import {
   type Task,
 } from '../policy/index.js';
 import type { Peek } from './rules.js';
+import { AheadIndex } from './ahead-index.js';
 
 export interface RoundInput {
   readonly peek: Peek;
@@ -50,13 +51,26 @@ export interface RoundInput {
   readonly pipeline?: boolean;
 }
 
+/** A waiting job's reasons in a round, and where its first waiting task stands in the queue. */
+export interface RoundNote {
+  readonly reasons: readonly PendingReason[];
+  readonly rank?: number;
+  /** Index of the job's first waiting task in the round's queue (none: blocked, not queued). */
+  readonly at?: number;
+}
+
 export interface RoundOutput {
   readonly placements: Placement[];
-  /** Per waiting job: every reason that applies now, and its place in the queue. */
-  readonly pending: Map<
-    string,
-    { reasons: PendingReason[]; rank?: number; ahead: { user: string; dru: number }[] }
-  >;
+  /**
+   * Per waiting job: every reason that applies now, and its place in the queue (`at`, the index
+   * in the round's queue, for `ahead`). Reason lists may be shared between jobs: read-only.
+   */
+  readonly pending: Map<string, RoundNote>;
+  /**
+   * The other users ahead of a waiting job (its note's `ahead`), built on demand: only the notes
+   * that get written need it (see `AheadIndex`).
+   */
+  readonly ahead: (note: RoundNote, user: string) => { user: string; dru: number }[];
   readonly queueLength: number;
   /** The soonest retry backoff among the round's tasks to expire after `now` (none: undefined). */
   readonly wakeAt?: number;
@@ -99,10 +113,24 @@ export function nodeStates(
 }
 
 const DEP_WAIT = new Set(['Held', 'Dependency', 'DependencyFailed']);
+const PLACEABLE = new Set(['queued', 'running', 'held']);
+/**
+ * Shared empties (frozen: a round that tried to add to one would throw, not leak into the next
+ * job): most of a large queue neither waits on anything nor avoids a node, and a list per task
+ * per round was garbage a refresh round over 100,000 jobs made 100,000 times over.
+ */
+const NONE: readonly PendingReason[] = Object.freeze([]);
+const NO_NODES: readonly string[] = Object.freeze([]);
 
 /** Job-level reasons (held, dependencies), or none when the job may be placed. */
-function blockers(peek: Peek, job: JobSnapshot, now: number): PendingReason[] {
+function blockers(
+  peek: Peek,
+  job: JobSnapshot,
+  state: string,
+  now: number,
+): readonly PendingReason[] {
   const spec = job.context.spec!;
+  if (spec.after.length === 0 && state !== 'held') return NONE; // the common case: nothing to ask
   const after = spec.after.map((jobId) => {
     const dep = peek.job(jobId);
     return { jobId, state: dep ? stateName(dep) : 'unknown' };
@@ -115,22 +143,23 @@ function blockers(peek: Peek, job: JobSnapshot, now: number): PendingReason[] {
 function taskOf(
   peek: Peek,
   index: FarmIndex,
+  id: string,
   jobId: string,
   job: JobSnapshot,
   i: number,
   running: boolean,
 ): Task | undefined {
   const spec = job.context.spec!;
-  const id = chunkId(jobId, i);
   const chunk = peek.chunk(id);
   if (!chunk) return undefined;
   const c = chunk.context;
-  const request = c.retry?.request ??
-    c.request ?? { cpus: spec.cpus, memMb: spec.memMb, gpus: spec.gpus };
+  const request = c.retry?.request ?? c.request ?? requestOf(spec.cpus, spec.memMb, spec.gpus);
   const avoid =
     c.retry?.avoidNodes ??
-    c.attempts.filter((a) => a.cause && NODE_AVOIDING_CAUSES.has(a.cause)).map((a) => a.node);
-  return {
+    (c.attempts.length === 0
+      ? NO_NODES
+      : c.attempts.filter((a) => a.cause && NODE_AVOIDING_CAUSES.has(a.cause)).map((a) => a.node));
+  const t: Task = {
     id,
     jobId,
     index: i,
@@ -142,14 +171,41 @@ function taskOf(
     order: index.submitSeq.get(jobId) ?? 0,
     request,
     running,
-    ...(running && c.node !== undefined && { node: c.node }),
     labels: spec.labels,
     excludeNodes: spec.excludeNodes,
     avoidNodes: avoid,
-    ...(c.retry && { notBefore: c.retry.notBefore }),
     partial: c.checkpoint !== undefined,
-    ...(spec.spread && { spread: true }),
   };
+  // Optional fields set after the literal, not spread into it: a literal with spreads is built
+  // property by property (a larger object, and a temporary per spread), per task per round.
+  if (running && c.node !== undefined) t.node = c.node;
+  if (c.retry) t.notBefore = c.retry.notBefore;
+  if (spec.spread) t.spread = true;
+  return t;
+}
+
+/**
+ * One frozen request vector per size a spec asks for (a round reads requests, never writes them):
+ * queued jobs ask for a few sizes, and a vector per task per round was garbage. Bounded.
+ */
+const requests = new Map<number, Map<number, Map<number, Task['request']>>>();
+let requestCount = 0;
+function requestOf(cpus: number, memMb: number, gpus: number): Task['request'] {
+  // Maps keyed by the numbers themselves: a key string would be the garbage this saves.
+  let byMem = requests.get(cpus);
+  if (!byMem) requests.set(cpus, (byMem = new Map()));
+  let byGpus = byMem.get(memMb);
+  if (!byGpus) byMem.set(memMb, (byGpus = new Map()));
+  let r = byGpus.get(gpus);
+  if (r === undefined) {
+    if (++requestCount > 4096) {
+      requests.clear();
+      requestCount = 0;
+    }
+    r = Object.freeze({ cpus, memMb, gpus });
+    byGpus.set(gpus, r);
+  }
+  return r;
 }
 
 const HOLDS_NODE = new Set(['assigned', 'running', 'cancelling']);
@@ -223,6 +279,32 @@ function groupOf(peek: Peek, jobId: string): RunningGroup | undefined {
   return { key: `${spec.user}\u0000${priority}`, user: spec.user, pool: spec.pool, priority };
 }
 
+/** The task of chunk `i` of a job that may be placed (none: in flight, or not folded). */
+function waitingTask(
+  input: RoundInput,
+  jobId: string,
+  job: JobSnapshot,
+  i: number,
+  verdict: GateVerdict | undefined,
+): Task | undefined {
+  const id = chunkId(jobId, i);
+  if (input.inFlight.has(id)) return undefined;
+  const t = taskOf(input.peek, input.index, id, jobId, job, i, false);
+  if (!t) return undefined;
+  if (verdict?.exclude.length) {
+    // The verdict's own array when the job excludes nothing itself: shared, keyed once a round.
+    const own = t.excludeNodes;
+    t.excludeNodes = own.length === 0 ? verdict.exclude : [...own, ...verdict.exclude];
+  }
+  const standing = input.standingExclusions?.(t.user);
+  if (standing?.length) t.excludeNodes = [...new Set([...t.excludeNodes, ...standing])];
+  if (t.spread) {
+    const held = spreadHeld(input.peek, jobId, job, input.inFlightNodes);
+    if (held.length) t.excludeNodes = [...new Set([...t.excludeNodes, ...held])];
+  }
+  return t;
+}
+
 /**
  * One scheduling round (pure given its input, but for the running jobs' queue groups it caches
  * in the index, which the index drops whenever their job changes): every open job's waiting chunks and running
@@ -239,30 +321,26 @@ export function planRound(input: RoundInput): RoundOutput {
   for (const jobId of index.waiting.keys()) {
     const job = peek.job(jobId);
     const state = job ? stateName(job) : 'none';
-    if (!job?.context.spec || !['queued', 'running', 'held'].includes(state)) continue;
-    const waiting = index.waiting.get(jobId);
-    const blocked = waiting?.length ? blockers(peek, job, now) : [];
-    const verdict = waiting?.length ? input.gate?.check(job.context.spec) : undefined;
+    if (!job?.context.spec || !PLACEABLE.has(state)) continue;
+    // The job's waiting chunk indices as held (a number, or a Set for several): no copy a round.
+    const waiting = index.waiting.indices(jobId);
+    if (waiting === undefined) continue;
+    let blocked = blockers(peek, job, state, now);
+    const verdict = input.gate?.check(job.context.spec);
     if (verdict) verdicts.set(jobId, verdict);
-    if (verdict?.blocked.length) blocked.push(...verdict.blocked);
+    if (verdict?.blocked.length) blocked = [...blocked, ...verdict.blocked];
     if (blocked.length > 0) {
-      pending.set(jobId, { reasons: blocked, ahead: [] });
+      pending.set(jobId, { reasons: blocked });
       continue;
     }
-    for (const i of waiting ?? []) {
-      if (input.inFlight.has(chunkId(jobId, i))) continue;
-      const t = taskOf(peek, index, jobId, job, i, false);
-      if (t && verdict?.exclude.length) {
-        // The verdict's own array when the job excludes nothing itself: shared, keyed once a round.
-        const own = t.excludeNodes;
-        t.excludeNodes = own.length === 0 ? verdict.exclude : [...own, ...verdict.exclude];
-      }
-      const standing = t && input.standingExclusions?.(t.user);
-      if (t && standing?.length) t.excludeNodes = [...new Set([...t.excludeNodes, ...standing])];
-      const held = t?.spread ? spreadHeld(peek, jobId, job, input.inFlightNodes) : [];
-      if (t && held.length) t.excludeNodes = [...new Set([...t.excludeNodes, ...held])];
+    if (typeof waiting === 'number') {
+      const t = waitingTask(input, jobId, job, waiting, verdict);
       if (t) tasks.push(t);
-    }
+    } else
+      for (const i of waiting) {
+        const t = waitingTask(input, jobId, job, i, verdict);
+        if (t) tasks.push(t);
+      }
   }
   let wakeAt = Infinity;
   for (const t of tasks)
@@ -295,56 +373,28 @@ export function planRound(input: RoundInput): RoundOutput {
     ...(input.maxPlacements !== undefined && { maxPlacements: input.maxPlacements }),
     ...(input.quotaGate && { gate: input.quotaGate }),
   });
+  let aheadIndex: AheadIndex | undefined;
   if (input.reasons) {
-    const aheadOf = aheadByTask(ranked, round.waiting);
-    for (const [taskId, reasons] of round.waiting) {
-      const jobId = taskId.slice(0, taskId.lastIndexOf(':'));
-      if (pending.has(jobId)) continue;
-      const a = aheadOf.get(taskId);
-      const verdict = verdicts.get(jobId);
-      pending.set(jobId, {
+    // A job's note is that of its first waiting task in queue order (a gang's members share one).
+    for (let at = 0; at < ranked.length; at++) {
+      const { task, rank } = ranked[at]!;
+      const reasons = round.waiting.get(task.id);
+      if (reasons === undefined || pending.has(task.jobId)) continue;
+      const verdict = verdicts.get(task.jobId);
+      pending.set(task.jobId, {
         reasons: verdict && input.gate ? input.gate.explain(verdict, reasons) : reasons,
-        ...(a && { rank: a.rank }),
-        ahead: a?.ahead ?? [],
+        rank,
+        at,
       });
     }
+    aheadIndex = new AheadIndex(ranked);
   }
   return {
     placements: round.placements,
     pending,
+    ahead: (note, user) =>
+      note.at === undefined || !aheadIndex ? [] : aheadIndex.at(note.at, user),
     queueLength: ranked.length,
     ...(wakeAt !== Infinity && { wakeAt }),
   };
-}
-
-/** Users named in a pending note's `ahead`, at most. */
-const AHEAD_USERS = 20;
-
-/**
- * For each waiting task, its rank and the other users with waiting work ranked before it (first
- * appearance order, each with the dru of their last task before it, up to `AHEAD_USERS`). One
- * pass over the queue: only the first `AHEAD_USERS + 1` users to appear can be named, so a task's
- * list costs O(AHEAD_USERS), not a slice of the queue before it (that was O(queue²) per round
- * with reasons on: minutes for 100,000 pending jobs).
- */
-function aheadByTask(
-  ranked: readonly { task: Task; dru: number; rank: number }[],
-  waiting: ReadonlyMap<string, unknown>,
-): Map<string, { rank: number; ahead: { user: string; dru: number }[] }> {
-  const out = new Map<string, { rank: number; ahead: { user: string; dru: number }[] }>();
-  const firstUsers: string[] = [];
-  const lastDru = new Map<string, number>();
-  for (const r of ranked) {
-    if (waiting.has(r.task.id)) {
-      const ahead = firstUsers
-        .filter((u) => u !== r.task.user)
-        .slice(0, AHEAD_USERS)
-        .map((user) => ({ user, dru: lastDru.get(user) as number }));
-      out.set(r.task.id, { rank: r.rank, ahead });
-    }
-    if (r.task.running) continue;
-    if (!lastDru.has(r.task.user) && firstUsers.length <= AHEAD_USERS) firstUsers.push(r.task.user);
-    if (firstUsers.includes(r.task.user)) lastDru.set(r.task.user, r.dru);
-  }
-  return out;
 }

@@ -49,15 +49,20 @@ export function queueDepth(
   pending: ReadonlyMap<string, { reasons: readonly PendingReason[] }>,
   jobOf: (id: string) => JobSnapshot | undefined,
 ): Map<string, { user: string; reason: string; jobs: number }> {
-  const out = new Map<string, { user: string; reason: string; jobs: number }>();
+  // Rows found by user then reason: a key string per job was garbage each round with reasons.
+  const byUser = new Map<string, Map<string, { user: string; reason: string; jobs: number }>>();
   for (const [jobId, note] of pending) {
     const user = jobOf(jobId)?.context.spec?.user ?? 'unknown';
     const reason = note.reasons[0]?.code ?? 'None';
-    const key = `${user}\u0000${reason}`;
-    const row = out.get(key) ?? { user, reason, jobs: 0 };
-    row.jobs++;
-    out.set(key, row);
+    let rows = byUser.get(user);
+    if (!rows) byUser.set(user, (rows = new Map()));
+    const row = rows.get(reason);
+    if (row) row.jobs++;
+    else rows.set(reason, { user, reason, jobs: 1 });
   }
+  const out = new Map<string, { user: string; reason: string; jobs: number }>();
+  for (const rows of byUser.values())
+    for (const row of rows.values()) out.set(`${row.user}\u0000${row.reason}`, row);
   return out;
 }
 

@@ -27,6 +27,14 @@ export class WaitingChunks {
     return w === undefined ? undefined : typeof w === 'number' ? [w] : [...w];
   }
 
+  /**
+   * The job's waiting chunk indices as held, without a copy: a number for one, a Set (of two or
+   * more) for several; undefined when none waits. Read-only: the round walks every waiting job.
+   */
+  indices(jobId: string): number | ReadonlySet<number> | undefined {
+    return this.byJob.get(jobId);
+  }
+
   *[Symbol.iterator](): IterableIterator<[string, readonly number[]]> {
     for (const [jobId, w] of this.byJob) yield [jobId, typeof w === 'number' ? [w] : [...w]];
   }

@@ -35,34 +35,47 @@ export function launchWork(
 }
 
 export interface PendingNote {
-  readonly reasons: PendingReason[];
+  readonly reasons: readonly PendingReason[];
   readonly rank?: number;
-  readonly ahead: { user: string; dru: number }[];
 }
 
-/** Whether a note's reasons differ from those the job holds (by code, in order). Pure. */
+/** The other users ahead of a waiting job (its note, its user), for a note being written. */
+export type AheadOf<N extends PendingNote> = (
+  note: N,
+  user: string,
+) => { user: string; dru: number }[];
+
+/**
+ * Whether a note's reasons differ from those the job holds (by code, in order; a job with none
+ * noted yet differs). Pure; allocates nothing (it runs for every waiting job every round).
+ */
 export function notesDiffer(
   held: readonly { code: string }[] | undefined,
   noted: readonly { code: string }[],
 ): boolean {
-  return held?.map((r) => r.code).join(',') !== noted.map((r) => r.code).join(',');
+  if (held === undefined || held.length !== noted.length) return true;
+  for (let i = 0; i < held.length; i++) if (held[i]!.code !== noted[i]!.code) return true;
+  return false;
 }
 
 /**
  * `job.pending_noted` when the set of reasons differs from the last one noted (not every round:
  * the log records changes, which is what "why was it pending at 09:14?" needs). Pure.
  */
-export function pendingAction(
+export function pendingAction<N extends PendingNote>(
   ctx: RuleContext,
   jobId: string,
-  note: PendingNote,
+  note: N,
   queueLength: number,
+  // Asked only for a note that is written: most rounds write none (a list per job per round
+  // was most of a refresh round's garbage at 100,000 waiting jobs).
+  ahead: AheadOf<N>,
 ): Action | undefined {
   const job = ctx.peek.job(jobId);
   if (!job || !notesDiffer(job.context.pending?.reasons, note.reasons)) return undefined;
   const data = {
     reasons: note.reasons.slice(0, 20),
-    ahead: note.ahead,
+    ahead: ahead(note, job.context.spec?.user ?? ''),
     queueLength,
     ...(note.rank !== undefined && { rank: note.rank }),
   };

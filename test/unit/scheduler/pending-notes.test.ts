@@ -1,7 +1,7 @@
 import pino from 'pino';
 import { describe, expect, it } from 'vitest';
 import type { JobSnapshot } from '../../../src/actors/index.js';
-import { BURST, PendingNotes } from '../../../src/scheduler/pending-notes.js';
+import { BURST, PendingNotes, type NoteOffer } from '../../../src/scheduler/pending-notes.js';
 import type { Action, Peek } from '../../../src/scheduler/rules.js';
 
 /** Jobs whose held reasons the test sets; `exec` settles when the test says. */
@@ -26,8 +26,8 @@ function notes(limit: number, drained?: (n: number) => void) {
       return new Promise<void>((resolve) => settles.push(resolve));
     },
   });
-  const note = (job: string, ...codes: string[]): Action =>
-    ({
+  const note = (job: string, ...codes: string[]): NoteOffer => {
+    const action = {
       entity: 'job',
       id: job,
       command: {
@@ -41,7 +41,10 @@ function notes(limit: number, drained?: (n: number) => void) {
           queueLength: 1,
         },
       },
-    }) as unknown as Action;
+    } as unknown as Action;
+    const reasons = codes.map((code) => ({ code }));
+    return { jobId: job, reasons, action: () => action };
+  };
   const settleNext = async () => {
     settles.shift()?.();
     await new Promise((r) => setImmediate(r));

@@ -93,7 +93,7 @@ describe('PlacementLoop: a quiet refresh is told, for the heap release', () => {
     const loop = new PlacementLoop({
       ...{ peek, index, config: defaultFairShareConfig, clock: () => now, canWrite: () => true },
       context: () => ({ peek, now, by: { kind: 'scheduler', id: 's', epoch: 1 } }) as RuleContext,
-      run: (a) => ran.push(a),
+      run: (notes) => ran.push(notes.flatMap((n) => n.action() ?? [])),
       assign: () => undefined,
       quietRound: (n) => told.push(n),
       logger: pino({ level: 'silent' }),
