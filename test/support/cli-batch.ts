@@ -41,8 +41,12 @@ const exit = process.exit.bind(process);
 const results: { code: number; stdout: string }[] = [];
 for (const args of lines) {
   let out = '';
-  process.stdout.write = ((chunk: string | Uint8Array) => {
+  // A write's callback is called as a stream's would be: the CLI waits for it before it exits
+  // (api-cli.ts flushStdout), and a command waiting for a callback never called never ends.
+  process.stdout.write = ((chunk: string | Uint8Array, ...rest: unknown[]) => {
     out += typeof chunk === 'string' ? chunk : Buffer.from(chunk).toString();
+    const done = rest.find((r): r is () => void => typeof r === 'function');
+    if (done) queueMicrotask(done);
     return true;
   }) as typeof process.stdout.write;
   process.exit = ((code?: number) => {
