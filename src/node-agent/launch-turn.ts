@@ -48,12 +48,9 @@ export async function launchInTurn(
       void refreshed?.catch(() => undefined); // awaited by the launch; never unhandled
       await launchOwned(ctx, w, refreshed);
     } finally {
-      // No running process (refused, cancelled, handled before): the room goes to the next
-      // launch. A running process holds it until its exit (`watch`). A process that has exited
-      // but whose end is still being recorded is in `live` too: a second launch of its worker
-      // (a redelivery, a new leader's relaunch) took room again here, and kept it for ever.
-      const live = ctx.live.get(w.worker);
-      if (!live || live.ended) gate.release(w.worker);
+      // No process (refused, cancelled, handled before): the room goes to the next launch. A
+      // process holds it until its exit (`watch`).
+      if (!ctx.live.has(w.worker)) gate.release(w.worker);
     }
     return;
   }
