@@ -1,25 +1,12 @@
-import { randomUUID } from 'node:crypto';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import {
-  chunkBehaviour,
-  createEntityRuntime,
-  createKeyedQueue,
-  type ChunkCommand,
-} from '../../../src/actors/index.js';
-import { chunkId, workerId, type Actor, type JobSpec } from '../../../src/events/index.js';
-import { createLossFence } from '../../../src/node-agent/loss-fence.js';
-import { workerRecords } from '../../../src/node-agent/worker-records.js';
-import { launchWorker, type WorkerContext } from '../../../src/node-agent/workers.js';
-import { launchWork } from '../../../src/scheduler/work-messages.js';
-import { jobSpec, uid } from '../../support/events.js';
-import { quietLogger } from '../../support/farm.js';
+import { launchWorker } from '../../../src/node-agent/workers.js';
 import { useEventLog } from '../../support/nats-client.js';
+import { agentContext, assignedLaunch } from './worker-fixture.js';
 
 const farm = useEventLog({ beforeAll, afterAll });
-const scheduler: Actor = { kind: 'scheduler', id: 's1', epoch: 1 };
 
 /**
  * A worker's usage samples queue behind its earlier appends, and its end's report queues behind
@@ -38,36 +25,9 @@ describe('usage samples still queued when the process ends', () => {
   });
 
   it('are not appended; the end is, with its figures', async () => {
-    const jobId = uid('j');
-    const worker = workerId(jobId, 0, 1);
-    const request = { cpus: 1, memMb: 64, gpus: 0 };
-    const sched = createEntityRuntime({ eventLog: farm.log, cache: true });
-    const run = (c: ChunkCommand) => sched.execute(chunkBehaviour, chunkId(jobId, 0), c);
-    const meta = () => ({ id: randomUUID(), at: Date.now(), by: scheduler });
-    await run({ ...meta(), type: 'CreateChunk', data: { jobId, index: 0, total: 1 } });
-    const assigned = await run({
-      ...meta(),
-      type: 'AssignChunk',
-      data: { attempt: 1, node: 'n1', worker, request },
-    });
-    expect(assigned.ok).toBe(true);
-    const spec: JobSpec = jobSpec({ command: ['sleep', '60'] });
-    const work = launchWork(spec, assigned.state, assigned.lastSeq, 'n1', request);
+    const { worker, work } = await assignedLaunch(farm.log, ['sleep', '60']);
     // Sampled every 50 ms, each sample offered to the log (no rate limit).
-    const ctx: WorkerContext = {
-      node: 'n1',
-      by: { kind: 'agent', id: 'n1' },
-      runtime: createEntityRuntime({ eventLog: farm.log, cache: true }),
-      records: workerRecords(join(stateDir, 'state')),
-      queue: createKeyedQueue(),
-      live: new Map(),
-      fence: createLossFence(),
-      stateDir,
-      clock: Date.now,
-      logger: quietLogger,
-      sampleMs: 50,
-      sampleLogMs: 0,
-    };
+    const ctx = agentContext(farm.log, stateDir, { sampleMs: 50, sampleLogMs: 0 });
     expect(await launchWorker(ctx, work)).toBe(true);
     const live = ctx.live.get(worker)!;
 

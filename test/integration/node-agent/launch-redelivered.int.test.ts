@@ -1,45 +1,13 @@
-import { randomUUID } from 'node:crypto';
 import { mkdtemp, readdir, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import {
-  chunkBehaviour,
-  createEntityRuntime,
-  createKeyedQueue,
-  stateName,
-  type ChunkCommand,
-} from '../../../src/actors/index.js';
-import { chunkId, workerId, type Actor, type JobSpec } from '../../../src/events/index.js';
-import { createLossFence } from '../../../src/node-agent/loss-fence.js';
-import { workerRecords } from '../../../src/node-agent/worker-records.js';
+import { chunkBehaviour, createEntityRuntime, stateName } from '../../../src/actors/index.js';
 import { launchWorker, type WorkerContext } from '../../../src/node-agent/workers.js';
-import { launchWork } from '../../../src/scheduler/work-messages.js';
-import { jobSpec, uid } from '../../support/events.js';
-import { quietLogger } from '../../support/farm.js';
 import { useEventLog } from '../../support/nats-client.js';
+import { agentContext, assignedLaunch } from './worker-fixture.js';
 
 const farm = useEventLog({ beforeAll, afterAll });
-const scheduler: Actor = { kind: 'scheduler', id: 's1', epoch: 1 };
-
-/** An agent's worker half on `stateDir` with a runtime of its own (an empty cache: a new life). */
-function agentContext(stateDir: string): WorkerContext {
-  return {
-    node: 'n1',
-    by: { kind: 'agent', id: 'n1' },
-    runtime: createEntityRuntime({ eventLog: farm.log, cache: true }),
-    records: workerRecords(join(stateDir, 'state')),
-    queue: createKeyedQueue(),
-    live: new Map(),
-    fence: createLossFence(),
-    stateDir,
-    clock: Date.now,
-    logger: quietLogger,
-    sampleMs: 1000,
-    sampleLogMs: 5000,
-    agentVersion: '0.0.0-test',
-  };
-}
 
 /** Until the context's workers are all ended and recorded (the bound only stops a hang). */
 async function settled(ctx: WorkerContext): Promise<void> {
@@ -66,29 +34,14 @@ describe('a launch delivered again to an agent that no longer caches its worker'
   });
 
   it('starts no second process, and the chunk succeeds once', async () => {
-    const jobId = uid('j');
-    const id = chunkId(jobId, 0);
-    const worker = workerId(jobId, 0, 1);
-    const request = { cpus: 1, memMb: 64, gpus: 0 };
-    const sched = createEntityRuntime({ eventLog: farm.log, cache: true });
-    const run = (data: ChunkCommand) => sched.execute(chunkBehaviour, id, data);
-    const meta = () => ({ id: randomUUID(), at: Date.now(), by: scheduler });
-    await run({ ...meta(), type: 'CreateChunk', data: { jobId, index: 0, total: 1 } });
-    const assigned = await run({
-      ...meta(),
-      type: 'AssignChunk',
-      data: { attempt: 1, node: 'n1', worker, request },
-    });
-    expect(assigned.ok).toBe(true);
-    const spec: JobSpec = jobSpec({ command: ['true'] });
-    const work = launchWork(spec, assigned.state, assigned.lastSeq, 'n1', request);
+    const { chunk: id, worker, work } = await assignedLaunch(farm.log, ['true']);
 
-    const first = agentContext(stateDir);
+    const first = agentContext(farm.log, stateDir, { agentVersion: '0.0.0-test' });
     expect(await launchWorker(first, work)).toBe(true);
     await settled(first);
 
     // The same launch again, to an agent whose cache holds nothing of it.
-    const again = agentContext(stateDir);
+    const again = agentContext(farm.log, stateDir, { agentVersion: '0.0.0-test' });
     expect(await launchWorker(again, work)).toBe(false);
     expect(again.live.size).toBe(0);
     await settled(again);
