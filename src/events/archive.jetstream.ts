@@ -10,7 +10,9 @@ import {
   archiveSubjectOf,
   liveSubjectOf,
   parseArchiveRun,
+  runsToRead,
   type ArchiveRun,
+  type ArchiveScope,
 } from './archive.js';
 import { mergeBySeq } from './merge.js';
 import { readBatches, type RawMessage, type ReadRange } from './reader.jetstream.js';
@@ -109,23 +111,36 @@ async function* runMessages(
   }
 }
 
+/** How a read of the log merged with its archive goes (`readWithArchive`). */
+export interface ArchiveReadOptions {
+  /** Leave out the runs of jobs that ended before a reader's retention (`runsToRead`). */
+  readonly scope?: ArchiveScope;
+  /**
+   * Told the live stream's last sequence once everything up to it was delivered or left out:
+   * a follower whose last events are in a run left out still learns it has caught up.
+   */
+  readonly onPassed?: (seq: number) => void;
+}
+
 /**
  * Read the event log as if nothing had been compacted: the live stream merged by original
- * sequence with the archive's recorded runs that overlap `range`. Without an archive this is
- * exactly `readBatches` on the live stream. A follow (tail) merges up to the live stream's last
- * sequence now, then follows the live stream alone (everything archived is older than that).
+ * sequence with the archive's recorded runs that overlap `range` (less those `opts.scope` leaves
+ * out). Without an archive this is exactly `readBatches` on the live stream. A follow (tail)
+ * merges up to the live stream's last sequence now, then follows the live stream alone
+ * (everything archived is older than that).
  */
 export async function* readWithArchive(
   nc: NatsConnection,
   jsm: JetStreamManager,
   stream: string,
   range: ReadRange,
+  opts: ArchiveReadOptions = {},
 ): AsyncGenerator<RawMessage[]> {
   const from = range.fromSeq ?? 1;
-  const runs = (await loadArchiveRuns(nc, jsm)).filter(
-    (r) => r.maxSeq >= from && r.minSeq <= (range.untilSeq ?? Infinity),
-  );
-  if (runs.length === 0) {
+  const until = range.untilSeq ?? Infinity;
+  const all = await loadArchiveRuns(nc, jsm);
+  const runs = runsToRead(all, from, until, opts.scope);
+  if (runs.length === 0 && runsToRead(all, from, until).length === 0) {
     yield* readBatches(nc, jsm, stream, range);
     return;
   }
@@ -144,6 +159,7 @@ export async function* readWithArchive(
     lastSeen = (batch[batch.length - 1] as RawMessage).seq;
     yield batch;
   }
+  opts.onPassed?.(bounded.untilSeq);
   if (!range.follow) return;
   const { fromTime: _t, ...rest } = range;
   yield* readBatches(nc, jsm, stream, { ...rest, fromSeq: Math.max(lastSeen, lastNow) + 1 });

@@ -77,3 +77,43 @@ export function parseArchiveRun(body: string): ArchiveRun | undefined {
     return undefined;
   }
 }
+
+/**
+ * What a reader that holds only recent jobs needs of the archive: `endedSince` (epoch ms) is the
+ * oldest end it keeps (a read model's retention: `now - retainMs`). A recorded run whose every
+ * job ended before it is history that reader would let go of at once, so it is left out.
+ */
+export interface ArchiveScope {
+  readonly endedSince: number;
+}
+
+/**
+ * The newest end any job moved by `run` can have: its compaction's cutoff (`at - olderThanMs`: a
+ * tree moves only when nothing in it happened after the cutoff). Infinity when the record does
+ * not say (a run is then never left out). Pure.
+ */
+export function runCutoff(run: ArchiveRun): number {
+  const at = Date.parse(run.at);
+  return Number.isFinite(at) && Number.isFinite(run.olderThanMs) ? at - run.olderThanMs : Infinity;
+}
+
+/**
+ * The recorded runs a read of original sequences `fromSeq..untilSeq` merges (those that overlap
+ * it). With a scope, a run is left out when every job it moved ended before `scope.endedSince`
+ * AND it holds nothing before `fromSeq`: its jobs are then wholly absent from what the reader
+ * folds (never half-folded onto a start-up snapshot taken before `fromSeq`). A short
+ * `--older-than` makes runs of recent jobs: those stay (their cutoff is recent). Pure.
+ */
+export function runsToRead(
+  runs: readonly ArchiveRun[],
+  fromSeq: number,
+  untilSeq: number,
+  scope?: ArchiveScope,
+): ArchiveRun[] {
+  return runs.filter(
+    (r) =>
+      r.maxSeq >= fromSeq &&
+      r.minSeq <= untilSeq &&
+      !(scope && r.minSeq >= fromSeq && runCutoff(r) < scope.endedSince),
+  );
+}

@@ -16,12 +16,18 @@ import type {
 import { isCorrupt } from './event-log.js';
 import { EventLoopTurns, itemsWithTurns } from './read-turns.jetstream.js';
 import { JetStreamPublisher } from './publisher.jetstream.js';
-import { readArchivedSubject, readWithArchive } from './archive.jetstream.js';
-import { archiveSubjectOf } from './archive.js';
+import {
+  readArchivedSubject,
+  readWithArchive,
+  type ArchiveReadOptions,
+} from './archive.jetstream.js';
+import { archiveSubjectOf, type ArchiveScope } from './archive.js';
 import { readBatches, type RawMessage, type ReadRange } from './reader.jetstream.js';
 import { eventCatalog, type DroverEvent } from './schemas.js';
 import { EVENTS_STREAM, eventSubject, eventWildcard } from './subjects.js';
 import { encodeEvent } from './codec.js';
+
+type TailOptions = { fromSeq?: number; entity?: Entity; archive?: boolean | ArchiveScope };
 
 export interface JetStreamEventLogOptions {
   readonly stream?: string;
@@ -189,24 +195,32 @@ class JetStreamEventLogImpl implements JetStreamEventLog {
     return this.batches({ ...range, filter: eventWildcard(range.entity) }, true);
   }
 
-  tail(opts: { fromSeq?: number; entity?: Entity; archive?: boolean } = {}): Tail {
+  tail(opts: TailOptions = {}): Tail {
     const abort = new AbortController();
-    const iterable = this.tailItems(opts, abort.signal);
+    let passed = 0;
+    const onPassed = (seq: number) => (passed = Math.max(passed, seq));
+    const iterable = this.tailItems(opts, abort.signal, onPassed);
     return {
       [Symbol.asyncIterator]: () => iterable,
       stop: async () => {
         abort.abort();
       },
+      passed: () => passed,
     };
   }
 
   private async *tailItems(
-    opts: { fromSeq?: number; entity?: Entity; archive?: boolean },
+    opts: TailOptions,
     signal: AbortSignal,
+    onPassed: (seq: number) => void,
   ): AsyncGenerator<ReplayItem> {
     const fromSeq = opts.fromSeq ?? (await this.lastSeq()) + 1;
     const range = { filter: eventWildcard(opts.entity), fromSeq, follow: true, signal };
-    yield* itemsWithTurns(this.batches(range, opts.archive === true));
+    const archive =
+      opts.archive === undefined || opts.archive === false
+        ? false
+        : { ...(opts.archive !== true && { scope: opts.archive }), onPassed };
+    yield* itemsWithTurns(this.batches(range, archive));
   }
 
   async lastSeq(): Promise<number> {
@@ -248,11 +262,17 @@ class JetStreamEventLogImpl implements JetStreamEventLog {
     await this.publisher.close();
   }
 
-  private async *batches(range: ReadRange, archive = false): AsyncGenerator<ReplayItem[]> {
-    const read = archive ? readWithArchive : readBatches;
+  private async *batches(
+    range: ReadRange,
+    archive: boolean | ArchiveReadOptions = false,
+  ): AsyncGenerator<ReplayItem[]> {
+    const read =
+      archive === false
+        ? readBatches(this.nc, this.jsm, this.stream, range)
+        : readWithArchive(this.nc, this.jsm, this.stream, range, archive === true ? {} : archive);
     // A consumer that folds each batch at once (replayBatches) holds the loop for one batch at most.
     const turns = new EventLoopTurns();
-    for await (const raw of read(this.nc, this.jsm, this.stream, range)) {
+    for await (const raw of read) {
       if (turns.due()) await turns.take();
       yield raw.map(decodeRaw);
     }

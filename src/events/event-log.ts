@@ -1,3 +1,4 @@
+import type { ArchiveScope } from './archive.js';
 import type { DecodeError } from './errors.js';
 import type { Entity, Recorded } from './envelope.js';
 import type { DroverEvent } from './schemas.js';
@@ -52,6 +53,12 @@ export interface EntityHistory {
 /** A live tail: iterate, then `stop()`. */
 export interface Tail extends AsyncIterable<ReplayItem> {
   stop(): Promise<void>;
+  /**
+   * The highest sequence this tail has gone past without delivering it (archived history its
+   * scope left out; 0 when none): a catch-up stands at the larger of this and the last event
+   * folded, or it would wait for events it will never be given.
+   */
+  passed(): number;
 }
 
 /**
@@ -82,9 +89,11 @@ export interface EventLog {
   /**
    * Live events from `fromSeq` (default: the next one), until stopped. Compacted history is
    * left out unless `archive` (services that hold only what is live start from the live log:
-   * their start-up time follows the farm's recent work, not the age of the log).
+   * their start-up time follows the farm's recent work, not the age of the log). An
+   * `ArchiveScope` merges only the archived jobs that ended within it (`runsToRead`): a read
+   * model with a retention folds the history it keeps, not the whole archive.
    */
-  tail(opts?: { fromSeq?: number; entity?: Entity; archive?: boolean }): Tail;
+  tail(opts?: { fromSeq?: number; entity?: Entity; archive?: boolean | ArchiveScope }): Tail;
   /** The stream's last sequence now. */
   lastSeq(): Promise<number>;
   /**

@@ -157,7 +157,10 @@ export {
   ARCHIVE_RUN_SUBJECT,
   archiveSubjectOf,
   liveSubjectOf,
+  runCutoff,
+  runsToRead,
   type ArchiveRun,
+  type ArchiveScope,
 } from './archive.js';
 export {
   ensureArchiveStream,
