@@ -1,6 +1,10 @@
 export { startApiService } from './api.service.js';
-export { DEFAULT_READ_RETENTION_MS, ReadRetention } from './read-retention.js';
-export { readJobModel } from './job-history.jetstream.js';
+export { DEFAULT_READ_RETENTION_MS, ReadRetention, archiveScopeOf } from './read-retention.js';
+export type { RetiredJob } from './read-retention.js';
+export { startRetainedModel } from './retained-model.service.js';
+export type { RetainedModel, RetainedModelOptions } from './retained-model.service.js';
+export { readJobHistory, readJobModel } from './job-history.jetstream.js';
+export type { JobHistory } from './job-history.jetstream.js';
 export type { ApiService, ApiServiceOptions } from './api.service.js';
 export type { LiveModel } from './live-model.jetstream.js';
 export { alertList, alertView } from './alert-views.js';

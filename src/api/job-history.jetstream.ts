@@ -17,14 +17,21 @@ async function readAll(
   return out;
 }
 
+/** Job `id` read back from the log: a model holding it alone, and the events folded into it. */
+export interface JobHistory {
+  readonly model: ReadModel;
+  /** The job's, its chunks' and their workers' events, in log order (its audit trail). */
+  readonly events: RecordedEvent[];
+}
+
 /**
- * A read model holding job `id` alone, folded from its own events in the log: the job's, its
- * chunks' and their workers' (`log` reads the archive for a compacted job). The read model
- * lets go of old finished jobs (`ReadRetention`); this answers them on demand with the same
- * views, folded by the same machines, so `show`, `explain` and `logs` answer what they did when
+ * Job `id` folded from its own events in the log: the job's, its chunks' and their workers'
+ * (`log` reads the archive for a compacted job). The read models let go of old finished jobs
+ * (`ReadRetention`); this answers them on demand with the same views, folded by the same
+ * machines, so `show`, `explain`, `logs` and the dashboard's job page answer what they did when
  * the job was in memory. Undefined when the log holds no such job.
  */
-export async function readJobModel(log: EventLog, id: string): Promise<ReadModel | undefined> {
+export async function readJobHistory(log: EventLog, id: string): Promise<JobHistory | undefined> {
   const job = await log.read('job', id);
   if (job.events.length === 0) return undefined;
   const model = emptyReadModel();
@@ -32,15 +39,19 @@ export async function readJobModel(log: EventLog, id: string): Promise<ReadModel
   const context = model.jobs.get(id)?.context;
   const total = Math.max(context?.chunks.total ?? 0, context?.spec?.chunks ?? 0);
   const chunkIds = Array.from({ length: total }, (_, i) => chunkId(id, i));
-  const chunks = await readAll(log, 'chunk', chunkIds);
-  const events: RecordedEvent[] = chunks.flatMap((h) => h.events);
-  for (const e of events.sort(bySeq)) applyEvent(model, e);
+  const chunks = (await readAll(log, 'chunk', chunkIds)).flatMap((h) => h.events).sort(bySeq);
+  for (const e of chunks) applyEvent(model, e);
   const workerIds = [...model.chunks.values()].flatMap((c) =>
     c.context.attempts.map((a) => a.worker),
   );
-  const workers = (await readAll(log, 'worker', workerIds)).flatMap((h) => h.events);
-  for (const e of workers.sort(bySeq)) applyEvent(model, e);
-  return model;
+  const workers = (await readAll(log, 'worker', workerIds)).flatMap((h) => h.events).sort(bySeq);
+  for (const e of workers) applyEvent(model, e);
+  return { model, events: [...job.events, ...chunks, ...workers].sort(bySeq) };
+}
+
+/** A read model holding job `id` alone, read from the log (`readJobHistory`). */
+export async function readJobModel(log: EventLog, id: string): Promise<ReadModel | undefined> {
+  return (await readJobHistory(log, id))?.model;
 }
 
 const bySeq = (a: RecordedEvent, b: RecordedEvent) => a.recorded.seq - b.recorded.seq;

@@ -7,9 +7,7 @@ import {
   SchedulerError,
   HeartbeatSchema,
   isCorrupt,
-  parseEventSubject,
   type EventLog,
-  type RecordedEvent,
   type Tail,
 } from '../events/index.js';
 import {
@@ -20,8 +18,9 @@ import {
   type UsageState,
 } from '../projections/index.js';
 import { awaitCatchUp } from './catch-up.js';
-import { ReadRetention, ofRetiredJob } from './read-retention.js';
-import { applyEvent, applyHeartbeat, emptyReadModel, type ReadModel } from './read-model.js';
+import { archiveScopeOf } from './read-retention.js';
+import { applyHeartbeat, emptyReadModel, type ReadModel } from './read-model.js';
+import { startRetainedModel } from './retained-model.service.js';
 import { plainReadModel, restoreReadModel, type PlainReadModel } from './read-model-snapshot.js';
 import {
   openStartupSnapshots,
@@ -99,7 +98,8 @@ function restoreSnapshot(state: unknown, logger: Logger) {
 
 /**
  * Start the live read model: from the latest start-up snapshot (or the log's start), tail the
- * log merged with its archive (compacted jobs stay visible) and listen to heartbeats. Resolves
+ * log merged with the part of its archive the retention keeps (compacted jobs that ended within
+ * it stay listed) and listen to heartbeats. Resolves
  * once it has caught up with the log as it stood at the start; saves a snapshot periodically and
  * on stop.
  */
@@ -121,9 +121,12 @@ export async function startLiveModel(
   if (restored) logger.info({ seq: model.seq }, 'read model restored from its start-up snapshot');
   const clock = opts.clock ?? Date.now;
   const retainMs = opts.retainMs ?? Infinity;
-  const retention = new ReadRetention(retainMs);
-  retention.noteAll(model);
-  const tail: Tail = eventLog.tail({ fromSeq: model.seq + 1, archive: true });
+  const retained = startRetainedModel(model, { retainMs, clock });
+  const { retention } = retained;
+  // Archived jobs that ended before the retention are not folded at all (start-up stays flat
+  // in the archive's size); `show`, `explain` and `logs` read them from the log on demand.
+  const archive = archiveScopeOf(retainMs, clock());
+  const tail: Tail = eventLog.tail({ fromSeq: model.seq + 1, archive });
   const loop = (async () => {
     for await (const item of tail) {
       if (isCorrupt(item)) {
@@ -134,22 +137,9 @@ export async function startLiveModel(
       // The projections fold every event; the model skips those of jobs it let go of.
       fairshareProjection.apply(fairshare, item);
       usageProjection.apply(usage, item);
-      if (ofRetiredJob(model, item)) model.seq = Math.max(model.seq, item.recorded.seq);
-      else {
-        applyEvent(model, item);
-        if (item.type.startsWith('job.')) retention.note(model, eventTarget(item), item.at);
-        retention.sweep(model, clock());
-      }
+      retained.apply(item);
     }
   })().catch((err: unknown) => logger.error({ err }, 'read model tail failed'));
-  // A quiet log still lets go of jobs whose time came.
-  const sweeper = Number.isFinite(retainMs)
-    ? setInterval(
-        () => retention.sweep(model, clock()),
-        Math.min(60_000, Math.max(50, retainMs / 4)),
-      )
-    : undefined;
-  sweeper?.unref();
   const hb: Subscription = nc.subscribe(HEARTBEAT_WILDCARD, {
     callback: (err, msg) => {
       if (err) return;
@@ -182,7 +172,7 @@ export async function startLiveModel(
       }
     },
     async stop() {
-      clearInterval(sweeper);
+      retained.stop();
       saver.timer?.stop();
       hb.unsubscribe();
       await tail.stop();
@@ -194,7 +184,8 @@ export async function startLiveModel(
     await awaitCatchUp({
       what: 'read model',
       target: await eventLog.lastSeq(),
-      position: () => model.seq,
+      // Archived history left out still counts as passed: its last events may be the log's last.
+      position: () => Math.max(model.seq, tail.passed()),
       logger,
       ...(opts.stallMs !== undefined && { stallMs: opts.stallMs }),
     });
@@ -216,11 +207,6 @@ export async function startLiveModel(
   // A long fold is saved at once: the next start does not pay it again.
   if (timer && model.seq - (loaded?.seq ?? 0) >= (opts.minEvents ?? 10_000)) void timer.saveNow();
   return live;
-}
-
-/** The id of the entity an event is about (its subject's last tokens). */
-function eventTarget(e: RecordedEvent): string {
-  return parseEventSubject(e.recorded.subject)?.id ?? '';
 }
 
 function safeJson(text: string): unknown {

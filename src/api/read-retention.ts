@@ -1,5 +1,11 @@
 import { allQuiescent, stateName } from '../actors/index.js';
-import { chunkId, parseChunkId, parseEventSubject, type RecordedEvent } from '../events/index.js';
+import {
+  chunkId,
+  parseChunkId,
+  parseEventSubject,
+  type ArchiveScope,
+  type RecordedEvent,
+} from '../events/index.js';
 import type { ReadModel } from './read-model.js';
 
 /**
@@ -33,6 +39,22 @@ export function ofRetiredJob(model: ReadModel, event: RecordedEvent): boolean {
 }
 
 /**
+ * What of the archive a model with this retention folds at a start, as of `now`: only the jobs
+ * that ended within it (every other one it would let go of at its first sweep), or all of it
+ * when every job stays. Pure.
+ */
+export function archiveScopeOf(retainMs: number, now: number): ArchiveScope | true {
+  return Number.isFinite(retainMs) ? { endedSince: now - retainMs } : true;
+}
+
+/** The entities of a job the retention let go of (a holder of other indexes drops them too). */
+export interface RetiredJob {
+  readonly job: string;
+  readonly chunks: readonly string[];
+  readonly workers: readonly string[];
+}
+
+/**
  * Keeps the read model bounded over a farm's life (issue 23 point 7): a job seen finished is held
  * `retainMs` after it ended, then leaves the model with its chunks and workers, if nothing else
  * needs it there. Kept: a job not terminal or not quiescent (a process not confirmed stopped);
@@ -47,7 +69,11 @@ export class ReadRetention {
   /** Jobs let go of since this process started. */
   retired = 0;
 
-  constructor(private readonly retainMs: number) {}
+  /** `onRetire` is told each job let go of, with its chunks and workers, after they left. */
+  constructor(
+    private readonly retainMs: number,
+    private readonly onRetire?: (gone: RetiredJob) => void,
+  ) {}
 
   /** Jobs waiting for their time (tests, metrics). */
   get waiting(): number {
@@ -100,13 +126,19 @@ export class ReadRetention {
   private retire(model: ReadModel, id: string): void {
     const job = model.jobs.get(id);
     const total = Math.max(job?.context.chunks.total ?? 0, job?.context.spec?.chunks ?? 0);
+    const chunks: string[] = [];
+    const workers: string[] = [];
     for (let i = 0; i < total; i++) {
       const cid = chunkId(id, i);
-      for (const a of model.chunks.get(cid)?.context.attempts ?? []) model.workers.delete(a.worker);
-      model.chunks.delete(cid);
+      for (const a of model.chunks.get(cid)?.context.attempts ?? []) {
+        model.workers.delete(a.worker);
+        workers.push(a.worker);
+      }
+      if (model.chunks.delete(cid)) chunks.push(cid);
       model.liveChunks.delete(cid);
     }
     model.jobs.delete(id);
     this.retired++;
+    this.onRetire?.({ job: id, chunks, workers });
   }
 }

@@ -20,7 +20,8 @@ import { heapRelease } from '../scheduler/main.js';
 
 /**
  * `DROVER_READ_RETENTION` (`24h`, `90m`, `3600s`, or `forever`): how long a finished job stays in
- * the API's read model; undefined when unset (the service's default). Bad input names the variable.
+ * the API's and the dashboard's read models; undefined when unset (the service's default). Bad
+ * input names the variable.
  */
 export function readRetentionFromEnv(
   env: Readonly<Record<string, string | undefined>> = process.env,
@@ -40,6 +41,15 @@ export function readRetentionFromEnv(
 }
 
 /**
+ * How long a finished job stays in the API's and the dashboard's read models: the operator's
+ * `DROVER_READ_RETENTION`, or `DEFAULT_READ_RETENTION_MS`. Both use the same, so the dashboard
+ * lists what `drover jobs --all` lists.
+ */
+export function readRetentionMs(): number {
+  return readRetentionFromEnv() ?? DEFAULT_READ_RETENTION_MS;
+}
+
+/**
  * Start the NATS API service (`drover.api.*`) on `nc`, and beside it the projections' checkpoint
  * writer: the API is the long-running service every farm runs (`drover up`, `drover scheduler`,
  * `drover api`), so the CLI's projection commands find fresh checkpoints and never write them.
@@ -51,8 +61,12 @@ export async function startApi(
 ): Promise<ApiService> {
   // A bad alerts.yaml stops the service before it starts (BAD_INPUT, the file and field named).
   const loaded = await loadAlertRules();
-  const readRetentionMs = readRetentionFromEnv() ?? DEFAULT_READ_RETENTION_MS;
-  const api = await startApiService({ nc, logger, readRetentionMs, ...(metrics && { metrics }) });
+  const api = await startApiService({
+    nc,
+    logger,
+    readRetentionMs: readRetentionMs(),
+    ...(metrics && { metrics }),
+  });
   const checkpoints = await startCheckpointWriter({ nc, logger }).catch(async (err: unknown) => {
     await api.stop();
     throw err;

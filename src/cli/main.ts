@@ -17,7 +17,7 @@ import { keepLeading } from './standby.js';
 import { registerProjectionCommands } from './projection-commands.js';
 import { failWith } from './api-cli.js';
 import { contractParseErrors } from './parse-errors.js';
-import { registerApiCommand, startApi } from './api-services.js';
+import { readRetentionMs, registerApiCommand, startApi } from './api-services.js';
 import { registerAlertCommands } from './alert-commands.js';
 import { registerCalendarCommands } from './calendar-commands.js';
 import { registerPromisesCommand } from './promises-commands.js';
@@ -175,6 +175,7 @@ program
             nc,
             logger,
             port,
+            readRetentionMs: readRetentionMs(),
             ...(opts.as && { client: createApiClient(nc, { as: opts.as }) }),
           }),
         { logger },

@@ -1,7 +1,7 @@
 import type { Command } from 'commander';
 import type { Agent } from '../node-agent/main.js';
 import { startDashboard } from '../dashboard/index.js';
-import { startApi } from './api-services.js';
+import { readRetentionMs, startApi } from './api-services.js';
 import { processMetrics } from './metrics-services.js';
 import { connectFarm, env, fail, rootLogger } from './connection.js';
 import { submitDemo } from './demo.js';
@@ -75,6 +75,7 @@ async function runFarm(server: FarmServer, count: number, opts: UpOptions): Prom
     logger,
     port: env.httpPort,
     registries: metrics.registries(),
+    readRetentionMs: readRetentionMs(),
   }).catch((err: unknown) => {
     logger.warn({ err, port: env.httpPort }, 'dashboard not started: set DROVER_HTTP_PORT');
     return undefined;

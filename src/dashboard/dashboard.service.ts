@@ -49,6 +49,12 @@ export interface DashboardOptions {
    * the page has the farm's gauges and the process metrics.
    */
   readonly registries?: readonly Registry[];
+  /**
+   * How long a finished job stays in the feed's model after it ended (default: every job stays;
+   * `drover dashboard`/`drover up` pass `DROVER_READ_RETENTION`, default 24 h, as the API's).
+   * A job let go of is read back from the log when its page is asked for.
+   */
+  readonly readRetentionMs?: number;
 }
 
 /** A running dashboard: its URL, the feed it reads, `stop()`. */
@@ -107,12 +113,19 @@ export async function startDashboard(opts: DashboardOptions): Promise<Dashboard>
   const clock = opts.clock ?? Date.now;
   const owned = opts.eventLog ? undefined : await createJetStreamEventLog(opts.nc);
   const eventLog = opts.eventLog ?? (owned as EventLog);
-  const feed = await startFeed(opts.nc, eventLog, logger, clock);
+  const feed = await startFeed(opts.nc, eventLog, logger, clock, {
+    ...(opts.readRetentionMs !== undefined && { retainMs: opts.readRetentionMs }),
+  });
+  // Jobs the feed let go of are read back from the log, the archive included (as the API does).
+  const history = opts.eventLog
+    ? undefined
+    : await createJetStreamEventLog(opts.nc, { readArchive: true });
   const sse = startSse({ feed, clock, ...(opts.coalesceMs && { coalesceMs: opts.coalesceMs }) });
   const ctx: RouteContext = {
     feed,
     client: opts.client ?? createApiClient(opts.nc),
     fetcher: await createEventFetcher(opts.nc),
+    history: opts.eventLog ?? (history as EventLog),
     clock,
     by: opts.by ?? 'dashboard',
   };
@@ -170,6 +183,7 @@ export async function startDashboard(opts: DashboardOptions): Promise<Dashboard>
       server.closeAllConnections();
       await new Promise<void>((resolve) => server.close(() => resolve()));
       await feed.stop();
+      await history?.close();
       await owned?.close();
     },
   };

@@ -55,7 +55,7 @@ export function registerFarmMetrics(registry: Registry, model: () => ReadModel):
   const registers = [registry];
   new Gauge({
     name: 'drover_farm_jobs',
-    help: 'Jobs in the log by public state',
+    help: 'Jobs in the log by public state (finished ones: within DROVER_READ_RETENTION)',
     labelNames: ['state'] as const,
     registers,
     collect() {

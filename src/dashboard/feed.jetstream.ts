@@ -1,6 +1,14 @@
 import type { NatsConnection, Subscription } from '@nats-io/transport-node';
 import type { Logger } from 'pino';
-import { applyEvent, applyHeartbeat, emptyReadModel, type ReadModel } from '../api/index.js';
+import {
+  applyHeartbeat,
+  archiveScopeOf,
+  emptyReadModel,
+  startRetainedModel,
+  type ReadModel,
+  type RetainedModel,
+  type RetiredJob,
+} from '../api/index.js';
 import { awaitCatchUp } from '../api/catch-up.js';
 import {
   plainReadModel,
@@ -15,6 +23,7 @@ import {
 import {
   HEARTBEAT_WILDCARD,
   HeartbeatSchema,
+  eventSubject,
   isCorrupt,
   parseEventSubject,
   type EventLog,
@@ -75,6 +84,8 @@ export interface Feed {
   readonly fairHistory: Map<string, FairSample[]>;
   /** Per node, its recent memory and swap readings from the heartbeats (oldest first). */
   readonly readings: Map<string, NodeReading[]>;
+  /** What the retention let go of and holds for later (tests, benches). */
+  readonly retention: { readonly retired: number; readonly waiting: number };
   /** Whether log events or heartbeats arrived since the last `drain()` (no reset). */
   peek(): { events: boolean; heartbeats: boolean };
   /** Take and reset what changed since the previous call. */
@@ -95,6 +106,7 @@ function jobOfEntity(id: string): string {
 }
 
 interface FeedState extends Feed {
+  retained: RetainedModel;
   lastSampleSlot: number;
   changed: Set<string>;
   many: boolean;
@@ -119,6 +131,13 @@ function noteFailure(feed: FeedState, e: RecordedEvent, id: string): void {
   if (feed.failures.length > FAILURES_KEPT) feed.failures.length = FAILURES_KEPT;
 }
 
+/** A job let go of leaves the audit index too (its trail is read from the log on demand). */
+function forgetAudit(audit: AuditState, gone: RetiredJob): void {
+  audit.seqs.delete(eventSubject('job', gone.job));
+  for (const id of gone.chunks) audit.seqs.delete(eventSubject('chunk', id));
+  for (const id of gone.workers) audit.seqs.delete(eventSubject('worker', id));
+}
+
 /** Add one fair-share sample per user as of `now` (cheap enough once a minute). */
 export function sampleFairshare(feed: Feed, now: number): void {
   for (const row of fairshare(feed.fairshare, { now })) {
@@ -135,10 +154,11 @@ function fold(feed: FeedState, e: RecordedEvent): void {
     if (feed.lastSampleSlot > 0) sampleFairshare(feed, e.at);
     feed.lastSampleSlot = slot;
   }
-  applyEvent(feed.model, e);
+  const kept = feed.retained.apply(e);
   throughputProjection.apply(feed.throughput, e);
   fairshareProjection.apply(feed.fairshare, e);
-  auditProjection.apply(feed.audit, e);
+  // A job let go of leaves the audit index with the model: its page reads its trail from the log.
+  if (kept) auditProjection.apply(feed.audit, e);
   const target = parseEventSubject(e.recorded.subject);
   feed.dirty = true;
   if (!target) return;
@@ -205,13 +225,19 @@ export interface FeedSnapshotOptions {
   readonly minEvents?: number;
   /** Give up start-up after this long without progress (default `CATCH_UP_STALL_MS`). */
   readonly stallMs?: number;
+  /**
+   * How long a finished job stays in the feed's model after it ended (`ReadRetention`, the API's
+   * rules; default `Infinity`: every job. The services pass `DROVER_READ_RETENTION`).
+   */
+  readonly retainMs?: number;
 }
 
 /**
  * Start the feed: from the latest start-up snapshot (or the log's start), tail the log merged
- * with its archive (a replay that never ends) and listen to heartbeats; resolves once it has
- * caught up with the log as it stood at the start, and saves a snapshot periodically and on stop.
- * The dashboard only reads the log: every write goes through the API client.
+ * with the part of its archive the retention keeps (a replay that never ends) and listen to
+ * heartbeats; resolves once it has caught up with the log as it stood at the start, and saves a
+ * snapshot periodically and on stop. The dashboard only reads the log: every write goes through
+ * the API client.
  */
 export async function startFeed(
   nc: NatsConnection,
@@ -229,11 +255,21 @@ export async function startFeed(
   if (restored) logger.info({ seq: loaded.seq }, 'dashboard feed restored from its snapshot');
   // Set once caught up (stop() may run before: a failed start).
   const saver: { timer?: ReturnType<typeof startSnapshotTimer> | null } = {};
+  const model = restored?.model ?? emptyReadModel();
+  const audit = restored?.audit ?? auditProjection.initial();
+  const retainMs = opts.retainMs ?? Infinity;
+  const retained = startRetainedModel(model, {
+    retainMs,
+    clock,
+    onRetire: (gone) => forgetAudit(audit, gone),
+  });
   const feed: FeedState = {
-    model: restored?.model ?? emptyReadModel(),
+    model,
+    retained,
+    retention: retained.retention,
     throughput: restored?.throughput ?? throughputProjection.initial(),
     fairshare: restored?.fairshare ?? fairshareProjection.initial(),
-    audit: restored?.audit ?? auditProjection.initial(),
+    audit,
     failures: restored?.failures ?? [],
     fairHistory: restored?.fairHistory ?? new Map(),
     readings: new Map(),
@@ -253,6 +289,7 @@ export async function startFeed(
       return out;
     },
     async stop() {
+      retained.stop();
       saver.timer?.stop();
       clearInterval(sampler);
       hb.unsubscribe();
@@ -261,7 +298,9 @@ export async function startFeed(
       await saver.timer?.saveNow();
     },
   };
-  const tail: Tail = eventLog.tail({ fromSeq: feed.model.seq + 1, archive: true });
+  // Archived jobs that ended before the retention are not folded (the job page reads them).
+  const archive = archiveScopeOf(retainMs, clock());
+  const tail: Tail = eventLog.tail({ fromSeq: feed.model.seq + 1, archive });
   const loop = (async () => {
     for await (const item of tail) {
       if (isCorrupt(item)) feed.model.seq = Math.max(feed.model.seq, item.seq);
@@ -289,7 +328,8 @@ export async function startFeed(
     await awaitCatchUp({
       what: 'dashboard feed',
       target: await eventLog.lastSeq(),
-      position: () => feed.model.seq,
+      // Archived history left out still counts as passed: its last events may be the log's last.
+      position: () => Math.max(feed.model.seq, tail.passed()),
       logger,
       ...(opts.stallMs !== undefined && { stallMs: opts.stallMs }),
     });

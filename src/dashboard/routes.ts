@@ -1,6 +1,20 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { JOB_STATES, reservationRows, type ApiClient, type JobState } from '../api/index.js';
-import { ErrorCodes, SchedulerError, type ErrorCode } from '../events/index.js';
+import {
+  JOB_STATES,
+  readJobHistory,
+  reservationRows,
+  type ApiClient,
+  type JobHistory,
+  type JobState,
+} from '../api/index.js';
+import {
+  EntityIdSchema,
+  ErrorCodes,
+  SchedulerError,
+  type ErrorCode,
+  type EventLog,
+  type RecordedEvent,
+} from '../events/index.js';
 import { auditEntries, auditPlan, type EventFetcher } from '../projections/index.js';
 import type { Feed } from './feed.jetstream.js';
 import { shellQuote } from './shell-quote.js';
@@ -13,6 +27,8 @@ export interface RouteContext {
   readonly feed: Feed;
   readonly client: ApiClient;
   readonly fetcher: EventFetcher;
+  /** Where a job the feed let go of is read back from (the archive included). */
+  readonly history: EventLog;
   readonly clock: () => number;
   /** Who the dashboard acts as on the API's trusted surface (`by`); absent on a user surface. */
   readonly by?: string;
@@ -75,18 +91,41 @@ function jobsQuery(params: URLSearchParams) {
   };
 }
 
+/** The first entry of the page at `offset` of a trail of `total` entries. */
+function pageStart(total: number, offset: number): number {
+  // An offset past the end shows the last page (the trail only grows).
+  const lastPage = Math.max(0, Math.ceil(total / AUDIT_PAGE) - 1) * AUDIT_PAGE;
+  return Math.min(Math.max(0, offset), lastPage);
+}
+
 /** One page of the audit trail of job `id`'s tree, in log order, from entry `offset`. */
 async function auditPage(ctx: RouteContext, id: string, offset: number) {
   const { seqs } = auditPlan(ctx.feed.audit, id);
-  // An offset past the end shows the last page (the trail only grows).
-  const lastPage = Math.max(0, Math.ceil(seqs.length / AUDIT_PAGE) - 1) * AUDIT_PAGE;
-  const from = Math.min(Math.max(0, offset), lastPage);
+  const from = pageStart(seqs.length, offset);
   const fetched = await ctx.fetcher.fetch(seqs.slice(from, from + AUDIT_PAGE));
   return { audit: auditEntries(fetched.events), auditTotal: seqs.length, auditOffset: from };
 }
 
+/** The same page of a job read back from the log (its trail is the events read). */
+function historyAuditPage(events: readonly RecordedEvent[], offset: number) {
+  const from = pageStart(events.length, offset);
+  const audit = auditEntries(events.slice(from, from + AUDIT_PAGE));
+  return { audit, auditTotal: events.length, auditOffset: from };
+}
+
+/** Job `id` read back from the log when the feed let go of it (or never folded it); 404 if none. */
+async function letGoOf(ctx: RouteContext, id: string): Promise<JobHistory> {
+  // Only a job id can name a job (a wildcard must never reach a subject filter).
+  const valid = EntityIdSchema.safeParse(id).success;
+  const history = valid ? await readJobHistory(ctx.history, id) : undefined;
+  if (!history) throw new SchedulerError(ErrorCodes.NotFound, `no job ${id}`);
+  return history;
+}
+
 async function jobPage(ctx: RouteContext, id: string, auditOffset: number) {
-  const tree = jobTree(ctx.feed.model, id);
+  const held = ctx.feed.model.jobs.has(id);
+  const history = held ? undefined : await letGoOf(ctx, id);
+  const tree = jobTree(history?.model ?? ctx.feed.model, id);
   if (!tree) throw new SchedulerError(ErrorCodes.NotFound, `no job ${id}`);
   const explain = await ctx.client.explain(id).catch((err: unknown) => ({
     error: {
@@ -95,7 +134,16 @@ async function jobPage(ctx: RouteContext, id: string, auditOffset: number) {
     },
   }));
   const commandLine = shellQuote(tree.jobs[0]?.command ?? []);
-  return { ...tree, commandLine, explain, ...(await auditPage(ctx, id, auditOffset)) };
+  const audit = history
+    ? historyAuditPage(history.events, auditOffset)
+    : await auditPage(ctx, id, auditOffset);
+  return { ...tree, commandLine, explain, ...audit };
+}
+
+/** The audit subroute: from the feed's index, or from the log for a job it let go of. */
+async function jobAudit(ctx: RouteContext, id: string, offset: number) {
+  if (ctx.feed.model.jobs.has(id)) return auditPage(ctx, id, offset);
+  return historyAuditPage((await letGoOf(ctx, id)).events, offset);
 }
 
 /** A non-negative integer query parameter (0 when absent); anything else is refused, named. */
@@ -137,8 +185,7 @@ export async function route(
   } else if (get && what === 'jobs' && id && !sub) {
     sendJson(res, 200, await jobPage(ctx, id, offsetParam(url.searchParams, 'auditOffset')));
   } else if (get && what === 'jobs' && id && sub === 'audit') {
-    if (!ctx.feed.model.jobs.has(id)) throw new SchedulerError(ErrorCodes.NotFound, `no job ${id}`);
-    sendJson(res, 200, await auditPage(ctx, id, offsetParam(url.searchParams, 'offset')));
+    sendJson(res, 200, await jobAudit(ctx, id, offsetParam(url.searchParams, 'offset')));
   } else if (get && what === 'jobs' && id && sub === 'cancel-plan') {
     sendJson(res, 200, await ctx.client.cancelPlan(id));
   } else if (post && what === 'jobs' && id && sub === 'cancel') {

@@ -7,15 +7,19 @@ import {
   jobView,
   publicState,
 } from '../../../src/api/index.js';
-import { ReadRetention, ofRetiredJob } from '../../../src/api/read-retention.js';
+import {
+  ReadRetention,
+  ofRetiredJob,
+  type RetiredJob,
+} from '../../../src/api/read-retention.js';
 import { farmHistory, recordAll } from '../../support/projection-history.js';
 
 const TERMINAL = ['succeeded', 'failed', 'cancelled'];
 
 /** A farm's history folded with a retention noting every job event, as the live model does. */
-function fold(retainMs: number, now: number) {
+function fold(retainMs: number, now: number, onRetire?: (gone: RetiredJob) => void) {
   const model = emptyReadModel();
-  const retention = new ReadRetention(retainMs);
+  const retention = new ReadRetention(retainMs, onRetire);
   for (const e of recordAll(farmHistory(3, { jobs: 60, users: 3 }))) {
     if (ofRetiredJob(model, e)) continue;
     applyEvent(model, e);
@@ -53,6 +57,20 @@ describe('ReadRetention (pure)', () => {
     expect(retention.waiting).toBeGreaterThan(10);
     retention.sweep(model, Number.MAX_SAFE_INTEGER);
     expect(retention.retired).toBeGreaterThan(10);
+  });
+
+  it('tells a holder of other indexes each job let go of, with exactly the chunks and workers that left', () => {
+    const all = fold(Infinity, Number.MAX_SAFE_INTEGER).model;
+    const told: RetiredJob[] = [];
+    const { model } = fold(0, Number.MAX_SAFE_INTEGER, (gone) => told.push(gone));
+    expect(told.length).toBeGreaterThan(10);
+    for (const gone of told) {
+      expect(model.jobs.has(gone.job)).toBe(false);
+      const chunks = [...all.chunks.keys()].filter((c) => c.startsWith(`${gone.job}:`));
+      expect([...gone.chunks].sort()).toEqual(chunks.sort());
+      const workers = [...all.workers.keys()].filter((w) => w.startsWith(`${gone.job}:`));
+      expect([...gone.workers].sort()).toEqual(workers.sort());
+    }
   });
 
   it('the API metrics report the jobs of the model and what the retention let go of', async () => {
