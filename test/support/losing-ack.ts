@@ -55,7 +55,11 @@ export function losingFirstAck(
         }
       }
       const it = items();
-      return { [Symbol.asyncIterator]: () => it, stop: () => inner.stop(), passed: () => inner.passed() };
+      return {
+        [Symbol.asyncIterator]: () => it,
+        stop: () => inner.stop(),
+        passed: () => inner.passed(),
+      };
     },
   };
   return { log: wrapped, landed, lost };

@@ -30,7 +30,12 @@ beforeAll(async () => {
   const entries = farmHistory(7, { jobs: 40, users: 3, tag });
   await seedHistories(farm.nc, { events: entries.length, history: (h) => (h ? [] : entries) });
   const clock = () => now;
-  api = await startApiService({ nc: farm.nc, logger: quietLogger, readRetentionMs: RETAIN_MS, clock });
+  api = await startApiService({
+    nc: farm.nc,
+    logger: quietLogger,
+    readRetentionMs: RETAIN_MS,
+    clock,
+  });
   dash = await startDashboard({
     nc: farm.nc,
     logger: quietLogger,
@@ -89,9 +94,7 @@ describe("the dashboard's read model under DROVER_READ_RETENTION, on a real nats
       expect((page.audit.audit as unknown[]).length).toBeGreaterThan(0);
     }
     const listed = async () =>
-      new Set(
-        ((await get('/api/jobs?limit=500')).body.rows as { id: string }[]).map((r) => r.id),
-      );
+      new Set(((await get('/api/jobs?limit=500')).body.rows as { id: string }[]).map((r) => r.id));
     const listedBefore = await listed();
     for (const id of finished) expect(listedBefore.has(id)).toBe(true);
     const jobsBefore = model.jobs.size;

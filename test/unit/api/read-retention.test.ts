@@ -7,11 +7,7 @@ import {
   jobView,
   publicState,
 } from '../../../src/api/index.js';
-import {
-  ReadRetention,
-  ofRetiredJob,
-  type RetiredJob,
-} from '../../../src/api/read-retention.js';
+import { ReadRetention, ofRetiredJob, type RetiredJob } from '../../../src/api/read-retention.js';
 import { farmHistory, recordAll } from '../../support/projection-history.js';
 
 const TERMINAL = ['succeeded', 'failed', 'cancelled'];
