@@ -16,7 +16,10 @@ import { rssCurve, type RssCurve } from './rss-curve.js';
  * One nats-server; the scheduler (with the API and the projections' checkpoint writer), two
  * agents and the dashboard as real processes; SOAK_RATE jobs a second (default 2: tiny jobs, every
  * fourth one in 2 chunks) through the durable intake; `drover compact --older-than
- * SOAK_RETENTION` (default 60s) every SOAK_COMPACT_MS (default 60 s). The RSS of every service
+ * SOAK_RETENTION` (default 60s) every SOAK_COMPACT_MS (default 60 s); the API's and the
+ * dashboard's read models keep finished jobs SOAK_READ_RETENTION (default 5m, passed as
+ * `DROVER_READ_RETENTION`: with the services' 24 h they would fill for a day, longer than any
+ * soak, and no flat line could show within one). The RSS of every service
  * (and of nats-server) is read from /proc every SOAK_SAMPLE_MS (default 10 s). Prints one JSON
  * document: per service the curve's start, p50, max, end and slope (MB per hour, over the whole
  * run and over its second half, after warm-up), and what the farm did: every stream's messages,
@@ -31,6 +34,7 @@ const RATE = Number(process.env.SOAK_RATE ?? 2);
 const SAMPLE_MS = Number(process.env.SOAK_SAMPLE_MS ?? 10_000);
 const COMPACT_MS = Number(process.env.SOAK_COMPACT_MS ?? 60_000);
 const RETENTION = process.env.SOAK_RETENTION ?? '60s';
+const READ_RETENTION = process.env.SOAK_READ_RETENTION ?? '5m';
 // SOAK_HEAP_DIR: the scheduler and the dashboard write a heap snapshot there (SIGUSR2, which
 // collects garbage first) every SOAK_HEAP_EVERY_MS (default 5 min): compare them by constructor.
 const HEAP_DIR = process.env.SOAK_HEAP_DIR;
@@ -51,6 +55,7 @@ const env = {
   DROVER_NATS_URL: farm.server.url,
   DROVER_DATA_DIR: dataDir,
   DROVER_HTTP_PORT: '0',
+  DROVER_READ_RETENTION: READ_RETENTION,
   LOG_LEVEL: 'error',
 };
 const services = new Map<string, DroverProcess>([
@@ -152,6 +157,7 @@ try {
         bench: 'soak',
         minutes: Math.round((Date.now() - t0) / 6000) / 10,
         rate: RATE,
+        readRetention: READ_RETENTION,
         sampleEveryS: SAMPLE_MS / 1000,
         submitted: submitted.length,
         lastJob: lastState,
