@@ -11,6 +11,7 @@ import {
   type RunCommand,
   type RunSnapshot,
 } from '../actors/index.js';
+import type { JobSpec } from '../events/index.js';
 import type { CalendarVersion } from '../policy/calendar/index.js';
 import {
   dueRuns,
@@ -27,7 +28,13 @@ import {
 } from '../policy/pipeline/index.js';
 import type { Change } from './entity-view.js';
 import type { Action, Peek, RuleContext } from './rules.js';
-import { jobCreation, releaseJob, runJobSpec, taskJobSpec } from './run-jobs.js';
+import {
+  creationOwed,
+  releaseJob,
+  runJobSpec,
+  taskJobSpec,
+  unfinishedCreation,
+} from './run-jobs.js';
 import type { TickStep } from './ticker.service.js';
 
 /** Workflows and their runs, as the log brings them (fed every change; no read of its own). */
@@ -171,6 +178,24 @@ export class Timekeeper {
     }
   }
 
+  /**
+   * Create a run's or a task's job, or finish one an earlier leader left half made (killed
+   * between two of its appends: said in the log, it is the trace of that race).
+   */
+  private async makeJob(
+    ctx: RuleContext,
+    jobId: string,
+    spec: JobSpec,
+    hold: string | undefined,
+  ): Promise<void> {
+    const steps = unfinishedCreation(ctx, jobId, spec, hold);
+    if (this.d.peek.job(jobId) !== undefined && steps.length > 0) {
+      const missing = steps.map((a) => (a.entity === 'kill' ? a.entity : a.command.type));
+      this.d.logger.warn({ job: jobId, missing }, 'job left half made: finishing it');
+    }
+    for (const a of steps) await this.d.step(a);
+  }
+
   /** The state of each task of a run, from the run's records and the tasks' jobs. */
   private taskStates(run: RunSnapshot, taskIds: readonly string[]): Record<string, TaskState> {
     const c = run.context;
@@ -206,10 +231,11 @@ export class Timekeeper {
       return;
     const ctx = this.d.context();
     const runJob = this.d.peek.job(c.jobId);
-    if (!runJob) {
-      const spec = runJobSpec(id, user, def);
-      for (const a of jobCreation(ctx, c.jobId, spec, `run ${id}: its tasks are being decided`))
-        await this.d.step(a);
+    // Not "does it exist": a leader killed half way through its creation left it submitted but
+    // never held (so never released) or without its chunk, and the run waited for it for ever.
+    if (!runJob || creationOwed(this.d.peek, c.jobId)) {
+      const hold = `run ${id}: its tasks are being decided`;
+      await this.makeJob(ctx, c.jobId, runJobSpec(id, user, def), hold);
       return;
     }
     const taskIds = def.tasks.map((t) => t.id);
@@ -262,10 +288,12 @@ export class Timekeeper {
         } else if (s.kind === 'release') {
           await this.d.step(releaseJob(ctx, jobId, 'nothing blocks it any more'));
         } else {
-          if (!this.d.peek.job(jobId)) {
+          // The job whole before the run records it: a job half made by a leader killed
+          // mid-creation is finished here (the task is still undecided), never recorded as is.
+          if (creationOwed(this.d.peek, jobId)) {
             const task = def.tasks.find((t) => t.id === s.task)!;
             const spec = taskJobSpec({ id, date, jobId: c.jobId }, user, def, task);
-            for (const a of jobCreation(ctx, jobId, spec, s.hold)) await this.d.step(a);
+            await this.makeJob(ctx, jobId, spec, s.hold);
           }
           await this.runCommand(id, {
             type: 'SubmitTask',

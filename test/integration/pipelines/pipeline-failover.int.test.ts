@@ -35,12 +35,38 @@ describe('depends-on-past across scheduler kill -9 and downtime (real farm)', ()
     return out;
   };
   const scheduled = async () => (await events()).filter((e) => e.type === 'run.scheduled');
-  const waitFor = async (what: string, check: () => Promise<boolean>, ms = 60_000) => {
+  /** On a timeout, `explain` says what was still waiting (the next red run explains itself). */
+  const waitFor = async (
+    what: string,
+    check: () => Promise<boolean>,
+    ms = 60_000,
+    explain: () => Promise<string> = async () => '',
+  ) => {
     const deadline = Date.now() + ms;
     while (!(await check())) {
-      if (Date.now() > deadline) throw new Error(`${what}: not after ${ms} ms`);
+      if (Date.now() > deadline) throw new Error(`${what}: not after ${ms} ms${await explain()}`);
       await sleep(200);
     }
+  };
+  /**
+   * Each run that has not ended: its last event, and its job's and its task's job's last event
+   * and their chunk's; then what the schedulers logged last (warnings and errors).
+   */
+  const stuckRuns = async (runs: readonly string[]): Promise<string> => {
+    const log = await events();
+    const last = (subject: string) =>
+      log.filter((e) => e.recorded.subject === subject).at(-1)?.type ?? 'nothing';
+    const lines = runs
+      .filter((run) => !/^run\.(succeeded|failed)$/.test(last(`drover.ev.run.${run}`)))
+      .map((run) => {
+        const jobs = [run.replace('@', '_'), `${run.replace('@', '_')}_load`];
+        const parts = jobs.map(
+          (j) => `${j}: ${last(`drover.ev.job.${j}`)}, chunk ${last(`drover.ev.chunk.${j}:0`)}`,
+        );
+        return `${run}: ${last(`drover.ev.run.${run}`)}; ${parts.join('; ')}`;
+      });
+    const logs = schedulers.map((p, i) => `scheduler ${i + 1}: ${p.output().slice(-1500)}`);
+    return `\nstill open:\n${lines.join('\n')}\n${logs.join('\n')}`;
   };
 
   beforeAll(async () => {
@@ -106,6 +132,7 @@ describe('depends-on-past across scheduler kill -9 and downtime (real farm)', ()
         return ended.length >= runs.length;
       },
       120_000,
+      () => stuckRuns(runs),
     );
     const log = await events();
 
