@@ -110,12 +110,13 @@ class AheadTracker {
   private seen = 0;
 
   note(r: Ranked): void {
-    this.seen++;
+    const n = r.task.count ?? 1;
+    this.seen += n;
     const a = this.perUser.get(r.task.user);
     if (a) {
       a.dru = r.dru;
-      a.tasks++;
-    } else this.perUser.set(r.task.user, { user: r.task.user, dru: r.dru, tasks: 1 });
+      a.tasks += n;
+    } else this.perUser.set(r.task.user, { user: r.task.user, dru: r.dru, tasks: n });
   }
 
   /** Up to five other users ahead (the first to enter the queue), or undefined if none. */
@@ -177,6 +178,11 @@ export function placeRound(
   const round: RoundCtx = { nodes, farm, misses, spread, ahead, placements, waiting, notReady };
   for (const r of ranked) {
     if (placements.length >= max) break;
+    if (r.task.count !== undefined) {
+      // An aggregate of chunks the round cannot place: it only counts as ahead of later tasks.
+      if (explain) ahead.note(r);
+      continue;
+    }
     const gang = r.task.spread && !r.task.running ? gangs.get(r.task.jobId) : undefined;
     if (gang) {
       gangs.delete(r.task.jobId); // met once, at its first member's rank

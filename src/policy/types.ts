@@ -66,6 +66,15 @@ export interface Task {
    * two on one node; they wait rather than double up or hold part.
    */
   spread?: boolean;
+  /**
+   * An aggregate: this task stands for `count` identical waiting chunks of its job (fresh, same
+   * request and constraints) that the round cannot place, because the farm's free capacity could
+   * not take them after the job's chunks before them. It holds their place: their summed request
+   * counts in the user's running sums S_r (so every later task's dru is what it would be with
+   * one task per chunk), it takes `count` ranks, and it is never placed nor given reasons.
+   * A job of 100,000 chunks is then a few tasks a round, not 100,000.
+   */
+  count?: number;
 }
 
 /** Node lifecycle states; only `ready` nodes receive work. */

@@ -40,6 +40,18 @@ function signatureOf(state: string, priority: number): string {
   return known;
 }
 
+/** A chunk waiting for its first attempt, with nothing of an earlier one (request: the spec's). */
+function isFresh(chunk: ChunkSnapshot, state: string): boolean {
+  const c = chunk.context;
+  return (
+    state === 'pending' &&
+    c.attempts.length === 0 &&
+    c.checkpoint === undefined &&
+    c.retry === undefined &&
+    c.request === undefined
+  );
+}
+
 const NONE: ReadonlyMap<string, LiveChunk> = new Map();
 const zero = (): Resources => ({ cpus: 0, memMb: 0, gpus: 0 });
 function add(a: Resources, b: Resources, sign: 1 | -1): void {
@@ -98,6 +110,13 @@ export class FarmIndex {
   generation = 0;
   /** Job id → its state and priority as the last round-relevant change saw them. */
   private readonly jobSig = new Map<string, string>();
+  /**
+   * Waiting chunks that are not fresh (an attempt before, a retry verdict or a checkpoint), and
+   * their count per job: a job whose waiting chunks are all fresh asks the same of every node for
+   * each, so a round may stand one aggregate task for those it cannot place (`planRound`).
+   */
+  private readonly staleWaiting = new Set<string>();
+  private readonly staleByJob = new Map<string, number>();
 
   constructor(private halfLifeS: number) {}
 
@@ -139,11 +158,26 @@ export class FarmIndex {
     const state = stateName(chunk);
     // A failed attempt waits for the retry policy's verdict before it may be placed again.
     const placeable = state === 'pending' || (state === 'retry_wait' && retry?.attempt === attempt);
+    this.noteFreshness(id, jobId, placeable && !isFresh(chunk, state));
     if (placeable) {
       if (!this.waiting.add(jobId, index)) return this.updateLive(id, chunk, state, jobId); // waits on
       this.generation++;
     } else if (this.waiting.delete(jobId, index)) this.generation++;
     this.updateLive(id, chunk, state, jobId);
+  }
+
+  /** Whether every waiting chunk of `jobId` is fresh (never attempted, no checkpoint). */
+  allWaitingFresh(jobId: string): boolean {
+    return !this.staleByJob.has(jobId);
+  }
+
+  private noteFreshness(id: string, jobId: string, stale: boolean): void {
+    if (stale === this.staleWaiting.has(id)) return;
+    const n = (this.staleByJob.get(jobId) ?? 0) + (stale ? 1 : -1);
+    if (stale) this.staleWaiting.add(id);
+    else this.staleWaiting.delete(id);
+    if (n > 0) this.staleByJob.set(jobId, n);
+    else this.staleByJob.delete(jobId);
   }
 
   private updateLive(id: string, chunk: ChunkSnapshot, state: string, jobId: string): void {

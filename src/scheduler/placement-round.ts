@@ -1,5 +1,5 @@
 import { stateName, type JobSnapshot } from '../actors/index.js';
-import { chunkId, type PendingReason } from '../events/index.js';
+import { chunkId, parseChunkId, type PendingReason } from '../events/index.js';
 import type { FarmIndex, RunningGroup } from './farm-index.js';
 import {
   NODE_AVOIDING_CAUSES,
@@ -42,6 +42,11 @@ export interface RoundInput {
   readonly standingExclusions?: (user: string) => readonly string[] | undefined;
   /** Jobs with a pending start-by promise: placed first, ahead of fair-share order. */
   readonly promised?: ReadonlySet<string>;
+  /**
+   * Jobs with more waiting chunks than this (all fresh) are given as the tasks the round could
+   * place and one aggregate (`AGGREGATE_ABOVE` by default; tests compare against Infinity).
+   */
+  readonly aggregateAbove?: number;
   /**
    * Pipelining: a ready node takes up to a second round of work while its slots are full (its
    * agent starts each at a process's exit, `SlotGate`). Fit is against the node's capacity with
@@ -306,6 +311,101 @@ function waitingTask(
 }
 
 /**
+ * Jobs with more waiting chunks than this, all fresh, give a round only the chunks it could place
+ * and one aggregate for the rest (`freshTasks`). Small jobs are listed chunk by chunk as before.
+ */
+export const AGGREGATE_ABOVE = 64;
+
+/**
+ * Waiting chunks in flight per job (at most `MAX_IN_FLIGHT` ids; counted once a round, when
+ * needed): they are in the queue's sets until their `chunk.assigned` is folded, but not tasks.
+ */
+function countByJob(inFlight: ReadonlySet<string>, index: FarmIndex): Map<string, number> {
+  const out = new Map<string, number>();
+  for (const id of inFlight) {
+    const { jobId, index: i } = parseChunkId(id);
+    const w = index.waiting.indices(jobId);
+    if (w === undefined || (typeof w === 'number' ? w !== i : !w.has(i))) continue;
+    out.set(jobId, (out.get(jobId) ?? 0) + 1);
+  }
+  return out;
+}
+
+/**
+ * How many tasks of a request the ready nodes' free capacity could take at most in one round
+ * (labels and exclusions ignored: an upper bound), memoised per request for the round. Requests
+ * asking for nothing fit without bound.
+ */
+function placeableBound(nodes: readonly NodeState[]): (r: ResourceVector) => number {
+  const memo = new Map<ResourceVector, number>();
+  return (r) => {
+    let n = memo.get(r);
+    if (n !== undefined) return n;
+    n = 0;
+    for (const node of nodes) {
+      if (node.state !== 'ready') continue;
+      let k = Infinity;
+      for (const d of ['cpus', 'memMb', 'gpus'] as const) {
+        if (!(r[d] > 0)) continue;
+        const free = node.capacity[d] - node.used[d];
+        k = Math.min(k, free > 0 ? Math.floor(free / r[d] + 1e-9) : 0);
+      }
+      n += k;
+    }
+    memo.set(r, n);
+    return n;
+  };
+}
+
+/**
+ * The tasks of a job whose waiting chunks are all fresh (the same request, constraints and
+ * history for each): the first ones in the order they began to wait, as many as the free capacity
+ * could take plus one (that one carries the job's reasons when the others are placed), then one
+ * aggregate (`Task.count`) for the rest, which holds their place and their sum in the queue.
+ * Placements, reasons and ranks are those of one task per chunk: the rest could not have been
+ * placed in this round (free capacity only shrinks as it places), and an aggregate changes no
+ * other task's dru. A round over a job of 100,000 chunks so costs what it can place, not 100,000.
+ */
+function freshTasks(
+  input: RoundInput,
+  jobId: string,
+  job: JobSnapshot,
+  waiting: ReadonlySet<number>,
+  verdict: GateVerdict | undefined,
+  fits: (r: ResourceVector) => number,
+  inFlight: number,
+  tasks: Task[],
+): void {
+  const spec = job.context.spec!;
+  const request = requestOf(spec.cpus, spec.memMb, spec.gpus);
+  const eligible = waiting.size - inFlight;
+  const want = Math.min(eligible, fits(request) + 1);
+  let taken = 0;
+  let last: Task | undefined;
+  for (const i of waiting) {
+    if (taken >= want) break;
+    const t = waitingTask(input, jobId, job, i, verdict);
+    if (!t) continue;
+    tasks.push((last = t));
+    taken++;
+  }
+  const rest = eligible - taken;
+  if (rest <= 0 || !last) return;
+  const aggregate: Task = {
+    ...last,
+    id: `${jobId}:+${rest}`,
+    index: Number.MAX_SAFE_INTEGER, // after every chunk of its job in the user's own order
+    request: {
+      cpus: request.cpus * rest,
+      memMb: request.memMb * rest,
+      gpus: request.gpus * rest,
+    },
+    count: rest,
+  };
+  tasks.push(aggregate);
+}
+
+/**
  * One scheduling round (pure given its input, but for the running jobs' queue groups it caches
  * in the index, which the index drops whenever their job changes): every open job's waiting chunks and running
  * chunks in the fair-share queue, placed from the front with backfill; jobs held or waiting on
@@ -316,6 +416,14 @@ export function planRound(input: RoundInput): RoundOutput {
   const tasks: Task[] = [];
   const pending: RoundOutput['pending'] = new Map();
   const verdicts = new Map<string, GateVerdict>();
+  const nodes = nodeStates(peek, index, input.reserved, input.pipeline);
+  const fits = placeableBound(nodes);
+  const aggregateAbove = input.aggregateAbove ?? AGGREGATE_ABOVE;
+  let inFlightByJob: Map<string, number> | undefined;
+  const inFlightOf = (jobId: string) => {
+    inFlightByJob ??= countByJob(input.inFlight, index);
+    return inFlightByJob.get(jobId) ?? 0;
+  };
   // Only jobs with waiting chunks give tasks or reasons here: most open jobs of a busy farm
   // only run, and the running ones count below, one sum per user and priority.
   for (const jobId of index.waiting.keys()) {
@@ -336,7 +444,13 @@ export function planRound(input: RoundInput): RoundOutput {
     if (typeof waiting === 'number') {
       const t = waitingTask(input, jobId, job, waiting, verdict);
       if (t) tasks.push(t);
-    } else
+    } else if (
+      waiting.size > aggregateAbove &&
+      index.allWaitingFresh(jobId) &&
+      !job.context.spec.spread
+    )
+      freshTasks(input, jobId, job, waiting, verdict, fits, inFlightOf(jobId), tasks);
+    else
       for (const i of waiting) {
         const t = waitingTask(input, jobId, job, i, verdict);
         if (t) tasks.push(t);
@@ -347,7 +461,6 @@ export function planRound(input: RoundInput): RoundOutput {
     if (t.notBefore !== undefined && t.notBefore > now && t.notBefore < wakeAt)
       wakeAt = t.notBefore;
   tasks.push(...runningTasks(peek, index));
-  const nodes = nodeStates(peek, index, input.reserved, input.pipeline);
   const capacity = nodes
     .filter((n) => n.state === 'ready')
     .reduce(
