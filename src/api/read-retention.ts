@@ -107,6 +107,7 @@ export class ReadRetention {
       model.liveChunks.delete(cid);
     }
     model.jobs.delete(id);
+    model.jobSeqs.delete(id);
     this.retired++;
   }
 }
