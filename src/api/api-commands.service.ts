@@ -8,6 +8,7 @@ import {
 } from '../events/index.js';
 import {
   actorOf,
+  archivedWords,
   loadOwnJob,
   metaOf,
   requireAdmin,
@@ -18,7 +19,7 @@ import {
 } from './api-context.js';
 import { defaultFairShareConfig } from '../policy/index.js';
 import { configOfState } from '../projections/index.js';
-import { cancelPlan, clearPlan } from './plans.js';
+import { cancelPlan, clearPlan, closedClearPlan } from './plans.js';
 import { delayedBy } from './priority-delays.js';
 import { RequestSchemas, parseRequest } from './protocol.js';
 import { refuseBadReservation } from './api-reservations.service.js';
@@ -104,11 +105,12 @@ export const cancelPlanOf: Handler = async (ctx, req) => {
  */
 export const cancel: Handler = async (ctx, req) => {
   const r = parseRequest('cancel request', RequestSchemas.cancel, req.body);
-  const { job, lastSeq } = await loadOwnJob(ctx, req.caller, r.id);
+  const { job, lastSeq, archived } = await loadOwnJob(ctx, req.caller, r.id);
   await ctx.live.reach(lastSeq);
   const plan = cancelPlan(await modelOf(ctx, r.id), r.id);
   const state = stateName(job);
-  if (TERMINAL_STATES.has(state)) {
+  // A compacted job is terminal (only finished trees move); closed either way: never appended to.
+  if (TERMINAL_STATES.has(state) || archived) {
     throw new SchedulerError(ErrorCodes.Refused, `job ${r.id} is ${state}: nothing to cancel`, {
       details: { plan },
     });
@@ -143,10 +145,16 @@ export const cancel: Handler = async (ctx, req) => {
 /** `drover.api.clear.plan`: what a clear would clear, and what blocks it now. */
 export const clearPlanOf: Handler = async (ctx, req) => {
   const { id } = parseRequest('clear plan request', RequestSchemas['clear.plan'], req.body);
-  const { lastSeq } = await loadOwnJob(ctx, req.caller, id);
-  await ctx.live.reach(lastSeq);
-  return { plan: clearPlan(await modelOf(ctx, id), id) };
+  return { plan: await clearPlanNow(ctx, req, id) };
 };
+
+/** The clear plan of job `id` as the log stands; a compacted job's names its closed history. */
+async function clearPlanNow(ctx: ApiContext, req: ApiRequest, id: string) {
+  const { lastSeq, archived } = await loadOwnJob(ctx, req.caller, id);
+  await ctx.live.reach(lastSeq);
+  const plan = clearPlan(await modelOf(ctx, id), id);
+  return archived ? closedClearPlan(plan, id, archivedWords(id)) : plan;
+}
 
 /**
  * `drover.api.clear`: REFUSED (naming every blocker) while any descendant is not terminal or
@@ -155,9 +163,7 @@ export const clearPlanOf: Handler = async (ctx, req) => {
  */
 export const clear: Handler = async (ctx, req) => {
   const r = parseRequest('clear request', RequestSchemas.clear, req.body);
-  const { lastSeq } = await loadOwnJob(ctx, req.caller, r.id);
-  await ctx.live.reach(lastSeq);
-  const plan = clearPlan(await modelOf(ctx, r.id), r.id);
+  const plan = await clearPlanNow(ctx, req, r.id);
   if (!plan) throw new SchedulerError(ErrorCodes.NotFound, `no job ${r.id}`);
   if (plan.blockers.length > 0) {
     const words = plan.blockers.map((b) => b.why).join('; ');
@@ -182,7 +188,11 @@ export const clear: Handler = async (ctx, req) => {
 export const priority: Handler = async (ctx, req) => {
   requireAdmin(req.caller, 'a priority override');
   const r = parseRequest('priority request', RequestSchemas.priority, req.body);
-  const { lastSeq } = await loadOwnJob(ctx, req.caller, r.id);
+  const { job, lastSeq, archived } = await loadOwnJob(ctx, req.caller, r.id);
+  if (archived) {
+    const why = `priority of ${r.id} refused: it is ${stateName(job)}; ${archivedWords(r.id)}`;
+    throw new SchedulerError(ErrorCodes.Refused, why);
+  }
   await ctx.live.reach(lastSeq);
   const change = { jobId: r.id, priority: r.priority, global: r.global ?? false };
   const config = configOfState(ctx.live.fairshare, defaultFairShareConfig).config;

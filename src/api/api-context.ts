@@ -1,6 +1,12 @@
 import type { MsgHdrs, NatsConnection } from '@nats-io/transport-node';
 import type { Logger } from 'pino';
-import { jobBehaviour, type EntityRuntime, type JobSnapshot } from '../actors/index.js';
+import {
+  jobBehaviour,
+  stateName,
+  type EntityRuntime,
+  type JobSnapshot,
+  type Loaded,
+} from '../actors/index.js';
 import { ErrorCodes, SchedulerError, type Actor } from '../events/index.js';
 import type { IntakePublisher } from './intake-publisher.jetstream.js';
 import type { LiveModel } from './live-model.jetstream.js';
@@ -20,6 +26,18 @@ export interface ApiContext {
    * folded from the job's events in the log. Undefined when the log knows no such job.
    */
   readonly jobModel: (id: string) => Promise<ReadModel | undefined>;
+  /**
+   * Where job `id`'s `job.submitted` is in the log, the archive included: the place in the
+   * `jobs` list of a paging cursor whose job has left the read model. Undefined: no such job.
+   */
+  readonly submittedSeq: (id: string) => Promise<number | undefined>;
+  /**
+   * Job `id` folded from the archive when the live log holds none of its events (`drover
+   * compact` moved its tree); undefined when the archive holds none either. Archived history is
+   * closed: nothing is appended to it again (the append would conflict, and a new event could
+   * not chain to the moved ones), so commands answer from this and never write to such a job.
+   */
+  readonly archivedJob: (id: string) => Promise<Loaded<JobSnapshot> | undefined>;
   readonly logger: Logger;
   readonly clock: () => number;
   readonly newId: () => string;
@@ -69,16 +87,23 @@ export function requireAdmin(caller: Caller, what: string): void {
   }
 }
 
+/** A job as a command loads it: its state, its subject's last sequence, and where it was read. */
+export interface OwnJob {
+  readonly job: JobSnapshot;
+  readonly lastSeq: number;
+  /** Read from the archive (a compacted job): closed, no command may append to it. */
+  readonly archived: boolean;
+}
+
 /**
- * Load a job fresh from the log (the truth, not the read model), NOT_FOUND when unknown, and
- * FORBIDDEN when a user acts on another user's job.
+ * Load a job fresh from the log (the truth, not the read model), from the archive when it was
+ * compacted; NOT_FOUND when unknown to both, and FORBIDDEN when a user acts on another user's job.
  */
-export async function loadOwnJob(
-  ctx: ApiContext,
-  caller: Caller,
-  id: string,
-): Promise<{ job: JobSnapshot; lastSeq: number }> {
-  const loaded = await ctx.runtime.load(jobBehaviour, id);
+export async function loadOwnJob(ctx: ApiContext, caller: Caller, id: string): Promise<OwnJob> {
+  const live = await ctx.runtime.load(jobBehaviour, id);
+  const archived =
+    stateName(live.state) === 'none' && live.lastSeq === 0 ? await ctx.archivedJob(id) : undefined;
+  const loaded = archived ?? live;
   const spec = loaded.state.context.spec;
   if (!publicState(loaded.state) || !spec)
     throw new SchedulerError(ErrorCodes.NotFound, `no job ${id}`);
@@ -88,5 +113,13 @@ export async function loadOwnJob(
       `job ${id} belongs to ${spec.user}, not ${caller.user}`,
     );
   }
-  return { job: loaded.state, lastSeq: loaded.lastSeq };
+  return { job: loaded.state, lastSeq: loaded.lastSeq, archived: archived !== undefined };
+}
+
+/**
+ * Why no command may write to a compacted job, in words (the refusals of clear, priority and
+ * the plans' blockers say the same).
+ */
+export function archivedWords(id: string): string {
+  return `job ${id} was compacted to the archive (drover compact): its history is closed and nothing is written to it again; its results stay readable there (drover show)`;
 }

@@ -49,12 +49,29 @@ export const jobsList: Handler = async (ctx, req) => {
   if (r.after === undefined && r.pageSize === undefined) {
     return { jobs: jobList(ctx.live.model, filter) };
   }
+  const afterSeq = r.after === undefined ? undefined : await cursorSeq(ctx, r.after);
   const page = {
-    ...(r.after !== undefined && { after: r.after }),
+    ...(afterSeq !== undefined && { afterSeq }),
     ...(r.pageSize !== undefined && { pageSize: r.pageSize }),
   };
   return { ...jobPage(ctx.live.model, filter, page) };
 };
+
+/**
+ * The place in the list of the job a page's `after` names: from the read model, or from the log
+ * (the archive too) when the job has left the model since the page that named it (retention,
+ * compaction): a client paging through must not fail because time passed. NOT_FOUND naming
+ * `after` only for a job the log never held.
+ */
+async function cursorSeq(ctx: ApiContext, after: string): Promise<number> {
+  const seq = await ctx.submittedSeq(after);
+  if (seq === undefined) {
+    throw new SchedulerError(ErrorCodes.NotFound, `after: job ${after} does not exist`, {
+      details: { issues: [{ path: 'after', message: 'unknown job' }] },
+    });
+  }
+  return seq;
+}
 
 /** `drover.api.nodes.list`: the CONTRACT `nodes` rows. */
 export const nodesList: Handler = async (ctx, req) => {

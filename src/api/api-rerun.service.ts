@@ -80,11 +80,39 @@ function blockersOf(
 }
 
 /**
+ * The jobs of the run's tasks that `drover compact` moved to the archive, by task: closed
+ * history (nothing is appended to them again, so they are not cleared), and unknown to the
+ * scheduler, which reads the live log only. One direct get per job (`archivedJob`).
+ */
+async function archivedTaskJobs(ctx: ApiContext, run: RunSnapshot): Promise<Map<string, string>> {
+  const out = new Map<string, string>();
+  for (const [task, record] of Object.entries(run.context.tasks)) {
+    const job = record?.jobId;
+    if (job !== undefined && (await ctx.archivedJob(job))) out.set(task, job);
+  }
+  return out;
+}
+
+/**
+ * A rerun must not leave a task of the run on a compacted job: the timekeeper decides the rerun
+ * tasks' trigger rules from the other tasks' jobs, and would read a compacted one (absent from
+ * the live log) as still queued, so the rerun would wait for ever. Picked tasks start afresh.
+ */
+function archivedBlocker(id: string, archived: Map<string, string>, picked: readonly string[]) {
+  const left = [...archived.keys()].filter((t) => !picked.includes(t));
+  if (left.length === 0) return [];
+  return [
+    `tasks ${left.join(', ')} of run ${id} ran in jobs compacted to the archive (${left.map((t) => archived.get(t)).join(', ')}): the scheduler no longer knows their outcome; rerun them too (every task: no --task, no --failed)`,
+  ];
+}
+
+/**
  * `drover.api.run.rerun`: the task instances of an ended run to clear and run again, picked by
  * `selectRerun` over the workflow version the run ran (BAD_INPUT naming `task`/`failed` when the
  * pick is empty). `dryRun` lists them with what blocks the rerun. Otherwise REFUSED while a
  * blocker holds (a process alive) or when the pick is not the `expect`ed listing; then each
- * picked task's old job is cleared through the kernel's `ClearResults`, and `run.rerun_requested`
+ * picked task's old job is cleared through the kernel's `ClearResults` (except one compacted to
+ * the archive: closed, listed in `archived`), and `run.rerun_requested`
  * (by whom, exactly which instances) puts the run back to `running` for the timekeeper.
  */
 export const runRerun: Handler = async (ctx, req) => {
@@ -109,8 +137,15 @@ export const runRerun: Handler = async (ctx, req) => {
     jobId: run.context.tasks[task]?.jobId ?? null,
     state: states[task] === 'undecided' ? 'scheduled' : (states[task] ?? 'scheduled'),
   }));
-  const blockers = blockersOf(ctx, run, r.run, tasks);
-  if (r.dryRun) return { run: r.run, tasks, blockers, dryRun: true };
+  const compacted = await archivedTaskJobs(ctx, run);
+  const blockers = [
+    ...blockersOf(ctx, run, r.run, tasks),
+    ...archivedBlocker(r.run, compacted, picked.tasks),
+  ];
+  // Picked instances whose old job was compacted run again without a clear (closed history).
+  const archived = picked.tasks.flatMap((t) => compacted.get(t) ?? []);
+  const shown = archived.length ? { archived } : {};
+  if (r.dryRun) return { run: r.run, tasks, blockers, ...shown, dryRun: true };
   if (blockers.length)
     throw new SchedulerError(ErrorCodes.Refused, `rerun ${r.run} refused: ${blockers.join('; ')}`, {
       details: { run: r.run, tasks, blockers },
@@ -123,7 +158,8 @@ export const runRerun: Handler = async (ctx, req) => {
     );
   const by = actorOf(req.caller, r.by);
   for (const t of tasks) {
-    if (t.jobId === null || ctx.live.model.jobs.get(t.jobId)?.context.resultsCleared) continue;
+    if (t.jobId === null || archived.includes(t.jobId)) continue;
+    if (ctx.live.model.jobs.get(t.jobId)?.context.resultsCleared) continue;
     const out = await ctx.runtime.execute(jobBehaviour, t.jobId, {
       type: 'ClearResults',
       ...metaOf(ctx, req, by, `rerun-clear-${t.jobId}`),
@@ -139,5 +175,5 @@ export const runRerun: Handler = async (ctx, req) => {
   });
   if (!out.ok) throw new SchedulerError(ErrorCodes.Refused, out.rejection.message);
   await ctx.live.reach(out.lastSeq);
-  return { run: r.run, tasks, rerun, jobId, dryRun: false };
+  return { run: r.run, tasks, rerun, jobId, ...shown, dryRun: false };
 };

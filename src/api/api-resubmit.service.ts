@@ -8,6 +8,7 @@ import { loadOwnJob, modelOf, type Handler } from './api-context.js';
 import type { ReadModel } from './read-model.js';
 import { submit } from './api-commands.service.js';
 import { RequestSchemas, parseRequest } from './protocol.js';
+import { copiedAfter } from './references.js';
 import { MAX_CHUNKS_SHOWN, latestEnvironment } from './views.js';
 
 /**
@@ -35,9 +36,11 @@ function pinOf(model: ReadModel, id: string, spec: JobSpec): PinnedEnvironment {
  * `drover.api.resubmit`: submit a copy of JOB's request under a new id, through the one submit
  * path (validation, the intake, `Nats-Msg-Id`), recorded as `resubmitOf: JOB` in its
  * `job.submitted` (so `drover audit` shows it). The copy is a top-level job (JOB's parent may be
- * long settled). With `sameEnvironment` it is pinned to JOB's latest recorded environment, and
- * the agent refuses to start it where that no longer holds. On a user's surface the copy is the
- * caller's, and only the caller's own jobs can be copied.
+ * long settled). JOB may have been compacted: its request is read from the archive, and its
+ * `after` loses the dependencies compacted as succeeded (`copiedAfter`). With `sameEnvironment`
+ * it is pinned to JOB's latest recorded environment, and the agent refuses to start it where
+ * that no longer holds. On a user's surface the copy is the caller's, and only the caller's own
+ * jobs can be copied.
  */
 export const resubmit: Handler = async (ctx, req) => {
   const r = parseRequest('resubmit request', RequestSchemas.resubmit, req.body);
@@ -47,6 +50,7 @@ export const resubmit: Handler = async (ctx, req) => {
   const { parent: _parent, resubmitOf: _of, pinnedEnvironment: _pin, ...request } = spec;
   const body = {
     ...request,
+    after: await copiedAfter(ctx, spec.after),
     user: req.caller.user ?? r.user ?? spec.user,
     resubmitOf: r.id,
     ...(r.sameEnvironment === true && {

@@ -2,7 +2,7 @@ import { jetstreamManager } from '@nats-io/jetstream';
 import type { Msg, NatsConnection, Subscription } from '@nats-io/transport-node';
 import { randomUUID } from 'node:crypto';
 import type { Logger } from 'pino';
-import { createEntityRuntime } from '../actors/index.js';
+import { createEntityRuntime, jobBehaviour, stateName } from '../actors/index.js';
 import {
   ErrorCodes,
   SchedulerError,
@@ -32,7 +32,7 @@ import { WORKFLOW_HANDLERS } from './api-workflows.service.js';
 import { promisesList } from './api-promises.service.js';
 import { createIntakePublisher } from './intake-publisher.jetstream.js';
 import { resubmit } from './api-resubmit.service.js';
-import { readJobModel } from './job-history.jetstream.js';
+import { readJobModel, readSubmittedSeq } from './job-history.jetstream.js';
 import { startLiveModel, type LiveModel } from './live-model.jetstream.js';
 import {
   API_QUEUE,
@@ -196,13 +196,21 @@ export async function startApiService(opts: ApiServiceOptions): Promise<ApiServi
   opts.metrics?.watch?.(live);
   // Jobs the read model let go of are read back from the log, the archive included.
   const history = await createJetStreamEventLog(nc, { readArchive: true });
+  const historyLog = opts.eventLog ?? history;
+  // Reads only: archived history is closed (see `ApiContext.archivedJob`).
+  const archiveReader = createEntityRuntime({ eventLog: historyLog });
   const ctx: ApiContext = {
     nc,
     intake: createIntakePublisher(nc),
     runtime: createEntityRuntime({ eventLog }),
     live,
-    jobModel: async (id) =>
-      live.model.jobs.has(id) ? live.model : readJobModel(opts.eventLog ?? history, id),
+    jobModel: async (id) => (live.model.jobs.has(id) ? live.model : readJobModel(historyLog, id)),
+    submittedSeq: async (id) => live.model.jobSeqs.get(id) ?? readSubmittedSeq(historyLog, id),
+    archivedJob: async (id) => {
+      if ((await eventLog.lastSeqOf('job', id)) > 0) return undefined;
+      const loaded = await archiveReader.load(jobBehaviour, id);
+      return stateName(loaded.state) === 'none' ? undefined : loaded;
+    },
     logger,
     clock: opts.clock ?? Date.now,
     newId: opts.newId ?? randomUUID,

@@ -55,3 +55,13 @@ export async function readJobModel(log: EventLog, id: string): Promise<ReadModel
 }
 
 const bySeq = (a: RecordedEvent, b: RecordedEvent) => a.recorded.seq - b.recorded.seq;
+
+/**
+ * The stream sequence of job `id`'s `job.submitted` in the log (`log` reads the archive for a
+ * compacted job): the job's place in the `jobs` list, which a paging cursor naming a job the read
+ * model let go of resolves to. Undefined when the log holds no such job. One subject read.
+ */
+export async function readSubmittedSeq(log: EventLog, id: string): Promise<number | undefined> {
+  const job = await log.read('job', id);
+  return job.events.find((e) => e.type === 'job.submitted')?.recorded.seq;
+}

@@ -1,4 +1,4 @@
-import { ErrorCodes, MAX_BODY_BYTES, SchedulerError } from '../events/index.js';
+import { MAX_BODY_BYTES } from '../events/index.js';
 import type { ReadModel } from './read-model.js';
 import { jobRows, type JobFilter, type JobRow } from './views.js';
 
@@ -13,8 +13,12 @@ export const PAGE_BYTES = Math.floor(MAX_BODY_BYTES * 0.9);
 
 /** Where a page starts and how much it may hold (`drover.api.jobs.list` paging fields). */
 export interface PageRequest {
-  /** The `next` of the previous page: the id of its last row. */
-  after?: string;
+  /**
+   * The page starts after the job whose `job.submitted` is at this stream sequence: the place of
+   * the previous page's `next` in the list (`ReadModel.jobSeqs`, or the log's when that job has
+   * left the model since). Absent: from the start.
+   */
+  afterSeq?: number;
   /** At most this many rows (default `DEFAULT_PAGE_ROWS`). */
   pageSize?: number;
   /** At most this many bytes of rows, as JSON (default `PAGE_BYTES`; tests set less). */
@@ -29,24 +33,18 @@ export interface JobPage {
 
 /**
  * One page of the CONTRACT `jobs` rows, in the order of the full list (oldest first): the rows
- * after the job `after`, as many as `pageSize` and `maxBytes` allow; `next` when rows remain.
- * A page always holds at least one row, so paging always moves on. The cursor is the last row's
- * id rather than an offset: jobs that appear or leave the model between two pages do not shift
- * it. NOT_FOUND naming `after` when that job is no longer in the model. Pure.
+ * after the place `afterSeq`, as many as `pageSize` and `maxBytes` allow; `next` (the last row's
+ * id) when rows remain. A page always holds at least one row, so paging always moves on. The
+ * cursor is a place in the list's order, not an offset and not a row that must still be there:
+ * jobs that appear or leave the model between two pages (retention, compaction), the cursor's
+ * own job included, do not shift it. Pure.
  */
 export function jobPage(model: ReadModel, filter: JobFilter, page: PageRequest): JobPage {
-  if (page.after !== undefined && !model.jobs.has(page.after)) {
-    throw new SchedulerError(
-      ErrorCodes.NotFound,
-      `after: job ${page.after} is no longer in the list; start again without after`,
-      { details: { issues: [{ path: 'after', message: 'unknown job' }] } },
-    );
-  }
   const rows = Math.min(page.pageSize ?? DEFAULT_PAGE_ROWS, filter.limit ?? Infinity);
   const maxBytes = page.maxBytes ?? PAGE_BYTES;
   const jobs: JobRow[] = [];
   let bytes = 0;
-  for (const row of jobRows(model, filter, page.after)) {
+  for (const row of jobRows(model, filter, page.afterSeq)) {
     const size = Buffer.byteLength(JSON.stringify(row)) + 1;
     if (jobs.length >= rows || (jobs.length > 0 && bytes + size > maxBytes)) {
       return { jobs, next: (jobs.at(-1) as JobRow).id };

@@ -120,3 +120,18 @@ export function clearPlan(model: ReadModel, id: string): ClearPlan | undefined {
   }
   return plan;
 }
+
+/**
+ * The clear plan of a compacted job (`drover compact` moved its tree to the archive): what it
+ * holds, plus a blocker saying why nothing can be cleared. The archive is closed history: an
+ * event appended to a moved entity could not chain to its archived predecessor (the log refuses
+ * it, and `drover verify` would report a break). Pure.
+ */
+export function closedClearPlan(
+  plan: ClearPlan | undefined,
+  id: string,
+  why: string,
+): ClearPlan | undefined {
+  if (!plan) return undefined;
+  return { ...plan, blockers: [...plan.blockers, { id, kind: 'job', state: plan.state, why }] };
+}

@@ -33,7 +33,7 @@ import { emptyReadModel, type ReadModel } from './read-model.js';
  *
  * Heartbeats are not events and are not kept: they come back within one heartbeat period.
  */
-export const READ_MODEL_FORMAT = 1;
+export const READ_MODEL_FORMAT = 2;
 
 /** One entity: id, state value, context (what `toPlain` keeps of an xstate snapshot). */
 type PlainEntry = [id: string, value: PlainSnapshot['value'], context: unknown];
@@ -53,6 +53,8 @@ export interface PlainReadModel {
   readonly workerExtras: (PlainWorker | 0)[];
   /** `acceptedSeq` of each promise, by index into `entities.promises`. */
   readonly promiseSeqs: number[];
+  /** Each job's `jobSeqs` entry (its place in the list), by index into `entities.jobs` (format 2). */
+  readonly jobSeqs: number[];
   readonly liveChunks: [string, string][];
 }
 
@@ -130,6 +132,7 @@ export function plainReadModel(model: ReadModel): PlainReadModel {
       return Object.keys(extra).length ? extra : 0;
     }),
     promiseSeqs: promises.map(([, p]) => p.acceptedSeq),
+    jobSeqs: [...model.jobs.keys()].map((id) => model.jobSeqs.get(id) ?? 0),
     liveChunks: [...model.liveChunks],
   };
 }
@@ -150,6 +153,7 @@ export function restoreReadModel(plain: PlainReadModel): ReadModel {
   need(Number.isInteger(plain.seq) && plain.seq >= 0, 'seq');
   need(Number.isInteger(plain.skipped), 'skipped');
   need(typeof plain.entities === 'object' && plain.entities !== null, 'entities');
+  need(Array.isArray(plain.jobSeqs), 'jobSeqs');
   const model = emptyReadModel();
   model.seq = plain.seq;
   model.skipped = plain.skipped;
@@ -168,6 +172,11 @@ export function restoreReadModel(plain: PlainReadModel): ReadModel {
         const acceptedSeq = plain.promiseSeqs[i];
         need(typeof acceptedSeq === 'number', `promiseSeqs[${i}]`);
         model.promises.set(id, { snapshot, acceptedSeq } as never);
+      } else if (key === 'jobs') {
+        const seq = plain.jobSeqs[i];
+        need(typeof seq === 'number', `jobSeqs[${i}]`);
+        model.jobs.set(id, snapshot as never);
+        model.jobSeqs.set(id, seq as number);
       } else (model[key] as Map<string, unknown>).set(id, snapshot);
     });
   }

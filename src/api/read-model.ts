@@ -61,6 +61,12 @@ export interface ReadModel {
   /** The last stream sequence folded in. */
   seq: number;
   readonly jobs: Map<string, JobSnapshot>;
+  /**
+   * Each job's place in the list: the stream sequence of its `job.submitted`, the event that put
+   * it in `jobs` (so `jobs` iterates in ascending order of it). A paging cursor resolves to it,
+   * so a page can go on after a job that has since left the model (`jobPage`).
+   */
+  readonly jobSeqs: Map<string, number>;
   readonly chunks: Map<string, ChunkSnapshot>;
   readonly workers: Map<string, WorkerEntry>;
   readonly nodes: Map<string, NodeSnapshot>;
@@ -93,6 +99,7 @@ export function emptyReadModel(): ReadModel {
   return {
     seq: 0,
     jobs: new Map(),
+    jobSeqs: new Map(),
     chunks: new Map(),
     workers: new Map(),
     nodes: new Map(),
@@ -129,6 +136,13 @@ function evolveInto<S>(
   const next = fold.tryEvolve(map.get(id) ?? fold.initial(), event);
   if (next !== undefined) map.set(id, next);
   return next;
+}
+
+function applyJob(model: ReadModel, id: string, event: RecordedEvent): boolean {
+  const known = model.jobs.has(id);
+  if (!evolveInto(model.jobs, id, jobFold, event)) return false;
+  if (!known) model.jobSeqs.set(id, event.recorded.seq);
+  return true;
 }
 
 function applyChunk(model: ReadModel, id: string, event: RecordedEvent): boolean {
@@ -181,7 +195,7 @@ export function applyEvent(model: ReadModel, event: RecordedEvent): ReadModel {
   let ok: boolean;
   switch (target.entity) {
     case 'job':
-      ok = evolveInto(model.jobs, target.id, jobFold, event) !== undefined;
+      ok = applyJob(model, target.id, event);
       break;
     case 'chunk':
       ok = applyChunk(model, target.id, event);

@@ -138,6 +138,7 @@ export class ReadRetention {
       model.liveChunks.delete(cid);
     }
     model.jobs.delete(id);
+    model.jobSeqs.delete(id);
     this.retired++;
     this.onRetire?.({ job: id, chunks, workers });
   }

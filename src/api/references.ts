@@ -2,6 +2,7 @@ import { jetstreamManager } from '@nats-io/jetstream';
 import { stateName } from '../actors/index.js';
 import { ErrorCodes, INTAKE_STREAM, SchedulerError, type ValidJobSpec } from '../events/index.js';
 import type { ApiContext } from './api-context.js';
+import { TERMINAL_STATES } from './views.js';
 
 /**
  * Refuse a submission whose `--after` or `--parent` names a job that does not exist and cannot
@@ -22,6 +23,7 @@ export async function refuseUnknownReferences(ctx: ApiContext, spec: ValidJobSpe
   };
   const unknown = [];
   for (const ref of refs) if (!(await known(ref.id))) unknown.push(ref);
+  await refuseArchivedReferences(ctx, refs);
   if (unknown.length === 0) return;
   const handedOut = await intakeLastSeq(ctx);
   const missing = unknown.filter(({ id }) => !/^j\d+$/.test(id) || Number(id.slice(1)) > handedOut);
@@ -35,6 +37,57 @@ export async function refuseUnknownReferences(ctx: ApiContext, spec: ValidJobSpe
     issues.map((i) => `${i.path.replace(/\[\d+\]$/, '')}: ${i.message}`).join('; '),
     { details: { issues } },
   );
+}
+
+/**
+ * Refuse references to compacted jobs (`drover compact` moved their trees to the archive): the
+ * scheduler reads the live log only, so for its intake such a job is unknown, and a submission
+ * naming one would be held waiting for it, then rejected, after the API had answered a job id.
+ * Only a finished job can be compacted, so only those are looked up (one direct get each).
+ */
+async function refuseArchivedReferences(
+  ctx: ApiContext,
+  refs: readonly { field: string; id: string }[],
+): Promise<void> {
+  const issues = [];
+  for (const { field, id } of refs) {
+    const inModel = ctx.live.model.jobs.get(id);
+    if (inModel && !TERMINAL_STATES.has(stateName(inModel))) continue;
+    const archived = await ctx.archivedJob(id);
+    if (!archived) continue;
+    const state = stateName(archived.state);
+    const why =
+      field === 'parent'
+        ? 'children join open jobs only'
+        : state === 'succeeded'
+          ? 'leave it out: it succeeded'
+          : 'a job after it could never run';
+    issues.push({
+      path: field,
+      message: `job ${id} ended ${state} and was compacted to the archive; the scheduler no longer knows it: ${why}`,
+    });
+  }
+  if (issues.length === 0) return;
+  throw new SchedulerError(
+    ErrorCodes.Refused,
+    issues.map((i) => `${i.path}: ${i.message}`).join('; '),
+    { details: { issues } },
+  );
+}
+
+/**
+ * The `after` of a copy of a job (`drover resubmit`): its dependencies less those compacted to
+ * the archive as succeeded. The copy would not wait for them (they succeeded), and naming them
+ * would have the copy refused (`refuseArchivedReferences`). Any other compacted one stays, and
+ * the copy is refused naming it: it could never run.
+ */
+export async function copiedAfter(ctx: ApiContext, after: readonly string[]): Promise<string[]> {
+  const kept: string[] = [];
+  for (const id of after) {
+    const archived = await ctx.archivedJob(id);
+    if (!archived || stateName(archived.state) !== 'succeeded') kept.push(id);
+  }
+  return kept;
 }
 
 async function intakeLastSeq(ctx: ApiContext): Promise<number> {

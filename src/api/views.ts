@@ -249,14 +249,19 @@ export function jobList(model: ReadModel, filter: JobFilter = {}): JobRow[] {
 
 /**
  * The CONTRACT `jobs` rows that `filter` keeps, oldest first (the model's order), lazily; with
- * `after`, those that come after that job. Pure.
+ * `afterSeq`, those whose `job.submitted` came after that stream sequence (`ReadModel.jobSeqs`:
+ * the model holds jobs in that order, so the rows before it are a prefix). Pure.
  */
-export function* jobRows(model: ReadModel, filter: JobFilter, after?: string): Generator<JobRow> {
-  let skipping = after !== undefined;
+export function* jobRows(
+  model: ReadModel,
+  filter: JobFilter,
+  afterSeq?: number,
+): Generator<JobRow> {
+  let skipping = afterSeq !== undefined;
   for (const [id, job] of model.jobs) {
     if (skipping) {
-      skipping = id !== after;
-      continue;
+      if ((model.jobSeqs.get(id) ?? 0) <= (afterSeq as number)) continue;
+      skipping = false;
     }
     const state = publicState(job);
     const spec = job.context.spec;

@@ -17,12 +17,19 @@ interface Listing {
   run: string;
   tasks: RerunTaskView[];
   blockers: string[];
+  /** Old jobs of listed tasks compacted to the archive: run again, not cleared (closed). */
+  archived?: string[];
 }
 
 /** What a rerun clears and runs again, and what blocks it, in lines. */
 export function rerunListing(l: Listing): string {
   const lines = [`rerun ${l.run} clears and runs again (${l.tasks.length}):`];
-  for (const t of l.tasks) lines.push(`  ${t.task}  ${t.jobId ?? '-'}  ${t.state}`);
+  for (const t of l.tasks) {
+    const closed = t.jobId !== null && l.archived?.includes(t.jobId);
+    lines.push(
+      `  ${t.task}  ${t.jobId ?? '-'}  ${t.state}${closed ? '  (compacted: not cleared)' : ''}`,
+    );
+  }
   for (const b of l.blockers) lines.push(`  blocked: ${b}`);
   return lines.join('\n');
 }

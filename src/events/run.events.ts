@@ -75,10 +75,10 @@ export const RunSkippedSchema = eventSchema(
 /**
  * A person asked for some of an ended run's task instances to run again (`drover rerun`). Who is
  * the envelope's `by`; the data lists exactly the instances cleared (their old jobs, whose
- * results the kernel's clear cleared first) and the run's new job, parent of the new tasks'
- * jobs: the old run job has ended and takes no children. The run is `running` again and those
- * tasks undecided, so the timekeeper decides them anew under the same trigger rules and
- * `dependsOnPast` as a first run.
+ * results the kernel's clear cleared first, unless compacted to the archive, which is closed) and
+ * the run's new job, parent of the new tasks' jobs: the old run job has ended and takes no
+ * children. The run is `running` again and those tasks undecided, so the timekeeper decides them
+ * anew under the same trigger rules and `dependsOnPast` as a first run.
  */
 export const RunRerunRequestedSchema = eventSchema(
   'run.rerun_requested',
