@@ -18,9 +18,10 @@ export interface StoredAt {
 /**
  * The cancel path of a one-chunk job, in order: each stage ends with the first of its events.
  * cascade = the job's cancel → its chunk's; ask = chunk's cancel → the worker's kill request
- * (the scheduler's rule); kill = kill request → the worker's end (the work message, the
- * agent's stop, the process's exit and the report); confirm = worker's end → the chunk's
- * cancel; settle = chunk cancelled → the job told; close = told → the job cancelled.
+ * (since branch cancel20 both are asked in one step and race: about 0, of either sign); kill =
+ * kill request → the worker's end (the work message, the agent's stop, the process's exit and
+ * the report); confirm = worker's end → the chunk's cancel; settle = chunk cancelled → the job
+ * told; close = told → the job cancelled (since cancel20 in the same queue turn as the told).
  */
 export const CANCEL_STAGES = [
   ['cascade', 'job.cancel_requested', 'chunk.cancel_requested'],

@@ -412,6 +412,8 @@ async function cancelRun(f: Farm, count: number, tag: string) {
     if (e.type === 'job.cancelled') cancelled.add(id);
   });
   const t0 = performance.now();
+  // CLOCK_MONOTONIC µs, the clock of the farm processes' CPU profiles (bench/profile-window.ts).
+  const mono0 = process.hrtime.bigint() / 1000n;
   await Promise.all(
     ids.map(async (id) => {
       const r = await admin.execute(jobBehaviour, id, {
@@ -427,6 +429,7 @@ async function cancelRun(f: Farm, count: number, tag: string) {
   const appended = performance.now();
   await profiled(`cancel-${tag}`, () => until(() => cancelled.size >= count, 120_000, 2));
   const t1 = performance.now();
+  const monoUs = [Number(mono0), Number(process.hrtime.bigint() / 1000n)];
   await wj.stop();
   const found = await survivors(pgids, workers);
   const alive = found.filter((p) => p.ours);
@@ -436,6 +439,7 @@ async function cancelRun(f: Farm, count: number, tag: string) {
     );
   for (const p of alive) process.kill(p.pid, 'SIGKILL');
   if (process.env.BENCH_TIMELINE) await printTimeline(f, from2, tag);
+  if (process.env.BENCH_PROFILE_DIR) console.error(JSON.stringify({ profileWindow: tag, monoUs }));
   return { ms: t1 - t0, appendMs: appended - t0, survivors: alive.length };
 }
 

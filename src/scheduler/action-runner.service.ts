@@ -5,6 +5,8 @@ import {
   toPlain,
   workerBehaviour,
   type EntityRuntime,
+  type JobCommand,
+  type JobSnapshot,
   type KeyedQueue,
 } from '../actors/index.js';
 import { workSubject, type JetStreamPublisher, type KillWork } from '../events/index.js';
@@ -23,6 +25,15 @@ export interface ActionRunnerDeps {
   readonly canWrite: () => boolean;
   /** Told of every state an action appended (fold it into the indexes). */
   readonly changed: (c: Change) => void;
+  /**
+   * What a job command just stored asks at once of the same job (its close: `closeAfter`), run
+   * in the same turn of the job's queue instead of at the rules' next look.
+   */
+  readonly followUp?: (
+    jobId: string,
+    command: JobCommand,
+    job: JobSnapshot,
+  ) => JobCommand | undefined;
   readonly logger: Logger;
 }
 
@@ -57,14 +68,32 @@ export class ActionRunner {
         this.missed = true;
         return;
       }
-      const out = await executeAction(this.deps.runtime, a);
-      if (out.ok && out.change) this.deps.changed(out.change);
-      else if (!out.ok)
-        this.deps.logger.debug(
-          { entity: a.entity, id: a.id, type: a.command.type, why: out.why },
-          'refused',
-        );
+      const follow = await this.once(a);
+      if (!follow) return;
+      if (!this.deps.canWrite()) {
+        this.missed = true;
+        return;
+      }
+      // One follow-up, not a chain: the close it asks for asks nothing further.
+      await this.once(follow);
     });
+  }
+
+  /** One entity action, inside its entity's queue slot; returns its follow-up, if any. */
+  private async once(a: EntityAction): Promise<EntityAction | undefined> {
+    const out = await executeAction(this.deps.runtime, a);
+    if (!out.ok) {
+      this.deps.logger.debug(
+        { entity: a.entity, id: a.id, type: a.command.type, why: out.why },
+        'refused',
+      );
+      return undefined;
+    }
+    if (!out.change) return undefined;
+    this.deps.changed(out.change);
+    if (a.entity !== 'job' || out.change.entity !== 'job' || !this.deps.followUp) return undefined;
+    const command = this.deps.followUp(a.id, a.command, out.change.state);
+    return command && { entity: 'job', id: a.id, command };
   }
 
   /**

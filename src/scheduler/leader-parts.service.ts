@@ -27,6 +27,7 @@ import {
 import { ActionRunner } from './action-runner.service.js';
 import { changeOf, peekOf, type Change } from './entity-view.js';
 import { FarmIndex } from './farm-index.js';
+import { closeAfter } from './job-close.js';
 import type { HeapRelease } from './heap-release.service.js';
 import { Launcher } from './launcher.service.js';
 import { BURST, PendingNotes } from './pending-notes.js';
@@ -129,7 +130,10 @@ export function wireLeader(o: LeaderInput): LeaderParts {
     largestNode: index.largestNode(peek),
     ...(o.backoff && { backoff: o.backoff }),
   });
-  const actions = new ActionRunner({ runtime, queue, work, canWrite, changed, logger });
+  const actions = new ActionRunner({
+    ...{ runtime, queue, work, canWrite, changed, logger },
+    followUp: closeAfter,
+  });
   const run = actions.run.bind(actions);
   const pump = new RulesPump({ peek, dependents: index.dependents, context, run });
   const launcher = new Launcher({

@@ -4,7 +4,6 @@ import {
   allSucceeded,
   cancelCascade,
   chunkSettlements,
-  closingCommand,
   stateName,
   type ChunkCommand,
   type ChunkSnapshot,
@@ -18,6 +17,7 @@ import {
 } from '../actors/index.js';
 import { chunkId, type Actor, type FailureCause, type JobFailureCause } from '../events/index.js';
 import { retryDecision, type Backoff, type ResourceVector } from '../policy/index.js';
+import { closeOf } from './job-close.js';
 
 /** What the rules read: the folded entities the scheduler holds. */
 export interface Peek {
@@ -124,12 +124,9 @@ export function chunkRules(ctx: RuleContext, id: string): Action[] {
     } else if (worker && ['launching', 'running'].includes(ws) && !worker.context.killRequested) {
       // The kill goes out once its request is stored (this rule fires again then), carrying the
       // worker as stored: the agent reports the end without a conflict and a read per worker.
-      const data = { reason: 'cancel' as const, signal: 'SIGTERM' };
-      out.push({
-        entity: 'worker',
-        id: c.worker,
-        command: { type: 'RequestKill', ...meta(ctx, `kill:${c.worker}`), data },
-      });
+      // The cascade asks it already (`killAhead`); asked here too when the chunk was cancelled
+      // some other way or that ask was lost: the same command id, so the worker stores one.
+      out.push(killRequest(ctx, c.worker));
     } else if (!['exited', 'killed'].includes(ws)) {
       // Asked already, lost (its agent may come back), or not yet known (its launch may be on
       // the way): the kill goes out as is.
@@ -137,6 +134,34 @@ export function chunkRules(ctx: RuleContext, id: string): Action[] {
     }
   }
   return out;
+}
+
+/** The kill request of a cancelled chunk's worker (one id per worker: asked twice, stored once). */
+function killRequest(ctx: RuleContext, worker: string): Action {
+  const data = { reason: 'cancel' as const, signal: 'SIGTERM' };
+  return {
+    entity: 'worker',
+    id: worker,
+    command: { type: 'RequestKill', ...meta(ctx, `kill:${worker}`), data },
+  };
+}
+
+/**
+ * The kill request of the live process of a chunk the cascade is cancelling, asked together with
+ * the chunk's cancel instead of after it is stored (the chunk rule's turn): the kill goes out as
+ * soon as both are, one append round trip and one turn of the rules earlier. Safe to ask before
+ * the chunk reads `cancelling`: the request only records what Drover wants, nothing acts on it
+ * but the chunk rule, which sends the kill once the chunk is cancelling; if the chunk's cancel is
+ * refused (its attempt ended meanwhile), its worker has ended too and refuses the request.
+ */
+function killAhead(ctx: RuleContext, chunk: string): Action | undefined {
+  const c = ctx.peek.chunk(chunk);
+  if (!c || !['assigned', 'running'].includes(stateName(c)) || !c.context.worker) return undefined;
+  const worker = ctx.peek.worker(c.context.worker);
+  const ws = worker ? stateName(worker) : 'none';
+  if (!worker || !['launching', 'running'].includes(ws) || worker.context.killRequested)
+    return undefined;
+  return killRequest(ctx, c.context.worker);
 }
 
 /** Causes whose failures count against the job's retries (POLICY.md failure table). */
@@ -220,11 +245,11 @@ export function jobRules(ctx: RuleContext, id: string, cascaded: boolean): Actio
   if (!job || stateName(job) === 'none') return [];
   const out: Action[] = [];
   const state = stateName(job);
-  // Closing needs an open job with every chunk and child settled: checking that first spares the
-  // two decisions closingCommand tries (validation included) on every event of a running job,
-  // and on every later look at a closed one (a fifth of the scheduler's time in a mass cancel).
-  const closable = !isTerminal(job) && allSettled(job.context);
-  const close = closable ? closingCommand(job, meta(ctx, `close:${id}`)) : undefined;
+  // `closeOf` checks first that the job is open with every chunk and child settled: that spares
+  // the two decisions closingCommand tries (validation included) on every event of a running
+  // job, and on every later look at a closed one (a fifth of the scheduler's time in a mass
+  // cancel).
+  const close = closeOf(id, job, { at: ctx.now, by: ctx.by });
   if (close) out.push({ entity: 'job', id, command: close });
   else if (
     !isTerminal(job) &&
@@ -245,7 +270,11 @@ export function jobRules(ctx: RuleContext, id: string, cascaded: boolean): Actio
       ...meta(ctx, `cancel:${id}`),
       reason: job.context.cancelReason ?? 'cancelled',
     });
-    for (const a of plan.chunks) out.push({ entity: 'chunk', id: a.id, command: a.command });
+    for (const a of plan.chunks) {
+      out.push({ entity: 'chunk', id: a.id, command: a.command });
+      const kill = killAhead(ctx, a.id);
+      if (kill) out.push(kill);
+    }
     for (const a of plan.children) out.push({ entity: 'job', id: a.id, command: a.command });
     for (const command of plan.job) out.push({ entity: 'job', id, command });
   }

@@ -52,7 +52,11 @@ export interface Farm {
   readonly entities: Record<Entity, Map<string, unknown>>;
   readonly log: { entity: Entity; id: string; event: DroverEvent }[];
   readonly ids: Set<string>;
-  readonly outbox: { entity: 'job' | 'chunk'; id: string; command: JobCommand | ChunkCommand }[];
+  readonly outbox: {
+    entity: 'job' | 'chunk' | 'worker';
+    id: string;
+    command: JobCommand | ChunkCommand | WorkerCommand;
+  }[];
   readonly violations: string[];
   readonly onAppend: (f: Farm, appended: Appended) => void;
   last?: { entity: Entity; id: string; command: unknown };
@@ -123,9 +127,14 @@ function afterChunk(f: Farm, before: ChunkSnapshot, after: ChunkSnapshot, e: Dro
   const { jobId, index, attempt } = after.context;
   const wid = workerId(jobId, index, attempt);
   if (e.type === 'chunk.cancel_requested' && isIn(workerOf(f, wid), ['launching', 'running'])) {
-    const data = { reason: 'cancel' as const, signal: 'SIGTERM' };
-    exec(f, 'worker', wid, { type: 'RequestKill', ...meta(f), data });
+    exec(f, 'worker', wid, killRequest(f, wid));
   }
+}
+
+/** The scheduler's kill request of a cancelled chunk's worker: one command id per worker. */
+function killRequest(f: Farm, wid: string): WorkerCommand {
+  const data = { reason: 'cancel' as const, signal: 'SIGTERM' };
+  return { type: 'RequestKill', ...meta(f), id: `kill:${wid}`, data };
 }
 
 /** The parent learns of its child; a job being cancelled cascades to everything under it. */
@@ -139,7 +148,17 @@ function afterJob(f: Farm, id: string, before: JobSnapshot, after: JobSnapshot, 
   );
   const plan = cancelCascade(id, after, chunks, { ...meta(f), reason: 'cancel' });
   for (const command of plan.job) f.outbox.push({ entity: 'job', id, command });
-  for (const c of plan.chunks) f.outbox.push({ entity: 'chunk', ...c });
+  for (const c of plan.chunks) {
+    // The scheduler asks a live worker's kill in the same step as its chunk's cancel (rules.ts
+    // `killAhead`); the two appends race, so here the kill goes first, and either may come late.
+    const chunk = chunkOf(f, c.id);
+    const { worker } = chunk.context;
+    const w = worker === undefined ? undefined : workerOf(f, worker);
+    const live = isIn(chunk, ['assigned', 'running']) && w && isIn(w, ['launching', 'running']);
+    if (worker && live && !w.context.killRequested)
+      f.outbox.push({ entity: 'worker', id: worker, command: killRequest(f, worker) });
+    f.outbox.push({ entity: 'chunk', ...c });
+  }
   for (const c of plan.children) f.outbox.push({ entity: 'job', ...c });
 }
 
@@ -149,6 +168,7 @@ export function deliver(f: Farm, n: number, twice = false): void {
     const { entity, id, command } = f.outbox.shift() as Farm['outbox'][number];
     exec(f, entity, id, command as never);
     if (twice) exec(f, entity, id, command as never);
+    if (entity === 'worker') continue;
     closeJob(f, entity === 'job' ? id : parseChunkId(id).jobId);
   }
 }

@@ -1,5 +1,13 @@
-import { closeSync, fstatSync, ftruncateSync, openSync, readSync, writeSync } from 'node:fs';
-import { readFile, stat } from 'node:fs/promises';
+import {
+  closeSync,
+  fstatSync,
+  ftruncateSync,
+  openSync,
+  readSync,
+  statSync,
+  writeSync,
+} from 'node:fs';
+import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { ErrorCodes, SchedulerError } from '../../events/index.js';
 
@@ -36,17 +44,17 @@ export function planTrim(size: number, cap: number, tail?: Uint8Array): number |
  * Trim one log file in place if it exceeds `cap`. The process holds it with O_APPEND, so its
  * next write lands at the new end. Returns the bytes dropped (0 when nothing was done).
  *
- * The size check is asynchronous (it runs on every sampling tick); the trim itself is one run
- * of synchronous calls, from reading the size to writing the kept part back. Output the process
- * writes between that read and the write back is lost: with awaits between the steps (thread
- * pool round trips, milliseconds on a loaded machine) that window swallowed whole lines, once
- * the very last line of a test's output; now it is a few system calls long.
+ * It runs on every sampling tick of every worker, and the size check is one synchronous `stat`
+ * of a file in the agent's own run dir (microseconds): the asynchronous one cost a thread-pool
+ * round trip and a promise per file, 200 a second for 100 workers, a tenth of a busy agent's
+ * thread in a mass cancel (issue 22). The trim itself is one run of synchronous calls, from
+ * reading the size to writing the kept part back. Output the process writes between that read
+ * and the write back is lost: with awaits between the steps (thread pool round trips,
+ * milliseconds on a loaded machine) that window swallowed whole lines, once the very last line
+ * of a test's output; now it is a few system calls long.
  */
 export async function trimLogFile(path: string, cap: number): Promise<number> {
-  const size = await stat(path).then(
-    (s) => s.size,
-    () => 0,
-  );
+  const size = statSync(path, { throwIfNoEntry: false })?.size ?? 0;
   if (planTrim(size, cap) === undefined) return 0;
   const fd = openSync(path, 'r+');
   try {

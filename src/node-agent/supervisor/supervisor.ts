@@ -1,3 +1,4 @@
+import { statSync } from 'node:fs';
 import { open, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
@@ -77,7 +78,16 @@ export async function readExitStatus(runDir: string): Promise<number | undefined
   return text === undefined || text.trim() === '' || !Number.isInteger(n) ? undefined : n;
 }
 
+/**
+ * What a file holds from `offset` on (empty when nothing was added). Asked on every sampling tick
+ * of every worker, and most ticks find nothing new: a synchronous `stat` of the file (in the
+ * agent's run dir: microseconds) says so, before a file handle is opened (four thread-pool round
+ * trips and a handle to finalise; 100 workers' ticks made them the largest part of a busy
+ * agent's thread in a mass cancel, issue 22).
+ */
 async function readFrom(path: string, offset: number): Promise<Buffer> {
+  const known = statSync(path, { throwIfNoEntry: false });
+  if (known === undefined || known.size <= offset) return Buffer.alloc(0);
   const fh = await open(path, 'r').catch(() => undefined);
   if (fh === undefined) return Buffer.alloc(0);
   try {
@@ -282,6 +292,15 @@ class SupervisedImpl implements Supervised {
     this.ticking = true;
     try {
       if (this.p.watch === 'poll' && (await this.checkLeader())) return;
+      // A group being stopped is not sampled any more: it ends within its grace, its end carries
+      // the figures sampled so far, and a sample queued by then is dropped (workers.ts). In a
+      // mass cancel every stopping supervisor otherwise still walked its tree each second, on
+      // the thread that takes the kill messages and reports the ends (issue 22).
+      if (this.stopping) {
+        await this.tailReports(false);
+        await this.trimLogs();
+        return;
+      }
       const s = await sampleTree(this.pid, this.pgid, this.p.k, this.sampleMs / 4);
       this.peakRssMb = Math.max(this.peakRssMb, s.rssMb);
       this.cpuSeconds = Math.max(this.cpuSeconds, s.cpuSeconds);

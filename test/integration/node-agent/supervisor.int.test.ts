@@ -97,6 +97,26 @@ describe.each(['fork-server', 'spawn'] as const)('launched by %s', (launcher) =>
       expect(procWalks() - walks).toBeLessThanOrEqual(2);
     });
 
+    it('stops sampling a group once it is being stopped', async () => {
+      const runDir = dir('slow-term-sampled');
+      const slow = "trap 'sleep 0.6; exit 0' TERM; echo ready; sleep 60 & wait";
+      // A tick every 50 ms: before, each one sampled the group (a /proc walk and its members'
+      // statm) during the 600 ms it took to end; in a mass cancel every stopping supervisor did
+      // so each second, on the thread that takes the kill messages (issue 22).
+      let samples = 0;
+      const s = await launch(
+        spec(runDir, ['sh', '-c', slow]),
+        { onSample: () => void samples++ },
+        { sampleMs: 50 },
+      );
+      await until(async () => (await readLog(runDir, 'stdout')).includes('ready'));
+      const before = samples;
+      const o = await s.kill('cancel');
+      expect(o.cause).toBe('Cancelled');
+      expect(await liveInGroup(s.pgid)).toEqual([]);
+      expect(samples - before).toBeLessThanOrEqual(1); // at most a tick already under way
+    });
+
     it('maps terminate to Preempted and hung to TimeLimit', async () => {
       const a = await launch(spec(dir('term'), ['sleep', '30']));
       const b = await launch(spec(dir('hung'), ['sleep', '30']));

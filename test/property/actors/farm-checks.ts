@@ -1,8 +1,9 @@
-import type { ChunkSnapshot } from '../../../src/actors/index.js';
+import type { ChunkSnapshot, WorkerSnapshot } from '../../../src/actors/index.js';
 import { chunkId } from '../../../src/events/index.js';
 import {
   LIVE_WORKER,
   chunkOf,
+  jobOf,
   liveDescendants,
   nameOf,
   workerOf,
@@ -25,6 +26,17 @@ export function checkEvent(f: Farm, { entity, id, event, before }: Appended): vo
   if (entity === 'chunk' && event.type === 'chunk.results_cleared') {
     const live = workersIn(f, LIVE_WORKER).filter((w) => w.startsWith(`${id}:`));
     if (live.length) f.violations.push(`${id}: results cleared while ${live.join(', ')} may run`);
+  }
+  if (
+    entity === 'worker' &&
+    event.type === 'worker.kill_requested' &&
+    event.data.reason === 'cancel'
+  ) {
+    // Asked ahead of the chunk's cancel now (the cascade): still only for a job being cancelled.
+    const { jobId } = (before as WorkerSnapshot).context;
+    const job = nameOf(jobOf(f, jobId));
+    if (job !== 'cancelling')
+      f.violations.push(`${id}: a cancel's kill asked while ${jobId} ${job}`);
   }
   if (
     entity === 'job' &&

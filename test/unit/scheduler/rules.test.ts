@@ -1,9 +1,15 @@
 import { describe, expect, it } from 'vitest';
-import { chunkFold, workerFold } from '../../../src/actors/index.js';
+import { chunkFold, jobFold, workerFold } from '../../../src/actors/index.js';
 import type { ChunkSnapshot, WorkerSnapshot } from '../../../src/actors/index.js';
 import { workerId, type DroverEvent } from '../../../src/events/index.js';
-import { chunkRules, type Peek, type RuleContext } from '../../../src/scheduler/rules.js';
-import { ev, scheduler } from '../../support/decider-spec.js';
+import {
+  chunkRules,
+  jobRules,
+  type Action,
+  type Peek,
+  type RuleContext,
+} from '../../../src/scheduler/rules.js';
+import { ev, scheduler, spec } from '../../support/decider-spec.js';
 
 const w = workerId('J', 0, 1);
 const request = { cpus: 1, memMb: 256, gpus: 0 };
@@ -72,5 +78,65 @@ describe('chunk rules: the kill of a cancelled chunk', () => {
       wallSeconds: 1,
     });
     expect(rulesFor([...running, killAsked, lost, exited])).toEqual(['chunk ConfirmCancelled']);
+  });
+});
+
+describe('job rules: the cancel cascade asks the kill with the chunk cancel', () => {
+  const runningChunk = cancelling.slice(0, 3);
+  const jobCancelling = jobFold.foldEvents([
+    ev('job.submitted', spec({ chunks: 1 })),
+    ev('job.queued', {}),
+    ev('job.started', {}),
+    ev('job.cancel_requested', { reason: 'operator' }),
+  ]);
+  const said = (a: Action) =>
+    a.entity === 'kill'
+      ? `kill ${a.worker}`
+      : `${a.entity} ${a.id} ${(a.command as { type: string }).type} ${a.command.id}`;
+
+  function look(chunk: DroverEvent[], worker: DroverEvent[] | undefined): RuleContext {
+    const c = chunkFold.foldEvents(chunk);
+    const ws = worker && workerFold.foldEvents(worker);
+    const peek: Peek = {
+      job: (id) => (id === 'J' ? jobCancelling : undefined),
+      chunk: (id) => (id === 'J:0' ? c : undefined),
+      worker: (id) => (id === w ? ws : undefined),
+      node: () => undefined,
+    };
+    return { peek, by: scheduler, now: 7, largestNode: request };
+  }
+  const cascade = (chunk: DroverEvent[], worker: DroverEvent[] | undefined) =>
+    jobRules(look(chunk, worker), 'J', false);
+
+  it("asks a live worker's kill in the same step, with the id the chunk rule would use", () => {
+    const actions = cascade(runningChunk, running);
+    expect(actions.map(said)).toEqual([
+      'chunk J:0 RequestCancel cancel:J>cancel:J:0',
+      `worker ${w} RequestKill kill:${w}`,
+    ]);
+    // Both decided at the same moment; the chunk rule's later ask is the same command (deduped).
+    expect(actions.map((a) => a.entity !== 'kill' && a.command.at)).toEqual([7, 7]);
+    expect(chunkRules(look(cancelling, running), 'J:0').map(said)).toEqual([
+      `worker ${w} RequestKill kill:${w}`,
+    ]);
+  });
+
+  it('asks nothing ahead for a worker that was asked already, ended, lost or is unknown', () => {
+    const ended = ev('worker.killed', {
+      signal: 'SIGTERM',
+      cause: 'Cancelled',
+      peakRssMb: 1,
+      cpuSeconds: 0,
+      wallSeconds: 1,
+    });
+    for (const worker of [
+      [...running, killAsked],
+      [...running, ended],
+      [...running, lost],
+    ])
+      expect(cascade(runningChunk, worker).map(said)).toEqual([
+        'chunk J:0 RequestCancel cancel:J>cancel:J:0',
+      ]);
+    expect(cascade(runningChunk, undefined)).toHaveLength(1);
   });
 });
