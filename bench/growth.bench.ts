@@ -2,8 +2,7 @@ import { execFile } from 'node:child_process';
 import { loadavg } from 'node:os';
 import { promisify } from 'node:util';
 import { jetstreamManager } from '@nats-io/jetstream';
-import type { NatsConnection } from '@nats-io/transport-node';
-import { compactLog, ensureFarmStreams, EVENTS_STREAM } from '../src/events/index.js';
+import { ensureFarmStreams, EVENTS_STREAM } from '../src/events/index.js';
 import { connectTo } from '../test/support/nats-client.js';
 import { startNatsServer } from '../test/support/nats-server.js';
 import { seedHistories } from './growth-seed.js';
@@ -21,8 +20,9 @@ import { seedHistories } from './growth-seed.js';
  */
 const SIZES = (process.env.GROWTH_SIZES ?? '100000,1000000,10000000').split(',').map(Number);
 const LIVE_EVENTS = Number(process.env.GROWTH_LIVE_EVENTS ?? 100_000);
-const BEFORE = (process.env.GROWTH_BEFORE ?? 'raw,scheduler,api').split(',');
-const AFTER = (process.env.GROWTH_AFTER ?? 'raw,scheduler,api,projections,checkpoint').split(',');
+const parts = (list: string) => list.split(',').filter((p) => p !== '');
+const BEFORE = parts(process.env.GROWTH_BEFORE ?? 'raw,scheduler,api');
+const AFTER = parts(process.env.GROWTH_AFTER ?? 'raw,scheduler,api,projections,checkpoint');
 const CHILD_TIMEOUT_MS = Number(process.env.GROWTH_CHILD_TIMEOUT_MS ?? 1_800_000);
 const run = promisify(execFile);
 const say = (line: string) => process.stderr.write(`${new Date().toISOString()} ${line}\n`);
@@ -67,56 +67,76 @@ async function measure(url: string, parts: readonly string[]): Promise<Record<st
 }
 
 /**
- * `compactLog`, tried again after a failure (its JetStream API calls time out at 5 s on a machine
- * at load 30; a compaction is crash-safe, so a retry finishes what the failed one began).
+ * `compactLog` in a child process (`growth-compact.ts`, as `drover compact` runs: its RSS is its
+ * own), tried again after a failure (its JetStream API calls time out at 5 s on a machine at
+ * load 30; a compaction is crash-safe, so a retry finishes what the failed one began).
  */
-async function compactPatiently(nc: NatsConnection, cutAt: number) {
+async function compactPatiently(url: string, cutAt: number): Promise<Figures> {
   for (let attempt = 1; ; attempt++) {
     try {
-      return await compactLog(nc, { olderThanMs: 0, now: cutAt });
+      const { stdout } = await run(
+        process.execPath,
+        [
+          // GROWTH_COMPACT_PROF: a directory for the compaction's CPU profile.
+          ...(process.env.GROWTH_COMPACT_PROF
+            ? ['--cpu-prof', '--cpu-prof-dir', process.env.GROWTH_COMPACT_PROF]
+            : []),
+          ...['--max-semi-space-size=32', '--import', 'tsx', 'bench/growth-compact.ts'],
+        ],
+        {
+          env: { ...process.env, GROWTH_COMPACT: JSON.stringify({ url, cutAt }) },
+          maxBuffer: 1 << 20,
+          timeout: CHILD_TIMEOUT_MS,
+        },
+      );
+      return JSON.parse(stdout.trim().split('\n').pop() as string) as Figures;
     } catch (err) {
+      const e = err as Error & { stderr?: string };
       if (attempt >= 5) throw err;
-      say(`compaction attempt ${attempt} failed (${(err as Error).message}); again`);
+      say(`compaction attempt ${attempt} failed (${(e.stderr ?? e.message).slice(-400)}); again`);
     }
   }
 }
 
 const results = [];
 for (const size of SIZES) {
-  const server = await startNatsServer();
+  // 10M events are ~3.5 GB live and as much again in the archive copy before the purge.
+  const server = await startNatsServer({ maxFileStore: '40GB' });
   const nc = await connectTo(server);
   try {
     await ensureFarmStreams(await jetstreamManager(nc));
     say(`seeding ${size} events`);
     let cutAt = Date.now();
+    let logged = 0;
     const t0 = performance.now();
     const seeded = await seedHistories(nc, {
       events: size,
       markAt: Math.max(0, size - LIVE_EVENTS),
       mark: () => (cutAt = Date.now()),
+      progress: (n) => {
+        if (Math.floor(n / 1e6) > Math.floor(logged / 1e6)) say(`  seeded ${n} (load ${load1()})`);
+        logged = n;
+      },
     });
     const seedMs = Math.round(performance.now() - t0);
     const seedLoad = load1();
     say(`seeded ${seeded.events} in ${seedMs} ms; before compaction`);
     const before = await measure(server.url, BEFORE);
     const c0 = performance.now();
-    const moved = await compactPatiently(nc, cutAt);
+    const moved = await compactPatiently(server.url, cutAt);
     const compactMs = Math.round(performance.now() - c0);
     const compactLoad = load1();
     const live = (await (await jetstreamManager(nc)).streams.info(EVENTS_STREAM)).state.messages;
-    say(`compacted in ${compactMs} ms: ${moved.messages} moved, ${live} live; after compaction`);
+    say(`compacted in ${compactMs} ms: ${JSON.stringify(moved)}, ${live} live; after compaction`);
     const after = await measure(server.url, AFTER);
     results.push({
       events: seeded.events,
       seed: { ms: seedMs, perS: Math.round(seeded.events / (seedMs / 1000)), load: seedLoad },
-      compaction: {
-        ...{ ms: compactMs, moved: moved.messages, jobs: moved.jobs, liveAfter: live },
-        subjects: moved.subjects,
-        load: compactLoad,
-      },
+      compaction: { ...moved, wallMs: compactMs, liveAfter: live, load: compactLoad },
       before,
       after,
     });
+    say(`result: ${JSON.stringify(results.at(-1))}`);
   } finally {
     await nc.close();
     await server.stop();

@@ -1,7 +1,7 @@
 /**
  * Publishes in flight with their acks counted, for a sender that outruns the server: `settle(n)`
  * waits until at most `n` await their ack, or one failed (its error is kept in `failure`, the
- * first only). Used by the compactor's archive copy and the benchmarks' raw seeding.
+ * first only). Used by the benchmarks' raw seeding (the compactor's copy asks for sparse acks).
  */
 export class AckWindow {
   failure: Error | undefined;

@@ -9,15 +9,16 @@ import {
   archiveSubjectOf,
   type ArchiveRun,
 } from './archive.js';
-import { AckWindow } from './ack-window.js';
 import { archiveLastSeq, ensureArchiveStream } from './archive.jetstream.js';
 import { decodeEvent } from './codec.js';
 import { createCompactionSelector, observeForCompaction, planCompaction } from './compaction.js';
+import { purgeMoved, type PurgeReport } from './compaction-purge.jetstream.js';
 import { ErrorCodes, SchedulerError } from './errors.js';
 import { readBatches, type RawMessage } from './reader.jetstream.js';
 import { EVENTS_PREFIX, EVENTS_STREAM } from './subjects.js';
-import { JetStreamPublisher } from './publisher.jetstream.js';
+import { SparseAckSender } from './sparse-ack-sender.jetstream.js';
 import { EXPECTED_SEQ_HEADER } from './verify.jetstream.js';
+import { createPurgeTally, planPurge, tallyForPurge, type KindPurge } from './purge-plan.js';
 
 export interface CompactOptions {
   /** Retention: only trees with nothing newer than `now - olderThanMs` move. */
@@ -29,7 +30,12 @@ export interface CompactOptions {
   readonly stream?: string;
   /** Tests: stop as a crash would, after the copy or after the run record (before the purge). */
   readonly crashAfter?: 'copy' | 'record';
+  /** Benches: told as each step ends, with the ms since the start (phase timings). */
+  readonly onStep?: (step: CompactionStep, elapsedMs: number, purge?: PurgeReport) => void;
 }
+
+/** The steps of a compaction, in order. */
+export type CompactionStep = 'plan' | 'copy' | 'check' | 'record' | 'purge';
 
 /** What `drover compact` did (or, with `dryRun`, would do). */
 export interface CompactionReport {
@@ -53,16 +59,21 @@ export interface CompactionReport {
  *    link in headers and a dedupe id (a retried publish is stored once);
  * 3. check the copy: read it back, same original sequences in the same order, nothing between;
  * 4. record the run (`drover.archive.run`): from here readers merge it into the log;
- * 5. purge each entity from the live log, only up to the planned last sequence.
+ * 5. purge from the live log, only up to the planned last sequence: each kind's moved prefix in
+ *    one call, then the moved entities after it one by one; workers, chunks, then jobs
+ *    (`purge-plan.ts`).
  * A crash before 4 leaves an unrecorded copy that no reader uses; between 4 and 5, events in
- * both places, read once. Never a loss. Only one compaction at a time should run (a second one
- * racing fails its check 3 and records nothing).
+ * both places, read once; during 5, a re-run plans what is left of each tree from its job's
+ * events (purged last) and finishes the move. Never a loss. Only one compaction at a time
+ * should run (a second one racing fails its check 3 and records nothing).
  */
 export async function compactLog(
   nc: NatsConnection,
   opts: CompactOptions,
 ): Promise<CompactionReport> {
   const started = performance.now();
+  const step = (name: CompactionStep, detail?: PurgeReport) =>
+    opts.onStep?.(name, Math.round(performance.now() - started), detail);
   const stream = opts.stream ?? EVENTS_STREAM;
   const jsm = await jetstreamManager(nc);
   const info = await jsm.streams.info(stream);
@@ -79,6 +90,7 @@ export async function compactLog(
     }
   }
   const plan = planCompaction(selector, cutoff);
+  step('plan');
   const base = {
     dryRun: opts.dryRun === true,
     cutoff: new Date(cutoff).toISOString(),
@@ -99,14 +111,21 @@ export async function compactLog(
     );
   }
   await ensureArchiveStream(jsm, opts.replicas ?? 1);
-  const run = await copyToArchive(nc, jsm, stream, new Set(plan.subjects), lastSeq, opts);
+  const copy = await copyToArchive(nc, jsm, stream, new Set(plan.subjects), lastSeq, opts);
+  step('copy');
+  await checkCopy(nc, jsm, copy.run.fromSeq, copy.run.toSeq, copy.copied);
+  step('check');
   if (opts.crashAfter === 'copy') return done();
   const record = natsHeaders();
-  record.set('Nats-Msg-Id', `archive-run-${run.fromSeq}`);
-  await jsm.jetstream().publish(ARCHIVE_RUN_SUBJECT, JSON.stringify(run), { headers: record });
-  if (opts.crashAfter === 'record') return { ...done(), run };
-  await purgeSubjects(jsm, stream, plan.subjects, lastSeq + 1);
-  return { ...done(), run };
+  record.set('Nats-Msg-Id', `archive-run-${copy.run.fromSeq}`);
+  await jsm.jetstream().publish(ARCHIVE_RUN_SUBJECT, JSON.stringify(copy.run), {
+    headers: record,
+  });
+  step('record');
+  if (opts.crashAfter === 'record') return { ...done(), run: copy.run };
+  const purged = await purgeMoved(nc, stream, copy.purge, plan.subjects, lastSeq);
+  step('purge', purged);
+  return { ...done(), run: copy.run };
 }
 
 /** The type and data of a live message (undefined when undecodable: then never moved). */
@@ -120,9 +139,6 @@ function typeOf(m: RawMessage): { type: string; data?: unknown } | undefined {
   }
 }
 
-/** Archive copies in flight at once. */
-const WINDOW = 8_192;
-
 async function copyToArchive(
   nc: NatsConnection,
   jsm: JetStreamManager,
@@ -130,49 +146,44 @@ async function copyToArchive(
   subjects: ReadonlySet<string>,
   lastSeq: number,
   opts: CompactOptions,
-): Promise<ArchiveRun> {
+): Promise<{ run: ArchiveRun; copied: number[]; purge: KindPurge[] }> {
   const fromSeq = ((await archiveLastSeq(jsm)) ?? 0) + 1;
   const copied: number[] = [];
-  // Many copies in flight on one connection (acks checked, not awaited one window at a time):
-  // the server stores them in send order, and `checkCopy` reads the order back before any purge.
-  const publisher = new JetStreamPublisher(nc, 120_000, WINDOW);
-  const window = new AckWindow();
+  // The same pass notes where each kind's first message that stays lies (its purge's cut).
+  const tally = createPurgeTally();
+  // Copies sent in order on one connection, an ack asked for every 1,024th only (the server
+  // stores them in send order); `checkCopy` reads every one back before anything is purged.
+  const sender = new SparseAckSender(nc, fromSeq);
   try {
     for await (const batch of readBatches(nc, jsm, stream, { untilSeq: lastSeq, headers: true })) {
       for (const m of batch) {
-        if (!subjects.has(m.subject)) continue;
+        const moved = subjects.has(m.subject);
+        tallyForPurge(tally, m.subject, m.seq, moved);
+        if (!moved) continue;
         const prev = m.headers?.get(EXPECTED_SEQ_HEADER) ?? '';
-        // The dedupe id is per run: a retried publish is stored once; a crashed run's copies
+        // The dedupe id is per run: a copy sent twice is stored once; a crashed run's copies
         // are never recorded, so a later run copies afresh into its own range.
-        window.track(
-          publisher.publish(
-            archiveSubjectOf(m.subject),
-            m.data,
-            `archive-${fromSeq}-${m.seq}`,
-            undefined,
-            {
-              [ORIGINAL_SEQ_HEADER]: String(m.seq),
-              [ORIGINAL_TIME_HEADER]: String(m.time),
-              ...(prev !== '' ? { [ORIGINAL_PREV_HEADER]: prev } : {}),
-            },
-          ),
-        );
+        const wait = sender.send({
+          subject: archiveSubjectOf(m.subject),
+          data: m.data,
+          headers: {
+            'Nats-Msg-Id': `archive-${fromSeq}-${m.seq}`,
+            [ORIGINAL_SEQ_HEADER]: String(m.seq),
+            [ORIGINAL_TIME_HEADER]: String(m.time),
+            ...(prev !== '' ? { [ORIGINAL_PREV_HEADER]: prev } : {}),
+          },
+        });
         copied.push(m.seq);
+        if (wait) await wait;
       }
-      // Wait for the server when the reader outruns it.
-      if (window.size > 2 * WINDOW) await window.settle(WINDOW);
-      if (window.failure) throw window.failure;
     }
-    await window.settle(0);
-    if (window.failure) throw window.failure;
+    await sender.finish();
   } finally {
-    await publisher.close();
+    sender.close();
   }
-  const toSeq = fromSeq + copied.length - 1;
-  await checkCopy(nc, jsm, fromSeq, toSeq, copied);
-  return {
+  const run = {
     fromSeq,
-    toSeq,
+    toSeq: fromSeq + copied.length - 1,
     minSeq: copied[0] ?? 0,
     maxSeq: copied[copied.length - 1] ?? 0,
     messages: copied.length,
@@ -180,6 +191,7 @@ async function copyToArchive(
     at: new Date(opts.now).toISOString(),
     olderThanMs: opts.olderThanMs,
   };
+  return { run, copied, purge: planPurge(tally, lastSeq) };
 }
 
 /** The archive holds exactly the copies, in order, at `fromSeq..toSeq`; else nothing is recorded. */
@@ -211,21 +223,4 @@ async function checkCopy(
       `archive copy incomplete: ${i} of ${copied.length} messages found; nothing was purged`,
     );
   }
-}
-
-/** Purge each subject's messages below `beforeSeq` (an event appended since stays live). */
-async function purgeSubjects(
-  jsm: JetStreamManager,
-  stream: string,
-  subjects: readonly string[],
-  beforeSeq: number,
-): Promise<void> {
-  let next = 0;
-  const lane = async () => {
-    while (next < subjects.length) {
-      const filter = subjects[next++] as string;
-      await jsm.streams.purge(stream, { filter, seq: beforeSeq });
-    }
-  };
-  await Promise.all(Array.from({ length: Math.min(16, subjects.length) }, lane));
 }

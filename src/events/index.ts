@@ -169,7 +169,8 @@ export {
   readWithArchive,
 } from './archive.jetstream.js';
 export { compactLog } from './compactor.jetstream.js';
-export type { CompactOptions, CompactionReport } from './compactor.jetstream.js';
+export type { CompactOptions, CompactionReport, CompactionStep } from './compactor.jetstream.js';
+export type { PurgeReport } from './compaction-purge.jetstream.js';
 export { createCompactionSelector, observeForCompaction, planCompaction } from './compaction.js';
 export type { CompactionPlan, CompactionSelector } from './compaction.js';
 export { mergeBySeq } from './merge.js';

@@ -22,7 +22,7 @@ describe('JetStreamPublisher', () => {
     // Three publishes in flight of a window of four; their acks wait in the socket while this
     // turn publishes B (to be sent at the end of the turn) and C (queued: the window is full).
     // The acks are read before the turn ends: C, freed by them, must not go out before B.
-    // `compactLog` copies to the archive through this publisher and checks the copy's order.
+    // The benches' raw seeding relies on it (each ack checked against the sequence it must get).
     const publisher = new JetStreamPublisher(farm.nc, 5_000, 4);
     const subject = eventSubject('job', uid());
     const first = [0, 1, 2].map((i) => publisher.publish(subject, bytes, `${subject}-${i}`));

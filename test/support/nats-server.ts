@@ -31,6 +31,8 @@ export interface NatsServerOptions {
   maxPayload?: string;
   /** Listen on this port (one a test reserved for a service started before the server). */
   port?: number;
+  /** JetStream's `max_file_store` (default 8GB; the 10M-event growth bench copies more). */
+  maxFileStore?: string;
 }
 
 /**
@@ -81,7 +83,7 @@ export async function startNatsServer(opts: NatsServerOptions = {}): Promise<Nat
       `max_payload: ${opts.maxPayload ?? '8MB'}`,
       // Deployed farms sync every write (nats.conf); tests do where they check that setting: on
       // this VM's disk it made the 100,000-event runtime test 10x slower (18 s -> over 180 s).
-      `jetstream { store_dir: "${storeDir}", max_memory_store: 256MB, max_file_store: 8GB${opts.syncAlways && hasSyncInterval(version) ? ', sync_interval: always' : ''} }`,
+      `jetstream { store_dir: "${storeDir}", max_memory_store: 256MB, max_file_store: ${opts.maxFileStore ?? '8GB'}${opts.syncAlways && hasSyncInterval(version) ? ', sync_interval: always' : ''} }`,
       opts.extraConfig ?? '',
     ].join('\n');
     const file = join(dir, 'nats.conf');
