@@ -80,6 +80,11 @@ export interface PlacementLoopDeps {
    * scheduler would keep it (`HeapRelease`).
    */
   readonly quietRound?: (queueLength: number) => void;
+  /**
+   * How long a round may hold the event loop before it goes on over later turns (ms; default
+   * `TURN_BUDGET_MS`). Tests that read a round's result right after `round()` pass Infinity.
+   */
+  readonly turnBudgetMs?: number;
   readonly logger: Logger;
 }
 
@@ -180,7 +185,8 @@ export class PlacementLoop {
     try {
       // At most MAX_IN_FLIGHT placements await their append: the round after sees them placed.
       // A round costs the whole queue, so wait until half the window is free before the next.
-      if (this.inFlight.size <= MAX_IN_FLIGHT / 2) later = runInTurns(this.plan(now, reasons));
+      if (this.inFlight.size <= MAX_IN_FLIGHT / 2)
+        later = runInTurns(this.plan(now, reasons), this.deps.turnBudgetMs);
     } catch (err) {
       failed(err);
     }
@@ -286,9 +292,7 @@ export class PlacementLoop {
 }
 
 /** The loop's reservations as they are now: the round reads them, the loop goes on updating. */
-function copyReserved(
-  reserved: ReadonlyMap<string, ResourceVector>,
-): Map<string, ResourceVector> {
+function copyReserved(reserved: ReadonlyMap<string, ResourceVector>): Map<string, ResourceVector> {
   const out = new Map<string, ResourceVector>();
   for (const [node, r] of reserved) out.set(node, { ...r });
   return out;

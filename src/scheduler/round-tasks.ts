@@ -225,7 +225,6 @@ function waitingTask(
   return t;
 }
 
-
 /**
  * One waiting job, read now: its waiting chunks' tasks into `sink.tasks`, or, when it may not be
  * placed (held, waiting on dependencies, kept off every node by a reservation), its reasons into
