@@ -89,10 +89,16 @@ const result: Record<string, unknown> = {
 };
 if (ONLY.includes('rounds')) {
   const out = [];
-  for (const jobs of QUEUES) out.push(await rounds(jobs));
+  for (const jobs of QUEUES) {
+    out.push(await rounds(jobs));
+    console.error(JSON.stringify(out.at(-1))); // each part as it ends: a long run may be cut
+  }
   result.rounds = out;
 }
-if (ONLY.includes('takeover')) result.takeover = await takeover();
+if (ONLY.includes('takeover')) {
+  result.takeover = await takeover();
+  console.error(JSON.stringify(result.takeover));
+}
 const json = JSON.stringify(result, null, 2);
 console.log(json);
 if (process.env.BENCH_OUT) await writeFile(process.env.BENCH_OUT, json + '\n');
