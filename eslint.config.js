@@ -67,6 +67,7 @@ export default tseslint.config(
       'src/scheduler/watchdog.ts',
       'src/scheduler/work-messages.ts',
       'src/scheduler/placement-round.ts',
+      'src/scheduler/round-tasks.ts',
       'src/scheduler/entity-view.ts',
       'src/api/read-model.ts',
       'src/api/views.ts',

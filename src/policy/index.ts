@@ -12,9 +12,11 @@ export { emptyLedger, foldUsage } from './usage-ledger.js';
 export type { HeldWorker, UsageCharge, UsageLedger } from './usage-ledger.js';
 export { fairShareConfigOf } from './fairshare-params.js';
 export type { FairShareParams, VersionedConfig } from './fairshare-params.js';
-export { queueOrder, compareWithinUser, weightOf } from './queue.js';
+export { queueOrder, queueOrderSteps, compareWithinUser, weightOf } from './queue.js';
 export type { QueueContext } from './queue.js';
-export { placeRound } from './placement.js';
+export { placeRound, placeRoundSteps } from './placement.js';
+export { STEP_ITEMS, runSteps, sortSteps } from './steps.js';
+export type { Steps } from './steps.js';
 export {
   LAUNCH_WINDOW_MS,
   createQuotaGate,

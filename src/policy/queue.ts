@@ -1,3 +1,4 @@
+import { STEP_ITEMS, runSteps, sortSteps, type Steps } from './steps.js';
 import type { FairShareConfig, Ranked, ResourceVector, Task } from './types.js';
 
 /** What `queueOrder` needs besides the tasks: farm capacity, decayed history, knobs. */
@@ -54,8 +55,8 @@ interface UserList {
   druAfter?: (i: number, j: number) => number;
 }
 
-function userList(user: string, tasks: Task[], ctx: QueueContext): UserList {
-  tasks.sort(compareWithinUser);
+function* userList(user: string, tasks: Task[], ctx: QueueContext): Steps<UserList> {
+  yield* sortSteps(tasks, compareWithinUser);
   const { capacity: c, config } = ctx;
   const w = weightOf(config, user);
   const h = ctx.history(user);
@@ -176,14 +177,21 @@ function siftDown(heap: UserList[], i: number): void {
  * an aggregate (`Task.count`) taking as many places as the chunks it stands for.
  */
 export function queueOrder(tasks: readonly Task[], ctx: QueueContext): Ranked[] {
+  return runSteps(queueOrderSteps(tasks, ctx));
+}
+
+/** `queueOrder` as steps (`Steps`): the same queue, with a yield every few hundred tasks. Pure. */
+export function* queueOrderSteps(tasks: readonly Task[], ctx: QueueContext): Steps<Ranked[]> {
   const byUser = new Map<string, Task[]>();
+  let n = 0;
   for (const t of tasks) {
     const list = byUser.get(t.user);
     if (list) list.push(t);
     else byUser.set(t.user, [t]);
+    if (++n % STEP_ITEMS === 0) yield;
   }
   const heap: UserList[] = [];
-  for (const [user, list] of byUser) heap.push(userList(user, list, ctx));
+  for (const [user, list] of byUser) heap.push(yield* userList(user, list, ctx));
   for (let i = (heap.length >> 1) - 1; i >= 0; i--) siftDown(heap, i);
   const out: Ranked[] = [];
   let rank = 0;
@@ -208,6 +216,7 @@ export function queueOrder(tasks: readonly Task[], ctx: QueueContext): Ranked[] 
       }
     }
     setCurrent(top);
+    if (out.length % STEP_ITEMS === 0) yield;
     if (top.next === top.tasks.length) {
       const last = heap.pop()!;
       if (heap.length === 0) break;

@@ -164,17 +164,20 @@ export function wireLeader(o: LeaderInput): LeaderParts {
     // and a blocking collection would only delay the renewal further.
     drained: (n) => canWrite() && o.releaseHeap?.(`${n} pending notes written`, 'burst'),
   });
-  const standingExclusions = (user: string) => {
+  // The exclusions in force now, as a lookup that stays so (a round spread over turns reads the
+  // policy of its start, whatever the log brings meanwhile).
+  const exclusionsNow = () => {
     const ex = runtime.peek(policyBehaviour, POLICY_IDS.exclusions)?.state.context.exclusions;
-    return ex && Object.hasOwn(ex, user) ? ex[user] : undefined;
+    return (user: string) => (ex && Object.hasOwn(ex, user) ? ex[user] : undefined);
   };
+  const standingExclusions = (user: string) => exclusionsNow()(user);
   const placement = new PlacementLoop({
     ...{ peek, index, config, clock, canWrite, context, logger },
     run: (a) => notes.offer(a),
     configNow: () => policyNow().config,
     gate: (now) => reservations.gate(peek, index, now),
     quotaGate: (now, inFlight) => quotaGateFor({ peek, index, runtime, launches }, inFlight, now),
-    standingExclusions,
+    exclusionsNow,
     promised: () => promises.promised(),
     assign: (p) => launcher.assign(p),
     ...(o.pipeline && { pipeline: true }),

@@ -7,11 +7,13 @@ import type {
   RoundGate,
 } from '../policy/index.js';
 import type { FarmIndex } from './farm-index.js';
-import { planRound, type RoundOutput } from './placement-round.js';
+import { planRoundSteps, stillPlaceable, type RoundOutput } from './placement-round.js';
 import type { SchedulerMetrics } from './scheduler-metrics.js';
 import type { Peek, RuleContext } from './rules.js';
 import type { NoteOffer } from './pending-notes.js';
 import { notesDiffer, pendingAction } from './work-messages.js';
+import { STEP_ITEMS, type Steps } from '../policy/index.js';
+import { runInTurns, timed } from './turns.service.js';
 
 /** Placements awaiting their `chunk.assigned` append, at most (rounds pause above it). */
 export const MAX_IN_FLIGHT = 8_192;
@@ -57,8 +59,11 @@ export interface PlacementLoopDeps {
    * an admission step after the plan cannot do. Given the chunks in flight; none by default.
    */
   readonly quotaGate?: (now: number, inFlight: ReadonlySet<string>) => RoundGate | undefined;
-  /** A user's standing exclusions in force (the log's `policy` entity `exclusions`). */
-  readonly standingExclusions?: (user: string) => readonly string[] | undefined;
+  /**
+   * The users' standing exclusions in force now (the log's `policy` entity `exclusions`), as a
+   * lookup by user that does not change afterwards: a round reads those of its start.
+   */
+  readonly exclusionsNow?: () => (user: string) => readonly string[] | undefined;
   /** Jobs with a pending start-by promise (placed first). */
   readonly promised?: () => ReadonlySet<string>;
   /**
@@ -75,6 +80,11 @@ export interface PlacementLoopDeps {
    * scheduler would keep it (`HeapRelease`).
    */
   readonly quietRound?: (queueLength: number) => void;
+  /**
+   * How long a round may hold the event loop before it goes on over later turns (ms; default
+   * `TURN_BUDGET_MS`). Tests that read a round's result right after `round()` pass Infinity.
+   */
+  readonly turnBudgetMs?: number;
   readonly logger: Logger;
 }
 
@@ -135,6 +145,10 @@ export class PlacementLoop {
    * A queue of 100,000 jobs against an empty farm cost ~30 MB of garbage per round, every second.
    */
   tick(now: number): void {
+    // A round spread over turns is under way: it is as recent as this tick, and a change it
+    // could not see asks for the next one (`requestIfChanged`). Asking here would plan again
+    // right after it, also when it found the queue quiet.
+    if (this.running) return;
     const q = this.quiet;
     const stillQuiet =
       q !== undefined &&
@@ -145,7 +159,12 @@ export class PlacementLoop {
     else this.request();
   }
 
-  /** One round now, if one is wanted and may run. */
+  /**
+   * One round now, if one is wanted and may run. It runs in steps, `TURN_BUDGET_MS` at a time
+   * (`runInTurns`): a round over 100,000 queued jobs took seconds on a loaded machine, and held
+   * the event loop, the lease's renewal timer with it, the whole time (issue 23). A small round
+   * ends before this returns; a large one goes on over later turns, one round at a time.
+   */
   round(): void {
     if (!this.wanted || this.running || !this.deps.canWrite()) return;
     this.wanted = false;
@@ -157,57 +176,86 @@ export class PlacementLoop {
     // takes its turn too (as before the split), so rounds with reasons stay at most one a second.
     const reasons = now - this.lastReasonsAt >= 1000;
     if (reasons) this.lastReasonsAt = now;
+    const failed = (err: unknown) => this.deps.logger.error({ err }, 'round failed');
+    const ended = () => {
+      this.running = false;
+      if (this.wanted) setTimeout(() => this.round(), 2);
+    };
+    let later: Promise<void> | undefined;
     try {
       // At most MAX_IN_FLIGHT placements await their append: the round after sees them placed.
       // A round costs the whole queue, so wait until half the window is free before the next.
-      if (this.inFlight.size <= MAX_IN_FLIGHT / 2) this.plan(now, reasons);
+      if (this.inFlight.size <= MAX_IN_FLIGHT / 2)
+        later = runInTurns(this.plan(now, reasons), this.deps.turnBudgetMs);
     } catch (err) {
-      this.deps.logger.error({ err }, 'round failed');
-    } finally {
-      this.running = false;
-      if (this.wanted) setTimeout(() => this.round(), 2);
+      failed(err);
     }
+    if (later) later.catch(failed).finally(ended);
+    else ended();
   }
 
-  private plan(now: number, reasons: boolean): void {
+  private *plan(now: number, reasons: boolean): Steps<void> {
     const { deps } = this;
-    const startedAt = performance.now();
+    const spent = { ms: 0 };
     const quotaGate = deps.quotaGate?.(now, this.inFlight);
     const reservationGate = deps.gate?.(now);
-    const promised = deps.promised?.();
+    const promising = deps.promised?.();
+    const promised = promising && new Set(promising);
     const pipeline =
       deps.pipeline === true && !quotaGate && !reservationGate && (promised?.size ?? 0) === 0;
-    const out = planRound({
+    const inFlightAtStart = this.inFlight.size;
+    // Copies: the round's view of its own promises must not move under it between its steps.
+    const steps = planRoundSteps({
       ...(quotaGate && { quotaGate }),
       ...(reservationGate && { gate: reservationGate }),
-      ...(deps.standingExclusions && { standingExclusions: deps.standingExclusions }),
+      ...(deps.exclusionsNow && { standingExclusions: deps.exclusionsNow() }),
       peek: deps.peek,
       index: deps.index,
       config: deps.configNow?.() ?? deps.config,
       now,
-      reserved: this.reserved,
-      inFlight: this.inFlight,
-      inFlightNodes: this.inFlightNodes,
+      reserved: copyReserved(this.reserved),
+      inFlight: new Set(this.inFlight),
+      inFlightNodes: new Map(this.inFlightNodes),
       reasons,
-      maxPlacements: MAX_IN_FLIGHT - this.inFlight.size,
+      maxPlacements: MAX_IN_FLIGHT - inFlightAtStart,
       ...(promised && { promised }),
       ...(pipeline && { pipeline }),
     });
+    const out = yield* timed(steps, spent);
     const timeBound = quotaGate || reservationGate || (promised?.size ?? 0) > 0;
     // Only a round with reasons: a quiet queue's notes are those of its last planned round.
-    if (reasons && out.placements.length === 0 && !timeBound && this.inFlight.size === 0)
+    if (reasons && out.placements.length === 0 && !timeBound && inFlightAtStart === 0)
       this.quiet = {
         generation: this.generation,
         until: Math.min(out.wakeAt ?? Infinity, now + QUIET_REFRESH_MS),
       };
-    const seconds = (performance.now() - startedAt) / 1000;
-    deps.metrics?.round(seconds, reasons ? out.pending : undefined, deps.peek.job);
+    deps.metrics?.round(spent.ms / 1000, reasons ? out.pending : undefined, deps.peek.job);
+    yield;
     let placements = out.placements;
     for (const admit of deps.admission ?? []) placements = admit({ ...out, placements }, now);
-    for (const p of placements) this.place(p);
+    // A round spread over turns may end after the lease's renewal came late (writes paused) or
+    // after its node or job changed: what may not be placed now waits for the next round.
+    if (placements.length > 0 && !deps.canWrite()) {
+      this.wanted = true;
+      return;
+    }
+    for (let i = 0; i < placements.length; i++) {
+      if (i % STEP_ITEMS === STEP_ITEMS - 1) yield;
+      const p = placements[i]!;
+      if (stillPlaceable(deps.peek, p)) this.place(p);
+      else this.wanted = true;
+    }
+    yield* this.notes(out);
+  }
+
+  /** The round's pending notes that differ from what each job holds now, to the writer. */
+  private *notes(out: RoundOutput): Steps<void> {
+    const { deps } = this;
     const ctx = deps.context();
     const written: NoteOffer[] = [];
+    let seen = 0;
     for (const [jobId, note] of out.pending) {
+      if (++seen % STEP_ITEMS === 0) yield;
       const job = deps.peek.job(jobId);
       if (!job || !notesDiffer(job.context.pending?.reasons, note.reasons)) continue;
       const action = () => pendingAction(ctx, jobId, note, out.queueLength, out.ahead);
@@ -241,4 +289,11 @@ export class PlacementLoop {
     cur.gpus += sign * r.gpus;
     this.reserved.set(node, cur);
   }
+}
+
+/** The loop's reservations as they are now: the round reads them, the loop goes on updating. */
+function copyReserved(reserved: ReadonlyMap<string, ResourceVector>): Map<string, ResourceVector> {
+  const out = new Map<string, ResourceVector>();
+  for (const [node, r] of reserved) out.set(node, { ...r });
+  return out;
 }

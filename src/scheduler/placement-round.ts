@@ -1,12 +1,12 @@
-import { stateName, type JobSnapshot } from '../actors/index.js';
-import { chunkId, parseChunkId, type PendingReason } from '../events/index.js';
-import type { FarmIndex, RunningGroup } from './farm-index.js';
+import { stateName } from '../actors/index.js';
+import type { PendingReason } from '../events/index.js';
+import type { FarmIndex } from './farm-index.js';
 import {
-  NODE_AVOIDING_CAUSES,
   historyAt,
-  jobReasons,
-  placeRound,
-  queueOrder,
+  placeRoundSteps,
+  queueOrderSteps,
+  runSteps,
+  STEP_ITEMS,
   type FairShareConfig,
   type NodeLifecycle,
   type NodeState,
@@ -15,10 +15,21 @@ import {
   type ReservationGate,
   type ResourceVector,
   type RoundGate,
+  type Steps,
   type Task,
 } from '../policy/index.js';
 import type { Peek } from './rules.js';
 import { AheadIndex } from './ahead-index.js';
+import {
+  AGGREGATE_ABOVE,
+  countByJob,
+  placeableBound,
+  runningTasks,
+  waitingTasks,
+  type FreshReads,
+} from './round-tasks.js';
+
+export { AGGREGATE_ABOVE } from './round-tasks.js';
 
 export interface RoundInput {
   readonly peek: Peek;
@@ -32,6 +43,11 @@ export interface RoundInput {
   /** The node each chunk in flight goes to (a spread job's other chunks keep off it). */
   readonly inFlightNodes?: ReadonlyMap<string, string>;
   readonly reasons: boolean;
+  /**
+   * Jobs with more waiting chunks than this (all fresh) are given as the tasks the round could
+   * place and one aggregate (`AGGREGATE_ABOVE` by default; tests compare against Infinity).
+   */
+  readonly aggregateAbove?: number;
   /** Stop after this many placements (the service bounds placements awaiting their append). */
   readonly maxPlacements?: number;
   /** Keeps jobs off reserved nodes (reservations); none: every job may use every node. */
@@ -42,11 +58,6 @@ export interface RoundInput {
   readonly standingExclusions?: (user: string) => readonly string[] | undefined;
   /** Jobs with a pending start-by promise: placed first, ahead of fair-share order. */
   readonly promised?: ReadonlySet<string>;
-  /**
-   * Jobs with more waiting chunks than this (all fresh) are given as the tasks the round could
-   * place and one aggregate (`AGGREGATE_ABOVE` by default; tests compare against Infinity).
-   */
-  readonly aggregateAbove?: number;
   /**
    * Pipelining: a ready node takes up to a second round of work while its slots are full (its
    * agent starts each at a process's exit, `SlotGate`). Fit is against the node's capacity with
@@ -117,293 +128,8 @@ export function nodeStates(
   return out;
 }
 
-const DEP_WAIT = new Set(['Held', 'Dependency', 'DependencyFailed']);
-const PLACEABLE = new Set(['queued', 'running', 'held']);
-/**
- * Shared empties (frozen: a round that tried to add to one would throw, not leak into the next
- * job): most of a large queue neither waits on anything nor avoids a node, and a list per task
- * per round was garbage a refresh round over 100,000 jobs made 100,000 times over.
- */
-const NONE: readonly PendingReason[] = Object.freeze([]);
-const NO_NODES: readonly string[] = Object.freeze([]);
-
-/** Job-level reasons (held, dependencies), or none when the job may be placed. */
-function blockers(
-  peek: Peek,
-  job: JobSnapshot,
-  state: string,
-  now: number,
-): readonly PendingReason[] {
-  const spec = job.context.spec!;
-  if (spec.after.length === 0 && state !== 'held') return NONE; // the common case: nothing to ask
-  const after = spec.after.map((jobId) => {
-    const dep = peek.job(jobId);
-    return { jobId, state: dep ? stateName(dep) : 'unknown' };
-  });
-  const held =
-    stateName(job) === 'held' ? { by: 'user', reason: job.context.holdReason ?? '' } : undefined;
-  return jobReasons({ after, now, ...(held && { held }) }).filter((r) => DEP_WAIT.has(r.code));
-}
-
-function taskOf(
-  peek: Peek,
-  index: FarmIndex,
-  id: string,
-  jobId: string,
-  job: JobSnapshot,
-  i: number,
-  running: boolean,
-): Task | undefined {
-  const spec = job.context.spec!;
-  const chunk = peek.chunk(id);
-  if (!chunk) return undefined;
-  const c = chunk.context;
-  const request = c.retry?.request ?? c.request ?? requestOf(spec.cpus, spec.memMb, spec.gpus);
-  const avoid =
-    c.retry?.avoidNodes ??
-    (c.attempts.length === 0
-      ? NO_NODES
-      : c.attempts.filter((a) => a.cause && NODE_AVOIDING_CAUSES.has(a.cause)).map((a) => a.node));
-  const t: Task = {
-    id,
-    jobId,
-    index: i,
-    user: spec.user,
-    pool: spec.pool,
-    priority: job.context.priority,
-    globalFront: false,
-    submittedAt: job.context.createdAt ?? 0,
-    order: index.submitSeq.get(jobId) ?? 0,
-    request,
-    running,
-    labels: spec.labels,
-    excludeNodes: spec.excludeNodes,
-    avoidNodes: avoid,
-    partial: c.checkpoint !== undefined,
-  };
-  // Optional fields set after the literal, not spread into it: a literal with spreads is built
-  // property by property (a larger object, and a temporary per spread), per task per round.
-  if (running && c.node !== undefined) t.node = c.node;
-  if (c.retry) t.notBefore = c.retry.notBefore;
-  if (spec.spread) t.spread = true;
-  return t;
-}
-
-/**
- * One frozen request vector per size a spec asks for (a round reads requests, never writes them):
- * queued jobs ask for a few sizes, and a vector per task per round was garbage. Bounded.
- */
-const requests = new Map<number, Map<number, Map<number, Task['request']>>>();
-let requestCount = 0;
-function requestOf(cpus: number, memMb: number, gpus: number): Task['request'] {
-  // Maps keyed by the numbers themselves: a key string would be the garbage this saves.
-  let byMem = requests.get(cpus);
-  if (!byMem) requests.set(cpus, (byMem = new Map()));
-  let byGpus = byMem.get(memMb);
-  if (!byGpus) byMem.set(memMb, (byGpus = new Map()));
-  let r = byGpus.get(gpus);
-  if (r === undefined) {
-    if (++requestCount > 4096) {
-      requests.clear();
-      requestCount = 0;
-    }
-    r = Object.freeze({ cpus, memMb, gpus });
-    byGpus.set(gpus, r);
-  }
-  return r;
-}
-
-const HOLDS_NODE = new Set(['assigned', 'running', 'cancelling']);
-
-/**
- * The nodes a spread job's other chunks hold (live there, or being placed there): its waiting
- * chunks keep off them. Spread jobs are allocations of a few chunks, so reading each is cheap.
- */
-function spreadHeld(
-  peek: Peek,
-  jobId: string,
-  job: JobSnapshot,
-  inFlightNodes: ReadonlyMap<string, string> | undefined,
-): string[] {
-  const out: string[] = [];
-  for (let i = 0; i < job.context.spec!.chunks; i++) {
-    const id = chunkId(jobId, i);
-    const flying = inFlightNodes?.get(id);
-    if (flying !== undefined) out.push(flying);
-    const c = peek.chunk(id);
-    if (c && c.context.node !== undefined && HOLDS_NODE.has(stateName(c))) out.push(c.context.node);
-  }
-  return out;
-}
-
-/**
- * What runs, as the queue needs it: one task per user and priority carrying the sum of their
- * running requests. Running tasks come first in a user's own order at their priority, so the
- * running sums S_r of every waiting task are exactly those of one task per running chunk, at a
- * cost per round that does not grow with 100,000 running chunks into 100,000 task objects.
- * (Ranks in decisions count each such group as one place.)
- */
-function runningTasks(peek: Peek, index: FarmIndex): Task[] {
-  const groups = new Map<string, Task & { request: ResourceVector }>();
-  for (const [jobId, live] of index.liveByJob) {
-    live.group ??= groupOf(peek, jobId); // once per job and change of it, not once per round
-    const { held, group: g } = live;
-    if (!g) continue;
-    const group = groups.get(g.key);
-    if (group) {
-      group.request.cpus += held.cpus;
-      group.request.memMb += held.memMb;
-      group.request.gpus += held.gpus;
-      continue;
-    }
-    groups.set(g.key, {
-      id: `running:${g.user}:${g.priority}:${jobId}`,
-      jobId,
-      index: 0,
-      user: g.user,
-      pool: g.pool,
-      priority: g.priority,
-      globalFront: false,
-      submittedAt: 0,
-      order: 0,
-      request: { ...held },
-      running: true,
-      labels: {},
-      excludeNodes: [],
-      avoidNodes: [],
-    });
-  }
-  return [...groups.values()];
-}
-
-function groupOf(peek: Peek, jobId: string): RunningGroup | undefined {
-  const job = peek.job(jobId);
-  const spec = job?.context.spec;
-  if (!job || !spec) return undefined;
-  const { priority } = job.context;
-  return { key: `${spec.user}\u0000${priority}`, user: spec.user, pool: spec.pool, priority };
-}
-
-/** The task of chunk `i` of a job that may be placed (none: in flight, or not folded). */
-function waitingTask(
-  input: RoundInput,
-  jobId: string,
-  job: JobSnapshot,
-  i: number,
-  verdict: GateVerdict | undefined,
-): Task | undefined {
-  const id = chunkId(jobId, i);
-  if (input.inFlight.has(id)) return undefined;
-  const t = taskOf(input.peek, input.index, id, jobId, job, i, false);
-  if (!t) return undefined;
-  if (verdict?.exclude.length) {
-    // The verdict's own array when the job excludes nothing itself: shared, keyed once a round.
-    const own = t.excludeNodes;
-    t.excludeNodes = own.length === 0 ? verdict.exclude : [...own, ...verdict.exclude];
-  }
-  const standing = input.standingExclusions?.(t.user);
-  if (standing?.length) t.excludeNodes = [...new Set([...t.excludeNodes, ...standing])];
-  if (t.spread) {
-    const held = spreadHeld(input.peek, jobId, job, input.inFlightNodes);
-    if (held.length) t.excludeNodes = [...new Set([...t.excludeNodes, ...held])];
-  }
-  return t;
-}
-
-/**
- * Jobs with more waiting chunks than this, all fresh, give a round only the chunks it could place
- * and one aggregate for the rest (`freshTasks`). Small jobs are listed chunk by chunk as before.
- */
-export const AGGREGATE_ABOVE = 64;
-
-/**
- * Waiting chunks in flight per job (at most `MAX_IN_FLIGHT` ids; counted once a round, when
- * needed): they are in the queue's sets until their `chunk.assigned` is folded, but not tasks.
- */
-function countByJob(inFlight: ReadonlySet<string>, index: FarmIndex): Map<string, number> {
-  const out = new Map<string, number>();
-  for (const id of inFlight) {
-    const { jobId, index: i } = parseChunkId(id);
-    const w = index.waiting.indices(jobId);
-    if (w === undefined || (typeof w === 'number' ? w !== i : !w.has(i))) continue;
-    out.set(jobId, (out.get(jobId) ?? 0) + 1);
-  }
-  return out;
-}
-
-/**
- * How many tasks of a request the ready nodes' free capacity could take at most in one round
- * (labels and exclusions ignored: an upper bound), memoised per request for the round. Requests
- * asking for nothing fit without bound.
- */
-function placeableBound(nodes: readonly NodeState[]): (r: ResourceVector) => number {
-  const memo = new Map<ResourceVector, number>();
-  return (r) => {
-    let n = memo.get(r);
-    if (n !== undefined) return n;
-    n = 0;
-    for (const node of nodes) {
-      if (node.state !== 'ready') continue;
-      let k = Infinity;
-      for (const d of ['cpus', 'memMb', 'gpus'] as const) {
-        if (!(r[d] > 0)) continue;
-        const free = node.capacity[d] - node.used[d];
-        k = Math.min(k, free > 0 ? Math.floor(free / r[d] + 1e-9) : 0);
-      }
-      n += k;
-    }
-    memo.set(r, n);
-    return n;
-  };
-}
-
-/**
- * The tasks of a job whose waiting chunks are all fresh (the same request, constraints and
- * history for each): the first ones in the order they began to wait, as many as the free capacity
- * could take plus one (that one carries the job's reasons when the others are placed), then one
- * aggregate (`Task.count`) for the rest, which holds their place and their sum in the queue.
- * Placements, reasons and ranks are those of one task per chunk: the rest could not have been
- * placed in this round (free capacity only shrinks as it places), and an aggregate changes no
- * other task's dru. A round over a job of 100,000 chunks so costs what it can place, not 100,000.
- */
-function freshTasks(
-  input: RoundInput,
-  jobId: string,
-  job: JobSnapshot,
-  waiting: ReadonlySet<number>,
-  verdict: GateVerdict | undefined,
-  fits: (r: ResourceVector) => number,
-  inFlight: number,
-  tasks: Task[],
-): void {
-  const spec = job.context.spec!;
-  const request = requestOf(spec.cpus, spec.memMb, spec.gpus);
-  const eligible = waiting.size - inFlight;
-  const want = Math.min(eligible, fits(request) + 1);
-  let taken = 0;
-  let last: Task | undefined;
-  for (const i of waiting) {
-    if (taken >= want) break;
-    const t = waitingTask(input, jobId, job, i, verdict);
-    if (!t) continue;
-    tasks.push((last = t));
-    taken++;
-  }
-  const rest = eligible - taken;
-  if (rest <= 0 || !last) return;
-  const aggregate: Task = {
-    ...last,
-    id: `${jobId}:+${rest}`,
-    index: Number.MAX_SAFE_INTEGER, // after every chunk of its job in the user's own order
-    request: {
-      cpus: request.cpus * rest,
-      memMb: request.memMb * rest,
-      gpus: request.gpus * rest,
-    },
-    count: rest,
-  };
-  tasks.push(aggregate);
-}
+/** Waiting jobs read between two yields of a round (each may give several tasks). */
+const STEP_JOBS = 128;
 
 /**
  * One scheduling round (pure given its input, but for the running jobs' queue groups it caches
@@ -412,55 +138,57 @@ function freshTasks(
  * dependencies are not placed and get their reasons.
  */
 export function planRound(input: RoundInput): RoundOutput {
+  return runSteps(planRoundSteps(input));
+}
+
+/**
+ * `planRound` as steps (`Steps`), for a round spread over turns of the event loop: run back to
+ * back it is `planRound`. Between its steps the farm moves on (the tail folds events, appends
+ * land); what the round's decisions rest on is read so that they stay those of one view:
+ * - In its first step, before any yield, as copies: the nodes (state, capacity, labels, live use
+ *   plus `reserved`), the running groups, and which jobs wait. Users' decayed usage is read for
+ *   every user of the round in one step before ranking. The caller passes `reserved`,
+ *   `inFlight` and `inFlightNodes` as copies too (the placement loop does).
+ * - Each waiting job is read whole (the job, its chunks, its dependencies) in one step, as it is
+ *   then. A job that changed since is judged as it is now: its chunk's `chunk.assigned` append
+ *   is conditional on the chunk's last sequence and refused unless the chunk still waits.
+ * - Capacity only grows between the steps: only the placement loop takes capacity and it plans
+ *   one round at a time; what ends frees some, and a chunk put back to wait (its node lost)
+ *   still counts on its node in the copy. So the round never books a node past what the copy
+ *   showed free. Work that arrived after the first step waits for the next round (the index's
+ *   generation moved, so one is asked for).
+ */
+export function* planRoundSteps(input: RoundInput): Steps<RoundOutput> {
   const { peek, index, now } = input;
-  const tasks: Task[] = [];
-  const pending: RoundOutput['pending'] = new Map();
-  const verdicts = new Map<string, GateVerdict>();
   const nodes = nodeStates(peek, index, input.reserved, input.pipeline);
-  const fits = placeableBound(nodes);
-  const aggregateAbove = input.aggregateAbove ?? AGGREGATE_ABOVE;
+  const running = runningTasks(peek, index);
+  const jobIds = [...index.waiting.keys()];
   let inFlightByJob: Map<string, number> | undefined;
-  const inFlightOf = (jobId: string) => {
-    inFlightByJob ??= countByJob(input.inFlight, index);
-    return inFlightByJob.get(jobId) ?? 0;
+  const fresh: FreshReads = {
+    fits: placeableBound(nodes),
+    inFlightOf: (jobId) => {
+      inFlightByJob ??= countByJob(input.inFlight, index);
+      return inFlightByJob.get(jobId) ?? 0;
+    },
+    aggregateAbove: input.aggregateAbove ?? AGGREGATE_ABOVE,
+  };
+  const sink = {
+    tasks: [] as Task[],
+    pending: new Map<string, RoundNote>(),
+    verdicts: new Map<string, GateVerdict>(),
   };
   // Only jobs with waiting chunks give tasks or reasons here: most open jobs of a busy farm
   // only run, and the running ones count below, one sum per user and priority.
-  for (const jobId of index.waiting.keys()) {
-    const job = peek.job(jobId);
-    const state = job ? stateName(job) : 'none';
-    if (!job?.context.spec || !PLACEABLE.has(state)) continue;
-    // The job's waiting chunk indices as held (a number, or a Set for several): no copy a round.
-    const waiting = index.waiting.indices(jobId);
-    if (waiting === undefined) continue;
-    let blocked = blockers(peek, job, state, now);
-    const verdict = input.gate?.check(job.context.spec);
-    if (verdict) verdicts.set(jobId, verdict);
-    if (verdict?.blocked.length) blocked = [...blocked, ...verdict.blocked];
-    if (blocked.length > 0) {
-      pending.set(jobId, { reasons: blocked });
-      continue;
-    }
-    if (typeof waiting === 'number') {
-      const t = waitingTask(input, jobId, job, waiting, verdict);
-      if (t) tasks.push(t);
-    } else if (
-      waiting.size > aggregateAbove &&
-      index.allWaitingFresh(jobId) &&
-      !job.context.spec.spread
-    )
-      freshTasks(input, jobId, job, waiting, verdict, fits, inFlightOf(jobId), tasks);
-    else
-      for (const i of waiting) {
-        const t = waitingTask(input, jobId, job, i, verdict);
-        if (t) tasks.push(t);
-      }
+  for (let i = 0; i < jobIds.length; i++) {
+    if (i % STEP_JOBS === STEP_JOBS - 1) yield;
+    waitingTasks(input, jobIds[i]!, now, sink, fresh);
   }
+  const { tasks, pending, verdicts } = sink;
   let wakeAt = Infinity;
   for (const t of tasks)
     if (t.notBefore !== undefined && t.notBefore > now && t.notBefore < wakeAt)
       wakeAt = t.notBefore;
-  tasks.push(...runningTasks(peek, index));
+  tasks.push(...running);
   const capacity = nodes
     .filter((n) => n.state === 'ready')
     .reduce(
@@ -471,9 +199,10 @@ export function planRound(input: RoundInput): RoundOutput {
       }),
       { cpus: 0, memMb: 0, gpus: 0 },
     );
-  let ranked = queueOrder(tasks, {
+  const history = usageOf(index, tasks, now, input.config.halfLifeS);
+  let ranked = yield* queueOrderSteps(tasks, {
     capacity,
-    history: (u) => historyAt(index.history, u, now, input.config.halfLifeS),
+    history: (u) => history.get(u)!,
     config: input.config,
   });
   const promised = input.promised;
@@ -481,7 +210,7 @@ export function planRound(input: RoundInput): RoundOutput {
     const first = ranked.filter((t) => promised.has(t.task.jobId));
     if (first.length > 0) ranked = [...first, ...ranked.filter((t) => !promised.has(t.task.jobId))];
   }
-  const round = placeRound(ranked, nodes, now, {
+  const round = yield* placeRoundSteps(ranked, nodes, now, {
     reasons: input.reasons,
     ...(input.maxPlacements !== undefined && { maxPlacements: input.maxPlacements }),
     ...(input.quotaGate && { gate: input.quotaGate }),
@@ -490,6 +219,7 @@ export function planRound(input: RoundInput): RoundOutput {
   if (input.reasons) {
     // A job's note is that of its first waiting task in queue order (a gang's members share one).
     for (let at = 0; at < ranked.length; at++) {
+      if (at % STEP_ITEMS === STEP_ITEMS - 1) yield;
       const { task, rank } = ranked[at]!;
       const reasons = round.waiting.get(task.id);
       if (reasons === undefined || pending.has(task.jobId)) continue;
@@ -510,4 +240,30 @@ export function planRound(input: RoundInput): RoundOutput {
     queueLength: ranked.length,
     ...(wakeAt !== Infinity && { wakeAt }),
   };
+}
+
+/** Each user's decayed usage at `now`, for every user of `tasks`, read at once. */
+function usageOf(
+  index: FarmIndex,
+  tasks: readonly Task[],
+  now: number,
+  halfLifeS: number,
+): Map<string, ResourceVector> {
+  const out = new Map<string, ResourceVector>();
+  for (const t of tasks)
+    if (!out.has(t.user)) out.set(t.user, historyAt(index.history, t.user, now, halfLifeS));
+  return out;
+}
+
+/**
+ * Whether a placement planned over turns may still be made now: its node still `ready` and its
+ * job still `queued` or `running` (not held, cancelled or gone meanwhile). What the chunk itself
+ * became is checked by its conditional append; the node and the job are not part of it.
+ */
+export function stillPlaceable(peek: Peek, p: Placement): boolean {
+  const node = peek.node(p.node);
+  const job = peek.job(p.task.jobId);
+  if (!node || !job || stateName(node) !== 'ready') return false;
+  const state = stateName(job);
+  return state === 'queued' || state === 'running';
 }

@@ -65,11 +65,16 @@ export class Retirement {
     return this.queued.size;
   }
 
-  /** The tick: retire every job held `afterMs` that may go; look again later at the others. */
-  tick(now: number): void {
+  /**
+   * The tick: retire every job held `afterMs` that may go; look again later at the others. Stops
+   * early once `spent()` says so, the rest left for the next tick: after a takeover every job the
+   * catch-up found ended is due at the same tick (10,000 of them, each with its chunks and
+   * workers to let go of), and one pass over them all held the event loop (issue 23).
+   */
+  tick(now: number, spent: () => boolean = () => false): void {
     const afterMs = this.deps.afterMs ?? RETIRE_AFTER_MS;
     const later: { id: string; at: number }[] = [];
-    while (this.head < this.queue.length) {
+    while (this.head < this.queue.length && !spent()) {
       const next = this.queue[this.head]!;
       if (next.at + afterMs > now) break;
       this.head++;

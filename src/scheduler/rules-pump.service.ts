@@ -1,6 +1,7 @@
 import { stateName } from '../actors/index.js';
 import { chunkId, parseChunkId } from '../events/index.js';
 import type { Change } from './entity-view.js';
+import { TURN_BUDGET_MS } from './turns.service.js';
 import {
   chunkRules,
   clearChunks,
@@ -17,6 +18,9 @@ export interface RuleSet {
   clear(ctx: RuleContext, id: string): Action[];
 }
 
+/** Jobs of a sweep marked at a time (each with its chunks and unsettled children). */
+const SWEEP_JOBS = 64;
+
 const realRules: RuleSet = { chunk: chunkRules, job: jobRules, clear: clearChunks };
 
 export interface RulesPumpDeps {
@@ -27,6 +31,8 @@ export interface RulesPumpDeps {
   /** Runs what the rules ask for (the pump never writes itself). */
   readonly run: (actions: Action[]) => void;
   readonly rules?: RuleSet;
+  /** How long one drain may hold the event loop (ms; default `TURN_BUDGET_MS`). */
+  readonly budgetMs?: number;
 }
 
 /**
@@ -40,6 +46,11 @@ export class RulesPump {
   private readonly dirty = new Set<string>();
   private readonly cascaded = new Set<string>();
   private readonly cleared = new Set<string>();
+  /** The open jobs of a sweep under way, marked from `swept` on as drains come. */
+  private sweeping: string[] = [];
+  private swept = 0;
+  /** The open jobs of a sweep asked for while one was under way: swept after it. */
+  private sweepNext: Iterable<string> | undefined;
   private scheduled = false;
   private readonly rules: RuleSet;
 
@@ -78,10 +89,36 @@ export class RulesPump {
    * With them the children an open parent still waits for: a child tells its parent it settled
    * (or quiesced) from its own rules, which ran once when it ended; if that append was skipped
    * (writes paused, a leader killed), the ended child is no open job of any sweep, and its
-   * parent stayed running for ever (the 10,000-job chaos run, issue 23).
+   * parent stayed running for ever (the 10,000-job chaos run, issue 23). The jobs are marked a
+   * few at a time as drains come (`drain`): marking 10,000 jobs' chunks was a stall of its own.
+   * A sweep asked for while one is under way runs after it (starting it over each time would
+   * leave the last jobs of a long one unswept while sweeps keep being asked for).
    */
   sweep(openJobs: Iterable<string>): void {
-    for (const jobId of openJobs) {
+    if (this.swept < this.sweeping.length) this.sweepNext = openJobs;
+    else this.startSweep(openJobs);
+  }
+
+  private startSweep(openJobs: Iterable<string>): void {
+    this.sweeping = [...openJobs];
+    this.swept = 0;
+    this.cascaded.clear();
+    this.schedule();
+  }
+
+  /** Mark the next `count` jobs of the sweep under way; false when none was left. */
+  private sweepSome(count: number): boolean {
+    if (this.swept >= this.sweeping.length) {
+      this.sweeping = [];
+      this.swept = 0;
+      const next = this.sweepNext;
+      if (next === undefined) return false;
+      this.sweepNext = undefined;
+      this.startSweep(next);
+    }
+    const end = Math.min(this.swept + count, this.sweeping.length);
+    for (; this.swept < end; this.swept++) {
+      const jobId = this.sweeping[this.swept]!;
       this.dirty.add(`job:${jobId}`);
       const job = this.deps.peek.job(jobId);
       const total = job?.context.chunks.total ?? 0;
@@ -89,8 +126,7 @@ export class RulesPump {
       for (const [child, settled] of Object.entries(job?.context.children ?? {}))
         if (!settled?.quiescent) this.dirty.add(`job:${child}`);
     }
-    this.cascaded.clear();
-    this.schedule();
+    return true;
   }
 
   /** Run the rules on the next turn of the event loop (coalesces changes within one turn). */
@@ -103,17 +139,29 @@ export class RulesPump {
     });
   }
 
-  /** Put every dirty entity to the rules now. */
+  /**
+   * Put the dirty entities (and a sweep's jobs) to the rules now, for at most `TURN_BUDGET_MS`;
+   * what is left waits for the next turn of the event loop (`schedule`). A takeover's sweep of
+   * 10,000 live jobs put to the rules at once held the event loop, the lease's renewal timer
+   * with it (issue 23). Rules are level-triggered: an entity put to them a turn later reads its
+   * state then, which is what it would have met had it changed then.
+   */
   drain(): void {
     const ctx = this.deps.context();
-    const keys = [...this.dirty];
-    this.dirty.clear();
-    for (const key of keys) {
-      const at = key.indexOf(':');
-      const id = key.slice(at + 1);
-      if (key.startsWith('chunk:')) this.deps.run(this.rules.chunk(ctx, id));
-      else this.jobRules(ctx, id);
-    }
+    const until = performance.now() + (this.deps.budgetMs ?? TURN_BUDGET_MS);
+    do {
+      for (const key of this.dirty) {
+        this.dirty.delete(key);
+        const at = key.indexOf(':');
+        const id = key.slice(at + 1);
+        if (key.startsWith('chunk:')) this.deps.run(this.rules.chunk(ctx, id));
+        else this.jobRules(ctx, id);
+        if (performance.now() >= until) {
+          if (this.dirty.size > 0 || this.sweeping.length > 0) this.schedule();
+          return;
+        }
+      }
+    } while (this.sweepSome(SWEEP_JOBS));
   }
 
   private jobRules(ctx: RuleContext, id: string): void {

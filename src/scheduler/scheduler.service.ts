@@ -26,6 +26,7 @@ import {
   startUsageCheckpoints,
   usageCheckpointBucket,
 } from './usage-checkpoint.jetstream.js';
+import { deadline } from './turns.service.js';
 import { submissionSteps } from './work-messages.js';
 
 export interface SchedulerOptions {
@@ -144,7 +145,7 @@ export async function startScheduler(opts: SchedulerOptions): Promise<Scheduler>
         timekeeper.step, // fires due runs and moves open runs on (issue 17)
         (now) => parts.promises.tick(now),
         (now) => parts.preemptor.tick(now), // one decision round a second
-        (now) => parts.retirement.tick(now), // finished jobs leave memory
+        (now) => parts.retirement.tick(now, deadline()), // finished jobs leave memory
         ...(opts.ticks ?? []),
       ],
       {

@@ -85,6 +85,7 @@ function world() {
       return undefined;
     },
     logger: pino({ level: 'silent' }),
+    turnBudgetMs: Infinity, // each round ends within round()
   });
   return {
     loop,

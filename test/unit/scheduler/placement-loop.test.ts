@@ -41,6 +41,7 @@ function farm(admission?: AdmissionStep[]) {
       return new Promise<void>((resolve) => (settle = resolve));
     },
     logger: pino({ level: 'silent' }),
+    turnBudgetMs: Infinity, // each round ends within round()
     ...(admission && { admission }),
   });
   return { loop, assigned, settle: () => settle() };
@@ -97,6 +98,7 @@ describe('PlacementLoop: a quiet refresh is told, for the heap release', () => {
       assign: () => undefined,
       quietRound: (n) => told.push(n),
       logger: pino({ level: 'silent' }),
+      turnBudgetMs: Infinity,
     });
     loop.request();
     loop.round();
