@@ -40,6 +40,7 @@ const snapshot = (u: Update) =>
       attempt: u.attempt,
       node: u.node,
       worker: `${u.job}:${u.index}:${u.attempt}`,
+      attempts: [],
       request: { cpus: u.cpus, memMb: u.memMb, gpus: u.gpus },
     },
   }) as unknown as ChunkSnapshot;
