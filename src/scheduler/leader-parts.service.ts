@@ -160,6 +160,8 @@ export function wireLeader(o: LeaderInput): LeaderParts {
     // and a blocking collection would only delay the renewal further.
     drained: (n) => canWrite() && o.releaseHeap?.(`${n} pending notes written`, 'burst'),
   });
+  o.metrics?.watchNotes(() => notes.unwritten);
+  o.metrics?.watchJobs(peek.job);
   const standingExclusions = (user: string) => {
     const ex = runtime.peek(policyBehaviour, POLICY_IDS.exclusions)?.state.context.exclusions;
     return ex && Object.hasOwn(ex, user) ? ex[user] : undefined;
