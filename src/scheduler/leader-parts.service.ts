@@ -4,6 +4,7 @@ import {
   behaviours,
   createEntityRuntime,
   createKeyedQueue,
+  createdChunkPacker,
   policyBehaviour,
   type EntityRuntime,
   type KeyedQueue,
@@ -116,6 +117,8 @@ export function wireLeader(o: LeaderInput): LeaderParts {
     onRefresh: (entity, id, loaded) => changed(changeOf(entity, id, loaded.state, loaded.lastSeq)),
     // A later event of an entity let go of (Retirement): read it back, with its job's tree.
     onMiss: (entity, id, event) => missed(entity, id, event),
+    // Queued chunks nothing has happened to are held as a number each (100,000 queued jobs).
+    packers: { chunk: createdChunkPacker },
   });
   const index = new FarmIndex(config.halfLifeS);
   const peek = peekOf(runtime);
