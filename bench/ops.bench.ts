@@ -184,6 +184,7 @@ async function main(): Promise<void> {
     while (dashboard.feed.model.seq < last) await new Promise((r) => setTimeout(r, 50));
     const schedulerRegistry = serviceRegistry();
     const scheduler = createSchedulerMetrics(schedulerRegistry);
+    scheduler.watchJobs((id) => model.jobs.get(id));
     for (const e of events) scheduler.applied(e.recorded.seq, e, true);
     const pending = new Map(
       [...model.jobs.keys()].map((id) => [

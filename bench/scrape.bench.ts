@@ -170,6 +170,7 @@ async function main(): Promise<void> {
     const model = emptyReadModel();
     const schedulerRegistry = serviceRegistry();
     const scheduler = createSchedulerMetrics(schedulerRegistry);
+    scheduler.watchJobs((id) => model.jobs.get(id));
     for await (const e of log.replay()) {
       if (isCorrupt(e)) continue;
       applyEvent(model, e);

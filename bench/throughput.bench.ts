@@ -1,4 +1,4 @@
-import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
@@ -7,7 +7,6 @@ import { createApiClient } from '../src/api/index.js';
 import type { RecordedEvent } from '../src/events/index.js';
 import {
   percentile,
-  seedQueuedJobs,
   startBenchServer,
   submitToIntake,
   until,
@@ -15,6 +14,7 @@ import {
   type BenchServer,
 } from '../test/support/bench-farm.js';
 import { spawnDrover, type DroverProcess } from '../test/support/drover-process.js';
+import { pendingMemory } from './pending-memory.js';
 import { pipelined, ratio } from './support.js';
 import { slotTurnarounds, type AttemptTimes } from './slot-timeline.js';
 
@@ -27,7 +27,8 @@ import { slotTurnarounds, type AttemptTimes } from './slot-timeline.js';
  *   The slot-bound farm runs with the scheduler plain and pipelining (BENCH_PIPELINE=off,on).
  * - `submit`: one client submitting one job at a time over the API while the 8 slots churn,
  *   against a bare JetStream publish round trip in the same run.
- * - `memory`: the scheduler's and the API's RSS with N pending jobs against an empty farm.
+ * - `memory`: the scheduler's RSS and heap (and the API's RSS) with N pending jobs against an
+ *   empty farm, sampled once the scheduler has settled (`bench/pending-memory.ts`).
  * Sizes scale with BENCH_SCALE (N = 2,000 jobs, 100,000 pending at scale 1).
  */
 const scale = Number(process.env.BENCH_SCALE ?? 1);
@@ -257,105 +258,10 @@ async function submitRoundTripOn(apiProcess: boolean) {
   }
 }
 
-/** Resident memory of a process from /proc (KiB), the kernel's figure, not the process's own. */
-async function rssKib(pid: number): Promise<number> {
-  const status = await readFile(`/proc/${pid}/status`, 'utf8');
-  return Number(/VmRSS:\s+(\d+)/.exec(status)?.[1] ?? NaN);
-}
-
-/**
- * Resolves once the log has taken no append for `quietMs`: the scheduler's start-up work is done
- * (its first round notes why each queued job waits: one append per job, seconds after `ready`).
- */
-async function logQuiet(s: BenchServer, quietMs = 5_000): Promise<void> {
-  let last = await s.log.lastSeq();
-  for (let quiet = 0, i = 0; quiet < quietMs && i < 1_200; i++) {
-    await new Promise((r) => setTimeout(r, 500));
-    const now = await s.log.lastSeq();
-    quiet = now === last ? quiet + 500 : 0;
-    last = now;
-  }
-}
-
-/** RSS once it stops moving (five samples a second apart within 2%), after `ready`. */
-async function settledRss(pid: number): Promise<number> {
-  let last = await rssKib(pid);
-  for (let stable = 0, i = 0; stable < 5 && i < 120; i++) {
-    await new Promise((r) => setTimeout(r, 1_000));
-    const now = await rssKib(pid);
-    stable = Math.abs(now - last) <= last * 0.02 ? stable + 1 : 0;
-    last = now;
-  }
-  return last;
-}
-
-/** Scheduler and API RSS on a farm of `pending` queued one-chunk jobs and no nodes. */
-async function farmRss(pending: number) {
-  const s = await startBenchServer();
-  const dataDir = await mkdtemp(join(tmpdir(), 'drover-bench-mem-'));
-  try {
-    const seedFrom = performance.now();
-    if (pending > 0)
-      await seedQueuedJobs(s.log, {
-        jobs: pending,
-        chunks: 1,
-        users: 50,
-        cpus: 1,
-        memMb: 256,
-        window: 64,
-      });
-    const seededS = round((performance.now() - seedFrom) / 1000);
-    const env = { DROVER_NATS_URL: s.server.url, DROVER_DATA_DIR: dataDir, LOG_LEVEL: 'silent' };
-    const spawnedAt = performance.now();
-    const scheduler = spawnDrover(['scheduler', '--no-api', '--json'], env);
-    const apiProc = spawnDrover(['api', '--json'], env);
-    try {
-      await until(
-        () => scheduler.output().includes('{') && apiProc.output().includes('{'),
-        // Both fold the whole log before they print: 100,000 jobs on a loaded machine took >600 s.
-        1_800_000,
-        20,
-      );
-      const readyS = round((performance.now() - spawnedAt) / 1000);
-      const readyAt = performance.now();
-      await logQuiet(s);
-      const startUpS = round((performance.now() - readyAt) / 1000);
-      const [sched, api] = await Promise.all([
-        settledRss(scheduler.child.pid!),
-        settledRss(apiProc.child.pid!),
-      ]);
-      return { schedulerKib: sched, apiKib: api, seededS, readyS, notesWrittenS: startUpS };
-    } finally {
-      await scheduler.stop();
-      await apiProc.stop();
-    }
-  } finally {
-    await s.stop();
-    await rm(dataDir, { recursive: true, force: true });
-  }
-}
-
-async function memory() {
-  const pending = Math.max(1_000, Math.round(100_000 * scale));
-  const empty = await farmRss(0);
-  const full = await farmRss(pending);
-  const perJob = (full: number, empty: number) => round(((full - empty) * 1024) / pending, 0);
-  const schedulerBytesPerJob = perJob(full.schedulerKib, empty.schedulerKib);
-  return {
-    pendingJobs: pending,
-    emptyFarm: empty,
-    withPending: full,
-    schedulerBytesPerPendingJob: schedulerBytesPerJob,
-    apiBytesPerPendingJob: perJob(full.apiKib, empty.apiKib),
-    goalBytesPerJob: 2048,
-    goalMet: schedulerBytesPerJob <= 2048,
-  };
-}
-
 const parts: Record<string, () => Promise<unknown>> = {
   slots,
   submit: submitRoundTrip,
-  memory,
+  memory: () => pendingMemory(scale),
 };
 
 const results: Record<string, unknown> = { scale };

@@ -131,6 +131,7 @@ export {
 export type { MachineDescription, TransitionCell, TransitionRow } from './transition-table.js';
 export { RECENT_IDS, STALE_EPOCH, createEntityRuntime } from './runtime.js';
 export { RecentIdText, type RecentIds } from './recent-ids.js';
+export { createdChunkPacker, type CachePacker } from './packed-chunk.js';
 export type {
   Anomaly,
   EntityRuntime,

@@ -23,11 +23,13 @@ export interface JobContext {
   readonly resultsCleared: boolean;
   readonly holdReason?: string;
   /**
-   * The scheduler's last noted reasons for waiting (empty once none apply). Without the note's
-   * `ahead` list: it stays in the log (audit, decisions) but is not kept per waiting job, where
-   * twenty users per job were most of a queued job's memory in the scheduler.
+   * The scheduler's last noted reasons for waiting (empty once none apply). Only the reasons: the
+   * note's `ahead`, `rank` and `queueLength` stay in the log (audit, the decisions projection
+   * reads them there) but are not kept per waiting job, where twenty users per job were most of a
+   * queued job's memory in the scheduler, and a rank per job kept an object per job that is now
+   * one shared value for every job waiting for the same reasons.
    */
-  readonly pending?: Omit<EventOf<'job.pending_noted'>['data'], 'ahead'>;
+  readonly pending?: Pick<EventOf<'job.pending_noted'>['data'], 'reasons'>;
   readonly cancelReason?: string;
   readonly createdAt?: number;
   readonly startedAt?: number;
@@ -135,11 +137,9 @@ const jobSetup = setup({
       priority: ({ event }) => (event as EventOf<'job.priority_changed'>).data.priority,
     }),
     recordPending: assign({
-      pending: ({ event }) => {
-        const { ahead: _ahead, reasons, ...rest } = (event as EventOf<'job.pending_noted'>).data;
-        // Waiting jobs mostly hold the same reasons (their rank differs): one shared frozen copy.
-        return { reasons: internData(reasons), ...rest };
-      },
+      // Waiting jobs mostly hold the same reasons: one shared frozen copy of `{ reasons }`.
+      pending: ({ event }) =>
+        internData({ reasons: (event as EventOf<'job.pending_noted'>).data.reasons }),
     }),
     recordSuccess: assign({ endedAt: ({ event }) => event.at }),
     recordFailure: assign(({ event }) => ({

@@ -11,6 +11,7 @@ import {
 } from '../events/index.js';
 import type { Decision, EntityBehaviour } from './behaviour.js';
 import type { CommandMeta } from './decision.js';
+import type { CachePacker } from './packed-chunk.js';
 import { RecentIdText, withIds, type RecentIds } from './recent-ids.js';
 
 /** An entity as loaded: its folded state and the last sequence of its subject. */
@@ -80,6 +81,12 @@ export interface EntityRuntimeOptions {
    * Without this hook the event is folded from the initial state and reported as an anomaly.
    */
   readonly onMiss?: (entity: Entity, id: string, event: RecordedEvent) => void;
+  /**
+   * Compact forms of cached entities by kind (`createdChunkPacker`): the cache holds what a
+   * packer takes as a number and rebuilds it on each read. For a cache of many alike entities
+   * (the scheduler's queue); none by default.
+   */
+  readonly packers?: { readonly [E in Entity]?: CachePacker<unknown> };
 }
 
 export interface EntityRuntime {
@@ -142,17 +149,21 @@ function remember(ids: RecentIds, added: readonly { id: string }[]): RecentIds {
   );
 }
 
-/** Folded entities by kind, then id. */
-function createEntityCache() {
-  const byKind = new Map<Entity, Map<string, Loaded<unknown>>>();
+/** Folded entities by kind, then id; those a kind's packer takes are held as a number. */
+function createEntityCache(packers: EntityRuntimeOptions['packers'] = {}) {
+  const byKind = new Map<Entity, Map<string, Loaded<unknown> | number>>();
   const of = (entity: Entity) => {
     let m = byKind.get(entity);
     if (!m) byKind.set(entity, (m = new Map()));
     return m;
   };
   return {
-    get: (entity: Entity, id: string) => byKind.get(entity)?.get(id),
-    set: (entity: Entity, id: string, loaded: Loaded<unknown>) => void of(entity).set(id, loaded),
+    get: (entity: Entity, id: string): Loaded<unknown> | undefined => {
+      const held = byKind.get(entity)?.get(id);
+      return typeof held === 'number' ? packers[entity]!.unpack(id, held) : held;
+    },
+    set: (entity: Entity, id: string, loaded: Loaded<unknown>) =>
+      void of(entity).set(id, packers[entity]?.pack(id, loaded) ?? loaded),
     delete: (entity: Entity, id: string) => void byKind.get(entity)?.delete(id),
     clear: () => byKind.clear(),
     size: () => [...byKind.values()].reduce((n, m) => n + m.size, 0),
@@ -164,7 +175,7 @@ export function createEntityRuntime(opts: EntityRuntimeOptions): EntityRuntime {
   const maxAttempts = opts.maxAttempts ?? 8;
   // Keyed by kind, then id: the scheduler peeks entities many times per event, and a subject
   // string built per lookup (then hashed) was a tenth of its CPU in the placement benchmark.
-  const cache = createEntityCache();
+  const cache = createEntityCache(opts.packers);
 
   async function read<S, C>(behaviour: EntityBehaviour<S, C>, id: string): Promise<Loaded<S>> {
     const subject = eventSubject(behaviour.entity, id);

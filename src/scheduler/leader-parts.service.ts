@@ -4,6 +4,7 @@ import {
   behaviours,
   createEntityRuntime,
   createKeyedQueue,
+  createdChunkPacker,
   policyBehaviour,
   type EntityRuntime,
   type KeyedQueue,
@@ -117,6 +118,8 @@ export function wireLeader(o: LeaderInput): LeaderParts {
     onRefresh: (entity, id, loaded) => changed(changeOf(entity, id, loaded.state, loaded.lastSeq)),
     // A later event of an entity let go of (Retirement): read it back, with its job's tree.
     onMiss: (entity, id, event) => missed(entity, id, event),
+    // Queued chunks nothing has happened to are held as a number each (100,000 queued jobs).
+    packers: { chunk: createdChunkPacker },
   });
   const index = new FarmIndex(config.halfLifeS);
   const peek = peekOf(runtime);
@@ -164,6 +167,8 @@ export function wireLeader(o: LeaderInput): LeaderParts {
     // and a blocking collection would only delay the renewal further.
     drained: (n) => canWrite() && o.releaseHeap?.(`${n} pending notes written`, 'burst'),
   });
+  o.metrics?.watchNotes(() => notes.unwritten);
+  o.metrics?.watchJobs(peek.job);
   // The exclusions in force now, as a lookup that stays so (a round spread over turns reads the
   // policy of its start, whatever the log brings meanwhile).
   const exclusionsNow = () => {

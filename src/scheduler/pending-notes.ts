@@ -56,6 +56,11 @@ export class PendingNotes {
     return this.waiting.size;
   }
 
+  /** Notes offered and not yet written: waiting for their turn or in flight. */
+  get unwritten(): number {
+    return this.waiting.size + this.active;
+  }
+
   offer(notes: readonly NoteOffer[]): void {
     for (const n of notes) this.waiting.set(n.jobId, n);
     this.peak = Math.max(this.peak, this.waiting.size);

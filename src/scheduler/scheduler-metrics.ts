@@ -25,6 +25,13 @@ export interface SchedulerMetrics {
   applied(seq: number, event: RecordedEvent | undefined, live: boolean): void;
   /** Where to read the stream's last sequence from, for the tail lag (read at scrape time). */
   watchHead(head: () => Promise<number>): void;
+  /** Where to read how many pending notes are offered and not yet written (at scrape time). */
+  watchNotes(unwritten: () => number): void;
+  /**
+   * Where to read a folded job (its submission time, when `job.started` is applied): the tail
+   * folds an event into its entity before it is `applied` here.
+   */
+  watchJobs(jobOf: (id: string) => JobSnapshot | undefined): void;
 }
 
 /** A scheduler that reports nowhere (the default). */
@@ -34,6 +41,8 @@ export const noSchedulerMetrics: SchedulerMetrics = {
   placed: () => {},
   applied: () => {},
   watchHead: () => {},
+  watchNotes: () => {},
+  watchJobs: () => {},
 };
 
 /** Buckets of the submit→running histogram (seconds): a second to a day. */
@@ -69,8 +78,9 @@ export function queueDepth(
 /**
  * The scheduler's Prometheus metrics in `registry` (`drover_scheduler_*`). Labels are bounded:
  * users and pending reason codes, never a job id. Submit→running is `job.submitted` to
- * `job.started` (the job reads `running` once its first chunk is placed), observed only for
- * starts folded live: a takeover's replay of history does not count old waits again.
+ * `job.started` (the job reads `running` once its first chunk is placed; `job.started` comes
+ * once a job), observed only for starts folded live: a takeover's replay of history does not
+ * count old waits again.
  */
 export function createSchedulerMetrics(registry: Registry): SchedulerMetrics {
   const registers = [registry];
@@ -115,6 +125,15 @@ export function createSchedulerMetrics(registry: Registry): SchedulerMetrics {
       if (head) this.set(Math.max(0, (await head()) - appliedSeq));
     },
   });
+  let notes: (() => number) | undefined;
+  new Gauge({
+    name: 'drover_scheduler_pending_notes_backlog',
+    help: 'Pending notes a round offered and the scheduler has not written yet (waiting or in flight)',
+    registers,
+    collect() {
+      this.set(notes?.() ?? 0);
+    },
+  });
   const epochGauge = new Gauge({
     name: 'drover_scheduler_lease_epoch',
     help: "The fencing epoch of this scheduler's lease (0 before it first leads)",
@@ -127,7 +146,9 @@ export function createSchedulerMetrics(registry: Registry): SchedulerMetrics {
   });
   leader.set(0);
   epochGauge.set(0);
-  const submittedAt = new Map<string, number>();
+  // The submission time is the folded job's `createdAt` (its `job.submitted`'s `at`), read when it
+  // starts: a map of it per job held an entry and a boxed number for every queued job.
+  let foldedJob: ((id: string) => JobSnapshot | undefined) | undefined;
   return {
     leading(epoch, leads) {
       if (epoch > 0) epochGauge.set(epoch);
@@ -146,17 +167,18 @@ export function createSchedulerMetrics(registry: Registry): SchedulerMetrics {
       if (!event) return;
       const where = parseEventSubject(event.recorded.subject);
       if (where?.entity !== 'job') return;
-      const job = where.id;
-      if (event.type === 'job.submitted') submittedAt.set(job, event.at);
-      else if (event.type === 'job.started') {
-        const at = submittedAt.get(job);
-        submittedAt.delete(job);
-        if (live && at !== undefined) waits.observe(Math.max(0, (event.at - at) / 1000));
-      } else if (['job.succeeded', 'job.failed', 'job.cancelled'].includes(event.type))
-        submittedAt.delete(job);
+      if (event.type !== 'job.started' || !live) return;
+      const at = foldedJob?.(where.id)?.context.createdAt;
+      if (at !== undefined) waits.observe(Math.max(0, (event.at - at) / 1000));
     },
     watchHead(h) {
       head = h;
+    },
+    watchNotes(n) {
+      notes = n;
+    },
+    watchJobs(j) {
+      foldedJob = j;
     },
   };
 }

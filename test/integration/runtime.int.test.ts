@@ -3,6 +3,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   chunkBehaviour,
   createEntityRuntime,
+  createdChunkPacker,
   RECENT_IDS,
   STALE_EPOCH,
   jobBehaviour,
@@ -169,6 +170,46 @@ describe('entity runtime against a real nats-server', () => {
       expect(r.ok).toBe(true);
     }
     expect((await runtime.load(jobBehaviour, id)).eventIds.size).toBe(RECENT_IDS);
+  });
+
+  it('a cache that packs created chunks answers as one that does not: peeks, dedupe, tail, assignment', async () => {
+    const packing = createEntityRuntime({
+      eventLog: farm.log,
+      cache: true,
+      packers: { chunk: createdChunkPacker },
+    });
+    const plain = createEntityRuntime({ eventLog: farm.log, cache: true });
+    const jobId = uid();
+    const chunk = `${jobId}:0`;
+    // The intake's command id: the chunk's one event id is what the packer derives from the id.
+    const create = {
+      ...meta(),
+      id: `create:${chunk}`,
+      type: 'CreateChunk' as const,
+      data: { jobId, index: 0, total: 1 },
+    };
+    expect((await packing.execute(chunkBehaviour, chunk, create)).ok).toBe(true);
+    const [event] = (await farm.log.read('chunk', chunk)).events as RecordedEvent[];
+    plain.observe(chunkBehaviour, chunk, event!);
+    expect(packing.peek(chunkBehaviour, chunk)).toStrictEqual(plain.peek(chunkBehaviour, chunk));
+    // The tail bringing the scheduler's own append back changes nothing.
+    expect(packing.observe(chunkBehaviour, chunk, event!)).toBeUndefined();
+    // A re-delivered creation is recognised from the packed chunk's one event id.
+    const again = await packing.execute(chunkBehaviour, chunk, create);
+    expect(again.ok && again.duplicates).toBe(1);
+    const request = { cpus: 1, memMb: 256, gpus: 0 };
+    const assign = {
+      ...meta(),
+      type: 'AssignChunk' as const,
+      data: { attempt: 1, node: 'n1', worker: workerId(jobId, 0, 1), request },
+    };
+    const placed = await packing.execute(chunkBehaviour, chunk, assign);
+    expect(placed.ok && stateName(placed.state)).toBe('assigned');
+    expect((await farm.log.read('chunk', chunk)).events.map((e) => e.type)).toEqual([
+      'chunk.created',
+      'chunk.assigned',
+    ]);
+    expect(packing.peek(chunkBehaviour, chunk)?.state).toStrictEqual(placed.ok && placed.state);
   });
 
   it('a late result from an old attempt is rejected, audited in the log, and never stored', async () => {

@@ -14,13 +14,19 @@ export interface DroverProcess {
   stop(): Promise<void>;
 }
 
+/**
+ * `main`: another compiled CLI to run instead of this worktree's `dist/cli/main.js` (a bench
+ * comparing an older build with the same harness).
+ */
 export function spawnDrover(
   args: readonly string[],
   env: Record<string, string>,
   nodeArgs: readonly string[] = [],
+  main?: string,
 ): DroverProcess {
+  const argv = main === undefined ? droverArgv(args) : [main, ...args];
   const child = reapOnExit(
-    spawn(process.execPath, [...nodeArgs, ...droverArgv(args)], {
+    spawn(process.execPath, [...nodeArgs, ...argv], {
       cwd: ROOT,
       env: { ...process.env, LOG_LEVEL: process.env.LOG_LEVEL ?? 'warn', ...env },
       stdio: ['ignore', 'pipe', 'pipe'],

@@ -79,14 +79,12 @@ describe('the job fold with interned specs and reasons', () => {
       const history: readonly DroverEvent[] = runProgram(program, steps);
       let s = jobFold.initial();
       let submitted: EventOf<'job.submitted'>['data'] | undefined;
-      let noted: Omit<EventOf<'job.pending_noted'>['data'], 'ahead'> | undefined;
+      let noted: Pick<EventOf<'job.pending_noted'>['data'], 'reasons'> | undefined;
       for (const event of history) {
         s = jobFold.evolve(s, event);
         if (event.type === 'job.submitted' && !submitted) submitted = structuredClone(event.data);
-        if (event.type === 'job.pending_noted') {
-          const { ahead: _ahead, ...kept } = structuredClone(event.data);
-          noted = kept;
-        }
+        if (event.type === 'job.pending_noted')
+          noted = { reasons: structuredClone(event.data.reasons) };
         expect(s.context.spec).toStrictEqual(submitted);
         expect(s.context.pending).toStrictEqual(noted);
       }
@@ -97,9 +95,30 @@ describe('the job fold with interned specs and reasons', () => {
     'of any submission and note',
     (submit, note) => {
       const s = jobFold.evolve(jobFold.evolve(jobFold.initial(), submit), note);
-      const { ahead: _ahead, ...kept } = note.data;
+      const kept = { reasons: note.data.reasons };
       expect(s.context.spec).toStrictEqual(submit.data);
       expect(s.context.pending ?? kept).toStrictEqual(kept);
+    },
+  );
+
+  test.prop([eventArb('job.submitted'), eventArb('job.pending_noted'), fc.nat(), fc.nat()], {
+    numRuns: 100,
+  })(
+    'shares one pending value between jobs noted alike, whatever their rank',
+    (submit, note, a, b) => {
+      // Reasons as a round writes them (a large list is kept as it is, unshared: see internData).
+      const reasons = [
+        {
+          code: 'Resources' as const,
+          message: 'no node has 1 cpus free',
+          unblock: 'capacity frees up',
+        },
+      ];
+      const noted = (rank: number) => {
+        const at = { ...note, data: { ...note.data, reasons, rank, queueLength: rank + 1 } };
+        return jobFold.evolve(jobFold.evolve(jobFold.initial(), submit), structuredClone(at));
+      };
+      expect(noted(a).context.pending).toBe(noted(b).context.pending);
     },
   );
 });

@@ -71,6 +71,17 @@ describe('PendingNotes: a burst of newly waiting jobs is written a few appends a
     expect(writer.backlog).toBe(0);
   });
 
+  it('counts a note as unwritten until its append settles (the backlog gauge reads it)', async () => {
+    const { writer, note, settleNext } = notes(2);
+    writer.offer(['a', 'b', 'c'].map((j) => note(j, 'Resources')));
+    expect([writer.backlog, writer.unwritten]).toEqual([1, 3]);
+    await settleNext();
+    await settleNext();
+    expect([writer.backlog, writer.unwritten]).toEqual([0, 1]);
+    await settleNext();
+    expect(writer.unwritten).toBe(0);
+  });
+
   it('a newer note of a waiting job replaces the older one, keeping its place in line', async () => {
     const { writer, started, note, settleNext } = notes(1);
     writer.offer([note('a', 'Resources'), note('b', 'Resources'), note('c', 'Resources')]);

@@ -27,6 +27,12 @@ describe('scheduler metrics', () => {
   it('observes submit→running only for starts folded live (a replay does not count old waits)', async () => {
     const registry = new Registry();
     const m = createSchedulerMetrics(registry);
+    // The submission time is the folded job's (the tail folds an event before it is applied).
+    const submitted = new Map([
+      ['old', 0],
+      ['new', 10_000],
+    ]);
+    m.watchJobs((id) => ({ context: { createdAt: submitted.get(id) } }) as JobSnapshot);
     m.applied(1, event('job.submitted', 'old', 0, 1), false);
     m.applied(2, event('job.started', 'old', 9_000, 2), false);
     m.applied(3, event('job.submitted', 'new', 10_000, 3), false);
@@ -36,5 +42,16 @@ describe('scheduler metrics', () => {
     expect(valueOf(text, 'drover_scheduler_submit_to_running_seconds_count')).toBe(1);
     expect(valueOf(text, 'drover_scheduler_submit_to_running_seconds_sum')).toBe(2.5);
     expect(valueOf(text, 'drover_scheduler_tail_lag_events')).toBe(6);
+  });
+
+  it('reports the notes offered and not yet written, read at scrape time', async () => {
+    const registry = new Registry();
+    const m = createSchedulerMetrics(registry);
+    expect(valueOf(await registry.metrics(), 'drover_scheduler_pending_notes_backlog')).toBe(0);
+    let unwritten = 70;
+    m.watchNotes(() => unwritten);
+    expect(valueOf(await registry.metrics(), 'drover_scheduler_pending_notes_backlog')).toBe(70);
+    unwritten = 0;
+    expect(valueOf(await registry.metrics(), 'drover_scheduler_pending_notes_backlog')).toBe(0);
   });
 });
