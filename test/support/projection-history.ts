@@ -8,6 +8,7 @@ import {
   type Entity,
   type EventData,
   type EventType,
+  type EventLog,
   type RecordedEvent,
 } from '../../src/events/index.js';
 
@@ -298,4 +299,19 @@ export function recordAll(entries: readonly Entry[], firstSeq = 1): RecordedEven
     ...x.event,
     recorded: { subject: eventSubject(x.entity, x.id), seq: firstSeq + i },
   })) as RecordedEvent[];
+}
+
+/** Append in order, each conditional on its entity's last sequence (as Drover does). */
+export async function appendChained(
+  log: EventLog,
+  entries: readonly Entry[],
+  last = new Map<string, number>(),
+): Promise<Map<string, number>> {
+  for (const x of entries) {
+    const key = eventSubject(x.entity, x.id);
+    const r = await log.append(x.entity, x.id, [x.event], { expectedSeq: last.get(key) ?? 0 });
+    if (!r.ok) throw new Error(`conflict on ${key}`);
+    last.set(key, r.seqs[0] as number);
+  }
+  return last;
 }

@@ -11,11 +11,11 @@ import {
 import { startLiveModel } from '../../../src/api/live-model.jetstream.js';
 import { openStartupSnapshots } from '../../../src/api/startup-snapshot.jetstream.js';
 import { startFeed } from '../../../src/dashboard/feed.jetstream.js';
-import { compactLog, eventSubject, type EventLog } from '../../../src/events/index.js';
+import { compactLog } from '../../../src/events/index.js';
 import { uid } from '../../support/events.js';
 import { quietLogger } from '../../support/farm.js';
 import { useEventLog } from '../../support/nats-client.js';
-import { farmHistory, type Entry } from '../../support/projection-history.js';
+import { appendChained, farmHistory, type Entry } from '../../support/projection-history.js';
 
 const farm = useEventLog({ beforeAll, afterAll });
 
@@ -41,21 +41,6 @@ async function archivedJobs(entries: readonly Entry[]): Promise<string[]> {
   const out: string[] = [];
   for (const id of ids) if ((await farm.log.read('job', id)).events.length === 0) out.push(id);
   return out;
-}
-
-/** Append in order, each conditional on its entity's last sequence (as Drover does). */
-async function appendChained(
-  log: EventLog,
-  entries: readonly Entry[],
-  last = new Map<string, number>(),
-): Promise<Map<string, number>> {
-  for (const x of entries) {
-    const key = eventSubject(x.entity, x.id);
-    const r = await log.append(x.entity, x.id, [x.event], { expectedSeq: last.get(key) ?? 0 });
-    if (!r.ok) throw new Error(`conflict on ${key}`);
-    last.set(key, r.seqs[0] as number);
-  }
-  return last;
 }
 
 describe('cold start after compaction, on a real nats-server', () => {

@@ -8,29 +8,14 @@ import {
   openStartupSnapshots,
   type StartupSnapshots,
 } from '../../../src/api/startup-snapshot.jetstream.js';
-import { compactLog, eventSubject, type EventLog } from '../../../src/events/index.js';
+import { compactLog } from '../../../src/events/index.js';
 import { fairshareProjection, usageProjection } from '../../../src/projections/index.js';
 import { drover } from '../../support/drover-cli.js';
 import { spawnDrover } from '../../support/drover-process.js';
 import { useEventLog } from '../../support/nats-client.js';
-import { farmHistory, type Entry } from '../../support/projection-history.js';
+import { appendChained, farmHistory, type Entry } from '../../support/projection-history.js';
 
 const farm = useEventLog({ beforeAll, afterAll });
-
-/** Append in order, each conditional on its entity's last sequence (as Drover does). */
-async function appendChained(
-  log: EventLog,
-  entries: readonly Entry[],
-  last = new Map<string, number>(),
-): Promise<Map<string, number>> {
-  for (const x of entries) {
-    const key = eventSubject(x.entity, x.id);
-    const r = await log.append(x.entity, x.id, [x.event], { expectedSeq: last.get(key) ?? 0 });
-    if (!r.ok) throw new Error(`conflict on ${key}`);
-    last.set(key, r.seqs[0] as number);
-  }
-  return last;
-}
 
 /** A logger whose lines the test reads (the start-up says where it started from). */
 function capturingLogger() {
