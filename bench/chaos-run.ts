@@ -1,4 +1,5 @@
 import { Kvm } from '@nats-io/kv';
+import { createWriteStream } from 'node:fs';
 import { readdir, readFile, mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -218,15 +219,30 @@ export async function runChaos(opts: ChaosOptions): Promise<ChaosReport> {
         kind,
         start: () => {
           if (closing) throw new Error(`not starting ${name}: the run is over`);
-          return spawnDrover(args, env(extra));
+          const proc = spawnDrover(args, env(extra));
+          // CHAOS_LOG_DIR keeps every incarnation's output (a restart replaces `proc`, and with
+          // it what the run could show of a process that lost its lease).
+          const dir = process.env.CHAOS_LOG_DIR;
+          if (dir) {
+            const file = createWriteStream(join(dir, `${name}.log`), { flags: 'a' });
+            file.write(`--- ${new Date().toISOString()} start\n`);
+            proc.child.stdout?.pipe(file, { end: false });
+            proc.child.stderr?.pipe(file, { end: false });
+          }
+          return proc;
         },
         proc: undefined as unknown as DroverProcess,
       };
       svc.proc = svc.start();
       services.push(svc);
     };
+    // CHAOS_SCHEDULER_LOG_LEVEL (say `info`): the schedulers' takeovers, stalls and releases.
+    const schedulerLog = process.env.CHAOS_SCHEDULER_LOG_LEVEL;
     for (const id of ['sched-a', 'sched-b'])
-      service(id, 'scheduler', ['scheduler', '--json'], { DROVER_SCHEDULER_ID: id });
+      service(id, 'scheduler', ['scheduler', '--json'], {
+        DROVER_SCHEDULER_ID: id,
+        ...(schedulerLog && { LOG_LEVEL: schedulerLog }),
+      });
     for (const node of ['node-1', 'node-2', 'node-3'])
       service(node, 'agent', ['agent', '--node', node, '--cpus', '4', '--mem', '4G', '--json']);
     const api = createApiClient(f.nc);

@@ -43,13 +43,16 @@ export function heapRelease(logger: Logger, clock: () => number = Date.now): Hea
     void collect()
       .then((done) => {
         const after = process.memoryUsage();
-        logger.debug(
+        const ms = clock() - now;
+        // A release blocks the process: one long enough to delay the lease's renewal is worth
+        // a line at info.
+        (ms >= 500 ? logger.info.bind(logger) : logger.debug.bind(logger))(
           {
             why,
             done,
             heapMb: [mb(before.heapTotal), mb(after.heapTotal)],
             rssMb: [mb(before.rss), mb(after.rss)],
-            ms: clock() - now,
+            ms,
           },
           'heap released',
         );

@@ -124,7 +124,15 @@ function hold(
   // while overdue. Leadership is lost only when the compare-and-set on our revision fails, i.e.
   // someone else took the lease; a renewal that succeeds proves nobody did, so writing resumes.
   let renewing = false;
+  let tickedAt = clock();
   const timer = setInterval(() => {
+    // A tick far behind its interval is this process's event loop stalled (a long synchronous
+    // step, a blocking collection): past the TTL a standby may already have taken over. Logged
+    // with its length, so a lost lease can be told from a dead server after the fact.
+    const now = clock();
+    const late = now - tickedAt - ttlMs / 3;
+    tickedAt = now;
+    if (late > ttlMs / 3) opts.logger.warn({ epoch, lateMs: late, ttlMs }, 'lease renewal ran late');
     if (renewing) return;
     renewing = true;
     kv.update(LEASE_KEY, encode({ holder: opts.holder, epoch }), revision)
