@@ -132,7 +132,8 @@ function hold(
     const now = clock();
     const late = now - tickedAt - ttlMs / 3;
     tickedAt = now;
-    if (late > ttlMs / 3) opts.logger.warn({ epoch, lateMs: late, ttlMs }, 'lease renewal ran late');
+    if (late > ttlMs / 3)
+      opts.logger.warn({ epoch, lateMs: late, ttlMs }, 'lease renewal ran late');
     if (renewing) return;
     renewing = true;
     kv.update(LEASE_KEY, encode({ holder: opts.holder, epoch }), revision)
