@@ -1,12 +1,9 @@
 import { jetstreamManager } from '@nats-io/jetstream';
 import {
-  connect,
-  credsAuthenticator,
   PermissionViolationError,
   type NodeConnectionOptions as ConnectionOptions,
   type NatsConnection,
 } from '@nats-io/transport-node';
-import { readFile } from 'node:fs/promises';
 import { userInfo } from 'node:os';
 import pino, { type Logger } from 'pino';
 import { ErrorCodes, SchedulerError, ensureFarmStreams, type ErrorCode } from '../events/index.js';
@@ -16,6 +13,9 @@ import { exitCodeOf } from './exit-codes.js';
 import { installLastResort } from './last-resort.js';
 import { logDestination } from './log-format.js';
 import { startupPatienceMs, startupWait } from './startup-wait.js';
+import { connectNats } from './nats-connect.js';
+
+export { connectNats, natsServers, PING_INTERVAL_MS } from './nats-connect.js';
 
 /** The environment of CONTRACT.md, with its defaults. */
 export const env = {
@@ -42,48 +42,6 @@ export function farmReplicas(
       `DROVER_REPLICAS=${raw}: expected 1 to 5 (JetStream's largest replica count)`,
     );
   return n;
-}
-
-/** How often a connection pings the server; two unanswered pings make it stale. */
-export const PING_INTERVAL_MS = 5_000;
-
-/**
- * The servers of `DROVER_NATS_URL`: one URL, or a cluster's several separated by commas (nats.js
- * takes a string as one server: given the whole list it dialled only one of them). Pure.
- */
-export function natsServers(url: string): string[] {
-  return url
-    .split(',')
-    .map((s) => s.trim())
-    .filter((s) => s !== '');
-}
-
-/**
- * Connect with DROVER_NATS_USER/PASS or DROVER_NATS_CREDS when set; reconnect forever. `extra`
- * adds connect options (the CLI's per-user `inboxPrefix`); `vars` is where those variables are
- * read (default `process.env`; commands that take their environment as a dependency pass it).
- */
-export async function connectNats(
-  url = env.natsUrl,
-  extra: Partial<ConnectionOptions> = {},
-  vars: Readonly<Record<string, string | undefined>> = process.env,
-): Promise<NatsConnection> {
-  const creds = vars.DROVER_NATS_CREDS;
-  const user = vars.DROVER_NATS_USER;
-  return connect({
-    servers: natsServers(url),
-    noAsyncTraces: true,
-    maxReconnectAttempts: -1,
-    reconnectTimeWait: 250,
-    // A stalled link (a cut cable, a partition: no FIN, no RST) shows as a disconnect within
-    // about three pings instead of the default's minutes, so an agent whose node was declared
-    // lost meanwhile resyncs with the log once it is back (node-agent/standing.service.ts).
-    pingInterval: PING_INTERVAL_MS,
-    maxPingOut: 2,
-    ...(creds && { authenticator: credsAuthenticator(await readFile(creds)) }),
-    ...(user && { user, pass: vars.DROVER_NATS_PASS ?? '' }),
-    ...extra,
-  });
 }
 
 /**

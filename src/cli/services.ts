@@ -3,6 +3,8 @@ import { hostname } from 'node:os';
 import type { Logger } from 'pino';
 import { ErrorCodes, SchedulerError, parseMemoryMb, type Resources } from '../events/index.js';
 import { runAgent, type Agent, type AgentMetricsFamily } from '../node-agent/index.js';
+import { env } from './connection.js';
+import { offThreadRenewal } from './lease-renewer.js';
 import {
   heapRelease,
   runScheduler,
@@ -104,6 +106,8 @@ export async function startSchedulerService(
   nc: NatsConnection,
   logger: Logger,
   metrics?: SchedulerMetrics,
+  /** The servers `nc` was connected to (the lease renewer thread connects there too). */
+  url: string = env.natsUrl,
 ): Promise<Scheduler> {
   const leaseTtlMs = envMs('DROVER_LEASE_TTL_MS');
   const nodeLostMs = envMs('DROVER_NODE_LOST_MS');
@@ -118,6 +122,9 @@ export async function startSchedulerService(
     ...(backoffMs !== undefined && { backoff: { baseMs: backoffMs, maxMs: backoffMs * 60 } }),
     // The process is the scheduler's own: it may give its heap back after catch-up and bursts.
     releaseHeap: heapRelease(logger),
+    // ... and renew its lease from a thread of its own: a blocked loop does not hand over the
+    // lease (scheduler/lease-renewal.ts).
+    leaseRenewal: offThreadRenewal(url),
     ...(pipelineFlag() && { pipeline: true }),
   });
 }

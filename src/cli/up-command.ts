@@ -68,7 +68,7 @@ async function runFarm(server: FarmServer, count: number, opts: UpOptions): Prom
   for (const node of names)
     agents.push(await startAgentFromFlags(nc, logger, env.dataDir, { node }, metrics.agents()));
   const api = await startApi(nc, logger, metrics.api());
-  const scheduler = await startSchedulerService(nc, logger, metrics.scheduler());
+  const scheduler = await startSchedulerService(nc, logger, metrics.scheduler(), server.url);
   // A busy port must not take the farm down with it: warn, and run without the dashboard.
   const dashboard = await startDashboard({
     nc,

@@ -4,16 +4,17 @@ import type { NatsConnection } from '@nats-io/transport-node';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Logger } from 'pino';
 import { raiseReplicas } from '../events/index.js';
+import {
+  encodeLease as encode,
+  LEASE_BUCKET,
+  LEASE_KEY,
+  ownRevision,
+  WRONG_LAST_SEQUENCE,
+  type LeaseValue,
+} from './lease-kv.js';
+import { holdOffThread, type OffThreadRenewal } from './lease-renewal.js';
 
-export const LEASE_BUCKET = 'drover_scheduler';
-const LEASE_KEY = 'leader';
-
-interface LeaseValue {
-  readonly holder: string;
-  readonly epoch: number;
-  /** Set by a clean stop: a standby may take over at once instead of waiting out the lease. */
-  readonly released?: boolean;
-}
+export { LEASE_BUCKET } from './lease-kv.js';
 
 export interface LeaseOptions {
   readonly holder: string;
@@ -25,6 +26,11 @@ export interface LeaseOptions {
   readonly signal?: AbortSignal;
   /** Replicas of the lease bucket when this creates it (`DROVER_REPLICAS`; never lowered). */
   readonly replicas?: number;
+  /**
+   * Renew from a thread of its own, so a blocked event loop does not cost the lease (the CLI's
+   * schedulers; see `OffThreadRenewal`). Default: renewed on this loop.
+   */
+  readonly offThread?: OffThreadRenewal;
 }
 
 /** Leadership: one scheduler leads, its fencing epoch goes on every event it appends. */
@@ -37,8 +43,6 @@ export interface Lease {
   /** Give the lease up (clean stop): a standby takes over without waiting. */
   release(): Promise<void>;
 }
-
-const encode = (v: LeaseValue) => JSON.stringify(v);
 
 /**
  * Wait until this scheduler leads, through a lease in JetStream KV. Taking over increments the
@@ -92,14 +96,6 @@ export async function ensureLeaseBucket(nc: NatsConnection, replicas?: number): 
   return kv;
 }
 
-/** The key's revision when it still names `holder` at `epoch` (not released), else undefined. */
-async function ownRevision(kv: KV, holder: string, epoch: number): Promise<number | undefined> {
-  const entry = await kv.get(LEASE_KEY);
-  if (!entry || entry.operation !== 'PUT') return undefined;
-  const v = entry.json<LeaseValue>();
-  return v.holder === holder && v.epoch === epoch && !v.released ? entry.revision : undefined;
-}
-
 function hold(
   kv: KV,
   opts: LeaseOptions,
@@ -108,6 +104,10 @@ function hold(
   ttlMs: number,
   clock: () => number,
 ): Lease {
+  if (opts.offThread) {
+    const lease = { holder: opts.holder, epoch, revision: firstRevision, ttlMs };
+    return { epoch, ...holdOffThread(opts.offThread, lease, opts.logger) };
+  }
   let revision = firstRevision;
   let renewedAt = clock();
   let valid = true;
@@ -147,7 +147,7 @@ function hold(
             depose('connection closed');
             return;
           }
-          if (!(err instanceof JetStreamApiError && err.code === 10071)) {
+          if (!(err instanceof JetStreamApiError && err.code === WRONG_LAST_SEQUENCE)) {
             opts.logger.warn(
               { err, epoch },
               'lease renewal failed; writes paused until it succeeds',

@@ -5,6 +5,7 @@ import type { Logger } from 'pino';
 import { createJetStreamEventLog } from '../events/index.js';
 import type { Backoff, FairShareConfig, PreemptionParams } from '../policy/index.js';
 import type { HeapRelease } from './heap-release.service.js';
+import type { OffThreadRenewal } from './lease-renewal.js';
 import { noSchedulerMetrics, type SchedulerMetrics } from './scheduler-metrics.js';
 import { startScheduler, type Scheduler } from './scheduler.service.js';
 
@@ -29,6 +30,8 @@ export interface SchedulerMainOptions {
   readonly releaseHeap?: HeapRelease;
   /** Pipelining (see `SchedulerOptions.pipeline`). */
   readonly pipeline?: boolean;
+  /** Renew the lease from a thread of its own (`OffThreadRenewal`); default on this loop. */
+  readonly leaseRenewal?: OffThreadRenewal;
 }
 
 /**
@@ -56,6 +59,7 @@ export async function runScheduler(opts: SchedulerMainOptions): Promise<Schedule
     ...(opts.retireAfterMs !== undefined && { retireAfterMs: opts.retireAfterMs }),
     ...(opts.releaseHeap && { releaseHeap: opts.releaseHeap }),
     ...(opts.pipeline && { pipeline: true }),
+    ...(opts.leaseRenewal && { leaseRenewal: opts.leaseRenewal }),
   }).catch(async (err: unknown) => {
     // A failed start is tried again on the same connection (cli/standby.ts): nothing stays.
     await eventLog.close().catch(() => undefined);
@@ -73,6 +77,7 @@ export async function runScheduler(opts: SchedulerMainOptions): Promise<Schedule
 }
 
 export { heapRelease } from './heap-release.service.js';
+export type { OffThreadRenewal } from './lease-renewal.js';
 export type { HeapRelease } from './heap-release.service.js';
 export { ensureLeaseBucket } from './lease.jetstream.js';
 export { startScheduler } from './scheduler.service.js';

@@ -14,6 +14,7 @@ import { seedIfUnknown } from './entity-view.js';
 import { consumeIntake } from './intake.jetstream.js';
 import { wireLeader } from './leader-parts.service.js';
 import { acquireLease } from './lease.jetstream.js';
+import type { OffThreadRenewal } from './lease-renewal.js';
 import { NodeWatch } from './node-watch.service.js';
 import type { AdmissionStep } from './placement-loop.service.js';
 import type { SchedulerMetrics } from './scheduler-metrics.js';
@@ -62,6 +63,8 @@ export interface SchedulerOptions {
    * slots are full, and its agent starts it as processes exit (`PlacementLoopDeps.pipeline`).
    */
   readonly pipeline?: boolean;
+  /** Renew the lease from a thread of its own (`OffThreadRenewal`); default on this loop. */
+  readonly leaseRenewal?: OffThreadRenewal;
 }
 
 /** What the leader holds in memory (tests and the soak check that it stays bounded). */
@@ -101,6 +104,7 @@ export async function startScheduler(opts: SchedulerOptions): Promise<Scheduler>
     logger,
     ...(opts.leaseTtlMs && { ttlMs: opts.leaseTtlMs }),
     ...(opts.signal && { signal: opts.signal }),
+    ...(opts.leaseRenewal && { offThread: opts.leaseRenewal }),
   });
   // A start that fails after the lease was won (JetStream failing during the catch-up) gives
   // back what it started, the lease included: its renewals would otherwise go on, and the
