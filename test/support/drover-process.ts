@@ -11,7 +11,12 @@ export interface DroverProcess {
   readonly child: ChildProcess;
   readonly output: () => string;
   kill9(): Promise<void>;
-  stop(): Promise<void>;
+  /**
+   * SIGTERM, then SIGKILL if it has not exited after `killAfterMs` (a hang guard). `Infinity`
+   * waits for its own exit: for a test that needs what a clean stop does (a snapshot saved), a
+   * stop slowed by load must not be cut short.
+   */
+  stop(killAfterMs?: number): Promise<void>;
 }
 
 /**
@@ -43,13 +48,15 @@ export function spawnDrover(
       if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
       await exited;
     },
-    async stop() {
+    async stop(killAfterMs = 15_000) {
       // SIGCONT first: a process paused with SIGSTOP would not see the SIGTERM for 15 s.
       if (child.exitCode === null && child.signalCode === null) {
         child.kill('SIGCONT');
         child.kill('SIGTERM');
       }
-      const timer = setTimeout(() => child.kill('SIGKILL'), 15_000);
+      const timer = Number.isFinite(killAfterMs)
+        ? setTimeout(() => child.kill('SIGKILL'), killAfterMs)
+        : undefined;
       await exited;
       clearTimeout(timer);
     },

@@ -1,6 +1,7 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { createApiClient } from '../../../src/api/index.js';
 import { drover, startApiFarm, type ApiFarm } from '../../support/api-farm.js';
+import { TERMINAL } from '../../support/farm.js';
 
 interface Row {
   jobId: string;
@@ -35,11 +36,23 @@ describe('submit --start-by and drover promises (real farm)', () => {
     until(`promise of ${jobId} ${state}`, async () =>
       (await promises()).find((p) => p.jobId === jobId && p.state === state),
     );
+  const submitted: string[] = [];
   const submit = async (...args: string[]) => {
     const r = await ada('submit', '--json', ...args);
     expect(r.code, r.stderr).toBe(0);
-    return json<{ jobId: string; promise?: { startBy: string; accepted: boolean } }>(r);
+    const out = json<{ jobId: string; promise?: { startBy: string; accepted: boolean } }>(r);
+    submitted.push(out.jobId);
+    return out;
   };
+  // A test that fails half-way must not leave its long jobs holding both cpus: the next tests
+  // would wait for a place until they time out, one red test reported as three.
+  afterEach(async () => {
+    for (const id of submitted.splice(0)) {
+      if ((TERMINAL as readonly string[]).includes(String((await farm.job(id)).value))) continue;
+      await ada('cancel', id, '--yes');
+      await farm.waitFor(id, undefined, 120_000);
+    }
+  }, 240_000);
 
   beforeAll(async () => {
     farm = await startApiFarm({
@@ -83,9 +96,13 @@ describe('submit --start-by and drover promises (real farm)', () => {
   }, 180_000);
 
   it('places a promised job ahead of jobs queued before it (fair-share order)', async () => {
+    // The fillers end when the test cancels them, after the promise is in, not at a time limit:
+    // had they ended on their own first (a 15 s limit once did, under load), the plain jobs would
+    // have taken both cpus for an hour and admission would rightly refuse. Their limits end
+    // before the start-by, so admission books the promise at their end.
     const fillers = [];
     for (let i = 0; i < 2; i++)
-      fillers.push((await submit('--cpus', '1', '--timeout', '15s', '--', 'sleep', '600')).jobId);
+      fillers.push((await submit('--cpus', '1', '--timeout', '1h', '--', 'sleep', '600')).jobId);
     for (const id of fillers) await farm.waitFor(id, ['running'], 120_000);
     const plain = [];
     for (let i = 0; i < 2; i++)
@@ -96,12 +113,15 @@ describe('submit --start-by and drover promises (real farm)', () => {
       '--timeout',
       '60',
       '--start-by',
-      '+3m',
+      '+2h',
       '--',
       'sleep',
       '600',
     );
     expect(out.promise?.accepted).toBe(true);
+    // Queued: the scheduler has taken it in, so the cpus the cancels free are offered to it.
+    await farm.waitFor(out.jobId, ['queued'], 120_000);
+    for (const id of fillers) expect((await ada('cancel', id, '--yes')).code).toBe(0);
     await promiseOf(out.jobId, 'kept');
     // Kept at all proves the order: both plain jobs, queued first, would hold both cpus for an
     // hour. When it started, at least one of them was still waiting.
@@ -114,12 +134,16 @@ describe('submit --start-by and drover promises (real farm)', () => {
   it('breaks a promise whose node is cordoned after acceptance, and calls the hook', async () => {
     const fillers = [];
     for (let i = 0; i < 2; i++)
-      fillers.push((await submit('--cpus', '1', '--timeout', '20s', '--', 'sleep', '600')).jobId);
+      fillers.push((await submit('--cpus', '1', '--timeout', '60s', '--', 'sleep', '600')).jobId);
     for (const id of fillers) await farm.waitFor(id, ['running'], 120_000);
-    // Booked when the fillers' time limits end (~20 s), start-by later: accepted.
-    const out = await submit('--cpus', '1', '--timeout', '30', '--start-by', '+45s', '--', 'true');
+    // Booked when the fillers' time limits end, which is never after the start-by (the same
+    // 60 s, counted from before): accepted. Only a time limit frees capacity admission can
+    // count on, so the cordon must come before it; the check below says so if it did not.
+    const out = await submit('--cpus', '1', '--timeout', '30', '--start-by', '+60s', '--', 'true');
     expect(out.promise?.accepted).toBe(true);
     expect((await ada('node', 'cordon', 'node-1')).code).toBe(0);
+    const still = await Promise.all(fillers.map(async (id) => (await farm.job(id)).value));
+    expect(still, 'fillers still running after the cordon').toEqual(['running', 'running']);
     const row = await promiseOf(out.jobId, 'broken');
     expect(row.proof.startedSeq).toBeUndefined();
     await until('the hook', async () => (broken.includes(out.jobId) ? true : undefined));

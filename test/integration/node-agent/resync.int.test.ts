@@ -282,6 +282,10 @@ describe('agent resync against its node loss', () => {
     await until('its exit status', async () =>
       existsSync(join(runDir(worker), 'status')) ? true : undefined,
     );
+    // Its start in the log too, reported while the save is still blocked: the exit status is the
+    // wrapper's, written whatever the agent's pace, and a kill before the start is reported is
+    // the other case (lost, run again: reconcile.ts), not this one.
+    await started(worker);
     await agent.kill9();
     await rm(tmp, { force: true });
     expect(JSON.parse(await readFile(recordFile(worker), 'utf8'))).not.toHaveProperty('pid');

@@ -1,6 +1,8 @@
 import { spawn } from 'node:child_process';
 import { once } from 'node:events';
+import { loadavg } from 'node:os';
 import { createInterface } from 'node:readline';
+import type { Readable } from 'node:stream';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Registry } from 'prom-client';
 import { stateName } from '../../../src/actors/index.js';
@@ -171,24 +173,26 @@ describe('/metrics of the scheduler, the agents, the API and the dashboard', () 
   }, 60_000);
 
   it('drover api --metrics-port 0 serves its page (CONTRACT flag, a real child process)', async () => {
-    const child = spawn(
-      process.execPath,
-      droverArgv(['api', '--metrics-port', '0', '--json']),
-      {
-        env: { ...process.env, DROVER_NATS_URL: farm.server.url, LOG_LEVEL: 'silent' },
-        stdio: ['ignore', 'pipe', 'inherit'],
-      },
-    );
+    const child = spawn(process.execPath, droverArgv(['api', '--metrics-port', '0', '--json']), {
+      env: { ...process.env, DROVER_NATS_URL: farm.server.url, LOG_LEVEL: 'info' },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    // Listened for from the spawn: a child that ended before the finally's listener was added
+    // left that wait (and the test) hanging until vitest's timeout, whatever had gone wrong.
+    const exited = once(child, 'exit');
+    let log = '';
+    child.stderr!.on('data', (d: Buffer) => (log += d.toString()));
     try {
-      const [line] = (await once(createInterface({ input: child.stdout! }), 'line')) as [string];
-      const { metrics } = JSON.parse(line) as { metrics: string };
+      const line = await firstLine(child.stdout!, exited, () => log);
+      const { metrics } = JSON.parse(line) as { metrics?: string };
+      // The one line of --json is an error document when the start failed: say which.
+      if (metrics === undefined) throw new Error(`drover api did not serve: ${line}\n${log}`);
       const text = await scrape(metrics);
       promtoolCheck(text);
       expect(text).toContain('# TYPE drover_api_requests_total counter');
       expect(text).toContain('# TYPE process_cpu_seconds_total counter');
       expect(text).not.toContain('drover_scheduler_'); // only the services this process runs
     } finally {
-      const exited = once(child, 'exit');
       child.kill('SIGTERM');
       await exited;
     }
@@ -199,3 +203,37 @@ describe('/metrics of the scheduler, the agents, the API and the dashboard', () 
     expect(res.status).toBe(404);
   });
 });
+
+/**
+ * The first line a child prints on stdout. Fails at once, with its log, if it exits first (the
+ * line never comes), and a little before the test's own timeout if it is still starting, with
+ * its log so far and the load: which start-up step it was at says whether it was slow or stuck.
+ */
+async function firstLine(
+  stdout: Readable,
+  exited: Promise<unknown[]>,
+  log: () => string,
+  withinMs = 25_000,
+): Promise<string> {
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const died = exited.then(([code, signal]) => {
+    throw new Error(`drover api exited (${String(code ?? signal)}) before serving:\n${log()}`);
+  });
+  died.catch(() => undefined); // its exit after a served line (the SIGTERM) is no failure
+  try {
+    return await Promise.race([
+      once(createInterface({ input: stdout }), 'line').then(([l]) => l as string),
+      died,
+      new Promise<never>((_, reject) => {
+        timer = setTimeout(() => {
+          const load = loadavg().map((l) => l.toFixed(1));
+          reject(
+            new Error(`drover api not serving after ${withinMs} ms (load ${load}):\n${log()}`),
+          );
+        }, withinMs);
+      }),
+    ]);
+  } finally {
+    clearTimeout(timer);
+  }
+}

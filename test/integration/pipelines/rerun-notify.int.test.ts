@@ -251,9 +251,12 @@ describe('rerun and notifications (real farm, real receiver)', () => {
     expect((await cli('workflow', 'trigger', 'slow', '--date', tomorrow)).code).toBe(0);
     const run = `slow@${tomorrow}`;
     await waitRun('slow', run, ['running']);
+    // The process itself running, as the dry run's blockers name it: the task reads `running`
+    // from its job, which starts at the chunk's placement, before the agent has started (or
+    // even launched) the process, and the refusal then names a process still `launching`.
     await waitFor('the process running', async () => {
-      const r = await json<{ tasks: { state: string }[] }>('rerun', run, '--dry-run');
-      return r.doc.tasks[0]?.state === 'running' ? true : undefined;
+      const r = await json<{ blockers: string[] }>('rerun', run, '--dry-run');
+      return r.doc.blockers.some((b) => /process \S+ on \S+ is running/.test(b)) ? true : undefined;
     });
     const refused = await cli('rerun', run, '--yes');
     expect(refused.code).toBe(4);
