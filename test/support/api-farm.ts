@@ -53,36 +53,3 @@ export function drover(
     });
   });
 }
-
-const BATCH = new URL('./cli-batch.ts', import.meta.url).pathname;
-
-/**
- * Several `drover` commands in one child process against `url` (test/support/cli-batch.ts):
- * each answers `{ code, stdout }`. One CLI start instead of one per command.
- */
-export function droverBatch(
-  url: string,
-  lines: string[][],
-  env: Record<string, string> = {},
-  timeoutMs = 60_000,
-): Promise<{ code: number; stdout: string }[]> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, ['--import', 'tsx', BATCH, JSON.stringify(lines)], {
-      env: { ...process.env, DROVER_NATS_URL: url, LOG_LEVEL: 'silent', ...env },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    let stdout = '';
-    let stderr = '';
-    const timer = setTimeout(() => child.kill('SIGKILL'), timeoutMs);
-    child.stdout.on('data', (b: Buffer) => (stdout += b.toString()));
-    child.stderr.on('data', (b: Buffer) => (stderr += b.toString()));
-    child.once('error', reject);
-    child.once('exit', (code) => {
-      clearTimeout(timer);
-      if (code !== 0) return reject(new Error(`cli batch exited ${code}: ${stderr}`));
-      resolve(
-        JSON.parse(stdout.trim().split('\n').pop() ?? '[]') as { code: number; stdout: string }[],
-      );
-    });
-  });
-}

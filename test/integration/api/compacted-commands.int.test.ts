@@ -17,7 +17,7 @@ import {
   ensureFarmStreams,
   type EventData,
 } from '../../../src/events/index.js';
-import { drover } from '../../support/drover-cli.js';
+import { cliSession, type CliSession } from '../../support/cli-session.js';
 import { uid } from '../../support/events.js';
 import { quietLogger } from '../../support/farm.js';
 import { useEventLog } from '../../support/nats-client.js';
@@ -35,7 +35,9 @@ const RETAIN_MS = 1_000;
 let now = 0;
 let api: ApiService;
 let client: ApiClient;
-let url: string;
+/** The real CLI's one-shot commands, answered by long-lived CLI processes (cli-session.ts). */
+let session: CliSession;
+const cli = (args: string[]) => session.run(args);
 /** Standalone finished jobs (no parent, no children): the retention lets go of those. */
 let loose: { id: string; state: string }[];
 /**
@@ -128,10 +130,11 @@ beforeAll(async () => {
     clock: () => now,
   });
   client = createApiClient(farm.nc);
-  url = farm.server.url;
+  session = cliSession(farm.server.url, [{}]);
 }, 120_000);
 
 afterAll(async () => {
+  await session?.stop();
   await api?.stop();
 });
 
@@ -166,7 +169,7 @@ describe('jobs paging, commands on jobs let go of and compacted (real CLI, API, 
     const id = job?.id as string;
     expect(api.live.model.jobs.has(id)).toBe(false);
 
-    const cancel = await drover(url, ['cancel', id, '--yes', '--json']);
+    const cancel = await cli(['cancel', id, '--yes', '--json']);
     expect(cancel.code).toBe(4);
     expect(errorOf(cancel.stdout)).toMatchObject({
       code: 'REFUSED',
@@ -174,7 +177,7 @@ describe('jobs paging, commands on jobs let go of and compacted (real CLI, API, 
     });
     await expect(client.priority(id, 5, 'late')).rejects.toMatchObject({ code: 'REFUSED' });
 
-    const resubmit = await drover(url, ['resubmit', deps.afterOk, '--json']);
+    const resubmit = await cli(['resubmit', deps.afterOk, '--json']);
     expect(resubmit.code).toBe(0);
     const copy = JSON.parse(resubmit.stdout) as { jobId: string; resubmitOf: string };
     expect(copy.resubmitOf).toBe(deps.afterOk);
@@ -183,7 +186,7 @@ describe('jobs paging, commands on jobs let go of and compacted (real CLI, API, 
       after: [deps.depOk],
     });
 
-    const clear = await drover(url, ['clear', id, '--yes', '--json']);
+    const clear = await cli(['clear', id, '--yes', '--json']);
     expect({ code: clear.code, out: clear.stdout }).toEqual({
       code: 0,
       out: expect.stringContaining('"cleared":true'),
@@ -208,18 +211,18 @@ describe('jobs paging, commands on jobs let go of and compacted (real CLI, API, 
 
     const closed = (target: string) =>
       `job ${target} was compacted to the archive (drover compact): its history is closed and nothing is written to it again; its results stay readable there (drover show)`;
-    const cancel = await drover(url, ['cancel', id, '--yes', '--json']);
+    const cancel = await cli(['cancel', id, '--yes', '--json']);
     expect(cancel.code).toBe(4);
     expect(errorOf(cancel.stdout)).toMatchObject({
       code: 'REFUSED',
       message: `job ${id} is ${job?.state}: nothing to cancel`,
     });
-    const plan = await drover(url, ['clear', id, '--dry-run', '--json']);
+    const plan = await cli(['clear', id, '--dry-run', '--json']);
     expect(plan.code).toBe(0);
     const { blockers } = (JSON.parse(plan.stdout) as { plan: { blockers: { why: string }[] } })
       .plan;
     expect(blockers.map((b) => b.why)).toContain(closed(id));
-    const clear = await drover(url, ['clear', id, '--yes', '--json']);
+    const clear = await cli(['clear', id, '--yes', '--json']);
     expect(clear.code).toBe(4);
     expect(errorOf(clear.stdout).message).toMatch(/compacted to the archive/);
     // A compacted job the read model still holds: the same answers (through the API here).
@@ -233,7 +236,7 @@ describe('jobs paging, commands on jobs let go of and compacted (real CLI, API, 
     await expect(client.clear(inModel)).rejects.toMatchObject({ code: 'REFUSED' });
     // The API refuses too when asked directly (not only the CLI from its plan).
     await expect(client.clear(id)).rejects.toMatchObject({ code: 'REFUSED' });
-    const priority = await drover(url, ['priority', id, '5', '--reason', 'late', '--json']);
+    const priority = await cli(['priority', id, '5', '--reason', 'late', '--json']);
     expect(priority.code).toBe(4);
     expect(errorOf(priority.stdout)).toMatchObject({
       code: 'REFUSED',
@@ -244,7 +247,7 @@ describe('jobs paging, commands on jobs let go of and compacted (real CLI, API, 
 
     // Resubmit copies the request read from the archive.
     const spec = (await client.job(id)) as unknown as { command: string[]; name: string };
-    const resubmit = await drover(url, ['resubmit', id, '--json']);
+    const resubmit = await cli(['resubmit', id, '--json']);
     expect(resubmit.code).toBe(0);
     const copy = JSON.parse(resubmit.stdout) as { jobId: string };
     expect(await intakeBody(copy.jobId)).toMatchObject({
@@ -257,7 +260,7 @@ describe('jobs paging, commands on jobs let go of and compacted (real CLI, API, 
     const okCopy = await client.resubmit(deps.afterOk);
     const okBody = await intakeBody(okCopy.jobId);
     expect(okBody).toMatchObject({ resubmitOf: deps.afterOk, after: [] });
-    const badCopy = await drover(url, ['resubmit', deps.afterBad, '--json']);
+    const badCopy = await cli(['resubmit', deps.afterBad, '--json']);
     expect(badCopy.code).toBe(4);
     expect(errorOf(badCopy.stdout)).toMatchObject({
       code: 'REFUSED',
@@ -276,7 +279,7 @@ describe('jobs paging, commands on jobs let go of and compacted (real CLI, API, 
     const later = all.filter((x) => order.indexOf(x) > order.indexOf(id));
     expect(later.length).toBeGreaterThan(0);
     expect(rest.jobs.map((r) => r.id)).toEqual(later);
-    const listed = await drover(url, ['jobs', '--all', '--json']);
+    const listed = await cli(['jobs', '--all', '--json']);
     expect(listed.code).toBe(0);
     expect((JSON.parse(listed.stdout) as { id: string }[]).map((r) => r.id)).toEqual(all);
   }, 120_000);

@@ -2,7 +2,8 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { stateName } from '../../../src/actors/index.js';
 import { createApiClient } from '../../../src/api/index.js';
-import { droverBatch, startApiFarm, type ApiFarm } from '../../support/api-farm.js';
+import { startApiFarm, type ApiFarm } from '../../support/api-farm.js';
+import { cliSession, type CliSession } from '../../support/cli-session.js';
 
 interface Sizing {
   mode: string;
@@ -25,21 +26,34 @@ interface View {
 
 /**
  * `submit --mem auto` and per-name memory defaults on a real farm (nats-server, scheduler, agent,
- * API, the real CLI commands in one batch process each): a real process killed for memory leaves
- * its peak in the usage history; the next `--mem auto` of that name asks for at least that peak,
- * with its provenance in the log (`show`, `explain`); an unknown name falls back and says so;
- * `explain` of the killed job gives the figure and the command; `mem-default set NAME auto`
- * makes a plain submit of the name auto-sized, and an explicit `--mem` still wins.
+ * API, the compiled CLI's commands answered by a CLI session, test/support/cli-session.ts): a
+ * real process killed for memory leaves its peak in the usage history; the next `--mem auto` of
+ * that name asks for at least that peak, with its provenance in the log (`show`, `explain`); an
+ * unknown name falls back and says so; `explain` of the killed job gives the figure and the
+ * command; `mem-default set NAME auto` makes a plain submit of the name auto-sized, and an
+ * explicit `--mem` still wins.
  */
 describe('right-sizing that acts (real farm, a real process killed for memory, CLI)', () => {
   let farm: ApiFarm;
+  let session: CliSession;
+  const env = { DROVER_USER: 'ada' };
+  /** The commands one after another, as typed. */
+  const commands = async (lines: string[][]) => {
+    const answers = [];
+    for (const args of lines) answers.push(await session.run(args, env));
+    return answers;
+  };
   beforeAll(async () => {
     // One node of 128 MB: a job killed for memory at 128 MB cannot be retried with more, so it
     // fails; the jobs sized after it ask for more than the node has and stay queued (their
     // runs would only add to the name's history).
     farm = await startApiFarm({ agents: 1, memMb: 128 });
+    session = cliSession(farm.server.url, [env]);
   }, 60_000);
-  afterAll(async () => farm?.stop(), 60_000);
+  afterAll(async () => {
+    await session?.stop();
+    await farm?.stop();
+  }, 60_000);
 
   it('--mem auto asks for the peak of a run killed for memory; defaults, fallback and explain say how', async () => {
     // 20 × 8 MB touched buffers against 128 MB: the agent kills it for memory.
@@ -73,20 +87,15 @@ describe('right-sizing that acts (real farm, a real process killed for memory, C
     };
     await until('the killed run', async () => !!(await api.explain(oomId)).memory?.auto);
 
-    const env = { DROVER_USER: 'ada' };
-    const [auto, fresh, xJson, xText, set, plain, explicit] = await droverBatch(
-      farm.server.url,
-      [
-        ['submit', '--json', '--name', 'hungry', '--mem', 'auto', '--', 'true'],
-        ['submit', '--json', '--name', 'never-seen', '--mem', 'auto', '--', 'true'],
-        ['explain', oomId, '--json'],
-        ['explain', oomId],
-        ['mem-default', 'set', 'hungry', 'auto', '--json'],
-        ['submit', '--json', '--name', 'hungry', '--', 'true'],
-        ['submit', '--json', '--name', 'hungry', '--mem', '200M', '--', 'true'],
-      ],
-      env,
-    );
+    const [auto, fresh, xJson, xText, set, plain, explicit] = await commands([
+      ['submit', '--json', '--name', 'hungry', '--mem', 'auto', '--', 'true'],
+      ['submit', '--json', '--name', 'never-seen', '--mem', 'auto', '--', 'true'],
+      ['explain', oomId, '--json'],
+      ['explain', oomId],
+      ['mem-default', 'set', 'hungry', 'auto', '--json'],
+      ['submit', '--json', '--name', 'hungry', '--', 'true'],
+      ['submit', '--json', '--name', 'hungry', '--mem', '200M', '--', 'true'],
+    ]);
     for (const r of [auto, fresh, xJson, xText, set, plain, explicit])
       expect(r?.code, r?.stdout).toBe(0);
     const idOf = (r: typeof auto) => (JSON.parse(r?.stdout ?? '{}') as { jobId: string }).jobId;
@@ -111,17 +120,13 @@ describe('right-sizing that acts (real farm, a real process killed for memory, C
     // The scheduler takes a submission from the intake into the log, then the API sees it.
     for (const r of [auto, fresh, plain, explicit])
       await until(`job ${idOf(r)}`, async () => !!(await api.job(idOf(r))));
-    const [showAuto, explainAuto, showFresh, showPlain, showExplicit] = await droverBatch(
-      farm.server.url,
-      [
-        ['show', idOf(auto), '--json'],
-        ['explain', idOf(auto), '--json'],
-        ['show', idOf(fresh), '--json'],
-        ['show', idOf(plain), '--json'],
-        ['show', idOf(explicit), '--json'],
-      ],
-      env,
-    );
+    const [showAuto, explainAuto, showFresh, showPlain, showExplicit] = await commands([
+      ['show', idOf(auto), '--json'],
+      ['explain', idOf(auto), '--json'],
+      ['show', idOf(fresh), '--json'],
+      ['show', idOf(plain), '--json'],
+      ['show', idOf(explicit), '--json'],
+    ]);
     // (a) memMb ≥ the recorded peak, and the provenance: rule, runs, the peak and which run.
     const shown = JSON.parse(showAuto?.stdout ?? '{}') as View;
     expect(shown.request.memMb).toBeGreaterThanOrEqual(peak);

@@ -3,7 +3,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createApiClient, type ApiClient } from '../../../src/api/index.js';
-import { drover, startApiFarm, type ApiFarm } from '../../support/api-farm.js';
+import { startApiFarm, type ApiFarm } from '../../support/api-farm.js';
+import { cliSession, type CliSession } from '../../support/cli-session.js';
 
 interface Row {
   jobId: string;
@@ -36,10 +37,13 @@ describe('preemption keeps a start-by promise (real farm)', () => {
   let farm: ApiFarm;
   let dir: string;
   let api: ApiClient;
+  // The real CLI's one-shot commands, answered by long-lived CLI processes (cli-session.ts): the
+  // poll of `drover promises` would otherwise start a CLI process every 250 ms.
+  let session: CliSession;
   const as =
     (user: string) =>
     (...args: string[]) =>
-      drover(farm.server.url, args, { DROVER_USER: user });
+      session.run(args, { DROVER_USER: user });
   const json = <T>(r: { stdout: string }) => JSON.parse(r.stdout) as T;
   const until = async <T>(what: string, f: () => Promise<T | undefined>, ms = 120_000) => {
     const deadline = Date.now() + ms;
@@ -57,8 +61,10 @@ describe('preemption keeps a start-by promise (real farm)', () => {
     await chmod(join(dir, 'work.sh'), 0o755);
     farm = await startApiFarm({ agents: 1, cpus: 2, preemption: { leadMs: 15_000 } });
     api = createApiClient(farm.nc);
+    session = cliSession(farm.server.url, [{ DROVER_USER: 'bob' }, { DROVER_USER: 'ada' }]);
   }, 120_000);
   afterAll(async () => {
+    await session?.stop();
     await farm?.stop();
     if (dir) await rm(dir, { recursive: true, force: true });
   });

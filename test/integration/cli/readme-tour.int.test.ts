@@ -2,7 +2,8 @@ import { access, constants, cp, mkdtemp, readFile, readdir, rm } from 'node:fs/p
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { drover, startApiFarm, type ApiFarm } from '../../support/api-farm.js';
+import { startApiFarm, type ApiFarm } from '../../support/api-farm.js';
+import { cliSession, type CliSession } from '../../support/cli-session.js';
 
 /**
  * Issue 21: the README's "A tour of the CLI", run top to bottom as written against a real farm.
@@ -11,7 +12,9 @@ import { drover, startApiFarm, type ApiFarm } from '../../support/api-farm.js';
  * ISO time is the moment the line runs. Every line must exit 0, or N when its comment says
  * `[exit N]` (the README's "(exit N)" notes say when a command would fail, not what it does here).
  * The tour's scripts are the shipped ones in examples/: the test copies that folder as it is into
- * a scratch checkout root and runs the tour there, as a person would from a fresh clone.
+ * a scratch checkout root and runs the tour there, as a person would from a fresh clone. Each line
+ * runs the compiled CLI's command in that cwd through a CLI session (test/support/cli-session.ts):
+ * one long-lived CLI process instead of a cold start per line.
  */
 async function tourLines(): Promise<{ line: string; exit: number }[]> {
   const readme = await readFile(join(import.meta.dirname, '../../../README.md'), 'utf8');
@@ -37,6 +40,8 @@ const words = (line: string) => line.split(/\s+/).slice(1);
 describe('the README tour works as written', () => {
   let farm: ApiFarm;
   let cwd: string;
+  let session: CliSession;
+  const ALICE = { DROVER_USER: 'alice' };
   beforeAll(async () => {
     farm = await startApiFarm({ cpus: 4, memMb: 16384 });
     cwd = await mkdtemp(join(tmpdir(), 'drover-tour-'));
@@ -44,8 +49,10 @@ describe('the README tour works as written', () => {
       recursive: true,
       filter: (src) => !src.startsWith(join(EXAMPLES, 'out')),
     });
+    session = cliSession(farm.server.url);
   });
   afterAll(async () => {
+    await session?.stop();
     await farm?.stop();
     if (cwd) await rm(cwd, { recursive: true, force: true });
   });
@@ -63,7 +70,7 @@ describe('the README tour works as written', () => {
         }
         return /^\d{4}-\d\d-\d\dT[\d:.]+Z$/.test(w) ? new Date().toISOString() : w;
       });
-      const r = await drover(farm.server.url, args, { DROVER_USER: 'alice' }, 30_000, cwd);
+      const r = await session.run(args, ALICE, 30_000, cwd);
       expect(r.code, `${line}\nstdout: ${r.stdout}\nstderr: ${r.stderr}`).toBe(exit);
       if (args[0] === 'submit') {
         const id = /\b(j\d+)\b/.exec(r.stdout)?.[1];
@@ -74,12 +81,12 @@ describe('the README tour works as written', () => {
     }
     // The shipped scripts did their work: every chunk wrote its part, the report summed them.
     expect(await readdir(join(cwd, 'examples/out', job!))).toHaveLength(8);
-    const shown = await drover(farm.server.url, ['show', report!, '--json'], {}, 30_000, cwd);
+    const shown = await session.run(['show', report!, '--json'], ALICE, 30_000, cwd);
     const result = JSON.parse(shown.stdout).chunks[0].result;
     expect(result).toMatchObject({ chunks: 8, darts: 8 * 200_000 });
     expect(result.pi).toBeGreaterThan(3.1);
     expect(result.pi).toBeLessThan(3.18);
-  }, 240_000); // 18 CLI processes, each a cold start (seconds apiece under load): an upper bound
+  }, 240_000); // the tour's work and 23 CLI commands under load: an upper bound
 
   it('ships the scripts executable, as a fresh clone has them', async () => {
     for (const f of ['simulate.sh', 'report.py'])

@@ -2,7 +2,8 @@ import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createApiClient, type ApiClient, type JobView } from '../../../src/api/index.js';
-import { drover, startApiFarm, type ApiFarm } from '../../support/api-farm.js';
+import { startApiFarm, type ApiFarm } from '../../support/api-farm.js';
+import { cliSession, type CliSession } from '../../support/cli-session.js';
 import { scratchRepo, type ScratchRepo } from '../../support/git-repo.js';
 
 /**
@@ -15,9 +16,11 @@ describe('the agent says what changed in a pinned environment (real farm, real g
   let api: ApiClient;
   let scratch: ScratchRepo | undefined;
   let repo: string;
+  /** The real CLI's one-shot commands in the repository, answered by a long-lived CLI process. */
+  let session: CliSession;
   const git = (...args: string[]) => scratch!.git(...args);
   const cli = async (...args: string[]) => {
-    const r = await drover(farm.server.url, args, { DROVER_USER: 'ada' }, 60_000, repo);
+    const r = await session.run(args, { DROVER_USER: 'ada' }, 60_000, repo);
     expect(r.code, `drover ${args.join(' ')}: ${r.stderr}`).toBe(0);
     return r.stdout;
   };
@@ -29,9 +32,11 @@ describe('the agent says what changed in a pinned environment (real farm, real g
     git('add', '.');
     git('commit', '-q', '-m', 'first');
     farm = await startApiFarm({ agents: 1 });
+    session = cliSession(farm.server.url);
     api = createApiClient(farm.nc);
   }, 60_000);
   afterAll(async () => {
+    await session?.stop();
     await farm?.stop();
     scratch?.remove();
   });

@@ -2,7 +2,8 @@ import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createApiClient, type ApiClient } from '../../../src/api/index.js';
-import { drover, startApiFarm, type ApiFarm } from '../../support/api-farm.js';
+import { startApiFarm, type ApiFarm } from '../../support/api-farm.js';
+import { cliSession, type CliSession } from '../../support/cli-session.js';
 import { scratchRepo, type ScratchRepo } from '../../support/git-repo.js';
 
 /**
@@ -16,9 +17,10 @@ describe('environments you can go back to (real farm, real git repository)', () 
   let api: ApiClient;
   let scratch: ScratchRepo | undefined;
   let repo: string;
+  /** The real CLI's one-shot commands in the repository, answered by a long-lived CLI process. */
+  let session: CliSession;
   const git = (...args: string[]) => scratch!.git(...args);
-  const cli = (...args: string[]) =>
-    drover(farm.server.url, args, { DROVER_USER: 'ada' }, 60_000, repo);
+  const cli = (...args: string[]) => session.run(args, { DROVER_USER: 'ada' }, 60_000, repo);
   const runJob = async () => {
     const { jobId } = await api.submit({
       name: 'env',
@@ -39,9 +41,11 @@ describe('environments you can go back to (real farm, real git repository)', () 
     git('add', '.');
     git('commit', '-q', '-m', 'first');
     farm = await startApiFarm({ agents: 1 });
+    session = cliSession(farm.server.url);
     api = createApiClient(farm.nc);
   }, 60_000);
   afterAll(async () => {
+    await session?.stop();
     await farm?.stop();
     scratch?.remove();
   });

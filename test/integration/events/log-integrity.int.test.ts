@@ -8,7 +8,8 @@ import {
   type JetStreamEventLog,
   type LogVerification,
 } from '../../../src/events/index.js';
-import { drover, tempFile } from '../../support/drover-cli.js';
+import { cliSession, type CliSession } from '../../support/cli-session.js';
+import { tempFile } from '../../support/drover-cli.js';
 import { ev, jobSpec, uid } from '../../support/events.js';
 import { connectTo } from '../../support/nats-client.js';
 import { startNatsServer, type NatsServer } from '../../support/nats-server.js';
@@ -17,9 +18,13 @@ describe('drover verify', () => {
   let server: NatsServer;
   let nc: NatsConnection;
   let log: JetStreamEventLog;
+  /** The real CLI's one-shot commands, answered by a long-lived CLI process (cli-session.ts). */
+  let session: CliSession;
+  const cli = (args: string[]) => session.run(args);
 
   beforeAll(async () => {
     server = await startNatsServer();
+    session = cliSession(server.url, [{}]);
     nc = await connectTo(server);
     // The farm's stream denies deletes (and cannot be told otherwise): this one allows them, so
     // the test can do what a broker bug or a lost disk would.
@@ -33,6 +38,7 @@ describe('drover verify', () => {
     log = await createJetStreamEventLog(nc);
   });
   afterAll(async () => {
+    await session?.stop();
     await log?.close();
     await nc?.close();
     await server?.stop();
@@ -55,7 +61,7 @@ describe('drover verify', () => {
     });
     if (!held.ok) throw new Error('append conflicted');
 
-    const clean = await drover(server.url, ['verify', '--json']);
+    const clean = await cli(['verify', '--json']);
     expect(clean.code, clean.stderr).toBe(0);
     const whole = JSON.parse(clean.stdout) as LogVerification;
     expect(whole).toMatchObject({ whole: true, messages: 5, lastSeq: 5, holes: [], unchained: 0 });
@@ -63,7 +69,7 @@ describe('drover verify', () => {
     const lost = held.seqs[0] as number; // a's job.held, followed by its job.released
     await (await jetstreamManager(nc)).streams.deleteMessage(EVENTS_STREAM, lost, false);
 
-    const damaged = await drover(server.url, ['verify', '--json']);
+    const damaged = await cli(['verify', '--json']);
     expect(damaged.code).toBe(1);
     const report = JSON.parse(damaged.stdout) as LogVerification;
     expect(report.whole).toBe(false);
@@ -72,15 +78,15 @@ describe('drover verify', () => {
     ]);
     expect(report.breaks).toEqual([]);
 
-    const human = await drover(server.url, ['verify']);
+    const human = await cli(['verify']);
     expect(human.code).toBe(1);
     expect(human.stdout).toContain(`hole: seq ${lost} missing (drover.ev.job.${a})`);
 
     // A projection is not built across the hole, unless asked to.
-    const refused = await drover(server.url, ['replay', '--json']);
+    const refused = await cli(['replay', '--json']);
     expect(refused.code).toBe(1);
     expect(JSON.parse(refused.stdout)).toMatchObject({ error: { code: 'LOG_HOLE' } });
-    const skipped = await drover(server.url, ['replay', '--json', '--skip-holes']);
+    const skipped = await cli(['replay', '--json', '--skip-holes']);
     expect(skipped.code, skipped.stderr).toBe(0);
     expect(JSON.parse(skipped.stdout)).toMatchObject({
       events: 4,
@@ -93,7 +99,7 @@ describe('drover verify', () => {
     const ack = await nc.request(`drover.ev.job.${uid('j')}`, new TextEncoder().encode('{nope'));
     const seq = (JSON.parse(new TextDecoder().decode(ack.data)) as { seq: number }).seq;
     expect(seq).toBe(before + 1);
-    const out = await drover(server.url, ['verify', '--json']);
+    const out = await cli(['verify', '--json']);
     expect(out.code).toBe(1);
     const report = JSON.parse(out.stdout) as LogVerification;
     expect(report.undecodable).toHaveLength(1);
@@ -104,18 +110,20 @@ describe('drover verify', () => {
   it('backs up a damaged log and restores it with the same holes at the same sequences', async () => {
     const file = await tempFile('damaged.backup');
     const copy = await startNatsServer();
+    const onCopy = cliSession(copy.url);
     try {
-      const source = await drover(server.url, ['verify', '--json']);
-      const backup = await drover(server.url, ['backup', file.path, '--json']);
+      const source = await cli(['verify', '--json']);
+      const backup = await cli(['backup', file.path, '--json']);
       expect(backup.code, backup.stderr).toBe(0);
-      const restore = await drover(copy.url, ['restore', file.path, '--json']);
+      const restore = await onCopy.run(['restore', file.path, '--json']);
       expect(restore.code, restore.stderr).toBe(0);
-      const restored = await drover(copy.url, ['verify', '--json']);
+      const restored = await onCopy.run(['verify', '--json']);
       expect(restored.code).toBe(1);
       const { elapsedMs: _a, ...want } = JSON.parse(source.stdout) as LogVerification;
       const { elapsedMs: _b, ...got } = JSON.parse(restored.stdout) as LogVerification;
       expect(got).toEqual(want);
     } finally {
+      await onCopy.stop();
       await copy.stop();
       await file.done();
     }

@@ -4,7 +4,8 @@ import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { compactLog } from '../../../src/events/index.js';
-import { drover, startApiFarm, type ApiFarm } from '../../support/api-farm.js';
+import { startApiFarm, type ApiFarm } from '../../support/api-farm.js';
+import { cliSession, type CliSession } from '../../support/cli-session.js';
 
 interface RunDoc {
   run: string;
@@ -21,8 +22,11 @@ interface RunDoc {
 describe('rerun of a compacted run (real farm)', () => {
   let farm: ApiFarm;
   let dir: string;
+  // The real CLI's one-shot commands, answered by a long-lived CLI process (cli-session.ts): the
+  // polls of `drover runs` below would otherwise start a CLI process each.
+  let session: CliSession;
   const cli = (...args: string[]) =>
-    drover(farm.server.url, [...args, '--json'], { DROVER_USER: 'ada' }, 60_000, dir);
+    session.run([...args, '--json'], { DROVER_USER: 'ada' }, 60_000, dir);
   const runOf = async (run: string) => {
     const r = await cli('runs', 'pipe');
     return (JSON.parse(r.stdout) as RunDoc[]).find((x) => x.run === run);
@@ -40,8 +44,10 @@ describe('rerun of a compacted run (real farm)', () => {
   beforeAll(async () => {
     farm = await startApiFarm({ agents: 1, cpus: 4 });
     dir = await mkdtemp(join(tmpdir(), 'drover-rerun-compacted-'));
+    session = cliSession(farm.server.url);
   }, 60_000);
   afterAll(async () => {
+    await session?.stop();
     await farm?.stop();
     if (dir) await rm(dir, { recursive: true, force: true });
   }, 60_000);

@@ -20,6 +20,8 @@ import { startNatsServer, type NatsServer } from '../../support/nats-server.js';
 import { useEventLog } from '../../support/nats-client.js';
 import { appendAll } from '../../support/projection-fixture.js';
 import { farmHistory } from '../../support/projection-history.js';
+import { droverArgv } from '../../support/cli-main.js';
+import { cliSession, type CliSession } from '../../support/cli-session.js';
 
 const farm = useEventLog({ beforeAll, afterAll });
 const KV_STREAM = `KV_${CHECKPOINT_BUCKET}`;
@@ -33,11 +35,7 @@ function drover(
   const base = { ...process.env };
   for (const k of ['DROVER_NATS_USER', 'DROVER_NATS_PASS', 'DROVER_NATS_CREDS']) delete base[k];
   return new Promise((resolve, reject) => {
-    const child = spawn(
-      process.execPath,
-      ['--import', 'tsx', 'test/support/projection-cli.ts', ...args],
-      { env: { ...base, ...env } },
-    );
+    const child = spawn(process.execPath, droverArgv(args), { env: { ...base, ...env } });
     let stdout = '';
     let stderr = '';
     child.stdout.on('data', (b: Buffer) => (stdout += b.toString()));
@@ -69,16 +67,19 @@ const READS = [
 
 describe('projection commands read checkpoints, never write them (real nats-server)', () => {
   let jsm: JetStreamManager;
+  /** The commands, answered by a long-lived CLI process (cli-session.ts), not a start each. */
+  let session: CliSession;
 
   beforeAll(async () => {
+    session = cliSession(farm.server.url, [{}]);
     jsm = await jetstreamManager(farm.nc);
     await appendAll(farm.log, farmHistory(11, { jobs: 5, tag: 'ck' }));
   });
+  afterAll(async () => session?.stop());
 
   it('with no checkpoint bucket, every command works from zero and creates none', async () => {
-    const env = { DROVER_NATS_URL: farm.server.url };
     for (const args of READS) {
-      const r = await drover(env, ...args);
+      const r = await session.run(args);
       expect(r.code, `${args.join(' ')}: ${r.stderr}`).toBe(0);
     }
     expect(await bucketState(jsm)).toBe('absent');
@@ -91,13 +92,12 @@ describe('projection commands read checkpoints, never write them (real nats-serv
     await writer.stop();
     const before = await bucketState(jsm);
     expect(before).not.toBe('absent');
-    const env = { DROVER_NATS_URL: farm.server.url };
     for (const args of READS) {
-      const r = await drover(env, ...args);
+      const r = await session.run(args);
       expect(r.code, `${args.join(' ')}: ${r.stderr}`).toBe(0);
       expect(await bucketState(jsm), args.join(' ')).toBe(before);
     }
-    const verify = await drover(env, 'replay', '--verify', '--json');
+    const verify = await session.run(['replay', '--verify', '--json']);
     expect(JSON.parse(verify.stdout)).toMatchObject({ verify: { equal: true } });
     expect((JSON.parse(verify.stdout) as { restored: string[] }).restored.length).toBeGreaterThan(
       0,

@@ -1,7 +1,6 @@
 import { jetstreamManager } from '@nats-io/jetstream';
 import { Kvm } from '@nats-io/kv';
 import type { NatsConnection } from '@nats-io/transport-node';
-import { spawn } from 'node:child_process';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createJetStreamEventLog, ensureFarmStreams } from '../../../src/events/index.js';
 import {
@@ -15,34 +14,18 @@ import { quietLogger } from '../../support/farm.js';
 import type { NatsServer } from '../../support/nats-server.js';
 import { appendAll } from '../../support/projection-fixture.js';
 import { farmHistory } from '../../support/projection-history.js';
+import { cliSession, type CliSession } from '../../support/cli-session.js';
 
-/** A projection command as a child process signed in as `user` of nats.roles.conf. */
-function droverAs(
-  server: NatsServer,
-  user: string,
-  ...args: string[]
-): Promise<{ code: number; stdout: string; stderr: string }> {
-  const env: NodeJS.ProcessEnv = {
-    ...process.env,
-    DROVER_NATS_URL: server.url,
+/**
+ * A projection command signed in as `user` of nats.roles.conf, answered by a long-lived CLI
+ * process of that role (cli-session.ts: one per environment) instead of a CLI start each.
+ */
+let session: CliSession;
+const droverAs = (user: string, ...args: string[]) =>
+  session.run(args, {
     DROVER_NATS_USER: user,
     DROVER_NATS_PASS: process.env[ROLE_PASSWORDS[user] as string] ?? '',
-  };
-  delete env.DROVER_NATS_CREDS;
-  return new Promise((resolve, reject) => {
-    const child = spawn(
-      process.execPath,
-      ['--import', 'tsx', 'test/support/projection-cli.ts', ...args],
-      { env },
-    );
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (b: Buffer) => (stdout += b.toString()));
-    child.stderr.on('data', (b: Buffer) => (stderr += b.toString()));
-    child.once('error', reject);
-    child.once('exit', (code) => resolve({ code: code ?? -1, stdout, stderr }));
   });
-}
 
 /**
  * Issue 23 point 8: under nats.roles.conf the auditor could not run `usage`, `audit`,
@@ -67,6 +50,7 @@ describe('projection commands per role under nats.roles.conf', () => {
 
   beforeAll(async () => {
     ({ server, as } = await startRolesServer());
+    session = cliSession(server.url);
     const admin = await as('admin');
     conns.push(admin);
     await ensureFarmStreams(await jetstreamManager(admin));
@@ -75,12 +59,13 @@ describe('projection commands per role under nats.roles.conf', () => {
     conns.push(sched);
     writer = await startCheckpointWriter({ nc: sched, logger: quietLogger });
     for (const args of commands) {
-      const r = await droverAs(server, 'admin', ...args);
+      const r = await droverAs('admin', ...args);
       expect(r.code, r.stderr).toBe(0);
       expected.set(args[0] as string, JSON.parse(r.stdout));
     }
   }, 60_000);
   afterAll(async () => {
+    await session?.stop();
     await writer?.stop();
     await Promise.all(conns.map((c) => c.close()));
     await server?.stop();
@@ -89,7 +74,7 @@ describe('projection commands per role under nats.roles.conf', () => {
   for (const user of ['auditor', 'node-1']) {
     for (const args of commands) {
       it(`${user}: ${args.join(' ')} answers as admin does`, async () => {
-        const r = await droverAs(server, user, ...args);
+        const r = await droverAs(user, ...args);
         expect(r.code, r.stderr).toBe(0);
         // `replay` also says what it folded: fewer events when it restored checkpoints, which
         // the auditor reads and an agent cannot (it folds from zero).

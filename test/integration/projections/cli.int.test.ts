@@ -3,31 +3,24 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { useEventLog } from '../../support/nats-client.js';
 import { appendAll } from '../../support/projection-fixture.js';
 import { farmHistory } from '../../support/projection-history.js';
+import { droverArgv } from '../../support/cli-main.js';
+import { cliSession, type CliSession } from '../../support/cli-session.js';
 
 const farm = useEventLog({ beforeAll, afterAll });
 
-function drover(...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(
-      process.execPath,
-      ['--import', 'tsx', 'test/support/projection-cli.ts', ...args],
-      {
-        env: { ...process.env, DROVER_NATS_URL: farm.server.url },
-      },
-    );
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (b: Buffer) => (stdout += b.toString()));
-    child.stderr.on('data', (b: Buffer) => (stderr += b.toString()));
-    child.once('error', reject);
-    child.once('exit', (code) => resolve({ code: code ?? -1, stdout, stderr }));
-  });
-}
+/**
+ * The real CLI's one-shot commands, answered by a long-lived CLI process (cli-session.ts) instead
+ * of a CLI start each; the exit on an unreachable NATS below is a process of its own.
+ */
+let session: CliSession;
+const drover = (...args: string[]) => session.run(args);
 
 describe('drover usage / audit / fairshare / replay (child process, --json)', () => {
   beforeAll(async () => {
+    session = cliSession(farm.server.url, [{}]);
     await appendAll(farm.log, farmHistory(7, { jobs: 6, tag: 'cli' }));
   });
+  afterAll(async () => session?.stop());
 
   it('usage --by user prints the CONTRACT shape', async () => {
     const r = await drover('usage', '--by', 'user', '--json');
@@ -115,13 +108,9 @@ describe('drover usage / audit / fairshare / replay (child process, --json)', ()
 
   it('exits 5 when NATS is unreachable', async () => {
     const child = await new Promise<{ code: number; stderr: string }>((resolve) => {
-      const c = spawn(
-        process.execPath,
-        ['--import', 'tsx', 'test/support/projection-cli.ts', 'fairshare'],
-        {
-          env: { ...process.env, DROVER_NATS_URL: 'nats://127.0.0.1:1' },
-        },
-      );
+      const c = spawn(process.execPath, droverArgv(['fairshare']), {
+        env: { ...process.env, DROVER_NATS_URL: 'nats://127.0.0.1:1' },
+      });
       let stderr = '';
       c.stderr.on('data', (b: Buffer) => (stderr += b.toString()));
       c.once('exit', (code) => resolve({ code: code ?? -1, stderr }));
