@@ -76,7 +76,9 @@ export const submit: Handler = async (ctx, req) => {
       );
     }
   }
-  await refuseUnknownReferences(ctx, spec);
+  // Only a submission that names other jobs awaits before its publish: without references the
+  // publish leaves in the turn the request arrived in, ahead of work queued behind it.
+  if (spec.parent !== undefined || spec.after.length > 0) await refuseUnknownReferences(ctx, spec);
   refuseBadReservation(ctx, spec);
   const memSizing = sizing && { memSizing: sizing };
   if (startBy !== undefined)

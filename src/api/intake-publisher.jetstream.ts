@@ -30,9 +30,12 @@ const encoder = new TextEncoder();
  * The API's path into the intake: the event log's publisher (core publish with one ack
  * subscription, a bounded window, swept timeouts; `js.publish` costs ~2.5x the CPU per message
  * and halved `drover.api.submit`'s throughput), with its failures as UNAVAILABLE or TIMEOUT.
+ * It sends each publish at once (`latency: 'now'`): the submitter waits on this round trip, and
+ * waiting for the end of the turn put the API's other work of that turn (the read model's
+ * folds, other replies) in front of it.
  */
 export function createIntakePublisher(nc: NatsConnection, timeoutMs = 5_000): IntakePublisher {
-  const publisher = new JetStreamPublisher(nc, timeoutMs);
+  const publisher = new JetStreamPublisher(nc, timeoutMs, undefined, 'now');
   return {
     async publish(spec, msgId) {
       try {

@@ -49,11 +49,18 @@ export class JetStreamPublisher {
    * @param maxInFlight the window: at most this many publishes await their ack; the rest wait
    *   in memory, and their timeout counts from when they are sent, so a burst of 100,000 appends
    *   is paced by the server instead of timing out on the client.
+   * @param latency `'turn'` (default) gathers the publishes of a turn of the event loop into one
+   *   write at its end; `'now'` sends each at once when nothing waits before it (the window has
+   *   room, nothing is queued or gathered), so a lone publish leaves in the turn it was made in
+   *   instead of after the turn's other callbacks. Publishes made in one callback still share a
+   *   write (the client flushes once per microtask checkpoint). The API's intake uses `'now'`:
+   *   a submission's round trip waits on it, and it is one publish per request.
    */
   constructor(
     private readonly nc: NatsConnection,
     private readonly timeoutMs = 5_000,
     private readonly maxInFlight = 1_024,
+    private readonly latency: 'turn' | 'now' = 'turn',
   ) {
     this.prefix = inboxOf(nc);
     this.sub = nc.subscribe(`${this.prefix}.*`, { callback: (err, msg) => this.onAck(err, msg) });
@@ -93,8 +100,9 @@ export class JetStreamPublisher {
           );
         }
       };
-      if (this.inFlight < this.maxInFlight && this.head === this.queued.length)
-        this.soon({ send, reject });
+      const free = this.inFlight < this.maxInFlight && this.head === this.queued.length;
+      if (free && this.latency === 'now' && this.turn.length === 0) send();
+      else if (free) this.soon({ send, reject });
       else this.queued.push({ send, reject });
     });
   }
