@@ -122,19 +122,45 @@ export interface CancelPlan {
   readonly chunks: readonly Addressed<ChunkCommand>[];
   /** `RequestCancel` for every child the job has not seen settle (id: the child job id). */
   readonly children: readonly Addressed<JobCommand>[];
-  /** For the job itself: chunks never created are settled as cancelled (nothing ever ran). */
+  /**
+   * For the job itself: chunks never created, and children added but never submitted, are
+   * settled as cancelled (nothing of them ever ran).
+   */
   readonly job: readonly JobCommand[];
 }
 
+/** The job states from which a job is still open to a cancel of its own (not yet cancelling). */
+const CANCELLABLE = new Set(['submitted', 'queued', 'held', 'running']);
+
 /**
- * The cancel cascade of job `jobId`, given its snapshot and its chunks' snapshots by index
- * (`undefined` for a chunk never created). Children come from the job's own context. Pure.
- * Chunks in `cancelling` and terminal chunks need nothing; the children cascade in turn.
+ * The id of the cancel job `jobId`'s cascade sends to `targetId` (a chunk or a child job): the
+ * scheduler's rule asks the cascade under the meta id `cancel:<jobId>`, so every asker of that
+ * same cancel (the cascade, the target's own rule) writes it once.
+ */
+export const cascadeCancelId = (jobId: string, targetId: string): string =>
+  derivedId(`cancel:${jobId}`, `cancel:${targetId}`);
+
+/**
+ * The cancel cascade of job `jobId`, given its snapshot, its chunks' snapshots by index
+ * (`undefined` for a chunk never created) and its children's (`child`; `undefined` for a child
+ * never submitted). Children come from the job's own context. Pure. Chunks in `cancelling` and
+ * terminal chunks need nothing; the children cascade in turn.
+ *
+ * A child the job added but that was never submitted (its creation cut between the parent's
+ * `child_added` and the child's `job.submitted`: a leader killed there, or a cancel that came
+ * between the two) refuses a cancel (a job that does not exist accepts nothing but its
+ * submission), and nothing will settle it: the job waited for it, `cancelling` for ever. It is
+ * settled here as cancelled, like a chunk never created. Its submission cannot follow in an
+ * orderly way (the intake refuses children of a job that is not open, the timekeeper makes no
+ * task of a cancelled run); one already under way when the cascade looked is cancelled by
+ * `cancelFromParent`, and never placed meanwhile (a child of a parent that is not open is not
+ * placeable).
  */
 export function cancelCascade(
   jobId: string,
   job: JobSnapshot,
   chunks: readonly (ChunkSnapshot | undefined)[],
+  child: (id: string) => JobSnapshot | undefined,
   meta: CommandMeta & { readonly reason: string },
 ): CancelPlan {
   const { reason, ...base } = meta;
@@ -151,26 +177,77 @@ export function cancelCascade(
     const chunk = chunks[i];
     return chunk && !isTerminal(chunk) && !['none', 'cancelling'].includes(stateName(chunk));
   });
-  const childIds = Object.keys(job.context.children).filter(
+  const waited = Object.keys(job.context.children).filter(
     (id) => job.context.children[id] === null,
   );
+  const submitted = (id: string) => {
+    const c = child(id);
+    return c !== undefined && stateName(c) !== 'none';
+  };
   const settle = neverCreated.map((index) => ({
     index,
     state: 'cancelled' as const,
     quiescent: true,
   }));
+  const neverSubmitted: JobCommand[] = waited
+    .filter((id) => !submitted(id))
+    .map((childId) => ({
+      type: 'RecordChildSettled',
+      ...cmd(`never-submitted:${childId}`),
+      data: { childId, state: 'cancelled', quiescent: true },
+    }));
   return {
     chunks: live.map((index) => {
       const id = chunkId(jobId, index);
       return { id, command: { type: 'RequestCancel', ...cmd(`cancel:${id}`), data: { reason } } };
     }),
-    children: childIds.map((id) => ({
+    children: waited.filter(submitted).map((id) => ({
       id,
       command: { type: 'RequestCancel', ...cmd(`cancel:${id}`), data: { reason } },
     })),
-    job: settle.length
-      ? [{ type: 'RecordChunksSettled', ...cmd('never-created'), data: { chunks: settle } }]
-      : [],
+    job: [
+      ...(settle.length
+        ? [
+            {
+              type: 'RecordChunksSettled' as const,
+              ...cmd('never-created'),
+              data: { chunks: settle },
+            },
+          ]
+        : []),
+      ...neverSubmitted,
+    ],
+  };
+}
+
+/**
+ * The cancel a job owes because its parent is being (or was) cancelled, when the parent's
+ * cascade did not reach it: the job was submitted after the cascade looked (a submission under
+ * way when the cancel came; before it, the cascade settled the child as never submitted).
+ * Without this it ran, a process after its parent's cancel. Undefined when the job is not open
+ * or its parent is not cancelling or cancelled. Same id as the cascade's cancel of it
+ * (`cascadeCancelId`): asked by both, written once. Pure.
+ */
+export function cancelFromParent(
+  jobId: string,
+  job: JobSnapshot,
+  parent: JobSnapshot | undefined,
+  meta: Omit<CommandMeta, 'id'>,
+): Addressed<JobCommand> | undefined {
+  const parentId = job.context.spec?.parent;
+  if (parentId === undefined || parent === undefined || !CANCELLABLE.has(stateName(job)))
+    return undefined;
+  if (!['cancelling', 'cancelled'].includes(stateName(parent))) return undefined;
+  // The cascade's own words (the parent's reason): the same command, whoever asks it first.
+  const reason = parent.context.cancelReason ?? 'cancelled';
+  return {
+    id: jobId,
+    command: {
+      type: 'RequestCancel',
+      ...meta,
+      id: cascadeCancelId(parentId, jobId),
+      data: { reason },
+    },
   };
 }
 

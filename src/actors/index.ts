@@ -117,6 +117,8 @@ export {
   afterChunkEvent,
   afterJobEvent,
   cancelCascade,
+  cancelFromParent,
+  cascadeCancelId,
   closingCommand,
   derivedId,
 } from './cascade.js';

@@ -40,12 +40,15 @@ export interface SchedulerMainOptions {
  */
 export async function runScheduler(opts: SchedulerMainOptions): Promise<Scheduler> {
   const eventLog = await createJetStreamEventLog(opts.nc);
+  // Reads only (the ends of compacted jobs the timekeeper needs); appends go through `eventLog`.
+  const history = await createJetStreamEventLog(opts.nc, { readArchive: true });
   const metrics = opts.metrics ?? noSchedulerMetrics;
   metrics.leading(0, false);
   metrics.watchHead(() => eventLog.lastSeq());
   const scheduler = await startScheduler({
     nc: opts.nc,
     eventLog,
+    history,
     metrics,
     logger: opts.logger.child({ component: 'scheduler' }),
     holder: opts.holder ?? `${hostname()}-${process.pid}`,
@@ -63,6 +66,7 @@ export async function runScheduler(opts: SchedulerMainOptions): Promise<Schedule
   }).catch(async (err: unknown) => {
     // A failed start is tried again on the same connection (cli/standby.ts): nothing stays.
     await eventLog.close().catch(() => undefined);
+    await history.close().catch(() => undefined);
     throw err;
   });
   metrics.leading(scheduler.epoch, true);
@@ -72,6 +76,7 @@ export async function runScheduler(opts: SchedulerMainOptions): Promise<Schedule
     async stop() {
       await scheduler.stop();
       await eventLog.close();
+      await history.close();
     },
   };
 }

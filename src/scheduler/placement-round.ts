@@ -23,6 +23,7 @@ import { AheadIndex } from './ahead-index.js';
 import {
   AGGREGATE_ABOVE,
   countByJob,
+  parentClosed,
   placeableBound,
   runningTasks,
   waitingTasks,
@@ -257,7 +258,8 @@ function usageOf(
 
 /**
  * Whether a placement planned over turns may still be made now: its node still `ready` and its
- * job still `queued` or `running` (not held, cancelled or gone meanwhile). What the chunk itself
+ * job still `queued` or `running` (not held, cancelled or gone meanwhile), under a parent still
+ * open (`parentClosed`). What the chunk itself
  * became is checked by its conditional append; the node and the job are not part of it.
  */
 export function stillPlaceable(peek: Peek, p: Placement): boolean {
@@ -265,5 +267,5 @@ export function stillPlaceable(peek: Peek, p: Placement): boolean {
   const job = peek.job(p.task.jobId);
   if (!node || !job || stateName(node) !== 'ready') return false;
   const state = stateName(job);
-  return state === 'queued' || state === 'running';
+  return (state === 'queued' || state === 'running') && !parentClosed(peek, job);
 }

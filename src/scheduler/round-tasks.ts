@@ -53,6 +53,23 @@ const PLACEABLE = new Set(['queued', 'running', 'held']);
 const NONE: readonly PendingReason[] = Object.freeze([]);
 const NO_NODES: readonly string[] = Object.freeze([]);
 
+/** The states of a parent that still takes children (intake: "children join open jobs only"). */
+const OPEN_PARENT = new Set(['submitted', 'queued', 'held', 'running']);
+
+/**
+ * Whether `job`'s parent is known and no longer open (being cancelled, or ended): its chunks are
+ * never placed then. A child is made only under an open parent, but one whose submission was
+ * under way when the parent's cancel came may land after the parent's cascade looked (which
+ * then settled it as never submitted): the child's own rule cancels it at once
+ * (`cancelFromParent`), and this keeps a round from launching a process in between. Pure.
+ */
+export function parentClosed(peek: Peek, job: JobSnapshot): boolean {
+  const parentId = job.context.spec?.parent;
+  if (parentId === undefined) return false;
+  const parent = peek.job(parentId);
+  return parent !== undefined && !OPEN_PARENT.has(stateName(parent));
+}
+
 /** Job-level reasons (held, dependencies), or none when the job may be placed. */
 function blockers(
   peek: Peek,
@@ -254,7 +271,7 @@ export function waitingTasks(
   if (!job?.context.spec || !PLACEABLE.has(state)) return;
   // The job's waiting chunk indices as held (a number, or a Set for several): no copy a round.
   const waiting = index.waiting.indices(jobId);
-  if (waiting === undefined) return;
+  if (waiting === undefined || parentClosed(peek, job)) return;
   let blocked = blockers(peek, job, state, now);
   const verdict = input.gate?.check(job.context.spec);
   if (verdict) sink.verdicts.set(jobId, verdict);

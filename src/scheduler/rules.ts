@@ -3,6 +3,8 @@ import {
   allSettled,
   allSucceeded,
   cancelCascade,
+  cancelFromParent,
+  cascadeCancelId,
   chunkSettlements,
   stateName,
   type ChunkCommand,
@@ -104,7 +106,13 @@ export function chunkRules(ctx: RuleContext, id: string): Action[] {
       command: { type: 'StartJob', ...meta(ctx, `start:${c.jobId}`) },
     });
   }
-  if (state === 'retry_wait' && job?.context.spec && c.retry?.attempt !== c.attempt) {
+  if (job && ['pending', 'retry_wait'].includes(state) && cancelledAround(job, c.index)) {
+    // Created after its job's cascade settled it as never created (a creation under way when
+    // the cancel came): never placed (its job is not queued or running), but left waiting.
+    const data = { reason: job.context.cancelReason ?? 'cancelled' };
+    const m = meta(ctx, cascadeCancelId(c.jobId, id));
+    out.push({ entity: 'chunk', id, command: { type: 'RequestCancel', ...m, data } });
+  } else if (state === 'retry_wait' && job?.context.spec && c.retry?.attempt !== c.attempt) {
     out.push(retryAction(ctx, id, chunk, job));
   }
   if (state === 'cancelling' && c.worker && c.node) {
@@ -134,6 +142,18 @@ export function chunkRules(ctx: RuleContext, id: string): Action[] {
     }
   }
   return out;
+}
+
+/**
+ * Whether chunk `index`'s job is cancelling or cancelled and has settled the chunk already: as
+ * never created, so a chunk that exists anyway came after its cascade.
+ */
+function cancelledAround(job: JobSnapshot, index: number): boolean {
+  const state = stateName(job);
+  return (
+    (state === 'cancelling' || state === 'cancelled') &&
+    chunkSettlements.at(job.context.chunks, index) !== null
+  );
 }
 
 /** The kill request of a cancelled chunk's worker (one id per worker: asked twice, stored once). */
@@ -266,7 +286,7 @@ export function jobRules(ctx: RuleContext, id: string, cascaded: boolean): Actio
   if (state === 'cancelling' && !cascaded) {
     const total = job.context.chunks.total;
     const chunks = Array.from({ length: total }, (_, i) => ctx.peek.chunk(chunkId(id, i)));
-    const plan = cancelCascade(id, job, chunks, {
+    const plan = cancelCascade(id, job, chunks, (child) => ctx.peek.job(child), {
       ...meta(ctx, `cancel:${id}`),
       reason: job.context.cancelReason ?? 'cancelled',
     });
@@ -280,6 +300,9 @@ export function jobRules(ctx: RuleContext, id: string, cascaded: boolean): Actio
   }
   out.push(...dependencyFailures(ctx, id, job));
   const parent = job.context.spec?.parent;
+  const owed =
+    parent && cancelFromParent(id, job, ctx.peek.job(parent), { at: ctx.now, by: ctx.by });
+  if (owed) out.push({ entity: 'job', ...owed });
   if (parent && isTerminal(job)) {
     const known = ctx.peek.job(parent)?.context.children[id];
     const quiescent = allQuiescent(job.context);

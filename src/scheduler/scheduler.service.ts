@@ -10,6 +10,7 @@ import {
   type UsageHistory,
 } from '../policy/index.js';
 import { followLog } from './catch-up.service.js';
+import { ClosedJobs } from './closed-jobs.service.js';
 import { seedIfUnknown } from './entity-view.js';
 import { consumeIntake } from './intake.jetstream.js';
 import { wireLeader } from './leader-parts.service.js';
@@ -65,6 +66,12 @@ export interface SchedulerOptions {
   readonly pipeline?: boolean;
   /** Renew the lease from a thread of its own (`OffThreadRenewal`); default on this loop. */
   readonly leaseRenewal?: OffThreadRenewal;
+  /**
+   * The log with its archive (`readArchive`), for the ends of jobs compacted away that the
+   * timekeeper needs (`dependsOnPast` on a compacted run: `ClosedJobs`). Without it a compacted
+   * previous run's tasks read `queued` and the run after it waits.
+   */
+  readonly history?: Pick<EventLog, 'read'>;
 }
 
 /** What the leader holds in memory (tests and the soak check that it stays bounded). */
@@ -137,6 +144,7 @@ export async function startScheduler(opts: SchedulerOptions): Promise<Scheduler>
       step: (a) => actions.step(a),
       canWrite: () => lease.held() && !stopped,
       changed: parts.changed,
+      ...(opts.history && { closedJobs: new ClosedJobs(opts.history) }),
     });
     watch.listen(nc);
     undo.push(() => watch.stop());

@@ -26,6 +26,7 @@ import {
   type RunFact,
   type TaskState,
 } from '../policy/pipeline/index.js';
+import type { ClosedJobs } from './closed-jobs.service.js';
 import type { Change } from './entity-view.js';
 import type { Action, Peek, RuleContext } from './rules.js';
 import {
@@ -67,6 +68,11 @@ export interface TimekeeperDeps {
   readonly logger: Logger;
   /** A fire later than this was missed (catch-up policy); default the policy's. */
   readonly graceMs?: number;
+  /**
+   * Where the end of a job the live view does not hold is read (a compacted run's jobs, for
+   * `dependsOnPast`). Without it such a job's task reads `queued`: its next run waits.
+   */
+  readonly closedJobs?: ClosedJobs;
 }
 
 /**
@@ -196,16 +202,37 @@ export class Timekeeper {
     for (const a of steps) await this.d.step(a);
   }
 
-  /** The state of each task of a run, from the run's records and the tasks' jobs. */
+  /**
+   * The state of each task of a run, from the run's records and the tasks' jobs (or, for a job
+   * the live view does not hold, its end as read from the archive: `closedJobs`).
+   */
   private taskStates(run: RunSnapshot, taskIds: readonly string[]): Record<string, TaskState> {
     const c = run.context;
     return Object.fromEntries(
       taskIds.map((t) => {
         const record = c.tasks[t];
-        const job = record?.jobId !== undefined ? this.d.peek.job(record.jobId) : undefined;
-        return [t, taskStateOf(record, job && stateName(job))];
+        const id = record?.jobId;
+        const job = id !== undefined ? this.d.peek.job(id) : undefined;
+        const state = job ? stateName(job) : id && this.d.closedJobs?.state(id);
+        return [t, taskStateOf(record, state)];
       }),
     );
+  }
+
+  /**
+   * Read the ends of a run's task jobs that the live view does not hold: a run compacted since
+   * (`drover compact` moves a run's job tree, not the run) and folded by no one here. Asked for
+   * `dependsOnPast` only; a failed read leaves them unknown until the next tick (logged).
+   */
+  private async learnClosed(run: RunSnapshot): Promise<void> {
+    const closed = this.d.closedJobs;
+    const ids = Object.values(run.context.tasks)
+      .map((r) => r.jobId)
+      .filter((id): id is string => id !== undefined && this.d.peek.job(id) === undefined);
+    if (!closed || ids.length === 0) return;
+    await closed.learn(ids).catch((err: unknown) => {
+      this.d.logger.warn({ err, jobs: ids.length }, 'ended jobs of a compacted run not read');
+    });
   }
 
   /** Move one open run on: its job, its tasks' decisions, releases, and its end. */
@@ -255,6 +282,7 @@ export class Timekeeper {
       const cal = this.calendar(def.schedule?.calendar, c.calendarVersion);
       const prevRun = [...earlier].reverse().find((r) => stateName(r) !== 'skipped');
       const prevDef = prevRun && wf?.context.versions[(prevRun.context.workflowVersion ?? 0) - 1];
+      if (prevRun && def.schedule?.dependsOnPast) await this.learnClosed(prevRun);
       const previous =
         prevRun && prevDef
           ? {

@@ -24,6 +24,7 @@ import {
   allSettled,
   behaviours,
   cancelCascade,
+  cancelFromParent,
   closingCommand,
   stateName,
 } from '../../src/actors/index.js';
@@ -41,8 +42,10 @@ export interface Appended {
 }
 
 /**
- * A pure in-memory model of a small farm: a parent job P (2 chunks) with children C1 (1 chunk)
- * and C2 (2 chunks, queued later), two nodes, and a worker per attempt. Every change goes through
+ * A pure in-memory model of a small farm: a parent job P (2 chunks) with children C1 (1 chunk),
+ * C2 (2 chunks, queued later) and C3 (1 chunk: added to P, submitted later or never, as a
+ * creation cut between the parent's `child_added` and the child's submission), two nodes, and a
+ * worker per attempt. Every change goes through
  * the deciders; the cross-entity rules of cascade.ts travel through a FIFO outbox delivered late
  * (and sometimes twice). `log` mimics the event log: an event is folded as it is appended (one the
  * machine rejects throws) and an event id seen before is dropped (Nats-Msg-Id). `onAppend` lets a
@@ -79,7 +82,9 @@ interface CommandOf {
   promise: PromiseCommand;
 }
 
-export const JOBS = { P: 2, C1: 1, C2: 2 } as const;
+export const JOBS = { P: 2, C1: 1, C2: 2, C3: 1 } as const;
+/** Job states open to new children (and to the placement of a child's chunks). */
+const OPEN = ['submitted', 'queued', 'held', 'running'] as const;
 export const NODES = ['n1', 'n2'] as const;
 export const LIVE_WORKER = ['launching', 'running', 'lost'] as const;
 const MAX_ATTEMPTS = 3;
@@ -141,12 +146,16 @@ function killRequest(f: Farm, wid: string): WorkerCommand {
 function afterJob(f: Farm, id: string, before: JobSnapshot, after: JobSnapshot, e: DroverEvent) {
   const parent = afterJobEvent(id, before, after, e, scheduler);
   if (parent) f.outbox.push({ entity: 'job', ...parent });
+  const parentId = after.context.spec?.parent;
+  const owed = parentId && cancelFromParent(id, after, jobOf(f, parentId), meta(f));
+  if (owed) f.outbox.push({ entity: 'job', ...owed });
   if (e.type !== 'job.cancel_requested') return;
   const chunks = Array.from(
     { length: after.context.chunks.total },
     (_, i) => f.entities.chunk.get(chunkId(id, i)) as ChunkSnapshot | undefined,
   );
-  const plan = cancelCascade(id, after, chunks, { ...meta(f), reason: 'cancel' });
+  const child = (c: string) => f.entities.job.get(c) as JobSnapshot | undefined;
+  const plan = cancelCascade(id, after, chunks, child, { ...meta(f), reason: 'cancel' });
   for (const command of plan.job) f.outbox.push({ entity: 'job', id, command });
   for (const c of plan.chunks) {
     // The scheduler asks a live worker's kill in the same step as its chunk's cancel (rules.ts
@@ -211,9 +220,21 @@ export function createFarm(onAppend: Farm['onAppend'] = () => {}): Farm {
     exec(f, 'job', child, { type: 'SubmitJob', ...meta(f), data });
     exec(f, 'job', 'P', { type: 'AddChild', ...meta(f), data: { childId: child } });
   }
+  exec(f, 'job', 'P', { type: 'AddChild', ...meta(f), data: { childId: 'C3' } });
   queueJob(f, 'P');
   queueJob(f, 'C1');
   return f;
+}
+
+/**
+ * C3's submission, which its parent added first: made only while P is open, as the intake and
+ * the timekeeper make a child only under an open parent.
+ */
+export function submitLateChild(f: Farm): void {
+  if (nameOf(jobOf(f, 'C3')) !== 'none' || !isIn(jobOf(f, 'P'), OPEN)) return;
+  const data = spec({ chunks: JOBS.C3, parent: 'P' });
+  exec(f, 'job', 'C3', { type: 'SubmitJob', ...meta(f), data });
+  queueJob(f, 'C3');
 }
 
 /** An agent (re)starts on `node` with a new incarnation and reports ready. */
@@ -237,6 +258,9 @@ export function queueJob(f: Farm, jobId: string): void {
 export function schedule(f: Farm, cid: string, node: string): void {
   const { jobId, index, attempt: last } = chunkOf(f, cid).context;
   if (!isIn(jobOf(f, jobId), ['queued', 'running'])) return;
+  // A child of a parent that is not open is never placed (round-tasks `parentClosed`).
+  const parent = jobOf(f, jobId).context.spec?.parent;
+  if (parent !== undefined && !isIn(jobOf(f, parent), OPEN)) return;
   if (!isIn(f.entities.node.get(node), ['ready'])) return;
   const attempt = last + 1;
   const worker = workerId(jobId, index, attempt);
@@ -335,8 +359,9 @@ export function liveDescendants(f: Farm, jobId: string): string[] {
     return c && (!c.hasTag('terminal') || c.context.unconfirmed.length > 0);
   });
   const workers = workersIn(f, LIVE_WORKER).filter((w) => w.startsWith(`${jobId}:`));
+  // A child never submitted runs nothing (and, its parent no longer open, never will).
   const children = Object.keys(job.context.children).flatMap((child) => [
-    ...(jobOf(f, child).hasTag('terminal') ? [] : [child]),
+    ...(jobOf(f, child).hasTag('terminal') || nameOf(jobOf(f, child)) === 'none' ? [] : [child]),
     ...liveDescendants(f, child),
   ]);
   return [...chunks, ...workers, ...children];

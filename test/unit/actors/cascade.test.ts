@@ -3,6 +3,8 @@ import {
   afterChunkEvent,
   afterJobEvent,
   cancelCascade,
+  cancelFromParent,
+  cascadeCancelId,
   chunkFold,
   closingCommand,
   decideJob,
@@ -120,7 +122,8 @@ describe('cancelCascade', () => {
     );
     const chunks = [runningChunk(0), chunkAt(1), undefined, cancelling, undefined];
     const m = { ...meta(), reason: 'operator' };
-    const plan = cancelCascade('P', job, chunks, m);
+    const kidA = jobFold.foldEvents([ev('job.submitted', spec({ parent: 'P' }))]);
+    const plan = cancelCascade('P', job, chunks, (id) => (id === 'kidA' ? kidA : undefined), m);
     expect(plan.chunks.map((c) => [c.id, c.command.type, c.command.data])).toEqual([
       ['P:0', 'RequestCancel', { reason: 'operator' }],
       ['P:1', 'RequestCancel', { reason: 'operator' }],
@@ -134,6 +137,62 @@ describe('cancelCascade', () => {
     ]);
     expect(new Set([...plan.chunks, ...plan.children].map((c) => c.command.id)).size).toBe(3);
     expect(plan.job.every((c) => decideJob(job, c).ok)).toBe(true);
+  });
+});
+
+describe('a child added but never submitted', () => {
+  const cancelling = jobFold.foldEvents([
+    ev('job.submitted', spec({ chunks: 1 })),
+    ev('job.held', { reason: 'its tasks are being decided' }),
+    ev('job.chunks_settled', { chunks: [{ index: 0, state: 'succeeded', quiescent: true }] }),
+    ev('job.child_added', { childId: 'kid' }),
+    ev('job.cancel_requested', { reason: 'operator' }),
+  ]);
+
+  it('is settled as cancelled by its parent cascade, which can then close', () => {
+    // Before: a cancel sent to a job that does not exist (refused), and the parent waited.
+    const never = jobFold.initial();
+    for (const child of [undefined, never]) {
+      const plan = cancelCascade('P', cancelling, [undefined], () => child, {
+        ...meta(),
+        reason: 'operator',
+      });
+      expect(plan.children).toEqual([]);
+      expect(plan.job).toEqual([
+        expect.objectContaining({
+          type: 'RecordChildSettled',
+          data: { childId: 'kid', state: 'cancelled', quiescent: true },
+        }),
+      ]);
+      const settled = plan.job.reduce((s, c) => {
+        const d = decideJob(s, c);
+        if (!d.ok) throw new Error(d.rejection.message);
+        return d.events.reduce(jobFold.evolve, s);
+      }, cancelling);
+      expect(closingCommand(settled, meta())?.type).toBe('ConfirmCancelled');
+    }
+  });
+
+  it('submitted after the cascade looked: its own rule cancels it, with the cascade id', () => {
+    const late = jobFold.foldEvents([
+      ev('job.submitted', spec({ parent: 'P' })),
+      ev('job.queued', {}),
+    ]);
+    const owed = cancelFromParent('kid', late, cancelling, { at: 5, by: scheduler });
+    expect(owed).toEqual({
+      id: 'kid',
+      command: expect.objectContaining({
+        type: 'RequestCancel',
+        id: cascadeCancelId('P', 'kid'),
+        data: { reason: 'operator' },
+      }),
+    });
+    expect(decideJob(late, owed!.command).ok).toBe(true);
+    // Nothing owed under an open parent, or by a child already being cancelled.
+    const open = jobFold.foldEvents([ev('job.submitted', spec({ chunks: 1 }))]);
+    expect(cancelFromParent('kid', late, open, { at: 5, by: scheduler })).toBeUndefined();
+    const going = jobFold.evolve(late, ev('job.cancel_requested', { reason: 'x' }));
+    expect(cancelFromParent('kid', going, cancelling, { at: 5, by: scheduler })).toBeUndefined();
   });
 });
 
