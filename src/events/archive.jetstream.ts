@@ -15,6 +15,7 @@ import {
   type ArchiveScope,
 } from './archive.js';
 import { mergeBySeq } from './merge.js';
+import { nextValue } from './read-turns.jetstream.js';
 import { readBatches, type RawMessage, type ReadRange } from './reader.jetstream.js';
 import { eventWildcard } from './subjects.js';
 import { EXPECTED_SEQ_HEADER } from './verify.jetstream.js';
@@ -140,29 +141,52 @@ export async function* readWithArchive(
   const until = range.untilSeq ?? Infinity;
   const all = await loadArchiveRuns(nc, jsm);
   const runs = runsToRead(all, from, until, opts.scope);
+  let live: AsyncGenerator<RawMessage[]>;
   if (runs.length === 0 && runsToRead(all, from, until).length === 0) {
-    yield* readBatches(nc, jsm, stream, range);
-    return;
+    live = readBatches(nc, jsm, stream, range);
+  } else {
+    const lastNow = (await jsm.streams.info(stream)).state.last_seq;
+    const bounded = {
+      ...range,
+      follow: false,
+      untilSeq: Math.min(range.untilSeq ?? lastNow, lastNow),
+    };
+    const sources = [
+      readBatches(nc, jsm, stream, bounded),
+      ...runs.map((r) => runMessages(nc, jsm, r, bounded)),
+    ];
+    let lastSeen = from - 1;
+    const merged = mergeBySeq(sources);
+    try {
+      // Not `for await`: its binding of the last merged batch would stay in this generator's
+      // registers for the whole follow below.
+      for (;;) {
+        let batch = await nextValue(merged);
+        if (batch === undefined) break;
+        lastSeen = (batch[batch.length - 1] as RawMessage).seq;
+        yield batch;
+        batch = undefined;
+      }
+    } finally {
+      await merged.return(undefined);
+    }
+    opts.onPassed?.(bounded.untilSeq);
+    if (!range.follow) return;
+    const { fromTime: _t, ...rest } = range;
+    live = readBatches(nc, jsm, stream, { ...rest, fromSeq: Math.max(lastSeen, lastNow) + 1 });
   }
-  const lastNow = (await jsm.streams.info(stream)).state.last_seq;
-  const bounded = {
-    ...range,
-    follow: false,
-    untilSeq: Math.min(range.untilSeq ?? lastNow, lastNow),
-  };
-  const sources = [
-    readBatches(nc, jsm, stream, bounded),
-    ...runs.map((r) => runMessages(nc, jsm, r, bounded)),
-  ];
-  let lastSeen = from - 1;
-  for await (const batch of mergeBySeq(sources)) {
-    lastSeen = (batch[batch.length - 1] as RawMessage).seq;
-    yield batch;
+  // Not `yield*`: delegation keeps the inner generator's last result (and its batch) while a
+  // tail waits for the next (see `itemsWithTurns` in read-turns.jetstream.ts).
+  try {
+    for (;;) {
+      let batch = await nextValue(live);
+      if (batch === undefined) return;
+      yield batch;
+      batch = undefined;
+    }
+  } finally {
+    await live.return(undefined);
   }
-  opts.onPassed?.(bounded.untilSeq);
-  if (!range.follow) return;
-  const { fromTime: _t, ...rest } = range;
-  yield* readBatches(nc, jsm, stream, { ...rest, fromSeq: Math.max(lastSeen, lastNow) + 1 });
 }
 
 /**

@@ -14,7 +14,7 @@ import type {
   Tail,
 } from './event-log.js';
 import { isCorrupt } from './event-log.js';
-import { EventLoopTurns, itemsWithTurns } from './read-turns.jetstream.js';
+import { EventLoopTurns, itemsWithTurns, nextValue } from './read-turns.jetstream.js';
 import { JetStreamPublisher } from './publisher.jetstream.js';
 import {
   readArchivedSubject,
@@ -272,9 +272,24 @@ class JetStreamEventLogImpl implements JetStreamEventLog {
         : readWithArchive(this.nc, this.jsm, this.stream, range, archive === true ? {} : archive);
     // A consumer that folds each batch at once (replayBatches) holds the loop for one batch at most.
     const turns = new EventLoopTurns();
-    for await (const raw of read) {
-      if (turns.due()) await turns.take();
-      yield raw.map(decodeRaw);
+    let finished = false;
+    try {
+      for (;;) {
+        // Let go of each batch before waiting for the next (see `itemsWithTurns`): a tail's
+        // generator keeps what its registers hold while it waits.
+        let raw = await nextValue(read);
+        if (raw === undefined) {
+          finished = true;
+          return;
+        }
+        if (turns.due()) await turns.take();
+        let decoded: ReplayItem[] | undefined = raw.map(decodeRaw);
+        raw = undefined;
+        yield decoded;
+        decoded = undefined;
+      }
+    } finally {
+      if (!finished) await read.return(undefined);
     }
   }
 }

@@ -28,16 +28,48 @@ export class EventLoopTurns {
   }
 }
 
-/** The items of `batches` one by one, giving the event loop a turn every `budgetMs`. */
+/**
+ * The next value of `it`, or undefined when it is done. Through this a read loop holds no
+ * iterator result of its own (see `itemsWithTurns`).
+ */
+export async function nextValue<T>(it: AsyncIterator<T>): Promise<T | undefined> {
+  const r = await it.next();
+  return r.done ? undefined : r.value;
+}
+
+/**
+ * The items of `batches` one by one, giving the event loop a turn every `budgetMs`.
+ *
+ * Written without `for await` on purpose: a generator suspended while it waits for its source
+ * keeps its registers, and a `for await` loop's binding (and iterator result) of the last batch
+ * stays in them until the next batch comes. A tail waits most of its life, so each layer of the
+ * read kept its last batch: an idle scheduler held 10,241 raw messages (their buffers and the
+ * socket chunks they slice) and 1,397 decoded events after the first round's notes came back
+ * (heap snapshot, 20,000 queued jobs: ~5 MB, a fifth of what the jobs themselves held). Each
+ * layer lets go of its batch before it waits again.
+ */
 export async function* itemsWithTurns<T>(
   batches: AsyncIterable<readonly T[]>,
   budgetMs = TURN_BUDGET_MS,
 ): AsyncGenerator<T> {
   const turns = new EventLoopTurns(budgetMs);
-  for await (const batch of batches) {
-    for (const item of batch) {
-      if (turns.due()) await turns.take();
-      yield item;
+  const it = batches[Symbol.asyncIterator]();
+  let finished = false;
+  try {
+    for (;;) {
+      let batch = await nextValue(it);
+      if (batch === undefined) {
+        finished = true;
+        return;
+      }
+      for (let i = 0; i < batch.length; i++) {
+        if (turns.due()) await turns.take();
+        yield batch[i] as T;
+      }
+      batch = undefined;
     }
+  } finally {
+    // As `for await` does: an iteration left early closes its source.
+    if (!finished) await it.return?.();
   }
 }

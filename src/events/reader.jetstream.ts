@@ -15,6 +15,7 @@ import {
 import { setTimeout as sleep } from 'node:timers/promises';
 import { ErrorCodes, SchedulerError } from './errors.js';
 import { inboxOf } from './nats-errors.jetstream.js';
+import { nextValue } from './read-turns.jetstream.js';
 
 /** One stored message as read, before decoding. */
 export interface RawMessage {
@@ -73,10 +74,19 @@ export async function* readBatches(
   const stopWatching = onReconnect(nc, () =>
     live.session?.interrupt(new StalledError('reconnected: deliveries may have been lost')),
   );
+  const sessions = readSessions(nc, jsm, stream, range, live);
   try {
-    yield* readSessions(nc, jsm, stream, range, live);
+    // Not `yield*`: delegation keeps the inner generator's last result (and its batch) while it
+    // waits for the next (see `itemsWithTurns` in read-turns.jetstream.ts).
+    for (;;) {
+      let batch = await nextValue(sessions);
+      if (batch === undefined) return;
+      yield batch;
+      batch = undefined;
+    }
   } finally {
     stopWatching();
+    await sessions.return(undefined);
   }
 }
 
@@ -124,22 +134,27 @@ async function* readSessions(
     try {
       if (!range.follow && session.initialPending === 0) return;
       const expected = range.follow ? Infinity : session.initialPending;
-      for await (const batch of session.batches(expected, range.signal)) {
-        let cut = batch.length;
-        for (let i = 0; i < batch.length; i++) {
-          const m = batch[i] as RawMessage;
-          if (m.seq > endSeq || (range.untilTime !== undefined && m.time > range.untilTime)) {
-            cut = i;
-            break;
+      const batches = session.batches(expected, range.signal);
+      try {
+        for (;;) {
+          // Not `for await`: its binding would keep the last batch while the tail waits for the
+          // next (see `itemsWithTurns` in read-turns.jetstream.ts).
+          let batch = await nextValue(batches);
+          if (batch === undefined) break;
+          const cut = cutAt(batch, endSeq, range.untilTime);
+          const whole = cut === batch.length;
+          let out: RawMessage[] | undefined = whole ? batch : batch.slice(0, cut);
+          batch = undefined;
+          if (out.length) {
+            nextSeq = (out[out.length - 1] as RawMessage).seq + 1;
+            byTime = undefined;
+            yield out;
           }
+          out = undefined;
+          if (!whole || nextSeq > endSeq || range.signal?.aborted) return;
         }
-        const out = cut === batch.length ? batch : batch.slice(0, cut);
-        if (out.length) {
-          nextSeq = (out[out.length - 1] as RawMessage).seq + 1;
-          byTime = undefined;
-          yield out;
-        }
-        if (cut < batch.length || nextSeq > endSeq || range.signal?.aborted) return;
+      } finally {
+        await batches.return(undefined);
       }
       if (!range.follow && session.completed) return;
     } catch (err) {
@@ -158,6 +173,15 @@ async function* readSessions(
     }
     if (range.signal?.aborted) return;
   }
+}
+
+/** How many of `batch` fall inside the range's end (by sequence and by store time). */
+function cutAt(batch: readonly RawMessage[], endSeq: number, untilTime?: number): number {
+  for (let i = 0; i < batch.length; i++) {
+    const m = batch[i] as RawMessage;
+    if (m.seq > endSeq || (untilTime !== undefined && m.time > untilTime)) return i;
+  }
+  return batch.length;
 }
 
 /** What a bounded read ends with when its connection was closed under it. */
@@ -263,9 +287,10 @@ class PullSession {
         if (!this.buffer.length) await this.waitForData(expected);
         if (signal?.aborted) return;
         if (this.failure) throw this.failure;
-        const out = this.buffer;
+        let out: RawMessage[] | undefined = this.buffer;
         this.buffer = [];
         if (out.length) yield out;
+        out = undefined; // not kept while waiting for the next (see `readSessions`)
         this.pull(expected);
       }
       this.completed = true;
