@@ -26,6 +26,14 @@ const TAKEOVER_JOBS = Number(process.env.TAKEOVER_JOBS ?? 10_000);
 const TTL_MS = Number(process.env.LEASE_TTL_MS ?? 1_500);
 const load = () => loadavg().map((x) => Math.round(x * 100) / 100);
 
+/** The leader's longest stall against the idle standby's (the same machine's noise) and the TTL. */
+function stallRatios(w: { leaderStallMs: number; standbyStallMs: number }) {
+  return {
+    stallVsStandby: ratio(w.leaderStallMs, Math.max(1, w.standbyStallMs)),
+    stallVsTtl: ratio(w.leaderStallMs, TTL_MS),
+  };
+}
+
 async function rounds(jobs: number) {
   const loadBefore = load();
   const f = await startLeaseFarm({
@@ -42,8 +50,7 @@ async function rounds(jobs: number) {
       jobs,
       seedS: Math.round(f.seedS),
       ...w,
-      stallVsStandby: ratio(w.leaderStallMs, Math.max(1, w.standbyStallMs)),
-      stallVsTtl: ratio(w.leaderStallMs, TTL_MS),
+      ...stallRatios(w),
       epochChanges: w.epochsAfter.length - w.epochsBefore.length,
       load: [loadBefore, load()],
     };
@@ -70,8 +77,7 @@ async function takeover() {
       jobs,
       seedS: Math.round(f.seedS),
       ...w,
-      stallVsStandby: ratio(w.leaderStallMs, Math.max(1, w.standbyStallMs)),
-      stallVsTtl: ratio(w.leaderStallMs, TTL_MS),
+      ...stallRatios(w),
       // One new epoch is the takeover; any more is a leader that lost the lease again.
       epochChanges: w.epochsAfter.filter((e) => e > Math.max(0, ...w.epochsBefore)).length,
       load: [loadBefore, load()],

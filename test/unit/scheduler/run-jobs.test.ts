@@ -77,43 +77,31 @@ describe('unfinishedCreation and creationOwed', () => {
       }
     });
 
-  it('a held job released since is not held again, its missing chunk is still created', () => {
+  /** A job submitted and held with its chunk never created, then sent `type` by the scheduler. */
+  function halfMadeThen(type: 'ReleaseJob' | 'RequestCancel') {
     const m = model();
     const spec = jobSpec({ chunks: 1 });
     const [submit, hold] = jobCreation(m.ctx, 'j', spec, 'wait');
     m.apply(submit!);
     m.apply(hold!);
+    const id = type === 'ReleaseJob' ? 'release:j' : 'cancel:j';
+    const reason = type === 'ReleaseJob' ? 'go' : 'x';
     m.apply({
       entity: 'job',
       id: 'j',
-      command: {
-        type: 'ReleaseJob',
-        id: 'release:j',
-        at: 2,
-        by: scheduler,
-        data: { reason: 'go' },
-      },
+      command: { type, id, at: 2, by: scheduler, data: { reason } },
     });
+    return { m, spec };
+  }
+
+  it('a held job released since is not held again, its missing chunk is still created', () => {
+    const { m, spec } = halfMadeThen('ReleaseJob');
+    expect(stateName(m.peek.job('j')!)).toBe('queued');
     expect(unfinishedCreation(m.ctx, 'j', spec, 'wait').map(label)).toEqual(['j:0 CreateChunk']);
   });
 
   it('a half made job cancelled since is owed nothing (no chunk for a cancelled job)', () => {
-    const m = model();
-    const spec = jobSpec({ chunks: 1 });
-    const [submit, hold] = jobCreation(m.ctx, 'j', spec, 'wait');
-    m.apply(submit!);
-    m.apply(hold!);
-    m.apply({
-      entity: 'job',
-      id: 'j',
-      command: {
-        type: 'RequestCancel',
-        id: 'cancel:j',
-        at: 2,
-        by: scheduler,
-        data: { reason: 'x' },
-      },
-    });
+    const { m, spec } = halfMadeThen('RequestCancel');
     expect(stateName(m.peek.job('j')!)).toBe('cancelling');
     expect(creationOwed(m.peek, 'j')).toBe(false);
     expect(unfinishedCreation(m.ctx, 'j', spec, 'wait')).toEqual([]);
